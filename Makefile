@@ -1,0 +1,49 @@
+# One place for every developer command. CI (.ci/run) calls `scripts/setup.sh` then `make test`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PYTEST  := $(PY) -m pytest
+CARGO   ?= cargo
+
+.PHONY: setup build build-release format lint test-rust test-python test bench fuzz janus-up janus-down
+
+setup:
+	bash scripts/setup.sh
+
+build:
+	$(VENV)/bin/maturin develop -q
+
+build-release:
+	$(VENV)/bin/maturin develop --release -q
+
+format:
+	$(CARGO) fmt --all
+	$(PY) -m ruff format python tests benches
+	$(PY) -m ruff check --fix python tests benches
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(PY) -m ruff format --check python tests benches
+	$(PY) -m ruff check python tests benches
+	$(PY) -m mypy --strict python/janus_fast
+
+test-rust:
+	$(CARGO) test -p janus_proto
+
+test-python:
+	$(PYTEST) tests
+
+# The README's test command: lint, Rust tests, Python tests (both event loops in one run).
+test: lint test-rust test-python
+
+bench:
+	$(PYTEST) benches --benchmark-only --benchmark-columns=min,mean,median,ops -p no:cacheprovider
+
+fuzz:
+	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-60} $(CARGO) test -p janus_proto --release -- --ignored fuzz
+
+janus-up:
+	$(PY) -m janus_fast.testing up
+
+janus-down:
+	$(PY) -m janus_fast.testing down

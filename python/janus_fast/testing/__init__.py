@@ -1,0 +1,27 @@
+"""A real local Janus for tests — this project's and its users'.
+
+``JanusServer`` launches the installed ``janus`` binary on free loopback ports from a generated
+config folder; the pytest plugin (entry point ``pytest11``) provides the ``janus_server`` and
+``janus_factory`` fixtures. Nothing here is a mock: every instance is a real Janus process.
+"""
+
+from janus_fast.testing.config import DEMO_ROOM_SECRET, JanusConfig, Ports, TlsFiles
+from janus_fast.testing.server import (
+    JanusNotInstalledError,
+    JanusServer,
+    JanusStartError,
+    find_janus_binary,
+)
+from janus_fast.testing.tokens import mint_signed_token
+
+__all__ = [
+    "DEMO_ROOM_SECRET",
+    "JanusConfig",
+    "JanusNotInstalledError",
+    "JanusServer",
+    "JanusStartError",
+    "Ports",
+    "TlsFiles",
+    "find_janus_binary",
+    "mint_signed_token",
+]

@@ -1,0 +1,286 @@
+"""What a local Janus instance looks like: the mode settings and the config folder they produce.
+
+Rule: every file Janus reads is generated here into a private folder; nothing is read from
+``/etc/janus``. All listeners bind loopback; no STUN server is configured, so nothing is contacted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from janus_fast.testing._jcfg import JcfgValue, render
+
+JsonStyle = Literal["indented", "plain", "compact"]
+
+#: Plugins a test instance can enable (short names → Janus library file).
+KNOWN_PLUGINS: Mapping[str, str] = {
+    "echotest": "libjanus_echotest.so",
+    "videoroom": "libjanus_videoroom.so",
+    "videocall": "libjanus_videocall.so",
+    "textroom": "libjanus_textroom.so",
+    "streaming": "libjanus_streaming.so",
+    "audiobridge": "libjanus_audiobridge.so",
+    "recordplay": "libjanus_recordplay.so",
+    "nosip": "libjanus_nosip.so",
+    "sip": "libjanus_sip.so",
+    # Need scripts / paths Debian does not ship: never enabled.
+    "voicemail": "libjanus_voicemail.so",
+    "duktape": "libjanus_duktape.so",
+    "lua": "libjanus_lua.so",
+}
+DEFAULT_PLUGINS = (
+    "echotest",
+    "videoroom",
+    "videocall",
+    "textroom",
+    "streaming",
+    "audiobridge",
+    "recordplay",
+    "nosip",
+)
+#: Transports other than http/websockets: off (nanomsg clashes between instances, mqtt's stock
+#: config is broken, the rest only warn).
+_DISABLED_TRANSPORTS = (
+    "libjanus_mqtt.so",
+    "libjanus_nanomsg.so",
+    "libjanus_rabbitmq.so",
+    "libjanus_pfunix.so",
+)
+_DISABLED_EVENT_HANDLERS = (
+    "libjanus_gelfevh.so",
+    "libjanus_mqttevh.so",
+    "libjanus_nanomsgevh.so",
+    "libjanus_rabbitmqevh.so",
+    "libjanus_sampleevh.so",
+    "libjanus_wsevh.so",
+)
+#: Demo rooms as in the stock Debian configs (tests and users rely on room 1234 existing).
+DEMO_ROOM_SECRET = "adminpwd"
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """Certificate and key (PEM files) for https/wss listeners."""
+
+    cert_pem: str
+    key_pem: str
+
+
+@dataclasses.dataclass(frozen=True)
+class JanusConfig:
+    """The mode of a local Janus instance. Every field maps to a Janus setting."""
+
+    admin_secret: str = dataclasses.field(default_factory=lambda: secrets.token_hex(12))
+    api_secret: str | None = None
+    token_auth: bool = False
+    #: Tokens added through the Admin API right after start (``token_auth`` mode).
+    stored_tokens: tuple[str, ...] = ()
+    #: Enables HMAC-signed tokens (implies ``token_auth``); see ``mint_signed_token``.
+    token_auth_secret: str | None = None
+    session_timeout: int = 60
+    reclaim_session_timeout: int = 0
+    event_loops: int = 0
+    json: JsonStyle = "indented"
+    plugins: tuple[str, ...] = DEFAULT_PLUGINS
+    debug_level: int = 4
+    #: Serve https/wss (in addition to http/ws) with these files.
+    tls: TlsFiles | None = None
+    #: Extra ``general`` settings of janus.jcfg, for modes not covered above.
+    extra_general: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
+        if unknown:
+            raise ValueError(f"unknown plugin(s) {unknown}; known: {sorted(KNOWN_PLUGINS)}")
+        if self.json not in ("indented", "plain", "compact"):
+            raise ValueError(f"json style must be indented, plain or compact, not {self.json!r}")
+
+    def __repr__(self) -> str:  # secrets never appear in reprs
+        return (
+            f"JanusConfig(api_secret={'***' if self.api_secret else None}, "
+            f"token_auth={self.uses_tokens}, signed_tokens={self.token_auth_secret is not None}, "
+            f"session_timeout={self.session_timeout}, "
+            f"reclaim_session_timeout={self.reclaim_session_timeout}, "
+            f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins})"
+        )
+
+    @property
+    def uses_tokens(self) -> bool:
+        return self.token_auth or self.token_auth_secret is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Ports:
+    """Loopback TCP ports of one instance."""
+
+    http: int
+    ws: int
+    admin_http: int
+    admin_ws: int
+    https: int | None = None
+    wss: int | None = None
+
+    def all(self) -> tuple[int, ...]:
+        return tuple(p for p in dataclasses.astuple(self) if p is not None)
+
+
+def multiarch_lib_dir() -> Path:
+    """The folder holding Janus's plugins/ and transports/ for this host."""
+    override = os.environ.get("JANUS_LIB_DIR")
+    if override:
+        return Path(override)
+    candidates = [
+        *sorted(Path("/usr/lib").glob("*-linux-gnu*/janus")),
+        Path("/usr/lib/janus"),
+        Path("/usr/local/lib/janus"),
+        Path("/opt/janus/lib/janus"),
+    ]
+    for candidate in candidates:
+        if (candidate / "plugins").is_dir():
+            return candidate
+    return candidates[0] if candidates else Path("/usr/lib/janus")
+
+
+def _janus_jcfg(
+    cfg: JanusConfig, folder: Path, server_name: str
+) -> dict[str, dict[str, JcfgValue]]:
+    lib = multiarch_lib_dir()
+    general: dict[str, JcfgValue] = {
+        "configs_folder": str(folder),
+        "plugins_folder": str(lib / "plugins"),
+        "transports_folder": str(lib / "transports"),
+        "events_folder": str(lib / "events"),
+        "loggers_folder": str(lib / "loggers"),
+        "debug_level": cfg.debug_level,
+        "server_name": server_name,
+        "admin_secret": cfg.admin_secret,
+        "session_timeout": cfg.session_timeout,
+        "reclaim_session_timeout": cfg.reclaim_session_timeout,
+        "protected_folders": ["/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/sbin", "/sys"],
+    }
+    if cfg.event_loops:
+        general["event_loops"] = cfg.event_loops
+    if cfg.api_secret is not None:
+        general["api_secret"] = cfg.api_secret
+    if cfg.uses_tokens:
+        general["token_auth"] = True
+    if cfg.token_auth_secret is not None:
+        general["token_auth_secret"] = cfg.token_auth_secret
+    general.update(cfg.extra_general)
+    disabled_plugins = [
+        lib_name for name, lib_name in KNOWN_PLUGINS.items() if name not in cfg.plugins
+    ]
+    document: dict[str, dict[str, JcfgValue]] = {
+        "general": general,
+        "certificates": {},
+        "media": {},
+        "nat": {"nice_debug": False, "ice_ignore_list": "vmnet"},
+        "plugins": {"disable": ",".join(disabled_plugins)} if disabled_plugins else {},
+        "transports": {"disable": ",".join(_DISABLED_TRANSPORTS)},
+        "loggers": {"disable": "libjanus_jsonlog.so"},
+        "events": {"broadcast": False, "disable": ",".join(_DISABLED_EVENT_HANDLERS)},
+    }
+    return document
+
+
+def _http_jcfg(cfg: JanusConfig, ports: Ports) -> dict[str, dict[str, JcfgValue]]:
+    general: dict[str, JcfgValue] = {
+        "json": cfg.json,
+        "base_path": "/janus",
+        "http": True,
+        "port": ports.http,
+        "ip": "127.0.0.1",
+        "https": False,
+    }
+    admin: dict[str, JcfgValue] = {
+        "admin_base_path": "/admin",
+        "admin_http": True,
+        "admin_port": ports.admin_http,
+        "admin_ip": "127.0.0.1",
+        "admin_https": False,
+    }
+    certificates: dict[str, JcfgValue] = {}
+    if cfg.tls is not None and ports.https is not None:
+        general.update({"https": True, "secure_port": ports.https, "secure_ip": "127.0.0.1"})
+        certificates = {"cert_pem": cfg.tls.cert_pem, "cert_key": cfg.tls.key_pem}
+    return {"general": general, "admin": admin, "cors": {}, "certificates": certificates}
+
+
+def _ws_jcfg(cfg: JanusConfig, ports: Ports) -> dict[str, dict[str, JcfgValue]]:
+    general: dict[str, JcfgValue] = {
+        "json": cfg.json,
+        "ws": True,
+        "ws_port": ports.ws,
+        "ws_ip": "127.0.0.1",
+        "wss": False,
+    }
+    admin: dict[str, JcfgValue] = {
+        "admin_ws": True,
+        "admin_ws_port": ports.admin_ws,
+        "admin_ws_ip": "127.0.0.1",
+        "admin_wss": False,
+    }
+    certificates: dict[str, JcfgValue] = {}
+    if cfg.tls is not None and ports.wss is not None:
+        general.update({"wss": True, "wss_port": ports.wss, "wss_ip": "127.0.0.1"})
+        certificates = {"cert_pem": cfg.tls.cert_pem, "cert_key": cfg.tls.key_pem}
+    return {"general": general, "admin": admin, "cors": {}, "certificates": certificates}
+
+
+def _demo_room(description: str, **settings: JcfgValue) -> dict[str, JcfgValue]:
+    return {"description": description, "secret": DEMO_ROOM_SECRET, **settings}
+
+
+def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[str, JcfgValue]]]:
+    recordings = folder / "recordings"
+    recordings.mkdir(exist_ok=True)
+    room = _demo_room
+    files: dict[str, dict[str, dict[str, JcfgValue]]] = {
+        "echotest": {"general": {}},
+        "videoroom": {
+            "general": {},
+            "room-1234": room("Demo Room", publishers=6, bitrate=128000, fir_freq=10),
+            "room-5678": room("VP9-SVC Demo Room", publishers=6, bitrate=512000, videocodec="vp9"),
+        },
+        "videocall": {"general": {}},
+        "textroom": {"general": {"json": cfg.json}, "room-1234": room("Demo Room")},
+        "streaming": {
+            "general": {},
+            # One RTP mountpoint with OS-chosen ports (the stock one binds fixed UDP ports).
+            "rtp-sample": {
+                "type": "rtp",
+                "id": 1,
+                "description": "Opus/VP8 live stream (test)",
+                "audio": True,
+                "video": True,
+                "audioport": 0,
+                "audiopt": 111,
+                "audiocodec": "opus",
+                "videoport": 0,
+                "videopt": 100,
+                "videocodec": "vp8",
+            },
+        },
+        "audiobridge": {"general": {}, "room-1234": room("Demo Room", sampling_rate=16000)},
+        "recordplay": {"general": {"path": str(recordings)}},
+        "nosip": {"general": {}},
+        "sip": {"general": {"keepalive_interval": 120, "local_ip": "127.0.0.1"}},
+    }
+    return {name: files[name] for name in cfg.plugins if name in files}
+
+
+def write_config_folder(cfg: JanusConfig, folder: Path, ports: Ports, server_name: str) -> Path:
+    """Write every config file the instance needs into ``folder``; return the janus.jcfg path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    main = folder / "janus.jcfg"
+    main.write_text(render(_janus_jcfg(cfg, folder, server_name)))
+    (folder / "janus.transport.http.jcfg").write_text(render(_http_jcfg(cfg, ports)))
+    (folder / "janus.transport.websockets.jcfg").write_text(render(_ws_jcfg(cfg, ports)))
+    for name, document in _plugin_jcfgs(cfg, folder).items():
+        (folder / f"janus.plugin.{name}.jcfg").write_text(render(document))
+    return main

@@ -1,0 +1,56 @@
+"""pytest plugin (entry point ``pytest11``): real Janus fixtures for any test suite.
+
+Fixtures: ``janus_server`` (session-scoped, default mode) and ``janus_factory`` (start instances in
+other modes; each is stopped when the test ends). A missing binary fails the test with the install
+hint — it never skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from janus_fast.testing.config import JanusConfig
+from janus_fast.testing.server import JanusServer
+
+JanusFactory = Callable[..., JanusServer]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("janus_fast")
+    group.addoption(
+        "--janus-binary",
+        default=None,
+        help="path to the janus executable (default: $JANUS_BINARY, then PATH)",
+    )
+
+
+def _binary(config: pytest.Config) -> str | None:
+    value: str | None = config.getoption("--janus-binary", default=None)
+    return value
+
+
+@pytest.fixture(scope="session")
+def janus_server(pytestconfig: pytest.Config) -> Iterator[JanusServer]:
+    """One real Janus (default mode) shared by the whole test session."""
+    with JanusServer(JanusConfig(), binary=_binary(pytestconfig)) as server:
+        yield server
+
+
+@pytest.fixture
+def janus_factory(pytestconfig: pytest.Config) -> Iterator[JanusFactory]:
+    """Start Janus instances in other modes: ``janus_factory(api_secret="s")``."""
+    started: list[JanusServer] = []
+
+    def start(config: JanusConfig | None = None, **settings: Any) -> JanusServer:
+        if config is not None and settings:
+            raise TypeError("pass either a JanusConfig or keyword settings, not both")
+        server = JanusServer(config or JanusConfig(**settings), binary=_binary(pytestconfig))
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()

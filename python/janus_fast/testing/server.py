@@ -1,0 +1,360 @@
+"""Run a real Janus on loopback for tests: start from a generated folder, prove it, stop by pid.
+
+Rule: a ``JanusServer`` owns exactly one Janus process. It is started from a private config folder,
+identified by a unique ``server_name`` and by the listening sockets its pid holds, and stopped by
+that pid (SIGTERM, then SIGKILL) — never by name. Processes are also killed when the Python process
+exits (``atexit``) or dies (``PR_SET_PDEATHSIG``), so none is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from janus_fast.testing._ports import pick_free_ports, port_is_free, ports_owned_by
+from janus_fast.testing.config import JanusConfig, Ports, write_config_folder
+
+INSTALL_HINT = (
+    "install it with `apt-get install -y janus` (Debian/Ubuntu; the project's `make setup` "
+    "does this), or point JANUS_BINARY at a janus executable"
+)
+_BINARY_CANDIDATES = ("/usr/bin/janus", "/usr/local/bin/janus", "/opt/janus/bin/janus")
+_STARTUP_TIMEOUT = 15.0
+_STOP_TIMEOUT = 5.0
+_PR_SET_PDEATHSIG = 1
+_live_servers: weakref.WeakSet[JanusServer] = weakref.WeakSet()
+
+
+class JanusNotInstalledError(RuntimeError):
+    """The janus binary could not be found."""
+
+
+class JanusStartError(RuntimeError):
+    """Janus did not come up (it exited, or its listeners were not its own)."""
+
+
+def find_janus_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Locate janus: the argument, then ``$JANUS_BINARY``, then ``PATH``, then defaults."""
+    for candidate in (explicit, os.environ.get("JANUS_BINARY")):
+        if candidate:
+            path = Path(candidate)
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+            raise JanusNotInstalledError(
+                f"janus binary {str(path)!r} is not an executable file; {INSTALL_HINT}"
+            )
+    found = shutil.which("janus")
+    if found:
+        return Path(found)
+    for default in _BINARY_CANDIDATES:
+        if os.access(default, os.X_OK):
+            return Path(default)
+    raise JanusNotInstalledError(f"the janus binary was not found; {INSTALL_HINT}")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    for server in list(_live_servers):
+        server.stop()
+
+
+class JanusServer:
+    """One local Janus instance. Use ``with JanusServer() as janus:`` or ``async with``."""
+
+    def __init__(
+        self,
+        config: JanusConfig | None = None,
+        *,
+        binary: str | os.PathLike[str] | None = None,
+        folder: str | os.PathLike[str] | None = None,
+        keep_folder: bool = False,
+        detached: bool = False,
+    ) -> None:
+        self.config = config or JanusConfig()
+        self.binary = find_janus_binary(binary)
+        self.server_name = f"janus-fast-{uuid.uuid4().hex[:12]}"
+        self._own_folder = folder is None
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="janus-fast-"))
+        self.keep_folder = keep_folder or detached
+        #: A detached instance outlives this Python process (``make janus-up``).
+        self.detached = detached
+        self.ports: Ports | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+
+    # -- public facts --------------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("Janus is not running")
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _require_ports(self) -> Ports:
+        if self.ports is None:
+            raise RuntimeError("Janus has not been started")
+        return self.ports
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self._require_ports().http}/janus"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._require_ports().ws}"
+
+    @property
+    def admin_http_url(self) -> str:
+        return f"http://127.0.0.1:{self._require_ports().admin_http}/admin"
+
+    @property
+    def admin_ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._require_ports().admin_ws}"
+
+    @property
+    def https_url(self) -> str:
+        port = self._require_ports().https
+        if port is None:
+            raise RuntimeError("this instance has no TLS listener (JanusConfig.tls)")
+        return f"https://localhost:{port}/janus"
+
+    @property
+    def wss_url(self) -> str:
+        port = self._require_ports().wss
+        if port is None:
+            raise RuntimeError("this instance has no TLS listener (JanusConfig.tls)")
+        return f"wss://localhost:{port}"
+
+    @property
+    def admin_secret(self) -> str:
+        return self.config.admin_secret
+
+    @property
+    def api_secret(self) -> str | None:
+        return self.config.api_secret
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "janus.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __repr__(self) -> str:
+        state = f"pid={self._process.pid}" if self.running and self._process else "stopped"
+        return f"<JanusServer {self.server_name} {state} ports={self.ports}>"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Start Janus and wait until all its listeners answer; retried on a port race."""
+        if self.running:
+            return self
+        last_error: Exception | None = None
+        for _attempt in range(3):
+            if self.ports is None or not all(port_is_free(p) for p in self.ports.all()):
+                self.ports = self._fresh_ports()
+            self._spawn()
+            try:
+                for _ in self._wait_ready_steps():
+                    time.sleep(0.02)
+            except JanusStartError as exc:
+                last_error = exc
+                self._terminate()
+                continue
+            self._after_ready()
+            return self
+        raise JanusStartError(f"Janus did not start after 3 attempts: {last_error}")
+
+    async def astart(self) -> Self:
+        """``start()`` for event loops: the readiness polling yields to the loop."""
+        if self.running:
+            return self
+        last_error: Exception | None = None
+        for _attempt in range(3):
+            if self.ports is None or not all(port_is_free(p) for p in self.ports.all()):
+                self.ports = self._fresh_ports()
+            self._spawn()
+            try:
+                for _ in self._wait_ready_steps():
+                    await asyncio.sleep(0.02)
+            except JanusStartError as exc:
+                last_error = exc
+                self._terminate()
+                continue
+            self._after_ready()
+            return self
+        raise JanusStartError(f"Janus did not start after 3 attempts: {last_error}")
+
+    def stop(self) -> None:
+        """Stop the process by pid and wait until its ports are free again."""
+        self._terminate()
+        if self.ports is not None:
+            deadline = time.monotonic() + _STOP_TIMEOUT
+            while time.monotonic() < deadline and not all(
+                port_is_free(p) for p in self.ports.all()
+            ):
+                time.sleep(0.02)
+        if self._own_folder and not self.keep_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def restart(self) -> Self:
+        """Stop, then start again on the same ports (sessions are lost, as with a real restart)."""
+        self._terminate()
+        return self.start()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the Janus pid (fault injection); ``stop()`` still cleans up."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM):
+                self._process.wait(timeout=_STOP_TIMEOUT)
+
+    # -- context managers ----------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await self.astart()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- helpers for tests -----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """``GET /janus/info`` over HTTP (stdlib only)."""
+        with urllib.request.urlopen(f"{self.http_url}/info", timeout=5) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    def admin_request(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one Admin API request (``admin_secret`` and a transaction added)."""
+        payload = {"transaction": uuid.uuid4().hex, "admin_secret": self.admin_secret, **body}
+        request = urllib.request.Request(
+            self.admin_http_url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    # -- internals -------------------------------------------------------------------------------
+    def _fresh_ports(self) -> Ports:
+        tls = self.config.tls is not None
+        numbers = pick_free_ports(6 if tls else 4)
+        return Ports(
+            http=numbers[0],
+            ws=numbers[1],
+            admin_http=numbers[2],
+            admin_ws=numbers[3],
+            https=numbers[4] if tls else None,
+            wss=numbers[5] if tls else None,
+        )
+
+    def _spawn(self) -> None:
+        ports = self._require_ports()
+        main_config = write_config_folder(self.config, self.folder, ports, self.server_name)
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in _terminate
+        self._process = subprocess.Popen(
+            [str(self.binary), "-F", str(self.folder), "-C", str(main_config), "-o"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            start_new_session=True,
+            preexec_fn=None if self.detached else _die_with_parent,
+        )
+        if not self.detached:
+            _live_servers.add(self)
+
+    def _wait_ready_steps(self) -> Iterator[None]:
+        """Yield between readiness checks; raise JanusStartError on exit or timeout."""
+        ports = self._require_ports().all()
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while True:
+            process = self._process
+            if process is None or process.poll() is not None:
+                code = None if process is None else process.returncode
+                raise JanusStartError(
+                    f"janus exited with {code} during startup:\n{self.log_tail()}"
+                )
+            owned = ports_owned_by(process.pid, ports)
+            if all(owned.values()) and self._answers_as_itself():
+                return
+            if time.monotonic() > deadline:
+                missing = [port for port, ok in owned.items() if not ok]
+                raise JanusStartError(
+                    f"janus pid {process.pid} did not listen on ports {missing} within "
+                    f"{_STARTUP_TIMEOUT} s:\n{self.log_tail()}"
+                )
+            yield None
+
+    def _answers_as_itself(self) -> bool:
+        try:
+            return self.info().get("server-name") == self.server_name
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def _after_ready(self) -> None:
+        for token in self.config.stored_tokens:
+            reply = self.admin_request({"janus": "add_token", "token": token})
+            if reply.get("janus") != "success":
+                self.stop()
+                raise JanusStartError(f"could not add a stored token: {reply.get('error')}")
+
+    def _terminate(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=_STOP_TIMEOUT)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        _live_servers.discard(self)

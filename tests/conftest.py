@@ -1,0 +1,56 @@
+"""Test-suite wiring: every ``async def`` test runs once per event loop (asyncio and uvloop).
+
+Rule: the loop is created per test by ``asyncio.Runner`` with the loop factory of the
+parametrised loop; nothing installs a global loop policy. ``--loop`` narrows the set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+LOOPS = ("asyncio", "uvloop")
+pytest_plugins = ["pytester"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--loop",
+        choices=(*LOOPS, "both"),
+        default="both",
+        help="event loop(s) for async tests (default: both)",
+    )
+
+
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    if name == "uvloop":
+        import uvloop  # a missing uvloop fails the test: it never skips
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if inspect.iscoroutinefunction(metafunc.function):
+        choice = metafunc.config.getoption("--loop")
+        loops = LOOPS if choice == "both" else (choice,)
+        metafunc.fixturenames.append("event_loop_name")
+        metafunc.parametrize("event_loop_name", loops)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function):
+        return None
+    funcargs: dict[str, Any] = pyfuncitem.funcargs
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: funcargs[name] for name in names if name in funcargs}
+    loop_name = funcargs["event_loop_name"]
+    with asyncio.Runner(loop_factory=_loop_factory(loop_name)) as runner:
+        runner.run(function(**kwargs))
+    return True

@@ -1,0 +1,257 @@
+"""The real-Janus harness itself: info, auth modes, side-by-side instances, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from typing import Any
+
+import aiohttp
+import pytest
+import websockets
+
+from janus_fast.testing import (
+    JanusConfig,
+    JanusNotInstalledError,
+    JanusServer,
+    find_janus_binary,
+    mint_signed_token,
+)
+from janus_fast.testing._ports import port_is_free
+
+EXPECTED_PLUGINS = {
+    "janus.plugin.echotest",
+    "janus.plugin.videoroom",
+    "janus.plugin.videocall",
+    "janus.plugin.textroom",
+    "janus.plugin.streaming",
+    "janus.plugin.audiobridge",
+}
+EXPECTED_TRANSPORTS = {"janus.transport.http", "janus.transport.websockets"}
+
+
+async def ws_request(url: str, body: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
+    protocol = "janus-admin-protocol" if admin else "janus-protocol"
+    async with websockets.connect(url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"transaction": "t1", **body}))
+        reply: dict[str, Any] = json.loads(await ws.recv())
+        return reply
+
+
+async def http_post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"transaction": "t", **body}) as r,
+    ):
+        return r.status, await r.json(content_type=None)
+
+
+async def test_info_over_http_lists_plugins_and_transports(janus_server: JanusServer) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{janus_server.http_url}/info") as r:
+        assert r.status == 200
+        info = await r.json(content_type=None)
+    assert info["janus"] == "server_info"
+    assert info["server-name"] == janus_server.server_name
+    assert EXPECTED_PLUGINS <= set(info["plugins"])
+    assert EXPECTED_TRANSPORTS <= set(info["transports"])
+
+
+async def test_info_over_ws_lists_plugins_and_transports(janus_server: JanusServer) -> None:
+    info = await ws_request(janus_server.ws_url, {"janus": "info"})
+    assert info["janus"] == "server_info"
+    assert info["transaction"] == "t1"
+    assert info["server-name"] == janus_server.server_name
+    assert EXPECTED_PLUGINS <= set(info["plugins"])
+    assert EXPECTED_TRANSPORTS <= set(info["transports"])
+
+
+async def test_admin_ws_and_http_need_the_admin_secret(janus_server: JanusServer) -> None:
+    ok = await ws_request(
+        janus_server.admin_ws_url,
+        {"janus": "get_status", "admin_secret": janus_server.admin_secret},
+        admin=True,
+    )
+    assert ok["janus"] == "success", ok
+    denied = await ws_request(
+        janus_server.admin_ws_url, {"janus": "get_status", "admin_secret": "wrong"}, admin=True
+    )
+    assert denied["janus"] == "error"
+    assert denied["error"]["code"] == 403
+    status, reply = await http_post(janus_server.admin_http_url, {"janus": "list_sessions"})
+    assert status == 200
+    assert reply["error"]["code"] == 403
+
+
+def test_default_json_style_is_indented_and_compact_can_be_chosen(janus_factory: Any) -> None:
+    compact = janus_factory(json="compact")
+    raw = read_raw(f"{compact.http_url}/info")
+    assert b"\n" not in raw.strip()
+    assert raw.startswith(b'{"janus":"server_info"')
+    indented = janus_factory()
+    assert b'\n   "janus": "server_info"' in read_raw(f"{indented.http_url}/info")
+
+
+def read_raw(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        data: bytes = response.read()
+        return data
+
+
+async def test_api_secret_mode_rejects_missing_and_wrong_secret(janus_factory: Any) -> None:
+    janus = janus_factory(api_secret="s3cret-api")
+    for body in ({"janus": "create"}, {"janus": "create", "apisecret": "nope"}):
+        reply = await ws_request(janus.ws_url, body)
+        assert reply["janus"] == "error", reply
+        assert reply["error"]["code"] == 403
+        status, reply = await http_post(janus.http_url, body)
+        assert (status, reply["error"]["code"]) == (200, 403)
+    reply = await ws_request(janus.ws_url, {"janus": "create", "apisecret": "s3cret-api"})
+    assert reply["janus"] == "success"
+    status, reply = await http_post(janus.http_url, {"janus": "create", "apisecret": "s3cret-api"})
+    assert reply["janus"] == "success"
+    info = await ws_request(janus.ws_url, {"janus": "info"})
+    assert info["api_secret"] is True
+
+
+async def test_stored_token_mode(janus_factory: Any) -> None:
+    janus = janus_factory(token_auth=True, stored_tokens=("good-token",))
+    for body in ({"janus": "create"}, {"janus": "create", "token": "bad-token"}):
+        reply = await ws_request(janus.ws_url, body)
+        assert reply["error"]["code"] == 403, reply
+    reply = await ws_request(janus.ws_url, {"janus": "create", "token": "good-token"})
+    assert reply["janus"] == "success"
+    listed = janus.admin_request({"janus": "list_tokens"})
+    assert [t["token"] for t in listed["data"]["tokens"]] == ["good-token"]
+
+
+async def test_signed_token_mode_accepts_minted_and_rejects_expired(janus_factory: Any) -> None:
+    secret = "hmac-key"
+    janus = janus_factory(token_auth_secret=secret)
+    good = mint_signed_token(secret, ["janus.plugin.echotest"])
+    expired = mint_signed_token(secret, ["janus.plugin.echotest"], expiry=int(time.time()) - 60)
+    wrong_key = mint_signed_token("other-key", ["janus.plugin.echotest"])
+    for bad in (expired, wrong_key):
+        reply = await ws_request(janus.ws_url, {"janus": "create", "token": bad})
+        assert reply["error"]["code"] == 403, reply
+    async with websockets.connect(janus.ws_url, subprotocols=["janus-protocol"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"janus": "create", "transaction": "a", "token": good}))
+        created = json.loads(await ws.recv())
+        assert created["janus"] == "success"
+        session = created["data"]["id"]
+        for plugin, expected in (
+            ("janus.plugin.echotest", "success"),
+            ("janus.plugin.videoroom", "error"),
+        ):
+            await ws.send(
+                json.dumps(
+                    {
+                        "janus": "attach",
+                        "plugin": plugin,
+                        "session_id": session,
+                        "transaction": "b",
+                        "token": good,
+                    }
+                )
+            )
+            reply = json.loads(await ws.recv())
+            assert reply["janus"] == expected, reply
+            if expected == "error":
+                assert reply["error"]["code"] == 405
+
+
+async def test_session_timeout_and_event_loops_modes(janus_factory: Any) -> None:
+    janus = janus_factory(session_timeout=7, reclaim_session_timeout=3, event_loops=2)
+    info = await ws_request(janus.ws_url, {"janus": "info"})
+    assert info["session-timeout"] == 7
+    assert info["reclaim-session-timeout"] == 3
+    assert info["static-event-loops"] == 2
+
+
+def test_plugins_can_be_chosen(janus_factory: Any) -> None:
+    janus = janus_factory(plugins=("echotest",))
+    assert set(janus.info()["plugins"]) == {"janus.plugin.echotest"}
+
+
+def test_two_instances_side_by_side_and_stop_frees_everything() -> None:
+    with JanusServer() as first, JanusServer() as second:
+        assert first.pid != second.pid
+        assert set(first.ports.all()).isdisjoint(second.ports.all())  # type: ignore[union-attr]
+        assert first.info()["server-name"] == first.server_name
+        assert second.info()["server-name"] == second.server_name
+        pids, ports = (first.pid, second.pid), (*first.ports.all(), *second.ports.all())  # type: ignore[union-attr]
+        folders = (first.folder, second.folder)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert all(port_is_free(port) for port in ports)
+    assert not any(folder.exists() for folder in folders)
+
+
+def test_stop_after_sigkill_and_restart_on_same_ports() -> None:
+    with JanusServer() as janus:
+        ports = janus.ports
+        janus.kill(signal.SIGKILL)
+        assert not janus.running
+        janus.restart()
+        assert janus.ports == ports
+        assert janus.info()["server-name"] == janus.server_name
+
+
+def test_no_process_left_when_the_owner_dies(tmp_path: Any) -> None:
+    script = (
+        "import os, sys\n"
+        "from janus_fast.testing import JanusServer\n"
+        "j = JanusServer().start()\n"
+        "print(j.pid, flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    done = subprocess.run(
+        [os.sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("janus outlived the process that started it")
+
+
+def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("JANUS_BINARY", str(tmp_path / "no-such-janus"))
+    with pytest.raises(JanusNotInstalledError, match="apt-get install -y janus"):
+        find_janus_binary()
+
+
+def test_secrets_are_not_in_reprs() -> None:
+    config = JanusConfig(api_secret="top-secret-1", token_auth_secret="top-secret-2")
+    assert "top-secret" not in repr(config)
+
+
+def test_pytest_plugin_is_registered_and_fixture_fails_without_binary(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_uses_fixture(janus_server):
+            assert janus_server.info()["server-name"] == janus_server.server_name
+            assert janus_server.pid > 0
+            assert janus_server.admin_secret
+            for url in (janus_server.ws_url, janus_server.http_url,
+                        janus_server.admin_ws_url, janus_server.admin_http_url):
+                assert "127.0.0.1" in url
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("--janus-binary", "/nonexistent/janus")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*apt-get install -y janus*"])
