@@ -54,3 +54,17 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     with asyncio.Runner(loop_factory=_loop_factory(loop_name)) as runner:
         runner.run(function(**kwargs))
     return True
+
+
+@pytest.fixture(params=["ws", "http"])
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    """Both built-in transports, for tests that must hold on each."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def janus_url(janus_server: Any, transport_kind: str) -> str:
+    """The shared real Janus, reached over the transport of ``transport_kind``."""
+    url: str = janus_server.ws_url if transport_kind == "ws" else janus_server.http_url
+    return url

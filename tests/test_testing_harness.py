@@ -56,8 +56,8 @@ async def test_info_over_http_lists_plugins_and_transports(janus_server: JanusSe
         info = await r.json(content_type=None)
     assert info["janus"] == "server_info"
     assert info["server-name"] == janus_server.server_name
-    assert EXPECTED_PLUGINS <= set(info["plugins"])
-    assert EXPECTED_TRANSPORTS <= set(info["transports"])
+    assert set(info["plugins"]) >= EXPECTED_PLUGINS
+    assert set(info["transports"]) >= EXPECTED_TRANSPORTS
 
 
 async def test_info_over_ws_lists_plugins_and_transports(janus_server: JanusServer) -> None:
@@ -65,8 +65,8 @@ async def test_info_over_ws_lists_plugins_and_transports(janus_server: JanusServ
     assert info["janus"] == "server_info"
     assert info["transaction"] == "t1"
     assert info["server-name"] == janus_server.server_name
-    assert EXPECTED_PLUGINS <= set(info["plugins"])
-    assert EXPECTED_TRANSPORTS <= set(info["transports"])
+    assert set(info["plugins"]) >= EXPECTED_PLUGINS
+    assert set(info["transports"]) >= EXPECTED_TRANSPORTS
 
 
 async def test_admin_ws_and_http_need_the_admin_secret(janus_server: JanusServer) -> None:

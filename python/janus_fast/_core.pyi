@@ -1,3 +1,145 @@
-"""Type stubs for the Rust extension ``janus_fast._core``."""
+"""Type stubs for the Rust extension ``janus_fast._core`` (crate ``rust/bindings``).
+
+The extension wraps the sans-I/O ``janus_proto`` core: bytes in, completions and events out.
+Waiters and route targets are opaque Python objects handed back as they were given.
+"""
+
+from typing import Any, Final
 
 __version__: str
+
+# Kinds of the items returned by ``drain()``: ``(kind, target, item)``.
+COMPLETE: Final[int]  # target: the waiter; item: Message
+COMPLETE_ERROR: Final[int]  # target: the waiter; item: Message with error_code/error_reason
+STREAM_ITEM: Final[int]  # target: the stream waiter (still registered); item: Message
+EVENT: Final[int]  # target: the handle or session registered for it; item: Message
+UNROUTED: Final[int]  # target: None; item: Message nobody owns (counted)
+MALFORMED: Final[int]  # target: None; item: str describing a message that failed to parse
+CLOSED: Final[int]  # target: None; item: (code | None, reason, clean)
+
+class Expect:
+    """How a request completes (Janus 1.1.2's rules)."""
+
+    SUCCESS: Final[int]  # create/attach/detach/destroy/hangup/claim: success | error
+    ACK: Final[int]  # keepalive/trickle: ack | error
+    PONG: Final[int]  # ping
+    SERVER_INFO: Final[int]  # info
+    PLUGIN_MESSAGE: Final[int]  # message: success | error | (ack and event, either order)
+    STREAM: Final[int]  # every message with the transaction, until cancel()
+    ANY: Final[int]  # the first message with the transaction
+
+class Message:
+    """One incoming Janus message: routing facts decoded in Rust, payload parsed on demand."""
+
+    @property
+    def janus(self) -> str: ...
+    @property
+    def transaction(self) -> str | None: ...
+    @property
+    def session_id(self) -> int | None: ...
+    @property
+    def sender(self) -> int | None: ...
+    @property
+    def error_code(self) -> int | None: ...
+    @property
+    def error_reason(self) -> str | None: ...
+    @property
+    def plugin(self) -> str | None: ...
+    @property
+    def plugin_error_code(self) -> int | None: ...
+    @property
+    def plugin_error(self) -> str | None: ...
+    @property
+    def has_jsep(self) -> bool: ...
+    @property
+    def raw(self) -> bytes: ...
+    def json(self) -> dict[str, Any]:
+        """The whole message as Python objects (a new dict per call)."""
+
+class JanusCore:
+    """Transactions, completion rules, deadlines and routing for one Janus connection."""
+
+    def __init__(
+        self, *, apisecret: str | None = None, token: str | None = None, seed: bytes
+    ) -> None: ...
+    def encode(
+        self,
+        body: bytes,
+        waiter: object,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        deadline: float | None = None,
+    ) -> tuple[str, bytes]:
+        """Register ``waiter`` and return (transaction, the request bytes with ids spliced)."""
+    def register(self, waiter: object, expect: int, deadline: float | None = None) -> str:
+        """Register ``waiter`` for a request the caller encodes itself; returns the transaction."""
+    def receive_message(self, payload: bytes) -> None:
+        """Feed one payload: a JSON object, concatenated objects, or a long-poll array."""
+    def drain(self) -> list[tuple[int, Any, Any]]: ...
+    def cancel(self, transaction: str) -> object | None: ...
+    def expire(self, now: float) -> list[object]: ...
+    def next_deadline(self) -> float | None: ...
+    def fail_all(self) -> list[object]: ...
+    def add_session(self, session_id: int, target: object) -> None: ...
+    def remove_session(self, session_id: int) -> object | None: ...
+    def add_handle(self, session_id: int, handle_id: int, target: object) -> None: ...
+    def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
+    def stats(self) -> dict[str, int]: ...
+    def __len__(self) -> int: ...
+
+class WebSocketConnection:
+    """A WebSocket client connection composed with a ``JanusCore`` (bytes in, bytes out)."""
+
+    def __init__(
+        self,
+        host: str,
+        path: str,
+        *,
+        subprotocol: str = "janus-protocol",
+        apisecret: str | None = None,
+        token: str | None = None,
+        max_message_size: int = ...,
+        coalesce: bool = True,
+        coalesce_max_bytes: int = 65536,
+        extra_headers: list[tuple[str, str]] = ...,
+        seed: bytes,
+    ) -> None: ...
+    @property
+    def state(self) -> str:
+        """ "connecting", "open", "closing" or "closed"."""
+    def reset(self, seed: bytes) -> None:
+        """Start a new handshake on a new socket; transactions and routes are kept."""
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes read from the socket; raises ProtocolError if the peer broke the protocol."""
+    def receive_eof(self) -> None: ...
+    def data_to_send(self) -> bytes: ...
+    def close(self, code: int = 1000, reason: str = "") -> None: ...
+    def ping(self, payload: bytes = b"") -> None: ...
+    @property
+    def pongs_received(self) -> int: ...
+    def request(
+        self,
+        body: bytes,
+        waiter: object,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        deadline: float | None = None,
+    ) -> str:
+        """Register ``waiter`` and queue the request (coalesced); returns the transaction."""
+    def send_raw(self, message: bytes) -> None:
+        """Queue a complete JSON request as-is."""
+    def register(self, waiter: object, expect: int, deadline: float | None = None) -> str: ...
+    def receive_message(self, payload: bytes) -> None: ...
+    def drain(self) -> list[tuple[int, Any, Any]]: ...
+    def cancel(self, transaction: str) -> object | None: ...
+    def expire(self, now: float) -> list[object]: ...
+    def next_deadline(self) -> float | None: ...
+    def fail_all(self) -> list[object]: ...
+    def add_session(self, session_id: int, target: object) -> None: ...
+    def remove_session(self, session_id: int) -> object | None: ...
+    def add_handle(self, session_id: int, handle_id: int, target: object) -> None: ...
+    def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
+    def stats(self) -> dict[str, int]: ...
+    def __len__(self) -> int: ...

@@ -1,0 +1,336 @@
+"""Typed Janus events, and their ordered, isolated delivery to user code.
+
+Rule: an event for a handle or session is delivered in arrival order to (1) its ``on_receive``
+(janus-client's dict API), (2) callbacks registered with ``on(type, callback)`` and (3) every open
+``events()`` iterator. Delivery runs in a short-lived task per busy target, never in the reader, so
+a handler may await requests on the same connection; a handler that raises is logged and the
+others (and the reader) carry on. Idle targets hold no task and no queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import enum
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+logger = logging.getLogger("janus_fast.events")
+
+JsonDict = dict[str, Any]
+
+
+class EventType(enum.StrEnum):
+    """Values of the ``janus`` field of events pushed without a (pending) transaction."""
+
+    EVENT = "event"
+    WEBRTCUP = "webrtcup"
+    MEDIA = "media"
+    SLOWLINK = "slowlink"
+    HANGUP = "hangup"
+    DETACHED = "detached"
+    ICE_FAILED = "ice-failed"
+    TRICKLE = "trickle"
+    TIMEOUT = "timeout"
+    #: Any other ``janus`` value (kept as data, never an error).
+    OTHER = "other"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JanusEvent:
+    """An event for a session or handle. ``message`` is the full Janus message."""
+
+    type: ClassVar[EventType] = EventType.OTHER
+    session_id: int | None
+    handle_id: int | None
+    message: JsonDict
+
+    @property
+    def janus(self) -> str:
+        return str(self.message.get("janus", ""))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PluginEvent(JanusEvent):
+    """A plugin ``event`` (with ``plugindata`` and maybe a ``jsep``)."""
+
+    type: ClassVar[EventType] = EventType.EVENT
+
+    @property
+    def plugin(self) -> str | None:
+        plugindata = self.message.get("plugindata")
+        return plugindata.get("plugin") if isinstance(plugindata, dict) else None
+
+    @property
+    def data(self) -> JsonDict:
+        plugindata = self.message.get("plugindata")
+        data = plugindata.get("data") if isinstance(plugindata, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def jsep(self) -> JsonDict | None:
+        jsep = self.message.get("jsep")
+        return jsep if isinstance(jsep, dict) else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebRTCUpEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.WEBRTCUP
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.MEDIA
+
+    @property
+    def media_type(self) -> str | None:
+        return self.message.get("type")
+
+    @property
+    def receiving(self) -> bool:
+        return bool(self.message.get("receiving"))
+
+    @property
+    def mid(self) -> str | None:
+        return self.message.get("mid")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlowLinkEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.SLOWLINK
+
+    @property
+    def uplink(self) -> bool:
+        return bool(self.message.get("uplink"))
+
+    @property
+    def lost(self) -> int:
+        return int(self.message.get("lost") or 0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HangupEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.HANGUP
+
+    @property
+    def reason(self) -> str:
+        return str(self.message.get("reason", ""))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DetachedEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.DETACHED
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IceFailedEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.ICE_FAILED
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrickleEvent(JanusEvent):
+    """A server ICE candidate (``full_trickle``), or ``completed``."""
+
+    type: ClassVar[EventType] = EventType.TRICKLE
+
+    @property
+    def candidate(self) -> JsonDict | None:
+        candidate = self.message.get("candidate")
+        if isinstance(candidate, dict) and not candidate.get("completed"):
+            return candidate
+        return None
+
+    @property
+    def completed(self) -> bool:
+        candidate = self.message.get("candidate")
+        return isinstance(candidate, dict) and bool(candidate.get("completed"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionTimeoutEvent(JanusEvent):
+    """Janus destroyed the session for inactivity."""
+
+    type: ClassVar[EventType] = EventType.TIMEOUT
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OtherEvent(JanusEvent):
+    type: ClassVar[EventType] = EventType.OTHER
+
+
+_EVENT_CLASSES: dict[str, type[JanusEvent]] = {
+    cls.type.value: cls
+    for cls in (
+        PluginEvent,
+        WebRTCUpEvent,
+        MediaEvent,
+        SlowLinkEvent,
+        HangupEvent,
+        DetachedEvent,
+        IceFailedEvent,
+        TrickleEvent,
+        SessionTimeoutEvent,
+    )
+}
+
+
+def parse_event(message: JsonDict) -> JanusEvent:
+    """The typed event for a Janus message (``OtherEvent`` for unknown types)."""
+    cls = _EVENT_CLASSES.get(str(message.get("janus")), OtherEvent)
+    session_id = message.get("session_id")
+    sender = message.get("sender")
+    return cls(
+        session_id if isinstance(session_id, int) else None,
+        sender if isinstance(sender, int) else None,
+        message,
+    )
+
+
+EventCallback = Callable[[JanusEvent], Awaitable[None] | None]
+#: Events buffered per ``events()`` iterator before the oldest are dropped (and counted).
+ITERATOR_BUFFER = 1024
+
+
+class _Subscription:
+    __slots__ = ("dropped", "queue", "types")
+
+    def __init__(self, types: frozenset[EventType] | None) -> None:
+        self.types = types
+        self.queue: asyncio.Queue[JanusEvent | None] = asyncio.Queue(ITERATOR_BUFFER)
+        self.dropped = 0
+
+    def offer(self, event: JanusEvent) -> None:
+        if self.types is not None and event.type not in self.types:
+            return
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+
+class EventStream:
+    """The async iterator returned by ``events()``."""
+
+    __slots__ = ("_source", "_subscription")
+
+    def __init__(self, source: EventSource, subscription: _Subscription) -> None:
+        self._source = source
+        self._subscription = subscription
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped because this iterator fell more than ``ITERATOR_BUFFER`` behind."""
+        return self._subscription.dropped
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> JanusEvent:
+        event = await self._subscription.queue.get()
+        if event is None:
+            self._detach()
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        self._detach()
+
+    def _detach(self) -> None:
+        subscriptions = self._source._subscriptions
+        if subscriptions is not None and self._subscription in subscriptions:
+            subscriptions.remove(self._subscription)
+
+
+class EventSource:
+    """Ordered, isolated event delivery for one session or handle (a mixin; state is lazy)."""
+
+    __slots__ = ("_callbacks", "_inbox", "_subscriptions", "_worker")
+
+    def _init_event_source(self) -> None:
+        self._inbox: collections.deque[Any] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._callbacks: dict[EventType | None, list[EventCallback]] | None = None
+        self._subscriptions: list[_Subscription] | None = None
+
+    # -- public API ----------------------------------------------------------------------------
+    def on(self, event_type: EventType | str | None, callback: EventCallback) -> None:
+        """Call ``callback(event)`` for each event of ``event_type`` (``None``: every event)."""
+        key = EventType(event_type) if event_type is not None else None
+        if self._callbacks is None:
+            self._callbacks = {}
+        self._callbacks.setdefault(key, []).append(callback)
+
+    def off(self, event_type: EventType | str | None, callback: EventCallback) -> None:
+        key = EventType(event_type) if event_type is not None else None
+        if self._callbacks and callback in self._callbacks.get(key, []):
+            self._callbacks[key].remove(callback)
+
+    def events(self, *types: EventType | str) -> EventStream:
+        """An async iterator over events from now on (optionally only of ``types``).
+
+        The subscription starts at this call, so nothing arriving before the first ``anext`` is
+        missed; it ends when the session/handle goes away or ``aclose()`` is called. Each
+        iterator buffers up to ``ITERATOR_BUFFER`` events, then drops the oldest (counted).
+        """
+        subscription = _Subscription(frozenset(EventType(t) for t in types) if types else None)
+        if self._subscriptions is None:
+            self._subscriptions = []
+        self._subscriptions.append(subscription)
+        return EventStream(self, subscription)
+
+    # -- fed by the transport ------------------------------------------------------------------
+    def _deliver(self, message: Any) -> None:
+        """Queue one message (dict or lazy core message) for ordered delivery."""
+        if self._inbox is None:
+            self._inbox = collections.deque()
+        self._inbox.append(message)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._drain_inbox())
+
+    def _close_events(self) -> None:
+        """End every ``events()`` iterator (the session/handle is gone)."""
+        for subscription in self._subscriptions or ():
+            if subscription.queue.full():
+                subscription.queue.get_nowait()
+            subscription.queue.put_nowait(None)
+
+    async def _drain_inbox(self) -> None:
+        inbox = self._inbox
+        try:
+            while inbox:
+                item = inbox.popleft()
+                message: JsonDict = item if isinstance(item, dict) else item.json()
+                await self._handle_message(message)
+        finally:
+            self._worker = None
+
+    async def _handle_message(self, message: JsonDict) -> None:
+        try:
+            await self._on_message(message)
+        except Exception:
+            logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+        if self._callbacks is not None or self._subscriptions is not None:
+            await self._notify(message)
+        self._after_message(message)
+
+    async def _notify(self, message: JsonDict) -> None:
+        event = parse_event(message)
+        for subscription in self._subscriptions or ():
+            subscription.offer(event)
+        if self._callbacks:
+            for callback in (*self._callbacks.get(event.type, ()), *self._callbacks.get(None, ())):
+                try:
+                    result = callback(event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    logger.exception("%r: event callback %r raised", self, callback)
+
+    async def _on_message(self, message: JsonDict) -> None:
+        """Subclasses route the dict to their janus-client style ``on_receive``."""
+
+    def _after_message(self, message: JsonDict) -> None:
+        """Subclasses react to a delivered message (e.g. a session ``timeout``)."""

@@ -1,0 +1,216 @@
+"""janus-client's ``MessageTransaction`` and ``is_subset``: same names and behaviour, no bugs.
+
+Rule: a MessageTransaction is a *stream*: every message carrying its transaction id is kept until
+``done()``; ``get(matcher, timeout)`` returns the first kept or future message the matcher accepts.
+Messages are kept in their lazy core form and turned into dicts only when a ``get`` looks at them.
+Unlike janus-client, ``timeout`` is an overall deadline (default: the transport's ``timeout``), a
+lost connection fails a waiting ``get`` at once, and ``async with`` guarantees ``done()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import orjson
+
+from janus_fast.errors import RequestTimeoutError
+
+JsonDict = dict[str, Any]
+Matcher = JsonDict | Callable[[JsonDict], Any]
+
+
+class _LazyMessage(Protocol):
+    @property
+    def raw(self) -> bytes: ...
+
+
+def is_subset(dict_1: JsonDict, dict_2: JsonDict) -> bool:
+    """True when ``dict_2`` is contained in ``dict_1`` (recursively), as in janus-client.
+
+    ``dict``, ``str`` and ``int`` values (``bool`` counts as ``int``) are compared; any other value
+    type (None, list, float) only requires the key to be present — janus-client's documented rule,
+    kept so ported matchers behave the same.
+    """
+    if not isinstance(dict_1, dict) or not isinstance(dict_2, dict):
+        raise TypeError("is_subset() compares two dicts")
+    for key, expected in dict_2.items():
+        if key not in dict_1:
+            return False
+        if isinstance(expected, dict):
+            actual = dict_1[key]
+            if not isinstance(actual, dict) or not is_subset(actual, expected):
+                return False
+        elif isinstance(expected, str | int) and dict_1[key] != expected:
+            return False
+    return True
+
+
+def _accept_all(*_args: Any, **_kwargs: Any) -> bool:
+    return True
+
+
+def _as_dict(message: JsonDict | _LazyMessage) -> JsonDict:
+    if isinstance(message, dict):
+        return message
+    result: JsonDict = orjson.loads(message.raw)
+    return result
+
+
+class MessageTransaction:
+    """The messages of one request, in arrival order, until ``done()``."""
+
+    __slots__ = (
+        "_error",
+        "_items",
+        "_on_done",
+        "_owner",
+        "_taken",
+        "_timeout",
+        "_waiter",
+        "done_called",
+        "id",
+    )
+
+    def __init__(
+        self,
+        id: str | None = None,
+        *,
+        timeout: float | None = None,
+        on_done: Callable[[MessageTransaction], Awaitable[None] | None] | None = None,
+        owner: Any = None,
+    ) -> None:
+        if id is None:
+            import uuid
+
+            id = uuid.uuid4().hex
+        self.id: str = id
+        self.done_called = False
+        self._items: list[JsonDict | _LazyMessage] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._timeout = timeout
+        self._on_done = on_done
+        #: The handle/session whose ``on_receive`` gets the messages no ``get`` returned.
+        self._owner = owner
+        self._taken: set[int] | None = None
+
+    def __repr__(self) -> str:
+        return f"<MessageTransaction {self.id} messages={len(self._items)} done={self.done_called}>"
+
+    # -- fed by the transport ------------------------------------------------------------------
+    def put_msg(self, message: JsonDict | _LazyMessage) -> None:
+        """Keep one more message (a dict, or the core's lazy message)."""
+        self._items.append(message)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        """The transaction can receive nothing more (connection lost, session gone)."""
+        if self._error is None:
+            self._error = error
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- janus-client API ----------------------------------------------------------------------
+    async def get(self, matcher: Matcher = _accept_all, timeout: float | None = None) -> JsonDict:
+        """The first message (kept or future) that ``matcher`` accepts.
+
+        ``matcher`` is a dict (checked with ``is_subset``) or a callable taking the message dict.
+        ``timeout`` bounds the whole wait (default: the transport's request timeout; ``None``
+        there too means no deadline). Raises ``RequestTimeoutError`` (a ``TimeoutError``).
+        """
+        accepts: Callable[[JsonDict], Any]
+        if isinstance(matcher, dict):
+            wanted = matcher
+
+            def accepts(message: JsonDict) -> bool:
+                return is_subset(message, wanted)
+
+        else:
+            accepts = matcher
+        limit = self._timeout if timeout is None else timeout
+        loop: asyncio.AbstractEventLoop | None = None
+        deadline = 0.0
+        index = 0
+        while True:
+            items = self._items
+            while index < len(items):
+                item = items[index]
+                message = item if isinstance(item, dict) else _as_dict(item)
+                items[index] = message
+                index += 1
+                if accepts(message):
+                    if self._taken is None:
+                        self._taken = set()
+                    self._taken.add(index - 1)
+                    return message
+            if self._error is not None:
+                raise self._error
+            if loop is None:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + limit if limit is not None else 0.0
+            await self._wait_for_more(loop, deadline if limit is not None else None)
+
+    async def _wait_for_more(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
+        waiter = loop.create_future()
+        self._waiter = waiter
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(deadline, _expire_waiter, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def on_done(self) -> None:
+        """Hook run by ``done()``: unregisters the transaction from its transport."""
+        if self._on_done is not None:
+            result = self._on_done(self)
+            if result is not None:
+                await result
+
+    async def done(self) -> None:
+        """Release the transaction: later messages with its id go to the handle as events.
+
+        Messages that already arrived but that no ``get`` returned (other than acks) go to the
+        handle's ``on_receive`` too, so an event racing with ``done()`` is never lost.
+        """
+        if self.done_called:
+            return
+        self.done_called = True
+        await self.on_done()
+        owner = self._owner
+        if owner is not None:
+            taken = self._taken or ()
+            for index, item in enumerate(self._items):
+                if index not in taken and _janus_type(item) != "ack":
+                    owner._deliver(item)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.done()
+
+
+def _janus_type(message: JsonDict | _LazyMessage) -> Any:
+    if isinstance(message, dict):
+        return message.get("janus")
+    return getattr(message, "janus", None)
+
+
+def _expire_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(RequestTimeoutError("no matching message before the deadline"))

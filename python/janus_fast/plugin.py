@@ -1,0 +1,177 @@
+"""``JanusPlugin``: one plugin handle — attach, requests, trickle, hangup, detach, events.
+
+Rule: a handle costs a few slots until it is used (no peer connection, task or queue before it is
+needed), so thousands fit in a session. Events for the handle are delivered in order to
+``on_receive`` (janus-client's API), to ``on()`` callbacks and to ``events()`` iterators.
+Requests: janus-client's ``send()`` returns a ``MessageTransaction``; the native ``request()``
+waits for the completion by Janus's rules and raises ``PluginError`` for plugin-level errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from janus_fast._core import Expect, Message
+from janus_fast.errors import InvalidStateError, JanusFastError, PluginError
+from janus_fast.events import EventSource, JsonDict
+from janus_fast.message_transaction import MessageTransaction
+from janus_fast.transport import _DEFAULT
+
+if TYPE_CHECKING:
+    from janus_fast.session import JanusSession
+
+logger = logging.getLogger("janus_fast.plugin")
+
+
+class JanusPlugin(EventSource):
+    """Base of plugin handles (janus-client's ``JanusPlugin``, same methods)."""
+
+    name: ClassVar[str] = "janus.plugin.base.dummy"
+
+    def __init__(self, pc_config: Any = None, **kwargs: Any) -> None:
+        self._init_event_source()
+        self._id: int | None = None
+        self._session: JanusSession | None = None
+        self._pc_config = pc_config
+        self._pc: Any = None
+
+    # -- identity --------------------------------------------------------------------------------
+    @property
+    def id(self) -> int | None:
+        """The Janus handle id (None when not attached)."""
+        return self._id
+
+    handle_id = id
+
+    @property
+    def session(self) -> JanusSession | None:
+        return self._session
+
+    @property
+    def pc_config(self) -> Any:
+        return self._pc_config
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} handle={self._id}>"
+
+    def _require_attached(self) -> JanusSession:
+        if self._session is None or self._id is None:
+            raise InvalidStateError("Plugin not attached")
+        return self._session
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def attach(
+        self,
+        session: JanusSession,
+        *,
+        opaque_id: str | None = None,
+        loop_index: int | None = None,
+        token: str | None = None,
+    ) -> None:
+        """Attach to ``session`` (Janus ``attach``); optional opaque_id, loop_index, token."""
+        if self._id is not None:
+            raise InvalidStateError(f"{self!r} is already attached")
+        self._id = await session.attach_plugin(
+            self, opaque_id=opaque_id, loop_index=loop_index, token=token
+        )
+        self._session = session
+
+    async def destroy(self) -> None:
+        """Janus ``detach``; the object can then be attached again. Errors are logged."""
+        if self._session is None or self._id is None:
+            return
+        session, handle_id = self._session, self._id
+        try:
+            if session.created and session.transport.connected:
+                await session.request({"janus": "detach"}, Expect.SUCCESS, handle_id)
+        except JanusFastError as exc:
+            logger.info("detach of handle %s: %s", handle_id, exc)
+        finally:
+            session.detach_plugin(self)
+            self._released()
+
+    detach = destroy
+
+    def _released(self) -> None:
+        """The handle is gone (detached, or its session destroyed/lost)."""
+        self._id = None
+        self._session = None
+        self._close_events()
+
+    # -- requests --------------------------------------------------------------------------------
+    async def send(self, message: JsonDict) -> MessageTransaction:
+        """Send a request on this handle; returns janus-client's ``MessageTransaction``."""
+        session = self._require_attached()
+        if "handle_id" in message:
+            logger.warning("ignoring caller-set handle_id; the plugin sets it")
+            message = {k: v for k, v in message.items() if k != "handle_id"}
+        return await session.send(message, handle_id=self._id)
+
+    async def request(
+        self, body: JsonDict, jsep: JsonDict | None = None, *, timeout: float | None = _DEFAULT
+    ) -> JsonDict:
+        """Send a plugin ``message`` and return the completing reply as a dict.
+
+        Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
+        between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
+        """
+        reply = await self.request_raw(body, jsep, timeout=timeout)
+        return reply.json()
+
+    async def request_raw(
+        self, body: JsonDict, jsep: JsonDict | None = None, *, timeout: float | None = _DEFAULT
+    ) -> Message:
+        """``request()`` returning the core's lazy message (no dict built unless asked)."""
+        session = self._require_attached()
+        message: JsonDict = {"janus": "message", "body": body}
+        if jsep is not None:
+            message["jsep"] = jsep
+        reply = await session.request(message, Expect.PLUGIN_MESSAGE, self._id, timeout)
+        if reply.plugin_error_code is not None:
+            raise PluginError(
+                reply.plugin or self.name, reply.plugin_error_code, reply.plugin_error or ""
+            )
+        return reply
+
+    async def trickle(
+        self,
+        sdpMLineIndex: int | None = None,
+        candidate: str | None = None,
+        *,
+        sdpMid: str | None = None,
+        candidates: Sequence[JsonDict] | None = None,
+        completed: bool = False,
+    ) -> None:
+        """Janus ``trickle``: one candidate, an array (``candidates=``) or ``completed=True``.
+
+        janus-client's form ``trickle(sdpMLineIndex, candidate)`` is kept; ``candidate=None``
+        there means end-of-candidates, as before.
+        """
+        session = self._require_attached()
+        body: JsonDict = {"janus": "trickle"}
+        if candidates is not None:
+            body["candidates"] = list(candidates)
+        elif completed or candidate is None:
+            body["candidate"] = {"completed": True}
+        else:
+            entry: JsonDict = {"candidate": candidate}
+            if sdpMLineIndex is not None:
+                entry["sdpMLineIndex"] = sdpMLineIndex
+            if sdpMid is not None:
+                entry["sdpMid"] = sdpMid
+            body["candidate"] = entry
+        await session.request(body, Expect.ACK, self._id)
+
+    async def hangup(self) -> None:
+        """Janus core ``hangup``: close the PeerConnection, keep the handle."""
+        session = self._require_attached()
+        await session.request({"janus": "hangup"}, Expect.SUCCESS, self._id)
+
+    # -- events ----------------------------------------------------------------------------------
+    async def _on_message(self, message: JsonDict) -> None:
+        await self.on_receive(message)
+
+    async def on_receive(self, response: JsonDict) -> None:
+        """Called with every event for this handle, in order. Override in subclasses."""

@@ -1,0 +1,280 @@
+"""``JanusSession``: one Janus session — create/destroy, keepalive, attach, claim, session events.
+
+Rule: the Janus session is created lazily (first ``send``/``attach``), as in janus-client. Many
+sessions may share one transport (``transport=``); a session only disconnects a transport it
+created itself. Keepalive runs per session with an interval derived from the server's
+``session-timeout`` (or ``keepalive_interval``) and is skipped while the session is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from janus_fast._core import Expect, Message
+from janus_fast.errors import (
+    InvalidStateError,
+    JanusError,
+    JanusFastError,
+    SessionLostError,
+    attach_error,
+)
+from janus_fast.events import EventSource, JsonDict
+from janus_fast.message_transaction import MessageTransaction
+from janus_fast.transport import _DEFAULT, JanusTransport
+
+if TYPE_CHECKING:
+    from janus_fast.plugin import JanusPlugin
+
+logger = logging.getLogger("janus_fast.session")
+
+#: Session options read by the session itself; everything else goes to the transport.
+_SESSION_KWARGS = ("keepalive_interval",)
+
+
+class JanusSession(EventSource):
+    """A Janus session (janus-client's ``JanusSession``, same constructor and methods)."""
+
+    def __init__(
+        self,
+        base_url: str = "",
+        api_secret: str | None = None,
+        token: str | None = None,
+        transport: JanusTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._init_event_source()
+        if transport is None:
+            transport = JanusTransport.create_transport(
+                base_url=base_url, api_secret=api_secret, token=token, config=kwargs
+            )
+            self._owns_transport = True
+        else:
+            self._owns_transport = False
+        self.transport: JanusTransport = transport
+        interval = kwargs.get("keepalive_interval", transport.options.keepalive_interval)
+        self._keepalive_interval: float | None = interval
+        self.created = False
+        self.plugin_handles: dict[int, JanusPlugin] = {}
+        self.keepalive_task: asyncio.Task[None] | None = None
+        self._id: int | None = None
+        self._create_lock: asyncio.Lock | None = None
+        self._last_activity = 0.0
+        self._lost_error: Exception | None = None
+
+    @property
+    def id(self) -> int | None:
+        """The Janus session id (None until created)."""
+        return self._id
+
+    session_id = id
+
+    def __repr__(self) -> str:
+        return (
+            f"<JanusSession {self._id if self.created else '(not created)'} via {self.transport!r}>"
+        )
+
+    __str__ = __repr__
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.transport.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.created:
+            await self.destroy()
+        if self._owns_transport:
+            await self.transport.disconnect()
+
+    async def create(self, *, session_id: int | None = None) -> None:
+        """Create the Janus session (connects the transport if needed). Idempotent."""
+        if self._create_lock is None:
+            self._create_lock = asyncio.Lock()
+        async with self._create_lock:
+            if self.created:
+                return
+            if not self.transport.connected:
+                await self.transport.connect()
+            self._id = await self.transport.create_session(self, session_id=session_id)
+            self.created = True
+            self._lost_error = None
+            self._touch()
+            await self._start_keepalive()
+
+    async def destroy(self) -> None:
+        """Janus ``destroy``; detaches every plugin object and stops keepalive.
+
+        Errors (the session already gone, a dead connection) are logged, not raised: after this
+        call the session is released locally whatever Janus said.
+        """
+        if not self.created or self._id is None:
+            return
+        session_id = self._id
+        try:
+            if self.transport.connected:
+                await self.transport._request({"janus": "destroy"}, Expect.SUCCESS, session_id)
+        except JanusFastError as exc:
+            logger.info("destroy of session %s: %s", session_id, exc)
+        finally:
+            self._release()
+            await self.transport.destroy_session(session_id)
+            if self._owns_transport and not self.transport._sessions:
+                await self.transport.disconnect()
+
+    def _release(self) -> None:
+        self.created = False
+        if self.keepalive_task is not None:
+            self.keepalive_task.cancel()
+            self.keepalive_task = None
+        for plugin in list(self.plugin_handles.values()):
+            plugin._released()
+        self.plugin_handles.clear()
+        self._close_events()
+
+    def _lost(self, error: Exception) -> None:
+        """The session is gone on the server (timeout, 404, lost connection)."""
+        if not self.created:
+            return
+        logger.warning("session %s lost: %s", self._id, error)
+        self._lost_error = error
+        session_id = self._id
+        self._release()
+        if session_id is not None:
+            self.transport._sessions.pop(session_id, None)
+            self.transport._core.remove_session(session_id)
+
+    # -- requests --------------------------------------------------------------------------------
+    def _touch(self) -> None:
+        loop = self.transport._loop
+        if loop is not None:
+            self._last_activity = loop.time()
+
+    async def _ensure_created(self) -> int:
+        if not self.created:
+            if self._lost_error is not None:
+                raise SessionLostError(f"session lost: {self._lost_error}")
+            await self.create()
+        assert self._id is not None
+        return self._id
+
+    async def send(self, message: JsonDict, handle_id: int | None = None) -> MessageTransaction:
+        """Send a request in this session (created on first use); see ``JanusTransport.send``."""
+        if "session_id" in message:
+            logger.warning("ignoring caller-set session_id; the session sets it")
+            message = {k: v for k, v in message.items() if k != "session_id"}
+        session_id = await self._ensure_created()
+        self._touch()
+        return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
+
+    async def request(
+        self,
+        body: JsonDict,
+        expect: int = Expect.SUCCESS,
+        handle_id: int | None = None,
+        timeout: float | None = _DEFAULT,
+    ) -> Message:
+        """Send a core request in this session and wait for its completion (native API)."""
+        session_id = await self._ensure_created()
+        self._touch()
+        return await self.transport._request(body, expect, session_id, handle_id, timeout)
+
+    async def keepalive(self) -> None:
+        """Send one Janus ``keepalive`` and wait for its ack.
+
+        (janus-client's ``keepalive()`` looped forever; the periodic keepalive runs by itself.)
+        """
+        await self.request({"janus": "keepalive"}, Expect.ACK)
+
+    async def claim(self) -> None:
+        """Janus ``claim``: take this session over on the current connection."""
+        if self._id is None:
+            raise InvalidStateError("claim needs a session id: create the session first")
+        await self.transport._request({"janus": "claim"}, Expect.SUCCESS, self._id)
+        self.transport._register_session(self._id, self)
+
+    async def _start_keepalive(self) -> None:
+        interval = self._keepalive_interval
+        if interval is None:
+            try:
+                info = await self.transport.server_info()
+                timeout = int(info.get("session-timeout") or 0)
+            except JanusFastError:
+                timeout = 60
+            if timeout <= 0:
+                return
+            interval = max(timeout / 2, 1.0)
+        loop = asyncio.get_running_loop()
+        self.keepalive_task = loop.create_task(
+            self._keepalive_loop(interval), name=f"janus-fast keepalive {self._id}"
+        )
+
+    async def _keepalive_loop(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while self.created:
+            idle_for = loop.time() - self._last_activity
+            if idle_for < interval:
+                await asyncio.sleep(interval - idle_for)
+                continue
+            try:
+                await self.keepalive()
+            except (SessionLostError, JanusError) as exc:
+                self._lost(exc)
+                return
+            except JanusFastError as exc:
+                logger.info("keepalive of session %s failed: %s", self._id, exc)
+                self._touch()
+
+    # -- plugins ---------------------------------------------------------------------------------
+    async def attach_plugin(
+        self,
+        plugin: JanusPlugin,
+        *,
+        opaque_id: str | None = None,
+        loop_index: int | None = None,
+        token: str | None = None,
+    ) -> int:
+        """Janus ``attach``; raises ``PluginAttachFail`` (typed by code) on an error reply."""
+        body: JsonDict = {"janus": "attach", "plugin": plugin.name}
+        if opaque_id is not None:
+            body["opaque_id"] = opaque_id
+        if loop_index is not None:
+            body["loop_index"] = loop_index
+        if token is not None:
+            body["token"] = token
+        try:
+            reply = await self.request(body, Expect.SUCCESS)
+        except JanusError as exc:
+            raise attach_error(exc.code, exc.reason) from None
+        handle_id = int(reply.json()["data"]["id"])
+        assert self._id is not None
+        self.plugin_handles[handle_id] = plugin
+        self.transport._core.add_handle(self._id, handle_id, plugin)
+        return handle_id
+
+    def detach_plugin(self, plugin: JanusPlugin) -> None:
+        """Forget a plugin handle locally (the Janus ``detach`` is sent by the plugin)."""
+        handle_id = plugin.id
+        if handle_id is None:
+            return
+        self.plugin_handles.pop(handle_id, None)
+        if self._id is not None:
+            self.transport._core.remove_handle(self._id, handle_id)
+
+    # -- events ----------------------------------------------------------------------------------
+    async def _on_message(self, message: JsonDict) -> None:
+        await self.on_receive(message)
+
+    def _after_message(self, message: JsonDict) -> None:
+        if message.get("janus") == "timeout":
+            self._lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
+
+    async def on_receive(self, response: JsonDict) -> None:
+        """Session-level events (``timeout``, events for unknown handles). Override freely."""

@@ -1,0 +1,369 @@
+"""``JanusTransport``: the transport registry and the request machinery all transports share.
+
+Rule: the Rust core (``_core``) owns transactions, completion rules, deadlines and routing; this
+class owns the event loop side of them — one future per request, one timer for all deadlines, one
+dispatch pass per batch of incoming messages. Subclasses only move bytes: the built-in WebSocket and
+HTTP transports override ``_request``/``_open_stream`` to hand bytes to the core directly; custom
+transports written for janus-client implement ``_connect``/``_disconnect``/``_send(dict)`` and feed
+replies to ``receive(dict)``, exactly as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from janus_fast import _core
+from janus_fast._core import Expect, Message
+from janus_fast.errors import (
+    ConnectionClosedError,
+    InvalidStateError,
+    InvalidURLError,
+    JanusFastError,
+    RequestTimeoutError,
+    janus_error,
+)
+from janus_fast.message_transaction import MessageTransaction
+from janus_fast.options import TransportOptions
+
+if TYPE_CHECKING:
+    from janus_fast.session import JanusSession
+
+logger = logging.getLogger("janus_fast.transport")
+
+JsonDict = dict[str, Any]
+ProtocolMatcher = Callable[[str], bool]
+_DEFAULT: Any = object()
+#: Keys the library sets itself; a caller's copy is dropped (janus-client warned and replaced).
+_RESERVED_KEYS = ("transaction", "session_id", "handle_id", "apisecret", "token")
+#: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
+_TIMER_SLACK = 0.001
+
+
+class JanusTransport(ABC):
+    """Base of all transports; same public API as janus-client's ``JanusTransport``."""
+
+    _protocols: ClassVar[list[tuple[ProtocolMatcher, type[JanusTransport]]]] = []
+
+    def __init__(
+        self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_secret = api_secret
+        self._token = token
+        self.options = TransportOptions.from_kwargs(kwargs)
+        self.connected = False
+        self._sessions: dict[int, JanusSession] = {}
+        self._core: Any = self._make_core()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._server_info: JsonDict | None = None
+        self.stats_unrouted = 0
+        self.stats_malformed = 0
+
+    def _make_core(self) -> Any:
+        """The transaction/routing core; custom transports get a plain ``JanusCore``."""
+        return _core.JanusCore(apisecret=self._api_secret, token=self._token, seed=os.urandom(32))
+
+    # -- janus-client API: identity --------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:  # never shows credentials
+        state = "connected" if self.connected else "disconnected"
+        return f"<{type(self).__name__} {self._base_url} {state} sessions={len(self._sessions)}>"
+
+    # -- janus-client API: registry --------------------------------------------------------------
+    @staticmethod
+    def register_transport(
+        protocol_matcher: ProtocolMatcher, transport_cls: type[JanusTransport]
+    ) -> None:
+        """Register ``transport_cls`` for URLs ``protocol_matcher`` accepts."""
+        JanusTransport._protocols.append((protocol_matcher, transport_cls))
+
+    @staticmethod
+    def create_transport(
+        base_url: str,
+        api_secret: str | None = None,
+        token: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> JanusTransport:
+        """Instantiate the one registered transport whose matcher accepts ``base_url``."""
+        if not isinstance(base_url, str) or not base_url:
+            raise InvalidURLError(f"a Janus URL is required, got {base_url!r}")
+        matches = [cls for matcher, cls in JanusTransport._protocols if matcher(base_url)]
+        unique = list(dict.fromkeys(matches))
+        if not unique:
+            raise InvalidURLError(
+                f"No protocol matched {base_url!r} (registered: ws, wss, http, https)"
+            )
+        if len(unique) > 1:
+            raise InvalidURLError(
+                f"Matched to more than 1 protocol: {[c.__name__ for c in unique]}"
+            )
+        return unique[0](base_url=base_url, api_secret=api_secret, token=token, **(config or {}))
+
+    # -- janus-client API: connection ------------------------------------------------------------
+    async def connect(self) -> None:
+        async with self._get_lock():
+            if not self.connected:
+                self._loop = asyncio.get_running_loop()
+                await self._connect()
+                self.connected = True
+
+    async def disconnect(self) -> None:
+        async with self._get_lock():
+            if self.connected:
+                self.connected = False
+                try:
+                    await self._disconnect()
+                finally:
+                    self._fail_pending(ConnectionClosedError(None, "transport disconnected"))
+                    if self._timer is not None:
+                        self._timer.cancel()
+                        self._timer = None
+
+    def _get_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    @abstractmethod
+    async def _connect(self) -> None: ...
+
+    @abstractmethod
+    async def _disconnect(self) -> None: ...
+
+    @abstractmethod
+    async def _send(self, message: JsonDict) -> None:
+        """Send one complete Janus request (custom transports; built-ins bypass it)."""
+
+    # -- janus-client API: requests --------------------------------------------------------------
+    async def send(
+        self, message: JsonDict, session_id: int | None = None, handle_id: int | None = None
+    ) -> MessageTransaction:
+        """Send ``message``; every reply carrying its transaction goes to the returned stream.
+
+        The caller's dict is not modified. Call ``done()`` (or use ``async with``) when finished.
+        """
+        if "janus" not in message:
+            raise ValueError('a Janus request needs a "janus" key')
+        body = _without_reserved(message)
+        return await self._open_stream(body, session_id, handle_id)
+
+    async def receive(self, response: JsonDict) -> None:
+        """Feed one incoming message (custom transports call this for everything they read)."""
+        self._core.receive_message(orjson.dumps(response))
+        self._dispatch()
+
+    async def info(self) -> JsonDict:
+        """Janus ``info`` (server_info), bounded by ``timeout``."""
+        reply: Message = await self._request({"janus": "info"}, Expect.SERVER_INFO)
+        info: JsonDict = reply.json()
+        self._server_info = info
+        return info
+
+    async def ping(self) -> JsonDict:
+        """Janus ``ping``; returns the ``pong`` message."""
+        reply: Message = await self._request({"janus": "ping"}, Expect.PONG)
+        result: JsonDict = reply.json()
+        return result
+
+    async def create_session(self, session: JanusSession, *, session_id: int | None = None) -> int:
+        """Janus ``create`` (optionally with a client-chosen id); registers the session."""
+        body: JsonDict = {"janus": "create"}
+        if session_id is not None:
+            body["id"] = session_id
+        reply: Message = await self._request(body, Expect.SUCCESS)
+        new_id = int(reply.json()["data"]["id"])
+        self._register_session(new_id, session)
+        await self.dispatch_session_created(new_id)
+        return new_id
+
+    def _register_session(self, session_id: int, session: JanusSession) -> None:
+        self._sessions[session_id] = session
+        self._core.add_session(session_id, session)
+
+    async def destroy_session(self, session_id: int) -> None:
+        """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
+        session = self._sessions.pop(session_id, None)
+        self._core.remove_session(session_id)
+        if session is not None:
+            await self.dispatch_session_destroyed(session_id)
+
+    async def dispatch_session_created(self, session_id: int) -> None:
+        """Hook: a session was created (HTTP starts its long poll here)."""
+
+    async def dispatch_session_destroyed(self, session_id: int) -> None:
+        """Hook: a session was destroyed (HTTP stops its long poll here)."""
+
+    async def server_info(self) -> JsonDict:
+        """``info``, fetched once per transport and cached."""
+        if self._server_info is None:
+            await self.info()
+        assert self._server_info is not None
+        return self._server_info
+
+    # -- the machinery ---------------------------------------------------------------------------
+    def _deadline(self, timeout: float | None) -> float | None:
+        limit = self.options.timeout if timeout is _DEFAULT else timeout
+        if limit is None:
+            return None
+        assert self._loop is not None
+        return self._loop.time() + limit
+
+    async def _request(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        timeout: float | None = _DEFAULT,
+    ) -> Message:
+        """Send one request and wait for its completion (per Janus's rules for ``expect``).
+
+        Janus ``error`` replies raise the typed ``JanusError``; the deadline raises
+        ``RequestTimeoutError``; a lost connection raises ``ConnectionClosedError``.
+        """
+        loop = self._require_loop()
+        waiter: asyncio.Future[Message] = loop.create_future()
+        deadline = self._deadline(timeout)
+        transaction: str = self._core.register(waiter, expect, deadline)
+        message = self._wire_message(body, transaction, session_id, handle_id)
+        try:
+            await self._send(message)
+        except BaseException:
+            self._core.cancel(transaction)
+            raise
+        if deadline is not None:
+            self._arm_timer(deadline)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            self._core.cancel(transaction)
+            raise
+
+    async def _open_stream(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction:
+        self._require_loop()
+        stream = MessageTransaction(
+            "",
+            timeout=self.options.timeout,
+            on_done=self._release_stream,
+            owner=self._route_owner(session_id, handle_id),
+        )
+        stream.id = self._core.register(stream, Expect.STREAM, None)
+        try:
+            await self._send(self._wire_message(body, stream.id, session_id, handle_id))
+        except BaseException:
+            self._core.cancel(stream.id)
+            raise
+        return stream
+
+    def _route_owner(self, session_id: int | None, handle_id: int | None) -> Any:
+        """The handle (or session) that events of this session/handle are delivered to."""
+        session = self._sessions.get(session_id) if session_id is not None else None
+        if session is None or handle_id is None:
+            return session
+        return session.plugin_handles.get(handle_id, session)
+
+    def _release_stream(self, stream: MessageTransaction) -> None:
+        self._core.cancel(stream.id)
+
+    def _wire_message(
+        self, body: JsonDict, transaction: str, session_id: int | None, handle_id: int | None
+    ) -> JsonDict:
+        message = {**body, "transaction": transaction}
+        if session_id is not None:
+            message["session_id"] = session_id
+        if handle_id is not None:
+            message["handle_id"] = handle_id
+        if self._api_secret is not None:
+            message["apisecret"] = self._api_secret
+        if self._token is not None and "token" not in body:
+            message["token"] = self._token
+        return message
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        if not self.connected or self._loop is None:
+            raise InvalidStateError("Must connect before any communication.")
+        return self._loop
+
+    def _arm_timer(self, deadline: float) -> None:
+        if self._timer is not None:
+            if deadline >= self._timer_when:
+                return
+            self._timer.cancel()
+        assert self._loop is not None
+        self._timer_when = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        assert self._loop is not None
+        for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
+            _fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
+        next_deadline = self._core.next_deadline()
+        if next_deadline is not None:
+            self._arm_timer(next_deadline)
+
+    def _fail_pending(self, error: JanusFastError) -> None:
+        """Fail every pending request and stream (the connection is gone)."""
+        for waiter in self._core.fail_all():
+            _fail_waiter(waiter, error)
+
+    def _dispatch(self) -> None:
+        """Hand every completion, stream item and event the core produced to its owner."""
+        for kind, target, item in self._core.drain():
+            if kind == _core.COMPLETE:
+                if not target.done():
+                    target.set_result(item)
+            elif kind == _core.COMPLETE_ERROR:
+                if not target.done():
+                    target.set_exception(janus_error(item.error_code, item.error_reason or ""))
+            elif kind == _core.STREAM_ITEM:
+                target.put_msg(item)
+            elif kind == _core.EVENT:
+                target._deliver(item)
+            elif kind == _core.UNROUTED:
+                self.stats_unrouted += 1
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "no owner for %s message (session %s, sender %s)",
+                        item.janus,
+                        item.session_id,
+                        item.sender,
+                    )
+            elif kind == _core.MALFORMED:
+                self.stats_malformed += 1
+                logger.warning("dropped a malformed message from Janus: %s", item)
+            elif kind == _core.CLOSED:
+                self._on_peer_closed(*item)
+
+    def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
+        """Hook: the peer closed the connection (WebSocket close frame or EOF)."""
+
+
+def _fail_waiter(waiter: Any, error: BaseException) -> None:
+    if isinstance(waiter, MessageTransaction):
+        waiter.fail(error)
+    elif not waiter.done():
+        waiter.set_exception(error)
+
+
+def _without_reserved(message: JsonDict) -> JsonDict:
+    if not any(key in message for key in _RESERVED_KEYS):
+        return message
+    dropped = [key for key in _RESERVED_KEYS if key in message]
+    logger.warning("ignoring caller-set %s; the library sets them", ", ".join(dropped))
+    return {key: value for key, value in message.items() if key not in _RESERVED_KEYS}

@@ -1,0 +1,281 @@
+"""HTTP transport (``http://``, ``https://``) on one pooled aiohttp ``ClientSession``.
+
+Rule: requests are keep-alive POSTs with the ids in the path and the reply fed to the core; events
+come from exactly one long poll per Janus session (``maxev`` batches, ``rid``, credentials on the
+GET). Poll failures are retried with backoff; 404 means the session is lost and 403 an auth
+failure — both are delivered to the session, never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from janus_fast._core import Expect, Message
+from janus_fast.errors import (
+    AuthError,
+    ConnectionClosedError,
+    InvalidStateError,
+    ProtocolError,
+    SessionLostError,
+    TransportError,
+)
+from janus_fast.message_transaction import MessageTransaction
+from janus_fast.transport import _DEFAULT, JanusTransport, JsonDict
+from janus_fast.transports._url import parse_url
+
+if TYPE_CHECKING:
+    import aiohttp
+
+logger = logging.getLogger("janus_fast.transport.http")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class JanusTransportHTTP(JanusTransport):
+    """janus-client's HTTP transport: same name; pooled, batched and recovering."""
+
+    def __init__(
+        self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
+    ) -> None:
+        self._url = parse_url(base_url, ("http", "https"))
+        self._http: aiohttp.ClientSession | None = None
+        #: Long polls hold a connection each for up to 30 s: they get their own unbounded pool,
+        #: so they can never starve requests of ``max_connections``.
+        self._poll_http: aiohttp.ClientSession | None = None
+        self._polls: dict[int, asyncio.Task[None]] = {}
+        super().__init__(base_url, api_secret, token, **kwargs)
+
+    # -- connection ------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        import aiohttp
+
+        self._loop = asyncio.get_running_loop()
+        context = self.options.ssl_context(self._url.secure)
+        connector = aiohttp.TCPConnector(
+            limit=self.options.max_connections,
+            ssl=context if context is not None else False,
+        )
+        headers = dict(self.options.headers)
+        self._http = aiohttp.ClientSession(connector=connector, headers=headers)
+        self._poll_http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ssl=context if context is not None else False),
+            headers=headers,
+        )
+
+    async def _disconnect(self) -> None:
+        polls, self._polls = self._polls, {}
+        for task in polls.values():
+            task.cancel()
+        if polls:
+            await asyncio.gather(*polls.values(), return_exceptions=True)
+        for client in (self._http, self._poll_http):
+            if client is not None:
+                await client.close()
+        self._http = self._poll_http = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if not self.connected or self._http is None:
+            raise InvalidStateError("Must connect before any communication.")
+        return self._http
+
+    # -- requests --------------------------------------------------------------------------------
+    def _path_url(self, session_id: int | None, handle_id: int | None) -> str:
+        url = self._base_url
+        if session_id is not None:
+            url = f"{url}/{session_id}"
+            if handle_id is not None:
+                url = f"{url}/{handle_id}"
+        return url
+
+    async def _post(self, url: str, data: bytes) -> bytes:
+        import aiohttp
+
+        try:
+            async with self._client().post(url, data=data, headers=_JSON_HEADERS) as response:
+                payload = await response.read()
+                if response.status != 200:
+                    raise _status_error(response.status, url)
+                return payload
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"HTTP request to {self._base_url} failed: {exc}") from exc
+
+    async def _request(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        timeout: float | None = _DEFAULT,
+    ) -> Message:
+        self._client()
+        loop = self._loop
+        assert loop is not None
+        waiter: asyncio.Future[Message] = loop.create_future()
+        deadline = self._deadline(timeout)
+        transaction, data = self._core.encode(
+            orjson.dumps(body), waiter, expect, None, None, deadline
+        )
+        if deadline is not None:
+            self._arm_timer(deadline)
+        try:
+            coro = self._post(self._path_url(session_id, handle_id), data)
+            if deadline is None:
+                reply = await coro
+            else:
+                async with asyncio.timeout_at(deadline):
+                    reply = await coro
+            self._core.receive_message(reply)
+            self._dispatch()
+            return await waiter
+        except TimeoutError:
+            self._core.cancel(transaction)
+            if waiter.done() and not waiter.cancelled():
+                return waiter.result()
+            raise _timeout() from None
+        except BaseException:
+            self._core.cancel(transaction)
+            raise
+
+    async def _open_stream(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction:
+        self._client()
+        stream = MessageTransaction(
+            "",
+            timeout=self.options.timeout,
+            on_done=self._release_stream,
+            owner=self._route_owner(session_id, handle_id),
+        )
+        stream.id, data = self._core.encode(
+            orjson.dumps(body), stream, Expect.STREAM, None, None, None
+        )
+        try:
+            reply = await self._post(self._path_url(session_id, handle_id), data)
+        except BaseException:
+            self._core.cancel(stream.id)
+            raise
+        self._core.receive_message(reply)
+        self._dispatch()
+        return stream
+
+    async def _send(self, message: JsonDict) -> None:
+        reply = await self._post(
+            self._path_url(message.get("session_id"), message.get("handle_id")),
+            orjson.dumps(message),
+        )
+        self._core.receive_message(reply)
+        self._dispatch()
+
+    async def info(self) -> JsonDict:
+        """``GET /info`` (no session needed), bounded by ``timeout``."""
+        import aiohttp
+
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                async with self._client().get(f"{self._base_url}/info") as response:
+                    if response.status != 200:
+                        raise _status_error(response.status, "/info")
+                    info: JsonDict = orjson.loads(await response.read())
+        except TimeoutError:
+            raise _timeout() from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"HTTP request to {self._base_url} failed: {exc}") from exc
+        self._server_info = info
+        return info
+
+    # -- long poll -------------------------------------------------------------------------------
+    async def dispatch_session_created(self, session_id: int) -> None:
+        assert self._loop is not None
+        self._polls[session_id] = self._loop.create_task(
+            self._poll(session_id), name=f"janus-fast long poll {session_id}"
+        )
+
+    async def dispatch_session_destroyed(self, session_id: int) -> None:
+        task = self._polls.pop(session_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _poll_params(self) -> dict[str, str]:
+        params = {"maxev": str(self.options.maxev), "rid": str(int(time.time() * 1000))}
+        if self._api_secret is not None:
+            params["apisecret"] = self._api_secret
+        if self._token is not None:
+            params["token"] = self._token
+        return params
+
+    async def _poll(self, session_id: int) -> None:
+        """The one long poll of a session: until it is destroyed, lost or retries run out."""
+        import aiohttp
+
+        url = f"{self._base_url}/{session_id}"
+        failures = 0
+        while self.connected and session_id in self._sessions:
+            try:
+                poller = self._poll_http
+                if poller is None or not self.connected:
+                    return
+                async with poller.get(url, params=self._poll_params()) as response:
+                    payload = await response.read()
+                    status = response.status
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, OSError, InvalidStateError) as exc:
+                failures += 1
+                if failures > self.options.max_retries or not self.connected:
+                    self._session_lost(
+                        session_id, TransportError(f"long poll failed {failures} times: {exc}")
+                    )
+                    return
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            if status == 200:
+                failures = 0
+                try:
+                    self._core.receive_message(payload)
+                except ProtocolError as exc:
+                    logger.warning("dropped a malformed long-poll reply: %s", exc)
+                self._dispatch()
+            elif status in (403, 404):
+                error: Exception = (
+                    AuthError("long poll refused (HTTP 403): check api_secret/token")
+                    if status == 403
+                    else SessionLostError(f"Janus no longer knows session {session_id} (HTTP 404)")
+                )
+                self._session_lost(session_id, error)
+                return
+            else:
+                failures += 1
+                if failures > self.options.max_retries:
+                    self._session_lost(session_id, _status_error(status, "long poll"))
+                    return
+                await asyncio.sleep(self._backoff(failures))
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.options.retry_delay * 2.0 ** (attempt - 1), self.options.retry_delay_max)
+        return delay * (0.5 + random.random() / 2)
+
+    def _session_lost(self, session_id: int, error: Exception) -> None:
+        self._polls.pop(session_id, None)
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session._lost(error)
+
+
+def _status_error(status: int, what: str) -> Exception:
+    if status == 403:
+        return AuthError(f"HTTP 403 from Janus on {what}: check api_secret/token")
+    if status == 404:
+        return SessionLostError(f"HTTP 404 from Janus on {what}: unknown session or handle")
+    return ConnectionClosedError(None, f"HTTP {status} from Janus on {what}")
+
+
+def _timeout() -> Exception:
+    from janus_fast.errors import RequestTimeoutError
+
+    return RequestTimeoutError("Janus did not answer before the deadline")

@@ -1,0 +1,140 @@
+//! `WebSocketConnection` for Python: one RFC 6455 client connection composed with a `JanusCore`.
+//!
+//! Rule: one call per socket read (`receive_data`), one drain of outputs, one `data_to_send` per
+//! flush (coalesced frames). Python owns the socket, the clock and the tasks.
+
+use janus_proto::{JanusCoreConfig, RequestOptions, WsConfig, WsJanusConnection, WsState};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::convert::{deadline_from, expect_from, to_pyerr, Obj};
+use crate::core::shared_core_methods;
+
+#[pyclass(module = "janus_fast._core", name = "WebSocketConnection")]
+pub(crate) struct PyWebSocketConnection {
+    conn: WsJanusConnection<Obj, Obj>,
+}
+
+#[pymethods]
+impl PyWebSocketConnection {
+    #[new]
+    #[pyo3(signature = (
+        host, path, *, subprotocol="janus-protocol", apisecret=None, token=None,
+        max_message_size=WsConfig::DEFAULT_MAX_MESSAGE_SIZE, coalesce=true,
+        coalesce_max_bytes=65536, extra_headers=Vec::new(), seed
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        host: &str,
+        path: &str,
+        subprotocol: &str,
+        apisecret: Option<String>,
+        token: Option<String>,
+        max_message_size: usize,
+        coalesce: bool,
+        coalesce_max_bytes: usize,
+        extra_headers: Vec<(String, String)>,
+        seed: &[u8],
+    ) -> PyResult<Self> {
+        let mut ws = WsConfig::new(host, path, subprotocol);
+        ws.extra_headers = extra_headers;
+        ws.max_message_size = max_message_size;
+        let janus = JanusCoreConfig {
+            apisecret,
+            token,
+            coalesce,
+            coalesce_max_bytes,
+        };
+        let conn = WsJanusConnection::new(ws, janus, seed).map_err(|e| to_pyerr(py, &e))?;
+        Ok(Self { conn })
+    }
+
+    /// "connecting", "open", "closing" or "closed".
+    #[getter]
+    fn state(&self) -> &'static str {
+        match self.conn.state() {
+            WsState::Connecting => "connecting",
+            WsState::Open => "open",
+            WsState::Closing => "closing",
+            WsState::Closed => "closed",
+        }
+    }
+
+    /// Start a new handshake for a new socket; transactions and routes are kept.
+    fn reset(&mut self, py: Python<'_>, seed: &[u8]) -> PyResult<()> {
+        self.conn.reset(seed).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Feed bytes read from the socket. Raises ProtocolError when the peer broke the WebSocket
+    /// protocol (the close frame to send is queued); Janus-level garbage becomes MALFORMED items.
+    fn receive_data(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        self.conn.receive_data(data).map_err(|e| to_pyerr(py, &e))
+    }
+
+    fn receive_eof(&mut self) {
+        self.conn.receive_eof();
+    }
+
+    /// Everything to write: coalesced request frames, pongs, close frames.
+    fn data_to_send<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        self.conn.with_data_to_send(|data| PyBytes::new(py, data))
+    }
+
+    #[pyo3(signature = (code=1000, reason=""))]
+    fn close(&mut self, py: Python<'_>, code: u16, reason: &str) -> PyResult<()> {
+        self.conn.close(code, reason).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Queue a WebSocket ping (liveness check).
+    #[pyo3(signature = (payload=b"".as_slice()))]
+    fn ping(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
+        self.conn
+            .ws_mut()
+            .send_ping(payload)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    #[getter]
+    fn pongs_received(&self) -> u64 {
+        self.conn.ws().stats().pongs
+    }
+
+    /// Register `waiter` and queue the request (coalesced); returns the transaction.
+    #[pyo3(signature = (body, waiter, expect, session_id=None, handle_id=None, deadline=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &mut self,
+        py: Python<'_>,
+        body: &[u8],
+        waiter: Obj,
+        expect: u8,
+        session_id: Option<u64>,
+        handle_id: Option<u64>,
+        deadline: Option<f64>,
+    ) -> PyResult<String> {
+        let options = RequestOptions {
+            expect: expect_from(expect)?,
+            session_id,
+            handle_id,
+            deadline: deadline_from(deadline),
+            with_credentials: true,
+        };
+        let (_, txid) = self
+            .conn
+            .request(body, waiter, &options)
+            .map_err(|e| to_pyerr(py, &e))?;
+        Ok(txid.as_str().to_owned())
+    }
+
+    /// Queue a complete JSON request as-is (no ids spliced).
+    fn send_raw(&mut self, py: Python<'_>, message: &[u8]) -> PyResult<()> {
+        self.conn.send_raw(message).map_err(|e| to_pyerr(py, &e))
+    }
+}
+
+shared_core_methods!(
+    PyWebSocketConnection,
+    |this| this.conn.core(),
+    this.conn.core_mut()
+);
