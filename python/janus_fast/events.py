@@ -35,6 +35,9 @@ class EventType(enum.StrEnum):
     ICE_FAILED = "ice-failed"
     TRICKLE = "trickle"
     TIMEOUT = "timeout"
+    #: Synthetic (not from Janus): the session is gone — timed out, not reclaimed after a
+    #: reconnection, HTTP 404/403 on its long poll, or the transport gave up.
+    LOST = "lost"
     #: Any other ``janus`` value (kept as data, never an error).
     OTHER = "other"
 
@@ -157,6 +160,17 @@ class SessionTimeoutEvent(JanusEvent):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SessionLostEvent(JanusEvent):
+    """The session can no longer be used (see ``reason``); its handles are released."""
+
+    type: ClassVar[EventType] = EventType.LOST
+
+    @property
+    def reason(self) -> str:
+        return str(self.message.get("reason", ""))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class OtherEvent(JanusEvent):
     type: ClassVar[EventType] = EventType.OTHER
 
@@ -173,6 +187,7 @@ _EVENT_CLASSES: dict[str, type[JanusEvent]] = {
         IceFailedEvent,
         TrickleEvent,
         SessionTimeoutEvent,
+        SessionLostEvent,
     )
 }
 
@@ -190,6 +205,7 @@ def parse_event(message: JsonDict) -> JanusEvent:
 
 
 EventCallback = Callable[[JanusEvent], Awaitable[None] | None]
+_END_OF_EVENTS = object()
 #: Events buffered per ``events()`` iterator before the oldest are dropped (and counted).
 ITERATOR_BUFFER = 1024
 
@@ -291,7 +307,11 @@ class EventSource:
             self._worker = asyncio.get_running_loop().create_task(self._drain_inbox())
 
     def _close_events(self) -> None:
-        """End every ``events()`` iterator (the session/handle is gone)."""
+        """End every ``events()`` iterator once the events already queued are delivered."""
+        if self._subscriptions:
+            self._deliver(_END_OF_EVENTS)
+
+    def _end_subscriptions(self) -> None:
         for subscription in self._subscriptions or ():
             if subscription.queue.full():
                 subscription.queue.get_nowait()
@@ -302,6 +322,9 @@ class EventSource:
         try:
             while inbox:
                 item = inbox.popleft()
+                if item is _END_OF_EVENTS:
+                    self._end_subscriptions()
+                    continue
                 message: JsonDict = item if isinstance(item, dict) else item.json()
                 await self._handle_message(message)
         finally:
@@ -334,3 +357,19 @@ class EventSource:
 
     def _after_message(self, message: JsonDict) -> None:
         """Subclasses react to a delivered message (e.g. a session ``timeout``)."""
+
+
+ConnectionEventKind = str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """A change of a transport's connection: ``disconnected``, ``reconnecting`` (with the attempt
+    number), ``reconnected`` or ``given_up`` (with the last error)."""
+
+    kind: ConnectionEventKind
+    attempt: int = 0
+    error: BaseException | None = None
+
+
+ConnectionCallback = Callable[[ConnectionEvent], Awaitable[None] | None]

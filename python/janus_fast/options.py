@@ -50,8 +50,11 @@ class TransportOptions:
     maxev: int = 10
     #: Requests allowed to wait while the connection is (re)opening; more raise QueueFullError.
     queue_size: int = 10_000
-    #: Reconnect the WebSocket automatically when it drops.
+    #: Reconnect the WebSocket automatically when it drops (``max_retries`` attempts).
     reconnect: bool = True
+    #: After a reconnection, sessions Janus no longer has are reported lost ("claim"), or
+    #: re-created with the same id and their handles re-attached ("recreate", opt-in).
+    reconnect_policy: str = "claim"
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> TransportOptions:
@@ -79,6 +82,8 @@ class TransportOptions:
             raise ValueError("connect_timeout must be > 0")
         if self.max_retries < 0 or self.retry_delay < 0 or self.retry_delay_max < 0:
             raise ValueError("max_retries, retry_delay and retry_delay_max must be >= 0")
+        if self.reconnect_policy not in ("claim", "recreate"):
+            raise ValueError('reconnect_policy must be "claim" or "recreate"')
         if self.max_connections < 1 or self.maxev < 1 or self.queue_size < 0:
             raise ValueError("max_connections and maxev must be >= 1, queue_size >= 0")
 

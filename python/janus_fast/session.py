@@ -146,6 +146,7 @@ class JanusSession(EventSource):
         logger.warning("session %s lost: %s", self._id, error)
         self._lost_error = error
         session_id = self._id
+        self._deliver({"janus": "lost", "session_id": session_id, "reason": str(error)})
         self._release()
         if session_id is not None:
             self.transport._sessions.pop(session_id, None)
@@ -273,7 +274,7 @@ class JanusSession(EventSource):
         await self.on_receive(message)
 
     def _after_message(self, message: JsonDict) -> None:
-        if message.get("janus") == "timeout":
+        if message.get("janus") == "timeout" and self.created:
             self._lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
 
     async def on_receive(self, response: JsonDict) -> None:

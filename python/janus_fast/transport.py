@@ -11,6 +11,7 @@ replies to ``receive(dict)``, exactly as before.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -29,6 +30,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     janus_error,
 )
+from janus_fast.events import ConnectionCallback, ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.options import TransportOptions
 
@@ -68,6 +70,8 @@ class JanusTransport(ABC):
         self._server_info: JsonDict | None = None
         self.stats_unrouted = 0
         self.stats_malformed = 0
+        self._connection_callbacks: list[ConnectionCallback] = []
+        self._background: set[asyncio.Task[Any]] = set()
 
     def _make_core(self) -> Any:
         """The transaction/routing core; custom transports get a plain ``JanusCore``."""
@@ -81,6 +85,29 @@ class JanusTransport(ABC):
     def __repr__(self) -> str:  # never shows credentials
         state = "connected" if self.connected else "disconnected"
         return f"<{type(self).__name__} {self._base_url} {state} sessions={len(self._sessions)}>"
+
+    # -- connection events -----------------------------------------------------------------------
+    def on_connection_event(self, callback: ConnectionCallback) -> None:
+        """Call ``callback(ConnectionEvent)`` on disconnected / reconnecting / reconnected /
+        given_up. Exceptions it raises are logged; coroutine callbacks run as tasks."""
+        self._connection_callbacks.append(callback)
+
+    def _emit_connection_event(self, event: ConnectionEvent) -> None:
+        for callback in self._connection_callbacks:
+            try:
+                result = callback(event)
+            except Exception:
+                logger.exception("connection callback %r raised", callback)
+                continue
+            if inspect.isawaitable(result):
+                self._spawn(_log_errors(result, callback))
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run a background task the transport keeps a reference to until it ends."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     # -- janus-client API: registry --------------------------------------------------------------
     @staticmethod
@@ -228,6 +255,8 @@ class JanusTransport(ABC):
         session_id: int | None = None,
         handle_id: int | None = None,
         timeout: float | None = _DEFAULT,
+        *,
+        idempotent: bool = False,
     ) -> Message:
         """Send one request and wait for its completion (per Janus's rules for ``expect``).
 
@@ -352,6 +381,13 @@ class JanusTransport(ABC):
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
         """Hook: the peer closed the connection (WebSocket close frame or EOF)."""
+
+
+async def _log_errors(awaitable: Any, callback: Any) -> None:
+    try:
+        await awaitable
+    except Exception:
+        logger.exception("connection callback %r raised", callback)
 
 
 def _fail_waiter(waiter: Any, error: BaseException) -> None:

@@ -111,6 +111,8 @@ class JanusTransportHTTP(JanusTransport):
         session_id: int | None = None,
         handle_id: int | None = None,
         timeout: float | None = _DEFAULT,
+        *,
+        idempotent: bool = False,
     ) -> Message:
         self._client()
         loop = self._loop

@@ -3,7 +3,8 @@
 Rule: bytes read from the socket go to ``_core.WebSocketConnection.receive_data`` in one call per
 read, followed by one dispatch pass; requests are encoded straight into the core's coalescing
 buffer and one writer flushes everything queued once per loop iteration. The ``websockets``
-library is not used on this path.
+library is not used on this path. Reconnection, the outage queue and session reclaiming live in
+``transports/_recovery.py``; this module only moves bytes and reports the connection going down.
 """
 
 from __future__ import annotations
@@ -21,13 +22,21 @@ from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
     ProtocolError,
+    QueueFullError,
+    RequestTimeoutError,
     TransportError,
 )
+from janus_fast.events import ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT, JanusTransport, JsonDict
+from janus_fast.transports import _recovery
 from janus_fast.transports._url import parse_url
 
 logger = logging.getLogger("janus_fast.transport.websocket")
+
+#: Requests that may be sent again after a reconnection without the caller asking (Janus
+#: treats a repeat as harmless): ping, info, keepalive and trickle (ack).
+_RESENDABLE = frozenset((_core.Expect.PONG, _core.Expect.SERVER_INFO, _core.Expect.ACK))
 
 
 class _WebSocketProtocol(asyncio.Protocol):
@@ -46,7 +55,7 @@ class _WebSocketProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._owner._on_connection_lost(exc)
+        self._owner._on_connection_lost(self, exc)
 
 
 class JanusTransportWebsocket(JanusTransport):
@@ -61,13 +70,29 @@ class JanusTransportWebsocket(JanusTransport):
     ) -> None:
         self._url = parse_url(base_url, ("ws", "wss"))
         self._socket: asyncio.Transport | None = None
+        self._protocol: _WebSocketProtocol | None = None
         self._opened: asyncio.Future[None] | None = None
         self._flush_pending = False
+        self._close_info: tuple[int | None, str] | None = None
+        #: While the connection is down and being re-established: resolved when usable again.
+        self._outage: asyncio.Future[None] | None = None
+        self._outage_waiting = 0
+        #: Set when reconnection gave up: new requests fail with it.
+        self._down_error: Exception | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._pinger: asyncio.TimerHandle | None = None
+        self._ping_sent_at: float | None = None
+        self._pongs_seen = 0
         super().__init__(base_url, api_secret, token, **kwargs)
 
     @property
     def subprotocol(self) -> str:
         return self.options.subprotocol
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the connection is down and being re-established."""
+        return self._outage is not None
 
     def _make_core(self) -> Any:
         options = self.options
@@ -86,23 +111,29 @@ class JanusTransportWebsocket(JanusTransport):
 
     # -- connection ------------------------------------------------------------------------------
     async def _connect(self) -> None:
+        self._down_error = None
+        await self._open_socket()
+
+    async def _open_socket(self) -> None:
+        """TCP (+TLS) connect and WebSocket handshake, bounded by ``connect_timeout``."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         if self._core.state != "connecting":
             self._core.reset(os.urandom(32))
+        self._close_info = None
         self._opened = loop.create_future()
         url = self._url
         context = self.options.ssl_context(url.secure)
         try:
             async with asyncio.timeout(self.options.connect_timeout):
-                socket, _ = await loop.create_connection(
+                socket, protocol = await loop.create_connection(
                     lambda: _WebSocketProtocol(self),
                     url.host,
                     url.port,
                     ssl=context,
                     server_hostname=url.host if context is not None else None,
                 )
-                self._socket = socket
+                self._socket, self._protocol = socket, protocol
                 socket.write(self._core.data_to_send())
                 await self._opened
         except TimeoutError:
@@ -116,8 +147,14 @@ class JanusTransportWebsocket(JanusTransport):
         except BaseException:
             self._abort()
             raise
+        self._start_pinger()
 
     async def _disconnect(self) -> None:
+        self._stop_pinger()
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        self._end_outage(ConnectionClosedError(None, "transport disconnected"))
         socket = self._socket
         if socket is None:
             return
@@ -125,12 +162,12 @@ class JanusTransportWebsocket(JanusTransport):
             self._core.close(1000, "")
             socket.write(self._core.data_to_send())
         socket.close()
-        self._socket = None
+        self._socket = self._protocol = None
 
     def _abort(self) -> None:
         if self._socket is not None:
             self._socket.abort()
-            self._socket = None
+            self._socket = self._protocol = None
 
     # -- socket callbacks ------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
@@ -152,22 +189,30 @@ class JanusTransportWebsocket(JanusTransport):
         self._core.receive_eof()
         self._dispatch()
 
-    def _on_connection_lost(self, exc: Exception | None) -> None:
-        self._socket = None
+    def _on_connection_lost(self, protocol: _WebSocketProtocol, exc: Exception | None) -> None:
+        if protocol is not self._protocol:
+            return  # an older socket
+        self._socket = self._protocol = None
+        code, reason = self._close_info or (
+            1006,
+            f"connection lost: {exc}" if exc else "connection lost",
+        )
+        error = ConnectionClosedError(code, reason)
         opened = self._opened
-        error = ConnectionClosedError(1006, f"connection lost: {exc}" if exc else "connection lost")
         if opened is not None and not opened.done():
             opened.set_exception(error)
-        if self.connected:
-            self.connected = False
-            self._fail_pending(error)
+            opened.exception()  # retrieved: the connecting coroutine reports it
+        if self.connected and self._outage is None:
+            self._connection_down(error)
 
     def _on_fatal(self, error: ProtocolError) -> None:
         """The peer broke the protocol: send the close frame the core queued, then drop."""
         logger.warning("closing the connection to %s: %s", self._base_url, error)
+        self._close_info = (1002, f"protocol error: {error}")
         opened = self._opened
         if opened is not None and not opened.done():
             opened.set_exception(error)
+            opened.exception()
         socket = self._socket
         if socket is not None:
             pending = self._core.data_to_send()
@@ -175,19 +220,76 @@ class JanusTransportWebsocket(JanusTransport):
                 socket.write(pending)
             socket.close()
         self._dispatch()
-        if self.connected:
-            self.connected = False
-            self._fail_pending(ConnectionClosedError(1002, f"protocol error: {error}"))
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
+        self._close_info = (code, reason or "closed by Janus")
         pending = self._core.data_to_send()  # our close reply
         if self._socket is not None:
             if pending:
                 self._socket.write(pending)
             self._socket.close()
-        if self.connected:
-            self.connected = False
-            self._fail_pending(ConnectionClosedError(code, reason or "closed by Janus"))
+
+    def _connection_down(self, error: ConnectionClosedError) -> None:
+        """The socket is gone while the user wants it: fail what must fail, then recover."""
+        self._stop_pinger()
+        can_recover = self.options.reconnect and self.options.max_retries > 0
+        if can_recover:
+            assert self._loop is not None
+            self._outage = self._loop.create_future()
+        self._fail_pending(error)  # resendable requests wait for the outage to end, then resend
+        self._emit_connection_event(ConnectionEvent("disconnected", 0, error))
+        if can_recover:
+            self._reconnect_task = self._spawn(_recovery.reconnect(self, error))
+        else:
+            _recovery.give_up(self, error, attempts=0)
+
+    def _end_outage(self, error: Exception | None) -> None:
+        """Wake every request waiting for the connection (with ``error`` when giving up)."""
+        self._down_error = error
+        outage, self._outage = self._outage, None
+        if outage is not None and not outage.done():
+            outage.set_result(None)
+
+    # -- liveness --------------------------------------------------------------------------------
+    def _start_pinger(self) -> None:
+        interval = self.options.ping_interval
+        if interval is None or self._loop is None:
+            return
+        self._ping_sent_at = None
+        self._pongs_seen = self._core.pongs_received
+        self._pinger = self._loop.call_later(interval, self._ping_tick)
+
+    def _stop_pinger(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            self._pinger = None
+
+    def _ping_tick(self) -> None:
+        """Send a WebSocket ping each ``ping_interval``; no pong within ``ping_timeout`` means the
+        peer is dead (no FIN needed): the socket is aborted and reconnection starts."""
+        assert self._loop is not None
+        self._pinger = None
+        if self._socket is None or self._core.state != "open":
+            return
+        now = self._loop.time()
+        pongs = self._core.pongs_received
+        timeout = self.options.ping_timeout
+        if self._ping_sent_at is not None and pongs == self._pongs_seen:
+            if timeout is not None and now - self._ping_sent_at >= timeout:
+                logger.warning(
+                    "no pong from %s within %s s: dropping the connection", self._base_url, timeout
+                )
+                self._close_info = (1006, f"no pong within {timeout} s")
+                self._socket.abort()
+                return
+        else:
+            self._pongs_seen = pongs
+            self._ping_sent_at = now
+            self._core.ping(b"")
+            self._schedule_flush()
+        interval = self.options.ping_interval or 1.0
+        delay = min(interval, timeout) if timeout is not None else interval
+        self._pinger = self._loop.call_later(delay, self._ping_tick)
 
     # -- sending ---------------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
@@ -198,14 +300,43 @@ class JanusTransportWebsocket(JanusTransport):
 
     def _flush(self) -> None:
         self._flush_pending = False
-        data = self._core.data_to_send()
-        if data and self._socket is not None:
-            self._socket.write(data)
+        socket = self._socket
+        if socket is not None and self._core.state == "open":
+            data = self._core.data_to_send()
+            if data:
+                socket.write(data)
 
-    def _writable_loop(self) -> asyncio.AbstractEventLoop:
-        if not self.connected or self._loop is None or self._socket is None:
+    def _usable_loop(self) -> asyncio.AbstractEventLoop:
+        if not self.connected or self._loop is None:
+            if self._down_error is not None:
+                raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
             raise InvalidStateError("Must connect before any communication.")
         return self._loop
+
+    async def _wait_for_connection(self, deadline: float | None) -> None:
+        """Wait (bounded queue) until the outage ends; raise if it ends in failure."""
+        outage = self._outage
+        assert outage is not None
+        if self._outage_waiting >= self.options.queue_size:
+            raise QueueFullError(
+                f"{self._outage_waiting} requests already wait for the connection "
+                f"(queue_size={self.options.queue_size})"
+            )
+        self._outage_waiting += 1
+        try:
+            if deadline is None:
+                await asyncio.shield(outage)
+            else:
+                async with asyncio.timeout_at(deadline):
+                    await asyncio.shield(outage)
+        except TimeoutError:
+            raise RequestTimeoutError(
+                "the connection did not come back before the deadline"
+            ) from None
+        finally:
+            self._outage_waiting -= 1
+        if self._down_error is not None:
+            raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
 
     async def _request(
         self,
@@ -214,29 +345,52 @@ class JanusTransportWebsocket(JanusTransport):
         session_id: int | None = None,
         handle_id: int | None = None,
         timeout: float | None = _DEFAULT,
+        *,
+        idempotent: bool = False,
     ) -> Message:
-        loop = self._writable_loop()
-        waiter: asyncio.Future[Message] = loop.create_future()
+        loop = self._usable_loop()
         limit = self.options.timeout if timeout is _DEFAULT else timeout
         deadline = None if limit is None else loop.time() + limit
-        transaction: str = self._core.request(
-            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline
-        )
-        if not self._flush_pending:
-            self._flush_pending = True
-            loop.call_soon(self._flush)
-        if deadline is not None and (self._timer is None or deadline < self._timer_when):
-            self._arm_timer(deadline)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            self._core.cancel(transaction)
-            raise
+        payload = orjson.dumps(body)
+        while True:
+            if self._outage is not None:
+                await self._wait_for_connection(deadline)
+            waiter: asyncio.Future[Message] = loop.create_future()
+            transaction: str = self._core.request(
+                payload, waiter, expect, session_id, handle_id, deadline
+            )
+            if not self._flush_pending:
+                self._flush_pending = True
+                loop.call_soon(self._flush)
+            if deadline is not None and (self._timer is None or deadline < self._timer_when):
+                self._arm_timer(deadline)
+            try:
+                return await waiter
+            except ConnectionClosedError:
+                if self._outage is None or not (idempotent or expect in _RESENDABLE):
+                    raise
+            except asyncio.CancelledError:
+                self._core.cancel(transaction)
+                raise
+
+    async def _request_now(
+        self, body: JsonDict, expect: int, session_id: int | None = None, timeout: float = 10.0
+    ) -> Message:
+        """A request on the current socket, ignoring the outage gate (used by recovery)."""
+        loop = self._usable_loop()
+        waiter: asyncio.Future[Message] = loop.create_future()
+        deadline = loop.time() + timeout
+        self._core.request(orjson.dumps(body), waiter, expect, session_id, None, deadline)
+        self._schedule_flush()
+        self._arm_timer(deadline)
+        return await waiter
 
     async def _open_stream(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
-        self._writable_loop()
+        loop = self._usable_loop()
+        if self._outage is not None:
+            await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
         stream = MessageTransaction(
             "",
             timeout=self.options.timeout,
@@ -251,6 +405,8 @@ class JanusTransportWebsocket(JanusTransport):
 
     async def _send(self, message: JsonDict) -> None:
         """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        self._writable_loop()
+        loop = self._usable_loop()
+        if self._outage is not None:
+            await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
         self._core.send_raw(orjson.dumps(message))
         self._schedule_flush()
