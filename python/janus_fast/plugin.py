@@ -110,25 +110,37 @@ class JanusPlugin(EventSource):
         return await session.send(message, handle_id=self._id)
 
     async def request(
-        self, body: JsonDict, jsep: JsonDict | None = None, *, timeout: float | None = _DEFAULT
+        self,
+        body: JsonDict,
+        jsep: JsonDict | None = None,
+        *,
+        timeout: float | None = _DEFAULT,
+        idempotent: bool = False,
     ) -> JsonDict:
         """Send a plugin ``message`` and return the completing reply as a dict.
 
         Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
         between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
         """
-        reply = await self.request_raw(body, jsep, timeout=timeout)
+        reply = await self.request_raw(body, jsep, timeout=timeout, idempotent=idempotent)
         return reply.json()
 
     async def request_raw(
-        self, body: JsonDict, jsep: JsonDict | None = None, *, timeout: float | None = _DEFAULT
+        self,
+        body: JsonDict,
+        jsep: JsonDict | None = None,
+        *,
+        timeout: float | None = _DEFAULT,
+        idempotent: bool = False,
     ) -> Message:
         """``request()`` returning the core's lazy message (no dict built unless asked)."""
         session = self._require_attached()
         message: JsonDict = {"janus": "message", "body": body}
         if jsep is not None:
             message["jsep"] = jsep
-        reply = await session.request(message, Expect.PLUGIN_MESSAGE, self._id, timeout)
+        reply = await session.request(
+            message, Expect.PLUGIN_MESSAGE, self._id, timeout, idempotent=idempotent
+        )
         if reply.plugin_error_code is not None:
             raise PluginError(
                 reply.plugin or self.name, reply.plugin_error_code, reply.plugin_error or ""

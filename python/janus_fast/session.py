@@ -181,11 +181,20 @@ class JanusSession(EventSource):
         expect: int = Expect.SUCCESS,
         handle_id: int | None = None,
         timeout: float | None = _DEFAULT,
+        *,
+        idempotent: bool = False,
     ) -> Message:
-        """Send a core request in this session and wait for its completion (native API)."""
+        """Send a core request in this session and wait for its completion (native API).
+
+        ``idempotent=True`` lets the WebSocket transport send it again after a reconnection
+        if the connection died before the reply (otherwise it fails with
+        ``ConnectionClosedError``).
+        """
         session_id = await self._ensure_created()
         self._touch()
-        return await self.transport._request(body, expect, session_id, handle_id, timeout)
+        return await self.transport._request(
+            body, expect, session_id, handle_id, timeout, idempotent=idempotent
+        )
 
     async def keepalive(self) -> None:
         """Send one Janus ``keepalive`` and wait for its ack.

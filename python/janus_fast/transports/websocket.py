@@ -73,6 +73,7 @@ class JanusTransportWebsocket(JanusTransport):
         self._protocol: _WebSocketProtocol | None = None
         self._opened: asyncio.Future[None] | None = None
         self._flush_pending = False
+        self._core_used = False
         self._close_info: tuple[int | None, str] | None = None
         #: While the connection is down and being re-established: resolved when usable again.
         self._outage: asyncio.Future[None] | None = None
@@ -118,8 +119,9 @@ class JanusTransportWebsocket(JanusTransport):
         """TCP (+TLS) connect and WebSocket handshake, bounded by ``connect_timeout``."""
         loop = asyncio.get_running_loop()
         self._loop = loop
-        if self._core.state != "connecting":
-            self._core.reset(os.urandom(32))
+        if self._core_used:
+            self._core.reset(os.urandom(32))  # new handshake; transactions and routes kept
+        self._core_used = True
         self._close_info = None
         self._opened = loop.create_future()
         url = self._url
