@@ -1,0 +1,160 @@
+"""Hostile and broken input from a fake server: typed errors or counted drops, clean closes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from _fake_janus import FakeJanus, frame, text
+from janus_fast import ConnectionClosedError, JanusTransport, ProtocolError
+
+NO_RETRY = {"max_retries": 0, "timeout": 5, "ping_interval": None}
+
+
+async def connected(**options: Any) -> tuple[FakeJanus, JanusTransport]:
+    fake = await FakeJanus().start()
+    transport = JanusTransport.create_transport(fake.url, config={**NO_RETRY, **options})
+    await transport.connect()
+    return fake, transport
+
+
+async def expect_close(fake: FakeJanus, code: int) -> None:
+    """The client sent a close frame with ``code``."""
+    while True:
+        opcode, payload = await asyncio.wait_for(fake.read_frame(), 5)
+        if opcode == 0x8:
+            assert int.from_bytes(payload[:2], "big") == code
+            return
+
+
+@pytest.mark.parametrize(
+    ("reply", "match"),
+    [
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: bogus\r\n\r\n",
+            "(?i)accept",
+        ),
+        (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "(?i)http"),
+        (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "403"),
+    ],
+)
+async def test_broken_handshakes_raise_protocol_error(reply: bytes, match: str) -> None:
+    fake = await FakeJanus(handshake_reply=reply).start()
+    transport = JanusTransport.create_transport(fake.url, config=NO_RETRY)
+    with pytest.raises(ProtocolError, match=match):
+        await transport.connect()
+    assert not transport.connected
+    await fake.close()
+
+
+async def test_101_without_the_subprotocol_is_refused() -> None:
+    fake = FakeJanus()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from _fake_janus import accept_key
+
+        request = await reader.readuntil(b"\r\n\r\n")
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n"
+        )
+        fake.writer = writer
+
+    fake._accept = accept  # type: ignore[method-assign]
+    await fake.start()
+    transport = JanusTransport.create_transport(fake.url, config=NO_RETRY)
+    with pytest.raises(ProtocolError, match=r"(?i)subprotocol"):
+        await transport.connect()
+    await fake.close()
+
+
+@pytest.mark.parametrize(
+    ("bad_frame", "code"),
+    [
+        (frame(0x3, b"reserved opcode"), 1002),
+        (frame(0x1, b'{"janus":"pong"}', rsv=0b100), 1002),
+        (frame(0x1, b'{"janus":"pong"}', mask=True), 1002),
+        (frame(0x1, b"\xff\xfe not utf-8"), 1007),
+        (frame(0x1, b'{"janus":"event","pad":"' + b"x" * 3000 + b'"}'), 1009),
+        (frame(0x9, b"p" * 200), 1002),  # control frame over 125 bytes
+        (frame(0x0, b"continuation without a start"), 1002),
+    ],
+    ids=[
+        "reserved-opcode",
+        "rsv-bits",
+        "masked",
+        "bad-utf8",
+        "oversized",
+        "big-ping",
+        "orphan-cont",
+    ],
+)
+async def test_malformed_frames_close_with_the_right_code(bad_frame: bytes, code: int) -> None:
+    fake, transport = await connected(max_message_size=1024)
+    ping = asyncio.ensure_future(transport.ping())
+    await fake.read_requests()
+    fake.send(bad_frame)
+    with pytest.raises(ConnectionClosedError) as caught:
+        await asyncio.wait_for(ping, 5)
+    assert caught.value.code == code
+    await expect_close(fake, code)
+    assert len(transport._core) == 0
+    await transport.disconnect()
+    await fake.close()
+
+
+async def test_garbage_messages_are_counted_and_the_connection_goes_on() -> None:
+    fake, transport = await connected()
+    ping = asyncio.ensure_future(transport.ping())
+    (request,) = await fake.read_requests()
+    fake.send(frame(0x1, b"{not json"))
+    fake.send(frame(0x1, b"[1, 2, 3]"))
+    fake.send(text({"no_janus_field": True}))
+    fake.send(text({"janus": "brand-new-type", "session_id": 1}))
+    fake.send(text({"janus": "success", "transaction": "not-ours"}))
+    fake.send(text({"janus": "pong", "transaction": request["transaction"]}))
+    pong = await asyncio.wait_for(ping, 5)
+    assert pong["janus"] == "pong"
+    assert transport.stats_malformed == 3
+    assert transport.stats_unrouted == 2  # unknown type and unknown transaction: counted
+    stats = transport._core.stats()
+    assert stats["unknown_transactions"] == 1
+    assert transport.connected
+    await transport.disconnect()
+    await fake.close()
+
+
+async def test_server_close_code_reaches_pending_requests() -> None:
+    fake, transport = await connected()
+    ping = asyncio.ensure_future(transport.ping())
+    await fake.read_requests()
+    fake.send(frame(0x8, (4000).to_bytes(2, "big") + b"maintenance"))
+    with pytest.raises(ConnectionClosedError) as caught:
+        await asyncio.wait_for(ping, 5)
+    assert caught.value.code == 4000
+    assert "maintenance" in str(caught.value)
+    await expect_close(fake, 4000)
+    await fake.close()
+
+
+async def test_server_pings_are_answered_and_fragments_reassembled() -> None:
+    fake, transport = await connected()
+    ping = asyncio.ensure_future(transport.ping())
+    (request,) = await fake.read_requests()
+    fake.send(frame(0x9, b"are you there"))
+    opcode, payload = await asyncio.wait_for(fake.read_frame(), 5)
+    assert (opcode, payload) == (0xA, b"are you there")
+    body = ('{"janus":"pong","transaction":"' + request["transaction"] + '"}').encode()
+    fake.send(frame(0x1, body[:5], fin=False) + frame(0x0, body[5:12], fin=False))
+    fake.send(frame(0x9, b"mid-message ping") + frame(0x0, body[12:]))
+    assert (await asyncio.wait_for(ping, 5))["janus"] == "pong"
+    await transport.disconnect()
+    await fake.close()
