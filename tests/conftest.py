@@ -50,7 +50,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     funcargs: dict[str, Any] = pyfuncitem.funcargs
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: funcargs[name] for name in names if name in funcargs}
-    loop_name = funcargs["event_loop_name"]
+    loop_name = pyfuncitem.callspec.params["event_loop_name"]
     with asyncio.Runner(loop_factory=_loop_factory(loop_name)) as runner:
         runner.run(function(**kwargs))
     return True

@@ -56,7 +56,7 @@ async def test_an_unknown_ca_fails_with_a_clear_error(tls_janus: tuple[JanusServ
     other_ca.configure_trust(context)
     for url in urls(janus):
         transport = JanusTransport.create_transport(url, config={"ssl": context, "max_retries": 0})
-        with pytest.raises(TransportError, match="(?i)certificate verify failed"):
+        with pytest.raises(TransportError, match=r"(?i)certificate verify failed"):
             await transport.connect()
             await transport.ping()
         await transport.disconnect()
@@ -69,7 +69,7 @@ async def test_the_hostname_is_checked(tls_janus: tuple[JanusServer, Path]) -> N
         transport = JanusTransport.create_transport(
             by_ip, config={"ca_file": str(ca_file), "max_retries": 0}
         )
-        with pytest.raises(TransportError, match="(?i)mismatch|doesn't match|not valid for"):
+        with pytest.raises(TransportError, match=r"(?i)mismatch|doesn't match|not valid for"):
             await transport.connect()
             await transport.ping()
         await transport.disconnect()
