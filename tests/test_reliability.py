@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from _faults import FaultProxy
 from janus_fast import (
     ConnectionClosedError,
     EventType,
@@ -22,6 +21,7 @@ from janus_fast import (
 )
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import JanusServer
+from janus_fast.testing.faults import FaultProxy
 
 FAST_RETRY = {"retry_delay": 0.05, "retry_delay_max": 0.2, "max_retries": 20, "timeout": 10}
 

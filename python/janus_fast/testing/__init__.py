@@ -6,6 +6,7 @@ config folder; the pytest plugin (entry point ``pytest11``) provides the ``janus
 """
 
 from janus_fast.testing.config import DEMO_ROOM_SECRET, JanusConfig, Ports, TlsFiles
+from janus_fast.testing.faults import FaultProxy
 from janus_fast.testing.server import (
     JanusNotInstalledError,
     JanusServer,
@@ -16,6 +17,7 @@ from janus_fast.testing.tokens import mint_signed_token
 
 __all__ = [
     "DEMO_ROOM_SECRET",
+    "FaultProxy",
     "JanusConfig",
     "JanusNotInstalledError",
     "JanusServer",

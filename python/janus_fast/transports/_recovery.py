@@ -80,6 +80,7 @@ def give_up(transport: JanusTransportWebsocket, error: Exception, *, attempts: i
 
 
 async def _restore_sessions(transport: JanusTransportWebsocket) -> None:
+    transport._handle_remap.clear()  # earlier outages' waiters were all woken already
     if not transport._sessions:
         return
     info = (await transport._request_now({"janus": "info"}, Expect.SERVER_INFO)).json()
@@ -125,5 +126,6 @@ async def _recreate(transport: JanusTransportWebsocket, session: JanusSession) -
         del session.plugin_handles[old_handle]
         session.plugin_handles[handle_id] = plugin
         plugin._id = handle_id
+        transport._handle_remap[old_handle] = handle_id
         transport._core.add_handle(new_id, handle_id, plugin)
     logger.info("re-created session %s with %d handle(s)", new_id, len(session.plugin_handles))

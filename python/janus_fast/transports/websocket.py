@@ -78,6 +78,9 @@ class JanusTransportWebsocket(JanusTransport):
         #: While the connection is down and being re-established: resolved when usable again.
         self._outage: asyncio.Future[None] | None = None
         self._outage_waiting = 0
+        #: Handle ids re-attached under a new id by the "recreate" policy (old → new), so that
+        #: requests queued during the outage reach the re-attached handle.
+        self._handle_remap: dict[int, int] = {}
         #: Set when reconnection gave up: new requests fail with it.
         self._down_error: Exception | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -208,28 +211,33 @@ class JanusTransportWebsocket(JanusTransport):
             self._connection_down(error)
 
     def _on_fatal(self, error: ProtocolError) -> None:
-        """The peer broke the protocol: send the close frame the core queued, then drop."""
+        """The peer broke the protocol: the core queued the close frame and reports CLOSED."""
         logger.warning("closing the connection to %s: %s", self._base_url, error)
-        self._close_info = (1002, f"protocol error: {error}")
         opened = self._opened
         if opened is not None and not opened.done():
             opened.set_exception(error)
             opened.exception()
-        socket = self._socket
+        self._dispatch()  # the CLOSED item ends up in _on_peer_closed
+        if self._socket is not None:
+            self._on_peer_closed(1002, f"protocol error: {error}", False)
+
+    def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
+        """The WebSocket ended (close frame, EOF or protocol error): the socket is done now,
+        not when the OS reports it, so no request can slip into a closed connection."""
+        self._close_info = (code, reason or "closed by Janus")
+        socket, self._socket, self._protocol = self._socket, None, None
         if socket is not None:
-            pending = self._core.data_to_send()
+            pending = self._core.data_to_send()  # our close frame
             if pending:
                 socket.write(pending)
             socket.close()
-        self._dispatch()
-
-    def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
-        self._close_info = (code, reason or "closed by Janus")
-        pending = self._core.data_to_send()  # our close reply
-        if self._socket is not None:
-            if pending:
-                self._socket.write(pending)
-            self._socket.close()
+        error = ConnectionClosedError(code, reason or "closed by Janus")
+        opened = self._opened
+        if opened is not None and not opened.done():
+            opened.set_exception(error)
+            opened.exception()
+        if self.connected and self._outage is None:
+            self._connection_down(error)
 
     def _connection_down(self, error: ConnectionClosedError) -> None:
         """The socket is gone while the user wants it: fail what must fail, then recover."""
@@ -357,6 +365,8 @@ class JanusTransportWebsocket(JanusTransport):
         while True:
             if self._outage is not None:
                 await self._wait_for_connection(deadline)
+                if handle_id is not None:
+                    handle_id = self._handle_remap.get(handle_id, handle_id)
             waiter: asyncio.Future[Message] = loop.create_future()
             transaction: str = self._core.request(
                 payload, waiter, expect, session_id, handle_id, deadline
@@ -393,6 +403,8 @@ class JanusTransportWebsocket(JanusTransport):
         loop = self._usable_loop()
         if self._outage is not None:
             await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
+            if handle_id is not None:
+                handle_id = self._handle_remap.get(handle_id, handle_id)
         stream = MessageTransaction(
             "",
             timeout=self.options.timeout,

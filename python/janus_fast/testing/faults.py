@@ -1,5 +1,11 @@
-"""A TCP proxy for fault injection on loopback: cut connections, hold or delay traffic, split
-writes into tiny segments, refuse new connections. Runs on the test's own event loop."""
+"""``FaultProxy``: a TCP proxy for fault injection on loopback, for this project's tests and
+benches and for users' own suites.
+
+Rule: it forwards bytes between a client and a local target port and changes nothing unless told:
+``cut()`` aborts every live connection, ``hold()``/``release()`` buffer server→client data,
+``freeze`` stops forwarding without closing (a dead peer), ``refuse`` rejects new connections,
+``chunk`` splits writes into tiny segments, ``delay`` adds latency. It runs on the caller's loop.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,8 @@ class FaultProxy:
         self.delay = delay
         #: Server→client bytes are buffered instead of forwarded while True.
         self.hold_downstream = False
-        #: Stop forwarding in both directions without closing anything (a dead peer).
-        self.freeze = False
+        self._thawed = asyncio.Event()
+        self._thawed.set()
         #: Close new client connections at once.
         self.refuse = False
         self.connections = 0
@@ -25,6 +31,18 @@ class FaultProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._released = asyncio.Event()
         self._released.set()
+
+    @property
+    def freeze(self) -> bool:
+        """Stop forwarding in both directions without closing anything (a dead peer)."""
+        return not self._thawed.is_set()
+
+    @freeze.setter
+    def freeze(self, value: bool) -> None:
+        if value:
+            self._thawed.clear()
+        else:
+            self._thawed.set()
 
     @property
     def port(self) -> int:
@@ -94,8 +112,7 @@ class FaultProxy:
                 data = await reader.read(65536)
                 if not data:
                     break
-                while self.freeze:
-                    await asyncio.sleep(0.01)
+                await self._thawed.wait()
                 if downstream:
                     await self._released.wait()
                 if self.delay:
