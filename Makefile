@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 CARGO   ?= cargo
 
-.PHONY: setup build build-release format lint test-rust test-python test bench fuzz janus-up janus-down
+.PHONY: setup build build-release format lint test-rust test-python test bench fuzz fuzz-smoke janus-up janus-down
 
 setup:
 	bash scripts/setup.sh
@@ -33,14 +33,19 @@ test-rust:
 test-python:
 	$(PYTEST) tests
 
-# The README's test command: lint, Rust tests, Python tests (both event loops in one run).
-test: lint test-rust test-python
+# The README's test command: lint, Rust tests, a bounded fuzz run of the core, Python tests
+# (both event loops in one run).
+test: lint test-rust fuzz-smoke test-python
 
 bench:
 	$(PYTEST) benches --benchmark-only --benchmark-columns=min,mean,median,ops -p no:cacheprovider
 
 fuzz:
-	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-60} $(CARGO) test -p janus_proto --release -- --ignored fuzz
+	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-60} $(CARGO) test -p janus_proto --release --test fuzz_bounded -- --ignored fuzz
+
+# The fuzz targets for a bounded time in every CI run (each target JANUS_FUZZ_SECONDS).
+fuzz-smoke:
+	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-30} $(CARGO) test -p janus_proto --release --test fuzz_bounded -- --ignored fuzz
 
 janus-up:
 	$(PY) -m janus_fast.testing up
