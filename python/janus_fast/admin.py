@@ -1,0 +1,472 @@
+"""``JanusAdminMonitorClient``: the Janus Admin/Monitor API over WebSocket or HTTP.
+
+Rule: one request, one reply. Every typed method either returns the reply's payload or raises
+``AdminError`` — which is also the typed ``JanusError`` of the code (``UnauthorizedError`` …) —
+never a ``KeyError``. ``admin_secret`` is added to a copy of each request (never the caller's dict)
+and appears in no repr, log line or error text. janus-client's raw ``send_wrapper`` is kept and,
+as there, returns error replies instead of raising.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from janus_fast._core import Expect
+from janus_fast.errors import JANUS_ERROR_CLASSES, JanusError, PluginError
+from janus_fast.message_transaction import Matcher
+from janus_fast.transport import JanusTransport
+
+logger = logging.getLogger("janus_fast.admin")
+
+JsonDict = dict[str, Any]
+#: janus-client's admin request timeout (seconds).
+DEFAULT_TIMEOUT = 15.0
+#: Requests Janus answers without the admin secret.
+_PUBLIC = frozenset({"ping", "info"})
+
+
+class AdminError(JanusError):
+    """An Admin API ``error`` reply (``code``, ``reason``).
+
+    Raised objects are also the typed ``JanusError`` subclass of their code, so both
+    ``except AdminError`` and ``except UnauthorizedError`` catch a 403.
+    """
+
+
+_ADMIN_ERROR_CLASSES: dict[int, type[AdminError]] = {}
+
+
+def admin_error(code: int, reason: str) -> AdminError:
+    """An ``AdminError`` that is also the typed ``JanusError`` of ``code``."""
+    cls = _ADMIN_ERROR_CLASSES.get(code)
+    if cls is None:
+        base = JANUS_ERROR_CLASSES.get(code)
+        if base is None:
+            cls = AdminError
+        else:
+            cls = type(f"AdminError{code}", (AdminError, base), {"janus_code": code})
+            _ADMIN_ERROR_CLASSES[code] = cls
+    return cls(code, reason)
+
+
+def _default_matcher(message: JsonDict) -> bool:
+    return True
+
+
+class JanusAdminMonitorClient:
+    """Janus Admin/Monitor API client (janus-client's constructor and methods, and the rest).
+
+    ``base_url`` is the admin WebSocket (``ws://host:7188``, subprotocol
+    ``janus-admin-protocol``) or the admin HTTP endpoint (``http://host:7088/admin``). Extra
+    keyword arguments are transport options (``timeout``, ``ssl``, ``headers`` …). The Admin
+    API authenticates with ``admin_secret`` only; ``api_secret``/``token`` are kept for
+    janus-client compatibility and are not sent.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        admin_secret: str,
+        api_secret: str | None = None,
+        token: str | None = None,
+        **transport_options: Any,
+    ) -> None:
+        config: JsonDict = {"timeout": DEFAULT_TIMEOUT, **transport_options}
+        config["subprotocol"] = "janus-admin-protocol"
+        self._transport = JanusTransport.create_transport(base_url=base_url, config=config)
+        self._admin_secret = admin_secret
+        self._api_secret = api_secret
+        self._token = token
+
+    @property
+    def transport(self) -> JanusTransport:
+        return self._transport
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    def __repr__(self) -> str:  # never shows admin_secret, api_secret or token
+        state = "connected" if self._transport.connected else "disconnected"
+        return f"<JanusAdminMonitorClient {self._transport.base_url} {state}>"
+
+    __str__ = __repr__
+
+    # -- connection -------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open the connection (requests also connect on demand)."""
+        await self._transport.connect()
+
+    async def disconnect(self) -> None:
+        """Close the connection."""
+        await self._transport.disconnect()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _prepare(
+        self, message: JsonDict, authorize: bool
+    ) -> tuple[JsonDict, int | None, int | None]:
+        body = {
+            key: value
+            for key, value in message.items()
+            if key not in ("transaction", "session_id", "handle_id")
+        }
+        if authorize:
+            body["admin_secret"] = self._admin_secret
+        session_id, handle_id = message.get("session_id"), message.get("handle_id")
+        return (
+            body,
+            session_id if isinstance(session_id, int) else None,
+            handle_id if isinstance(handle_id, int) else None,
+        )
+
+    async def request(
+        self,
+        message: JsonDict,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        *,
+        authorize: bool | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> JsonDict:
+        """Send one Admin API request and return its reply; raises ``AdminError`` on errors.
+
+        ``session_id``/``handle_id`` address session and handle requests (in the URL path over
+        HTTP, in the body over WebSocket). ``admin_secret`` is added unless ``authorize`` is
+        False (by default it is left out only for ``ping`` and ``info``).
+        """
+        if "janus" not in message:
+            raise ValueError('an Admin API request needs a "janus" key')
+        if authorize is None:
+            authorize = message["janus"] not in _PUBLIC
+        body, body_session, body_handle = self._prepare(message, authorize)
+        if session_id is None:
+            session_id = body_session
+        if handle_id is None:
+            handle_id = body_handle
+        if not self._transport.connected:
+            await self._transport.connect()
+        try:
+            reply = await self._transport._request(body, Expect.ANY, session_id, handle_id, timeout)
+        except AdminError:
+            raise
+        except JanusError as exc:
+            raise admin_error(exc.code, exc.reason) from None
+        result: JsonDict = reply.json()
+        return result
+
+    async def send_wrapper(
+        self,
+        message: JsonDict,
+        matcher: Matcher | None = None,
+        jsep: JsonDict | None = None,
+        timeout: float | None = 15,
+        authorize: bool = True,
+    ) -> JsonDict:
+        """janus-client's raw request: the first reply ``matcher`` accepts, or the ``error``.
+
+        Unlike the typed methods it returns error replies (as janus-client did). The caller's
+        dict is not modified; ``session_id``/``handle_id`` in it address the request.
+        """
+        if "janus" not in message:
+            raise ValueError('an Admin API request needs a "janus" key')
+        body, session_id, handle_id = self._prepare(message, authorize)
+        if jsep:
+            body["jsep"] = jsep
+        if not self._transport.connected:
+            await self._transport.connect()
+        accepts: Callable[[JsonDict], Any]
+        if matcher is None or (isinstance(matcher, dict) and not matcher):
+            accepts = _default_matcher
+        elif isinstance(matcher, dict):
+            from janus_fast.message_transaction import is_subset
+
+            wanted = matcher
+
+            def accepts(reply: JsonDict) -> bool:
+                return reply.get("janus") == "error" or is_subset(reply, wanted)
+
+        else:
+            accepts = matcher
+        stream = await self._transport._open_stream(body, session_id, handle_id)
+        async with stream:
+            return await stream.get(accepts, timeout)
+
+    async def _field(self, message: JsonDict, field: str, *path: int | None) -> Any:
+        reply = await self.request(message, *path)
+        if field not in reply:
+            raise admin_error(0, f"unexpected {message['janus']} reply: no {field!r}")
+        return reply[field]
+
+    # -- server -----------------------------------------------------------------------------------
+    async def ping(self) -> JsonDict:
+        """``ping`` (no secret needed); returns the ``pong`` reply."""
+        return await self.request({"janus": "ping"}, authorize=False)
+
+    async def info(self) -> JsonDict:
+        """``info`` (no secret needed); returns the ``server_info`` reply."""
+        return await self.request({"janus": "info"}, authorize=False)
+
+    async def loops_info(self) -> list[Any]:
+        """``loops_info``: handles per static event loop (empty without static loops)."""
+        loops = await self._field({"janus": "loops_info"}, "loops")
+        return list(loops) if isinstance(loops, list) else []
+
+    async def get_settings(self) -> JsonDict:
+        """``get_status``: the settings that can be changed at runtime."""
+        status: JsonDict = await self._field({"janus": "get_status"}, "status")
+        return status
+
+    get_status = get_settings
+
+    async def accept_new_sessions(self, accept: bool) -> bool:
+        """``accept_new_sessions``: refuse (False, error 472 on ``create``) or accept them."""
+        return bool(await self._field({"janus": "accept_new_sessions", "accept": accept}, "accept"))
+
+    # -- settings (each returns the value Janus now uses) -----------------------------------------
+    async def set_session_timeout(self, session_timeout: int, session_id: int | None = None) -> int:
+        """``set_session_timeout``: globally, or for one session (new: ``session_id``)."""
+        message = {"janus": "set_session_timeout", "timeout": session_timeout}
+        return int(await self._field(message, "timeout", session_id))
+
+    async def set_log_level(self, log_level: int) -> int:
+        return int(await self._field({"janus": "set_log_level", "level": log_level}, "level"))
+
+    async def set_log_timestamps(self, log_timestamps: bool) -> bool:
+        message = {"janus": "set_log_timestamps", "timestamps": log_timestamps}
+        return bool(await self._field(message, "log_timestamps"))
+
+    async def set_log_colors(self, log_colors: bool) -> bool:
+        message = {"janus": "set_log_colors", "colors": log_colors}
+        return bool(await self._field(message, "log_colors"))
+
+    async def set_locking_debug(self, locking_debug: bool) -> bool:
+        message = {"janus": "set_locking_debug", "debug": locking_debug}
+        return bool(await self._field(message, "locking_debug"))
+
+    async def set_refcount_debug(self, refcount_debug: bool) -> bool:
+        message = {"janus": "set_refcount_debug", "debug": refcount_debug}
+        return bool(await self._field(message, "refcount_debug"))
+
+    async def set_libnice_debug(self, libnice_debug: bool) -> bool:
+        message = {"janus": "set_libnice_debug", "debug": libnice_debug}
+        return bool(await self._field(message, "libnice_debug"))
+
+    async def set_min_nack_queue(self, min_nack_queue: int) -> int:
+        message = {"janus": "set_min_nack_queue", "min_nack_queue": min_nack_queue}
+        return int(await self._field(message, "min_nack_queue"))
+
+    async def set_nack_optimizations(self, nack_optimizations: bool) -> bool:
+        message = {"janus": "set_nack_optimizations", "nack_optimizations": nack_optimizations}
+        return bool(await self._field(message, "nack-optimizations"))
+
+    async def set_no_media_timer(self, no_media_timer: int) -> int:
+        message = {"janus": "set_no_media_timer", "no_media_timer": no_media_timer}
+        return int(await self._field(message, "no_media_timer"))
+
+    async def set_slowlink_threshold(self, slowlink_threshold: int) -> int:
+        message = {"janus": "set_slowlink_threshold", "slowlink_threshold": slowlink_threshold}
+        return int(await self._field(message, "slowlink_threshold"))
+
+    # -- tokens (stored-token authentication) -----------------------------------------------------
+    async def list_tokens(self) -> list[JsonDict]:
+        """``list_tokens``: ``[{"token", "allowed_plugins"}]``."""
+        data = await self._field({"janus": "list_tokens"}, "data")
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        return tokens if isinstance(tokens, list) else []
+
+    async def add_token(
+        self, token: str | None = None, plugins: Sequence[str] | None = None
+    ) -> str:
+        """``add_token``; returns the token (a new random one per call when not given).
+
+        ``plugins`` restricts the token to those plugins (none: every plugin).
+        """
+        if token is None:
+            token = uuid.uuid4().hex
+        message: JsonDict = {"janus": "add_token", "token": token}
+        if plugins:
+            message["plugins"] = list(plugins)
+        await self._field(message, "data")
+        return token
+
+    async def remove_token(self, token: str) -> bool:
+        """``remove_token`` (error 470 if unknown)."""
+        await self.request({"janus": "remove_token", "token": token})
+        return True
+
+    async def allow_token(self, token: str, plugins: Sequence[str]) -> list[str]:
+        """``allow_token``: add plugins to a token; returns its plugins."""
+        return await self._token_plugins("allow_token", token, plugins)
+
+    async def disallow_token(self, token: str, plugins: Sequence[str]) -> list[str]:
+        """``disallow_token``: remove plugins from a token; returns its plugins."""
+        return await self._token_plugins("disallow_token", token, plugins)
+
+    async def _token_plugins(self, request: str, token: str, plugins: Sequence[str]) -> list[str]:
+        if not plugins:
+            raise ValueError("plugins should be a non-empty list")
+        message = {"janus": request, "token": token, "plugins": list(plugins)}
+        data = await self._field(message, "data")
+        allowed = data.get("plugins") if isinstance(data, dict) else None
+        return [str(p) for p in allowed] if isinstance(allowed, list) else []
+
+    # -- sessions and handles ---------------------------------------------------------------------
+    async def list_sessions(self) -> list[int]:
+        """``list_sessions``: the ids of every session."""
+        sessions = await self._field({"janus": "list_sessions"}, "sessions")
+        return [int(s) for s in sessions] if isinstance(sessions, list) else []
+
+    async def list_handles(self, session_id: int) -> list[int]:
+        """``list_handles`` of a session."""
+        handles = await self._field({"janus": "list_handles"}, "handles", session_id)
+        return [int(h) for h in handles] if isinstance(handles, list) else []
+
+    async def handle_info(
+        self, session_id: int, handle_id: int, plugin_only: bool = False
+    ) -> JsonDict:
+        """``handle_info``: everything Janus knows about a handle (or only its plugin's view)."""
+        message: JsonDict = {"janus": "handle_info"}
+        if plugin_only:
+            message["plugin_only"] = True
+        info: JsonDict = await self._field(message, "info", session_id, handle_id)
+        return info
+
+    async def destroy_session(self, session_id: int) -> None:
+        """``destroy_session``: Janus destroys the session (its handles are detached)."""
+        await self.request({"janus": "destroy_session"}, session_id)
+
+    async def detach_handle(self, session_id: int, handle_id: int) -> None:
+        """``detach_handle``: the client gets a ``detached`` event."""
+        await self.request({"janus": "detach_handle"}, session_id, handle_id)
+
+    async def hangup_webrtc(self, session_id: int, handle_id: int) -> None:
+        """``hangup_webrtc``: close the handle's PeerConnection."""
+        await self.request({"janus": "hangup_webrtc"}, session_id, handle_id)
+
+    async def start_pcap(
+        self,
+        session_id: int,
+        handle_id: int,
+        folder: str | None = None,
+        filename: str | None = None,
+        truncate: int | None = None,
+    ) -> None:
+        """``start_pcap``: dump the handle's (unencrypted) traffic to a pcap file."""
+        await self._capture("start_pcap", session_id, handle_id, folder, filename, truncate)
+
+    async def stop_pcap(self, session_id: int, handle_id: int) -> None:
+        await self.request({"janus": "stop_pcap"}, session_id, handle_id)
+
+    async def start_text2pcap(
+        self,
+        session_id: int,
+        handle_id: int,
+        folder: str | None = None,
+        filename: str | None = None,
+        truncate: int | None = None,
+    ) -> None:
+        """``start_text2pcap``: as ``start_pcap``, in text2pcap format."""
+        await self._capture("start_text2pcap", session_id, handle_id, folder, filename, truncate)
+
+    async def stop_text2pcap(self, session_id: int, handle_id: int) -> None:
+        await self.request({"janus": "stop_text2pcap"}, session_id, handle_id)
+
+    async def _capture(
+        self,
+        request: str,
+        session_id: int,
+        handle_id: int,
+        folder: str | None,
+        filename: str | None,
+        truncate: int | None,
+    ) -> None:
+        message: JsonDict = {"janus": request}
+        for key, value in (("folder", folder), ("filename", filename), ("truncate", truncate)):
+            if value is not None:
+                message[key] = value
+        await self.request(message, session_id, handle_id)
+
+    # -- plugins, transports, event handlers, loggers ---------------------------------------------
+    async def message_plugin(
+        self, plugin: str, request: JsonDict, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> JsonDict:
+        """``message_plugin``: a synchronous plugin request without a session (e.g. room CRUD).
+
+        Returns the plugin's response; a plugin-level error raises ``PluginError``.
+        """
+        message = {"janus": "message_plugin", "plugin": plugin, "request": request}
+        reply = await self.request(message, timeout=timeout)
+        response = reply.get("response")
+        if not isinstance(response, dict):
+            raise admin_error(0, "unexpected message_plugin reply: no 'response'")
+        if "error_code" in response or "error" in response:
+            code = response.get("error_code")
+            raise PluginError(
+                plugin, code if isinstance(code, int) else 0, str(response.get("error", ""))
+            )
+        return response
+
+    async def query_transport(self, transport: str, request: JsonDict) -> JsonDict:
+        """``query_transport``: the transport plugin's ``response`` (returned as is)."""
+        return await self._query("query_transport", "transport", transport, request)
+
+    async def query_eventhandler(self, handler: str, request: JsonDict) -> JsonDict:
+        """``query_eventhandler``: the event handler's ``response`` (returned as is)."""
+        return await self._query("query_eventhandler", "handler", handler, request)
+
+    async def query_logger(self, logger_name: str, request: JsonDict) -> JsonDict:
+        """``query_logger``: the logger plugin's ``response`` (returned as is)."""
+        return await self._query("query_logger", "logger", logger_name, request)
+
+    async def _query(self, janus: str, key: str, name: str, request: JsonDict) -> JsonDict:
+        reply = await self.request({"janus": janus, key: name, "request": request})
+        response = reply.get("response")
+        return response if isinstance(response, dict) else {}
+
+    async def custom_event(self, schema: str, data: JsonDict) -> None:
+        """``custom_event``: push an event of ``schema`` to the event handlers."""
+        await self.request({"janus": "custom_event", "schema": schema, "data": data})
+
+    async def custom_logline(self, line: str, level: int | None = None) -> None:
+        """``custom_logline``: write ``line`` to Janus's log (at ``level``)."""
+        message: JsonDict = {"janus": "custom_logline", "line": line}
+        if level is not None:
+            message["level"] = level
+        await self.request(message)
+
+    # -- network helpers --------------------------------------------------------------------------
+    async def resolve_address(self, address: str) -> JsonDict:
+        """``resolve_address``: ``{"ip", "elapsed"}`` as resolved by Janus."""
+        reply = await self.request({"janus": "resolve_address", "address": address})
+        return {key: reply[key] for key in ("ip", "elapsed") if key in reply}
+
+    async def test_stun(
+        self,
+        address: str,
+        port: int,
+        localport: int | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> JsonDict:
+        """``test_stun``: ask Janus to query the STUN server ``address:port``; returns
+        ``{"public_ip", "public_port", "elapsed"}``."""
+        message: JsonDict = {"janus": "test_stun", "address": address, "port": port}
+        if localport is not None:
+            message["localport"] = localport
+        reply = await self.request(message, timeout=timeout)
+        return {k: reply[k] for k in ("public_ip", "public_port", "elapsed") if k in reply}

@@ -1,0 +1,32 @@
+"""Typed clients for the Janus plugins, with janus-client 0.9.0's names and the missing requests.
+
+Rule: importing this package imports no media library; aiortc is loaded only by the methods that
+negotiate a PeerConnection (``pip install janus-fast[media]``).
+"""
+
+from janus_fast.plugins._media import MediaKind
+from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
+from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
+from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
+from janus_fast.plugins.videoroom import (
+    JanusVideoRoomPlugin,
+    ParticipantType,
+    VideoRoomError,
+    VideoRoomEventType,
+)
+
+__all__ = [
+    "EchoTestError",
+    "JanusEchoTestPlugin",
+    "JanusTextRoomPlugin",
+    "JanusVideoCallPlugin",
+    "JanusVideoRoomPlugin",
+    "MediaKind",
+    "ParticipantType",
+    "TextRoomError",
+    "TextRoomEventType",
+    "VideoCallError",
+    "VideoCallEventType",
+    "VideoRoomError",
+    "VideoRoomEventType",
+]

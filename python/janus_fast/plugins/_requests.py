@@ -1,0 +1,324 @@
+"""What every typed plugin client shares: typed errors, ``on_event`` handlers, requests, the PC.
+
+Rule: a plugin request either returns the completing reply or raises the plugin's own error class
+(``VideoRoomError`` …), which is also a ``PluginError`` — and, for a Janus core error, also the
+typed ``JanusError`` of its code — so janus-client's and janus_fast's ``except`` clauses both work.
+Events never raise into the delivery path: shapes are read with ``.get``, unknown shapes become the
+enum's ``OTHER`` event and plugin errors its ``ERROR`` event. The PeerConnection is created on first
+use only (aiortc is imported then, never at import time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from janus_fast.errors import JanusError, PluginError
+from janus_fast.plugin import JanusPlugin
+from janus_fast.plugins._media import local_jsep, new_peer_connection, session_description
+
+logger = logging.getLogger("janus_fast.plugins")
+
+JsonDict = dict[str, Any]
+EventHandler = Callable[[JsonDict], Any]
+#: janus-client's default request timeout (seconds).
+DEFAULT_TIMEOUT = 15.0
+
+
+class TypedPluginError(PluginError):
+    """Base of ``VideoRoomError``/``VideoCallError``/``TextRoomError``: janus-client's
+    ``(error_code, error_message)`` constructor, and a ``PluginError`` of janus_fast."""
+
+    plugin_name: ClassVar[str] = ""
+    label: ClassVar[str] = "Plugin"
+
+    def __init__(self, error_code: int, error_message: str) -> None:
+        # Not PluginError.__init__: the cooperative chain differs in the combined core classes.
+        self.plugin = self.plugin_name
+        self.error_code = error_code
+        self.error = error_message
+        self.error_message = error_message
+        Exception.__init__(self, f"{self.label} error {error_code}: {error_message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        base = getattr(type(self), "_typed_base", None)
+        if base is not None:  # a combined core-error class, built on demand
+            return (core_error, (base, self.error_code, self.error_message))
+        return (type(self), (self.error_code, self.error_message))
+
+
+_CORE_ERROR_CLASSES: dict[tuple[type[TypedPluginError], type[JanusError]], type[Any]] = {}
+
+
+def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPluginError:
+    """A Janus core error on a plugin request: both ``cls`` (as janus-client raised) and the
+    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …)."""
+    from janus_fast.errors import JANUS_ERROR_CLASSES
+
+    janus_cls = JANUS_ERROR_CLASSES.get(code, JanusError)
+    combined = _CORE_ERROR_CLASSES.get((cls, janus_cls))
+    if combined is None:
+        combined = type(
+            f"{cls.__name__}{code}",
+            (cls, janus_cls),
+            {"janus_code": code, "_typed_base": cls, "__module__": cls.__module__},
+        )
+        _CORE_ERROR_CLASSES[(cls, janus_cls)] = combined
+    error: TypedPluginError = combined(code, reason)
+    error.code = code  # type: ignore[attr-defined]
+    error.reason = reason  # type: ignore[attr-defined]
+    return error
+
+
+def plugin_data(message: JsonDict) -> JsonDict | None:
+    """``plugindata.data`` of a message, or None when the shape is not the expected one."""
+    plugindata = message.get("plugindata")
+    if not isinstance(plugindata, dict):
+        return None
+    data = plugindata.get("data")
+    return data if isinstance(data, dict) else None
+
+
+def error_in(data: JsonDict | None, key: str) -> tuple[int, str] | None:
+    """(code, reason) when ``data`` is a plugin error (with or without ``error_code``)."""
+    if data is None:
+        return None
+    if "error_code" in data or "error" in data or data.get(key) == "error":
+        code = data.get("error_code")
+        reason = data.get("error")
+        return (
+            code if isinstance(code, int) else 0,
+            reason if isinstance(reason, str) else "unknown error",
+        )
+    return None
+
+
+def compact(body: JsonDict) -> JsonDict:
+    """``body`` without the None values (optional request fields)."""
+    return {key: value for key, value in body.items() if value is not None}
+
+
+class PluginClient(JanusPlugin):
+    """Base of the typed plugin clients (janus-client's plugin behaviour, without its bugs)."""
+
+    error_class: ClassVar[type[TypedPluginError]] = TypedPluginError
+    #: The ``plugindata.data`` key naming the plugin (``videoroom``, ``textroom`` …).
+    data_key: ClassVar[str] = ""
+    event_types: ClassVar[type[enum.Enum] | None] = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._event_handlers: dict[enum.Enum, list[EventHandler]] = {}
+        self._webrtcup_event = asyncio.Event()
+        self._recorder: Any = None
+        self._player: Any = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    # -- janus-client's on_event ----------------------------------------------------------------
+    def on_event(self, event_type: Any, handler: EventHandler) -> None:
+        """Call ``handler(data)`` (sync or async) for each event of ``event_type``."""
+        self._event_handlers.setdefault(self._event_type(event_type), []).append(handler)
+
+    def off_event(self, event_type: Any, handler: EventHandler) -> None:
+        """Remove a handler added with ``on_event``."""
+        handlers = self._event_handlers.get(self._event_type(event_type), [])
+        if handler in handlers:
+            handlers.remove(handler)
+
+    def _event_type(self, event_type: Any) -> enum.Enum:
+        enum_cls = self.event_types
+        if enum_cls is None:
+            raise TypeError(f"{type(self).__name__} has no typed events")
+        member: enum.Enum = enum_cls(event_type)
+        return member
+
+    async def _trigger_event(self, event_type: enum.Enum, data: JsonDict) -> None:
+        for handler in list(self._event_handlers.get(event_type, ())):
+            try:
+                result = handler(data)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("%r: %s handler %r raised", self, event_type, handler)
+
+    async def _trigger_named(self, name: str, data: JsonDict) -> None:
+        enum_cls = self.event_types
+        if enum_cls is not None and name in enum_cls.__members__:
+            await self._trigger_event(enum_cls[name], data)
+
+    # -- requests ---------------------------------------------------------------------------------
+    async def _send_request(
+        self,
+        body: JsonDict,
+        jsep: JsonDict | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        *,
+        emit: bool = True,
+    ) -> JsonDict:
+        """A plugin request; returns the reply, raises ``error_class`` on any Janus error.
+
+        A reply of type ``event`` also fires the matching ``on_event`` handlers, as janus-client
+        did for the VideoRoom (e.g. ``JOINED`` for ``join_as_publisher``).
+        """
+        try:
+            reply = await self.request(body, jsep, timeout=timeout)
+        except TypedPluginError:
+            raise
+        except PluginError as exc:
+            raise self.error_class(exc.error_code, exc.error) from None
+        except JanusError as exc:
+            raise core_error(self.error_class, exc.code, exc.reason) from None
+        data = plugin_data(reply)
+        failure = error_in(data, self.data_key)
+        if failure is not None:
+            raise self.error_class(*failure)
+        if data is None:
+            raise self.error_class(0, f"unexpected reply shape from {self.name}")
+        if emit and reply.get("janus") == "event":
+            await self._handle_event(reply, solicited=True)
+        return reply
+
+    # -- events -----------------------------------------------------------------------------------
+    async def on_receive(self, response: JsonDict) -> None:
+        """janus-client's handling of the handle's events, safe against any message shape."""
+        jsep = response.get("jsep")
+        if isinstance(jsep, dict) and self._pc is not None and self._accept_jsep(jsep):
+            try:
+                await self.on_receive_jsep(jsep)
+            except Exception:
+                logger.exception("%r: applying the remote JSEP failed", self)
+        kind = response.get("janus")
+        if kind == "webrtcup":
+            self._webrtcup_event.set()
+        elif kind == "hangup":
+            await self._on_hangup(response)
+        elif kind == "media":
+            if response.get("receiving") and self._recorder is not None:
+                try:
+                    await self._recorder.start()
+                except Exception:
+                    logger.exception("%r: starting the recorder failed", self)
+        elif kind == "event":
+            await self._handle_event(response)
+
+    async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
+        """Fire the enum event for one plugin ``event``. ``solicited``: the reply of one of our
+        requests (its errors were raised to the caller; ``OTHER`` is not fired for it)."""
+        data = plugin_data(response)
+        if data is None:
+            if not solicited:
+                await self._trigger_named("OTHER", {"message": response})
+            return
+        if error_in(data, self.data_key) is not None:
+            if not solicited:
+                await self._trigger_named("ERROR", data)
+            return
+        event_type, payload = self._classify_event(response, data)
+        if event_type is None or (solicited and event_type.name == "OTHER"):
+            return
+        await self._trigger_event(event_type, payload)
+
+    def _classify_event(
+        self, response: JsonDict, data: JsonDict
+    ) -> tuple[enum.Enum | None, JsonDict]:
+        """Plugin-specific: the enum event (and its payload) of one non-error plugin event;
+        may update the plugin's state."""
+        enum_cls = self.event_types
+        if enum_cls is None or "OTHER" not in enum_cls.__members__:
+            return None, data
+        return enum_cls["OTHER"], data
+
+    def _accept_jsep(self, jsep: JsonDict) -> bool:
+        """Whether an incoming event's jsep is applied to the existing PeerConnection."""
+        return True
+
+    async def _on_hangup(self, response: JsonDict) -> None:
+        await self._close_pc()
+
+    # -- the PeerConnection (aiortc, imported on first use) ---------------------------------------
+    @property
+    def pc(self) -> Any:
+        """The aiortc ``RTCPeerConnection`` (created on first access; needs ``[media]``)."""
+        if self._pc is None:
+            self._pc = self._new_pc()
+        return self._pc
+
+    def _new_pc(self) -> Any:
+        pc = new_peer_connection(self.pc_config)
+
+        @pc.on("track")  # type: ignore[untyped-decorator]
+        def on_track(track: Any) -> None:
+            recorder = self._recorder
+            if recorder is not None:
+                recorder.addTrack(track)
+
+        return pc
+
+    async def reset_connection(self) -> None:
+        """Close the PeerConnection (if any) and create a new one."""
+        await self._close_pc()
+        self._pc = self._new_pc()
+
+    async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:
+        """janus-client's ``create_jsep``: ``{sdp, trickle, type}`` of the local description."""
+        return local_jsep(pc, trickle)
+
+    async def on_receive_jsep(self, jsep: JsonDict) -> None:
+        """Apply a remote JSEP to the PeerConnection."""
+        pc = self.pc
+        if pc.signalingState == "closed":
+            raise RuntimeError("Received JSEP when PeerConnection is closed")
+        await pc.setRemoteDescription(session_description(jsep))
+
+    async def _close_pc(self) -> None:
+        pc, self._pc = self._pc, None
+        recorder, self._recorder = self._recorder, None
+        self._player = None
+        if recorder is not None:
+            try:
+                await recorder.stop()
+            except Exception:
+                logger.warning("%r: stopping the recorder failed", self, exc_info=True)
+        if pc is not None and pc.signalingState != "closed":
+            await pc.close()
+
+    def _setup_media_tracks(self, player: Any, recorder: Any) -> None:
+        """Add the player's tracks to the PeerConnection; remote tracks go to ``recorder``."""
+        pc = self.pc
+        if player is not None:
+            if getattr(player, "audio", None) is not None:
+                pc.addTrack(player.audio)
+            if getattr(player, "video", None) is not None:
+                pc.addTrack(player.video)
+        self._player = player
+        self._recorder = recorder
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def destroy(self) -> None:
+        """Close the PeerConnection and recorder, then detach (the object can be reattached)."""
+        try:
+            await self._close_pc()
+        finally:
+            self._webrtcup_event.clear()
+            self._reset_state()
+            await super().destroy()
+
+    detach = destroy
+
+    def _reset_state(self) -> None:
+        """Plugin-specific: forget room/call state."""
+
+    def _released(self) -> None:
+        super()._released()
+        if self._pc is not None or self._recorder is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            task = loop.create_task(self._close_pc())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)

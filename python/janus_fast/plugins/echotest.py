@@ -1,0 +1,118 @@
+"""``JanusEchoTestPlugin``: janus-client's EchoTest (``start``/``wait_webrtcup``/``close_stream``)
+plus ``configure``, the plugin's one request with all its options.
+
+Rule: ``start`` needs aiortc (imported on call); ``configure`` is pure signalling and takes an
+optional ready-made ``jsep``. A ``media`` event without a recorder, or ``close_stream`` before
+``start``, is harmless (both raised ``AttributeError`` in janus-client).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from janus_fast.plugins._media import import_aiortc, import_aiortc_media
+from janus_fast.plugins._requests import (
+    DEFAULT_TIMEOUT,
+    JsonDict,
+    PluginClient,
+    TypedPluginError,
+    compact,
+    plugin_data,
+)
+
+logger = logging.getLogger("janus_fast.plugins.echotest")
+
+
+class EchoTestError(TypedPluginError):
+    """An EchoTest error (new: janus-client had none): ``error_code``, ``error_message``."""
+
+    plugin_name = "janus.plugin.echotest"
+    label = "EchoTest"
+
+
+class JanusEchoTestPlugin(PluginClient):
+    """Janus EchoTest client (janus-client's names and signatures)."""
+
+    name = "janus.plugin.echotest"
+    error_class = EchoTestError
+    data_key = "echotest"
+
+    async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
+        data = plugin_data(response) or {}
+        if "error_code" in data or "error" in data:
+            logger.warning(
+                "%r: EchoTest error %s: %s", self, data.get("error_code"), data.get("error")
+            )
+        elif data.get("result") == "done":
+            await self._close_pc()  # the stream ended: close the PC and stop the recorder
+
+    async def wait_webrtcup(self) -> None:
+        """Wait for (and clear) the ``webrtcup`` of the current stream."""
+        await self._webrtcup_event.wait()
+        self._webrtcup_event.clear()
+
+    async def start(self, play_from: str, record_to: str = "") -> None:
+        """Echo ``play_from`` (a file or device for aiortc's ``MediaPlayer``) through Janus,
+        recording what comes back to ``record_to`` when given. Needs ``[media]``."""
+        import_aiortc("EchoTest.start")
+        media = import_aiortc_media("EchoTest.start")
+        aiortc = import_aiortc()
+        await self.reset_connection()
+        player = media.MediaPlayer(play_from)
+        pc = self.pc
+        if player.audio is not None:
+            pc.addTrack(player.audio)
+        if player.video is not None:
+            pc.addTrack(player.video)
+        else:
+            pc.addTrack(aiortc.VideoStreamTrack())
+        self._player = player
+        self._recorder = media.MediaRecorder(record_to) if record_to else None
+        await pc.setLocalDescription(await pc.createOffer())
+        body = {"audio": player.audio is not None, "video": player.video is not None}
+        reply = await self._send_request(body, await self.create_jsep(pc), timeout=30.0)
+        answer = reply.get("jsep")
+        if isinstance(answer, dict):
+            await self.on_receive_jsep(answer)
+
+    async def close_stream(self) -> None:
+        """Close the PeerConnection and stop the recorder (nothing is sent to Janus)."""
+        await self._close_pc()
+
+    async def configure(
+        self,
+        audio: bool | None = None,
+        video: bool | None = None,
+        bitrate: int | None = None,
+        record: bool | None = None,
+        filename: str | None = None,
+        substream: int | None = None,
+        temporal: int | None = None,
+        fallback: int | None = None,
+        *,
+        jsep: JsonDict | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """The EchoTest request (new): toggle audio/video, cap the bitrate, record, pick
+        simulcast layers; other options (``svc``, ``spatial_layer``, ``audiocodec``,
+        ``videocodec``, ``videoprofile``, ``opusred``, ``min_delay``, ``max_delay`` …) go in
+        kwargs. With ``jsep=offer``, Janus's answer is returned under ``data["jsep"]``."""
+        body = compact(
+            {
+                "audio": audio,
+                "video": video,
+                "bitrate": bitrate,
+                "record": record,
+                "filename": filename,
+                "substream": substream,
+                "temporal": temporal,
+                "fallback": fallback,
+            }
+        )
+        body.update(kwargs)
+        reply = await self._send_request(body, jsep, timeout=timeout)
+        data = plugin_data(reply) or {}
+        answer = reply.get("jsep")
+        return {**data, "jsep": answer} if isinstance(answer, dict) else data

@@ -1,0 +1,438 @@
+"""``JanusTextRoomPlugin``: janus-client's TextRoom client plus ``exists``/``edit``/``allowed``/
+``restart``.
+
+Rule: room management travels over the Janus API and needs no media. ``setup`` (aiortc, imported
+on call) opens the DataChannel; once it is open, ``leave_room``/``send_message``/
+``send_announcement``/``kick_participant`` use it as janus-client did, and without it they fall
+back to the Janus API (which Janus 1.1 accepts), so a signalling-only client can still take part.
+DataChannel messages of any shape become ``TextRoomEventType`` events, never a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from typing import Any
+
+import orjson
+
+from janus_fast.plugins._media import import_aiortc
+from janus_fast.plugins._requests import (
+    DEFAULT_TIMEOUT,
+    JsonDict,
+    PluginClient,
+    TypedPluginError,
+    compact,
+    error_in,
+    plugin_data,
+)
+
+logger = logging.getLogger("janus_fast.plugins.textroom")
+
+
+class TextRoomError(TypedPluginError):
+    """A TextRoom error: ``error_code`` and ``error_message`` (also a ``PluginError``)."""
+
+    plugin_name = "janus.plugin.textroom"
+    label = "TextRoom"
+
+
+class TextRoomEventType(enum.Enum):
+    """TextRoom events for ``on_event`` (handlers get the DataChannel message dict)."""
+
+    JOIN = "join"
+    LEAVE = "leave"
+    KICKED = "kicked"
+    DESTROYED = "destroyed"
+    MESSAGE = "message"
+    ANNOUNCEMENT = "announcement"
+    ERROR = "error"
+    #: New in janus_fast: any other message or event shape.
+    OTHER = "other"
+
+
+def _data(reply: JsonDict) -> JsonDict:
+    return plugin_data(reply) or {}
+
+
+class JanusTextRoomPlugin(PluginClient):
+    """Janus TextRoom client (janus-client's names, signatures and defaults)."""
+
+    name = "janus.plugin.textroom"
+    error_class = TextRoomError
+    data_key = "textroom"
+    event_types = TextRoomEventType
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._data_channel: Any = None
+        self._data_channel_created_event = asyncio.Event()
+        self._dc_pending: dict[str, asyncio.Future[JsonDict]] = {}
+        self._setup_done = False
+
+    @property
+    def data_channel(self) -> Any:
+        """The aiortc ``RTCDataChannel`` once Janus opened it (None before ``setup``)."""
+        return self._data_channel
+
+    @property
+    def webrtcup_event(self) -> asyncio.Event:
+        return self._webrtcup_event
+
+    def _channel_open(self) -> bool:
+        channel = self._data_channel
+        return channel is not None and getattr(channel, "readyState", None) == "open"
+
+    # -- errors (janus-client's public helpers) ----------------------------------------------------
+    def check_error_in_response(self, response: JsonDict) -> None:
+        """Raise ``TextRoomError`` when ``response`` is a core or plugin error (never KeyError)."""
+        if response.get("janus") == "error":
+            error = response.get("error")
+            error = error if isinstance(error, dict) else {}
+            code, reason = error.get("code"), error.get("reason")
+            raise TextRoomError(
+                code if isinstance(code, int) else 0,
+                reason if isinstance(reason, str) else "Unknown error",
+            )
+        failure = error_in(plugin_data(response), self.data_key)
+        if failure is not None:
+            raise TextRoomError(*failure)
+
+    async def send_wrapper(
+        self, message: JsonDict, matcher: JsonDict | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> JsonDict:
+        """Send a plugin request over the Janus API; returns the reply, raises on errors.
+
+        ``matcher`` is accepted for janus-client compatibility; completion follows Janus's rules.
+        """
+        return await self._send_request(message, timeout=timeout)
+
+    # -- events ------------------------------------------------------------------------------------
+    def _classify_event(
+        self, response: JsonDict, data: JsonDict
+    ) -> tuple[enum.Enum | None, JsonDict]:
+        # Janus API events of the TextRoom are setup/ack/restart results: not room events.
+        if data.get("textroom") == "event" and data.get("result") == "ok":
+            return None, data
+        return TextRoomEventType.OTHER, data
+
+    async def _on_datachannel_message(self, raw: Any) -> None:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            logger.warning("%r: dropped a DataChannel message that is not JSON", self)
+            return
+        if not isinstance(message, dict):
+            await self._trigger_event(TextRoomEventType.OTHER, {"message": message})
+            return
+        transaction = message.get("transaction")
+        if isinstance(transaction, str):
+            waiter = self._dc_pending.pop(transaction, None)
+            if waiter is not None:
+                if not waiter.done():
+                    waiter.set_result(message)
+                return
+        kind = message.get("textroom")
+        if kind == "success":
+            return
+        try:
+            event_type = TextRoomEventType(kind)
+        except ValueError:
+            event_type = TextRoomEventType.OTHER
+        await self._trigger_event(event_type, message)
+
+    def _attach_channel(self, channel: Any) -> None:
+        self._data_channel = channel
+        self._data_channel_created_event.set()
+
+        @channel.on("message")  # type: ignore[untyped-decorator]
+        async def on_message(raw: Any) -> None:
+            try:
+                await self._on_datachannel_message(raw)
+            except Exception:
+                logger.exception("%r: handling a DataChannel message failed", self)
+
+    async def _close_pc(self) -> None:
+        self._data_channel = None
+        self._data_channel_created_event.clear()
+        self._setup_done = False
+        pending, self._dc_pending = self._dc_pending, {}
+        for waiter in pending.values():
+            if not waiter.done():
+                waiter.set_exception(TextRoomError(0, "DataChannel closed"))
+        await super()._close_pc()
+
+    # -- the PeerConnection and DataChannel (needs [media]) ----------------------------------------
+    async def setup(self, timeout: float = 30.0) -> None:
+        """``setup`` + ``ack``: negotiate the PeerConnection whose DataChannel carries the room
+        traffic, and wait for ``webrtcup``. Needs ``[media]``."""
+        import_aiortc("TextRoom.setup")
+        reply = await self._send_request({"request": "setup"}, timeout=timeout)
+        offer = reply.get("jsep")
+        if not isinstance(offer, dict):
+            raise TextRoomError(0, "No JSEP offer received from setup")
+        await self.reset_connection()
+        self.pc.on("datachannel", self._attach_channel)
+        await self._answer(offer, timeout)
+        self._setup_done = True
+        async with asyncio.timeout(timeout):
+            await self._webrtcup_event.wait()
+
+    async def _answer(self, offer: JsonDict, timeout: float) -> None:
+        await self.on_receive_jsep(offer)
+        pc = self.pc
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._send_request({"request": "ack"}, await self.create_jsep(pc), timeout=timeout)
+
+    async def restart(self, timeout: float = 30.0) -> JsonDict:
+        """``restart`` (new): ICE restart of the DataChannel's PeerConnection (Janus sends a new
+        offer, answered here). Without ``setup`` Janus answers error 416."""
+        reply = await self._send_request({"request": "restart"}, timeout=timeout)
+        offer = reply.get("jsep")
+        if isinstance(offer, dict) and self._pc is not None:
+            await self._answer(offer, timeout)
+        return _data(reply)
+
+    async def _send_datachannel_request(
+        self, body: JsonDict, timeout: float = DEFAULT_TIMEOUT
+    ) -> JsonDict:
+        channel = self._data_channel
+        if channel is None:
+            raise TextRoomError(0, "DataChannel not established")
+        transaction = uuid.uuid4().hex
+        waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        self._dc_pending[transaction] = waiter
+        try:
+            channel.send(orjson.dumps({**body, "transaction": transaction}).decode())
+            async with asyncio.timeout(timeout):
+                response = await waiter
+        finally:
+            self._dc_pending.pop(transaction, None)
+        if response.get("textroom") == "error":
+            code, reason = response.get("error_code"), response.get("error")
+            raise TextRoomError(
+                code if isinstance(code, int) else 0, reason if isinstance(reason, str) else ""
+            )
+        return response
+
+    async def _room_request(
+        self, body: JsonDict, timeout: float, api_request: str | None = None
+    ) -> JsonDict:
+        """Over the DataChannel when open, else over the Janus API (``api_request`` names the
+        native API request; without one Janus processes the ``textroom`` verb behind ``list``)."""
+        if self._channel_open():
+            return await self._send_datachannel_request(body, timeout)
+        api_body = dict(body)
+        if api_request is not None:
+            del api_body["textroom"]
+            api_body["request"] = api_request
+        else:
+            api_body["request"] = "list"
+        return _data(await self._send_request(api_body, timeout=timeout))
+
+    # -- room management (Janus API) ---------------------------------------------------------------
+    async def list_rooms(
+        self, admin_key: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[JsonDict]:
+        """``list``: the rooms (private ones too with the ``admin_key``)."""
+        body = compact({"request": "list", "admin_key": admin_key or None})
+        rooms = _data(await self._send_request(body, timeout=timeout)).get("list")
+        return rooms if isinstance(rooms, list) else []
+
+    async def list_participants(
+        self, room: int, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[JsonDict]:
+        """``listparticipants``."""
+        body = {"request": "listparticipants", "room": room}
+        participants = _data(await self._send_request(body, timeout=timeout)).get("participants")
+        return participants if isinstance(participants, list) else []
+
+    async def create_room(
+        self,
+        room: int | None = None,
+        description: str | None = None,
+        secret: str | None = None,
+        pin: str | None = None,
+        is_private: bool = True,
+        history: int = 0,
+        post: str | None = None,
+        admin_key: str | None = None,
+        permanent: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> int:
+        """``create``; returns the room id."""
+        body = compact(
+            {
+                "request": "create",
+                "is_private": is_private,
+                "room": room,
+                "description": description or None,
+                "secret": secret or None,
+                "pin": pin or None,
+                "history": history if history > 0 else None,
+                "post": post or None,
+                "admin_key": admin_key or None,
+                "permanent": permanent or None,
+            }
+        )
+        reply = await self._send_request(body, timeout=timeout)
+        return int(_data(reply)["room"])
+
+    async def destroy_room(
+        self,
+        room: int,
+        secret: str | None = None,
+        permanent: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """``destroy``."""
+        body = compact(
+            {
+                "request": "destroy",
+                "room": room,
+                "secret": secret or None,
+                "permanent": permanent or None,
+            }
+        )
+        await self._send_request(body, timeout=timeout)
+
+    async def exists(self, room: int, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """``exists`` (new)."""
+        reply = await self._send_request({"request": "exists", "room": room}, timeout=timeout)
+        return bool(_data(reply).get("exists", False))
+
+    async def edit_room(
+        self,
+        room: int,
+        secret: str | None = None,
+        *,
+        new_description: str | None = None,
+        new_secret: str | None = None,
+        new_pin: str | None = None,
+        new_is_private: bool | None = None,
+        new_history: int | None = None,
+        new_post: str | None = None,
+        permanent: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> JsonDict:
+        """``edit`` (new): change room settings."""
+        body = compact(
+            {
+                "request": "edit",
+                "room": room,
+                "secret": secret,
+                "new_description": new_description,
+                "new_secret": new_secret,
+                "new_pin": new_pin,
+                "new_is_private": new_is_private,
+                "new_history": new_history,
+                "new_post": new_post,
+                "permanent": permanent,
+            }
+        )
+        return _data(await self._send_request(body, timeout=timeout))
+
+    async def allowed(
+        self,
+        room: int,
+        action: str,
+        allowed: list[str] | None = None,
+        secret: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> JsonDict:
+        """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
+        body = compact(
+            {
+                "request": "allowed",
+                "room": room,
+                "action": action,
+                "allowed": allowed,
+                "secret": secret,
+            }
+        )
+        return _data(await self._send_request(body, timeout=timeout))
+
+    # -- participation -----------------------------------------------------------------------------
+    async def join_room(
+        self,
+        room: int,
+        username: str,
+        display: str | None = None,
+        pin: str | None = None,
+        token: str | None = None,
+        history: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> list[JsonDict]:
+        """``join`` (over the Janus API, as janus-client did); returns the other participants.
+
+        After ``setup`` it also waits for Janus to open the DataChannel (messages arrive there).
+        """
+        body = compact(
+            {
+                "request": "list",  # Janus 1.1 processes the "textroom" verb behind this one
+                "textroom": "join",
+                "room": room,
+                "username": username,
+                "display": display or None,
+                "pin": pin or None,
+                "token": token or None,
+                "history": history,
+            }
+        )
+        participants = _data(await self._send_request(body, timeout=timeout)).get("participants")
+        if not isinstance(participants, list):
+            raise TextRoomError(0, "Janus did not process the join (no participants in reply)")
+        if self._setup_done:
+            async with asyncio.timeout(timeout):
+                await self._data_channel_created_event.wait()
+        return participants
+
+    async def leave_room(self, room: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """``leave``."""
+        await self._room_request({"textroom": "leave", "room": room}, timeout)
+
+    async def send_message(
+        self,
+        room: int,
+        text: str,
+        to: str | None = None,
+        tos: list[str] | None = None,
+        ack: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """``message`` to the room, or privately ``to`` one or ``tos`` several users.
+
+        ``ack=False`` is fire-and-forget on the DataChannel; over the Janus API (no
+        DataChannel) Janus always acknowledges.
+        """
+        body = compact(
+            {
+                "textroom": "message",
+                "room": room,
+                "text": text,
+                "to": to or None,
+                "tos": tos or None,
+            }
+        )
+        if not ack and self._channel_open():
+            body["ack"] = False
+            body["transaction"] = uuid.uuid4().hex
+            self._data_channel.send(orjson.dumps(body).decode())
+            return
+        await self._room_request(body, timeout)
+
+    async def send_announcement(
+        self, room: int, text: str, secret: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        """``announcement`` (needs the room secret)."""
+        body = {"textroom": "announcement", "room": room, "text": text, "secret": secret}
+        await self._room_request(body, timeout, api_request="announcement")
+
+    async def kick_participant(
+        self, room: int, username: str, secret: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        """``kick`` (needs the room secret)."""
+        body = {"textroom": "kick", "room": room, "username": username, "secret": secret}
+        await self._room_request(body, timeout, api_request="kick")

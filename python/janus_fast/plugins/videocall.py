@@ -1,0 +1,237 @@
+"""``JanusVideoCallPlugin``: janus-client's VideoCall client (all six requests), fixed.
+
+Rule: every VideoCall event — including async errors, which janus-client turned into a
+``KeyError`` that killed its reader — becomes a ``VideoCallEventType`` event. ``call``/``accept``
+negotiate media with aiortc (imported on call) unless given a ready-made ``jsep``/``answer``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from janus_fast.plugin import JanusPlugin
+from janus_fast.plugins._media import import_aiortc, session_description
+from janus_fast.plugins._requests import (
+    DEFAULT_TIMEOUT,
+    JsonDict,
+    PluginClient,
+    TypedPluginError,
+    compact,
+    plugin_data,
+)
+
+logger = logging.getLogger("janus_fast.plugins.videocall")
+
+
+class VideoCallError(TypedPluginError):
+    """A VideoCall error: ``error_code`` and ``error_message`` (also a ``PluginError``)."""
+
+    plugin_name = "janus.plugin.videocall"
+    label = "VideoCall"
+
+
+class VideoCallEventType(enum.Enum):
+    """VideoCall events for ``on_event`` (handlers get the event's ``result`` dict)."""
+
+    REGISTERED = "registered"
+    CALLING = "calling"
+    INCOMINGCALL = "incomingcall"
+    ACCEPTED = "accepted"
+    UPDATE = "update"
+    HANGUP = "hangup"
+    SET = "set"
+    # New in janus_fast:
+    #: An async plugin error (handlers get ``{"videocall", "error_code", "error"}``).
+    ERROR = "error"
+    SIMULCAST = "simulcast"
+    #: Any other event shape (handlers get the ``result``, or the whole data).
+    OTHER = "other"
+
+
+#: ``result.event`` values with an event type (``error`` is never a result event).
+_EVENTS: dict[str, VideoCallEventType] = {
+    member.value: member
+    for member in VideoCallEventType
+    if member not in (VideoCallEventType.ERROR, VideoCallEventType.OTHER)
+}
+
+
+def _result(reply: JsonDict) -> JsonDict:
+    data = plugin_data(reply) or {}
+    result = data.get("result")
+    return result if isinstance(result, dict) else {}
+
+
+class JanusVideoCallPlugin(PluginClient):
+    """Janus VideoCall client (janus-client's names, signatures and defaults)."""
+
+    name = "janus.plugin.videocall"
+    error_class = VideoCallError
+    data_key = "videocall"
+    event_types = VideoCallEventType
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._username: str | None = None
+        self._in_call = False
+
+    @property
+    def username(self) -> str | None:
+        """The registered username."""
+        return self._username
+
+    @property
+    def in_call(self) -> bool:
+        """Whether a call is in progress (incoming or accepted)."""
+        return self._in_call
+
+    def _reset_state(self) -> None:
+        self._username = None
+        self._in_call = False
+
+    def _accept_jsep(self, jsep: JsonDict) -> bool:
+        # Offers (incoming calls) are answered by accept(); only answers are applied on arrival.
+        return jsep.get("type") == "answer"
+
+    async def _on_hangup(self, response: JsonDict) -> None:
+        self._in_call = False
+        await self._close_pc()
+
+    def _classify_event(
+        self, response: JsonDict, data: JsonDict
+    ) -> tuple[enum.Enum | None, JsonDict]:
+        result = data.get("result")
+        if not isinstance(result, dict):
+            return VideoCallEventType.OTHER, data
+        event = result.get("event")
+        payload = dict(result)
+        jsep = response.get("jsep")
+        if event in ("incomingcall", "update") and isinstance(jsep, dict):
+            payload["jsep"] = jsep
+        if event in ("incomingcall", "accepted"):
+            self._in_call = True
+        elif event == "hangup":
+            self._in_call = False
+        if isinstance(event, str) and event in _EVENTS:
+            return _EVENTS[event], payload
+        return VideoCallEventType.OTHER, payload
+
+    # -- requests ---------------------------------------------------------------------------------
+    async def list_users(self, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+        """``list``: the registered usernames."""
+        users = _result(await self._send_request({"request": "list"}, timeout=timeout)).get("list")
+        return [str(user) for user in users] if isinstance(users, list) else []
+
+    async def register(self, username: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """``register`` ``username``; True when Janus confirmed it (emits ``REGISTERED``)."""
+        if self._username:
+            raise VideoCallError(0, f"Already registered as '{self._username}'")
+        reply = await self._send_request(
+            {"request": "register", "username": username}, timeout=timeout
+        )
+        if _result(reply).get("event") == "registered":
+            self._username = username
+            return True
+        return False
+
+    async def call(
+        self,
+        username: str,
+        player: Any = None,
+        recorder: Any = None,
+        trickle: bool = False,
+        timeout: float = 30.0,
+        *,
+        jsep: JsonDict | None = None,
+    ) -> bool:
+        """``call`` ``username``; True on ``calling``. The offer is made here from ``player``
+        (needs ``[media]``), or sent as given with ``jsep=``."""
+        if not self._username:
+            raise VideoCallError(0, "Must register a username first")
+        if self._in_call:
+            raise VideoCallError(0, "Already in a call")
+        offer = jsep
+        if offer is None:
+            import_aiortc("VideoCall.call")
+            self._setup_media_tracks(player, recorder)
+            pc = self.pc
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = await self.create_jsep(pc, trickle=trickle)
+        reply = await self._send_request(
+            {"request": "call", "username": username}, offer, timeout=timeout
+        )
+        return _result(reply).get("event") == "calling"
+
+    async def accept(
+        self,
+        jsep: JsonDict | None = None,
+        player: Any = None,
+        recorder: Any = None,
+        trickle: bool = False,
+        timeout: float = 30.0,
+        *,
+        answer: JsonDict | None = None,
+    ) -> bool:
+        """``accept`` the incoming call whose offer is ``jsep`` (answered here; needs
+        ``[media]``), or send a ready-made ``answer=``. True on ``accepted``."""
+        if not self._username:
+            raise VideoCallError(0, "Must register a username first")
+        if not self._in_call:
+            raise VideoCallError(0, "No incoming call to accept")
+        if answer is None:
+            import_aiortc("VideoCall.accept")
+            if jsep is None:
+                raise ValueError("accept() needs the incoming offer (jsep) or an answer=")
+            self._setup_media_tracks(player, recorder)
+            pc = self.pc
+            await pc.setRemoteDescription(session_description(jsep))
+            await pc.setLocalDescription(await pc.createAnswer())
+            answer = await self.create_jsep(pc, trickle=trickle)
+        reply = await self._send_request({"request": "accept"}, answer, timeout=timeout)
+        return _result(reply).get("event") == "accepted"
+
+    async def set_media(
+        self,
+        audio: bool | None = None,
+        video: bool | None = None,
+        bitrate: int | None = None,
+        record: bool | None = None,
+        filename: str | None = None,
+        substream: int | None = None,
+        temporal: int | None = None,
+        fallback: int | None = None,
+        jsep: JsonDict | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> bool:
+        """``set``: media settings of the call (a ``jsep`` makes it a renegotiation)."""
+        body = compact(
+            {
+                "request": "set",
+                "audio": audio,
+                "video": video,
+                "bitrate": bitrate,
+                "record": record,
+                "filename": filename,
+                "substream": substream,
+                "temporal": temporal,
+                "fallback": fallback,
+            }
+        )
+        reply = await self._send_request(body, jsep, timeout=timeout)
+        return _result(reply).get("event") == "set"
+
+    async def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> bool:  # type: ignore[override]
+        """The VideoCall ``hangup`` request (the core hangup is ``JanusPlugin.hangup(plugin)``).
+
+        Closes the PeerConnection and recorder; True on Janus's ``hangup`` event.
+        """
+        reply = await self._send_request({"request": "hangup"}, timeout=timeout)
+        self._in_call = False
+        await self._close_pc()
+        return _result(reply).get("event") == "hangup"
+
+    async def core_hangup(self) -> None:
+        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        await JanusPlugin.hangup(self)
