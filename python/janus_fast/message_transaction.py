@@ -65,13 +65,14 @@ class MessageTransaction:
     __slots__ = (
         "_error",
         "_items",
+        "_loop",
         "_on_done",
-        "_owner",
         "_taken",
         "_timeout",
         "_waiter",
         "done_called",
         "id",
+        "route",
     )
 
     def __init__(
@@ -80,7 +81,8 @@ class MessageTransaction:
         *,
         timeout: float | None = None,
         on_done: Callable[[MessageTransaction], Awaitable[None] | None] | None = None,
-        owner: Any = None,
+        route: tuple[int | None, int | None] = (None, None),
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if id is None:
             import uuid
@@ -93,8 +95,9 @@ class MessageTransaction:
         self._error: BaseException | None = None
         self._timeout = timeout
         self._on_done = on_done
-        #: The handle/session whose ``on_receive`` gets the messages no ``get`` returned.
-        self._owner = owner
+        #: (session_id, handle_id) the request was sent for: where leftovers go on ``done()``.
+        self.route = route
+        self._loop = loop
         self._taken: set[int] | None = None
 
     def __repr__(self) -> str:
@@ -152,7 +155,7 @@ class MessageTransaction:
             if self._error is not None:
                 raise self._error
             if loop is None:
-                loop = asyncio.get_running_loop()
+                loop = self._loop or asyncio.get_running_loop()
                 deadline = loop.time() + limit if limit is not None else 0.0
             await self._wait_for_more(loop, deadline if limit is not None else None)
 
@@ -180,18 +183,22 @@ class MessageTransaction:
         """Release the transaction: later messages with its id go to the handle as events.
 
         Messages that already arrived but that no ``get`` returned (other than acks) go to the
-        handle's ``on_receive`` too, so an event racing with ``done()`` is never lost.
+        handle's ``on_receive`` too (the transport delivers ``leftovers()``), so an event racing
+        with ``done()`` is never lost.
         """
         if self.done_called:
             return
         self.done_called = True
         await self.on_done()
-        owner = self._owner
-        if owner is not None:
-            taken = self._taken or ()
-            for index, item in enumerate(self._items):
-                if index not in taken and _janus_type(item) != "ack":
-                    owner._deliver(item)
+
+    def leftovers(self) -> list[JsonDict | _LazyMessage]:
+        """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
+        taken = self._taken or ()
+        return [
+            item
+            for index, item in enumerate(self._items)
+            if index not in taken and _janus_type(item) != "ack"
+        ]
 
     async def __aenter__(self) -> Self:
         return self

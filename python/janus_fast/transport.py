@@ -43,7 +43,7 @@ JsonDict = dict[str, Any]
 ProtocolMatcher = Callable[[str], bool]
 _DEFAULT: Any = object()
 #: Keys the library sets itself; a caller's copy is dropped (janus-client warned and replaced).
-_RESERVED_KEYS = ("transaction", "session_id", "handle_id", "apisecret", "token")
+_RESERVED_KEYS = frozenset(("transaction", "session_id", "handle_id", "apisecret", "token"))
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001
 
@@ -285,12 +285,7 @@ class JanusTransport(ABC):
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
         self._require_loop()
-        stream = MessageTransaction(
-            "",
-            timeout=self.options.timeout,
-            on_done=self._release_stream,
-            owner=self._route_owner(session_id, handle_id),
-        )
+        stream = self._new_stream(session_id, handle_id)
         stream.id = self._core.register(stream, Expect.STREAM, None)
         try:
             await self._send(self._wire_message(body, stream.id, session_id, handle_id))
@@ -299,15 +294,26 @@ class JanusTransport(ABC):
             raise
         return stream
 
-    def _route_owner(self, session_id: int | None, handle_id: int | None) -> Any:
-        """The handle (or session) that events of this session/handle are delivered to."""
-        session = self._sessions.get(session_id) if session_id is not None else None
-        if session is None or handle_id is None:
-            return session
-        return session.plugin_handles.get(handle_id, session)
+    def _new_stream(self, session_id: int | None, handle_id: int | None) -> MessageTransaction:
+        """A janus-client ``MessageTransaction`` bound to this transport (id set by the caller)."""
+        return MessageTransaction(
+            "",
+            timeout=self.options.timeout,
+            on_done=self._release_stream,
+            route=(session_id, handle_id),
+            loop=self._loop,
+        )
 
     def _release_stream(self, stream: MessageTransaction) -> None:
+        """``done()``: forget the stream; what no ``get`` took goes to the handle as events."""
         self._core.cancel(stream.id)
+        session_id, handle_id = stream.route
+        session = self._sessions.get(session_id) if session_id is not None else None
+        if session is None:
+            return
+        owner = session.plugin_handles.get(handle_id, session) if handle_id is not None else session
+        for item in stream.leftovers():
+            owner._deliver(item)
 
     def _wire_message(
         self, body: JsonDict, transaction: str, session_id: int | None, handle_id: int | None
@@ -398,8 +404,8 @@ def _fail_waiter(waiter: Any, error: BaseException) -> None:
 
 
 def _without_reserved(message: JsonDict) -> JsonDict:
-    if not any(key in message for key in _RESERVED_KEYS):
+    dropped = message.keys() & _RESERVED_KEYS
+    if not dropped:
         return message
-    dropped = [key for key in _RESERVED_KEYS if key in message]
-    logger.warning("ignoring caller-set %s; the library sets them", ", ".join(dropped))
+    logger.warning("ignoring caller-set %s; the library sets them", ", ".join(sorted(dropped)))
     return {key: value for key, value in message.items() if key not in _RESERVED_KEYS}

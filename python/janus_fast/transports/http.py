@@ -147,12 +147,7 @@ class JanusTransportHTTP(JanusTransport):
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
         self._client()
-        stream = MessageTransaction(
-            "",
-            timeout=self.options.timeout,
-            on_done=self._release_stream,
-            owner=self._route_owner(session_id, handle_id),
-        )
+        stream = self._new_stream(session_id, handle_id)
         stream.id, data = self._core.encode(
             orjson.dumps(body), stream, Expect.STREAM, None, None, None
         )

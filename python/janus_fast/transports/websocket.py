@@ -405,12 +405,7 @@ class JanusTransportWebsocket(JanusTransport):
             await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
             if handle_id is not None:
                 handle_id = self._handle_remap.get(handle_id, handle_id)
-        stream = MessageTransaction(
-            "",
-            timeout=self.options.timeout,
-            on_done=self._release_stream,
-            owner=self._route_owner(session_id, handle_id),
-        )
+        stream = self._new_stream(session_id, handle_id)
         stream.id = self._core.request(
             orjson.dumps(body), stream, _core.Expect.STREAM, session_id, handle_id, None
         )
