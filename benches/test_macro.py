@@ -1,0 +1,63 @@
+"""Smoke run of the macro benchmark: every workload of every client, once, at tiny sizes.
+
+Not a measurement (`janus-fast bench` is): it proves each client's workloads run against a real
+Janus configured as the benchmark configures it, and that the report is sane. janus-client 0.9.0
+is a benchmark-only dependency (the `bench` extra); without it its cases fail with the hint.
+Works under `pytest benches` and `make bench` (`--benchmark-only`: one pedantic round).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from janus_fast.bench import BenchOptions, run_benchmark
+from janus_fast.bench.clients import CLIENTS, LOOPS
+from janus_fast.bench.report import render_table
+from janus_fast.bench.runner import LOCAL_JANUS
+from janus_fast.bench.workloads import WORKLOADS
+from janus_fast.testing import JanusConfig, JanusServer
+
+
+@pytest.fixture(scope="module")
+def bench_janus() -> Iterator[JanusServer]:
+    with JanusServer(JanusConfig(**LOCAL_JANUS)) as server:  # type: ignore[arg-type]
+        yield server
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_macro_smoke(benchmark: Any, bench_janus: JanusServer, client: str, loop: str) -> None:
+    options = BenchOptions(
+        ws_url=bench_janus.ws_url,
+        http_url=bench_janus.http_url,
+        janus_pid=bench_janus.pid,
+        clients=(client,),
+        loops=(loop,),
+        smoke=True,
+    )
+    report: dict[str, Any] = benchmark.pedantic(
+        run_benchmark, args=(options,), rounds=1, iterations=1
+    )
+    assert not report["skipped"], report["skipped"]
+    rows = report["rows"]
+    assert [row["workload"] for row in rows] == [w.key for w in WORKLOADS]
+    for row, workload in zip(rows, WORKLOADS, strict=True):
+        assert not row.get("failed"), row
+        expected = workload.smoke_count * (2 if workload.kind == "handles" else 1)
+        assert row["ops"] == expected and row["errors"] == 0 and not row["truncated"], row
+        assert row["ops_per_s"] > 0 and row["client_cpu_us_per_op"] > 0, row
+        assert row["janus_cpu_us_per_op"] is not None and row["janus_cpu_us_per_op"] >= 0, row
+        assert 0 < row["p50_us"] <= row["p99_us"] < 30e6, row
+        quantiles = row["latency_quantiles_us"]
+        assert len(quantiles) == 101 and quantiles == sorted(quantiles), row
+        if workload.kind == "handles":
+            assert row["handles_attached"] == workload.smoke_count
+            assert 0 < row["mem_py_bytes_per_handle"] < 1e6
+    table = render_table(report)
+    assert loop in table and all(w.key in table for w in WORKLOADS)
+    for target in report["targets"]:
+        assert target["value"] is None or math.isfinite(target["value"])

@@ -1,0 +1,45 @@
+"""The clients the benchmark knows, and the one place that builds their adapters.
+
+Rule: adapters are imported lazily, so choosing one client never imports another (janus-client
+pulls in aiortc and PyAV; the floor needs ``websockets``).
+"""
+
+from __future__ import annotations
+
+from janus_fast.bench.adapter import Adapter
+
+CLIENTS = ("fast", "fast-native", "janus-client", "floor")
+LABELS = {
+    "fast": "janus_fast (compat API)",
+    "fast-native": "janus_fast (native API)",
+    "janus-client": "janus-client 0.9.0",
+    "floor": "floor (websockets/aiohttp+orjson)",
+}
+LOOPS = ("asyncio", "uvloop")
+ENV_API_SECRET = "JANUS_FAST_BENCH_API_SECRET"
+ENV_TOKEN = "JANUS_FAST_BENCH_TOKEN"
+
+
+def make_adapter(client: str, transport: str, api_secret: str | None, token: str | None) -> Adapter:
+    """The adapter of ``client`` for a ``ws`` or ``http`` URL (imports it lazily)."""
+    if client == "fast":
+        from janus_fast.bench.fast import FastCompat
+
+        return FastCompat(api_secret, token)
+    if client == "fast-native":
+        from janus_fast.bench.fast import FastNative
+
+        return FastNative(api_secret, token)
+    if client == "janus-client":
+        from janus_fast.bench.peer import PeerClient
+
+        return PeerClient(api_secret, token)
+    if client == "floor":
+        from janus_fast.bench.floor import FloorHTTP, FloorWebSocket
+
+        return (
+            FloorHTTP(api_secret, token)
+            if transport == "http"
+            else FloorWebSocket(api_secret, token)
+        )
+    raise ValueError(f"unknown client {client!r}")

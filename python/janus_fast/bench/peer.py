@@ -1,0 +1,102 @@
+"""janus-client 0.9.0 (PyPI) under test, driven only through its public API.
+
+Rule: janus-client is a benchmark-only dependency, imported lazily (it pulls in aiortc and PyAV)
+in the benchmark's per-client worker process, never by the library or its tests. Its import calls
+``logging.basicConfig(level=INFO)``; the root and ``janus_client`` loggers are set back to WARNING
+right after, so it is measured as a user would run it (not writing every message to stderr).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from janus_fast.bench.adapter import ECHOTEST, REQUEST_TIMEOUT, Adapter, BenchError
+
+REQUIREMENT = "janus-client==0.9.0"
+
+
+def load_janus_client() -> Any:
+    """Import janus_client (raises ImportError with an install hint when it is missing)."""
+    try:
+        module = importlib.import_module("janus_client")
+    except ImportError as exc:
+        raise ImportError(
+            f"janus-client is not installed (pip install '{REQUIREMENT}'): {exc}"
+        ) from exc
+    for name in ("", "janus_client", "aiortc", "aioice"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return module
+
+
+def installed_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("janus-client")
+    except Exception:
+        return None
+
+
+class PeerClient(Adapter):
+    key = "janus-client"
+    label = "janus-client 0.9.0"
+
+    def __init__(self, api_secret: str | None = None, token: str | None = None) -> None:
+        super().__init__(api_secret, token)
+        self.jc = load_janus_client()
+        base = self.jc.JanusPlugin
+
+        class EchoTest(base):  # type: ignore[misc, valid-type]
+            name = ECHOTEST
+
+            async def on_receive(self, response: dict[str, Any]) -> None:
+                pass
+
+        self._plugin_class: Any = EchoTest
+        self.transport: Any = None
+
+    async def open(self, url: str) -> None:
+        self.transport = self.jc.JanusTransport.create_transport(
+            base_url=url, api_secret=self.api_secret, token=self.token
+        )
+        await self.transport.connect()
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            await self.transport.disconnect()
+            self.transport = None
+
+    async def ping(self) -> None:
+        if not self.transport.connected:  # janus-client disconnects with its last session
+            await self.transport.connect()
+        reply = await self.transport.ping()
+        if reply.get("janus") != "pong":
+            raise BenchError(f"ping answered {reply.get('janus')!r}")
+
+    async def create_session(self) -> Any:
+        session = self.jc.JanusSession(transport=self.transport)
+        await session.create()
+        return session
+
+    async def destroy_session(self, session: Any) -> None:
+        await session.destroy()
+
+    async def attach(self, session: Any) -> Any:
+        plugin = self._plugin_class()
+        await plugin.attach(session)
+        return plugin
+
+    async def detach(self, handle: Any) -> None:
+        await handle.destroy()
+
+    async def message(self, handle: Any) -> None:
+        transaction = await handle.send({"janus": "message", "body": {"audio": True}})
+        try:
+            event = await transaction.get({"janus": "event"}, timeout=REQUEST_TIMEOUT)
+            await transaction.get({"janus": "ack"}, timeout=REQUEST_TIMEOUT)
+        finally:
+            await transaction.done()
+        if "plugindata" not in event:
+            raise BenchError("echotest event without plugindata")

@@ -1,0 +1,353 @@
+"""Run the macro benchmark: a real Janus, every client on every loop, one worker process each.
+
+Rule: the runner owns the Janus it starts (``event_loops = 2``, compact JSON, through
+``janus_fast.testing``) or uses the URLs it is given; it runs the clients one after another, each
+in its own ``janus_fast.bench.worker`` process with a hard deadline, and turns their JSON lines
+into one report. It never raises for a client that fails or is missing: that client's rows say
+why. Setup problems (Janus missing or unreachable, bad credentials) raise ``BenchSetupError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from janus_fast.bench.clients import CLIENTS, ENV_API_SECRET, ENV_TOKEN, LABELS, LOOPS
+from janus_fast.bench.workloads import BY_KEY, WORKLOADS
+
+#: The Janus a local run starts (the issue's setting: two event loops, compact JSON).
+LOCAL_JANUS = {"event_loops": 2, "json": "compact", "debug_level": 3}
+
+
+class BenchSetupError(RuntimeError):
+    """The benchmark cannot start (no Janus, unreachable URL, refused credentials)."""
+
+
+@dataclasses.dataclass
+class BenchOptions:
+    ws_url: str | None = None
+    http_url: str | None = None
+    janus_pid: int | None = None
+    clients: Sequence[str] = CLIENTS
+    loops: Sequence[str] = LOOPS
+    workloads: Sequence[str] = tuple(BY_KEY)
+    smoke: bool = False
+    scale: float = 1.0
+    time_scale: float = 1.0
+    #: Never in the repr (nor in the report): credentials.
+    api_secret: str | None = dataclasses.field(default=None, repr=False)
+    token: str | None = dataclasses.field(default=None, repr=False)
+
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def run_benchmark(
+    options: BenchOptions, progress: ProgressCallback | None = None
+) -> dict[str, Any]:
+    """Run the benchmark; start a local Janus when no URL is given. Returns the report dict."""
+    _validate(options)
+    if options.ws_url or options.http_url:
+        _preflight(options)
+        return _run_all(options, progress, janus=None)
+    from janus_fast.testing import JanusConfig, JanusServer
+    from janus_fast.testing.server import JanusNotInstalledError, JanusStartError
+
+    try:
+        server = JanusServer(JanusConfig(**LOCAL_JANUS))  # type: ignore[arg-type]
+        server.start()
+    except (JanusNotInstalledError, JanusStartError, OSError) as exc:
+        raise BenchSetupError(f"cannot start a local Janus: {_one_line(exc)}") from None
+    try:
+        local = dataclasses.replace(
+            options, ws_url=server.ws_url, http_url=server.http_url, janus_pid=server.pid
+        )
+        janus = {
+            "started_by_benchmark": True,
+            "config": dict(LOCAL_JANUS),
+            "version": _janus_version(server.info()),
+        }
+        return _run_all(local, progress, janus=janus)
+    finally:
+        server.stop()
+
+
+def _validate(options: BenchOptions) -> None:
+    for client in options.clients:
+        if client not in CLIENTS:
+            raise ValueError(f"unknown client {client!r} (known: {', '.join(CLIENTS)})")
+    for loop in options.loops:
+        if loop not in LOOPS:
+            raise ValueError(f"unknown loop {loop!r} (known: {', '.join(LOOPS)})")
+    for key in options.workloads:
+        if key not in BY_KEY:
+            raise ValueError(f"unknown workload {key!r} (known: {', '.join(BY_KEY)})")
+
+
+def _janus_version(info: dict[str, Any]) -> str | None:
+    version = info.get("version_string")
+    return str(version) if version is not None else None
+
+
+def _preflight(options: BenchOptions) -> None:
+    """Reach the given Janus once and create/destroy a session (credentials are checked)."""
+    from janus_fast import JanusFastError, JanusSession, JanusTransport
+
+    async def check(url: str) -> None:
+        transport = JanusTransport.create_transport(
+            url,
+            api_secret=options.api_secret,
+            token=options.token,
+            config={"timeout": 10.0, "connect_timeout": 10.0, "max_retries": 0},
+        )
+        try:
+            await transport.connect()
+            await transport.ping()
+            session = JanusSession(transport=transport)
+            await session.create()
+            await session.destroy()
+        finally:
+            await transport.disconnect()
+
+    for url in (options.ws_url, options.http_url):
+        if url:
+            try:
+                asyncio.run(check(url))
+            except (JanusFastError, OSError) as exc:
+                raise BenchSetupError(f"{url}: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _worker_deadline(keys: Sequence[str], options: BenchOptions) -> float:
+    limits = sum(BY_KEY[key].time_limit * options.time_scale for key in keys)
+    return limits * 2.5 + 60.0
+
+
+def _run_all(
+    options: BenchOptions, progress: ProgressCallback | None, janus: dict[str, Any] | None
+) -> dict[str, Any]:
+    keys = [w.key for w in WORKLOADS if w.key in options.workloads]
+    keys = [
+        key
+        for key in keys
+        if (options.http_url if BY_KEY[key].transport == "http" else options.ws_url)
+    ]
+    total = len(options.loops) * len(options.clients) * len(keys)
+    done = 0
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    versions: dict[str, Any] = {}
+    started = time.time()
+    for loop in options.loops:
+        for client in options.clients:
+
+            def tick(
+                label: str, finished: int, loop: str = loop, client: str = client, base: int = done
+            ) -> None:
+                if progress is not None:
+                    progress(base + finished, total, f"{loop} {client} {label}")
+
+            result = _run_worker(client, loop, keys, options, tick)
+            versions.update(result["versions"])
+            if result["unavailable"] is not None:
+                skipped.append({"client": client, "loop": loop, "reason": result["unavailable"]})
+            for key in keys:
+                row = result["rows"].get(key) or {
+                    "failed": result["error"] or "the worker produced no result"
+                }
+                workload = BY_KEY[key]
+                rows.append(
+                    {
+                        "loop": loop,
+                        "client": client,
+                        "label": LABELS[client],
+                        "workload": key,
+                        "title": workload.title,
+                        "transport": workload.transport,
+                        **row,
+                    }
+                )
+                done += 1
+            if progress is not None:
+                progress(done, total, f"{loop} {client} done")
+    from janus_fast.bench.report import evaluate_targets
+
+    report: dict[str, Any] = {
+        "meta": {
+            "started": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(),
+            "duration_s": round(time.time() - started, 1),
+            "machine": _machine(),
+            "python": platform.python_version(),
+            "core_build": core_build(),
+            "versions": versions,
+            "janus": janus or {"started_by_benchmark": False, "pid": options.janus_pid},
+            "smoke": options.smoke,
+            "scale": options.scale,
+            "time_scale": options.time_scale,
+        },
+        "workloads": {
+            w.key: {
+                "title": w.title,
+                "transport": w.transport,
+                "count": max(1, int((w.smoke_count if options.smoke else w.count) * options.scale)),
+                "concurrency": w.concurrency,
+                "handles": w.handles,
+                "time_limit_s": w.time_limit * options.time_scale,
+            }
+            for w in WORKLOADS
+            if w.key in keys
+        },
+        "rows": rows,
+        "skipped": skipped,
+    }
+    report["targets"] = evaluate_targets(report)
+    return report
+
+
+def _run_worker(
+    client: str,
+    loop: str,
+    keys: Sequence[str],
+    options: BenchOptions,
+    tick: Callable[[str, int], None],
+) -> dict[str, Any]:
+    """One worker process; returns its rows by workload (and why, if it failed)."""
+    command = [
+        sys.executable,
+        "-m",
+        "janus_fast.bench.worker",
+        "--client",
+        client,
+        "--loop",
+        loop,
+        "--workloads",
+        ",".join(keys),
+        "--scale",
+        str(options.scale),
+        "--time-scale",
+        str(options.time_scale),
+    ]
+    if options.ws_url:
+        command += ["--ws", options.ws_url]
+    if options.http_url:
+        command += ["--http", options.http_url]
+    if options.janus_pid:
+        command += ["--janus-pid", str(options.janus_pid)]
+    if options.smoke:
+        command.append("--smoke")
+    env = dict(os.environ)
+    env.pop(ENV_API_SECRET, None)
+    env.pop(ENV_TOKEN, None)
+    if options.api_secret:
+        env[ENV_API_SECRET] = options.api_secret
+    if options.token:
+        env[ENV_TOKEN] = options.token
+    result: dict[str, Any] = {"rows": {}, "versions": {}, "unavailable": None, "error": None}
+    deadline = time.monotonic() + _worker_deadline(keys, options)
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env
+        ) as process,
+    ):
+        tick("starting", 0)
+        try:
+            for raw in _lines_until(process, deadline):
+                message = orjson.loads(raw)
+                kind = message.pop("type")
+                if kind == "meta":
+                    result["versions"] = message.get("versions", {})
+                elif kind == "begin":
+                    tick(f"{message['workload']} ({message['count']} ops)", len(result["rows"]))
+                elif kind == "result":
+                    result["rows"][message.pop("workload")] = message
+                elif kind == "failed":
+                    result["rows"][message["workload"]] = {"failed": message["reason"]}
+                elif kind == "unavailable":
+                    result["unavailable"] = message["reason"]
+                    result["error"] = f"skipped: {message['reason']}"
+        except TimeoutError:
+            result["error"] = "the worker exceeded its time limit and was stopped"
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        if process.returncode not in (0, None) and result["error"] is None:
+            stderr.seek(0)
+            tail = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
+            result["error"] = f"worker exited with {process.returncode}: " + (
+                tail[-1] if tail else "no output"
+            )
+    return result
+
+
+def _lines_until(process: subprocess.Popen[bytes], deadline: float) -> Any:
+    """Lines of the worker's stdout; TimeoutError once ``deadline`` passes (checked per line
+    and by a watchdog that kills the process, so a silent hang cannot block the run)."""
+    import threading
+
+    expired = threading.Event()
+
+    def watchdog() -> None:
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                expired.set()
+                process.kill()
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watchdog, daemon=True)
+    thread.start()
+    assert process.stdout is not None
+    for raw in process.stdout:
+        if raw.strip():
+            yield raw
+    process.wait()
+    if expired.is_set():
+        raise TimeoutError
+
+
+def _machine() -> dict[str, Any]:
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "system": platform.platform()}
+
+
+def core_build() -> str:
+    """``release`` or ``debug`` (unoptimised) for the installed ``janus_fast._core``.
+
+    A debug build keeps Rust's debug assertions (``precondition_check`` symbols); its numbers
+    say nothing about the library, so the benchmark reports it and the CLI warns.
+    """
+    from janus_fast import _core
+
+    path = getattr(_core, "__file__", None)
+    if not path:
+        return "unknown"
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return "unknown"
+    return "debug" if b"precondition_check" in data else "release"
