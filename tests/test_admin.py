@@ -205,11 +205,14 @@ async def test_detach_handle_and_destroy_session_are_observed(
         detached = Watcher()
         await detached.attach(session)
         events = detached.events(EventType.DETACHED)
-        assert session.id is not None and detached.id is not None
-        await admin.detach_handle(session.id, detached.id)
+        handle_id = detached.id
+        assert session.id is not None and handle_id is not None
+        await admin.detach_handle(session.id, handle_id)
         event = await asyncio.wait_for(anext(events), 5)
-        assert event.handle_id == detached.id
+        assert event.handle_id == handle_id
         await events.aclose()
+        assert detached.id is None  # the handle object is released by the detached event
+        assert handle_id not in session.plugin_handles
 
         videoroom = JanusVideoRoomPlugin()
         await videoroom.attach(session)
@@ -220,6 +223,7 @@ async def test_detach_handle_and_destroy_session_are_observed(
             await videoroom.exists(1234)
         assert isinstance(caught.value, SessionNotFoundError)  # … and the typed core error
         assert caught.value.error_code == 458
+        assert not session.created  # and the session object knows it is gone
 
 
 async def test_token_workflow(janus_factory: Any, admin_kind: str) -> None:

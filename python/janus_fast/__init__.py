@@ -6,6 +6,7 @@ no side effects (no logging configuration, no event-loop policy, no aiortc/PyAV 
 """
 
 from janus_fast._core import Expect, Message, __version__
+from janus_fast.admin import AdminError, JanusAdminMonitorClient
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
@@ -28,7 +29,9 @@ from janus_fast.errors import (
     janus_error,
 )
 from janus_fast.events import (
+    ConnectionEvent,
     DetachedEvent,
+    EventStream,
     EventType,
     HangupEvent,
     IceFailedEvent,
@@ -36,6 +39,7 @@ from janus_fast.events import (
     MediaEvent,
     OtherEvent,
     PluginEvent,
+    SessionLostEvent,
     SessionTimeoutEvent,
     SlowLinkEvent,
     TrickleEvent,
@@ -45,14 +49,33 @@ from janus_fast.events import (
 from janus_fast.message_transaction import MessageTransaction, is_subset
 from janus_fast.options import TransportOptions
 from janus_fast.plugin import JanusPlugin
+from janus_fast.plugins import (
+    EchoTestError,
+    JanusEchoTestPlugin,
+    JanusTextRoomPlugin,
+    JanusVideoCallPlugin,
+    JanusVideoRoomPlugin,
+    MediaKind,
+    ParticipantType,
+    TextRoomError,
+    TextRoomEventType,
+    VideoCallError,
+    VideoCallEventType,
+    VideoRoomError,
+    VideoRoomEventType,
+)
 from janus_fast.session import JanusSession
 from janus_fast.transport import JanusTransport
 from janus_fast.transports import JanusTransportHTTP, JanusTransportWebsocket
 
 __all__ = [
+    "AdminError",
     "AuthError",
     "ConnectionClosedError",
+    "ConnectionEvent",
     "DetachedEvent",
+    "EchoTestError",
+    "EventStream",
     "EventType",
     "Expect",
     "HandleNotFoundError",
@@ -60,18 +83,25 @@ __all__ = [
     "IceFailedEvent",
     "InvalidStateError",
     "InvalidURLError",
+    "JanusAdminMonitorClient",
+    "JanusEchoTestPlugin",
     "JanusError",
     "JanusEvent",
     "JanusFastError",
     "JanusPlugin",
     "JanusSession",
+    "JanusTextRoomPlugin",
     "JanusTransport",
     "JanusTransportHTTP",
     "JanusTransportWebsocket",
+    "JanusVideoCallPlugin",
+    "JanusVideoRoomPlugin",
     "MediaEvent",
+    "MediaKind",
     "Message",
     "MessageTransaction",
     "OtherEvent",
+    "ParticipantType",
     "PluginAttachFail",
     "PluginError",
     "PluginEvent",
@@ -80,14 +110,21 @@ __all__ = [
     "QueueFullError",
     "RequestTimeoutError",
     "SessionLostError",
+    "SessionLostEvent",
     "SessionNotFoundError",
     "SessionTimeoutEvent",
     "SlowLinkEvent",
+    "TextRoomError",
+    "TextRoomEventType",
     "TransportError",
     "TransportOptions",
     "TrickleEvent",
     "UnauthorizedError",
     "UnauthorizedPluginError",
+    "VideoCallError",
+    "VideoCallEventType",
+    "VideoRoomError",
+    "VideoRoomEventType",
     "WebRTCUpEvent",
     "__version__",
     "is_subset",

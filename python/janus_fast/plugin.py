@@ -185,5 +185,11 @@ class JanusPlugin(EventSource):
     async def _on_message(self, message: JsonDict) -> None:
         await self.on_receive(message)
 
+    def _after_message(self, message: JsonDict) -> None:
+        """Janus detached the handle on its own (admin ``detach_handle``, plugin teardown)."""
+        if message.get("janus") == "detached" and self._session is not None:
+            self._session.detach_plugin(self)
+            self._released()
+
     async def on_receive(self, response: JsonDict) -> None:
         """Called with every event for this handle, in order. Override in subclasses."""

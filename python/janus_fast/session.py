@@ -19,6 +19,7 @@ from janus_fast.errors import (
     JanusError,
     JanusFastError,
     SessionLostError,
+    SessionNotFoundError,
     attach_error,
 )
 from janus_fast.events import EventSource, JsonDict
@@ -192,9 +193,13 @@ class JanusSession(EventSource):
         """
         session_id = await self._ensure_created()
         self._touch()
-        return await self.transport._request(
-            body, expect, session_id, handle_id, timeout, idempotent=idempotent
-        )
+        try:
+            return await self.transport._request(
+                body, expect, session_id, handle_id, timeout, idempotent=idempotent
+            )
+        except SessionNotFoundError as exc:
+            self._lost(exc)  # Janus no longer has it (destroyed elsewhere, timed out)
+            raise
 
     async def keepalive(self) -> None:
         """Send one Janus ``keepalive`` and wait for its ack.
