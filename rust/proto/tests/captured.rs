@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use janus_proto::ws::handshake;
 use janus_proto::{
-    classify, Expect, JanusCore, JanusCoreConfig, Message, OutputRef, WsConfig, WsJanusConnection,
-    WsState, WsStats,
+    classify, classify_each, Expect, JanusCore, JanusCoreConfig, Message, OutputRef, ProtocolError,
+    WsConfig, WsJanusConnection, WsState, WsStats,
 };
 use serde_json::Value;
 
@@ -708,4 +708,26 @@ fn stream_messages_classify_like_serde_json_reads_them() {
         let m = one(bytes);
         assert_matches_json(&m, &json(bytes), "stream message");
     }
+}
+
+#[test]
+fn invalid_utf8_fails_the_payload_after_the_objects_before_it() {
+    // Payloads are checked for UTF-8 once, up front; objects before the bad byte still count.
+    let ack = fixture("compact/05-keepalive-ack.json");
+    let mut payload = ack.clone();
+    payload.extend_from_slice(b"\n{\"janus\":\"event\",\"x\":\"\xff\"}");
+    let mut got = Vec::new();
+    let r = classify_each(&Arc::from(payload.as_slice()), |m| got.push(m));
+    assert!(matches!(r, Err(ProtocolError::InvalidJson(_))), "{r:?}");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].bytes(), &ack[..]);
+    let mut tail = ack.clone();
+    tail.push(0xc3); // a truncated two-byte sequence after a complete object
+    assert!(matches!(
+        classify(Arc::from(tail.as_slice())),
+        Err(ProtocolError::InvalidJson(_))
+    ));
+    // Non-ASCII text is fine, in routing fields and elsewhere.
+    let m = one("{\"janus\":\"event\",\"transaction\":\"h\u{e9}\",\"x\":\"\u{1F600}\"}".as_bytes());
+    assert_eq!(m.transaction(), Some("h\u{e9}"));
 }
