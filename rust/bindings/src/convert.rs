@@ -62,51 +62,51 @@ pub(crate) fn deadline_from(value: Option<f64>) -> Option<f64> {
 fn item<'py>(
     py: Python<'py>,
     kind: u8,
-    target: Option<&Obj>,
+    target: Bound<'py, PyAny>,
     payload: Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let target = match target {
-        Some(obj) => obj.bind(py).clone(),
-        None => py.None().into_bound(py),
-    };
-    PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), target, payload])
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind = kind.into_pyobject(py)?.into_any();
+    Ok(PyTuple::new(py, [kind, target, payload])?.into_any())
 }
 
-/// Every queued output of `core` as a list of `(kind, target, item)` tuples.
+fn message<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Bound<'py, PyAny>> {
+    Ok(Bound::new(py, PyMessage::from(message))?.into_any())
+}
+
+/// Every queued output of `core` as a list of `(kind, target, item)` tuples (built in one go: the
+/// list is allocated at its final size).
 pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
+    let mut entries: Vec<Bound<'py, PyAny>> = Vec::with_capacity(core.output_len());
+    let none = || py.None().into_bound(py);
     core.drain_output_with(|output| -> PyResult<()> {
         let entry = match output {
             OutputRef::Completion {
-                waiter, message, ..
+                waiter, message: m, ..
             } => {
-                let kind = if message.error.is_some() {
+                let kind = if m.error.is_some() {
                     kinds::COMPLETE_ERROR
                 } else {
                     kinds::COMPLETE
                 };
-                let message = Bound::new(py, PyMessage::from(message))?.into_any();
-                item(py, kind, Some(&waiter), message)?
+                item(py, kind, waiter.into_bound(py), message(py, m)?)?
             }
             OutputRef::StreamItem {
-                waiter, message, ..
-            } => {
-                let message = Bound::new(py, PyMessage::from(message))?.into_any();
-                item(py, kinds::STREAM_ITEM, Some(waiter), message)?
-            }
+                waiter, message: m, ..
+            } => item(
+                py,
+                kinds::STREAM_ITEM,
+                waiter.bind(py).clone(),
+                message(py, m)?,
+            )?,
             OutputRef::Event {
-                target, message, ..
-            } => {
-                let message = Bound::new(py, PyMessage::from(message))?.into_any();
-                item(py, kinds::EVENT, Some(target), message)?
-            }
-            OutputRef::Unroutable { message } => {
-                let message = Bound::new(py, PyMessage::from(message))?.into_any();
-                item(py, kinds::UNROUTED, None, message)?
+                target, message: m, ..
+            } => item(py, kinds::EVENT, target.bind(py).clone(), message(py, m)?)?,
+            OutputRef::Unroutable { message: m } => {
+                item(py, kinds::UNROUTED, none(), message(py, m)?)?
             }
             OutputRef::Malformed { error } => {
                 let text = error.to_string().into_pyobject(py)?.into_any();
-                item(py, kinds::MALFORMED, None, text)?
+                item(py, kinds::MALFORMED, none(), text)?
             }
             OutputRef::Closed {
                 code,
@@ -114,11 +114,12 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
                 clean,
             } => {
                 let details = (code, reason, clean).into_pyobject(py)?.into_any();
-                item(py, kinds::CLOSED, None, details)?
+                item(py, kinds::CLOSED, none(), details)?
             }
             OutputRef::Opened | OutputRef::StrayAck { .. } => return Ok(()),
         };
-        list.append(entry)
+        entries.push(entry);
+        Ok(())
     })?;
-    Ok(list)
+    PyList::new(py, entries)
 }
