@@ -30,8 +30,9 @@ lint:
 test-rust:
 	$(CARGO) test -p janus_proto
 
+# tests/ plus one quick smoke run of every macro benchmark workload (not for timing).
 test-python:
-	$(PYTEST) tests
+	$(PYTEST) tests benches/test_macro.py
 
 # The README's test command: lint, Rust tests, a bounded fuzz run of the core, Python tests
 # (both event loops in one run).

@@ -31,5 +31,5 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "maturin>=1.7,<2"
 # Build the Rust extension (release) and install the package with its dev extras, editable.
-.venv/bin/maturin develop --release -q --extras dev
+.venv/bin/maturin develop --release -q --extras dev,bench,media
 echo "setup: ok ($(.venv/bin/python -c 'import janus_fast; print("janus_fast", janus_fast.__version__)'), $(janus --version 2>/dev/null | head -1))"
