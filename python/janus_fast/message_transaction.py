@@ -26,6 +26,17 @@ class _LazyMessage(Protocol):
     @property
     def raw(self) -> bytes: ...
 
+    @property
+    def janus(self) -> str: ...
+
+
+class Deadlines(Protocol):
+    """Where a waiting ``get`` registers its deadline (the transport's one timer for all)."""
+
+    def watch(self, waiter: asyncio.Future[None], deadline: float) -> Any: ...
+
+    def unwatch(self, token: Any) -> None: ...
+
 
 def is_subset(dict_1: JsonDict, dict_2: JsonDict) -> bool:
     """True when ``dict_2`` is contained in ``dict_1`` (recursively), as in janus-client.
@@ -63,6 +74,7 @@ class MessageTransaction:
     """The messages of one request, in arrival order, until ``done()``."""
 
     __slots__ = (
+        "_deadlines",
         "_error",
         "_items",
         "_loop",
@@ -83,6 +95,7 @@ class MessageTransaction:
         on_done: Callable[[MessageTransaction], Awaitable[None] | None] | None = None,
         route: tuple[int | None, int | None] = (None, None),
         loop: asyncio.AbstractEventLoop | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         if id is None:
             import uuid
@@ -98,6 +111,7 @@ class MessageTransaction:
         #: (session_id, handle_id) the request was sent for: where leftovers go on ``done()``.
         self.route = route
         self._loop = loop
+        self._deadlines = deadlines
         self._taken: set[int] | None = None
 
     def __repr__(self) -> str:
@@ -128,8 +142,12 @@ class MessageTransaction:
         there too means no deadline). Raises ``RequestTimeoutError`` (a ``TimeoutError``).
         """
         accepts: Callable[[JsonDict], Any]
+        wanted_type: str | None = None
         if isinstance(matcher, dict):
             wanted = matcher
+            janus_type = matcher.get("janus")
+            if isinstance(janus_type, str):
+                wanted_type = janus_type  # lets lazy messages of other types be skipped unparsed
 
             def accepts(message: JsonDict) -> bool:
                 return is_subset(message, wanted)
@@ -144,9 +162,14 @@ class MessageTransaction:
             items = self._items
             while index < len(items):
                 item = items[index]
-                message = item if isinstance(item, dict) else _as_dict(item)
-                items[index] = message
                 index += 1
+                if isinstance(item, dict):
+                    message = item
+                else:
+                    if wanted_type is not None and item.janus != wanted_type:
+                        continue
+                    message = _as_dict(item)
+                    items[index - 1] = message
                 if accepts(message):
                     if self._taken is None:
                         self._taken = set()
@@ -160,17 +183,24 @@ class MessageTransaction:
             await self._wait_for_more(loop, deadline if limit is not None else None)
 
     async def _wait_for_more(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
-        waiter = loop.create_future()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiter = waiter
-        timer = None
+        deadlines = self._deadlines
+        token: Any = None
         if deadline is not None:
-            timer = loop.call_at(deadline, _expire_waiter, waiter)
+            if deadlines is not None:
+                token = deadlines.watch(waiter, deadline)
+            else:
+                token = loop.call_at(deadline, _expire_waiter, waiter)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            if token is not None:
+                if deadlines is not None:
+                    deadlines.unwatch(token)
+                else:
+                    token.cancel()
 
     async def on_done(self) -> None:
         """Hook run by ``done()``: unregisters the transaction from its transport."""

@@ -302,7 +302,18 @@ class JanusTransport(ABC):
             on_done=self._release_stream,
             route=(session_id, handle_id),
             loop=self._loop,
+            deadlines=self,
         )
+
+    # MessageTransaction.get deadlines share the core's deadline table and its one timer.
+    def watch(self, waiter: asyncio.Future[None], deadline: float) -> str:
+        token: str = self._core.register(waiter, Expect.ANY, deadline)
+        if self._timer is None or deadline < self._timer_when:
+            self._arm_timer(deadline)
+        return token
+
+    def unwatch(self, token: str) -> None:
+        self._core.cancel(token)
 
     def _release_stream(self, stream: MessageTransaction) -> None:
         """``done()``: forget the stream; what no ``get`` took goes to the handle as events."""

@@ -39,16 +39,25 @@ logger = logging.getLogger("janus_fast.transport.websocket")
 _RESENDABLE = frozenset((_core.Expect.PONG, _core.Expect.SERVER_INFO, _core.Expect.ACK))
 
 
-class _WebSocketProtocol(asyncio.Protocol):
-    """Forwards socket callbacks to the transport; holds no state of its own."""
+#: Bytes read per socket read into one reused buffer (asyncio's default reader allocates a
+#: fresh 256 KiB object per read, which costs an mmap/munmap pair each time).
+_READ_BUFFER_SIZE = 256 * 1024
 
-    __slots__ = ("_owner",)
+
+class _WebSocketProtocol(asyncio.BufferedProtocol):
+    """Forwards socket callbacks to the transport; reads into one reused buffer."""
+
+    __slots__ = ("_owner", "_view")
 
     def __init__(self, owner: JanusTransportWebsocket) -> None:
         self._owner = owner
+        self._view = memoryview(bytearray(_READ_BUFFER_SIZE))
 
-    def data_received(self, data: bytes) -> None:
-        self._owner._on_data(data)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._owner._on_data(self._view[:nbytes].tobytes())
 
     def eof_received(self) -> bool:
         self._owner._on_eof()
