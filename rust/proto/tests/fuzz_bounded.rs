@@ -16,6 +16,32 @@ use common::*;
 use janus_proto::ws::frame::Opcode;
 use janus_proto::{classify, Rng, WsClient, WsEvent, WsState};
 
+/// The corpus kept in the repository: `fuzz/corpus/<target>/*` (shared with the cargo-fuzz
+/// targets) plus, for the classifier, every captured Janus message under `tests/fixtures/`.
+fn repository_corpus(target: &str) -> Vec<Vec<u8>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("fuzz/corpus").join(target)];
+    if target == "classify" {
+        for sub in ["ws", "compact", "http"] {
+            dirs.push(root.join("tests/fixtures").join(sub));
+        }
+    }
+    let mut files = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        files.extend(paths.into_iter().filter_map(|p| std::fs::read(p).ok()));
+    }
+    assert!(
+        !files.is_empty(),
+        "the repository corpus for {target} is missing"
+    );
+    files
+}
+
 fn budget() -> (Duration, u64) {
     let secs = std::env::var("JANUS_FUZZ_SECONDS")
         .ok()
@@ -166,7 +192,8 @@ fn fuzz_ws_client_bounded() {
         let mut c = WsClient::new(config(), SEED).unwrap();
         response_for(&c.data_to_send(), "janus-protocol")
     };
-    let corpus = ws_corpus(&resp);
+    let mut corpus = ws_corpus(&resp);
+    corpus.extend(repository_corpus("ws_client"));
     let start = Instant::now();
     let mut runs = 0u64;
     while start.elapsed() < time {
@@ -244,7 +271,7 @@ fn fuzz_classify_bounded() {
     let (time, seed) = budget();
     eprintln!("fuzz_classify_bounded: JANUS_FUZZ_SEED={seed}");
     let mut rng = Rng::new(&seed.to_le_bytes());
-    let corpus: Vec<Vec<u8>> = vec![
+    let mut corpus: Vec<Vec<u8>> = vec![
         EVENT_INDENTED.into(),
         jsep_event("Iv93d7Bw9Vx3", 5083213296227181, 1863724185641224).into_bytes(),
         server_info("eq7PTHRnhLxy").into_bytes(),
@@ -252,6 +279,7 @@ fn fuzz_classify_bounded() {
         br#"{"janus":"error","transaction":"a","error":{"code":459,"reason":"No such handle"}}{"janus":"ack"}"#.to_vec(),
         br#"{"janus":"success","transaction":"b","sender":8,"plugindata":{"plugin":"janus.plugin.textroom","data":{"error_code":418,"error":"exists"}}}"#.to_vec(),
     ];
+    corpus.extend(repository_corpus("classify"));
     let start = Instant::now();
     let mut runs = 0u64;
     while start.elapsed() < time {
