@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("janus_fast.transport.http")
 _JSON_HEADERS = {"Content-Type": "application/json"}
+_POLL_SILENCE_LIMIT = 65.0
 
 
 class JanusTransportHTTP(JanusTransport):
@@ -60,11 +61,22 @@ class JanusTransportHTTP(JanusTransport):
             limit=self.options.max_connections,
             ssl=context if context is not None else False,
         )
-        headers = dict(self.options.headers)
-        self._http = aiohttp.ClientSession(connector=connector, headers=headers)
+        headers = {**_JSON_HEADERS, **dict(self.options.headers)}
+        # One timer per request, aiohttp's own: the request deadline (``timeout``).
+        request_timeout = aiohttp.ClientTimeout(
+            total=self.options.timeout, sock_connect=self.options.connect_timeout
+        )
+        self._http = aiohttp.ClientSession(
+            connector=connector, headers=headers, timeout=request_timeout
+        )
+        # Janus answers an idle poll after 30 s; a silent socket for twice that is dead.
+        poll_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.options.connect_timeout, sock_read=_POLL_SILENCE_LIMIT
+        )
         self._poll_http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ssl=context if context is not None else False),
             headers=headers,
+            timeout=poll_timeout,
         )
 
     async def _disconnect(self) -> None:
@@ -92,11 +104,14 @@ class JanusTransportHTTP(JanusTransport):
                 url = f"{url}/{handle_id}"
         return url
 
-    async def _post(self, url: str, data: bytes) -> bytes:
+    async def _post(self, url: str, data: bytes, timeout: float | None = _DEFAULT) -> bytes:
         import aiohttp
 
+        extra: dict[str, Any] = {}
+        if timeout is not _DEFAULT:  # a per-call deadline other than the session's
+            extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
         try:
-            async with self._client().post(url, data=data, headers=_JSON_HEADERS) as response:
+            async with self._client().post(url, data=data, **extra) as response:
                 payload = await response.read()
                 if response.status != 200:
                     raise _status_error(response.status, url)
@@ -125,12 +140,7 @@ class JanusTransportHTTP(JanusTransport):
         if deadline is not None:
             self._arm_timer(deadline)
         try:
-            coro = self._post(self._path_url(session_id, handle_id), data)
-            if deadline is None:
-                reply = await coro
-            else:
-                async with asyncio.timeout_at(deadline):
-                    reply = await coro
+            reply = await self._post(self._path_url(session_id, handle_id), data, timeout)
             self._core.receive_message(reply)
             self._dispatch()
             return await waiter
