@@ -64,6 +64,7 @@ class JanusSession(EventSource):
         self._create_lock: asyncio.Lock | None = None
         self._last_activity = 0.0
         self._lost_error: Exception | None = None
+        self._destroying = False
 
     @property
     def id(self) -> int | None:
@@ -119,12 +120,14 @@ class JanusSession(EventSource):
         if not self.created or self._id is None:
             return
         session_id = self._id
+        self._destroying = True  # a long poll's 404 racing the destroy reply is not a loss
         try:
             if self.transport.connected:
                 await self.transport._request({"janus": "destroy"}, Expect.SUCCESS, session_id)
         except JanusFastError as exc:
             logger.info("destroy of session %s: %s", session_id, exc)
         finally:
+            self._destroying = False
             self._release()
             await self.transport.destroy_session(session_id)
             if self._owns_transport and not self.transport._sessions:
@@ -142,7 +145,7 @@ class JanusSession(EventSource):
 
     def _lost(self, error: Exception) -> None:
         """The session is gone on the server (timeout, 404, lost connection)."""
-        if not self.created:
+        if not self.created or self._destroying:
             return
         logger.warning("session %s lost: %s", self._id, error)
         self._lost_error = error

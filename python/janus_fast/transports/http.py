@@ -9,6 +9,7 @@ failure — both are delivered to the session, never swallowed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -35,6 +36,49 @@ if TYPE_CHECKING:
 logger = logging.getLogger("janus_fast.transport.http")
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _POLL_SILENCE_LIMIT = 65.0
+_CLOSE_WAIT = 2.0
+
+
+def _connector_class() -> Any:
+    """A TCPConnector that (1) keeps every connection it opened, so ``disconnect()`` can wait
+    until all are really closed — aiohttp closes some connections (a cancelled request's, one
+    the server ended) without waiting, and a TLS shutdown needs a round trip; and (2) tells
+    which connection a long-poll task holds or is still opening."""
+    import weakref
+
+    import aiohttp
+
+    class TrackingConnector(aiohttp.TCPConnector):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.opened: weakref.WeakSet[Any] = weakref.WeakSet()
+            self.held: dict[asyncio.Task[Any], Any] = {}
+            self.connecting: dict[asyncio.Task[Any], asyncio.Event] = {}
+
+        async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+            protocol = await super()._create_connection(req, traces, timeout)
+            self.opened.add(protocol)
+            return protocol
+
+        async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            self.connecting[task] = asyncio.Event()
+            try:
+                connection = await super().connect(req, traces, timeout)
+                self.held[task] = connection.protocol
+                return connection
+            finally:
+                self.connecting.pop(task).set()
+
+        async def wait_all_closed(self, limit: float) -> None:
+            waiters = [closed for p in list(self.opened) if (closed := p.closed) is not None]
+            if waiters:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(limit):
+                        await asyncio.gather(*waiters, return_exceptions=True)
+
+    return TrackingConnector
 
 
 class JanusTransportHTTP(JanusTransport):
@@ -49,6 +93,7 @@ class JanusTransportHTTP(JanusTransport):
         #: so they can never starve requests of ``max_connections``.
         self._poll_http: aiohttp.ClientSession | None = None
         self._polls: dict[int, asyncio.Task[None]] = {}
+        self._poll_connector: Any = None
         super().__init__(base_url, api_secret, token, **kwargs)
 
     # -- connection ------------------------------------------------------------------------------
@@ -57,7 +102,7 @@ class JanusTransportHTTP(JanusTransport):
 
         self._loop = asyncio.get_running_loop()
         context = self.options.ssl_context(self._url.secure)
-        connector = aiohttp.TCPConnector(
+        connector = _connector_class()(
             limit=self.options.max_connections,
             ssl=context if context is not None else False,
         )
@@ -73,22 +118,31 @@ class JanusTransportHTTP(JanusTransport):
         poll_timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.options.connect_timeout, sock_read=_POLL_SILENCE_LIMIT
         )
+        self._poll_connector = _connector_class()(
+            limit=0, ssl=context if context is not None else False
+        )
         self._poll_http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ssl=context if context is not None else False),
-            headers=headers,
-            timeout=poll_timeout,
+            connector=self._poll_connector, headers=headers, timeout=poll_timeout
         )
 
     async def _disconnect(self) -> None:
-        polls, self._polls = self._polls, {}
-        for task in polls.values():
-            task.cancel()
-        if polls:
-            await asyncio.gather(*polls.values(), return_exceptions=True)
-        for client in (self._http, self._poll_http):
+        # Close the pools first: that also closes the connections the long polls hold and
+        # waits until they are really closed (a TLS shutdown takes a round trip); only then
+        # end the poll tasks. Cancelling a poll mid-request would drop its socket unawaited.
+        clients, self._http, self._poll_http = (self._http, self._poll_http), None, None
+        connectors = [client.connector for client in clients if client is not None]
+        for connector in connectors:
+            # No TLS close_notify round trip: drop the sockets now (nothing is pending).
+            await connector.close(abort_ssl=True)  # type: ignore[union-attr]
+        for client in clients:
             if client is not None:
                 await client.close()
-        self._http = self._poll_http = None
+        polls, self._polls = self._polls, {}
+        for task in polls.values():
+            await self._stop_poll(task)
+        for connector in connectors:
+            await connector.wait_all_closed(_CLOSE_WAIT)  # type: ignore[union-attr]
+        self._poll_connector = None
 
     def _client(self) -> aiohttp.ClientSession:
         if not self.connected or self._http is None:
@@ -205,8 +259,28 @@ class JanusTransportHTTP(JanusTransport):
     async def dispatch_session_destroyed(self, session_id: int) -> None:
         task = self._polls.pop(session_id, None)
         if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await self._stop_poll(task)
+
+    async def _stop_poll(self, task: asyncio.Task[None]) -> None:
+        """End a poll (Janus keeps a poll of a destroyed session open for up to 30 s) and wait
+        until its connection is really closed, TLS shutdown included."""
+        connector = self._poll_connector
+        connecting = connector.connecting.get(task) if connector is not None else None
+        if connecting is not None:  # cancelling a TLS handshake would drop the socket unawaited
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.connect_timeout):
+                    await connecting.wait()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        protocol = connector.held.pop(task, None) if connector is not None else None
+        transport = getattr(protocol, "transport", None)
+        if transport is not None:
+            transport.abort()  # aiohttp only close()d it: skip the TLS shutdown round trip
+        closed = getattr(protocol, "closed", None)
+        if closed is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_CLOSE_WAIT):
+                    await asyncio.shield(closed)
 
     def _poll_params(self) -> dict[str, str]:
         params = {"maxev": str(self.options.maxev), "rid": str(int(time.time() * 1000))}
@@ -218,6 +292,13 @@ class JanusTransportHTTP(JanusTransport):
 
     async def _poll(self, session_id: int) -> None:
         """The one long poll of a session: until it is destroyed, lost or retries run out."""
+        await self._poll_loop(session_id)
+        # Ended by itself (lost session, retries exhausted): its connection went back to the pool.
+        # (A cancelled poll is cleaned up by _stop_poll, which waits for its socket.)
+        if self._poll_connector is not None:
+            self._poll_connector.held.pop(asyncio.current_task(), None)
+
+    async def _poll_loop(self, session_id: int) -> None:
         import aiohttp
 
         url = f"{self._base_url}/{session_id}"

@@ -42,16 +42,20 @@ _RESENDABLE = frozenset((_core.Expect.PONG, _core.Expect.SERVER_INFO, _core.Expe
 #: Bytes read per socket read into one reused buffer (asyncio's default reader allocates a
 #: fresh 256 KiB object per read, which costs an mmap/munmap pair each time).
 _READ_BUFFER_SIZE = 256 * 1024
+#: How long ``disconnect()`` waits for the socket (and its TLS shutdown) to finish.
+_CLOSE_WAIT = 2.0
 
 
 class _WebSocketProtocol(asyncio.BufferedProtocol):
     """Forwards socket callbacks to the transport; reads into one reused buffer."""
 
-    __slots__ = ("_owner", "_view")
+    __slots__ = ("_owner", "_view", "closed")
 
     def __init__(self, owner: JanusTransportWebsocket) -> None:
         self._owner = owner
         self._view = memoryview(bytearray(_READ_BUFFER_SIZE))
+        #: Resolved when the socket is really gone (TLS shutdown included).
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._view
@@ -64,6 +68,8 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
         self._owner._on_connection_lost(self, exc)
 
 
@@ -169,14 +175,21 @@ class JanusTransportWebsocket(JanusTransport):
         if task is not None and task is not asyncio.current_task():
             task.cancel()
         self._end_outage(ConnectionClosedError(None, "transport disconnected"))
-        socket = self._socket
-        if socket is None:
+        socket, protocol = self._socket, self._protocol
+        if socket is None or protocol is None:
             return
         if self._core.state == "open":
             self._core.close(1000, "")
             socket.write(self._core.data_to_send())
         socket.close()
         self._socket = self._protocol = None
+        # Wait (briefly) until the socket is really closed — a TLS shutdown takes a round trip —
+        # so that no transport outlives the loop that owns it.
+        try:
+            async with asyncio.timeout(_CLOSE_WAIT):
+                await asyncio.shield(protocol.closed)
+        except TimeoutError:
+            socket.abort()
 
     def _abort(self) -> None:
         if self._socket is not None:
