@@ -193,3 +193,42 @@ class JanusPlugin(EventSource):
 
     async def on_receive(self, response: JsonDict) -> None:
         """Called with every event for this handle, in order. Override in subclasses."""
+
+    # -- janus-client's PeerConnection helpers (aiortc, the optional media extra) ----------------
+    # Lazy: no PeerConnection exists (and aiortc is not imported) until ``pc`` is first used, so
+    # an idle handle costs one empty slot. The typed plugin clients (janus_fast.plugins) extend
+    # these with recorders, players and trickle.
+    @property
+    def pc(self) -> Any:
+        """The aiortc ``RTCPeerConnection`` (created on first access; needs ``[media]``)."""
+        if self._pc is None:
+            self._pc = self._new_pc()
+        return self._pc
+
+    def _new_pc(self) -> Any:
+        from janus_fast.media import new_peer_connection
+
+        return new_peer_connection(self._pc_config)
+
+    async def reset_connection(self) -> None:
+        """Close the PeerConnection (if any) and create a new one."""
+        pc, self._pc = self._pc, None
+        if pc is not None and pc.signalingState != "closed":
+            await pc.close()
+        self._pc = self._new_pc()
+
+    async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:
+        """``{sdp, trickle, type}`` of ``pc``'s local description, as janus-client made it (the
+        SDP carries all candidates; ``trickle`` only sets the flag)."""
+        from janus_fast.media import local_jsep
+
+        return local_jsep(pc, trickle)
+
+    async def on_receive_jsep(self, jsep: JsonDict) -> None:
+        """Apply a remote JSEP (Janus's offer or answer) to the PeerConnection."""
+        from janus_fast.media import session_description
+
+        pc = self.pc
+        if pc.signalingState == "closed":
+            raise RuntimeError("Received JSEP when PeerConnection is closed")
+        await pc.setRemoteDescription(session_description(jsep))

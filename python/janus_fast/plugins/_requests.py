@@ -14,12 +14,12 @@ import asyncio
 import enum
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from janus_fast.errors import JanusError, PluginError
+from janus_fast.errors import JanusError, JanusFastError, PluginError
+from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
 from janus_fast.plugin import JanusPlugin
-from janus_fast.plugins._media import local_jsep, new_peer_connection, session_description
 
 logger = logging.getLogger("janus_fast.plugins")
 
@@ -117,6 +117,12 @@ class PluginClient(JanusPlugin):
         self._recorder: Any = None
         self._player: Any = None
         self._closing: set[asyncio.Task[None]] = set()
+        #: Candidates Janus trickled before its remote description was applied (None: none).
+        self._trickled: list[JsonDict] | None = None
+        #: Janus has a PeerConnection for this handle whose ``hangup`` was not delivered yet.
+        self._peer_live = False
+        self._hungup: asyncio.Event | None = None
+        self._close_lock: asyncio.Lock | None = None
 
     # -- janus-client's on_event ----------------------------------------------------------------
     def on_event(self, event_type: Any, handler: EventHandler) -> None:
@@ -189,19 +195,19 @@ class PluginClient(JanusPlugin):
         if isinstance(jsep, dict) and self._pc is not None and self._accept_jsep(jsep):
             try:
                 await self.on_receive_jsep(jsep)
+                if jsep.get("type") == "offer":
+                    await self._on_remote_offer(jsep)
             except Exception:
                 logger.exception("%r: applying the remote JSEP failed", self)
         kind = response.get("janus")
         if kind == "webrtcup":
             self._webrtcup_event.set()
+            await self._start_recorder()  # a subscriber never gets "media" (it only sends)
         elif kind == "hangup":
             await self._on_hangup(response)
         elif kind == "media":
-            if response.get("receiving") and self._recorder is not None:
-                try:
-                    await self._recorder.start()
-                except Exception:
-                    logger.exception("%r: starting the recorder failed", self)
+            if response.get("receiving"):
+                await self._start_recorder()
         elif kind == "event":
             await self._handle_event(response)
 
@@ -232,6 +238,9 @@ class PluginClient(JanusPlugin):
             return None, data
         return enum_cls["OTHER"], data
 
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        """Plugin-specific: answer an unsolicited offer applied by ``on_receive``."""
+
     def _accept_jsep(self, jsep: JsonDict) -> bool:
         """Whether an incoming event's jsep is applied to the existing PeerConnection."""
         return True
@@ -240,44 +249,128 @@ class PluginClient(JanusPlugin):
         await self._close_pc()
 
     # -- the PeerConnection (aiortc, imported on first use) ---------------------------------------
-    @property
-    def pc(self) -> Any:
-        """The aiortc ``RTCPeerConnection`` (created on first access; needs ``[media]``)."""
-        if self._pc is None:
-            self._pc = self._new_pc()
-        return self._pc
-
+    # ``pc``, ``create_jsep`` and the lazy creation come from JanusPlugin; here: the recorder fed by
+    # remote tracks, the player's tracks stopped with the PeerConnection, and trickle both ways.
     def _new_pc(self) -> Any:
-        pc = new_peer_connection(self.pc_config)
+        pc = super()._new_pc()
 
         @pc.on("track")  # type: ignore[untyped-decorator]
         def on_track(track: Any) -> None:
             recorder = self._recorder
             if recorder is not None:
                 recorder.addTrack(track)
+                if pc.connectionState == "connected":  # added by a renegotiation: record now
+                    self._spawn(self._start_recorder())
 
         return pc
 
+    async def _start_recorder(self) -> None:
+        """Start recording the remote tracks added so far (idempotent per track)."""
+        if self._recorder is not None:
+            try:
+                await self._recorder.start()
+            except Exception:
+                logger.exception("%r: starting the recorder failed", self)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     async def reset_connection(self) -> None:
-        """Close the PeerConnection (if any) and create a new one."""
+        """Close the PeerConnection (if any), its recorder and player, and create a new one."""
         await self._close_pc()
         self._pc = self._new_pc()
 
-    async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:
-        """janus-client's ``create_jsep``: ``{sdp, trickle, type}`` of the local description."""
-        return local_jsep(pc, trickle)
-
     async def on_receive_jsep(self, jsep: JsonDict) -> None:
-        """Apply a remote JSEP to the PeerConnection."""
-        pc = self.pc
-        if pc.signalingState == "closed":
-            raise RuntimeError("Received JSEP when PeerConnection is closed")
-        await pc.setRemoteDescription(session_description(jsep))
+        """Apply a remote JSEP, then the candidates Janus trickled before it arrived."""
+        await super().on_receive_jsep(jsep)
+        self._peer_live = True
+        pending, self._trickled = self._trickled, None
+        if pending:
+            await add_remote_candidates(self.pc, pending)
+
+    async def _on_message(self, message: JsonDict) -> None:
+        kind = message.get("janus")
+        if kind == "trickle":
+            try:
+                await self._on_trickle(message)
+            except Exception:
+                logger.exception("%r: applying a trickled candidate failed", self)
+        await super()._on_message(message)
+        if kind == "hangup":
+            self._peer_live = False
+            if self._hungup is not None:
+                self._hungup.set()
+
+    async def _fresh_pc(
+        self, timeout: float = 2.0, *, send_hangup: bool = True, incoming: bool = False
+    ) -> None:
+        """Before negotiating a new PeerConnection on this handle: close ours and make sure
+        Janus dropped its previous one *and* its teardown events (``hangup``, EchoTest's
+        ``done``) were delivered, so none of them can close the new one. Bounded by ``timeout``.
+
+        ``send_hangup=False``: only wait (Janus is tearing the old one down already, and a new
+        offer from Janus may be pending). ``incoming``: Janus's offer is already here; keep the
+        candidates it trickled.
+        """
+        await self._close_pc()
+        if self._peer_live and self._id is not None:
+            self._hungup = hungup = asyncio.Event()
+            try:
+                if send_hangup:  # the core hangup; a no-op if Janus already hung up
+                    await JanusPlugin.hangup(self)
+                async with asyncio.timeout(timeout):
+                    await hungup.wait()
+            except (TimeoutError, JanusFastError) as exc:
+                logger.info("%r: no hangup from Janus for the old PeerConnection: %r", self, exc)
+            finally:
+                self._hungup = None
+                self._peer_live = False
+        if not incoming:
+            self._trickled = None
+        await self.reset_connection()
+
+    async def _on_trickle(self, message: JsonDict) -> None:
+        """A candidate from Janus (``full_trickle``): applied now when the remote description is
+        set, else kept until it is (Janus may trickle before its offer reaches us)."""
+        entries = trickle_entries(message)
+        pc = self._pc
+        if pc is None or pc.remoteDescription is None:
+            if self._trickled is None:
+                self._trickled = []
+            self._trickled.extend(entries)
+            return
+        await add_remote_candidates(pc, entries)
+
+    def _jsep(self, pc: Any, trickle: bool) -> JsonDict:
+        """The jsep a plugin method sends: with ``trickle`` its SDP has no candidates, which
+        ``_send_local_candidates`` sends after it (real trickle, which janus-client lacked)."""
+        return local_jsep(pc, trickle, candidates=not trickle)
+
+    async def _send_local_candidates(self) -> None:
+        """Outgoing trickle: our candidates (left out of a ``trickle=True`` jsep) as one
+        ``trickle`` array, then end-of-candidates."""
+        pc = self._pc
+        if pc is None:
+            return
+        entries = local_candidates(pc)
+        if entries:
+            await self.trickle(candidates=entries)
+        await self.trickle(completed=True)
 
     async def _close_pc(self) -> None:
+        """Stop the recorder, close the PeerConnection, stop the player's tracks. A concurrent
+        call (a ``hangup`` event during ``hangup()``) waits until the first one is done."""
+        if self._close_lock is None:
+            self._close_lock = asyncio.Lock()
+        async with self._close_lock:
+            await self._close_media()
+
+    async def _close_media(self) -> None:
         pc, self._pc = self._pc, None
         recorder, self._recorder = self._recorder, None
-        self._player = None
+        player, self._player = self._player, None
         if recorder is not None:
             try:
                 await recorder.stop()
@@ -285,6 +378,10 @@ class PluginClient(JanusPlugin):
                 logger.warning("%r: stopping the recorder failed", self, exc_info=True)
         if pc is not None and pc.signalingState != "closed":
             await pc.close()
+        for kind in ("audio", "video"):  # ends the player's decoding thread
+            track = getattr(player, kind, None) if player is not None else None
+            if track is not None and getattr(track, "readyState", "ended") != "ended":
+                track.stop()
 
     def _setup_media_tracks(self, player: Any, recorder: Any) -> None:
         """Add the player's tracks to the PeerConnection; remote tracks go to ``recorder``."""
@@ -304,6 +401,8 @@ class PluginClient(JanusPlugin):
             await self._close_pc()
         finally:
             self._webrtcup_event.clear()
+            self._trickled = None
+            self._peer_live = False
             self._reset_state()
             await super().destroy()
 
@@ -316,9 +415,7 @@ class PluginClient(JanusPlugin):
         super()._released()
         if self._pc is not None or self._recorder is not None:
             try:
-                loop = asyncio.get_running_loop()
+                asyncio.get_running_loop()
             except RuntimeError:
                 return
-            task = loop.create_task(self._close_pc())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(self._close_pc())

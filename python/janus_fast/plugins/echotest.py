@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from janus_fast.plugins._media import import_aiortc, import_aiortc_media
+from janus_fast.media import import_aiortc, import_aiortc_media
 from janus_fast.plugins._requests import (
     DEFAULT_TIMEOUT,
     JsonDict,
@@ -52,14 +52,19 @@ class JanusEchoTestPlugin(PluginClient):
         await self._webrtcup_event.wait()
         self._webrtcup_event.clear()
 
-    async def start(self, play_from: str, record_to: str = "") -> None:
+    async def start(self, play_from: str, record_to: str = "", *, trickle: bool = False) -> None:
         """Echo ``play_from`` (a file or device for aiortc's ``MediaPlayer``) through Janus,
-        recording what comes back to ``record_to`` when given. Needs ``[media]``."""
-        import_aiortc("EchoTest.start")
+        recording what comes back to ``record_to`` when given. Needs ``[media]``.
+
+        Returns once Janus's answer is applied; ``wait_webrtcup()`` then waits for the media
+        path. New: ``trickle=True`` sends our candidates in a ``trickle`` after the offer.
+        """
         media = import_aiortc_media("EchoTest.start")
         aiortc = import_aiortc()
-        await self.reset_connection()
+        await self._fresh_pc()
+        self._webrtcup_event.clear()
         player = media.MediaPlayer(play_from)
+        self._player = player
         pc = self.pc
         if player.audio is not None:
             pc.addTrack(player.audio)
@@ -67,14 +72,15 @@ class JanusEchoTestPlugin(PluginClient):
             pc.addTrack(player.video)
         else:
             pc.addTrack(aiortc.VideoStreamTrack())
-        self._player = player
         self._recorder = media.MediaRecorder(record_to) if record_to else None
         await pc.setLocalDescription(await pc.createOffer())
         body = {"audio": player.audio is not None, "video": player.video is not None}
-        reply = await self._send_request(body, await self.create_jsep(pc), timeout=30.0)
+        reply = await self._send_request(body, self._jsep(pc, trickle), timeout=30.0)
         answer = reply.get("jsep")
         if isinstance(answer, dict):
             await self.on_receive_jsep(answer)
+        if trickle:
+            await self._send_local_candidates()
 
     async def close_stream(self) -> None:
         """Close the PeerConnection and stop the recorder (nothing is sent to Janus)."""

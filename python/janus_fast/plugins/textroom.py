@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from janus_fast.plugins._media import import_aiortc
+from janus_fast.media import import_aiortc
 from janus_fast.plugins._requests import (
     DEFAULT_TIMEOUT,
     JsonDict,
@@ -169,12 +169,16 @@ class JanusTextRoomPlugin(PluginClient):
         """``setup`` + ``ack``: negotiate the PeerConnection whose DataChannel carries the room
         traffic, and wait for ``webrtcup``. Needs ``[media]``."""
         import_aiortc("TextRoom.setup")
+        # A fresh PeerConnection before the request: candidates Janus trickles for its offer
+        # (full_trickle) are kept for it.
+        await self._fresh_pc()
+        self._webrtcup_event.clear()
+        self.pc.on("datachannel", self._attach_channel)
         reply = await self._send_request({"request": "setup"}, timeout=timeout)
         offer = reply.get("jsep")
         if not isinstance(offer, dict):
+            await self._close_pc()
             raise TextRoomError(0, "No JSEP offer received from setup")
-        await self.reset_connection()
-        self.pc.on("datachannel", self._attach_channel)
         await self._answer(offer, timeout)
         self._setup_done = True
         async with asyncio.timeout(timeout):
@@ -184,7 +188,7 @@ class JanusTextRoomPlugin(PluginClient):
         await self.on_receive_jsep(offer)
         pc = self.pc
         await pc.setLocalDescription(await pc.createAnswer())
-        await self._send_request({"request": "ack"}, await self.create_jsep(pc), timeout=timeout)
+        await self._send_request({"request": "ack"}, self._jsep(pc, False), timeout=timeout)
 
     async def restart(self, timeout: float = 30.0) -> JsonDict:
         """``restart`` (new): ICE restart of the DataChannel's PeerConnection (Janus sends a new

@@ -11,8 +11,8 @@ import enum
 import logging
 from typing import Any
 
+from janus_fast.media import import_aiortc
 from janus_fast.plugin import JanusPlugin
-from janus_fast.plugins._media import import_aiortc, session_description
 from janus_fast.plugins._requests import (
     DEFAULT_TIMEOUT,
     JsonDict,
@@ -155,13 +155,16 @@ class JanusVideoCallPlugin(PluginClient):
         offer = jsep
         if offer is None:
             import_aiortc("VideoCall.call")
+            await self._fresh_pc()
             self._setup_media_tracks(player, recorder)
             pc = self.pc
             await pc.setLocalDescription(await pc.createOffer())
-            offer = await self.create_jsep(pc, trickle=trickle)
+            offer = self._jsep(pc, trickle)
         reply = await self._send_request(
             {"request": "call", "username": username}, offer, timeout=timeout
         )
+        if jsep is None and trickle:
+            await self._send_local_candidates()
         return _result(reply).get("event") == "calling"
 
     async def accept(
@@ -184,12 +187,19 @@ class JanusVideoCallPlugin(PluginClient):
             import_aiortc("VideoCall.accept")
             if jsep is None:
                 raise ValueError("accept() needs the incoming offer (jsep) or an answer=")
+            made_here = True
+            # The previous call's hangup must not reach the new PeerConnection.
+            await self._fresh_pc(send_hangup=False, incoming=True)
             self._setup_media_tracks(player, recorder)
             pc = self.pc
-            await pc.setRemoteDescription(session_description(jsep))
+            await self.on_receive_jsep(jsep)  # also applies candidates Janus trickled already
             await pc.setLocalDescription(await pc.createAnswer())
-            answer = await self.create_jsep(pc, trickle=trickle)
+            answer = self._jsep(pc, trickle)
+        else:
+            made_here = False
         reply = await self._send_request({"request": "accept"}, answer, timeout=timeout)
+        if made_here and trickle:
+            await self._send_local_candidates()
         return _result(reply).get("event") == "accepted"
 
     async def set_media(

@@ -12,7 +12,7 @@ import enum
 import logging
 from typing import Any
 
-from janus_fast.plugins._media import import_aiortc
+from janus_fast.media import import_aiortc
 from janus_fast.plugins._requests import (
     DEFAULT_TIMEOUT,
     JsonDict,
@@ -561,10 +561,11 @@ class JanusVideoRoomPlugin(PluginClient):
             import_aiortc("VideoRoom.publish")
             if player is None:
                 raise ValueError("publish() needs a player (or a ready-made jsep=)")
-            self._setup_media_tracks(player, self._recorder)
+            await self._fresh_pc()
+            self._setup_media_tracks(player, None)
             pc = self.pc
             await pc.setLocalDescription(await pc.createOffer())
-            offer = await self.create_jsep(pc, trickle=trickle)
+            offer = self._jsep(pc, trickle)
         body = compact(
             {
                 "request": "publish",
@@ -580,6 +581,8 @@ class JanusVideoRoomPlugin(PluginClient):
         answer = reply.get("jsep")
         if jsep is None and isinstance(answer, dict):
             await self.on_receive_jsep(answer)
+        if jsep is None and trickle:
+            await self._send_local_candidates()
         self._is_publishing = True
         return _data(reply)
 
@@ -698,6 +701,11 @@ class JanusVideoRoomPlugin(PluginClient):
         """``join`` as subscriber, then answer Janus's offer with ``start`` (needs ``[media]``).
         Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given."""
         import_aiortc("VideoRoom.subscribe_to_publisher")
+        if self._participant_type == ParticipantType.PUBLISHER:
+            raise VideoRoomError(
+                -1, f"Can only be either publisher or subscriber. Now {self._participant_type}"
+            )
+        await self._fresh_pc()  # before the join: Janus may trickle right after its offer
         data = await self.join_as_subscriber(
             room_id, streams, private_id, use_msid, autoupdate, timeout
         )
@@ -724,8 +732,11 @@ class JanusVideoRoomPlugin(PluginClient):
         answer = jsep
         if answer is None:
             import_aiortc("VideoRoom.start")
-            answer = await self.create_jsep(self.pc, trickle=trickle)
-        return _data(await self._send_request({"request": "start"}, answer, timeout=timeout))
+            answer = self._jsep(self.pc, trickle)
+        data = _data(await self._send_request({"request": "start"}, answer, timeout=timeout))
+        if jsep is None and trickle:
+            await self._send_local_candidates()
+        return data
 
     async def resume(self, timeout: float = DEFAULT_TIMEOUT) -> JsonDict:
         """``start`` without a jsep (new): resume a paused subscription."""
@@ -734,6 +745,13 @@ class JanusVideoRoomPlugin(PluginClient):
     async def pause(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """``pause``."""
         await self._send_request({"request": "pause"}, timeout=timeout)
+
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        # A subscriber's unsolicited offer (``updated`` after an autoupdate): answer it.
+        if self._participant_type == ParticipantType.SUBSCRIBER and self._pc is not None:
+            pc = self._pc
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.start()
 
     async def _renegotiate(self, data: JsonDict, timeout: float) -> None:
         offer = data.get("jsep")

@@ -92,6 +92,9 @@ class JanusConfig:
     tls: TlsFiles | None = None
     #: Extra ``general`` settings of janus.jcfg, for modes not covered above.
     extra_general: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+    #: Extra ``nat`` settings of janus.jcfg (ICE: ``full_trickle``, ``ice_enforce_list`` …).
+    #: Never a STUN/TURN server here: test instances contact nothing off this machine.
+    nat: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
@@ -179,7 +182,7 @@ def _janus_jcfg(
         "general": general,
         "certificates": {},
         "media": {},
-        "nat": {"nice_debug": False, "ice_ignore_list": "vmnet"},
+        "nat": {"nice_debug": False, "ice_ignore_list": "vmnet", **cfg.nat},
         "plugins": {"disable": ",".join(disabled_plugins)} if disabled_plugins else {},
         "transports": {"disable": ",".join(_DISABLED_TRANSPORTS)},
         "loggers": {"disable": "libjanus_jsonlog.so"},

@@ -1,0 +1,172 @@
+"""VideoRoom with real WebRTC (aiortc) against the local Janus: publishers reach ``webrtcup``, a
+subscriber in the same room receives and records their tracks, ``switch_publisher`` moves it to
+another feed, ``unpublish`` and ``destroy()`` close the PeerConnections; a ``full_trickle`` Janus
+with our own trickle (publisher and subscriber) works too.
+
+Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by ``asyncio.timeout``
+and closes every PeerConnection, player and recorder it opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiortc.contrib.media import MediaPlayer
+
+from _media import (
+    FrameCounter,
+    clean_teardown,  # noqa: F401  (autouse fixture)
+    inbound_packets,
+    make_clip,
+    no_default_stun,  # noqa: F401  (autouse fixture)
+    no_stun,
+    wait_inbound,
+)
+from janus_fast import JanusSession
+from janus_fast.plugins import JanusVideoRoomPlugin, VideoRoomEventType
+from janus_fast.testing.config import JanusConfig
+from janus_fast.testing.server import JanusServer
+
+BOUND = 20.0
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mkv", seconds=2.0)
+
+
+@pytest.fixture(scope="module")
+def trickle_janus(pytestconfig: pytest.Config) -> Iterator[JanusServer]:
+    """A Janus that trickles its own candidates (``full_trickle``: none in its SDPs)."""
+    binary = pytestconfig.getoption("--janus-binary", default=None)
+    config = JanusConfig(plugins=("videoroom",), nat={"full_trickle": True})
+    with JanusServer(config, binary=binary) as server:
+        yield server
+
+
+async def active_inbound_streams(pc: Any) -> int:
+    """How many inbound RTP streams of ``pc`` received packets."""
+    stats = await pc.getStats()
+    return sum(
+        1
+        for report in stats.values()
+        if getattr(report, "type", None) == "inbound-rtp" and report.packetsReceived > 0
+    )
+
+
+def player(clip: Path) -> Any:
+    return MediaPlayer(str(clip), loop=True)  # stopped by the plugin with its PeerConnection
+
+
+async def attached(session: JanusSession) -> JanusVideoRoomPlugin:
+    plugin = JanusVideoRoomPlugin(pc_config=no_stun())
+    await plugin.attach(session)
+    return plugin
+
+
+async def publish(
+    session: JanusSession, room: int, clip: Path, display: str, trickle: bool = False
+) -> JanusVideoRoomPlugin:
+    publisher = await attached(session)
+    await publisher.join_as_publisher(room, display=display)
+    await publisher.publish(player(clip), trickle=trickle)
+    await asyncio.wait_for(publisher.webrtcup_event.wait(), BOUND)
+    return publisher
+
+
+async def test_publish_subscribe_switch_unpublish(janus_url: str, clip: Path) -> None:
+    room = 100_000 + secrets.randbelow(10**9)
+    sink = FrameCounter()
+    handles: list[JanusVideoRoomPlugin] = []
+    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
+        try:
+            admin = await attached(session)
+            handles.append(admin)
+            await admin.create_room(room, secret="s", publishers=4)
+            alice = await publish(session, room, clip, "alice")
+            handles.append(alice)
+            assert alice.is_publishing and alice.publisher_id is not None
+            bob = await publish(session, room, clip, "bob")
+            handles.append(bob)
+
+            subscriber = await attached(session)
+            handles.append(subscriber)
+            switched = asyncio.Event()
+            updated: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            subscriber.on_event(VideoRoomEventType.SWITCHED, lambda data: switched.set())
+            subscriber.on_event(VideoRoomEventType.UPDATED, updated.put_nowait)
+            attached_data = await subscriber.subscribe_to_publisher(
+                room, [{"feed": alice.publisher_id}], recorder=sink
+            )
+            streams = attached_data["streams"]
+            assert {s["type"] for s in streams} == {"audio", "video"}
+            await asyncio.wait_for(subscriber.webrtcup_event.wait(), BOUND)
+            await sink.wait(frames=5)  # alice's tracks arrive and decode
+
+            await subscriber.switch_publisher(
+                [
+                    {"feed": bob.publisher_id, "mid": s["feed_mid"], "sub_mid": s["mid"]}
+                    for s in streams
+                ]
+            )
+            await switched.wait()
+
+            # Renegotiation with media: alice's streams are added next to (now) bob's.
+            await subscriber.subscribe([{"feed": alice.publisher_id}])
+            await updated.get()  # the reply
+            while await active_inbound_streams(subscriber.pc) < 4:
+                await asyncio.sleep(0.05)
+
+            # Janus's own renegotiation (autoupdate): alice leaves, its offer is answered.
+            alice_pc = alice.pc
+            await alice.unpublish()
+            assert not alice.is_publishing
+            while alice_pc.connectionState != "closed":  # Janus's hangup closes it
+                await asyncio.sleep(0.02)
+            await updated.get()  # the unsolicited offer, answered by the plugin
+            while subscriber.pc.signalingState != "stable":
+                await asyncio.sleep(0.02)
+            before = await inbound_packets(subscriber.pc)
+            await wait_inbound(subscriber.pc, packets=min(before.values()) + 10)  # bob's, still
+            participants = await admin.list_participants(room)
+            assert {p["display"]: p["publisher"] for p in participants} == {
+                "alice": False,
+                "bob": True,
+            }
+            pcs = [handle._pc for handle in handles if handle._pc is not None]
+        finally:
+            for handle in reversed(handles):  # subscriber first
+                await handle.destroy()
+        assert pcs and all(pc.connectionState == "closed" for pc in pcs)
+        async with JanusSession(base_url=janus_url) as cleanup:
+            owner = await attached(cleanup)
+            await owner.destroy_room(room, secret="s")
+            await owner.destroy()
+
+
+async def test_full_trickle_publish_and_subscribe(
+    trickle_janus: JanusServer, transport_kind: str, clip: Path
+) -> None:
+    """Neither side puts candidates in its SDP: publisher and subscriber both trickle theirs,
+    and apply Janus's (which for the subscriber may arrive before Janus's offer is answered)."""
+    url = trickle_janus.ws_url if transport_kind == "ws" else trickle_janus.http_url
+    room = 1234  # the demo room of the instance
+    async with asyncio.timeout(BOUND), JanusSession(base_url=url) as session:
+        publisher = subscriber = None
+        try:
+            publisher = await publish(session, room, clip, "p", trickle=True)
+            subscriber = await attached(session)
+            await subscriber.subscribe_to_publisher(
+                room, [{"feed": publisher.publisher_id}], trickle=True
+            )
+            await asyncio.wait_for(subscriber.webrtcup_event.wait(), BOUND)
+            await wait_inbound(subscriber.pc, packets=10)
+        finally:
+            for handle in (subscriber, publisher):
+                if handle is not None:
+                    await handle.destroy()
