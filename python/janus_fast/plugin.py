@@ -213,8 +213,8 @@ class JanusPlugin(EventSource):
     async def reset_connection(self) -> None:
         """Close the PeerConnection (if any) and create a new one."""
         pc, self._pc = self._pc, None
-        if pc is not None and pc.signalingState != "closed":
-            await pc.close()
+        if pc is not None:
+            await pc.close()  # idempotent; waits for a shutdown aiortc started by itself
         self._pc = self._new_pc()
 
     async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:

@@ -376,7 +376,9 @@ class PluginClient(JanusPlugin):
                 await recorder.stop()
             except Exception:
                 logger.warning("%r: stopping the recorder failed", self, exc_info=True)
-        if pc is not None and pc.signalingState != "closed":
+        if pc is not None:
+            # Also when already "closed": aiortc closes itself once Janus ends DTLS, and close()
+            # then waits for that shutdown (sockets included) to finish.
             await pc.close()
         for kind in ("audio", "video"):  # ends the player's decoding thread
             track = getattr(player, kind, None) if player is not None else None
