@@ -205,3 +205,41 @@ class FrameCounter:
         """Until ``frames`` frames of each kind were decoded (bounded by the caller)."""
         while any(self.frames[kind] < frames for kind in kinds):
             await asyncio.sleep(0.05)
+
+
+def counting_recorder_class() -> Any:
+    """A subclass of aiortc's ``MediaRecorder`` that also counts the frames it was handed
+    (``.frames`` per kind, ``await .wait(n)``), so a test stops it only once frames reached the
+    file (decoding runs behind the RTP packets)."""
+    from aiortc.contrib.media import MediaRecorder
+    from aiortc.mediastreams import MediaStreamTrack
+
+    class Counted(MediaStreamTrack):  # type: ignore[misc]
+        def __init__(self, inner: Any, frames: dict[str, int]) -> None:
+            super().__init__()
+            self.kind = inner.kind
+            self._inner, self._frames = inner, frames
+
+        async def recv(self) -> Any:
+            frame = await self._inner.recv()
+            self._frames[self.kind] += 1  # the recorder encodes it right after, same task step
+            return frame
+
+    class CountingRecorder(MediaRecorder):  # type: ignore[misc]
+        def __init__(self, file: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(file, *args, **kwargs)
+            self.frames = {"audio": 0, "video": 0}
+
+        def addTrack(self, track: Any) -> None:
+            super().addTrack(Counted(track, self.frames))
+
+        async def wait(self, frames: int = 5, kinds: tuple[str, ...] = ("audio", "video")) -> None:
+            while any(self.frames[kind] < frames for kind in kinds):
+                await asyncio.sleep(0.05)
+
+    return CountingRecorder
+
+
+def counting_recorder(path: Path) -> Any:
+    """A ``counting_recorder_class()`` instance writing ``path``."""
+    return counting_recorder_class()(str(path))

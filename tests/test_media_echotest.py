@@ -17,6 +17,7 @@ import pytest
 
 from _media import (
     clean_teardown,  # noqa: F401  (autouse fixture)
+    counting_recorder_class,
     decoded_frames,
     make_clip,
     no_default_stun,  # noqa: F401  (autouse fixture)
@@ -47,8 +48,12 @@ def trickle_janus(pytestconfig: pytest.Config) -> Iterator[JanusServer]:
 
 
 async def test_echotest_media_flows_and_is_recorded(
-    janus_url: str, clip: Path, tmp_path: Path
+    janus_url: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import aiortc.contrib.media
+
+    # start() makes its own MediaRecorder(record_to): make it one that counts what it records.
+    monkeypatch.setattr(aiortc.contrib.media, "MediaRecorder", counting_recorder_class())
     record = tmp_path / "echo.mkv"
     async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
         echo = JanusEchoTestPlugin(pc_config=no_stun())
@@ -59,6 +64,7 @@ async def test_echotest_media_flows_and_is_recorded(
             await echo.wait_webrtcup()
             counts = await wait_inbound(pc, packets=25)  # echoed back by Janus
             assert counts["audio"] >= 25 and counts["video"] >= 25
+            await echo._recorder.wait(frames=5)  # … decoded and handed to the recorder
         finally:
             await echo.destroy()
         assert pc.connectionState == "closed"  # destroy() closed the PeerConnection

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiortc.contrib.media import MediaPlayer, MediaRecorder
+from aiortc.contrib.media import MediaPlayer
 
 from _media import (
     FrameCounter,
     clean_teardown,  # noqa: F401  (autouse fixture)
+    counting_recorder,
     decoded_frames,
     make_clip,
     no_default_stun,  # noqa: F401  (autouse fixture)
@@ -65,15 +66,15 @@ async def test_two_handle_call_both_sides_receive(
             hangups: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
             bob.on_event(VideoCallEventType.HANGUP, hangups.put_nowait)
 
-            bob_sink = FrameCounter()
+            bob_sink, alice_recorder = FrameCounter(), counting_recorder(record)
             assert bob.username is not None
-            assert await alice.call(bob.username, player(clip), MediaRecorder(str(record)))
+            assert await alice.call(bob.username, player(clip), alice_recorder)
             call = await to_bob.get()
             assert bob.in_call and call["username"] == alice.username
             assert await bob.accept(call["jsep"], player(clip), bob_sink)
             await asyncio.wait_for(alice._webrtcup_event.wait(), BOUND)
             await bob_sink.wait(frames=5)  # alice → bob, decoded
-            await wait_inbound(alice.pc, packets=15)  # bob → alice (recorded)
+            await alice_recorder.wait(frames=5)  # bob → alice, decoded and recorded
             assert await bob.set_media(bitrate=256_000) is True
             alice_pc, bob_pc = alice.pc, bob.pc
 
