@@ -112,6 +112,21 @@ def decoded_frames(path: Path) -> dict[str, int]:
     return counts
 
 
+#: Longer than any media test may run (its bound), so a player never reaches the end of the clip
+#: (aiortc's ``MediaPlayer(loop=True)`` restarts video timestamps, which VP8 encoding rejects).
+CLIP_SECONDS = 20.0
+
+
+def shared_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test clip, made once per test run (the modules' ``clip`` fixtures share the file)."""
+    path = tmp_path_factory.getbasetemp() / "media-clip.mkv"
+    if not path.exists():
+        partial = path.with_suffix(".partial.mkv")
+        make_clip(partial, seconds=CLIP_SECONDS)
+        partial.rename(path)
+    return path
+
+
 def no_stun() -> Any:
     """An ``RTCConfiguration`` without ICE servers: host candidates only, nothing contacted."""
     from aiortc import RTCConfiguration
@@ -210,28 +225,41 @@ class FrameCounter:
 def counting_recorder_class() -> Any:
     """A subclass of aiortc's ``MediaRecorder`` that also counts the frames it was handed
     (``.frames`` per kind, ``await .wait(n)``), so a test stops it only once frames reached the
-    file (decoding runs behind the RTP packets)."""
+    file (decoding runs behind the RTP packets).
+
+    It also works around an aiortc race: if an audio packet is muxed before the first video
+    frame arrived, the container opens the video codec at its default size and recording video
+    dies with "Cannot change width after codec is open" (seen on a loaded machine). Audio is held
+    back here until the first video frame was handed over.
+    """
     from aiortc.contrib.media import MediaRecorder
     from aiortc.mediastreams import MediaStreamTrack
 
     class Counted(MediaStreamTrack):  # type: ignore[misc]
-        def __init__(self, inner: Any, frames: dict[str, int]) -> None:
+        def __init__(self, inner: Any, recorder: Any) -> None:
             super().__init__()
             self.kind = inner.kind
-            self._inner, self._frames = inner, frames
+            self._inner, self._recorder = inner, recorder
 
         async def recv(self) -> Any:
             frame = await self._inner.recv()
-            self._frames[self.kind] += 1  # the recorder encodes it right after, same task step
+            if self.kind == "video":
+                self._recorder.video_seen.set()
+            elif self._recorder.has_video:
+                await self._recorder.video_seen.wait()
+            self._recorder.frames[self.kind] += 1  # encoded right after, in the same task step
             return frame
 
     class CountingRecorder(MediaRecorder):  # type: ignore[misc]
         def __init__(self, file: Any, *args: Any, **kwargs: Any) -> None:
             super().__init__(file, *args, **kwargs)
             self.frames = {"audio": 0, "video": 0}
+            self.has_video = False
+            self.video_seen = asyncio.Event()
 
         def addTrack(self, track: Any) -> None:
-            super().addTrack(Counted(track, self.frames))
+            self.has_video = self.has_video or track.kind == "video"
+            super().addTrack(Counted(track, self))
 
         async def wait(self, frames: int = 5, kinds: tuple[str, ...] = ("audio", "video")) -> None:
             while any(self.frames[kind] < frames for kind in kinds):

@@ -19,9 +19,9 @@ from _media import (
     clean_teardown,  # noqa: F401  (autouse fixture)
     counting_recorder_class,
     decoded_frames,
-    make_clip,
     no_default_stun,  # noqa: F401  (autouse fixture)
     no_stun,
+    shared_clip,
     wait_inbound,
 )
 from janus_fast import JanusSession
@@ -35,7 +35,7 @@ BOUND = 20.0
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.mkv", seconds=3.0)
+    return shared_clip(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from _media import (
     clean_teardown,  # noqa: F401  (autouse fixture)
     counting_recorder,
     decoded_frames,
-    make_clip,
     no_default_stun,  # noqa: F401  (autouse fixture)
     no_stun,
+    shared_clip,
     wait_inbound,
 )
 from janus_fast import JanusSession
@@ -34,11 +34,11 @@ BOUND = 20.0
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.mkv", seconds=2.0)
+    return shared_clip(tmp_path_factory)
 
 
 def player(clip: Path) -> Any:
-    return MediaPlayer(str(clip), loop=True)  # stopped by the plugin with its PeerConnection
+    return MediaPlayer(str(clip))  # stopped by the plugin with its PeerConnection
 
 
 async def registered(session: JanusSession) -> JanusVideoCallPlugin:

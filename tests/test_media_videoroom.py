@@ -22,9 +22,9 @@ from _media import (
     FrameCounter,
     clean_teardown,  # noqa: F401  (autouse fixture)
     inbound_packets,
-    make_clip,
     no_default_stun,  # noqa: F401  (autouse fixture)
     no_stun,
+    shared_clip,
     wait_inbound,
 )
 from janus_fast import JanusSession
@@ -37,7 +37,7 @@ BOUND = 20.0
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.mkv", seconds=2.0)
+    return shared_clip(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ async def active_inbound_streams(pc: Any) -> int:
 
 
 def player(clip: Path) -> Any:
-    return MediaPlayer(str(clip), loop=True)  # stopped by the plugin with its PeerConnection
+    return MediaPlayer(str(clip))  # stopped by the plugin with its PeerConnection
 
 
 async def attached(session: JanusSession) -> JanusVideoRoomPlugin:
