@@ -91,6 +91,9 @@ class JanusPlugin(EventSource):
         finally:
             session.detach_plugin(self)
             self._released()
+            pc, self._pc = self._pc, None
+            if pc is not None:  # janus-client leaked it (B11)
+                await pc.close()
 
     detach = destroy
 
