@@ -186,7 +186,22 @@ class JanusPlugin(EventSource):
 
     # -- events ----------------------------------------------------------------------------------
     async def _on_message(self, message: JsonDict) -> None:
+        if message.get("janus") == "trickle":
+            try:
+                await self._on_trickle(message)
+            except Exception:
+                logger.exception("%r: applying a trickled candidate failed", self)
         await self.on_receive(message)
+
+    async def _on_trickle(self, message: JsonDict) -> None:
+        """A server candidate (``full_trickle``): applied to the PeerConnection when it has a
+        remote description (the shipped plugin classes also keep early ones for later)."""
+        pc = self._pc
+        if pc is None or pc.remoteDescription is None:
+            return
+        from janus_fast.media import add_remote_candidates, trickle_entries
+
+        await add_remote_candidates(pc, trickle_entries(message))
 
     def _after_message(self, message: JsonDict) -> None:
         """Janus detached the handle on its own (admin ``detach_handle``, plugin teardown)."""

@@ -292,12 +292,7 @@ class PluginClient(JanusPlugin):
 
     async def _on_message(self, message: JsonDict) -> None:
         kind = message.get("janus")
-        if kind == "trickle":
-            try:
-                await self._on_trickle(message)
-            except Exception:
-                logger.exception("%r: applying a trickled candidate failed", self)
-        await super()._on_message(message)
+        await super()._on_message(message)  # applies trickle through self._on_trickle
         if kind == "hangup":
             self._peer_live = False
             if self._hungup is not None:
