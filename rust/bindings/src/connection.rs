@@ -101,7 +101,9 @@ impl PyWebSocketConnection {
     }
 
     /// Register `waiter` and queue the request (coalesced); returns the transaction.
-    #[pyo3(signature = (body, waiter, expect, session_id=None, handle_id=None, deadline=None))]
+    #[pyo3(signature = (
+        body, waiter, expect, session_id=None, handle_id=None, deadline=None, event_expected=false
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn request(
         &mut self,
@@ -112,6 +114,7 @@ impl PyWebSocketConnection {
         session_id: Option<u64>,
         handle_id: Option<u64>,
         deadline: Option<f64>,
+        event_expected: bool,
     ) -> PyResult<String> {
         let options = RequestOptions {
             expect: expect_from(expect)?,
@@ -119,6 +122,7 @@ impl PyWebSocketConnection {
             handle_id,
             deadline: deadline_from(deadline),
             with_credentials: true,
+            event_expected,
         };
         let (_, txid) = self
             .conn

@@ -122,6 +122,19 @@ macro_rules! shared_core_methods {
                 Ok(dict)
             }
 
+            /// Sent requests for which no message has arrived yet.
+            #[getter]
+            fn awaiting_replies(&self) -> usize {
+                let $this = self;
+                ($core).transactions().awaiting_replies()
+            }
+
+            /// Bytes a socket read may wait for: at least that many are owed by the server.
+            fn receive_low_watermark(&self) -> usize {
+                let $this = self;
+                ($core).transactions().receive_low_watermark()
+            }
+
             fn __len__(&self) -> usize {
                 let $this = self;
                 ($core).transactions().len()
@@ -170,6 +183,7 @@ impl PyJanusCore {
             handle_id,
             deadline: deadline_from(deadline),
             with_credentials: true,
+            event_expected: false,
         };
         let mut out = Vec::with_capacity(body.len() + 96);
         let (_, txid) = self

@@ -11,7 +11,7 @@
 use super::message::{classify_each, Message};
 use super::request::{encode_into, RequestFields, TxId, TxIdGen};
 use super::routes::{Route, Routes};
-use super::transactions::{Expect, Resolution, Transactions};
+use super::transactions::{min_reply_wire_bytes, Expect, Owed, Resolution, Transactions};
 use crate::error::ProtocolError;
 use crate::rng::Rng;
 use crate::Payload;
@@ -53,9 +53,21 @@ pub struct RequestOptions {
     pub deadline: Option<f64>,
     /// Add the configured `apisecret`/`token`.
     pub with_credentials: bool,
+    /// An `ack` does not end what the server owes: an `event` (or `success`/`error`) follows.
+    /// Implied for [`Expect::PluginMessage`]; set it for a plugin `message` sent as a stream.
+    pub event_expected: bool,
 }
 
 impl RequestOptions {
+    /// What the server owes for a request sent with these options.
+    pub fn owed(&self) -> Owed {
+        if self.event_expected || self.expect == Expect::PluginMessage {
+            Owed::NonAckReply
+        } else {
+            Owed::FirstReply
+        }
+    }
+
     /// Options with no ids, no deadline and credentials on.
     pub fn new(expect: Expect) -> Self {
         Self {
@@ -64,6 +76,7 @@ impl RequestOptions {
             handle_id: None,
             deadline: None,
             with_credentials: true,
+            event_expected: false,
         }
     }
 }
@@ -256,8 +269,14 @@ impl<W, H> JanusCore<W, H> {
             token: self.token.as_deref().filter(|_| creds),
         };
         encode_into(out, body, &fields)?;
-        self.tx
-            .insert_with_id(id, waiter, opts.expect, opts.deadline);
+        self.tx.insert_with_id(
+            id,
+            waiter,
+            opts.expect,
+            opts.deadline,
+            opts.owed(),
+            min_reply_wire_bytes(txid.as_str().len(), opts.session_id),
+        );
         Ok((id, txid))
     }
 

@@ -18,7 +18,10 @@ pub use self::core::{JanusCore, JanusCoreConfig, Output, OutputRef, RequestOptio
 pub use message::{classify, classify_each, Kind, Message};
 pub use request::{encode, encode_into, RequestFields, TxId, TxIdGen};
 pub use routes::{Route, RouteStats, Routes};
-pub use transactions::{Expect, Resolution, Transactions, TxStats};
+pub use transactions::{
+    min_reply_wire_bytes, Expect, Owed, Resolution, Transactions, TxStats,
+    MAX_RECEIVE_LOW_WATERMARK, MIN_REPLY_WIRE_BYTES,
+};
 
 /// Multiplicative hasher for integer ids (FxHash-style); ids are sequential or server-chosen.
 #[derive(Debug, Default, Clone, Copy)]

@@ -35,6 +35,17 @@ pub enum Expect {
     AnyReply,
 }
 
+/// What the server still owes a transaction (for [`Transactions::awaiting_replies`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    /// Nothing: not sent by us (a watcher, a caller-encoded request), or already answered.
+    Nothing,
+    /// Any first message.
+    FirstReply,
+    /// A message other than `ack` (a plugin `message`: its `ack` is followed by the answer).
+    NonAckReply,
+}
+
 /// What [`Transactions::resolve`] did with a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolution<W> {
@@ -78,12 +89,35 @@ pub struct TxStats {
     pub stream_items: u64,
 }
 
+/// The smallest wire size of any reply Janus can send to a request, its transaction id aside: a
+/// server frame's 2-byte header plus `{"janus":"ack","transaction":""}` (32 bytes; `ack` is the
+/// shortest message type). See [`min_reply_wire_bytes`].
+pub const MIN_REPLY_WIRE_BYTES: usize = 34;
+
+/// A lower bound of the wire size of Janus's reply to a request with a `transaction_len`-byte id
+/// sent in session `session_id`: Janus (`janus_create_message`, and the plugin events) puts the
+/// session id in every reply within a session, as `,"session_id":N`. Pretty-printed JSON or more
+/// fields only make the real reply longer.
+pub fn min_reply_wire_bytes(transaction_len: usize, session_id: Option<u64>) -> usize {
+    let session = session_id.map_or(0, |id| {
+        let digits = id.checked_ilog10().map_or(1, |d| d as usize + 1);
+        14 + digits
+    });
+    MIN_REPLY_WIRE_BYTES + transaction_len + session
+}
+/// Cap of [`Transactions::receive_low_watermark`]: far below Linux's default receive buffer, so
+/// setting it never makes the kernel resize the buffer or clamp the TCP window.
+pub const MAX_RECEIVE_LOW_WATERMARK: usize = 16 * 1024;
+
 #[derive(Debug)]
 struct Entry<W> {
     waiter: W,
     expect: Expect,
     deadline: Option<f64>,
     acked: bool,
+    owed: Owed,
+    /// Lower bound of the wire size of what is owed (0 when nothing is).
+    owed_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +157,8 @@ pub struct Transactions<W> {
     map: HashMap<u64, Entry<W>, IdBuildHasher>,
     heap: BinaryHeap<Reverse<Deadline>>,
     live_deadlines: usize,
+    awaiting_replies: usize,
+    awaiting_bytes: usize,
     stats: TxStats,
 }
 
@@ -134,6 +170,8 @@ impl<W> Transactions<W> {
             map: HashMap::default(),
             heap: BinaryHeap::new(),
             live_deadlines: 0,
+            awaiting_replies: 0,
+            awaiting_bytes: 0,
             stats: TxStats::default(),
         }
     }
@@ -153,10 +191,11 @@ impl<W> Transactions<W> {
         self.ids.parse(s)
     }
 
-    /// Add a waiter; returns its id (format it with [`Transactions::format_id`]).
+    /// Add a waiter for a request the table did not see sent (nothing is counted as owed);
+    /// returns its id (format it with [`Transactions::format_id`]).
     pub fn insert(&mut self, waiter: W, expect: Expect, deadline: Option<f64>) -> u64 {
         let id = self.ids.next_id();
-        self.insert_with_id(id, waiter, expect, deadline);
+        self.insert_with_id(id, waiter, expect, deadline, Owed::Nothing, 0);
         id
     }
 
@@ -165,13 +204,17 @@ impl<W> Transactions<W> {
         self.ids.next_id()
     }
 
-    /// Insert under an id from [`Transactions::reserve_id`].
+    /// Insert under an id from [`Transactions::reserve_id`]; `owed`: what the server owes for
+    /// it, if the request went (or is queued to go) to it, and `owed_bytes` a lower bound of that
+    /// reply's wire size (see [`Transactions::receive_low_watermark`]).
     pub(crate) fn insert_with_id(
         &mut self,
         id: u64,
         waiter: W,
         expect: Expect,
         deadline: Option<f64>,
+        owed: Owed,
+        owed_bytes: usize,
     ) {
         let deadline = deadline.filter(|d| !d.is_nan());
         if let Some(at) = deadline {
@@ -183,12 +226,16 @@ impl<W> Transactions<W> {
             expect,
             deadline,
             acked: false,
+            owed,
+            owed_bytes: if owed == Owed::Nothing { 0 } else { owed_bytes },
         };
+        self.count_owed(&entry, true);
         if let Some(old) = self.map.insert(id, entry) {
             // Only after 2^64 ids; keep the accounting right anyway.
             if old.deadline.is_some() {
                 self.live_deadlines -= 1;
             }
+            self.count_owed(&old, false);
         }
         self.stats.inserted += 1;
     }
@@ -208,6 +255,17 @@ impl<W> Transactions<W> {
                 Resolution::Unknown
             };
         };
+        let answered = match entry.owed {
+            Owed::Nothing => false,
+            Owed::FirstReply => true,
+            Owed::NonAckReply => msg.kind != Kind::Ack,
+        };
+        if answered {
+            entry.owed = Owed::Nothing;
+            self.awaiting_replies -= 1;
+            self.awaiting_bytes -= entry.owed_bytes;
+            entry.owed_bytes = 0;
+        }
         let decision = match (entry.expect, &msg.kind) {
             (Expect::Stream, _) => Decision::Stream,
             (Expect::AnyReply, _) | (_, Kind::Error) | (Expect::Ack, Kind::Ack) => {
@@ -278,6 +336,7 @@ impl<W> Transactions<W> {
             self.heap.pop();
             if let Some(e) = self.map.remove(&top.id) {
                 self.live_deadlines -= 1;
+                self.count_owed(&e, false);
                 self.stats.expired += 1;
                 out.push(e.waiter);
             }
@@ -297,6 +356,8 @@ impl<W> Transactions<W> {
         all.sort_unstable_by_key(|(id, _)| *id);
         self.heap.clear();
         self.live_deadlines = 0;
+        self.awaiting_replies = 0;
+        self.awaiting_bytes = 0;
         self.stats.drained += all.len() as u64;
         all.into_iter().map(|(_, e)| e.waiter).collect()
     }
@@ -311,6 +372,34 @@ impl<W> Transactions<W> {
         self.map.is_empty()
     }
 
+    /// Sent requests still owed a reply: no message yet, or (plugin messages) only the `ack`.
+    pub fn awaiting_replies(&self) -> usize {
+        self.awaiting_replies
+    }
+
+    /// Lower bound of the wire bytes of the awaited replies.
+    pub fn awaiting_bytes(&self) -> usize {
+        self.awaiting_bytes
+    }
+
+    /// A receive low-watermark (bytes) for the socket these requests were sent on: the reads
+    /// can wait until this many bytes are buffered, because at least that many are owed.
+    ///
+    /// Rule: half of [`Transactions::awaiting_bytes`], rounded down to a power of two, capped at
+    /// [`MAX_RECEIVE_LOW_WATERMARK`]; 1 (no batching) below 4 awaited replies. Half, so that a
+    /// reply cut in two by a read, or a few replies the server is slow to send, cannot hold back
+    /// the others; power-of-two steps, so the value changes rarely while the number in flight
+    /// moves. The caller still needs a guard for a server that never answers (requests can fail
+    /// without a reply, e.g. by a timeout).
+    pub fn receive_low_watermark(&self) -> usize {
+        if self.awaiting_replies < 4 {
+            return 1;
+        }
+        let half = self.awaiting_bytes / 2;
+        let step = 1usize << (usize::BITS - 1 - half.leading_zeros());
+        step.min(MAX_RECEIVE_LOW_WATERMARK)
+    }
+
     /// Entries in the deadline heap, stale ones included (for tests and accounting).
     pub fn deadline_entries(&self) -> usize {
         self.heap.len()
@@ -321,8 +410,22 @@ impl<W> Transactions<W> {
         self.stats
     }
 
+    fn count_owed(&mut self, entry: &Entry<W>, add: bool) {
+        if entry.owed == Owed::Nothing {
+            return;
+        }
+        if add {
+            self.awaiting_replies += 1;
+            self.awaiting_bytes += entry.owed_bytes;
+        } else {
+            self.awaiting_replies -= 1;
+            self.awaiting_bytes -= entry.owed_bytes;
+        }
+    }
+
     fn remove(&mut self, id: u64) -> Option<Entry<W>> {
         let e = self.map.remove(&id)?;
+        self.count_owed(&e, false);
         if e.deadline.is_some() {
             self.live_deadlines -= 1;
             self.clean_heap();
@@ -386,6 +489,94 @@ mod tests {
         assert_eq!(t.cancel(keep), Some("keep"));
         assert_eq!(t.deadline_entries(), 0);
         assert_eq!(t.stats().completed, 10_000);
+    }
+
+    #[test]
+    fn awaiting_replies_counts_sent_requests_until_their_first_message() {
+        let mut t = table();
+        let sent: Vec<u64> = (0..9)
+            .map(|_| {
+                let id = t.reserve_id();
+                t.insert_with_id(
+                    id,
+                    "w",
+                    Expect::PluginMessage,
+                    Some(5.0),
+                    Owed::NonAckReply,
+                    MIN_REPLY_WIRE_BYTES,
+                );
+                id
+            })
+            .collect();
+        t.insert("watcher", Expect::AnyReply, Some(1.0)); // never sent: owes no reply
+        assert_eq!(t.awaiting_replies(), 9);
+        // 9 × 34 bytes owed: half is 153, rounded down to 128.
+        assert_eq!(t.receive_low_watermark(), 128);
+        // A plugin message's ack does not settle it: its event is still owed.
+        let ack = msg("ack", t.format_id(sent[0]).as_str());
+        assert_eq!(t.resolve(&ack), Resolution::Pending);
+        assert_eq!(t.awaiting_replies(), 9);
+        let event = msg("event", t.format_id(sent[0]).as_str());
+        assert!(matches!(t.resolve(&event), Resolution::Complete(..)));
+        assert_eq!(t.awaiting_replies(), 8);
+        // Any first message settles a FirstReply request, an ack included; a stream stays
+        // pending but owes nothing more.
+        let id = t.reserve_id();
+        t.insert_with_id(id, "s", Expect::Stream, None, Owed::FirstReply, 100);
+        assert_eq!(t.awaiting_replies(), 9);
+        assert_eq!(t.awaiting_bytes(), 8 * MIN_REPLY_WIRE_BYTES + 100);
+        assert_eq!(
+            t.resolve(&msg("ack", t.format_id(id).as_str())),
+            Resolution::StreamItem(id)
+        );
+        assert_eq!(t.awaiting_replies(), 8);
+        assert_eq!(t.cancel(id), Some("s"));
+        assert_eq!(t.awaiting_replies(), 8);
+        // Cancel and expire release what they remove.
+        assert_eq!(t.cancel(sent[1]), Some("w"));
+        assert_eq!(t.awaiting_replies(), 7);
+        assert_eq!(t.expire(2.0), vec!["watcher"]);
+        assert_eq!(t.awaiting_replies(), 7);
+        assert_eq!(t.receive_low_watermark(), 64); // 7 × 34 / 2 = 119 → 64
+        assert_eq!(t.expire(5.0).len(), 7);
+        assert_eq!(t.awaiting_replies(), 0);
+        assert_eq!(t.receive_low_watermark(), 1);
+    }
+
+    #[test]
+    fn min_reply_wire_bytes_counts_the_session_id_digits() {
+        assert_eq!(min_reply_wire_bytes(3, None), 37);
+        assert_eq!(min_reply_wire_bytes(3, Some(0)), 37 + 15);
+        assert_eq!(min_reply_wire_bytes(3, Some(9)), 37 + 15);
+        assert_eq!(min_reply_wire_bytes(3, Some(10)), 37 + 16);
+        assert_eq!(min_reply_wire_bytes(5, Some(u64::MAX)), 39 + 14 + 20);
+        // The shortest reply Janus 1.1.2 sends within a session is exactly that long.
+        let ack = br#"{"janus":"ack","session_id":5083213296227181,"transaction":"Ab1"}"#;
+        assert_eq!(
+            ack.len() + 2,
+            min_reply_wire_bytes(3, Some(5083213296227181))
+        );
+    }
+
+    #[test]
+    fn receive_low_watermark_steps_and_cap() {
+        let mut t = table();
+        let mut expected = Vec::new();
+        for n in 0..2000usize {
+            expected.push(match n / 2 {
+                0 | 1 => 1,
+                half => {
+                    let step = (0..).map(|k| 1usize << k).take_while(|p| *p <= half).last();
+                    (step.unwrap() * 32).min(MAX_RECEIVE_LOW_WATERMARK)
+                }
+            });
+            assert_eq!(t.receive_low_watermark(), expected[n], "{n} awaited");
+            let id = t.reserve_id();
+            t.insert_with_id(id, "w", Expect::Pong, None, Owed::FirstReply, 32);
+        }
+        assert_eq!(t.receive_low_watermark(), MAX_RECEIVE_LOW_WATERMARK);
+        t.drain();
+        assert_eq!(t.awaiting_replies(), 0);
     }
 
     #[test]
