@@ -86,6 +86,11 @@ class JanusCore:
     def add_handle(self, session_id: int, handle_id: int, target: object) -> None: ...
     def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
     def stats(self) -> dict[str, int]: ...
+    @property
+    def awaiting_replies(self) -> int:
+        """Sent requests for which no message has arrived yet."""
+    def receive_low_watermark(self) -> int:
+        """Bytes a socket read may wait for (SO_RCVLOWAT): at least that many are owed."""
     def __len__(self) -> int: ...
 
 class WebSocketConnection:
@@ -126,8 +131,11 @@ class WebSocketConnection:
         session_id: int | None = None,
         handle_id: int | None = None,
         deadline: float | None = None,
+        event_expected: bool = False,
     ) -> str:
-        """Register ``waiter`` and queue the request (coalesced); returns the transaction."""
+        """Register ``waiter`` and queue the request (coalesced); returns the transaction.
+        ``event_expected``: an ``ack`` is followed by the answer (a plugin ``message`` sent as a
+        stream); implied for ``Expect.PLUGIN_MESSAGE``."""
     def send_raw(self, message: bytes) -> None:
         """Queue a complete JSON request as-is."""
     def register(self, waiter: object, expect: int, deadline: float | None = None) -> str: ...
@@ -142,4 +150,9 @@ class WebSocketConnection:
     def add_handle(self, session_id: int, handle_id: int, target: object) -> None: ...
     def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
     def stats(self) -> dict[str, int]: ...
+    @property
+    def awaiting_replies(self) -> int:
+        """Sent requests for which no message has arrived yet."""
+    def receive_low_watermark(self) -> int:
+        """Bytes a socket read may wait for (SO_RCVLOWAT): at least that many are owed."""
     def __len__(self) -> int: ...

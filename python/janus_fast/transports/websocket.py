@@ -30,6 +30,7 @@ from janus_fast.events import ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT, JanusTransport, JsonDict
 from janus_fast.transports import _recovery
+from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._url import parse_url
 
 logger = logging.getLogger("janus_fast.transport.websocket")
@@ -86,6 +87,7 @@ class JanusTransportWebsocket(JanusTransport):
         self._url = parse_url(base_url, ("ws", "wss"))
         self._socket: asyncio.Transport | None = None
         self._protocol: _WebSocketProtocol | None = None
+        self._batcher: ReceiveBatcher | None = None
         self._opened: asyncio.Future[None] | None = None
         self._flush_pending = False
         self._core_used = False
@@ -154,6 +156,8 @@ class JanusTransportWebsocket(JanusTransport):
                     server_hostname=url.host if context is not None else None,
                 )
                 self._socket, self._protocol = socket, protocol
+                if self.options.receive_batching:
+                    self._batcher = ReceiveBatcher.attach(self._core, loop, socket)
                 socket.write(self._core.data_to_send())
                 await self._opened
         except TimeoutError:
@@ -182,7 +186,7 @@ class JanusTransportWebsocket(JanusTransport):
             self._core.close(1000, "")
             socket.write(self._core.data_to_send())
         socket.close()
-        self._socket = self._protocol = None
+        self._forget_socket()
         # Wait (briefly) until the socket is really closed — a TLS shutdown takes a round trip —
         # so that no transport outlives the loop that owns it.
         try:
@@ -194,7 +198,26 @@ class JanusTransportWebsocket(JanusTransport):
     def _abort(self) -> None:
         if self._socket is not None:
             self._socket.abort()
-            self._socket = self._protocol = None
+            self._forget_socket()
+
+    def _forget_socket(self) -> None:
+        self._socket = self._protocol = None
+        if self._batcher is not None:
+            self._batcher.close()
+            self._batcher = None
+
+    @property
+    def receive_batching_stats(self) -> dict[str, int]:
+        """The current socket's receive batching: its watermark now, times it was raised, times
+        the guard dropped it (all 0 when batching is off or unsupported)."""
+        batcher = self._batcher
+        if batcher is None:
+            return {"watermark": 0, "raised": 0, "guard_trips": 0}
+        return {
+            "watermark": batcher.watermark,
+            "raised": batcher.raised,
+            "guard_trips": batcher.guard_trips,
+        }
 
     # -- socket callbacks ------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
@@ -211,6 +234,8 @@ class JanusTransportWebsocket(JanusTransport):
         pending = core.data_to_send()
         if pending and self._socket is not None:
             self._socket.write(pending)
+        if self._batcher is not None:
+            self._batcher.after_read()
 
     def _on_eof(self) -> None:
         self._core.receive_eof()
@@ -219,7 +244,7 @@ class JanusTransportWebsocket(JanusTransport):
     def _on_connection_lost(self, protocol: _WebSocketProtocol, exc: Exception | None) -> None:
         if protocol is not self._protocol:
             return  # an older socket
-        self._socket = self._protocol = None
+        self._forget_socket()
         code, reason = self._close_info or (
             1006,
             f"connection lost: {exc}" if exc else "connection lost",
@@ -247,7 +272,8 @@ class JanusTransportWebsocket(JanusTransport):
         """The WebSocket ended (close frame, EOF or protocol error): the socket is done now,
         not when the OS reports it, so no request can slip into a closed connection."""
         self._close_info = (code, reason or "closed by Janus")
-        socket, self._socket, self._protocol = self._socket, None, None
+        socket = self._socket
+        self._forget_socket()
         if socket is not None:
             pending = self._core.data_to_send()  # our close frame
             if pending:
@@ -337,6 +363,8 @@ class JanusTransportWebsocket(JanusTransport):
             data = self._core.data_to_send()
             if data:
                 socket.write(data)
+            if self._batcher is not None:
+                self._batcher.tune()
 
     def _usable_loop(self) -> asyncio.AbstractEventLoop:
         if not self.connected or self._loop is None:
@@ -429,7 +457,13 @@ class JanusTransportWebsocket(JanusTransport):
                 handle_id = self._handle_remap.get(handle_id, handle_id)
         stream = self._new_stream(session_id, handle_id)
         stream.id = self._core.request(
-            orjson.dumps(body), stream, _core.Expect.STREAM, session_id, handle_id, None
+            orjson.dumps(body),
+            stream,
+            _core.Expect.STREAM,
+            session_id,
+            handle_id,
+            None,
+            body.get("janus") == "message",
         )
         self._schedule_flush()
         return stream

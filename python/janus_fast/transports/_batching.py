@@ -1,0 +1,153 @@
+"""Receive batching for the WebSocket transport: SO_RCVLOWAT tuned to the replies still owed.
+
+Rule: while many requests are in flight, the kernel is asked to report the socket readable only
+once ``core.receive_low_watermark()`` bytes are buffered. That value is a lower bound of the bytes
+the server owes (half of the awaited replies times the smallest possible reply), so the wait ends
+as soon as the server answers; one wake-up then reads many replies instead of one or two, which
+saves the system calls and loop iterations that dominate a busy client's CPU. A guard timer drops
+the watermark back to 1 byte when a whole interval passes with no read while some bytes sit in
+the socket below the watermark (the rest of the batch is not coming: a reply the server is slow to
+send or never sends, a request that expired, an event nobody counted on) and keeps batching off
+for a back-off period, so no received byte waits in the kernel for more than about two guard
+intervals. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses the
+option, it does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import socket
+import sys
+import termios
+from typing import Any
+
+logger = logging.getLogger("janus_fast.transport.websocket")
+
+_SO_RCVLOWAT: int | None = getattr(socket, "SO_RCVLOWAT", None) if sys.platform == "linux" else None
+#: How long a raised watermark may go without any read before the guard drops it (s).
+GUARD_INTERVAL = 0.001
+#: After the guard fired, batching stays off this long (s).
+GUARD_BACKOFF = 0.01
+
+
+class ReceiveBatcher:
+    """Owns one socket's SO_RCVLOWAT: ``after_read()`` and ``tune()`` after every read/flush."""
+
+    __slots__ = (
+        "_applied",
+        "_core",
+        "_guard",
+        "_loop",
+        "_off_until",
+        "_reads",
+        "_reads_at_check",
+        "_socket",
+        "guard_trips",
+        "raised",
+    )
+
+    def __init__(
+        self, core: Any, loop: asyncio.AbstractEventLoop, raw_socket: socket.socket
+    ) -> None:
+        self._core = core
+        self._loop = loop
+        self._socket: socket.socket | None = raw_socket
+        #: The watermark the socket has now (1 is the kernel's default: no batching).
+        self._applied = 1
+        self._reads = 0
+        self._reads_at_check = 0
+        self._guard: asyncio.TimerHandle | None = None
+        self._off_until = 0.0
+        #: Times the watermark was raised above 1, and times the guard had to drop it.
+        self.raised = 0
+        self.guard_trips = 0
+
+    @classmethod
+    def attach(
+        cls, core: Any, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
+    ) -> ReceiveBatcher | None:
+        """A batcher for ``transport``'s socket, or None where the platform cannot batch."""
+        if _SO_RCVLOWAT is None:
+            return None
+        raw = transport.get_extra_info("socket")
+        try:
+            # A private socket object on a duplicate of the descriptor: the same kernel socket,
+            # without the event loop's wrapper (uvloop's costs an extra system call per use).
+            own = socket.socket(fileno=os.dup(raw.fileno()))
+        except (AttributeError, OSError, ValueError):
+            return None
+        return cls(core, loop, own)
+
+    @property
+    def watermark(self) -> int:
+        """The receive low-watermark the socket has now (bytes)."""
+        return self._applied
+
+    def after_read(self) -> None:
+        """A read was processed: note the progress, then tune (fewer replies are owed now)."""
+        self._reads += 1
+        self.tune()
+
+    def tune(self) -> None:
+        """Apply the core's current watermark if it changed (at most one system call)."""
+        want = self._core.receive_low_watermark()
+        if want > 1 and self._off_until and self._loop.time() < self._off_until:
+            want = 1
+        if want != self._applied:
+            self._apply(want)
+
+    def close(self) -> None:
+        """The socket is going away: stop the guard and close the duplicate descriptor."""
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+        own, self._socket = self._socket, None
+        if own is not None:
+            own.close()
+
+    def _apply(self, value: int) -> None:
+        raw = self._socket
+        if raw is None:
+            return
+        assert _SO_RCVLOWAT is not None
+        try:
+            raw.setsockopt(socket.SOL_SOCKET, _SO_RCVLOWAT, value)
+        except OSError as exc:  # a socket that cannot: batch never again on it
+            logger.debug("SO_RCVLOWAT refused (%s): receive batching off", exc)
+            self.close()
+            return
+        self._applied = value
+        if value > 1:
+            self.raised += 1
+            if self._guard is None:
+                self._reads_at_check = self._reads
+                self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)
+
+    def _buffered(self) -> int:
+        """Bytes received and not yet read on the socket (FIONREAD); 0 if unknown."""
+        if self._socket is None:
+            return 0
+        try:
+            answer = fcntl.ioctl(self._socket.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return 0
+        return int.from_bytes(answer, sys.byteorder, signed=True)
+
+    def _check(self) -> None:
+        """Guard tick: a raised watermark with no read for a whole interval is dropped."""
+        self._guard = None
+        if self._applied <= 1 or self._socket is None:
+            return
+        if self._reads == self._reads_at_check and 0 < self._buffered() < self._applied:
+            # Bytes have arrived but not enough to wake the reader, for a whole interval: what
+            # would complete the batch is not coming soon. (Nothing buffered delays nothing,
+            # and enough buffered is read in this loop iteration: neither is a reason to stop.)
+            self.guard_trips += 1
+            self._off_until = self._loop.time() + GUARD_BACKOFF
+            self._apply(1)
+            return
+        self._reads_at_check = self._reads
+        self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)

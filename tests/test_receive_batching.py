@@ -1,0 +1,124 @@
+"""Receive batching (SO_RCVLOWAT) on the WebSocket transport: it engages under load against a real
+Janus without losing or delaying anything, and its guard frees replies that would otherwise wait
+for a batch that never completes (a fake server: a real Janus cannot be made to answer only some
+requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from _fake_janus import FakeJanus, text
+from janus_fast import JanusPlugin, JanusSession, JanusTransport, RequestTimeoutError
+from janus_fast.testing import JanusServer
+
+NO_RETRY = {"max_retries": 0, "timeout": 10, "ping_interval": None}
+
+
+class _EchoTest(JanusPlugin):
+    name = "janus.plugin.echotest"
+
+
+async def test_pings_in_flight_are_batched_and_all_answered(janus_server: JanusServer) -> None:
+    transport = JanusTransport.create_transport(janus_server.ws_url, config=NO_RETRY)
+    await transport.connect()
+    try:
+        for _ in range(5):
+            replies = await asyncio.gather(*(transport.ping() for _ in range(256)))
+            assert [reply["janus"] for reply in replies] == ["pong"] * 256
+        stats = transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["raised"] > 0
+        assert stats["watermark"] == 1  # nothing owed any more: back to the kernel default
+    finally:
+        await transport.disconnect()
+
+
+async def test_plugin_messages_in_flight_are_batched(janus_server: JanusServer) -> None:
+    async with JanusSession(base_url=janus_server.ws_url, **NO_RETRY) as session:
+        handles = [_EchoTest() for _ in range(4)]
+        for handle in handles:
+            await handle.attach(session)
+
+        async def compat(handle: _EchoTest) -> dict[str, Any]:
+            async with await handle.send({"janus": "message", "body": {"audio": True}}) as tx:
+                event = await tx.get({"janus": "event"})
+                await tx.get({"janus": "ack"})
+                return event
+
+        for _ in range(3):
+            native = await asyncio.gather(
+                *(handles[i % 4].request({"audio": True}) for i in range(64))
+            )
+            assert all(reply["plugindata"]["data"]["result"] == "ok" for reply in native)
+            streamed = await asyncio.gather(*(compat(handles[i % 4]) for i in range(64)))
+            assert all(event["plugindata"]["data"]["result"] == "ok" for event in streamed)
+        stats = session.transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["raised"] > 0
+        for handle in handles:
+            await handle.destroy()
+
+
+async def test_batching_can_be_turned_off(janus_server: JanusServer) -> None:
+    config = {**NO_RETRY, "receive_batching": False}
+    transport = JanusTransport.create_transport(janus_server.ws_url, config=config)
+    await transport.connect()
+    try:
+        await asyncio.gather(*(transport.ping() for _ in range(64)))
+        assert transport.receive_batching_stats == {  # type: ignore[attr-defined]
+            "watermark": 0,
+            "raised": 0,
+            "guard_trips": 0,
+        }
+    finally:
+        await transport.disconnect()
+
+
+async def test_guard_frees_replies_when_the_rest_of_the_batch_never_comes() -> None:
+    fake = await FakeJanus().start()
+    transport = JanusTransport.create_transport(fake.url, config=NO_RETRY)
+    await transport.connect()
+    try:
+        pings = [asyncio.ensure_future(transport.ping()) for _ in range(16)]
+        requests: list[dict[str, Any]] = []
+        while len(requests) < 16:
+            requests.extend(await asyncio.wait_for(fake.read_requests(), 5))
+        stats = transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["watermark"] > 100  # 16 pings owed: the reader waits for about 8 pongs
+        # Answer one ping only: its pong is below the watermark and the others never come.
+        started = time.perf_counter()
+        fake.send(text({"janus": "pong", "transaction": requests[0]["transaction"]}))
+        done, _ = await asyncio.wait(pings, timeout=2, return_when=asyncio.FIRST_COMPLETED)
+        assert len(done) == 1 and done.pop().result()["janus"] == "pong"
+        assert time.perf_counter() - started < 0.5
+        assert transport.receive_batching_stats["guard_trips"] >= 1  # type: ignore[attr-defined]
+        # The rest, answered late, still arrive.
+        for request in requests[1:]:
+            fake.send(text({"janus": "pong", "transaction": request["transaction"]}))
+        replies = await asyncio.wait_for(asyncio.gather(*pings), 2)
+        assert all(reply["janus"] == "pong" for reply in replies)
+    finally:
+        await transport.disconnect()
+        await fake.close()
+
+
+async def test_expired_requests_stop_counting_as_owed() -> None:
+    fake = await FakeJanus().start()
+    transport = JanusTransport.create_transport(fake.url, config={**NO_RETRY, "timeout": 0.2})
+    await transport.connect()
+    try:
+        results = await asyncio.gather(
+            *(transport.ping() for _ in range(16)), return_exceptions=True
+        )
+        assert all(isinstance(result, RequestTimeoutError) for result in results)
+        unanswered: list[dict[str, Any]] = []
+        while len(unanswered) < 16:
+            unanswered.extend(await asyncio.wait_for(fake.read_requests(), 5))
+        ping = asyncio.ensure_future(transport.ping())
+        request = (await asyncio.wait_for(fake.read_requests(), 5))[0]
+        assert transport.receive_batching_stats["watermark"] == 1  # type: ignore[attr-defined]
+        fake.send(text({"janus": "pong", "transaction": request["transaction"]}))
+        assert (await asyncio.wait_for(ping, 0.5))["janus"] == "pong"
+    finally:
+        await transport.disconnect()
+        await fake.close()
