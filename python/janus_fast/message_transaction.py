@@ -63,13 +63,6 @@ def _accept_all(*_args: Any, **_kwargs: Any) -> bool:
     return True
 
 
-def _as_dict(message: JsonDict | _LazyMessage) -> JsonDict:
-    if isinstance(message, dict):
-        return message
-    result: JsonDict = orjson.loads(message.raw)
-    return result
-
-
 class MessageTransaction:
     """The messages of one request, in arrival order, until ``done()``."""
 
@@ -82,6 +75,7 @@ class MessageTransaction:
         "_taken",
         "_timeout",
         "_waiter",
+        "_waiting_for",
         "done_called",
         "id",
         "route",
@@ -105,6 +99,8 @@ class MessageTransaction:
         self.done_called = False
         self._items: list[JsonDict | _LazyMessage] = []
         self._waiter: asyncio.Future[None] | None = None
+        #: The message type the waiting ``get`` needs (None: any); others do not wake it.
+        self._waiting_for: str | None = None
         self._error: BaseException | None = None
         self._timeout = timeout
         self._on_done = on_done
@@ -123,7 +119,9 @@ class MessageTransaction:
         self._items.append(message)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            wanted = self._waiting_for
+            if wanted is None or _janus_type(message) == wanted:
+                waiter.set_result(None)
 
     def fail(self, error: BaseException) -> None:
         """The transaction can receive nothing more (connection lost, session gone)."""
@@ -141,25 +139,21 @@ class MessageTransaction:
         ``timeout`` bounds the whole wait (default: the transport's request timeout; ``None``
         there too means no deadline). Raises ``RequestTimeoutError`` (a ``TimeoutError``).
         """
-        accepts: Callable[[JsonDict], Any]
+        wanted: JsonDict | None = None
         wanted_type: str | None = None
+        #: The matcher only names the message type: a type check decides, no is_subset needed.
+        type_only = False
         if isinstance(matcher, dict):
             wanted = matcher
             janus_type = matcher.get("janus")
             if isinstance(janus_type, str):
                 wanted_type = janus_type  # lets lazy messages of other types be skipped unparsed
-
-            def accepts(message: JsonDict) -> bool:
-                return is_subset(message, wanted)
-
-        else:
-            accepts = matcher
+                type_only = len(matcher) == 1
         limit = self._timeout if timeout is None else timeout
-        loop: asyncio.AbstractEventLoop | None = None
-        deadline = 0.0
+        deadline: float | None = None
         index = 0
+        items = self._items
         while True:
-            items = self._items
             while index < len(items):
                 item = items[index]
                 index += 1
@@ -168,39 +162,44 @@ class MessageTransaction:
                 else:
                     if wanted_type is not None and item.janus != wanted_type:
                         continue
-                    message = _as_dict(item)
+                    message = orjson.loads(item.raw)
                     items[index - 1] = message
-                if accepts(message):
+                if type_only:
+                    accepted: Any = message.get("janus") == wanted_type
+                elif wanted is not None:
+                    accepted = is_subset(message, wanted)
+                else:
+                    accepted = matcher(message)  # type: ignore[operator]
+                if accepted:
                     if self._taken is None:
                         self._taken = set()
                     self._taken.add(index - 1)
                     return message
             if self._error is not None:
                 raise self._error
-            if loop is None:
-                loop = self._loop or asyncio.get_running_loop()
-                deadline = loop.time() + limit if limit is not None else 0.0
-            await self._wait_for_more(loop, deadline if limit is not None else None)
-
-    async def _wait_for_more(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiter = waiter
-        deadlines = self._deadlines
-        token: Any = None
-        if deadline is not None:
-            if deadlines is not None:
-                token = deadlines.watch(waiter, deadline)
-            else:
-                token = loop.call_at(deadline, _expire_waiter, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if token is not None:
+            # Wait for the next message (or the deadline, or a failure).
+            loop = self._loop or asyncio.get_running_loop()
+            if deadline is None and limit is not None:
+                deadline = loop.time() + limit
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            self._waiting_for = wanted_type
+            token: Any = None
+            if deadline is not None:
+                deadlines = self._deadlines
                 if deadlines is not None:
-                    deadlines.unwatch(token)
+                    token = deadlines.watch(waiter, deadline)
                 else:
-                    token.cancel()
+                    token = loop.call_at(deadline, _expire_waiter, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if token is not None:
+                    if self._deadlines is not None:
+                        self._deadlines.unwatch(token)
+                    else:
+                        token.cancel()
 
     async def on_done(self) -> None:
         """Hook run by ``done()``: unregisters the transaction from its transport."""
@@ -223,11 +222,14 @@ class MessageTransaction:
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
         """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
-        taken = self._taken or ()
+        items = self._items
+        taken = self._taken
+        if taken is not None and len(taken) == len(items):
+            return []
         return [
             item
-            for index, item in enumerate(self._items)
-            if index not in taken and _janus_type(item) != "ack"
+            for index, item in enumerate(items)
+            if (taken is None or index not in taken) and _janus_type(item) != "ack"
         ]
 
     async def __aenter__(self) -> Self:

@@ -175,7 +175,8 @@ class JanusSession(EventSource):
         if "session_id" in message:
             logger.warning("ignoring caller-set session_id; the session sets it")
             message = {k: v for k, v in message.items() if k != "session_id"}
-        session_id = await self._ensure_created()
+        session_id = self._id if self.created else await self._ensure_created()
+        assert session_id is not None
         self._touch()
         return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
 
@@ -194,7 +195,7 @@ class JanusSession(EventSource):
         if the connection died before the reply (otherwise it fails with
         ``ConnectionClosedError``).
         """
-        session_id = await self._ensure_created()
+        session_id = self._id if self.created else await self._ensure_created()
         self._touch()
         try:
             return await self.transport._request(
