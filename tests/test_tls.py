@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,4 +73,18 @@ async def test_the_hostname_is_checked(tls_janus: tuple[JanusServer, Path]) -> N
         with pytest.raises(TransportError, match=r"(?i)mismatch|doesn't match|not valid for"):
             await transport.connect()
             await transport.ping()
+        await transport.disconnect()
+
+
+async def test_receive_batching_over_tls(tls_janus: tuple[JanusServer, Path]) -> None:
+    janus, ca_file = tls_janus
+    config = {"ca_file": str(ca_file), "max_retries": 0, "ping_interval": None}
+    transport = JanusTransport.create_transport(janus.wss_url, config=config)
+    await transport.connect()
+    try:
+        for _ in range(5):
+            replies = await asyncio.gather(*(transport.ping() for _ in range(256)))
+            assert [reply["janus"] for reply in replies] == ["pong"] * 256
+        assert transport.receive_batching_stats["raised"] > 0  # type: ignore[attr-defined]
+    finally:
         await transport.disconnect()
