@@ -43,14 +43,16 @@ def _connector_class() -> Any:
     """A TCPConnector that (1) keeps every connection it opened, so ``disconnect()`` can wait
     until all are really closed — aiohttp closes some connections (a cancelled request's, one
     the server ended) without waiting, and a TLS shutdown needs a round trip; and (2) tells
-    which connection a long-poll task holds or is still opening."""
+    which connection a long-poll task holds or is still opening (only with ``track_holders``:
+    the request pool does not need it, and it costs an Event per request)."""
     import weakref
 
     import aiohttp
 
     class TrackingConnector(aiohttp.TCPConnector):
-        def __init__(self, **kwargs: Any) -> None:
+        def __init__(self, *, track_holders: bool = False, **kwargs: Any) -> None:
             super().__init__(**kwargs)
+            self.track_holders = track_holders
             self.opened: weakref.WeakSet[Any] = weakref.WeakSet()
             self.held: dict[asyncio.Task[Any], Any] = {}
             self.connecting: dict[asyncio.Task[Any], asyncio.Event] = {}
@@ -61,6 +63,8 @@ def _connector_class() -> Any:
             return protocol
 
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+            if not self.track_holders:
+                return await super().connect(req, traces, timeout)
             task = asyncio.current_task()
             assert task is not None
             self.connecting[task] = asyncio.Event()
@@ -119,7 +123,7 @@ class JanusTransportHTTP(JanusTransport):
             total=None, sock_connect=self.options.connect_timeout, sock_read=_POLL_SILENCE_LIMIT
         )
         self._poll_connector = _connector_class()(
-            limit=0, ssl=context if context is not None else False
+            track_holders=True, limit=0, ssl=context if context is not None else False
         )
         self._poll_http = aiohttp.ClientSession(
             connector=self._poll_connector, headers=headers, timeout=poll_timeout
