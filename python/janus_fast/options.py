@@ -47,8 +47,8 @@ class TransportOptions:
     coalesce: bool = True
     coalesce_max_bytes: int = 1 << 16
     #: WebSocket, Linux: while many requests are in flight, let the kernel wake the reader only
-    #: once at least half of the replies owed can have arrived (SO_RCVLOWAT, with a 1 ms guard),
-    #: so one wake-up reads many replies. Replies and events may then wait up to ~2 ms.
+    #: once most of the replies owed can have arrived (SO_RCVLOWAT, with a 1 ms progress guard),
+    #: so one wake-up reads many replies. A reply or event may then wait up to ~2 ms.
     receive_batching: bool = True
     #: HTTP long poll: events per GET.
     maxev: int = 10

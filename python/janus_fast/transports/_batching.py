@@ -1,16 +1,17 @@
 """Receive batching for the WebSocket transport: SO_RCVLOWAT tuned to the replies still owed.
 
 Rule: while many requests are in flight, the kernel is asked to report the socket readable only
-once ``core.receive_low_watermark()`` bytes are buffered. That value is a lower bound of the bytes
-the server owes (half of the awaited replies times the smallest possible reply), so the wait ends
-as soon as the server answers; one wake-up then reads many replies instead of one or two, which
-saves the system calls and loop iterations that dominate a busy client's CPU. A guard timer drops
-the watermark back to 1 byte when a whole interval passes with no read while some bytes sit in
-the socket below the watermark (the rest of the batch is not coming: a reply the server is slow to
-send or never sends, a request that expired, an event nobody counted on) and keeps batching off
-for a back-off period, so no received byte waits in the kernel for more than about two guard
-intervals. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses the
-option, it does nothing.
+once ``core.receive_low_watermark()`` bytes are buffered. That value is below the bytes the server
+owes (3/8 to 3/4 of a lower bound of the replies still owed, counted by the Rust core), so the
+wait ends as soon as the server answers; one wake-up then reads many replies instead of one or
+two, which saves the system calls and loop iterations that dominate a busy client's CPU. A guard
+timer drops the watermark back to 1 byte when a whole interval passes with no read while some
+bytes sit in the socket below the watermark (the rest of the batch is not coming yet: the server
+was descheduled, a reply it is slow to send or never sends, a request that expired, an event
+nobody counted on); if that happens again before any batch completes, batching stays off for a
+back-off that doubles per repeat. So no received byte waits in the kernel for more than about two
+guard intervals. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses
+the option, it does nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ logger = logging.getLogger("janus_fast.transport.websocket")
 _SO_RCVLOWAT: int | None = getattr(socket, "SO_RCVLOWAT", None) if sys.platform == "linux" else None
 #: How long a raised watermark may go without any read before the guard drops it (s).
 GUARD_INTERVAL = 0.001
-#: After the guard fired, batching stays off this long (s).
-GUARD_BACKOFF = 0.01
+#: After the guard fired twice in a row, batching stays off this long (s), doubling per further
+#: consecutive firing up to ``GUARD_BACKOFF_MAX``. (A single firing is usually the server being
+#: descheduled for a moment; it costs one early read and no back-off.)
+GUARD_BACKOFF = 0.002
+GUARD_BACKOFF_MAX = 0.1
 
 
 class ReceiveBatcher:
@@ -45,6 +49,7 @@ class ReceiveBatcher:
         "_reads",
         "_reads_at_check",
         "_socket",
+        "_streak",
         "guard_trips",
         "raised",
     )
@@ -61,6 +66,8 @@ class ReceiveBatcher:
         self._reads_at_check = 0
         self._guard: asyncio.TimerHandle | None = None
         self._off_until = 0.0
+        #: Consecutive guard firings (no read in between that the watermark itself allowed).
+        self._streak = 0
         #: Times the watermark was raised above 1, and times the guard had to drop it.
         self.raised = 0
         self.guard_trips = 0
@@ -146,8 +153,13 @@ class ReceiveBatcher:
             # would complete the batch is not coming soon. (Nothing buffered delays nothing,
             # and enough buffered is read in this loop iteration: neither is a reason to stop.)
             self.guard_trips += 1
-            self._off_until = self._loop.time() + GUARD_BACKOFF
+            self._streak += 1
+            if self._streak > 1:
+                backoff = min(GUARD_BACKOFF * 2 ** (self._streak - 2), GUARD_BACKOFF_MAX)
+                self._off_until = self._loop.time() + backoff
             self._apply(1)
             return
+        if self._reads != self._reads_at_check:
+            self._streak = 0
         self._reads_at_check = self._reads
         self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)
