@@ -108,7 +108,8 @@ class MessageTransaction:
         self.route = route
         self._loop = loop
         self._deadlines = deadlines
-        self._taken: set[int] | None = None
+        #: Bit i set: message i was returned by a ``get`` (not a leftover).
+        self._taken = 0
 
     def __repr__(self) -> str:
         return f"<MessageTransaction {self.id} messages={len(self._items)} done={self.done_called}>"
@@ -171,9 +172,7 @@ class MessageTransaction:
                 else:
                     accepted = matcher(message)  # type: ignore[operator]
                 if accepted:
-                    if self._taken is None:
-                        self._taken = set()
-                    self._taken.add(index - 1)
+                    self._taken |= 1 << (index - 1)
                     return message
             if self._error is not None:
                 raise self._error
@@ -218,18 +217,24 @@ class MessageTransaction:
         if self.done_called:
             return
         self.done_called = True
+        if type(self).on_done is MessageTransaction.on_done:  # not overridden: skip a coroutine
+            if self._on_done is not None:
+                result = self._on_done(self)
+                if result is not None:
+                    await result
+            return
         await self.on_done()
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
         """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
         items = self._items
         taken = self._taken
-        if taken is not None and len(taken) == len(items):
+        if taken == (1 << len(items)) - 1:
             return []
         return [
             item
             for index, item in enumerate(items)
-            if (taken is None or index not in taken) and _janus_type(item) != "ack"
+            if not (taken >> index) & 1 and _janus_type(item) != "ack"
         ]
 
     async def __aenter__(self) -> Self:

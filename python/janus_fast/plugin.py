@@ -125,8 +125,17 @@ class JanusPlugin(EventSource):
         Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
         between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
         """
-        reply = await self.request_raw(body, jsep, timeout=timeout, idempotent=idempotent)
-        return reply.json()
+        session = self._require_attached()
+        reply = await session.request(
+            _plugin_message(body, jsep),
+            Expect.PLUGIN_MESSAGE,
+            self._id,
+            timeout,
+            idempotent=idempotent,
+        )
+        self._raise_plugin_error(reply)
+        result: JsonDict = reply.json()
+        return result
 
     async def request_raw(
         self,
@@ -138,17 +147,21 @@ class JanusPlugin(EventSource):
     ) -> Message:
         """``request()`` returning the core's lazy message (no dict built unless asked)."""
         session = self._require_attached()
-        message: JsonDict = {"janus": "message", "body": body}
-        if jsep is not None:
-            message["jsep"] = jsep
         reply = await session.request(
-            message, Expect.PLUGIN_MESSAGE, self._id, timeout, idempotent=idempotent
+            _plugin_message(body, jsep),
+            Expect.PLUGIN_MESSAGE,
+            self._id,
+            timeout,
+            idempotent=idempotent,
         )
+        self._raise_plugin_error(reply)
+        return reply
+
+    def _raise_plugin_error(self, reply: Message) -> None:
         if reply.plugin_error_code is not None:
             raise PluginError(
                 reply.plugin or self.name, reply.plugin_error_code, reply.plugin_error or ""
             )
-        return reply
 
     async def trickle(
         self,
@@ -250,3 +263,11 @@ class JanusPlugin(EventSource):
         if pc.signalingState == "closed":
             raise RuntimeError("Received JSEP when PeerConnection is closed")
         await pc.setRemoteDescription(session_description(jsep))
+
+
+def _plugin_message(body: JsonDict, jsep: JsonDict | None) -> JsonDict:
+    """The Janus ``message`` request carrying a plugin ``body`` (and ``jsep``)."""
+    message: JsonDict = {"janus": "message", "body": body}
+    if jsep is not None:
+        message["jsep"] = jsep
+    return message

@@ -185,7 +185,10 @@ class JanusTransport(ABC):
         if "janus" not in message:
             raise ValueError('a Janus request needs a "janus" key')
         body = _without_reserved(message)
-        return await self._open_stream(body, session_id, handle_id)
+        stream = self._open_stream_now(body, session_id, handle_id)
+        if stream is None:
+            stream = await self._open_stream(body, session_id, handle_id)
+        return stream
 
     async def receive(self, response: JsonDict) -> None:
         """Feed one incoming message (custom transports call this for everything they read)."""
@@ -280,6 +283,12 @@ class JanusTransport(ABC):
         except asyncio.CancelledError:
             self._core.cancel(transaction)
             raise
+
+    def _open_stream_now(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction | None:
+        """Open the stream without waiting when the transport can (None: use ``_open_stream``)."""
+        return None
 
     async def _open_stream(
         self, body: JsonDict, session_id: int | None, handle_id: int | None

@@ -447,6 +447,14 @@ class JanusTransportWebsocket(JanusTransport):
         self._arm_timer(deadline)
         return await waiter
 
+    def _open_stream_now(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction | None:
+        if self._outage is not None:
+            return None  # wait for the connection first (the coroutine path)
+        self._usable_loop()
+        return self._enqueue_stream(body, session_id, handle_id)
+
     async def _open_stream(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
@@ -455,6 +463,11 @@ class JanusTransportWebsocket(JanusTransport):
             await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
             if handle_id is not None:
                 handle_id = self._handle_remap.get(handle_id, handle_id)
+        return self._enqueue_stream(body, session_id, handle_id)
+
+    def _enqueue_stream(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction:
         stream = self._new_stream(session_id, handle_id)
         stream.id = self._core.request(
             orjson.dumps(body),
@@ -465,7 +478,8 @@ class JanusTransportWebsocket(JanusTransport):
             None,
             body.get("janus") == "message",
         )
-        self._schedule_flush()
+        if not self._flush_pending:
+            self._schedule_flush()
         return stream
 
     async def _send(self, message: JsonDict) -> None:
