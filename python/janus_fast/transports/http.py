@@ -39,32 +39,40 @@ _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
 
 
-def _connector_class() -> Any:
+def _connector_class(track_holders: bool = False) -> Any:
     """A TCPConnector that (1) keeps every connection it opened, so ``disconnect()`` can wait
     until all are really closed — aiohttp closes some connections (a cancelled request's, one
-    the server ended) without waiting, and a TLS shutdown needs a round trip; and (2) tells
-    which connection a long-poll task holds or is still opening (only with ``track_holders``:
-    the request pool does not need it, and it costs an Event per request)."""
+    the server ended) without waiting, and a TLS shutdown needs a round trip; and (2) with
+    ``track_holders``, tells which connection a long-poll task holds or is still opening. The
+    request pool does not need (2), which would cost a coroutine and an Event per request."""
     import weakref
 
     import aiohttp
 
     class TrackingConnector(aiohttp.TCPConnector):
-        def __init__(self, *, track_holders: bool = False, **kwargs: Any) -> None:
+        def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.track_holders = track_holders
             self.opened: weakref.WeakSet[Any] = weakref.WeakSet()
-            self.held: dict[asyncio.Task[Any], Any] = {}
-            self.connecting: dict[asyncio.Task[Any], asyncio.Event] = {}
 
         async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
             protocol = await super()._create_connection(req, traces, timeout)
             self.opened.add(protocol)
             return protocol
 
+        async def wait_all_closed(self, limit: float) -> None:
+            waiters = [closed for p in list(self.opened) if (closed := p.closed) is not None]
+            if waiters:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(limit):
+                        await asyncio.gather(*waiters, return_exceptions=True)
+
+    class HolderTrackingConnector(TrackingConnector):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.held: dict[asyncio.Task[Any], Any] = {}
+            self.connecting: dict[asyncio.Task[Any], asyncio.Event] = {}
+
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-            if not self.track_holders:
-                return await super().connect(req, traces, timeout)
             task = asyncio.current_task()
             assert task is not None
             self.connecting[task] = asyncio.Event()
@@ -75,14 +83,7 @@ def _connector_class() -> Any:
             finally:
                 self.connecting.pop(task).set()
 
-        async def wait_all_closed(self, limit: float) -> None:
-            waiters = [closed for p in list(self.opened) if (closed := p.closed) is not None]
-            if waiters:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(limit):
-                        await asyncio.gather(*waiters, return_exceptions=True)
-
-    return TrackingConnector
+    return HolderTrackingConnector if track_holders else TrackingConnector
 
 
 class JanusTransportHTTP(JanusTransport):
@@ -122,8 +123,8 @@ class JanusTransportHTTP(JanusTransport):
         poll_timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.options.connect_timeout, sock_read=_POLL_SILENCE_LIMIT
         )
-        self._poll_connector = _connector_class()(
-            track_holders=True, limit=0, ssl=context if context is not None else False
+        self._poll_connector = _connector_class(track_holders=True)(
+            limit=0, ssl=context if context is not None else False
         )
         self._poll_http = aiohttp.ClientSession(
             connector=self._poll_connector, headers=headers, timeout=poll_timeout
