@@ -263,3 +263,54 @@ def test_console_script_runs_as_a_process(janus_server: JanusServer) -> None:
     )
     assert result.returncode == 1
     assert_one_line_error(result.stderr)
+
+
+def test_bench_repeat_reports_the_median_run(
+    capsys: pytest.CaptureFixture[str], janus_server: JanusServer
+) -> None:
+    code, out, err = run(
+        capsys,
+        "bench",
+        janus_server.ws_url,
+        "--smoke",
+        "--json",
+        "--repeat",
+        "3",
+        "--clients",
+        "fast",
+        "--loops",
+        "asyncio",
+        "--workloads",
+        "W1,W2",
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["meta"]["repeat"] == 3
+    rows = report["rows"]
+    assert len(rows) == 2
+    _check_rows(rows)
+    for row in rows:
+        runs = row["client_cpu_us_per_op_runs"]
+        assert row["runs"] == 3 and len(runs) == 3 and len(row["ops_per_s_runs"]) == 3
+        assert row["client_cpu_us_per_op"] == sorted(runs)[1]  # the median run's own numbers
+
+
+def test_median_run_never_mixes_runs_and_keeps_failures_visible() -> None:
+    from janus_fast.bench.runner import median_run
+
+    runs = [
+        {"client_cpu_us_per_op": 9.0, "ops_per_s": 1.0},
+        {"failed": "worker died"},
+        {"client_cpu_us_per_op": 3.0, "ops_per_s": 3.0},
+        {"client_cpu_us_per_op": 5.0, "ops_per_s": 2.0},
+    ]
+    chosen = median_run(runs)
+    assert (chosen["client_cpu_us_per_op"], chosen["ops_per_s"]) == (5.0, 2.0)
+    assert chosen["failed_runs"] == 1 and chosen["client_cpu_us_per_op_runs"] == [9.0, 3.0, 5.0]
+    assert median_run([{"failed": "a"}, {"failed": "b"}]) == {"failed": "a"}
+    assert median_run([{"client_cpu_us_per_op": 1.0}]) == {"client_cpu_us_per_op": 1.0}
+
+
+def test_bench_rejects_a_bad_repeat(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "bench", "--repeat", "0")
+    assert code != 0 and "--repeat" in err and "Traceback" not in err

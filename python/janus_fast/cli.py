@@ -169,6 +169,16 @@ class _ProgressBar:
             self.stream.flush()
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _split_list(value: str | None, default: Sequence[str]) -> tuple[str, ...]:
     if not value:
         return tuple(default)
@@ -214,6 +224,7 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
         smoke=args.smoke,
         scale=args.scale,
         time_scale=args.time_scale,
+        repeat=args.repeat,
         api_secret=args.api_secret,
         token=args.token,
     )
@@ -424,6 +435,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workloads", help="comma list of W1,W2,W3,W4,W5,W6a,W6b")
     bench.add_argument("--scale", type=float, default=1.0, help="multiply operation counts")
     bench.add_argument("--time-scale", type=float, default=1.0, help="multiply time limits")
+    bench.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        help="run everything N times (interleaved); report each row's median run",
+    )
     bench.add_argument("--janus-pid", type=int, help="pid of the Janus at URL (for its CPU)")
     bench.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     _secret_options(bench)

@@ -175,6 +175,11 @@ def _cell(row: dict[str, Any], field: str) -> str:
             notes.append(f"{row['errors']} errors: {row.get('first_error')}"[:80])
         if row.get("handles_attached") is not None:
             notes.append(f"{_fmt(row['handles_attached'])} handles")
+        spread = row.get("client_cpu_us_per_op_runs")
+        if spread and len(spread) > 1:
+            notes.append("CPU runs " + "/".join(_fmt(value, 1) for value in spread))
+        if row.get("failed_runs"):
+            notes.append(f"{row['failed_runs']} runs failed")
         return "; ".join(notes)
     if row.get("failed") and field not in ("workload", "label"):
         return ""
@@ -203,6 +208,11 @@ def render_table(report: dict[str, Any]) -> str:
         )
     if meta.get("smoke"):
         lines.append("(smoke sizes: a functional check, not a measurement)")
+    if (meta.get("repeat") or 1) > 1:
+        lines.append(
+            f"each row: the median of {meta['repeat']} interleaved runs by client CPU per "
+            "operation (all runs' values in the note)"
+        )
     for loop in sorted({row["loop"] for row in report["rows"]}):
         rows = sorted(
             (row for row in report["rows"] if row["loop"] == loop),
