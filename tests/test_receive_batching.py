@@ -122,3 +122,47 @@ async def test_expired_requests_stop_counting_as_owed() -> None:
     finally:
         await transport.disconnect()
         await fake.close()
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_no_descriptor_is_left_open_across_connects_and_reconnects(
+    janus_server: JanusServer,
+) -> None:
+    from janus_fast.testing import FaultProxy
+
+    before = _open_fds()
+    for _ in range(5):
+        transport = JanusTransport.create_transport(janus_server.ws_url, config=NO_RETRY)
+        await transport.connect()
+        await asyncio.gather(*(transport.ping() for _ in range(32)))
+        await transport.disconnect()
+    proxy = await FaultProxy(janus_server.ports.ws).start()
+    transport = JanusTransport.create_transport(
+        proxy.url(), config={**NO_RETRY, "max_retries": 5, "retry_delay": 0.01}
+    )
+    await transport.connect()
+    reconnects: list[str] = []
+    transport.on_connection_event(
+        lambda event: reconnects.append(event.kind) if event.kind == "reconnected" else None
+    )
+
+    async def reconnected(count: int) -> None:
+        while len(reconnects) < count:
+            await asyncio.sleep(0.01)
+
+    try:
+        for attempt in range(3):
+            await asyncio.gather(*(transport.ping() for _ in range(32)))
+            proxy.cut()
+            await asyncio.wait_for(reconnected(attempt + 1), 5)
+        await asyncio.gather(*(transport.ping() for _ in range(32)))
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+    await asyncio.sleep(0.05)
+    assert _open_fds() <= before + 1  # +1 at most: a loop-owned descriptor opened on first use

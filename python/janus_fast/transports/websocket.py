@@ -156,8 +156,13 @@ class JanusTransportWebsocket(JanusTransport):
                     server_hostname=url.host if context is not None else None,
                 )
                 self._socket, self._protocol = socket, protocol
-                if self.options.receive_batching:
-                    self._batcher = ReceiveBatcher.attach(self._core, loop, socket)
+                if self._batcher is not None:
+                    self._batcher.close()  # never two duplicate descriptors for one transport
+                self._batcher = (
+                    ReceiveBatcher.attach(self._core, loop, socket)
+                    if self.options.receive_batching
+                    else None
+                )
                 socket.write(self._core.data_to_send())
                 await self._opened
         except TimeoutError:
