@@ -9,7 +9,11 @@ Works under `pytest benches` and `make bench` (`--benchmark-only`: one pedantic 
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +65,20 @@ def test_macro_smoke(benchmark: Any, bench_janus: JanusServer, client: str, loop
     assert loop in table and all(w.key in table for w in WORKLOADS)
     for target in report["targets"]:
         assert target["value"] is None or math.isfinite(target["value"])
+
+
+def test_cost_floor_smoke(bench_janus: JanusServer) -> None:
+    """``benches/cost_floor.py`` runs (tiny counts) and reports its three phases per loop."""
+    script = Path(__file__).with_name("cost_floor.py")
+    result = subprocess.run(
+        [sys.executable, str(script), bench_janus.ws_url, "--count", "2000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(rows) == 3 * len(LOOPS), result.stdout
+    for row in rows:
+        match = re.search(r"([0-9.]+) µs/op$", row)
+        assert match is not None and float(match.group(1)) > 0, row
