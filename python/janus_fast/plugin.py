@@ -125,6 +125,7 @@ class JanusPlugin(EventSource):
         Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
         between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
         """
+        # request_raw() inlined on purpose: one coroutine less per request on the hot path.
         session = self._require_attached()
         reply = await session.request(
             _plugin_message(body, jsep),
