@@ -166,3 +166,67 @@ async def test_no_descriptor_is_left_open_across_connects_and_reconnects(
         await proxy.close()
     await asyncio.sleep(0.05)
     assert _open_fds() <= before + 1  # +1 at most: a loop-owned descriptor opened on first use
+
+
+async def test_janus_puts_the_session_id_in_every_reply_within_a_session(
+    janus_server: JanusServer,
+) -> None:
+    """The fact the core's lower bound of a reply's size rests on (``min_reply_wire_bytes``),
+    checked on the real server with a plain WebSocket client: acks, successes, events and errors
+    of requests sent in a session all carry ``session_id`` and the transaction."""
+    import json
+
+    import websockets
+
+    async with websockets.connect(janus_server.ws_url, subprotocols=["janus-protocol"]) as ws:
+
+        async def replies(request: dict[str, Any], count: int = 1) -> list[dict[str, Any]]:
+            await ws.send(json.dumps(request))
+            return [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(count)]
+
+        (created,) = await replies({"janus": "create", "transaction": "c"})
+        session = created["data"]["id"]
+        (attached,) = await replies(
+            {
+                "janus": "attach",
+                "session_id": session,
+                "plugin": "janus.plugin.echotest",
+                "transaction": "t1",
+            }
+        )
+        handle = attached["data"]["id"]
+        seen = [attached]
+        seen += await replies({"janus": "keepalive", "session_id": session, "transaction": "t2"})
+        seen += await replies(
+            {
+                "janus": "message",
+                "session_id": session,
+                "handle_id": handle,
+                "body": {"audio": True},
+                "transaction": "t3",
+            },
+            2,
+        )
+        seen += await replies(
+            {
+                "janus": "trickle",
+                "session_id": session,
+                "handle_id": handle,
+                "candidate": {"completed": True},
+                "transaction": "t4",
+            }
+        )
+        seen += await replies({"janus": "bogus", "session_id": session, "transaction": "t5"})
+        seen += await replies({"janus": "destroy", "session_id": session, "transaction": "t6"})
+    assert sorted(reply["janus"] for reply in seen) == [
+        "ack",
+        "ack",
+        "ack",
+        "error",
+        "event",
+        "success",
+        "success",
+    ]
+    for reply in seen:
+        assert reply["session_id"] == session, reply
+        assert reply["transaction"].startswith("t"), reply
