@@ -111,6 +111,9 @@ async def test_expired_requests_stop_counting_as_owed() -> None:
             *(transport.ping() for _ in range(16)), return_exceptions=True
         )
         assert all(isinstance(result, RequestTimeoutError) for result in results)
+        # Nothing was read or sent since: the guard lowers the watermark on its own.
+        await asyncio.sleep(0.02)
+        assert transport.receive_batching_stats["watermark"] == 1  # type: ignore[attr-defined]
         unanswered: list[dict[str, Any]] = []
         while len(unanswered) < 16:
             unanswered.extend(await asyncio.wait_for(fake.read_requests(), 5))

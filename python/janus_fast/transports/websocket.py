@@ -2,7 +2,8 @@
 
 Rule: bytes read from the socket go to ``_core.WebSocketConnection.receive_data`` in one call per
 read, followed by one dispatch pass; requests are encoded straight into the core's coalescing
-buffer and one writer flushes everything queued once per loop iteration. The ``websockets``
+buffer and one writer flushes everything queued once per loop iteration; after every read and
+flush the receive low-watermark is retuned (``transports/_batching.py``). The ``websockets``
 library is not used on this path. Reconnection, the outage queue and session reclaiming live in
 ``transports/_recovery.py``; this module only moves bytes and reports the connection going down.
 """
