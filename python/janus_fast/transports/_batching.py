@@ -28,7 +28,7 @@ from typing import Any
 logger = logging.getLogger("janus_fast.transport.websocket")
 
 _SO_RCVLOWAT: int | None = getattr(socket, "SO_RCVLOWAT", None) if sys.platform == "linux" else None
-#: How long a raised watermark may go without any read before the guard drops it (s).
+#: How long bytes may wait below a raised watermark, with no read, before the guard drops it (s).
 GUARD_INTERVAL = 0.001
 #: After the guard fired twice in a row, batching stays off this long (s), doubling per further
 #: consecutive firing up to ``GUARD_BACKOFF_MAX``. (A single firing is usually the server being
@@ -152,8 +152,8 @@ class ReceiveBatcher:
             # Fewer replies owed than when it was set, with no read or flush since (requests
             # expired or were cancelled): lower it now.
             self.tune()
-            if self._applied <= 1:
-                return
+            if self._applied <= 1 or self._guard is not None:
+                return  # batching ended, or _apply() armed a fresh guard for the new value
         if self._reads == self._reads_at_check and 0 < self._buffered() < self._applied:
             # Bytes have arrived but not enough to wake the reader, for a whole interval: what
             # would complete the batch is not coming soon. (Nothing buffered delays nothing,
