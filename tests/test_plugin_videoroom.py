@@ -267,9 +267,19 @@ async def test_async_errors_become_error_events(janus_url: str) -> None:
         assert error["error_code"] == 426
 
 
+class _UnawareVideoRoom(JanusVideoRoomPlugin):
+    """Does not act on Janus's ``detached`` event (as janus-client's plugins did not), so a request
+    after a detach behind its back reaches Janus. Over HTTP that event comes through the long poll
+    and can beat the detach's own reply, which would otherwise release the plugin first."""
+
+    def _after_message(self, message: dict[str, Any]) -> None:
+        pass
+
+
 async def test_core_errors_are_videoroom_errors_and_typed(janus_url: str) -> None:
     async with JanusSession(base_url=janus_url) as session:
-        plugin = await attached(session)
+        plugin = _UnawareVideoRoom()
+        await plugin.attach(session)
         await session.request({"janus": "detach"}, Expect.SUCCESS, plugin.id)  # behind its back
         with pytest.raises(VideoRoomError) as caught:  # janus-client's catch style
             await plugin.exists(1234)
