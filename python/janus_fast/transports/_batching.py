@@ -148,12 +148,11 @@ class ReceiveBatcher:
         self._guard = None
         if self._applied <= 1 or self._socket is None:
             return
-        if self._core.receive_low_watermark() < self._applied:
-            # Fewer replies owed than when it was set, with no read or flush since (requests
-            # expired or were cancelled): lower it now.
-            self.tune()
-            if self._applied <= 1 or self._guard is not None:
-                return  # batching ended, or _apply() armed a fresh guard for the new value
+        # What is owed may have changed with no read or flush since (requests expired or were
+        # cancelled): follow it first.
+        self.tune()
+        if self._applied <= 1 or self._guard is not None:
+            return  # batching ended, or _apply() armed a fresh guard for the new value
         if self._reads == self._reads_at_check and 0 < self._buffered() < self._applied:
             # Bytes have arrived but not enough to wake the reader, for a whole interval: what
             # would complete the batch is not coming soon. (Nothing buffered delays nothing,

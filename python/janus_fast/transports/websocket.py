@@ -484,8 +484,7 @@ class JanusTransportWebsocket(JanusTransport):
             None,
             body.get("janus") == "message",
         )
-        if not self._flush_pending:
-            self._schedule_flush()
+        self._schedule_flush()
         return stream
 
     async def _send(self, message: JsonDict) -> None:

@@ -3,11 +3,11 @@
 //! Rule: one call per socket read (`receive_data`), one drain of outputs, one `data_to_send` per
 //! flush (coalesced frames). Python owns the socket, the clock and the tasks.
 
-use janus_proto::{JanusCoreConfig, RequestOptions, WsConfig, WsJanusConnection, WsState};
+use janus_proto::{JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::convert::{deadline_from, expect_from, to_pyerr, Obj};
+use crate::convert::{request_options, to_pyerr, Obj};
 use crate::core::shared_core_methods;
 
 #[pyclass(module = "janus_fast._core", name = "WebSocketConnection")]
@@ -116,14 +116,7 @@ impl PyWebSocketConnection {
         deadline: Option<f64>,
         event_expected: bool,
     ) -> PyResult<String> {
-        let options = RequestOptions {
-            expect: expect_from(expect)?,
-            session_id,
-            handle_id,
-            deadline: deadline_from(deadline),
-            with_credentials: true,
-            event_expected,
-        };
+        let options = request_options(expect, session_id, handle_id, deadline, event_expected)?;
         let (_, txid) = self
             .conn
             .request(body, waiter, &options)

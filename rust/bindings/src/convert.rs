@@ -3,7 +3,7 @@
 //! Rule: Python exception classes come from `janus_fast.errors` (Rust defines none); a drained
 //! output becomes one `(kind, target, item)` tuple.
 
-use janus_proto::{Expect, JanusCore, OutputRef, ProtocolError};
+use janus_proto::{Expect, JanusCore, OutputRef, ProtocolError, RequestOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -54,9 +54,23 @@ pub(crate) fn expect_from(value: u8) -> PyResult<Expect> {
     })
 }
 
-/// A deadline from Python: None or NaN means none.
-pub(crate) fn deadline_from(value: Option<f64>) -> Option<f64> {
-    value.filter(|d| !d.is_nan())
+/// The core's options for a request the binding's caller describes. A NaN deadline is passed on
+/// as is: the core treats it as none.
+pub(crate) fn request_options(
+    expect: u8,
+    session_id: Option<u64>,
+    handle_id: Option<u64>,
+    deadline: Option<f64>,
+    event_expected: bool,
+) -> PyResult<RequestOptions> {
+    Ok(RequestOptions {
+        expect: expect_from(expect)?,
+        session_id,
+        handle_id,
+        deadline,
+        with_credentials: true,
+        event_expected,
+    })
 }
 
 fn item<'py>(
