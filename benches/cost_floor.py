@@ -8,7 +8,13 @@ client CPU from ``getrusage`` per phase, against a real Janus this script starts
    resolves (the driver's bookkeeping plus one future round trip through the event loop);
 2. ``core only``: the Rust core's ``request()`` plus one future per ping on a connected
    janus_fast WebSocket (receive batching on): the least a janus_fast ping can cost;
-3. ``transport.ping()``: the janus-client-compatible call the W2 compat row makes.
+3. ``transport.ping()``: the janus-client-compatible call the W2 compat row makes;
+4. the same with ``receive_batching=False`` (the transport before receive batching).
+
+Each phase also reports operations per read system call (``syscr`` of ``/proc/self/io``) — with
+one reply per ping, how many replies one wake-up of the reader takes. Only uvloop's are counted
+there (libuv reads sockets with ``read(2)``); asyncio's ``recv`` calls are not, so its column
+shows ``-``.
 
 Run: ``.venv/bin/python benches/cost_floor.py [ws://HOST:PORT] [--count N]``.
 """
@@ -35,18 +41,28 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _measure(op: Callable[[int], Awaitable[Any]], count: int) -> float:
-    """Client CPU µs per operation of ``count`` operations, after a warm-up."""
+def _read_calls() -> int:
+    with open("/proc/self/io") as io:
+        for line in io:
+            if line.startswith("syscr:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _measure(op: Callable[[int], Awaitable[Any]], count: int) -> tuple[float, float | None]:
+    """Client CPU µs per operation, and operations per read call (None: none counted)."""
     await _drive(op, min(count // 10, 2000), IN_FLIGHT, time.perf_counter() + 60, Outcome())
-    before = _cpu()
+    own = -_read_calls() + _read_calls()  # the reads of /proc/self/io itself
+    reads, before = _read_calls(), _cpu()
     outcome = Outcome()
     await _drive(op, count, IN_FLIGHT, time.perf_counter() + 60, outcome)
+    cpu, reads = _cpu() - before, _read_calls() - reads - own
     if outcome.errors:
         raise RuntimeError(f"{outcome.errors} operations failed: {outcome.first_error}")
-    return (_cpu() - before) / outcome.ops * 1e6
+    return cpu / outcome.ops * 1e6, (outcome.ops / reads if reads else None)
 
 
-async def _phases(url: str, count: int) -> dict[str, float]:
+async def _phases(url: str, count: int) -> dict[str, tuple[float, float | None]]:
     loop = asyncio.get_running_loop()
     pending: list[asyncio.Future[dict[str, str]]] = []
     scheduled = [False]
@@ -70,6 +86,10 @@ async def _phases(url: str, count: int) -> dict[str, float]:
     results = {"driver + loop (no I/O)": await _measure(in_memory, count)}
     transport: Any = JanusTransport.create_transport(url, config={"ping_interval": None})
     await transport.connect()
+    unbatched: Any = JanusTransport.create_transport(
+        url, config={"ping_interval": None, "receive_batching": False}
+    )
+    await unbatched.connect()
     try:
         core = transport._core
         body = b'{"janus":"ping"}'
@@ -85,9 +105,16 @@ async def _phases(url: str, count: int) -> dict[str, float]:
                 raise RuntimeError("no pong")
 
         results["core only (request + future)"] = await _measure(core_only, count)
+
+        async def unbatched_ping(_index: int) -> None:
+            if (await unbatched.ping())["janus"] != "pong":
+                raise RuntimeError("no pong")
+
         results["transport.ping() (compat API)"] = await _measure(compat_ping, count)
+        results["the same, receive_batching=False"] = await _measure(unbatched_ping, count)
     finally:
         await transport.disconnect()
+        await unbatched.disconnect()
     return results
 
 
@@ -114,8 +141,9 @@ def main() -> int:
         except ImportError:
             pass
         for name, run in runners:
-            for phase, micros in run(_phases(url, args.count)).items():
-                print(f"{name:8} {phase:32} {micros:6.2f} µs/op")
+            for phase, (micros, per_read) in run(_phases(url, args.count)).items():
+                reads = "-" if per_read is None else f"{per_read:.1f}"
+                print(f"{name:8} {phase:34} {micros:6.2f} µs/op {reads:>8} ops/read call")
     finally:
         if server is not None:
             server.stop()

@@ -78,7 +78,8 @@ def test_cost_floor_smoke(bench_janus: JanusServer) -> None:
     )
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(rows) == 3 * len(LOOPS), result.stdout
+    assert len(rows) == 4 * len(LOOPS), result.stdout
     for row in rows:
-        match = re.search(r"([0-9.]+) µs/op$", row)
+        match = re.search(r"([0-9.]+) µs/op +([0-9.]+|-) ops/read call$", row)
         assert match is not None and float(match.group(1)) > 0, row
+        assert match.group(2) == "-" or float(match.group(2)) > 0, row
