@@ -7,6 +7,7 @@
 mod connection;
 mod convert;
 mod core;
+mod http;
 mod message;
 
 use pyo3::prelude::*;
@@ -73,5 +74,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::PyMessage>()?;
     m.add_class::<core::PyJanusCore>()?;
     m.add_class::<connection::PyWebSocketConnection>()?;
+    m.add_class::<http::PyHttpRequestWriter>()?;
+    m.add_class::<http::PyHttpResponseReader>()?;
     Ok(())
 }

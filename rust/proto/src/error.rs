@@ -92,11 +92,61 @@ impl fmt::Display for HandshakeError {
     }
 }
 
+/// Why an HTTP response (of the HTTP transport) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The status line is not `HTTP/1.x <3 digits> <reason>`.
+    MalformedStatusLine,
+    /// A header line has no `:`, a blank in its name, or is a folded continuation line.
+    MalformedHeader,
+    /// No `\r\n\r\n` within the first 16 KiB.
+    HeaderTooLarge,
+    /// `Content-Length` is not a number, or two of them disagree.
+    BadContentLength,
+    /// A `Transfer-Encoding` other than `chunked` (the only one a client can read).
+    UnsupportedTransferEncoding(String),
+    /// A chunk size line or chunk terminator that is not valid.
+    MalformedChunk,
+    /// A body larger than the configured maximum.
+    BodyTooLarge {
+        /// Size announced or reached so far.
+        size: u64,
+        /// Configured maximum.
+        max: usize,
+    },
+    /// The connection ended in the middle of a response.
+    Truncated,
+    /// A `101 Switching Protocols` answer to a plain request.
+    UnexpectedUpgrade,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MalformedStatusLine => f.write_str("malformed HTTP status line"),
+            Self::MalformedHeader => f.write_str("malformed HTTP header line"),
+            Self::HeaderTooLarge => f.write_str("HTTP header block larger than 16 KiB"),
+            Self::BadContentLength => f.write_str("invalid or conflicting Content-Length"),
+            Self::UnsupportedTransferEncoding(te) => {
+                write!(f, "unsupported Transfer-Encoding '{te}'")
+            }
+            Self::MalformedChunk => f.write_str("malformed chunked body"),
+            Self::BodyTooLarge { size, max } => {
+                write!(f, "HTTP body of {size} bytes exceeds the maximum of {max}")
+            }
+            Self::Truncated => f.write_str("connection closed in the middle of an HTTP response"),
+            Self::UnexpectedUpgrade => f.write_str("unexpected 101 Switching Protocols"),
+        }
+    }
+}
+
 /// Every error the core reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
     /// The opening handshake failed.
     Handshake(HandshakeError),
+    /// An HTTP response could not be read.
+    Http(HttpError),
     /// A frame has RSV1-3 set although no extension was negotiated (close 1002).
     ReservedBits,
     /// A frame uses a reserved opcode (close 1002).
@@ -173,10 +223,17 @@ impl From<HandshakeError> for ProtocolError {
     }
 }
 
+impl From<HttpError> for ProtocolError {
+    fn from(e: HttpError) -> Self {
+        Self::Http(e)
+    }
+}
+
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Handshake(e) => write!(f, "WebSocket handshake failed: {e}"),
+            Self::Http(e) => e.fmt(f),
             Self::ReservedBits => f.write_str("frame with reserved bits set"),
             Self::ReservedOpcode(op) => write!(f, "frame with reserved opcode {op:#x}"),
             Self::MaskedServerFrame => f.write_str("masked frame from the server"),

@@ -26,6 +26,7 @@
 pub mod buffer;
 pub mod connection;
 pub mod error;
+pub mod http;
 pub mod janus;
 pub mod rng;
 pub mod ws;
@@ -34,7 +35,7 @@ pub mod ws;
 pub type Payload = std::sync::Arc<[u8]>;
 
 pub use connection::WsJanusConnection;
-pub use error::{HandshakeError, ProtocolError};
+pub use error::{HandshakeError, HttpError, ProtocolError};
 pub use janus::core::EventTarget;
 pub use janus::{
     classify, classify_each, Expect, JanusCore, JanusCoreConfig, Kind, Message, Output, OutputRef,

@@ -1,11 +1,13 @@
-//! Bounded, stable-toolchain fuzzing of the frame parser/client and the classifier.
+//! Bounded, stable-toolchain fuzzing of the frame parser/client, the classifier and the HTTP
+//! response reader.
 //!
 //! Ignored by default; run with
 //! `JANUS_FUZZ_SECONDS=60 cargo test -p janus_proto --release -- --ignored fuzz`
 //! (`JANUS_FUZZ_SEED=<u64>` replays a run; the seed is printed). Inputs are random mutations of
 //! valid streams/messages; the oracles are "no panic" plus invariants: split invariance, at most
 //! one `Closed`, an error implies CLOSED, client output is valid masked framing, and every
-//! classified message agrees with a full `serde_json::Value` parse of its byte range.
+//! classified message agrees with a full `serde_json::Value` parse of its byte range; the HTTP
+//! reader gives the same responses and error however its input is split.
 
 mod common;
 
@@ -13,8 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
+use janus_proto::http::{Response, ResponseReader};
 use janus_proto::ws::frame::Opcode;
-use janus_proto::{classify, Rng, WsClient, WsEvent, WsState};
+use janus_proto::{classify, HttpError, Rng, WsClient, WsEvent, WsState};
 
 /// The corpus kept in the repository: `fuzz/corpus/<target>/*` (shared with the cargo-fuzz
 /// targets) plus, for the classifier, every captured Janus message under `tests/fixtures/`.
@@ -94,6 +97,14 @@ const TOKENS: &[&[u8]] = &[
     b"\x88\x02\x03\xe8",
     b"\x89\x00",
     b"\x00\x00\x00\x00",
+    b"\r\n",
+    b"\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n",
+    b"Content-Length: 3\r\n",
+    b"Transfer-Encoding: chunked\r\n",
+    b"Connection: close\r\n",
+    b"0\r\n\r\n",
+    b"ffffffffffffffff\r\n",
 ];
 
 fn mutate(rng: &mut Rng, corpus: &[Vec<u8>], base: &[u8]) -> Vec<u8> {
@@ -290,4 +301,65 @@ fn fuzz_classify_bounded() {
         }
     }
     eprintln!("fuzz_classify_bounded: {runs} inputs");
+}
+
+/// Every response the reader yields for `input` cut at `cuts`, then its error (size-free).
+fn read_http(input: &[u8], cuts: &[usize]) -> (Vec<Response>, Option<String>) {
+    let mut reader = ResponseReader::new(4096);
+    let mut responses = Vec::new();
+    let describe = |e: HttpError| match e {
+        HttpError::BodyTooLarge { .. } => "BodyTooLarge".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut prev = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+        let mut piece = &input[prev..cut];
+        prev = cut;
+        loop {
+            match reader.receive_data(piece) {
+                Ok(Some(response)) => {
+                    assert!(response.status >= 200);
+                    responses.push(response);
+                    piece = &[]; // the rest stays buffered until asked for
+                }
+                Ok(None) => break,
+                Err(e) => return (responses, Some(describe(e))),
+            }
+        }
+    }
+    match reader.receive_eof() {
+        Ok(Some(response)) => responses.push(response),
+        Ok(None) => {}
+        Err(e) => return (responses, Some(describe(e))),
+    }
+    (responses, None)
+}
+
+#[test]
+#[ignore]
+fn fuzz_http_response_bounded() {
+    let (time, seed) = budget();
+    eprintln!("fuzz_http_response_bounded: JANUS_FUZZ_SEED={seed}");
+    let mut rng = Rng::new(&seed.to_le_bytes());
+    let corpus = repository_corpus("http_response");
+    let start = Instant::now();
+    let mut runs = 0u64;
+    while start.elapsed() < time {
+        for _ in 0..64 {
+            let base = &corpus[below(&mut rng, corpus.len())];
+            let input = mutate(&mut rng, &corpus, base);
+            let whole = read_http(&input, &[]);
+            let mut cuts: Vec<usize> = (0..below(&mut rng, 5))
+                .map(|_| below(&mut rng, input.len() + 1))
+                .collect();
+            cuts.sort_unstable();
+            assert_eq!(
+                read_http(&input, &cuts),
+                whole,
+                "split invariance, seed {seed}"
+            );
+            runs += 1;
+        }
+    }
+    eprintln!("fuzz_http_response_bounded: {runs} inputs");
 }

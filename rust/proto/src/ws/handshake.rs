@@ -11,12 +11,15 @@ use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
 use crate::error::{excerpt, HandshakeError, ProtocolError};
+use crate::http::{
+    check_extra_headers, check_text, find, header_lines, is_token, parse_status_line, trim,
+    write_headers,
+};
 use crate::rng::Rng;
 
 /// GUID appended to the key for `Sec-WebSocket-Accept`.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-/// Largest accepted response header block, `\r\n\r\n` included.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub use crate::http::MAX_HEADER_BYTES;
 
 const RESERVED: [&str; 7] = [
     "host",
@@ -43,25 +46,6 @@ pub fn accept_key(key: &str) -> String {
     B64.encode(h.finalize())
 }
 
-fn check_text(what: &str, v: &str, allow_space: bool) -> Result<(), ProtocolError> {
-    let bad = v
-        .bytes()
-        .any(|b| b == b'\r' || b == b'\n' || b == 0 || (!allow_space && (b == b' ' || b == b'\t')));
-    if bad || (!allow_space && v.is_empty()) {
-        return Err(ProtocolError::InvalidArgument(format!(
-            "{what} contains forbidden characters or is empty"
-        )));
-    }
-    Ok(())
-}
-
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 /// Append the upgrade request to `out`.
 pub fn write_request(
     out: &mut Vec<u8>,
@@ -83,20 +67,7 @@ pub fn write_request(
             "subprotocol must be an HTTP token".into(),
         ));
     }
-    for (name, value) in extra_headers {
-        if !is_token(name) {
-            return Err(ProtocolError::InvalidArgument(format!(
-                "header name {:?} is not an HTTP token",
-                excerpt(name)
-            )));
-        }
-        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-            return Err(ProtocolError::InvalidArgument(format!(
-                "header {name} is set by the WebSocket handshake"
-            )));
-        }
-        check_text("header value", value, true)?;
-    }
+    check_extra_headers(extra_headers, &RESERVED, "WebSocket handshake")?;
     let start = out.len();
     out.reserve(256);
     for part in [
@@ -112,34 +83,10 @@ pub fn write_request(
     ] {
         out.extend_from_slice(part.as_bytes());
     }
-    for (name, value) in extra_headers {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.trim().as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_headers(out, extra_headers);
     out.extend_from_slice(b"\r\n");
     debug_assert!(out.len() > start);
     Ok(())
-}
-
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-fn trim(v: &[u8]) -> &[u8] {
-    let s = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let e = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(s, |p| p + 1);
-    &v[s..e]
 }
 
 /// Incremental validator of the server's response.
@@ -191,21 +138,13 @@ impl ResponseParser {
     }
 
     fn check_status(line: &[u8]) -> Result<(), HandshakeError> {
-        let rest = line
-            .strip_prefix(b"HTTP/1.1 ")
+        let status = parse_status_line(line)
+            .filter(|s| s.minor_version == 1)
             .ok_or(HandshakeError::MalformedStatusLine)?;
-        let digits = rest.get(..3).ok_or(HandshakeError::MalformedStatusLine)?;
-        if !digits.iter().all(u8::is_ascii_digit) || rest.get(3).is_some_and(|&b| b != b' ') {
-            return Err(HandshakeError::MalformedStatusLine);
-        }
-        let code = digits
-            .iter()
-            .fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
-        if code != 101 {
-            let reason = String::from_utf8_lossy(trim(rest.get(4..).unwrap_or(b"")));
+        if status.code != 101 {
             return Err(HandshakeError::BadStatus {
-                code,
-                reason: excerpt(&reason),
+                code: status.code,
+                reason: excerpt(&String::from_utf8_lossy(status.reason)),
             });
         }
         Ok(())
@@ -215,19 +154,8 @@ impl ResponseParser {
     fn check_headers(&self, block: &[u8]) -> Result<(), HandshakeError> {
         let (mut upgrade, mut connection, mut accept, mut protocol) = (false, false, None, None);
         let mut extension = false;
-        let mut rest = block;
-        while let Some(pos) = find(rest, b"\r\n", 0) {
-            let line = &rest[..pos];
-            rest = &rest[pos + 2..];
-            if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                return Err(HandshakeError::MalformedHeader);
-            }
-            let colon = line
-                .iter()
-                .position(|&b| b == b':')
-                .ok_or(HandshakeError::MalformedHeader)?;
-            let name = &line[..colon];
-            let value = trim(&line[colon + 1..]);
+        for line in header_lines(block) {
+            let (name, value) = line.ok_or(HandshakeError::MalformedHeader)?;
             if name.eq_ignore_ascii_case(b"upgrade") {
                 upgrade |= value.eq_ignore_ascii_case(b"websocket");
             } else if name.eq_ignore_ascii_case(b"connection") {
