@@ -1,89 +1,105 @@
-"""HTTP transport (``http://``, ``https://``) on one pooled aiohttp ``ClientSession``.
+"""HTTP transport (``http://``, ``https://``) on janus_fast's own keep-alive HTTP/1.1 client.
 
-Rule: requests are keep-alive POSTs with the ids in the path and the reply fed to the core; events
-come from exactly one long poll per Janus session (``maxev`` batches, ``rid``, credentials on the
-GET). Poll failures are retried with backoff; 404 means the session is lost and 403 an auth
-failure — both are delivered to the session, never swallowed.
+Rule: a request is a POST with the ids in the path, written by the Rust ``HttpRequestWriter`` on a
+pooled connection (``_http_pool``); a 200 reply's body goes from the connection straight to the
+core, so the waiting request wakes once, already answered. Any other status fails the request
+with a typed error (403 ``AuthError``, 404 ``SessionLostError``, else ``ConnectionClosedError``).
+A reused connection that closes before any byte of the reply is tried once more on another
+connection when resending cannot change anything on the server (ping, info, keepalive). Events
+come from exactly one long poll per Janus session, on connections of their own (``maxev``
+batches, ``rid``, credentials on the GET). Poll failures are retried with backoff; 404 means the
+session is lost and 403 an auth failure — both are delivered to the session, never swallowed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import orjson
 
-from janus_fast._core import Expect, Message
+from janus_fast._core import Expect, HttpRequestWriter, Message
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
     InvalidStateError,
     ProtocolError,
+    RequestTimeoutError,
     SessionLostError,
     TransportError,
 )
 from janus_fast.message_transaction import MessageTransaction
-from janus_fast.transport import _DEFAULT, JanusTransport, JsonDict
+from janus_fast.transport import (
+    _DEFAULT,
+    RESENDABLE_EXPECTS,
+    JanusTransport,
+    JsonDict,
+    _fail_waiter,
+)
+from janus_fast.transports._http_pool import Exchange, FutureExchange, HTTPConnectionPool
 from janus_fast.transports._url import parse_url
 
-if TYPE_CHECKING:
-    import aiohttp
-
 logger = logging.getLogger("janus_fast.transport.http")
-_JSON_HEADERS = {"Content-Type": "application/json"}
+#: Janus answers an idle long poll after 30 s; a silent poll for twice that is dead.
 _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
+#: Idle connections older than this are closed instead of reused: a server or proxy may be
+#: closing them at that very moment (keep-alive timeouts are commonly 5 s and up).
+_IDLE_EXPIRY = 4.0
 
 
-def _connector_class(track_holders: bool = False) -> Any:
-    """A TCPConnector that (1) keeps every connection it opened, so ``disconnect()`` can wait
-    until all are really closed — aiohttp closes some connections (a cancelled request's, one
-    the server ended) without waiting, and a TLS shutdown needs a round trip; and (2) with
-    ``track_holders``, tells which connection a long-poll task holds or is still opening. The
-    request pool does not need (2), which would cost a coroutine and an Event per request."""
-    import weakref
+class _TransactionExchange(Exchange):
+    """A Janus request on a connection: its reply feeds the core, its failure fails the waiter."""
 
-    import aiohttp
+    __slots__ = ("resendable", "transaction", "transport", "waiter")
 
-    class TrackingConnector(aiohttp.TCPConnector):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.opened: weakref.WeakSet[Any] = weakref.WeakSet()
+    def __init__(
+        self,
+        transport: JanusTransportHTTP,
+        transaction: str,
+        waiter: Any,
+        data: bytes,
+        resendable: bool,
+    ) -> None:
+        super().__init__(data)
+        self.transport = transport
+        self.transaction = transaction
+        self.waiter = waiter
+        self.resendable = resendable
 
-        async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
-            protocol = await super()._create_connection(req, traces, timeout)
-            self.opened.add(protocol)
-            return protocol
+    def resolve(self, status: int, body: bytes) -> None:
+        transport = self.transport
+        if status != 200:
+            self.give_up(_status_error(status, "request"))
+            return
+        try:
+            transport._core.receive_message(body)
+        except ProtocolError as exc:  # not Janus JSON: this request gets the error
+            self.give_up(exc)
+        transport._dispatch()
 
-        async def wait_all_closed(self, limit: float) -> None:
-            waiters = [closed for p in list(self.opened) if (closed := p.closed) is not None]
-            if waiters:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(limit):
-                        await asyncio.gather(*waiters, return_exceptions=True)
+    def fail(self, error: Exception) -> None:
+        connection = self.connection
+        if (
+            self.resendable
+            and not self.answered
+            and isinstance(error, ConnectionClosedError)
+            and connection is not None
+            and connection.completed > 0  # a reused connection the server may have timed out
+        ):
+            self.resendable = False  # once
+            self.transport._resend(self)
+            return
+        self.give_up(error)
 
-    class HolderTrackingConnector(TrackingConnector):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.held: dict[asyncio.Task[Any], Any] = {}
-            self.connecting: dict[asyncio.Task[Any], asyncio.Event] = {}
-
-        async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-            task = asyncio.current_task()
-            assert task is not None
-            self.connecting[task] = asyncio.Event()
-            try:
-                connection = await super().connect(req, traces, timeout)
-                self.held[task] = connection.protocol
-                return connection
-            finally:
-                self.connecting.pop(task).set()
-
-    return HolderTrackingConnector if track_holders else TrackingConnector
+    def give_up(self, error: Exception) -> None:
+        self.transport._core.cancel(self.transaction)
+        _fail_waiter(self.waiter, error)
 
 
 class JanusTransportHTTP(JanusTransport):
@@ -93,90 +109,77 @@ class JanusTransportHTTP(JanusTransport):
         self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
     ) -> None:
         self._url = parse_url(base_url, ("http", "https"))
-        self._http: aiohttp.ClientSession | None = None
+        super().__init__(base_url, api_secret, token, **kwargs)
+        path, _, query = self._url.path.partition("?")
+        self._path = path.rstrip("/")
+        self._query = query
+        self._root_target = self._with_query(self._path or "/")
+        self._writer = HttpRequestWriter(self._url.host_header, list(self.options.headers))
+        self._requests: HTTPConnectionPool | None = None
         #: Long polls hold a connection each for up to 30 s: they get their own unbounded pool,
         #: so they can never starve requests of ``max_connections``.
-        self._poll_http: aiohttp.ClientSession | None = None
+        self._poll_pool: HTTPConnectionPool | None = None
         self._polls: dict[int, asyncio.Task[None]] = {}
-        self._poll_connector: Any = None
-        super().__init__(base_url, api_secret, token, **kwargs)
+
+    def _with_query(self, path: str) -> str:
+        return f"{path}?{self._query}" if self._query else path
 
     # -- connection ------------------------------------------------------------------------------
     async def _connect(self) -> None:
-        import aiohttp
-
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         context = self.options.ssl_context(self._url.secure)
-        connector = _connector_class()(
-            limit=self.options.max_connections,
-            ssl=context if context is not None else False,
+        pool = functools.partial(
+            HTTPConnectionPool,
+            loop,
+            self._url.host,
+            self._url.port,
+            ssl=context,
+            connect_timeout=self.options.connect_timeout,
+            max_body_size=self.options.max_message_size,
+            idle_expiry=_IDLE_EXPIRY,
         )
-        headers = {**_JSON_HEADERS, **dict(self.options.headers)}
-        # One timer per request, aiohttp's own: the request deadline (``timeout``).
-        request_timeout = aiohttp.ClientTimeout(
-            total=self.options.timeout, sock_connect=self.options.connect_timeout
-        )
-        self._http = aiohttp.ClientSession(
-            connector=connector, headers=headers, timeout=request_timeout
-        )
-        # Janus answers an idle poll after 30 s; a silent socket for twice that is dead.
-        poll_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.options.connect_timeout, sock_read=_POLL_SILENCE_LIMIT
-        )
-        self._poll_connector = _connector_class(track_holders=True)(
-            limit=0, ssl=context if context is not None else False
-        )
-        self._poll_http = aiohttp.ClientSession(
-            connector=self._poll_connector, headers=headers, timeout=poll_timeout
-        )
+        self._requests = pool(limit=self.options.max_connections)
+        self._poll_pool = pool(limit=0)
 
     async def _disconnect(self) -> None:
-        # Close the pools first: that also closes the connections the long polls hold and
-        # waits until they are really closed (a TLS shutdown takes a round trip); only then
-        # end the poll tasks. Cancelling a poll mid-request would drop its socket unawaited.
-        clients, self._http, self._poll_http = (self._http, self._poll_http), None, None
-        connectors = [client.connector for client in clients if client is not None]
-        for connector in connectors:
-            # No TLS close_notify round trip: drop the sockets now (nothing is pending).
-            await connector.close(abort_ssl=True)  # type: ignore[union-attr]
-        for client in clients:
-            if client is not None:
-                await client.close()
+        # End the polls first (each drops the connection it holds), then close the pools, which
+        # waits until every connection is really closed.
         polls, self._polls = self._polls, {}
         for task in polls.values():
-            await self._stop_poll(task)
-        for connector in connectors:
-            await connector.wait_all_closed(_CLOSE_WAIT)  # type: ignore[union-attr]
-        self._poll_connector = None
+            task.cancel()
+        await asyncio.gather(*polls.values(), return_exceptions=True)
+        pools = [pool for pool in (self._requests, self._poll_pool) if pool is not None]
+        self._requests = self._poll_pool = None
+        for pool in pools:
+            await pool.close(_CLOSE_WAIT)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if not self.connected or self._http is None:
+    def _pool(self) -> HTTPConnectionPool:
+        if not self.connected or self._requests is None:
             raise InvalidStateError("Must connect before any communication.")
-        return self._http
+        return self._requests
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (requests and long polls)."""
+        return sum(len(pool) for pool in (self._requests, self._poll_pool) if pool is not None)
 
     # -- requests --------------------------------------------------------------------------------
-    def _path_url(self, session_id: int | None, handle_id: int | None) -> str:
-        url = self._base_url
-        if session_id is not None:
-            url = f"{url}/{session_id}"
-            if handle_id is not None:
-                url = f"{url}/{handle_id}"
-        return url
+    def _target(self, session_id: int | None, handle_id: int | None) -> str:
+        if session_id is None:
+            return self._root_target
+        if handle_id is None:
+            return self._with_query(f"{self._path}/{session_id}")
+        return self._with_query(f"{self._path}/{session_id}/{handle_id}")
 
-    async def _post(self, url: str, data: bytes, timeout: float | None = _DEFAULT) -> bytes:
-        import aiohttp
-
-        extra: dict[str, Any] = {}
-        if timeout is not _DEFAULT:  # a per-call deadline other than the session's
-            extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
+    async def _acquire(self, pool: HTTPConnectionPool, deadline: float | None) -> Any:
+        """A connection when none is idle: open one or queue, within the request's deadline."""
+        if deadline is None:
+            return await pool.acquire()
         try:
-            async with self._client().post(url, data=data, **extra) as response:
-                payload = await response.read()
-                if response.status != 200:
-                    raise _status_error(response.status, url)
-                return payload
-        except aiohttp.ClientError as exc:
-            raise TransportError(f"HTTP request to {self._base_url} failed: {exc}") from exc
+            async with asyncio.timeout_at(deadline):
+                return await pool.acquire()
+        except TimeoutError:
+            raise RequestTimeoutError("no HTTP connection was free before the deadline") from None
 
     async def _request(
         self,
@@ -188,7 +191,7 @@ class JanusTransportHTTP(JanusTransport):
         *,
         idempotent: bool = False,
     ) -> Message:
-        self._client()
+        pool = self._pool()
         loop = self._loop
         assert loop is not None
         waiter: asyncio.Future[Message] = loop.create_future()
@@ -196,61 +199,118 @@ class JanusTransportHTTP(JanusTransport):
         transaction, data = self._core.encode(
             orjson.dumps(body), waiter, expect, None, None, deadline
         )
+        exchange = _TransactionExchange(
+            self,
+            transaction,
+            waiter,
+            self._writer.post(self._target(session_id, handle_id), data),
+            idempotent or expect in RESENDABLE_EXPECTS,
+        )
         if deadline is not None:
             self._arm_timer(deadline)
         try:
-            reply = await self._post(self._path_url(session_id, handle_id), data, timeout)
-            self._core.receive_message(reply)
-            self._dispatch()
+            connection = pool.take_idle()
+            if connection is None:
+                connection = await self._acquire(pool, deadline)
+            connection.send(exchange)
             return await waiter
-        except TimeoutError:
-            self._core.cancel(transaction)
-            if waiter.done() and not waiter.cancelled():
-                return waiter.result()
-            raise _timeout() from None
         except BaseException:
             self._core.cancel(transaction)
+            exchange.abandon()
             raise
 
-    async def _open_stream(
+    def _resend(self, exchange: _TransactionExchange) -> None:
+        """Send ``exchange`` again on another connection (its first one closed unanswered)."""
+        pool = self._requests
+        if pool is None:
+            exchange.give_up(ConnectionClosedError(None, "transport disconnected"))
+            return
+        connection = pool.take_idle()
+        if connection is not None:
+            connection.send(exchange)
+        else:
+            self._spawn(self._resend_later(pool, exchange))
+
+    async def _resend_later(self, pool: HTTPConnectionPool, exchange: _TransactionExchange) -> None:
+        try:
+            connection = await pool.acquire()
+        except Exception as exc:
+            exchange.give_up(exc)
+            return
+        if exchange.waiter.done():  # timed out or cancelled meanwhile
+            pool._release(connection)
+            return
+        connection.send(exchange)
+
+    def _start_stream(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction:
-        self._client()
+    ) -> tuple[MessageTransaction, _TransactionExchange]:
         stream = self._new_stream(session_id, handle_id)
         stream.id, data = self._core.encode(
             orjson.dumps(body), stream, Expect.STREAM, None, None, None
         )
-        try:
-            reply = await self._post(self._path_url(session_id, handle_id), data)
-        except BaseException:
-            self._core.cancel(stream.id)
-            raise
-        self._core.receive_message(reply)
-        self._dispatch()
+        request = self._writer.post(self._target(session_id, handle_id), data)
+        return stream, _TransactionExchange(self, stream.id, stream, request, False)
+
+    def _open_stream_now(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction | None:
+        pool = self._requests
+        connection = pool.take_idle() if pool is not None and self.connected else None
+        if connection is None:
+            return None
+        stream, exchange = self._start_stream(body, session_id, handle_id)
+        connection.send(exchange)
         return stream
 
+    async def _open_stream(
+        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    ) -> MessageTransaction:
+        pool = self._pool()
+        connection = pool.take_idle()
+        if connection is None:
+            connection = await self._acquire(pool, self._deadline(_DEFAULT))
+        stream, exchange = self._start_stream(body, session_id, handle_id)
+        connection.send(exchange)
+        return stream
+
+    async def _exchange(
+        self, data: bytes, pool: HTTPConnectionPool, limit: float | None
+    ) -> tuple[int, bytes]:
+        """One request whose reply the caller handles itself, bounded by ``limit`` seconds."""
+        assert self._loop is not None
+        exchange = FutureExchange(data, self._loop)
+        try:
+            async with asyncio.timeout(limit):
+                connection = pool.take_idle() or await pool.acquire()
+                connection.send(exchange)
+                return await exchange.future
+        except TimeoutError:
+            exchange.abandon()
+            raise _timeout() from None
+        except BaseException:
+            exchange.abandon()
+            raise
+
     async def _send(self, message: JsonDict) -> None:
-        reply = await self._post(
-            self._path_url(message.get("session_id"), message.get("handle_id")),
-            orjson.dumps(message),
-        )
+        target = self._target(message.get("session_id"), message.get("handle_id"))
+        request = self._writer.post(target, orjson.dumps(message))
+        status, reply = await self._exchange(request, self._pool(), self.options.timeout)
+        if status != 200:
+            raise _status_error(status, "request")
         self._core.receive_message(reply)
         self._dispatch()
 
     async def info(self) -> JsonDict:
         """``GET /info`` (no session needed), bounded by ``timeout``."""
-        import aiohttp
-
+        request = self._writer.get(self._with_query(f"{self._path}/info"))
+        status, reply = await self._exchange(request, self._pool(), self.options.timeout)
+        if status != 200:
+            raise _status_error(status, "/info")
         try:
-            async with asyncio.timeout(self.options.timeout):
-                async with self._client().get(f"{self._base_url}/info") as response:
-                    if response.status != 200:
-                        raise _status_error(response.status, "/info")
-                    info: JsonDict = orjson.loads(await response.read())
-        except TimeoutError:
-            raise _timeout() from None
-        except aiohttp.ClientError as exc:
-            raise TransportError(f"HTTP request to {self._base_url} failed: {exc}") from exc
+            info: JsonDict = orjson.loads(reply)
+        except orjson.JSONDecodeError as exc:
+            raise ProtocolError(f"/info did not answer JSON: {exc}") from None
         self._server_info = info
         return info
 
@@ -267,58 +327,35 @@ class JanusTransportHTTP(JanusTransport):
             await self._stop_poll(task)
 
     async def _stop_poll(self, task: asyncio.Task[None]) -> None:
-        """End a poll (Janus keeps a poll of a destroyed session open for up to 30 s) and wait
-        until its connection is really closed, TLS shutdown included."""
-        connector = self._poll_connector
-        connecting = connector.connecting.get(task) if connector is not None else None
-        if connecting is not None:  # cancelling a TLS handshake would drop the socket unawaited
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.options.connect_timeout):
-                    await connecting.wait()
+        """End a poll (Janus keeps a poll of a destroyed session open for up to 30 s): the
+        cancelled exchange drops its connection."""
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        protocol = connector.held.pop(task, None) if connector is not None else None
-        transport = getattr(protocol, "transport", None)
-        if transport is not None:
-            transport.abort()  # aiohttp only close()d it: skip the TLS shutdown round trip
-        closed = getattr(protocol, "closed", None)
-        if closed is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(_CLOSE_WAIT):
-                    await asyncio.shield(closed)
 
-    def _poll_params(self) -> dict[str, str]:
+    def _poll_target(self, session_id: int) -> str:
         params = {"maxev": str(self.options.maxev), "rid": str(int(time.time() * 1000))}
         if self._api_secret is not None:
             params["apisecret"] = self._api_secret
         if self._token is not None:
             params["token"] = self._token
-        return params
+        query = urlencode(params, quote_via=quote)
+        if self._query:
+            query = f"{self._query}&{query}"
+        return f"{self._path}/{session_id}?{query}"
 
     async def _poll(self, session_id: int) -> None:
         """The one long poll of a session: until it is destroyed, lost or retries run out."""
-        await self._poll_loop(session_id)
-        # Ended by itself (lost session, retries exhausted): its connection went back to the pool.
-        # (A cancelled poll is cleaned up by _stop_poll, which waits for its socket.)
-        if self._poll_connector is not None:
-            self._poll_connector.held.pop(asyncio.current_task(), None)
-
-    async def _poll_loop(self, session_id: int) -> None:
-        import aiohttp
-
-        url = f"{self._base_url}/{session_id}"
         failures = 0
         while self.connected and session_id in self._sessions:
+            pool = self._poll_pool
+            if pool is None:
+                return
+            request = self._writer.get(self._poll_target(session_id))
             try:
-                poller = self._poll_http
-                if poller is None or not self.connected:
-                    return
-                async with poller.get(url, params=self._poll_params()) as response:
-                    payload = await response.read()
-                    status = response.status
+                status, payload = await self._exchange(request, pool, _POLL_SILENCE_LIMIT)
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, OSError, InvalidStateError) as exc:
+            except (TransportError, ProtocolError, TimeoutError, OSError) as exc:
                 failures += 1
                 if failures > self.options.max_retries or not self.connected:
                     self._session_lost(
@@ -369,6 +406,4 @@ def _status_error(status: int, what: str) -> Exception:
 
 
 def _timeout() -> Exception:
-    from janus_fast.errors import RequestTimeoutError
-
     return RequestTimeoutError("Janus did not answer before the deadline")

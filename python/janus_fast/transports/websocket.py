@@ -29,7 +29,7 @@ from janus_fast.errors import (
 )
 from janus_fast.events import ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
-from janus_fast.transport import _DEFAULT, JanusTransport, JsonDict
+from janus_fast.transport import _DEFAULT, RESENDABLE_EXPECTS, JanusTransport, JsonDict
 from janus_fast.transports import _recovery
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._url import parse_url
@@ -38,7 +38,6 @@ logger = logging.getLogger("janus_fast.transport.websocket")
 
 #: Requests that may be sent again after a reconnection without the caller asking (Janus
 #: treats a repeat as harmless): ping, info, keepalive and trickle (ack).
-_RESENDABLE = frozenset((_core.Expect.PONG, _core.Expect.SERVER_INFO, _core.Expect.ACK))
 
 
 #: Bytes read per socket read into one reused buffer (asyncio's default reader allocates a
@@ -435,7 +434,7 @@ class JanusTransportWebsocket(JanusTransport):
             try:
                 return await waiter
             except ConnectionClosedError:
-                if self._outage is None or not (idempotent or expect in _RESENDABLE):
+                if self._outage is None or not (idempotent or expect in RESENDABLE_EXPECTS):
                     raise
             except asyncio.CancelledError:
                 self._core.cancel(transaction)

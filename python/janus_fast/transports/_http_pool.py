@@ -1,0 +1,304 @@
+"""Keep-alive HTTP/1.1 connections to one server, and their pool (the HTTP transport's wire).
+
+Rule: a connection carries one exchange at a time (no pipelining); the Rust reader
+(``HttpResponseReader``) decides what a complete, valid response is. A connection is reused only
+after a whole response with keep-alive and nothing after it; a protocol error, bytes nobody asked
+for, a response cut short, an abandoned exchange or an idle age over ``idle_expiry`` closes it.
+An exchange learns its outcome exactly once — ``resolve(status, body)`` or ``fail(error)`` — and
+a connection goes back to its pool by itself the moment its response is read, before the owner
+even runs. The pool lends idle connections newest first, opens new ones up to ``limit`` (0: no
+limit) and queues borrowers first-come first-served beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl as _ssl
+from collections import deque
+from typing import cast
+
+from janus_fast._core import HttpResponseReader
+from janus_fast.errors import ConnectionClosedError, ProtocolError, TransportError
+
+logger = logging.getLogger("janus_fast.transport.http")
+
+
+class Exchange:
+    """One request on a connection. Subclasses say what its outcome means."""
+
+    __slots__ = ("answered", "connection", "data")
+
+    def __init__(self, data: bytes) -> None:
+        #: The request's bytes, kept so that it can be sent again on another connection.
+        self.data = data
+        self.connection: HTTPConnection | None = None
+        #: Whether any byte of the response arrived (a resend is safe only before that).
+        self.answered = False
+
+    def resolve(self, status: int, body: bytes) -> None:
+        raise NotImplementedError
+
+    def fail(self, error: Exception) -> None:
+        raise NotImplementedError
+
+    def abandon(self) -> None:
+        """The owner stopped waiting: close the connection if it still carries this exchange."""
+        connection = self.connection
+        if connection is not None and connection.exchange is self:
+            connection.exchange = None
+            connection.abort()
+
+
+class FutureExchange(Exchange):
+    """An exchange whose owner awaits ``future`` for ``(status, body)``."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, data: bytes, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(data)
+        self.future: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+
+    def resolve(self, status: int, body: bytes) -> None:
+        if not self.future.done():
+            self.future.set_result((status, body))
+
+    def fail(self, error: Exception) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class HTTPConnection(asyncio.Protocol):
+    """One keep-alive connection; see the module rule."""
+
+    def __init__(self, pool: HTTPConnectionPool) -> None:
+        self._pool = pool
+        self._reader = HttpResponseReader(pool.max_body_size)
+        self._transport: asyncio.Transport | None = None
+        self.exchange: Exchange | None = None
+        #: False once the connection may not carry another exchange (it is closing or closed).
+        self.reusable = True
+        #: Exchanges completed on this connection.
+        self.completed = 0
+        self.idle_since = 0.0
+        self.closed: asyncio.Future[None] = pool.loop.create_future()
+
+    # -- the owner's side --------------------------------------------------------------------------
+    def send(self, exchange: Exchange) -> None:
+        assert self.exchange is None
+        assert self._transport is not None
+        self.exchange = exchange
+        exchange.connection = self
+        self._transport.write(exchange.data)
+
+    def abort(self) -> None:
+        """Drop the connection now (no TLS close_notify round trip)."""
+        self.reusable = False
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- asyncio.Protocol --------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        exchange = self.exchange
+        if exchange is None:
+            self._close_with(ProtocolError("HTTP data received with no request outstanding"))
+            return
+        exchange.answered = True
+        try:
+            response = self._reader.receive_data(data)
+        except ProtocolError as exc:
+            self._close_with(exc)
+            return
+        if response is not None:
+            self._complete(exchange, response)
+
+    def eof_received(self) -> bool:
+        exchange = self.exchange
+        try:
+            response = self._reader.receive_eof()
+        except ProtocolError as exc:
+            self._close_with(exc)
+            return False
+        if response is not None and exchange is not None:
+            self._complete(exchange, response)
+        return False  # let asyncio close the transport; connection_lost fails what is left
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reusable = False
+        exchange, self.exchange = self.exchange, None
+        if exchange is not None:
+            reason = f": {exc}" if exc is not None else ""
+            exchange.fail(
+                ConnectionClosedError(
+                    None, f"HTTP connection to {self._pool.where} closed before the reply{reason}"
+                )
+            )
+        self._pool._discard(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _complete(self, exchange: Exchange, response: tuple[int, bytes, bool]) -> None:
+        status, body, keep_alive = response
+        self.exchange = None
+        self.completed += 1
+        if self._reader.buffered:
+            logger.warning("closing an HTTP connection that sent bytes after a complete response")
+            self.abort()
+        elif not keep_alive:
+            self.reusable = False
+            assert self._transport is not None
+            self._transport.close()
+        else:
+            self._pool._release(self)
+        try:
+            exchange.resolve(status, body)
+        except Exception:  # an owner's bug must not kill the connection's reader
+            logger.exception("handling an HTTP response failed")
+
+    def _close_with(self, error: Exception) -> None:
+        exchange, self.exchange = self.exchange, None
+        self.abort()
+        if exchange is not None:
+            exchange.fail(error)
+        else:
+            logger.warning("closed an HTTP connection to %s: %s", self._pool.where, error)
+
+
+class HTTPConnectionPool:
+    """Connections to one ``host:port`` (TLS when ``ssl`` is a context); see the module rule."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        host: str,
+        port: int,
+        *,
+        ssl: _ssl.SSLContext | None,
+        limit: int,
+        connect_timeout: float,
+        max_body_size: int,
+        idle_expiry: float,
+    ) -> None:
+        self.loop = loop
+        self.where = f"{host}:{port}"
+        self.max_body_size = max_body_size
+        self._host, self._port, self._ssl = host, port, ssl
+        self._limit = limit
+        self._connect_timeout = connect_timeout
+        self._idle_expiry = idle_expiry
+        self._idle: list[HTTPConnection] = []
+        self._connections: set[HTTPConnection] = set()
+        self._opening = 0
+        self._waiters: deque[asyncio.Future[HTTPConnection | None]] = deque()
+        self._closed = False
+
+    def __len__(self) -> int:
+        """Open connections (idle or busy)."""
+        return len(self._connections)
+
+    def take_idle(self) -> HTTPConnection | None:
+        """An idle connection, or None (never waits)."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if not connection.reusable:
+                continue
+            if self.loop.time() - connection.idle_since > self._idle_expiry:
+                connection.abort()  # the server may be closing it right now
+                continue
+            return connection
+        return None
+
+    async def acquire(self) -> HTTPConnection:
+        """An idle connection, a new one, or the next one released when at the limit."""
+        while True:
+            connection = self.take_idle()
+            if connection is not None:
+                return connection
+            if self._closed:
+                raise ConnectionClosedError(None, "transport disconnected")
+            if not self._limit or len(self._connections) + self._opening < self._limit:
+                return await self._open()
+            waiter: asyncio.Future[HTTPConnection | None] = self.loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                connection = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    handed = waiter.result()
+                    if handed is not None:
+                        self._release(handed)
+                    else:
+                        self._wake_one(None)
+                raise
+            if connection is not None:
+                return connection
+            # None: a connection closed, so there is room to open one; go round again.
+
+    async def _open(self) -> HTTPConnection:
+        self._opening += 1
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, connection = await self.loop.create_connection(
+                    lambda: HTTPConnection(self),
+                    self._host,
+                    self._port,
+                    ssl=self._ssl,
+                    server_hostname=self._host if self._ssl is not None else None,
+                )
+        except TimeoutError:
+            raise TransportError(
+                f"connecting to {self.where} timed out after {self._connect_timeout} s"
+            ) from None
+        except (OSError, _ssl.SSLError) as exc:
+            raise TransportError(f"cannot connect to {self.where}: {exc}") from None
+        finally:
+            self._opening -= 1
+        if self._closed:
+            connection.abort()
+            raise ConnectionClosedError(None, "transport disconnected")
+        self._connections.add(connection)
+        return connection
+
+    def _release(self, connection: HTTPConnection) -> None:
+        """A connection finished an exchange and may carry another."""
+        if not self._wake_one(connection):
+            connection.idle_since = self.loop.time()
+            self._idle.append(connection)
+
+    def _discard(self, connection: HTTPConnection) -> None:
+        """A connection closed: forget it; a queued borrower may open a new one."""
+        self._connections.discard(connection)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(connection)
+        if not self._closed:
+            self._wake_one(None)
+
+    def _wake_one(self, connection: HTTPConnection | None) -> bool:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return True
+        return False
+
+    async def close(self, wait: float) -> None:
+        """Drop every connection and wait (at most ``wait`` s) until each is really closed."""
+        self._closed = True
+        waiters, self._waiters = self._waiters, deque()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(ConnectionClosedError(None, "transport disconnected"))
+        connections = list(self._connections)
+        self._idle.clear()
+        for connection in connections:
+            connection.abort()
+        if connections:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await asyncio.gather(*(c.closed for c in connections))
