@@ -77,11 +77,14 @@ class _TransactionExchange(Exchange):
         if status != 200:
             self.give_up(_status_error(status, "request"))
             return
+        malformed = transport.stats_malformed
         try:
             transport._core.receive_message(body)
-        except ProtocolError as exc:  # not Janus JSON: this request gets the error
+        except ProtocolError as exc:
             self.give_up(exc)
         transport._dispatch()
+        if transport.stats_malformed != malformed:  # the reply to this request was not Janus JSON
+            self.give_up(ProtocolError("Janus answered an HTTP request with malformed JSON"))
 
     def fail(self, error: Exception) -> None:
         connection = self.connection

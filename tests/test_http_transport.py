@@ -1,0 +1,354 @@
+"""The HTTP transport's own HTTP/1.1 client: keep-alive, pool limit, faults, descriptors.
+
+Real Janus throughout (through ``FaultProxy`` where bytes must be cut, held or split); a scripted
+fake HTTP server only for what a real Janus cannot be made to do: a malformed status line, bytes
+after a response, a body cut short, an idle keep-alive connection closed just as it is reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from janus_fast import (
+    ConnectionClosedError,
+    JanusPlugin,
+    JanusSession,
+    JanusTransport,
+    ProtocolError,
+    RequestTimeoutError,
+    TransportError,
+)
+from janus_fast.testing import FaultProxy, JanusServer
+from janus_fast.transports import http as http_transport
+
+
+class EchoTest(JanusPlugin):
+    name = "janus.plugin.echotest"
+
+
+async def proxied_transport(
+    janus: JanusServer, **options: Any
+) -> tuple[FaultProxy, JanusTransport]:
+    proxy_options = {k: options.pop(k) for k in ("chunk", "delay") if k in options}
+    proxy = await FaultProxy(janus.ports.http, **proxy_options).start()
+    transport = JanusTransport.create_transport(proxy.url("http"), config=options)
+    await transport.connect()
+    return proxy, transport
+
+
+async def eventually(check: Callable[[], bool], limit: float = 2.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not check():
+        assert loop.time() < end, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_sequential_requests_share_one_keep_alive_connection(
+    janus_server: JanusServer,
+) -> None:
+    proxy, transport = await proxied_transport(janus_server)
+    try:
+        for _ in range(50):
+            assert (await transport.ping())["janus"] == "pong"
+        assert proxy.connections == 1
+        assert transport.open_connections == 1  # type: ignore[attr-defined]
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_pool_never_opens_more_than_max_connections(janus_server: JanusServer) -> None:
+    proxy, transport = await proxied_transport(janus_server, max_connections=4)
+    try:
+        replies = await asyncio.gather(*(transport.ping() for _ in range(200)))
+        assert {reply["janus"] for reply in replies} == {"pong"}
+        assert len({reply["transaction"] for reply in replies}) == 200
+        assert proxy.connections == 4
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_one_byte_segments_requests_and_long_poll(janus_server: JanusServer) -> None:
+    proxy = await FaultProxy(janus_server.ports.http, chunk=1).start()
+    try:
+        async with JanusSession(base_url=proxy.url("http")) as session:
+            plugin = EchoTest()
+            await plugin.attach(session)
+            # The ack comes in the POST's response, the event through the long poll.
+            reply = await plugin.request({"audio": True})
+            assert reply["plugindata"]["data"]["result"] == "ok"
+            await plugin.destroy()
+    finally:
+        await proxy.close()
+
+
+async def test_cut_connections_fail_requests_in_flight_then_new_ones_work(
+    janus_server: JanusServer,
+) -> None:
+    proxy, transport = await proxied_transport(janus_server)
+    try:
+        proxy.hold()  # Janus answers, the proxy keeps the answers
+        pending = [
+            asyncio.ensure_future(transport._request({"janus": "create"}, 0)) for _ in range(5)
+        ]
+        await asyncio.sleep(0.2)
+        proxy.cut()
+        proxy.release()
+        results = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
+        assert all(isinstance(r, ConnectionClosedError) for r in results), results
+        assert "closed before the reply" in str(results[0])
+        assert (await transport.ping())["janus"] == "pong"  # a new connection
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_a_stalled_request_times_out_and_its_connection_is_dropped(
+    janus_server: JanusServer,
+) -> None:
+    proxy, transport = await proxied_transport(janus_server)
+    try:
+        await transport.ping()
+        proxy.freeze = True
+        with pytest.raises(RequestTimeoutError):
+            await transport._request({"janus": "ping"}, 2, timeout=0.3)
+        await eventually(lambda: transport.open_connections == 0)  # type: ignore[attr-defined]
+        proxy.freeze = False
+        assert (await transport.ping())["janus"] == "pong"
+        assert proxy.connections == 2
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_idle_connections_expire_instead_of_being_reused(
+    janus_server: JanusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_transport, "_IDLE_EXPIRY", 0.05)
+    proxy, transport = await proxied_transport(janus_server)
+    try:
+        await transport.ping()
+        await transport.ping()
+        assert proxy.connections == 1
+        await asyncio.sleep(0.15)
+        await transport.ping()
+        assert proxy.connections == 2
+        await eventually(lambda: transport.open_connections == 1)  # type: ignore[attr-defined]
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_connection_refused_is_one_clear_transport_error() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = JanusTransport.create_transport(f"http://127.0.0.1:{port}/janus")
+    await transport.connect()
+    try:
+        with pytest.raises(TransportError, match=rf"cannot connect to 127\.0\.0\.1:{port}"):
+            await transport.ping()
+    finally:
+        await transport.disconnect()
+
+
+async def test_disconnect_leaves_no_descriptor_open(janus_server: JanusServer) -> None:
+    def descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def cycle() -> None:
+        async with JanusSession(base_url=janus_server.http_url) as session:
+            plugin = EchoTest()
+            await plugin.attach(session)
+            await asyncio.gather(*(plugin.request({"audio": True}) for _ in range(16)))
+        await session.transport.disconnect()
+
+    await cycle()  # warm-up: the loop's own descriptors
+    before = descriptors()
+    for _ in range(5):
+        await cycle()
+    assert descriptors() <= before
+
+
+async def test_api_secret_never_appears_in_errors_or_logs(
+    janus_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "very-secret-0123"
+    janus: JanusServer = janus_factory(api_secret=secret)
+    proxy = await FaultProxy(janus.ports.http).start()
+    caplog.set_level(logging.DEBUG)
+    try:
+        session = JanusSession(base_url=proxy.url("http"), api_secret=secret, max_retries=0)
+        await session.create()
+        await asyncio.sleep(0.1)  # the long poll (secret in its query) is waiting in Janus
+        proxy.refuse = True
+        proxy.cut()
+        errors: list[BaseException] = []
+        try:
+            await session.transport.ping()
+        except TransportError as exc:
+            errors.append(exc)
+        assert errors, "a ping through a refusing proxy must fail"
+        await eventually(lambda: session.transport._polls == {})  # type: ignore[attr-defined]
+        texts = [str(e) for e in errors] + [r.getMessage() for r in caplog.records]
+        texts += [repr(session.transport), repr(session)]
+        assert not [t for t in texts if secret in t]
+        await session.transport.disconnect()
+    finally:
+        await proxy.close()
+
+
+# -- a scripted fake server, for what a real Janus cannot be made to do ----------------------------
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    body = await reader.readexactly(length)
+    return body
+
+
+def pong_for(body: bytes) -> bytes:
+    import orjson
+
+    transaction = orjson.loads(body)["transaction"]
+    return orjson.dumps({"janus": "pong", "transaction": transaction})
+
+
+def response(body: bytes, status: str = "200 OK", extra: bytes = b"") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n".encode()
+    return head + extra + b"\r\n" + body
+
+
+async def fake_server(script: Script) -> tuple[asyncio.Server, str, list[int]]:
+    """Run ``script(reader, writer, connection_number)`` per accepted connection."""
+    accepted: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(len(accepted))
+        try:
+            await script(reader, writer, accepted[-1])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/janus", accepted
+
+
+async def test_malformed_replies_fail_their_request_with_a_typed_error() -> None:
+    replies = [
+        b"SSH-2.0-OpenSSH_9.2\r\n\r\n",  # not HTTP: the connection is dropped
+        response(b"x" * 100),  # larger than max_message_size: dropped
+        response(b"<html>proxy error</html>", "502 Bad Gateway"),  # framed: kept
+        response(b"not json"),  # framed: kept
+    ]
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            body = await read_request(reader)
+            writer.write(replies.pop(0) if replies else response(pong_for(body)))
+            await writer.drain()
+
+    server, url, accepted = await fake_server(script)
+    transport = JanusTransport.create_transport(url, config={"max_message_size": 64})
+    await transport.connect()
+    try:
+        with pytest.raises(ProtocolError, match="malformed HTTP status line"):
+            await transport.ping()
+        with pytest.raises(ProtocolError, match="exceeds the maximum of 64"):
+            await transport.ping()
+        with pytest.raises(ConnectionClosedError, match="HTTP 502"):
+            await transport.ping()
+        with pytest.raises(ProtocolError):
+            await transport.ping()
+        assert (await transport.ping())["janus"] == "pong"
+        assert len(accepted) == 3
+    finally:
+        await transport.disconnect()
+        server.close()
+
+
+async def test_bytes_after_a_reply_close_the_connection_but_the_reply_counts() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            body = await read_request(reader)
+            writer.write(response(pong_for(body)) + (b"HTTP/1.1 200 OK\r\n" if n == 0 else b""))
+            await writer.drain()
+
+    server, url, accepted = await fake_server(script)
+    transport = JanusTransport.create_transport(url)
+    await transport.connect()
+    try:
+        assert (await transport.ping())["janus"] == "pong"
+        assert (await transport.ping())["janus"] == "pong"
+        assert (await transport.ping())["janus"] == "pong"
+        assert len(accepted) == 2  # the first connection was dropped, the second reused
+    finally:
+        await transport.disconnect()
+        server.close()
+
+
+async def test_a_reply_cut_short_is_a_typed_error() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        body = await read_request(reader)
+        if n == 0:
+            writer.write(response(pong_for(body))[:-5])
+            await writer.drain()
+            return  # closes mid-body
+        writer.write(response(pong_for(body)))
+        await writer.drain()
+        await reader.read()
+
+    server, url, _ = await fake_server(script)
+    transport = JanusTransport.create_transport(url)
+    await transport.connect()
+    try:
+        with pytest.raises(ProtocolError, match="in the middle of an HTTP response"):
+            await transport.ping()
+        assert (await transport.ping())["janus"] == "pong"
+    finally:
+        await transport.disconnect()
+        server.close()
+
+
+async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        # Each connection answers its first request, then closes on the second one unanswered
+        # (a keep-alive timeout racing the client's reuse).
+        body = await read_request(reader)
+        writer.write(response(pong_for(body)))
+        await writer.drain()
+        await read_request(reader)
+
+    server, url, accepted = await fake_server(script)
+    transport = JanusTransport.create_transport(url)
+    await transport.connect()
+    try:
+        assert (await transport.ping())["janus"] == "pong"
+        # A ping is safe to resend: it goes again on a new connection and succeeds.
+        assert (await transport.ping())["janus"] == "pong"
+        assert len(accepted) == 2
+        # A create is not: its caller learns the connection closed.
+        with pytest.raises(ConnectionClosedError, match="closed before the reply"):
+            await transport._request({"janus": "create"}, 0)
+    finally:
+        await transport.disconnect()
+        server.close()
