@@ -8,9 +8,10 @@ after a response, a body cut short, an idle keep-alive connection closed just as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -32,14 +33,19 @@ class EchoTest(JanusPlugin):
     name = "janus.plugin.echotest"
 
 
+@contextlib.asynccontextmanager
 async def proxied_transport(
     janus: JanusServer, **options: Any
-) -> tuple[FaultProxy, JanusTransport]:
-    proxy_options = {k: options.pop(k) for k in ("chunk", "delay") if k in options}
-    proxy = await FaultProxy(janus.ports.http, **proxy_options).start()
+) -> AsyncIterator[tuple[FaultProxy, Any]]:
+    """An HTTP transport (``options``) connected to ``janus`` through a ``FaultProxy``."""
+    proxy = await FaultProxy(janus.ports.http).start()
     transport = JanusTransport.create_transport(proxy.url("http"), config=options)
     await transport.connect()
-    return proxy, transport
+    try:
+        yield proxy, transport
+    finally:
+        await transport.disconnect()
+        await proxy.close()
 
 
 async def eventually(check: Callable[[], bool], limit: float = 2.0) -> None:
@@ -53,27 +59,19 @@ async def eventually(check: Callable[[], bool], limit: float = 2.0) -> None:
 async def test_sequential_requests_share_one_keep_alive_connection(
     janus_server: JanusServer,
 ) -> None:
-    proxy, transport = await proxied_transport(janus_server)
-    try:
+    async with proxied_transport(janus_server) as (proxy, transport):
         for _ in range(50):
             assert (await transport.ping())["janus"] == "pong"
         assert proxy.connections == 1
-        assert transport.open_connections == 1  # type: ignore[attr-defined]
-    finally:
-        await transport.disconnect()
-        await proxy.close()
+        assert transport.open_connections == 1
 
 
 async def test_pool_never_opens_more_than_max_connections(janus_server: JanusServer) -> None:
-    proxy, transport = await proxied_transport(janus_server, max_connections=4)
-    try:
+    async with proxied_transport(janus_server, max_connections=4) as (proxy, transport):
         replies = await asyncio.gather(*(transport.ping() for _ in range(200)))
         assert {reply["janus"] for reply in replies} == {"pong"}
         assert len({reply["transaction"] for reply in replies}) == 200
         assert proxy.connections == 4
-    finally:
-        await transport.disconnect()
-        await proxy.close()
 
 
 async def test_one_byte_segments_requests_and_long_poll(janus_server: JanusServer) -> None:
@@ -93,8 +91,7 @@ async def test_one_byte_segments_requests_and_long_poll(janus_server: JanusServe
 async def test_cut_connections_fail_requests_in_flight_then_new_ones_work(
     janus_server: JanusServer,
 ) -> None:
-    proxy, transport = await proxied_transport(janus_server)
-    try:
+    async with proxied_transport(janus_server) as (proxy, transport):
         proxy.hold()  # Janus answers, the proxy keeps the answers
         pending = [
             asyncio.ensure_future(transport._request({"janus": "create"}, 0)) for _ in range(5)
@@ -106,45 +103,34 @@ async def test_cut_connections_fail_requests_in_flight_then_new_ones_work(
         assert all(isinstance(r, ConnectionClosedError) for r in results), results
         assert "closed before the reply" in str(results[0])
         assert (await transport.ping())["janus"] == "pong"  # a new connection
-    finally:
-        await transport.disconnect()
-        await proxy.close()
 
 
 async def test_a_stalled_request_times_out_and_its_connection_is_dropped(
     janus_server: JanusServer,
 ) -> None:
-    proxy, transport = await proxied_transport(janus_server)
-    try:
+    async with proxied_transport(janus_server) as (proxy, transport):
         await transport.ping()
         proxy.freeze = True
         with pytest.raises(RequestTimeoutError):
             await transport._request({"janus": "ping"}, 2, timeout=0.3)
-        await eventually(lambda: transport.open_connections == 0)  # type: ignore[attr-defined]
+        await eventually(lambda: transport.open_connections == 0)
         proxy.freeze = False
         assert (await transport.ping())["janus"] == "pong"
         assert proxy.connections == 2
-    finally:
-        await transport.disconnect()
-        await proxy.close()
 
 
 async def test_idle_connections_expire_instead_of_being_reused(
     janus_server: JanusServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http_transport, "_IDLE_EXPIRY", 0.05)
-    proxy, transport = await proxied_transport(janus_server)
-    try:
+    async with proxied_transport(janus_server) as (proxy, transport):
         await transport.ping()
         await transport.ping()
         assert proxy.connections == 1
         await asyncio.sleep(0.15)
         await transport.ping()
         assert proxy.connections == 2
-        await eventually(lambda: transport.open_connections == 1)  # type: ignore[attr-defined]
-    finally:
-        await transport.disconnect()
-        await proxy.close()
+        await eventually(lambda: transport.open_connections == 1)
 
 
 async def test_connection_refused_is_one_clear_transport_error() -> None:
@@ -352,3 +338,35 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
     finally:
         await transport.disconnect()
         server.close()
+
+
+def test_reader_on_janus_own_bytes_one_at_a_time(janus_server: JanusServer) -> None:
+    """Janus 1.1.2 (libmicrohttpd) answers with ``Transfer-Encoding: chunked`` and keeps the
+    connection alive; the Rust reader takes its exact bytes in any split."""
+    import socket
+
+    import orjson
+
+    from janus_fast._core import HttpRequestWriter, HttpResponseReader
+
+    port = janus_server.ports.http
+    writer = HttpRequestWriter(f"127.0.0.1:{port}")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for transaction in ("first", "second"):  # two requests on one connection
+            sock.sendall(
+                writer.post("/janus", orjson.dumps({"janus": "ping", "transaction": transaction}))
+            )
+            raw = b""
+            while not raw.endswith(b"\r\n0\r\n\r\n"):
+                chunk = sock.recv(65536)
+                assert chunk, "Janus closed the connection"
+                raw += chunk
+            assert b"\r\nTransfer-Encoding: chunked\r\n" in raw
+            reader = HttpResponseReader()
+            results = [reader.receive_data(raw[i : i + 1]) for i in range(len(raw))]
+            complete = [r for r in results if r is not None]
+            assert len(complete) == 1 and results[-1] is not None
+            status, body, keep_alive = complete[0]
+            assert (status, keep_alive) == (200, True)
+            assert orjson.loads(body) == {"janus": "pong", "transaction": transaction}
+            assert reader.idle

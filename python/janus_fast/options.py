@@ -41,7 +41,7 @@ class TransportOptions:
     #: Extra HTTP headers sent with the WebSocket upgrade / every HTTP request.
     headers: tuple[tuple[str, str], ...] = ()
     subprotocol: str = "janus-protocol"
-    #: Largest incoming WebSocket message accepted (bytes).
+    #: Largest incoming WebSocket message / HTTP response body accepted (bytes).
     max_message_size: int = 1 << 24
     #: Send queued requests in one WebSocket frame as concatenated JSON objects, up to a cap.
     coalesce: bool = True
