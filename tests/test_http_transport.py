@@ -370,3 +370,45 @@ def test_reader_on_janus_own_bytes_one_at_a_time(janus_server: JanusServer) -> N
             assert (status, keep_alive) == (200, True)
             assert orjson.loads(body) == {"janus": "pong", "transaction": transaction}
             assert reader.idle
+
+
+async def test_ipv6_literal_url_and_host_header() -> None:
+    heads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                heads.append(head)
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                writer.write(response(pong_for(await reader.readexactly(length))))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    try:
+        server = await asyncio.start_server(handle, "::1", 0)
+    except OSError as exc:  # pragma: no cover - a host without IPv6 loopback
+        pytest.fail(f"no IPv6 loopback on this machine: {exc}")
+    port = server.sockets[0].getsockname()[1]
+    transport = JanusTransport.create_transport(
+        f"http://[::1]:{port}/janus", config={"headers": {"X-Trace": "t1"}}
+    )
+    await transport.connect()
+    try:
+        assert (await transport.ping())["janus"] == "pong"
+        assert heads[0].startswith(b"POST /janus HTTP/1.1\r\n")
+        assert f"\r\nHost: [::1]:{port}\r\n".encode() in heads[0]
+        assert b"\r\nX-Trace: t1\r\n" in heads[0]
+        assert b"\r\nContent-Type: application/json\r\n" in heads[0]
+    finally:
+        await transport.disconnect()
+        server.close()
+
+
+def test_headers_that_could_break_framing_are_refused_at_construction() -> None:
+    for headers in ({"Content-Length": "1"}, {"X-A": "1\r\nX-B: 2"}, {"Bad Name": "x"}):
+        with pytest.raises(ValueError):
+            JanusTransport.create_transport(
+                "http://127.0.0.1:8088/janus", config={"headers": headers}
+            )

@@ -236,9 +236,10 @@ class HTTPConnectionPool:
                     else:
                         self._wake_one(None)
                 raise
-            if connection is not None:
+            if connection is not None and connection.reusable:
                 return connection
-            # None: a connection closed, so there is room to open one; go round again.
+            # None: a connection closed, so there is room to open one (or the one handed over
+            # closed before this task ran); go round again.
 
     async def _open(self) -> HTTPConnection:
         self._opening += 1
