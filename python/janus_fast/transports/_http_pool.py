@@ -28,14 +28,12 @@ logger = logging.getLogger("janus_fast.transport.http")
 class Exchange:
     """One request on a connection. Subclasses say what its outcome means."""
 
-    __slots__ = ("answered", "connection", "data")
+    __slots__ = ("connection", "data")
 
     def __init__(self, data: bytes) -> None:
         #: The request's bytes, kept so that it can be sent again on another connection.
         self.data = data
         self.connection: HTTPConnection | None = None
-        #: Whether any byte of the response arrived (a resend is safe only before that).
-        self.answered = False
 
     def resolve(self, status: int, body: bytes) -> None:
         raise NotImplementedError
@@ -79,8 +77,6 @@ class HTTPConnection(asyncio.Protocol):
         self.exchange: Exchange | None = None
         #: False once the connection may not carry another exchange (it is closing or closed).
         self.reusable = True
-        #: Exchanges completed on this connection.
-        self.completed = 0
         self.idle_since = 0.0
         self.closed: asyncio.Future[None] = pool.loop.create_future()
 
@@ -107,7 +103,6 @@ class HTTPConnection(asyncio.Protocol):
         if exchange is None:
             self._close_with(ProtocolError("HTTP data received with no request outstanding"))
             return
-        exchange.answered = True
         try:
             response = self._reader.receive_data(data)
         except ProtocolError as exc:
@@ -120,8 +115,12 @@ class HTTPConnection(asyncio.Protocol):
         exchange = self.exchange
         try:
             response = self._reader.receive_eof()
-        except ProtocolError as exc:
-            self._close_with(exc)
+        except ProtocolError:  # a reply cut short: the connection closed, the bytes were fine
+            self._close_with(
+                ConnectionClosedError(
+                    None, f"HTTP connection to {self._pool.where} closed in the middle of the reply"
+                )
+            )
             return False
         if response is not None and exchange is not None:
             self._complete(exchange, response)
@@ -145,7 +144,6 @@ class HTTPConnection(asyncio.Protocol):
     def _complete(self, exchange: Exchange, response: tuple[int, bytes, bool]) -> None:
         status, body, keep_alive = response
         self.exchange = None
-        self.completed += 1
         if self._reader.buffered:
             logger.warning("closing an HTTP connection that sent bytes after a complete response")
             self.abort()
@@ -214,10 +212,12 @@ class HTTPConnectionPool:
             return connection
         return None
 
-    async def acquire(self) -> HTTPConnection:
-        """An idle connection, a new one, or the next one released when at the limit."""
+    async def acquire(self, *, fresh: bool = False) -> HTTPConnection:
+        """An idle connection, a new one, or the next one released when at the limit. With
+        ``fresh``, never one that sat idle: after a failure, idle connections may be failing too
+        (a server restart or a cut drops them all, and their close may not be seen yet)."""
         while True:
-            connection = self.take_idle()
+            connection = None if fresh else self.take_idle()
             if connection is not None:
                 return connection
             if self._closed:

@@ -4,8 +4,9 @@ Rule: a request is a POST with the ids in the path, written by the Rust ``HttpRe
 pooled connection (``_http_pool``); a 200 reply's body goes from the connection straight to the
 core, so the waiting request wakes once, already answered. Any other status fails the request
 with a typed error (403 ``AuthError``, 404 ``SessionLostError``, else ``ConnectionClosedError``).
-A reused connection that closes before any byte of the reply is tried once more on another
-connection when resending cannot change anything on the server (ping, info, keepalive). Events
+A request whose connection closes before its reply is complete is sent once more on another
+connection when resending cannot change anything on the server (ping, info, keepalive, or
+``idempotent=True``, as on WebSocket reconnection); the others fail at once. Events
 come from exactly one long poll per Janus session, on connections of their own (``maxev``
 batches, ``rid``, credentials on the GET). Poll failures are retried with backoff; 404 means the
 session is lost and 403 an auth failure — both are delivered to the session, never swallowed.
@@ -87,15 +88,8 @@ class _TransactionExchange(Exchange):
             self.give_up(ProtocolError("Janus answered an HTTP request with malformed JSON"))
 
     def fail(self, error: Exception) -> None:
-        connection = self.connection
-        if (
-            self.resendable
-            and not self.answered
-            and isinstance(error, ConnectionClosedError)
-            and connection is not None
-            and connection.completed > 0  # a reused connection the server may have timed out
-        ):
-            self.resendable = False  # once
+        if self.resendable and isinstance(error, ConnectionClosedError):
+            self.resendable = False  # once: a second failure is the server's answer
             self.transport._resend(self)
             return
         self.give_up(error)
@@ -223,20 +217,18 @@ class JanusTransportHTTP(JanusTransport):
             raise
 
     def _resend(self, exchange: _TransactionExchange) -> None:
-        """Send ``exchange`` again on another connection (its first one closed unanswered)."""
+        """Send ``exchange`` again on another connection (its first one closed before the reply)."""
         pool = self._requests
         if pool is None:
             exchange.give_up(ConnectionClosedError(None, "transport disconnected"))
             return
-        connection = pool.take_idle()
-        if connection is not None:
-            connection.send(exchange)
-        else:
-            self._spawn(self._resend_later(pool, exchange))
+        self._spawn(self._resend_on_fresh_connection(pool, exchange))
 
-    async def _resend_later(self, pool: HTTPConnectionPool, exchange: _TransactionExchange) -> None:
+    async def _resend_on_fresh_connection(
+        self, pool: HTTPConnectionPool, exchange: _TransactionExchange
+    ) -> None:
         try:
-            connection = await pool.acquire()
+            connection = await pool.acquire(fresh=True)
         except Exception as exc:
             exchange.give_up(exc)
             return
