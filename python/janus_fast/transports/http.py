@@ -42,7 +42,12 @@ from janus_fast.transport import (
     JsonDict,
     _fail_waiter,
 )
-from janus_fast.transports._http_pool import Exchange, FutureExchange, HTTPConnectionPool
+from janus_fast.transports._http_pool import (
+    Exchange,
+    FutureExchange,
+    HTTPConnection,
+    HTTPConnectionPool,
+)
 from janus_fast.transports._url import parse_url
 
 logger = logging.getLogger("janus_fast.transport.http")
@@ -168,7 +173,7 @@ class JanusTransportHTTP(JanusTransport):
             return self._with_query(f"{self._path}/{session_id}")
         return self._with_query(f"{self._path}/{session_id}/{handle_id}")
 
-    async def _acquire(self, pool: HTTPConnectionPool, deadline: float | None) -> Any:
+    async def _acquire(self, pool: HTTPConnectionPool, deadline: float | None) -> HTTPConnection:
         """A connection when none is idle: open one or queue, within the request's deadline."""
         if deadline is None:
             return await pool.acquire()
