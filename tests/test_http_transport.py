@@ -418,3 +418,38 @@ def test_headers_that_could_break_framing_are_refused_at_construction() -> None:
             JanusTransport.create_transport(
                 "http://127.0.0.1:8088/janus", config={"headers": headers}
             )
+
+
+async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
+    """In-flight requests fail cleanly (pings are resent), the long poll reports the session
+    lost once the restarted Janus answers 404, and the same transport works again."""
+    import signal
+
+    from janus_fast import EventType, SessionLostError
+
+    janus: JanusServer = janus_factory()
+    session = JanusSession(
+        base_url=janus.http_url, retry_delay=0.05, retry_delay_max=0.2, max_retries=50
+    )
+    lost: list[Any] = []
+    session.on(EventType.LOST, lost.append)
+    await session.create()
+    plugin = EchoTest()
+    await plugin.attach(session)
+    transport = session.transport
+    load = [asyncio.ensure_future(plugin.request({"audio": True})) for _ in range(100)]
+    pings = [asyncio.ensure_future(transport.ping()) for _ in range(100)]
+    await asyncio.sleep(0)  # let them start
+    janus.kill(signal.SIGKILL)
+    results = await asyncio.wait_for(asyncio.gather(*load, *pings, return_exceptions=True), 10)
+    janus.restart()
+    for result in results:  # answered before the kill, or failed with a clear transport error
+        assert isinstance(result, dict | TransportError | RequestTimeoutError), repr(result)
+    await eventually(lambda: bool(lost), limit=10)
+    assert "404" in lost[0].reason
+    with pytest.raises(SessionLostError):
+        await session.send({"janus": "keepalive"})
+    assert plugin.id is None  # its handles went with the session
+    assert (await transport.ping())["janus"] == "pong"
+    assert len(transport._core) == 0  # type: ignore[attr-defined]
+    await transport.disconnect()
