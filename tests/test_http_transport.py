@@ -224,8 +224,11 @@ def response(body: bytes, status: str = "200 OK", extra: bytes = b"") -> bytes:
     return head + extra + b"\r\n" + body
 
 
-async def fake_server(script: Script) -> tuple[asyncio.Server, str, list[int]]:
-    """Run ``script(reader, writer, connection_number)`` per accepted connection."""
+@contextlib.asynccontextmanager
+async def fake_janus_http(script: Script, **options: Any) -> AsyncIterator[tuple[Any, list[int]]]:
+    """An HTTP transport (``options``) connected to a fake server that runs
+    ``script(reader, writer, connection_number)`` per accepted connection; yields the transport
+    and the list of accepted connection numbers."""
     accepted: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -239,7 +242,13 @@ async def fake_server(script: Script) -> tuple[asyncio.Server, str, list[int]]:
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    return server, f"http://127.0.0.1:{port}/janus", accepted
+    transport = JanusTransport.create_transport(f"http://127.0.0.1:{port}/janus", config=options)
+    await transport.connect()
+    try:
+        yield transport, accepted
+    finally:
+        await transport.disconnect()
+        server.close()
 
 
 async def test_malformed_replies_fail_their_request_with_a_typed_error() -> None:
@@ -256,10 +265,7 @@ async def test_malformed_replies_fail_their_request_with_a_typed_error() -> None
             writer.write(replies.pop(0) if replies else response(pong_for(body)))
             await writer.drain()
 
-    server, url, accepted = await fake_server(script)
-    transport = JanusTransport.create_transport(url, config={"max_message_size": 64})
-    await transport.connect()
-    try:
+    async with fake_janus_http(script, max_message_size=64) as (transport, accepted):
         with pytest.raises(ProtocolError, match="malformed HTTP status line"):
             await transport.ping()
         with pytest.raises(ProtocolError, match="exceeds the maximum of 64"):
@@ -270,9 +276,6 @@ async def test_malformed_replies_fail_their_request_with_a_typed_error() -> None
             await transport.ping()
         assert (await transport.ping())["janus"] == "pong"
         assert len(accepted) == 3
-    finally:
-        await transport.disconnect()
-        server.close()
 
 
 async def test_bytes_after_a_reply_close_the_connection_but_the_reply_counts() -> None:
@@ -282,17 +285,11 @@ async def test_bytes_after_a_reply_close_the_connection_but_the_reply_counts() -
             writer.write(response(pong_for(body)) + (b"HTTP/1.1 200 OK\r\n" if n == 0 else b""))
             await writer.drain()
 
-    server, url, accepted = await fake_server(script)
-    transport = JanusTransport.create_transport(url)
-    await transport.connect()
-    try:
+    async with fake_janus_http(script) as (transport, accepted):
         assert (await transport.ping())["janus"] == "pong"
         assert (await transport.ping())["janus"] == "pong"
         assert (await transport.ping())["janus"] == "pong"
         assert len(accepted) == 2  # the first connection was dropped, the second reused
-    finally:
-        await transport.disconnect()
-        server.close()
 
 
 async def test_a_reply_cut_short_is_a_closed_connection() -> None:
@@ -307,18 +304,12 @@ async def test_a_reply_cut_short_is_a_closed_connection() -> None:
         await writer.drain()
         await reader.read()
 
-    server, url, accepted = await fake_server(script)
-    transport = JanusTransport.create_transport(url)
-    await transport.connect()
-    try:
+    async with fake_janus_http(script) as (transport, accepted):
         with pytest.raises(ConnectionClosedError, match="in the middle of the reply"):
             await transport._request({"janus": "create"}, 0)
         # A ping cut short the same way is sent again on a new connection.
         assert (await transport.ping())["janus"] == "pong"
         assert len(accepted) == 3
-    finally:
-        await transport.disconnect()
-        server.close()
 
 
 async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -> None:
@@ -330,10 +321,7 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
         await writer.drain()
         await read_request(reader)
 
-    server, url, accepted = await fake_server(script)
-    transport = JanusTransport.create_transport(url)
-    await transport.connect()
-    try:
+    async with fake_janus_http(script) as (transport, accepted):
         assert (await transport.ping())["janus"] == "pong"
         # A ping is safe to resend: it goes again on a new connection and succeeds.
         assert (await transport.ping())["janus"] == "pong"
@@ -341,9 +329,6 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
         # A create is not: its caller learns the connection closed.
         with pytest.raises(ConnectionClosedError, match="closed before the reply"):
             await transport._request({"janus": "create"}, 0)
-    finally:
-        await transport.disconnect()
-        server.close()
 
 
 def test_reader_on_janus_own_bytes_one_at_a_time(janus_server: JanusServer) -> None:
