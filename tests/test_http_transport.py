@@ -26,7 +26,6 @@ from janus_fast import (
     TransportError,
 )
 from janus_fast.testing import FaultProxy, JanusServer
-from janus_fast.transports import http as http_transport
 
 
 class EchoTest(JanusPlugin):
@@ -122,11 +121,8 @@ async def test_a_stalled_request_times_out_and_its_connection_is_dropped(
         assert proxy.connections == 2
 
 
-async def test_idle_connections_expire_instead_of_being_reused(
-    janus_server: JanusServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(http_transport, "_IDLE_EXPIRY", 0.05)
-    async with proxied_transport(janus_server) as (proxy, transport):
+async def test_idle_connections_expire_instead_of_being_reused(janus_server: JanusServer) -> None:
+    async with proxied_transport(janus_server, http_idle_timeout=0.05) as (proxy, transport):
         await transport.ping()
         await transport.ping()
         assert proxy.connections == 1

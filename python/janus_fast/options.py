@@ -31,6 +31,9 @@ class TransportOptions:
     keepalive_interval: float | None = None
     #: HTTP: size of the keep-alive connection pool.
     max_connections: int = 100
+    #: HTTP: an idle keep-alive connection older than this (s) is closed instead of reused, so
+    #: it is never reused just as the server (or a proxy) times it out (commonly 5 s and up).
+    http_idle_timeout: float = 4.0
     #: WebSocket ping period (s) and pong deadline (s) to detect a dead peer; None disables.
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
@@ -82,8 +85,8 @@ class TransportOptions:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0 or None, not {value!r}")
-        if self.connect_timeout <= 0:
-            raise ValueError("connect_timeout must be > 0")
+        if self.connect_timeout <= 0 or self.http_idle_timeout <= 0:
+            raise ValueError("connect_timeout and http_idle_timeout must be > 0")
         if self.max_retries < 0 or self.retry_delay < 0 or self.retry_delay_max < 0:
             raise ValueError("max_retries, retry_delay and retry_delay_max must be >= 0")
         if self.reconnect_policy not in ("claim", "recreate"):

@@ -1,15 +1,16 @@
 """HTTP transport (``http://``, ``https://``) on janus_fast's own keep-alive HTTP/1.1 client.
 
 Rule: a request is a POST with the ids in the path, written by the Rust ``HttpRequestWriter`` on a
-pooled connection (``_http_pool``); a 200 reply's body goes from the connection straight to the
-core, so the waiting request wakes once, already answered. Any other status fails the request
-with a typed error (403 ``AuthError``, 404 ``SessionLostError``, else ``ConnectionClosedError``).
-A request whose connection closes before its reply is complete is sent once more on another
-connection when resending cannot change anything on the server (ping, info, keepalive, or
-``idempotent=True``, as on WebSocket reconnection); the others fail at once. Events
-come from exactly one long poll per Janus session, on connections of their own (``maxev``
-batches, ``rid``, credentials on the GET). Poll failures are retried with backoff; 404 means the
-session is lost and 403 an auth failure — both are delivered to the session, never swallowed.
+pooled connection (``_http_pool``; idle ones closed after ``http_idle_timeout``); a 200 reply's
+body goes from the connection straight to the core, so the waiting request wakes once, already
+answered. Any other status fails the request with a typed error (403 ``AuthError``, 404
+``SessionLostError``, else ``ConnectionClosedError``). A request whose connection closes before
+its reply is complete is sent once more on another connection when resending cannot change
+anything on the server (ping, info, keepalive, or ``idempotent=True``, as on WebSocket
+reconnection); the others fail at once. Events come from exactly one long poll per Janus session,
+on connections of their own (``maxev`` batches, ``rid``, credentials on the GET). Poll failures
+are retried with backoff; 404 means the session is lost and 403 an auth failure — both are
+delivered to the session, never swallowed.
 """
 
 from __future__ import annotations
@@ -54,9 +55,6 @@ logger = logging.getLogger("janus_fast.transport.http")
 #: Janus answers an idle long poll after 30 s; a silent poll for twice that is dead.
 _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
-#: Idle connections older than this are closed instead of reused: a server or proxy may be
-#: closing them at that very moment (keep-alive timeouts are commonly 5 s and up).
-_IDLE_EXPIRY = 4.0
 
 
 class _TransactionExchange(Exchange):
@@ -138,7 +136,7 @@ class JanusTransportHTTP(JanusTransport):
             ssl=context,
             connect_timeout=self.options.connect_timeout,
             max_body_size=self.options.max_message_size,
-            idle_expiry=_IDLE_EXPIRY,
+            idle_expiry=self.options.http_idle_timeout,
         )
         self._requests = pool(limit=self.options.max_connections)
         self._poll_pool = pool(limit=0)
