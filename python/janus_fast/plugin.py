@@ -10,7 +10,7 @@ waits for the completion by Janus's rules and raises ``PluginError`` for plugin-
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janus_fast._core import Expect, Message
@@ -125,15 +125,7 @@ class JanusPlugin(EventSource):
         Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
         between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
         """
-        # request_raw() inlined on purpose: one coroutine less per request on the hot path.
-        session = self._require_attached()
-        reply = await session.request(
-            _plugin_message(body, jsep),
-            Expect.PLUGIN_MESSAGE,
-            self._id,
-            timeout,
-            idempotent=idempotent,
-        )
+        reply = await self._plugin_request(body, jsep, timeout, idempotent)
         self._raise_plugin_error(reply)
         result: JsonDict = reply.json()
         return result
@@ -147,16 +139,22 @@ class JanusPlugin(EventSource):
         idempotent: bool = False,
     ) -> Message:
         """``request()`` returning the core's lazy message (no dict built unless asked)."""
-        session = self._require_attached()
-        reply = await session.request(
+        reply = await self._plugin_request(body, jsep, timeout, idempotent)
+        self._raise_plugin_error(reply)
+        return reply
+
+    def _plugin_request(
+        self, body: JsonDict, jsep: JsonDict | None, timeout: float | None, idempotent: bool
+    ) -> Coroutine[Any, Any, Message]:
+        """The session request of a plugin ``message``, not awaited: a plain function, so
+        ``request()`` and ``request_raw()`` share it without a coroutine layer more per call."""
+        return self._require_attached().request(
             _plugin_message(body, jsep),
             Expect.PLUGIN_MESSAGE,
             self._id,
             timeout,
             idempotent=idempotent,
         )
-        self._raise_plugin_error(reply)
-        return reply
 
     def _raise_plugin_error(self, reply: Message) -> None:
         if reply.plugin_error_code is not None:
