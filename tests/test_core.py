@@ -446,6 +446,22 @@ def test_janus_core_encode_splices_ids() -> None:
     assert [(k, t) for k, t, _ in core.drain()] == [(_core.COMPLETE, waiter)]
 
 
+def test_requests_of_a_lost_session_are_drained_with_it_ids_in_body_or_not() -> None:
+    core = JanusCore(seed=SEED)
+    in_path = Waiter("in path")
+    tx, data = core.encode(
+        b'{"janus":"message","body":{}}', in_path, Expect.PLUGIN_MESSAGE, 7, 9, ids_in_body=False
+    )
+    assert json.loads(data) == {"transaction": tx, "janus": "message", "body": {}}
+    core.encode(b'{"janus":"keepalive"}', in_body := Waiter("in body"), Expect.ACK, 7)
+    core.encode(b'{"janus":"keepalive"}', other := Waiter("other"), Expect.ACK, 8)
+    core.encode(b'{"janus":"ping"}', Waiter("outside"), Expect.PONG)
+    assert core.drain_session(7) == [in_path, in_body]
+    assert core.drain_session(7) == []
+    assert (len(core), core.stats()["session_lost"]) == (2, 2)
+    assert other in core.fail_all()
+
+
 # -- errors ----------------------------------------------------------------------------------------
 def test_misuse_raises_invalid_state_error() -> None:
     conn = WebSocketConnection("127.0.0.1:8188", "/", seed=SEED)

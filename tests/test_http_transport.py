@@ -147,6 +147,35 @@ async def test_connection_refused_is_one_clear_transport_error() -> None:
         await transport.disconnect()
 
 
+async def test_borrowers_queued_at_the_limit_fail_promptly_when_the_server_goes_away() -> None:
+    """Every borrower queued for a connection learns the server is gone: a failed reconnect
+    passes its turn on to the next one in the queue instead of leaving it waiting for good."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # never answers
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = JanusTransport.create_transport(
+        f"http://127.0.0.1:{port}/janus", config={"max_connections": 1, "timeout": 60}
+    )
+    await transport.connect()
+    try:
+        pings = [asyncio.ensure_future(transport.ping()) for _ in range(4)]
+        await eventually(lambda: bool(held))
+        server.close()
+        await server.wait_closed()  # nothing listens on the port any more
+        held[0].transport.abort()
+        results = await asyncio.wait_for(asyncio.gather(*pings, return_exceptions=True), 5)
+        for result in results:
+            assert isinstance(result, TransportError), repr(result)
+            assert f"cannot connect to 127.0.0.1:{port}" in str(result)
+        assert transport.open_connections == 0
+    finally:
+        await transport.disconnect()
+
+
 async def test_disconnect_leaves_no_descriptor_open(janus_server: JanusServer) -> None:
     def descriptors() -> int:
         return len(os.listdir("/proc/self/fd"))
@@ -198,14 +227,19 @@ async def test_api_secret_never_appears_in_errors_or_logs(
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
 
-async def read_request(reader: asyncio.StreamReader) -> bytes:
+async def read_request_with_target(reader: asyncio.StreamReader) -> tuple[str, bytes]:
+    """The next request's target (path and query) and body."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
     for line in head.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
     body = await reader.readexactly(length)
-    return body
+    return head.split(b" ", 2)[1].decode(), body
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    return (await read_request_with_target(reader))[1]
 
 
 def pong_for(body: bytes) -> bytes:
@@ -327,6 +361,45 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
             await transport._request({"janus": "create"}, 0)
 
 
+async def test_a_request_acked_before_its_session_is_lost_fails_with_the_session() -> None:
+    """Janus acked a plugin message (its event would come on the long poll), then the poll
+    learns the session is gone: the request fails with SessionLostError at once, not at its
+    deadline. (A fake server: a real one cannot be made to hold back exactly that event.)"""
+    import orjson
+
+    from janus_fast import SessionLostError
+
+    acked = asyncio.Event()
+
+    def reply(body: bytes, **fields: Any) -> bytes:
+        transaction = orjson.loads(body)["transaction"]
+        return response(orjson.dumps({"transaction": transaction, **fields}))
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            target, body = await read_request_with_target(reader)
+            if target.startswith("/janus/11?"):  # the long poll
+                await acked.wait()
+                writer.write(response(b'{"janus":"error"}', "404 Not Found"))
+            elif target == "/janus":
+                writer.write(reply(body, janus="success", data={"id": 11}))
+            elif target == "/janus/11":
+                writer.write(reply(body, janus="success", session_id=11, data={"id": 22}))
+            else:
+                writer.write(reply(body, janus="ack", session_id=11))
+                acked.set()
+            await writer.drain()
+
+    async with fake_janus_http(script) as (transport, _):
+        session = JanusSession(transport=transport, max_retries=0)
+        await session.create()
+        plugin = EchoTest()
+        await plugin.attach(session)
+        with pytest.raises(SessionLostError, match="HTTP 404"):
+            await asyncio.wait_for(plugin.request({"audio": True}, timeout=30), 5)
+        assert len(transport._core) == 0
+
+
 def test_reader_on_janus_own_bytes_one_at_a_time(janus_server: JanusServer) -> None:
     """Janus 1.1.2 (libmicrohttpd) answers with ``Transfer-Encoding: chunked`` and keeps the
     connection alive; the Rust reader takes its exact bytes in any split."""
@@ -401,31 +474,46 @@ def test_headers_that_could_break_framing_are_refused_at_construction() -> None:
             )
 
 
-async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
-    """In-flight requests fail cleanly (pings are resent), the long poll reports the session
-    lost once the restarted Janus answers 404, and the same transport works again."""
-    import signal
+async def _session_under_load(janus: JanusServer, max_retries: int) -> Any:
+    """A session with an echotest handle over HTTP, 100 plugin requests and 100 pings in flight."""
+    from janus_fast import EventType
 
-    from janus_fast import EventType, SessionLostError
-
-    janus: JanusServer = janus_factory()
     session = JanusSession(
-        base_url=janus.http_url, retry_delay=0.05, retry_delay_max=0.2, max_retries=50
+        base_url=janus.http_url, retry_delay=0.05, retry_delay_max=0.2, max_retries=max_retries
     )
     lost: list[Any] = []
     session.on(EventType.LOST, lost.append)
     await session.create()
     plugin = EchoTest()
     await plugin.attach(session)
-    transport = session.transport
     load = [asyncio.ensure_future(plugin.request({"audio": True})) for _ in range(100)]
-    pings = [asyncio.ensure_future(transport.ping()) for _ in range(100)]
+    pings = [asyncio.ensure_future(session.transport.ping()) for _ in range(100)]
     await asyncio.sleep(0)  # let them start
+    return session, plugin, lost, [*load, *pings]
+
+
+async def _settled_cleanly(requests: list[Any]) -> None:
+    """Every request answered before the kill or failed with a clear transport error (a lost
+    session included), well before the 30 s request deadline."""
+    results = await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), 10)
+    for result in results:
+        assert isinstance(result, dict | TransportError), repr(result)
+
+
+async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
+    """In-flight requests fail cleanly (pings are resent), the long poll reports the session
+    lost once the restarted Janus answers 404, requests acked before the kill (their events
+    would have come on the poll) fail with the session, and the same transport works again."""
+    import signal
+
+    from janus_fast import SessionLostError
+
+    janus: JanusServer = janus_factory()
+    session, plugin, lost, requests = await _session_under_load(janus, max_retries=50)
+    transport = session.transport
     janus.kill(signal.SIGKILL)
-    results = await asyncio.wait_for(asyncio.gather(*load, *pings, return_exceptions=True), 10)
     janus.restart()
-    for result in results:  # answered before the kill, or failed with a clear transport error
-        assert isinstance(result, dict | TransportError | RequestTimeoutError), repr(result)
+    await _settled_cleanly(requests)
     await eventually(lambda: bool(lost), limit=10)
     assert "404" in lost[0].reason
     with pytest.raises(SessionLostError):
@@ -433,4 +521,24 @@ async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
     assert plugin.id is None  # its handles went with the session
     assert (await transport.ping())["janus"] == "pong"
     assert len(transport._core) == 0  # type: ignore[attr-defined]
+    await transport.disconnect()
+
+
+async def test_janus_down_for_good_loses_the_session_and_its_acked_requests(
+    janus_factory: Any,
+) -> None:
+    """Janus killed and not restarted: once the long poll gives up, the session is lost and the
+    requests waiting in it for an event fail with it instead of waiting for their deadline."""
+    import signal
+
+    janus: JanusServer = janus_factory()
+    session, _, lost, requests = await _session_under_load(janus, max_retries=5)
+    transport = session.transport
+    janus.kill(signal.SIGKILL)
+    await _settled_cleanly(requests)
+    await eventually(lambda: bool(lost), limit=10)
+    assert "long poll failed 6 times" in lost[0].reason
+    assert len(transport._core) == 0  # type: ignore[attr-defined]
+    janus.restart()
+    assert (await transport.ping())["janus"] == "pong"
     await transport.disconnect()

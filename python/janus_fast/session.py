@@ -153,8 +153,9 @@ class JanusSession(EventSource):
         self._deliver({"janus": "lost", "session_id": session_id, "reason": str(error)})
         self._release()
         if session_id is not None:
-            self.transport._sessions.pop(session_id, None)
-            self.transport._core.remove_session(session_id)
+            self.transport._drop_lost_session(
+                session_id, SessionLostError(f"session lost: {error}")
+            )
 
     # -- requests --------------------------------------------------------------------------------
     def _touch(self) -> None:

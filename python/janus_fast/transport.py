@@ -225,6 +225,14 @@ class JanusTransport(ABC):
         self._sessions[session_id] = session
         self._core.add_session(session_id, session)
 
+    def _drop_lost_session(self, session_id: int, error: JanusFastError) -> None:
+        """Forget a session the server lost, and fail the requests still waiting in it: their
+        replies or events would only ever come from that session."""
+        self._sessions.pop(session_id, None)
+        self._core.remove_session(session_id)
+        for waiter in self._core.drain_session(session_id):
+            _fail_waiter(waiter, error)
+
     async def destroy_session(self, session_id: int) -> None:
         """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
         session = self._sessions.pop(session_id, None)

@@ -243,6 +243,7 @@ class HTTPConnectionPool:
 
     async def _open(self) -> HTTPConnection:
         self._opening += 1
+        opened = False
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await self.loop.create_connection(
@@ -252,6 +253,7 @@ class HTTPConnectionPool:
                     ssl=self._ssl,
                     server_hostname=self._host if self._ssl is not None else None,
                 )
+            opened = True
         except TimeoutError:
             raise TransportError(
                 f"connecting to {self.where} timed out after {self._connect_timeout} s"
@@ -260,6 +262,11 @@ class HTTPConnectionPool:
             raise TransportError(f"cannot connect to {self.where}: {exc}") from None
         finally:
             self._opening -= 1
+            if not opened and not self._closed:
+                # The slot this attempt held is free again (failed or cancelled): the next
+                # queued borrower tries in its turn, instead of waiting for a release that
+                # will never come.
+                self._wake_one(None)
         if self._closed:
             connection.abort()
             raise ConnectionClosedError(None, "transport disconnected")

@@ -197,7 +197,7 @@ class JanusTransportHTTP(JanusTransport):
         waiter: asyncio.Future[Message] = loop.create_future()
         deadline = self._deadline(timeout)
         transaction, data = self._core.encode(
-            orjson.dumps(body), waiter, expect, None, None, deadline
+            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline, ids_in_body=False
         )
         exchange = _TransactionExchange(
             self,
@@ -245,7 +245,13 @@ class JanusTransportHTTP(JanusTransport):
     ) -> tuple[MessageTransaction, _TransactionExchange]:
         stream = self._new_stream(session_id, handle_id)
         stream.id, data = self._core.encode(
-            orjson.dumps(body), stream, Expect.STREAM, None, None, None
+            orjson.dumps(body),
+            stream,
+            Expect.STREAM,
+            session_id,
+            handle_id,
+            None,
+            ids_in_body=False,
         )
         request = self._writer.post(self._target(session_id, handle_id), data)
         return stream, _TransactionExchange(self, stream.id, stream, request, False)
@@ -356,7 +362,7 @@ class JanusTransportHTTP(JanusTransport):
             except (TransportError, ProtocolError, TimeoutError, OSError) as exc:
                 failures += 1
                 if failures > self.options.max_retries or not self.connected:
-                    self._session_lost(
+                    self._report_session_lost(
                         session_id, TransportError(f"long poll failed {failures} times: {exc}")
                     )
                     return
@@ -375,12 +381,12 @@ class JanusTransportHTTP(JanusTransport):
                     if status == 403
                     else SessionLostError(f"Janus no longer knows session {session_id} (HTTP 404)")
                 )
-                self._session_lost(session_id, error)
+                self._report_session_lost(session_id, error)
                 return
             else:
                 failures += 1
                 if failures > self.options.max_retries:
-                    self._session_lost(session_id, _status_error(status, "long poll"))
+                    self._report_session_lost(session_id, _status_error(status, "long poll"))
                     return
                 await asyncio.sleep(self._backoff(failures))
 
@@ -388,7 +394,7 @@ class JanusTransportHTTP(JanusTransport):
         delay = min(self.options.retry_delay * 2.0 ** (attempt - 1), self.options.retry_delay_max)
         return delay * (0.5 + random.random() / 2)
 
-    def _session_lost(self, session_id: int, error: Exception) -> None:
+    def _report_session_lost(self, session_id: int, error: Exception) -> None:
         self._polls.pop(session_id, None)
         session = self._sessions.get(session_id)
         if session is not None:

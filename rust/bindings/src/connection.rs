@@ -116,7 +116,14 @@ impl PyWebSocketConnection {
         deadline: Option<f64>,
         event_expected: bool,
     ) -> PyResult<String> {
-        let options = request_options(expect, session_id, handle_id, deadline, event_expected)?;
+        let options = request_options(
+            expect,
+            session_id,
+            handle_id,
+            true,
+            deadline,
+            event_expected,
+        )?;
         let (_, txid) = self
             .conn
             .request(body, waiter, &options)

@@ -60,6 +60,7 @@ pub(crate) fn request_options(
     expect: u8,
     session_id: Option<u64>,
     handle_id: Option<u64>,
+    ids_in_body: bool,
     deadline: Option<f64>,
     event_expected: bool,
 ) -> PyResult<RequestOptions> {
@@ -67,6 +68,7 @@ pub(crate) fn request_options(
         expect: expect_from(expect)?,
         session_id,
         handle_id,
+        ids_in_body,
         deadline,
         with_credentials: true,
         event_expected,

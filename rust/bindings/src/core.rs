@@ -59,6 +59,12 @@ macro_rules! shared_core_methods {
                 ($core).next_deadline()
             }
 
+            /// Remove and return the waiters of requests sent in `session_id` (it is lost).
+            fn drain_session(&mut self, session_id: u64) -> Vec<Obj> {
+                let $this = self;
+                ($core_mut).drain_session(session_id)
+            }
+
             /// Remove and return every pending waiter (the connection is gone).
             fn fail_all(&mut self) -> Vec<Obj> {
                 let $this = self;
@@ -106,6 +112,7 @@ macro_rules! shared_core_methods {
                 dict.set_item("completed", tx.completed)?;
                 dict.set_item("expired", tx.expired)?;
                 dict.set_item("cancelled", tx.cancelled)?;
+                dict.set_item("session_lost", tx.session_lost)?;
                 dict.set_item("stray_acks", tx.stray_acks)?;
                 dict.set_item("unknown_transactions", tx.unknown_transactions)?;
                 let routes = core.routes().stats();
@@ -160,8 +167,12 @@ impl PyJanusCore {
         }
     }
 
-    /// Register `waiter`; return (transaction, the request bytes with the ids spliced in).
-    #[pyo3(signature = (body, waiter, expect, session_id=None, handle_id=None, deadline=None))]
+    /// Register `waiter`; return (transaction, the request bytes). The ids are spliced into the
+    /// body unless `ids_in_body` is false (HTTP carries them in the path); either way the
+    /// transaction belongs to `session_id` (see `drain_session`).
+    #[pyo3(signature = (
+        body, waiter, expect, session_id=None, handle_id=None, deadline=None, ids_in_body=true
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn encode<'py>(
         &mut self,
@@ -172,8 +183,9 @@ impl PyJanusCore {
         session_id: Option<u64>,
         handle_id: Option<u64>,
         deadline: Option<f64>,
+        ids_in_body: bool,
     ) -> PyResult<(String, Bound<'py, PyBytes>)> {
-        let options = request_options(expect, session_id, handle_id, deadline, false)?;
+        let options = request_options(expect, session_id, handle_id, ids_in_body, deadline, false)?;
         let mut out = Vec::with_capacity(body.len() + 96);
         let (_, txid) = self
             .core

@@ -486,6 +486,46 @@ fn encoding_errors_insert_nothing_and_credentials() {
 }
 
 #[test]
+fn a_lost_session_takes_its_requests_and_only_them() {
+    let mut c = core();
+    let in_session = |session: u64, ids_in_body: bool| RequestOptions {
+        session_id: Some(session),
+        handle_id: Some(9),
+        ids_in_body,
+        ..opts(Expect::PluginMessage)
+    };
+    let acked = send(&mut c, r#"{"janus":"message"}"#, 1, in_session(7, false));
+    send(&mut c, r#"{"janus":"message"}"#, 2, in_session(8, true));
+    send(&mut c, r#"{"janus":"keepalive"}"#, 3, in_session(7, true));
+    send(&mut c, r#"{"janus":"ping"}"#, 4, opts(Expect::Pong));
+    // Acked, its event still owed: it stays pending until the session goes.
+    let ack = format!(r#"{{"janus":"ack","session_id":7,"transaction":"{acked}"}}"#);
+    assert!(completed(&recv(&mut c, &ack)).is_empty());
+    assert_eq!(c.drain_session(7), vec![Waiter(1), Waiter(3)]);
+    assert_eq!(c.drain_session(7), vec![]);
+    assert_eq!(c.transactions().len(), 2);
+    assert_eq!(c.transactions().stats().session_lost, 2);
+    assert_eq!(c.drain_waiters(), vec![Waiter(2), Waiter(4)]);
+}
+
+#[test]
+fn ids_stay_out_of_the_body_when_the_caller_carries_them() {
+    let mut c = core();
+    let o = RequestOptions {
+        session_id: Some(1),
+        handle_id: Some(2),
+        ids_in_body: false,
+        ..opts(Expect::Ack)
+    };
+    let mut out = Vec::new();
+    c.encode_request(&mut out, b"{\"janus\":\"trickle\"}", Waiter(1), &o)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v.get("session_id").is_none() && v.get("handle_id").is_none());
+    assert_eq!(c.drain_session(1), vec![Waiter(1)]);
+}
+
+#[test]
 fn malformed_payloads() {
     let mut c = core();
     assert_eq!(

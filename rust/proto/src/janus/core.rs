@@ -45,10 +45,13 @@ impl Default for JanusCoreConfig {
 pub struct RequestOptions {
     /// Completion rule.
     pub expect: Expect,
-    /// `session_id` to splice into the body (WebSocket; HTTP puts ids in the path).
+    /// The session the request is in; it is lost with it (see `drain_session`).
     pub session_id: Option<u64>,
-    /// `handle_id` to splice into the body.
+    /// The handle the request is for.
     pub handle_id: Option<u64>,
+    /// Splice `session_id`/`handle_id` into the body (WebSocket). False: the caller carries them
+    /// elsewhere (HTTP puts them in the path).
+    pub ids_in_body: bool,
     /// Deadline on the caller's clock (`loop.time()`); NaN or `None`: none.
     pub deadline: Option<f64>,
     /// Add the configured `apisecret`/`token`.
@@ -68,12 +71,13 @@ impl RequestOptions {
         }
     }
 
-    /// Options with no ids, no deadline and credentials on.
+    /// Options with no ids (any set later go in the body), no deadline and credentials on.
     pub fn new(expect: Expect) -> Self {
         Self {
             expect,
             session_id: None,
             handle_id: None,
+            ids_in_body: true,
             deadline: None,
             with_credentials: true,
             event_expected: false,
@@ -263,8 +267,8 @@ impl<W, H> JanusCore<W, H> {
         let creds = opts.with_credentials;
         let fields = RequestFields {
             transaction: txid.as_str(),
-            session_id: opts.session_id,
-            handle_id: opts.handle_id,
+            session_id: opts.session_id.filter(|_| opts.ids_in_body),
+            handle_id: opts.handle_id.filter(|_| opts.ids_in_body),
             apisecret: self.apisecret.as_deref().filter(|_| creds),
             token: self.token.as_deref().filter(|_| creds),
         };
@@ -276,6 +280,7 @@ impl<W, H> JanusCore<W, H> {
             opts.deadline,
             opts.owed(),
             min_reply_wire_bytes(txid.as_str().len(), opts.session_id),
+            opts.session_id,
         );
         Ok((id, txid))
     }
@@ -477,6 +482,11 @@ impl<W, H> JanusCore<W, H> {
     /// Every pending waiter, removed (call on connection loss and fail them).
     pub fn drain_waiters(&mut self) -> Vec<W> {
         self.tx.drain()
+    }
+
+    /// Waiters of the requests sent in `session_id`, removed (the server lost the session).
+    pub fn drain_session(&mut self, session_id: u64) -> Vec<W> {
+        self.tx.drain_session(session_id)
     }
 
     /// Payloads that could not be classified (lenient receive / WebSocket).

@@ -79,6 +79,8 @@ pub struct TxStats {
     pub cancelled: u64,
     /// Removed by `drain`.
     pub drained: u64,
+    /// Removed by `drain_session` (their session is gone).
+    pub session_lost: u64,
     /// Acks noted on pending transactions.
     pub acks: u64,
     /// Acks for unknown transactions.
@@ -118,6 +120,8 @@ struct Entry<W> {
     owed: Owed,
     /// Lower bound of the wire size of what is owed (0 when nothing is).
     owed_bytes: usize,
+    /// The session the request was sent in (`None`: outside one, or not said).
+    session: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -195,7 +199,7 @@ impl<W> Transactions<W> {
     /// returns its id (format it with [`Transactions::format_id`]).
     pub fn insert(&mut self, waiter: W, expect: Expect, deadline: Option<f64>) -> u64 {
         let id = self.ids.next_id();
-        self.insert_with_id(id, waiter, expect, deadline, Owed::Nothing, 0);
+        self.insert_with_id(id, waiter, expect, deadline, Owed::Nothing, 0, None);
         id
     }
 
@@ -206,7 +210,9 @@ impl<W> Transactions<W> {
 
     /// Insert under an id from [`Transactions::reserve_id`]; `owed`: what the server owes for
     /// it, if the request went (or is queued to go) to it, and `owed_bytes` a lower bound of that
-    /// reply's wire size (see [`Transactions::receive_low_watermark`]).
+    /// reply's wire size (see [`Transactions::receive_low_watermark`]); `session`: the session
+    /// it was sent in (see [`Transactions::drain_session`]).
+    #[allow(clippy::too_many_arguments)] // one plain record; a struct would only rename them
     pub(crate) fn insert_with_id(
         &mut self,
         id: u64,
@@ -215,6 +221,7 @@ impl<W> Transactions<W> {
         deadline: Option<f64>,
         owed: Owed,
         owed_bytes: usize,
+        session: Option<u64>,
     ) {
         let deadline = deadline.filter(|d| !d.is_nan());
         if let Some(at) = deadline {
@@ -228,6 +235,7 @@ impl<W> Transactions<W> {
             acked: false,
             owed,
             owed_bytes: if owed == Owed::Nothing { 0 } else { owed_bytes },
+            session,
         };
         self.count_owed(&entry, true);
         if let Some(old) = self.map.insert(id, entry) {
@@ -360,6 +368,22 @@ impl<W> Transactions<W> {
         self.awaiting_bytes = 0;
         self.stats.drained += all.len() as u64;
         all.into_iter().map(|(_, e)| e.waiter).collect()
+    }
+
+    /// Remove the transactions sent in `session` (the server lost it: their replies will never
+    /// come), in id order. Scans the table: meant for the rare loss of a session, not per message.
+    pub fn drain_session(&mut self, session: u64) -> Vec<W> {
+        let mut ids: Vec<u64> = self
+            .map
+            .iter()
+            .filter(|(_, e)| e.session == Some(session))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        self.stats.session_lost += ids.len() as u64;
+        ids.into_iter()
+            .filter_map(|id| self.remove(id).map(|e| e.waiter))
+            .collect()
     }
 
     /// Pending transactions.
@@ -505,6 +529,7 @@ mod tests {
                     Some(5.0),
                     Owed::NonAckReply,
                     MIN_REPLY_WIRE_BYTES,
+                    None,
                 );
                 id
             })
@@ -523,7 +548,7 @@ mod tests {
         // Any first message settles a FirstReply request, an ack included; a stream stays
         // pending but owes nothing more.
         let id = t.reserve_id();
-        t.insert_with_id(id, "s", Expect::Stream, None, Owed::FirstReply, 100);
+        t.insert_with_id(id, "s", Expect::Stream, None, Owed::FirstReply, 100, None);
         assert_eq!(t.awaiting_replies(), 9);
         assert_eq!(t.awaiting_bytes(), 8 * MIN_REPLY_WIRE_BYTES + 100);
         assert_eq!(
@@ -573,7 +598,7 @@ mod tests {
             });
             assert_eq!(t.receive_low_watermark(), expected[n], "{n} awaited");
             let id = t.reserve_id();
-            t.insert_with_id(id, "w", Expect::Pong, None, Owed::FirstReply, 32);
+            t.insert_with_id(id, "w", Expect::Pong, None, Owed::FirstReply, 32, None);
         }
         assert_eq!(t.receive_low_watermark(), MAX_RECEIVE_LOW_WATERMARK);
         t.drain();
