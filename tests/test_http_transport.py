@@ -361,10 +361,12 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
             await transport._request({"janus": "create"}, 0)
 
 
-async def test_a_request_acked_before_its_session_is_lost_fails_with_the_session() -> None:
-    """Janus acked a plugin message (its event would come on the long poll), then the poll
-    learns the session is gone: the request fails with SessionLostError at once, not at its
-    deadline. (A fake server: a real one cannot be made to hold back exactly that event.)"""
+@pytest.mark.parametrize("ending", ["lost", "destroyed"])
+async def test_a_request_acked_before_its_session_ends_fails_with_the_session(ending: str) -> None:
+    """Janus acked a plugin message (its event would come on the long poll), then the session
+    ends — the poll learns Janus lost it, or the user destroys it: the request fails with
+    SessionLostError at once, not at its deadline. (A fake server: a real one cannot be made to
+    hold back exactly that event.)"""
     import orjson
 
     from janus_fast import SessionLostError
@@ -380,10 +382,12 @@ async def test_a_request_acked_before_its_session_is_lost_fails_with_the_session
             target, body = await read_request_with_target(reader)
             if target.startswith("/janus/11?"):  # the long poll
                 await acked.wait()
+                if ending == "destroyed":
+                    await asyncio.Event().wait()  # no events: held until the client goes
                 writer.write(response(b'{"janus":"error"}', "404 Not Found"))
             elif target == "/janus":
                 writer.write(reply(body, janus="success", data={"id": 11}))
-            elif target == "/janus/11":
+            elif target == "/janus/11":  # attach or destroy
                 writer.write(reply(body, janus="success", session_id=11, data={"id": 22}))
             else:
                 writer.write(reply(body, janus="ack", session_id=11))
@@ -395,8 +399,12 @@ async def test_a_request_acked_before_its_session_is_lost_fails_with_the_session
         await session.create()
         plugin = EchoTest()
         await plugin.attach(session)
-        with pytest.raises(SessionLostError, match="HTTP 404"):
-            await asyncio.wait_for(plugin.request({"audio": True}, timeout=30), 5)
+        request = asyncio.ensure_future(plugin.request({"audio": True}, timeout=30))
+        await acked.wait()
+        if ending == "destroyed":
+            await session.destroy()
+        with pytest.raises(SessionLostError, match="HTTP 404" if ending == "lost" else "destroyed"):
+            await asyncio.wait_for(request, 5)
         assert len(transport._core) == 0
 
 

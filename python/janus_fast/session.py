@@ -153,9 +153,7 @@ class JanusSession(EventSource):
         self._deliver({"janus": "lost", "session_id": session_id, "reason": str(error)})
         self._release()
         if session_id is not None:
-            self.transport._drop_lost_session(
-                session_id, SessionLostError(f"session lost: {error}")
-            )
+            self.transport._drop_session(session_id, SessionLostError(f"session lost: {error}"))
 
     # -- requests --------------------------------------------------------------------------------
     def _touch(self) -> None:

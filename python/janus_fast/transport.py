@@ -28,6 +28,7 @@ from janus_fast.errors import (
     InvalidURLError,
     JanusFastError,
     RequestTimeoutError,
+    SessionLostError,
     janus_error,
 )
 from janus_fast.events import ConnectionCallback, ConnectionEvent
@@ -225,19 +226,19 @@ class JanusTransport(ABC):
         self._sessions[session_id] = session
         self._core.add_session(session_id, session)
 
-    def _drop_lost_session(self, session_id: int, error: JanusFastError) -> None:
-        """Forget a session the server lost, and fail the requests still waiting in it: their
-        replies or events would only ever come from that session."""
-        self._sessions.pop(session_id, None)
+    def _drop_session(self, session_id: int, error: JanusFastError) -> JanusSession | None:
+        """Forget a session (lost or destroyed) and fail the requests still waiting in it with
+        ``error``: their replies or events would only ever have come from that session."""
+        session = self._sessions.pop(session_id, None)
         self._core.remove_session(session_id)
         for waiter in self._core.drain_session(session_id):
             _fail_waiter(waiter, error)
+        return session
 
     async def destroy_session(self, session_id: int) -> None:
         """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
-        session = self._sessions.pop(session_id, None)
-        self._core.remove_session(session_id)
-        if session is not None:
+        error = SessionLostError(f"session {session_id} was destroyed before the reply")
+        if self._drop_session(session_id, error) is not None:
             await self.dispatch_session_destroyed(session_id)
 
     async def dispatch_session_created(self, session_id: int) -> None:
