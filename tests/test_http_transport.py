@@ -18,11 +18,13 @@ import pytest
 
 from janus_fast import (
     ConnectionClosedError,
+    InvalidStateError,
     JanusPlugin,
     JanusSession,
     JanusTransport,
     ProtocolError,
     RequestTimeoutError,
+    SessionLostError,
     TransportError,
 )
 from janus_fast.testing import FaultProxy, JanusServer
@@ -361,15 +363,20 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
             await transport._request({"janus": "create"}, 0)
 
 
-@pytest.mark.parametrize("ending", ["lost", "destroyed"])
-async def test_a_request_acked_before_its_session_ends_fails_with_the_session(ending: str) -> None:
-    """Janus acked a plugin message (its event would come on the long poll), then the session
-    ends — the poll learns Janus lost it, or the user destroys it: the request fails with
-    SessionLostError at once, not at its deadline. (A fake server: a real one cannot be made to
-    hold back exactly that event.)"""
-    import orjson
+ENDINGS = {  # how the session or handle ends → what the waiting request fails with
+    "lost": (SessionLostError, "HTTP 404"),
+    "destroyed": (SessionLostError, "session 11 was destroyed"),
+    "detached": (InvalidStateError, "handle 22 was detached"),
+}
 
-    from janus_fast import SessionLostError
+
+@pytest.mark.parametrize("ending", ENDINGS)
+async def test_a_request_acked_before_its_handle_ends_fails_with_it(ending: str) -> None:
+    """Janus acked a plugin message (its event would come on the long poll), then its session
+    or handle ends — the poll learns Janus lost the session, the user destroys it, or detaches
+    the handle: the request fails at once, not at its deadline. (A fake server: a real one
+    cannot be made to hold back exactly that event.)"""
+    import orjson
 
     acked = asyncio.Event()
 
@@ -382,12 +389,12 @@ async def test_a_request_acked_before_its_session_ends_fails_with_the_session(en
             target, body = await read_request_with_target(reader)
             if target.startswith("/janus/11?"):  # the long poll
                 await acked.wait()
-                if ending == "destroyed":
+                if ending != "lost":
                     await asyncio.Event().wait()  # no events: held until the client goes
                 writer.write(response(b'{"janus":"error"}', "404 Not Found"))
             elif target == "/janus":
                 writer.write(reply(body, janus="success", data={"id": 11}))
-            elif target == "/janus/11":  # attach or destroy
+            elif target == "/janus/11" or b'"detach"' in body:  # attach, destroy, detach
                 writer.write(reply(body, janus="success", session_id=11, data={"id": 22}))
             else:
                 writer.write(reply(body, janus="ack", session_id=11))
@@ -403,7 +410,10 @@ async def test_a_request_acked_before_its_session_ends_fails_with_the_session(en
         await acked.wait()
         if ending == "destroyed":
             await session.destroy()
-        with pytest.raises(SessionLostError, match="HTTP 404" if ending == "lost" else "destroyed"):
+        elif ending == "detached":
+            await plugin.destroy()
+        error, text = ENDINGS[ending]
+        with pytest.raises(error, match=text):
             await asyncio.wait_for(request, 5)
         assert len(transport._core) == 0
 
@@ -513,8 +523,6 @@ async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
     lost once the restarted Janus answers 404, requests acked before the kill (their events
     would have come on the poll) fail with the session, and the same transport works again."""
     import signal
-
-    from janus_fast import SessionLostError
 
     janus: JanusServer = janus_factory()
     session, plugin, lost, requests = await _session_under_load(janus, max_retries=50)

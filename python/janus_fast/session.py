@@ -284,7 +284,7 @@ class JanusSession(EventSource):
             return
         self.plugin_handles.pop(handle_id, None)
         if self._id is not None:
-            self.transport._core.remove_handle(self._id, handle_id)
+            self.transport._drop_handle(self._id, handle_id)
 
     # -- events ----------------------------------------------------------------------------------
     async def _on_message(self, message: JsonDict) -> None:

@@ -235,6 +235,13 @@ class JanusTransport(ABC):
             _fail_waiter(waiter, error)
         return session
 
+    def _drop_handle(self, session_id: int, handle_id: int) -> None:
+        """Forget a detached handle and fail the requests still waiting for it."""
+        self._core.remove_handle(session_id, handle_id)
+        error = InvalidStateError(f"handle {handle_id} was detached before the reply")
+        for waiter in self._core.drain_session(session_id, handle_id):
+            _fail_waiter(waiter, error)
+
     async def destroy_session(self, session_id: int) -> None:
         """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
         error = SessionLostError(f"session {session_id} was destroyed before the reply")

@@ -59,10 +59,12 @@ macro_rules! shared_core_methods {
                 ($core).next_deadline()
             }
 
-            /// Remove and return the waiters of requests sent in `session_id` (it is lost).
-            fn drain_session(&mut self, session_id: u64) -> Vec<Obj> {
+            /// Remove and return the waiters of requests sent in `session_id` (only those for
+            /// `handle_id` when given): the session or handle ended.
+            #[pyo3(signature = (session_id, handle_id=None))]
+            fn drain_session(&mut self, session_id: u64, handle_id: Option<u64>) -> Vec<Obj> {
                 let $this = self;
-                ($core_mut).drain_session(session_id)
+                ($core_mut).drain_session(session_id, handle_id)
             }
 
             /// Remove and return every pending waiter (the connection is gone).

@@ -486,25 +486,28 @@ fn encoding_errors_insert_nothing_and_credentials() {
 }
 
 #[test]
-fn a_lost_session_takes_its_requests_and_only_them() {
+fn an_ended_session_or_handle_takes_its_requests_and_only_them() {
     let mut c = core();
-    let in_session = |session: u64, ids_in_body: bool| RequestOptions {
+    let on = |session: u64, handle: Option<u64>, ids_in_body: bool| RequestOptions {
         session_id: Some(session),
-        handle_id: Some(9),
+        handle_id: handle,
         ids_in_body,
         ..opts(Expect::PluginMessage)
     };
-    let acked = send(&mut c, r#"{"janus":"message"}"#, 1, in_session(7, false));
-    send(&mut c, r#"{"janus":"message"}"#, 2, in_session(8, true));
-    send(&mut c, r#"{"janus":"keepalive"}"#, 3, in_session(7, true));
+    let acked = send(&mut c, r#"{"janus":"message"}"#, 1, on(7, Some(9), false));
+    send(&mut c, r#"{"janus":"message"}"#, 2, on(8, Some(9), true));
+    send(&mut c, r#"{"janus":"keepalive"}"#, 3, on(7, None, true));
     send(&mut c, r#"{"janus":"ping"}"#, 4, opts(Expect::Pong));
-    // Acked, its event still owed: it stays pending until the session goes.
+    send(&mut c, r#"{"janus":"message"}"#, 5, on(7, Some(10), true));
+    send(&mut c, r#"{"janus":"message"}"#, 6, on(7, Some(9), true));
+    // Acked, its event still owed: it stays pending until its handle or session ends.
     let ack = format!(r#"{{"janus":"ack","session_id":7,"transaction":"{acked}"}}"#);
     assert!(completed(&recv(&mut c, &ack)).is_empty());
-    assert_eq!(c.drain_session(7), vec![Waiter(1), Waiter(3)]);
-    assert_eq!(c.drain_session(7), vec![]);
+    assert_eq!(c.drain_session(7, Some(9)), vec![Waiter(1), Waiter(6)]);
+    assert_eq!(c.drain_session(7, None), vec![Waiter(3), Waiter(5)]);
+    assert_eq!(c.drain_session(7, None), vec![]);
     assert_eq!(c.transactions().len(), 2);
-    assert_eq!(c.transactions().stats().session_lost, 2);
+    assert_eq!(c.transactions().stats().session_lost, 4);
     assert_eq!(c.drain_waiters(), vec![Waiter(2), Waiter(4)]);
 }
 
@@ -522,7 +525,7 @@ fn ids_stay_out_of_the_body_when_the_caller_carries_them() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(v.get("session_id").is_none() && v.get("handle_id").is_none());
-    assert_eq!(c.drain_session(1), vec![Waiter(1)]);
+    assert_eq!(c.drain_session(1, Some(2)), vec![Waiter(1)]);
 }
 
 #[test]

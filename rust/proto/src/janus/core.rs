@@ -45,9 +45,9 @@ impl Default for JanusCoreConfig {
 pub struct RequestOptions {
     /// Completion rule.
     pub expect: Expect,
-    /// The session the request is in; it is lost with it (see `drain_session`).
+    /// The session the request is in; it ends with it (see `drain_session`).
     pub session_id: Option<u64>,
-    /// The handle the request is for.
+    /// The handle the request is for; it ends with it too.
     pub handle_id: Option<u64>,
     /// Splice `session_id`/`handle_id` into the body (WebSocket). False: the caller carries them
     /// elsewhere (HTTP puts them in the path).
@@ -280,7 +280,7 @@ impl<W, H> JanusCore<W, H> {
             opts.deadline,
             opts.owed(),
             min_reply_wire_bytes(txid.as_str().len(), opts.session_id),
-            opts.session_id,
+            (opts.session_id, opts.handle_id),
         );
         Ok((id, txid))
     }
@@ -484,9 +484,10 @@ impl<W, H> JanusCore<W, H> {
         self.tx.drain()
     }
 
-    /// Waiters of the requests sent in `session_id`, removed (the server lost the session).
-    pub fn drain_session(&mut self, session_id: u64) -> Vec<W> {
-        self.tx.drain_session(session_id)
+    /// Waiters of the requests sent in `session_id` (only those for `handle_id` when given),
+    /// removed: the session or handle ended.
+    pub fn drain_session(&mut self, session_id: u64, handle_id: Option<u64>) -> Vec<W> {
+        self.tx.drain_session(session_id, handle_id)
     }
 
     /// Payloads that could not be classified (lenient receive / WebSocket).

@@ -79,7 +79,7 @@ pub struct TxStats {
     pub cancelled: u64,
     /// Removed by `drain`.
     pub drained: u64,
-    /// Removed by `drain_session` (their session is gone).
+    /// Removed by `drain_session` (their session or handle ended).
     pub session_lost: u64,
     /// Acks noted on pending transactions.
     pub acks: u64,
@@ -120,9 +120,12 @@ struct Entry<W> {
     owed: Owed,
     /// Lower bound of the wire size of what is owed (0 when nothing is).
     owed_bytes: usize,
-    /// The session the request was sent in (`None`: outside one, or not said).
-    session: Option<u64>,
+    /// The (session, handle) the request was sent for (`None`: outside one, or not said).
+    route: Route,
 }
+
+/// The (session, handle) a request was sent for.
+pub(crate) type Route = (Option<u64>, Option<u64>);
 
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
@@ -199,7 +202,7 @@ impl<W> Transactions<W> {
     /// returns its id (format it with [`Transactions::format_id`]).
     pub fn insert(&mut self, waiter: W, expect: Expect, deadline: Option<f64>) -> u64 {
         let id = self.ids.next_id();
-        self.insert_with_id(id, waiter, expect, deadline, Owed::Nothing, 0, None);
+        self.insert_with_id(id, waiter, expect, deadline, Owed::Nothing, 0, (None, None));
         id
     }
 
@@ -210,8 +213,8 @@ impl<W> Transactions<W> {
 
     /// Insert under an id from [`Transactions::reserve_id`]; `owed`: what the server owes for
     /// it, if the request went (or is queued to go) to it, and `owed_bytes` a lower bound of that
-    /// reply's wire size (see [`Transactions::receive_low_watermark`]); `session`: the session
-    /// it was sent in (see [`Transactions::drain_session`]).
+    /// reply's wire size (see [`Transactions::receive_low_watermark`]); `route`: the session and
+    /// handle it was sent for (see [`Transactions::drain_session`]).
     #[allow(clippy::too_many_arguments)] // one plain record; a struct would only rename them
     pub(crate) fn insert_with_id(
         &mut self,
@@ -221,7 +224,7 @@ impl<W> Transactions<W> {
         deadline: Option<f64>,
         owed: Owed,
         owed_bytes: usize,
-        session: Option<u64>,
+        route: Route,
     ) {
         let deadline = deadline.filter(|d| !d.is_nan());
         if let Some(at) = deadline {
@@ -235,7 +238,7 @@ impl<W> Transactions<W> {
             acked: false,
             owed,
             owed_bytes: if owed == Owed::Nothing { 0 } else { owed_bytes },
-            session,
+            route,
         };
         self.count_owed(&entry, true);
         if let Some(old) = self.map.insert(id, entry) {
@@ -370,13 +373,16 @@ impl<W> Transactions<W> {
         all.into_iter().map(|(_, e)| e.waiter).collect()
     }
 
-    /// Remove the transactions sent in `session` (the server lost it: their replies will never
-    /// come), in id order. Scans the table: meant for the rare loss of a session, not per message.
-    pub fn drain_session(&mut self, session: u64) -> Vec<W> {
+    /// Remove the transactions sent in `session` — only those for `handle` when it is given —
+    /// in id order: the session or handle ended, their replies will never come. Scans the table:
+    /// meant for the rare end of a session or handle, not per message.
+    pub fn drain_session(&mut self, session: u64, handle: Option<u64>) -> Vec<W> {
         let mut ids: Vec<u64> = self
             .map
             .iter()
-            .filter(|(_, e)| e.session == Some(session))
+            .filter(|(_, e)| {
+                e.route.0 == Some(session) && (handle.is_none() || e.route.1 == handle)
+            })
             .map(|(id, _)| *id)
             .collect();
         ids.sort_unstable();
@@ -529,7 +535,7 @@ mod tests {
                     Some(5.0),
                     Owed::NonAckReply,
                     MIN_REPLY_WIRE_BYTES,
-                    None,
+                    (None, None),
                 );
                 id
             })
@@ -548,7 +554,15 @@ mod tests {
         // Any first message settles a FirstReply request, an ack included; a stream stays
         // pending but owes nothing more.
         let id = t.reserve_id();
-        t.insert_with_id(id, "s", Expect::Stream, None, Owed::FirstReply, 100, None);
+        t.insert_with_id(
+            id,
+            "s",
+            Expect::Stream,
+            None,
+            Owed::FirstReply,
+            100,
+            (None, None),
+        );
         assert_eq!(t.awaiting_replies(), 9);
         assert_eq!(t.awaiting_bytes(), 8 * MIN_REPLY_WIRE_BYTES + 100);
         assert_eq!(
@@ -598,7 +612,15 @@ mod tests {
             });
             assert_eq!(t.receive_low_watermark(), expected[n], "{n} awaited");
             let id = t.reserve_id();
-            t.insert_with_id(id, "w", Expect::Pong, None, Owed::FirstReply, 32, None);
+            t.insert_with_id(
+                id,
+                "w",
+                Expect::Pong,
+                None,
+                Owed::FirstReply,
+                32,
+                (None, None),
+            );
         }
         assert_eq!(t.receive_low_watermark(), MAX_RECEIVE_LOW_WATERMARK);
         t.drain();
