@@ -459,7 +459,7 @@ def test_requests_of_an_ended_session_or_handle_are_drained_with_it_ids_in_body_
     assert core.drain_session(7, 9) == [in_path]  # that handle's only
     assert core.drain_session(7) == [in_body]
     assert core.drain_session(7) == []
-    assert (len(core), core.stats()["session_lost"]) == (2, 2)
+    assert (len(core), core.stats()["ended_with_route"]) == (2, 2)
     assert other in core.fail_all()
 
 

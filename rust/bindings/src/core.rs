@@ -114,7 +114,7 @@ macro_rules! shared_core_methods {
                 dict.set_item("completed", tx.completed)?;
                 dict.set_item("expired", tx.expired)?;
                 dict.set_item("cancelled", tx.cancelled)?;
-                dict.set_item("session_lost", tx.session_lost)?;
+                dict.set_item("ended_with_route", tx.ended_with_route)?;
                 dict.set_item("stray_acks", tx.stray_acks)?;
                 dict.set_item("unknown_transactions", tx.unknown_transactions)?;
                 let routes = core.routes().stats();

@@ -507,7 +507,7 @@ fn an_ended_session_or_handle_takes_its_requests_and_only_them() {
     assert_eq!(c.drain_session(7, None), vec![Waiter(3), Waiter(5)]);
     assert_eq!(c.drain_session(7, None), vec![]);
     assert_eq!(c.transactions().len(), 2);
-    assert_eq!(c.transactions().stats().session_lost, 4);
+    assert_eq!(c.transactions().stats().ended_with_route, 4);
     assert_eq!(c.drain_waiters(), vec![Waiter(2), Waiter(4)]);
 }
 

@@ -80,7 +80,7 @@ pub struct TxStats {
     /// Removed by `drain`.
     pub drained: u64,
     /// Removed by `drain_session` (their session or handle ended).
-    pub session_lost: u64,
+    pub ended_with_route: u64,
     /// Acks noted on pending transactions.
     pub acks: u64,
     /// Acks for unknown transactions.
@@ -386,7 +386,7 @@ impl<W> Transactions<W> {
             .map(|(id, _)| *id)
             .collect();
         ids.sort_unstable();
-        self.stats.session_lost += ids.len() as u64;
+        self.stats.ended_with_route += ids.len() as u64;
         ids.into_iter()
             .filter_map(|id| self.remove(id).map(|e| e.waiter))
             .collect()
