@@ -45,7 +45,8 @@ ProtocolMatcher = Callable[[str], bool]
 _DEFAULT: Any = object()
 #: Keys the library sets itself; a caller's copy is dropped (janus-client warned and replaced).
 _RESERVED_KEYS = frozenset(("transaction", "session_id", "handle_id", "apisecret", "token"))
-#: Requests whose resending cannot change anything on the server (ping, info, keepalive).
+#: Requests whose resending cannot change anything on the server: ping, info, and the ack-only
+#: ones (keepalive, trickle).
 RESENDABLE_EXPECTS = frozenset((Expect.PONG, Expect.SERVER_INFO, Expect.ACK))
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001

@@ -82,10 +82,7 @@ class _TransactionExchange(Exchange):
             self.give_up(_status_error(status, "request"))
             return
         malformed = transport.stats_malformed
-        try:
-            transport._core.receive_message(body)
-        except ProtocolError as exc:
-            self.give_up(exc)
+        transport._core.receive_message(body)  # lenient: bad JSON becomes a MALFORMED item
         transport._dispatch()
         if transport.stats_malformed != malformed:  # the reply to this request was not Janus JSON
             self.give_up(ProtocolError("Janus answered an HTTP request with malformed JSON"))
@@ -370,10 +367,7 @@ class JanusTransportHTTP(JanusTransport):
                 continue
             if status == 200:
                 failures = 0
-                try:
-                    self._core.receive_message(payload)
-                except ProtocolError as exc:
-                    logger.warning("dropped a malformed long-poll reply: %s", exc)
+                self._core.receive_message(payload)  # bad JSON: logged by _dispatch as MALFORMED
                 self._dispatch()
             elif status in (403, 404):
                 error: Exception = (

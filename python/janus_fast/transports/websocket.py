@@ -36,9 +36,6 @@ from janus_fast.transports._url import parse_url
 
 logger = logging.getLogger("janus_fast.transport.websocket")
 
-#: Requests that may be sent again after a reconnection without the caller asking (Janus
-#: treats a repeat as harmless): ping, info, keepalive and trickle (ack).
-
 
 #: Bytes read per socket read into one reused buffer (asyncio's default reader allocates a
 #: fresh 256 KiB object per read, which costs an mmap/munmap pair each time).
