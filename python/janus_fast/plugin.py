@@ -45,6 +45,16 @@ class JanusPlugin(EventSource):
 
     handle_id = id
 
+    def rebind(self, new_id: int) -> None:
+        """Take the id Janus gave this handle when it was re-attached after a reconnection; the
+        session's ``plugin_handles`` follows (the transport re-registers the route)."""
+        old_id, self._id = self._id, new_id
+        session = self._session
+        if session is not None:
+            if old_id is not None and session.plugin_handles.get(old_id) is self:
+                del session.plugin_handles[old_id]
+            session.plugin_handles[new_id] = self
+
     @property
     def session(self) -> JanusSession | None:
         return self._session

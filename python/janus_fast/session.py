@@ -73,6 +73,11 @@ class JanusSession(EventSource):
 
     session_id = id
 
+    def rebind(self, new_id: int) -> None:
+        """Take the id Janus gave this session when it re-created it after a reconnection (the
+        transport re-registers the route; nothing else changes)."""
+        self._id = new_id
+
     def __repr__(self) -> str:
         return (
             f"<JanusSession {self._id if self.created else '(not created)'} via {self.transport!r}>"
