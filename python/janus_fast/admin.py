@@ -13,12 +13,15 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 from janus_fast._core import Expect
 from janus_fast.errors import JANUS_ERROR_CLASSES, JanusError, PluginError
 from janus_fast.message_transaction import Matcher
 from janus_fast.transport import JanusTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger("janus_fast.admin")
 

@@ -2,12 +2,15 @@
 
 Rule: every error the library raises is a ``JanusFastError``. Each also subclasses the builtin
 that janus-client code catches for the same situation (``Exception``, ``ConnectionError``,
-``TimeoutError``, ``RuntimeError``), so ported ``except`` clauses keep working. No message of any
-error contains a secret (apisecret, token, admin_secret): callers pass reasons, never requests.
+``TimeoutError`` and, on every Python, ``asyncio.TimeoutError``, ``RuntimeError``), so ported
+``except`` clauses keep working. No message of any error contains a secret (apisecret, token,
+admin_secret): callers pass reasons, never requests.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from typing import Any, ClassVar
 
 
@@ -40,8 +43,15 @@ class InvalidStateError(JanusFastError, RuntimeError):
     """Local misuse: using a destroyed session, a detached handle, a closed transport."""
 
 
-class RequestTimeoutError(JanusFastError, TimeoutError):
-    """A request did not complete before its deadline."""
+if sys.version_info >= (3, 11):  # asyncio.TimeoutError is the builtin TimeoutError
+
+    class RequestTimeoutError(JanusFastError, TimeoutError):
+        """A request did not complete before its deadline."""
+
+else:  # 3.10: janus-client code catches asyncio.TimeoutError, a different class there
+
+    class RequestTimeoutError(JanusFastError, TimeoutError, asyncio.TimeoutError):
+        """A request did not complete before its deadline."""
 
 
 class QueueFullError(JanusFastError):

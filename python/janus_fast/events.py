@@ -12,18 +12,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
+
+from janus_fast._compat import StrEnum
 
 logger = logging.getLogger("janus_fast.events")
 
 JsonDict = dict[str, Any]
 
 
-class EventType(enum.StrEnum):
+class EventType(StrEnum):
     """Values of the ``janus`` field of events pushed without a (pending) transaction."""
 
     EVENT = "event"

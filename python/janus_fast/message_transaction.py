@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from janus_fast.errors import RequestTimeoutError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 JsonDict = dict[str, Any]
 Matcher = JsonDict | Callable[[JsonDict], Any]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from janus_fast._core import Expect, Message
 from janus_fast.errors import (
@@ -27,6 +27,8 @@ from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT, JanusTransport
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from janus_fast.plugin import JanusPlugin
 
 logger = logging.getLogger("janus_fast.session")

@@ -25,10 +25,13 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 from janus_fast.testing._ports import pick_free_ports, port_is_free, ports_owned_by
 from janus_fast.testing.config import JanusConfig, Ports, write_config_folder
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 INSTALL_HINT = (
     "install it with `apt-get install -y janus` (Debian/Ubuntu; the project's `make setup` "
