@@ -20,12 +20,14 @@ format:
 	$(PY) -m ruff format python tests benches
 	$(PY) -m ruff check --fix python tests benches
 
+# stubtest checks python/janus_fast/_core.pyi against the built extension (`make build` first).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PY) -m ruff format --check python tests benches
 	$(PY) -m ruff check python tests benches
 	$(PY) -m mypy --strict python/janus_fast
+	$(PY) -m mypy.stubtest janus_fast._core
 
 test-rust:
 	$(CARGO) test -p janus_proto

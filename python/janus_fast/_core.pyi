@@ -4,7 +4,24 @@ The extension wraps the sans-I/O ``janus_proto`` core: bytes in, completions and
 Waiters and route targets are opaque Python objects handed back as they were given.
 """
 
-from typing import Any, Final
+from typing import Any, Final, Protocol, final, type_check_only
+
+__all__ = [
+    "CLOSED",
+    "COMPLETE",
+    "COMPLETE_ERROR",
+    "EVENT",
+    "MALFORMED",
+    "STREAM_ITEM",
+    "UNROUTED",
+    "Expect",
+    "HttpRequestWriter",
+    "HttpResponseReader",
+    "JanusCore",
+    "Message",
+    "WebSocketConnection",
+    "__version__",
+]
 
 __version__: str
 
@@ -17,6 +34,7 @@ UNROUTED: Final[int]  # target: None; item: Message nobody owns (counted)
 MALFORMED: Final[int]  # target: None; item: str describing a message that failed to parse
 CLOSED: Final[int]  # target: None; item: (code | None, reason, clean)
 
+@final
 class Expect:
     """How a request completes (Janus 1.1.2's rules)."""
 
@@ -28,6 +46,7 @@ class Expect:
     STREAM: Final[int]  # every message with the transaction, until cancel()
     ANY: Final[int]  # the first message with the transaction
 
+@final
 class Message:
     """One incoming Janus message: routing facts decoded in Rust, payload parsed on demand."""
 
@@ -56,24 +75,11 @@ class Message:
     def json(self) -> dict[str, Any]:
         """The whole message as Python objects (a new dict per call)."""
 
-class JanusCore:
-    """Transactions, completion rules, deadlines and routing for one Janus connection."""
+@type_check_only
+class CoreTables(Protocol):
+    """What ``JanusCore`` and ``WebSocketConnection`` share (one Rust macro generates both): the
+    transaction, deadline and route tables. Typing only: no such class exists at runtime."""
 
-    def __init__(
-        self, *, apisecret: str | None = None, token: str | None = None, seed: bytes
-    ) -> None: ...
-    def encode(
-        self,
-        body: bytes,
-        waiter: object,
-        expect: int,
-        session_id: int | None = None,
-        handle_id: int | None = None,
-        deadline: float | None = None,
-        ids_in_body: bool = True,
-    ) -> tuple[str, bytes]:
-        """Register ``waiter`` and return (transaction, the request bytes); the ids go into the
-        body unless ``ids_in_body`` is false, and the transaction belongs to ``session_id``."""
     def register(self, waiter: object, expect: int, deadline: float | None = None) -> str:
         """Register ``waiter`` for a request the caller encodes itself; returns the transaction."""
     def receive_message(self, payload: bytes) -> None:
@@ -98,17 +104,41 @@ class JanusCore:
         """Bytes a socket read may wait for (SO_RCVLOWAT): at least that many are owed."""
     def __len__(self) -> int: ...
 
+@final
+class JanusCore(CoreTables):
+    """Transactions, completion rules, deadlines and routing for one Janus connection."""
+
+    def __new__(
+        cls, *, apisecret: str | None = None, token: str | None = None, seed: bytes
+    ) -> JanusCore: ...
+    def encode(
+        self,
+        body: bytes,
+        waiter: object,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        deadline: float | None = None,
+        ids_in_body: bool = True,
+    ) -> tuple[str, bytes]:
+        """Register ``waiter`` and return (transaction, the request bytes); the ids go into the
+        body unless ``ids_in_body`` is false, and the transaction belongs to ``session_id``."""
+
+@final
 class HttpRequestWriter:
     """Keep-alive HTTP/1.1 requests to one host (headers validated once)."""
 
-    def __init__(self, host: str, extra_headers: list[tuple[str, str]] = ...) -> None: ...
+    def __new__(
+        cls, host: str, extra_headers: list[tuple[str, str]] = ...
+    ) -> HttpRequestWriter: ...
     def post(self, target: str, body: bytes) -> bytes: ...
     def get(self, target: str) -> bytes: ...
 
+@final
 class HttpResponseReader:
     """Incremental HTTP/1.1 response reader: ``(status, body, keep_alive)`` when complete."""
 
-    def __init__(self, max_body_size: int = ...) -> None: ...
+    def __new__(cls, max_body_size: int = ...) -> HttpResponseReader: ...
     def receive_data(self, data: bytes) -> tuple[int, bytes, bool] | None: ...
     def receive_eof(self) -> tuple[int, bytes, bool] | None: ...
     @property
@@ -116,11 +146,12 @@ class HttpResponseReader:
     @property
     def idle(self) -> bool: ...
 
-class WebSocketConnection:
+@final
+class WebSocketConnection(CoreTables):
     """A WebSocket client connection composed with a ``JanusCore`` (bytes in, bytes out)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         host: str,
         path: str,
         *,
@@ -132,7 +163,7 @@ class WebSocketConnection:
         coalesce_max_bytes: int = 65536,
         extra_headers: list[tuple[str, str]] = ...,
         seed: bytes,
-    ) -> None: ...
+    ) -> WebSocketConnection: ...
     @property
     def state(self) -> str:
         """ "connecting", "open", "closing" or "closed"."""
@@ -143,7 +174,7 @@ class WebSocketConnection:
     def receive_eof(self) -> None: ...
     def data_to_send(self) -> bytes: ...
     def close(self, code: int = 1000, reason: str = "") -> None: ...
-    def ping(self, payload: bytes = b"") -> None: ...
+    def ping(self, payload: bytes = ...) -> None: ...
     @property
     def pongs_received(self) -> int: ...
     def request(
@@ -161,24 +192,3 @@ class WebSocketConnection:
         stream); implied for ``Expect.PLUGIN_MESSAGE``."""
     def send_raw(self, message: bytes) -> None:
         """Queue a complete JSON request as-is."""
-    def register(self, waiter: object, expect: int, deadline: float | None = None) -> str: ...
-    def receive_message(self, payload: bytes) -> None: ...
-    def drain(self) -> list[tuple[int, Any, Any]]: ...
-    def cancel(self, transaction: str) -> object | None: ...
-    def expire(self, now: float) -> list[object]: ...
-    def next_deadline(self) -> float | None: ...
-    def fail_all(self) -> list[object]: ...
-    def drain_session(self, session_id: int, handle_id: int | None = None) -> list[object]:
-        """Remove and return the waiters of requests sent in ``session_id`` (only those for
-        ``handle_id`` when given): the session or handle ended."""
-    def add_session(self, session_id: int, target: object) -> None: ...
-    def remove_session(self, session_id: int) -> object | None: ...
-    def add_handle(self, session_id: int, handle_id: int, target: object) -> None: ...
-    def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
-    def stats(self) -> dict[str, int]: ...
-    @property
-    def awaiting_replies(self) -> int:
-        """Sent requests for which no message has arrived yet."""
-    def receive_low_watermark(self) -> int:
-        """Bytes a socket read may wait for (SO_RCVLOWAT): at least that many are owed."""
-    def __len__(self) -> int: ...

@@ -36,6 +36,7 @@ from janus_fast.message_transaction import MessageTransaction
 from janus_fast.options import TransportOptions
 
 if TYPE_CHECKING:
+    from janus_fast._core import CoreTables
     from janus_fast.session import JanusSession
 
 logger = logging.getLogger("janus_fast.transport")
@@ -66,7 +67,7 @@ class JanusTransport(ABC):
         self.options = TransportOptions.from_kwargs(kwargs)
         self.connected = False
         self._sessions: dict[int, JanusSession] = {}
-        self._core: Any = self._make_core()
+        self._core: CoreTables = self._make_core()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -77,7 +78,7 @@ class JanusTransport(ABC):
         self._connection_callbacks: list[ConnectionCallback] = []
         self._background: set[asyncio.Task[Any]] = set()
 
-    def _make_core(self) -> Any:
+    def _make_core(self) -> CoreTables:
         """The transaction/routing core; custom transports get a plain ``JanusCore``."""
         return _core.JanusCore(apisecret=self._api_secret, token=self._token, seed=os.urandom(32))
 

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from janus_fast._core import Expect, HttpRequestWriter, Message
+from janus_fast._core import Expect, HttpRequestWriter, JanusCore, Message
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
@@ -101,6 +101,8 @@ class _TransactionExchange(Exchange):
 
 class JanusTransportHTTP(JanusTransport):
     """janus-client's HTTP transport: same name; pooled, batched and recovering."""
+
+    _core: JanusCore
 
     def __init__(
         self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any

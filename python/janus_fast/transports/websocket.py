@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from janus_fast import _core
-from janus_fast._core import Message
+from janus_fast._core import Message, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
@@ -74,6 +74,8 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
 class JanusTransportWebsocket(JanusTransport):
     """janus-client's WebSocket transport: same name, and now every documented knob works."""
 
+    _core: WebSocketConnection
+
     def __init__(
         self,
         base_url: str = "",
@@ -112,7 +114,7 @@ class JanusTransportWebsocket(JanusTransport):
         """True while the connection is down and being re-established."""
         return self._outage is not None
 
-    def _make_core(self) -> Any:
+    def _make_core(self) -> WebSocketConnection:
         options = self.options
         return _core.WebSocketConnection(
             self._url.host_header,
