@@ -14,9 +14,11 @@ import json
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from janus_fast import ConnectionClosedError, JanusPlugin, JanusSession, RequestTimeoutError
+from janus_fast._compat import run
 from janus_fast.testing import FaultProxy, JanusConfig, JanusServer
 
 
@@ -141,13 +143,14 @@ def main() -> int:
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--transport", choices=("ws", "http"), default="ws")
     args = parser.parse_args()
-    factory = None
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if args.uvloop:
         import uvloop
 
         factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        report = runner.run(soak(args.seconds, args.cut_every, args.workers, args.transport))
+    report = run(
+        soak(args.seconds, args.cut_every, args.workers, args.transport), loop_factory=factory
+    )
     print(json.dumps(report, indent=2))
     requests = report["requests"]
     bad = sum(r["other"] for r in requests.values()) + requests["ping"]["timeouts"]

@@ -1,7 +1,8 @@
 """Test-suite wiring: every ``async def`` test runs once per event loop (asyncio and uvloop).
 
-Rule: the loop is created per test by ``asyncio.Runner`` with the loop factory of the
-parametrised loop; nothing installs a global loop policy. ``--loop`` narrows the set.
+Rule: the loop is created per test (``janus_fast._compat.run``, ``asyncio.Runner`` on 3.11+) with
+the loop factory of the parametrised loop; nothing installs a global loop policy. ``--loop``
+narrows the set.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from janus_fast._compat import run
 
 LOOPS = ("asyncio", "uvloop")
 pytest_plugins = ["pytester"]
@@ -51,8 +54,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: funcargs[name] for name in names if name in funcargs}
     loop_name = pyfuncitem.callspec.params["event_loop_name"]
-    with asyncio.Runner(loop_factory=_loop_factory(loop_name)) as runner:
-        runner.run(function(**kwargs))
+    run(function(**kwargs), loop_factory=_loop_factory(loop_name))
     return True
 
 

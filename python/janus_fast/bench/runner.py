@@ -207,7 +207,7 @@ def _run_all(
 
     report: dict[str, Any] = {
         "meta": {
-            "started": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(),
+            "started": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).isoformat(),
             "duration_s": round(time.time() - started, 1),
             "machine": _machine(),
             "python": platform.python_version(),

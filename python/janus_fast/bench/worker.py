@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from janus_fast._compat import run
 from janus_fast.bench.clients import CLIENTS, ENV_API_SECRET, ENV_TOKEN, LOOPS, make_adapter
 from janus_fast.bench.workloads import BY_KEY, run_workload
 
@@ -103,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         _emit("unavailable", reason=str(exc).replace("\n", " "))
         return 0
     _emit("meta", client=args.client, loop=args.loop, versions=_versions(args.client, args.loop))
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run(args))
+    return run(_run(args), loop_factory=factory)
 
 
 if __name__ == "__main__":

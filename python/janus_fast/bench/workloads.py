@@ -18,6 +18,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from janus_fast._compat import timeout
 from janus_fast.bench.adapter import Adapter
 from janus_fast.bench.measure import Meter, Outcome, rss_bytes, summarize
 
@@ -127,7 +128,7 @@ async def run_workload(
     """Run ``workload`` once on a fresh connection of ``adapter``; return its report fields."""
     await adapter.open(url)
     try:
-        async with asyncio.timeout(time_limit * 2 + HANG_GRACE):
+        async with timeout(time_limit * 2 + HANG_GRACE):
             if workload.kind == "handles":
                 return await _run_handles(adapter, count, time_limit, janus_pid)
             return await _run_simple(adapter, workload, count, time_limit, janus_pid)
