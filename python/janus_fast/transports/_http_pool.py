@@ -19,6 +19,7 @@ import ssl as _ssl
 from collections import deque
 from typing import cast
 
+from janus_fast._compat import timeout
 from janus_fast._core import HttpResponseReader
 from janus_fast.errors import ConnectionClosedError, ProtocolError, TransportError
 
@@ -245,7 +246,7 @@ class HTTPConnectionPool:
         self._opening += 1
         opened = False
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with timeout(self._connect_timeout):
                 _, connection = await self.loop.create_connection(
                     lambda: HTTPConnection(self),
                     self._host,
@@ -254,7 +255,7 @@ class HTTPConnectionPool:
                     server_hostname=self._host if self._ssl is not None else None,
                 )
             opened = True
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise TransportError(
                 f"connecting to {self.where} timed out after {self._connect_timeout} s"
             ) from None
@@ -307,6 +308,6 @@ class HTTPConnectionPool:
         for connection in connections:
             connection.abort()
         if connections:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
+            with contextlib.suppress(asyncio.TimeoutError):
+                async with timeout(wait):
                     await asyncio.gather(*(c.closed for c in connections))

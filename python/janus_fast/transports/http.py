@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
+from janus_fast._compat import timeout, timeout_at
 from janus_fast._core import Expect, HttpRequestWriter, JanusCore, Message
 from janus_fast.errors import (
     AuthError,
@@ -175,9 +176,9 @@ class JanusTransportHTTP(JanusTransport):
         if deadline is None:
             return await pool.acquire()
         try:
-            async with asyncio.timeout_at(deadline):
+            async with timeout_at(deadline):
                 return await pool.acquire()
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise RequestTimeoutError("no HTTP connection was free before the deadline") from None
 
     async def _request(
@@ -284,11 +285,11 @@ class JanusTransportHTTP(JanusTransport):
         assert self._loop is not None
         exchange = FutureExchange(data, self._loop)
         try:
-            async with asyncio.timeout(limit):
+            async with timeout(limit):
                 connection = pool.take_idle() or await pool.acquire()
                 connection.send(exchange)
                 return await exchange.future
-        except TimeoutError:
+        except asyncio.TimeoutError:
             exchange.abandon()
             raise _timeout() from None
         except BaseException:

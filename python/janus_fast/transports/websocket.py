@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from janus_fast import _core
+from janus_fast._compat import timeout, timeout_at
 from janus_fast._core import Message, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
@@ -146,7 +147,7 @@ class JanusTransportWebsocket(JanusTransport):
         url = self._url
         context = self.options.ssl_context(url.secure)
         try:
-            async with asyncio.timeout(self.options.connect_timeout):
+            async with timeout(self.options.connect_timeout):
                 socket, protocol = await loop.create_connection(
                     lambda: _WebSocketProtocol(self),
                     url.host,
@@ -164,7 +165,7 @@ class JanusTransportWebsocket(JanusTransport):
                 )
                 socket.write(self._core.data_to_send())
                 await self._opened
-        except TimeoutError:
+        except asyncio.TimeoutError:
             self._abort()
             raise TransportError(
                 f"connecting to {self._base_url} timed out after {self.options.connect_timeout} s"
@@ -194,9 +195,9 @@ class JanusTransportWebsocket(JanusTransport):
         # Wait (briefly) until the socket is really closed — a TLS shutdown takes a round trip —
         # so that no transport outlives the loop that owns it.
         try:
-            async with asyncio.timeout(_CLOSE_WAIT):
+            async with timeout(_CLOSE_WAIT):
                 await asyncio.shield(protocol.closed)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             socket.abort()
 
     def _abort(self) -> None:
@@ -391,9 +392,9 @@ class JanusTransportWebsocket(JanusTransport):
             if deadline is None:
                 await asyncio.shield(outage)
             else:
-                async with asyncio.timeout_at(deadline):
+                async with timeout_at(deadline):
                     await asyncio.shield(outage)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise RequestTimeoutError(
                 "the connection did not come back before the deadline"
             ) from None
