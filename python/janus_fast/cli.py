@@ -56,7 +56,7 @@ def _classify(exc: BaseException) -> CliError:
         return CliError(f"authentication refused: {_one_line(str(exc))}", EXIT_AUTH)
     if isinstance(exc, JanusError) and getattr(exc, "code", None) == 403:
         return CliError(f"authentication refused: {_one_line(str(exc))}", EXIT_AUTH)
-    if isinstance(exc, RequestTimeoutError | TimeoutError):
+    if isinstance(exc, RequestTimeoutError | TimeoutError | asyncio.TimeoutError):
         return CliError("timed out waiting for Janus", EXIT_ERROR)
     text = _one_line(str(exc)) or type(exc).__name__
     return CliError(text, EXIT_ERROR)
