@@ -255,3 +255,62 @@ def test_pytest_plugin_is_registered_and_fixture_fails_without_binary(
     result = pytester.runpytest_subprocess("--janus-binary", "/nonexistent/janus")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*apt-get install -y janus*"])
+
+
+async def plugin_requests(
+    url: str, plugin: str, bodies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Create a session, attach ``plugin`` and send each body; return the plugin data replies."""
+    async with websockets.connect(url, subprotocols=["janus-protocol"]) as ws:  # type: ignore[list-item]
+
+        async def call(request: dict[str, Any]) -> dict[str, Any]:
+            await ws.send(json.dumps({"transaction": "t", **request}))
+            reply: dict[str, Any] = json.loads(await ws.recv())
+            assert reply["janus"] == "success", reply
+            return reply
+
+        session = (await call({"janus": "create"}))["data"]["id"]
+        handle = (await call({"janus": "attach", "plugin": plugin, "session_id": session}))["data"][
+            "id"
+        ]
+        results = []
+        for body in bodies:
+            reply = await call(
+                {"janus": "message", "session_id": session, "handle_id": handle, "body": body}
+            )
+            results.append(reply["plugindata"]["data"])
+        return results
+
+
+async def test_string_ids_mode_takes_string_room_ids(janus_factory: Any) -> None:
+    janus = janus_factory(string_ids=True)
+    created, exists, numeric = await plugin_requests(
+        janus.ws_url,
+        "janus.plugin.videoroom",
+        [
+            {"request": "create", "room": "abc"},
+            {"request": "exists", "room": "1234"},
+            {"request": "create", "room": 4321},
+        ],
+    )
+    assert created == {"videoroom": "created", "room": "abc", "permanent": False}
+    assert exists == {"videoroom": "success", "room": "1234", "exists": True}
+    assert numeric["videoroom"] == "event" and "error_code" in numeric, numeric
+    for plugin, kind in (
+        ("janus.plugin.textroom", "textroom"),
+        ("janus.plugin.audiobridge", "audiobridge"),
+    ):
+        (listed,) = await plugin_requests(janus.ws_url, plugin, [{"request": "list"}])
+        assert [room["room"] for room in listed["list"]] == ["1234"], (kind, listed)
+    (mountpoints,) = await plugin_requests(
+        janus.ws_url, "janus.plugin.streaming", [{"request": "list"}]
+    )
+    assert [mp["id"] for mp in mountpoints["list"]] == ["1"]
+
+
+async def test_numeric_ids_by_default(janus_factory: Any) -> None:
+    janus = janus_factory(plugins=("videoroom",))
+    (refused,) = await plugin_requests(
+        janus.ws_url, "janus.plugin.videoroom", [{"request": "create", "room": "abc"}]
+    )
+    assert refused["videoroom"] == "event" and "error_code" in refused, refused

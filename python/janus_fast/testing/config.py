@@ -59,6 +59,8 @@ _DISABLED_EVENT_HANDLERS = (
     "libjanus_sampleevh.so",
     "libjanus_wsevh.so",
 )
+#: Plugins whose room (mountpoint) ids become strings with ``JanusConfig.string_ids``.
+_STRING_ID_PLUGINS = ("videoroom", "textroom", "audiobridge", "streaming")
 #: Demo rooms as in the stock Debian configs (tests and users rely on room 1234 existing).
 DEMO_ROOM_SECRET = "adminpwd"
 
@@ -90,6 +92,9 @@ class JanusConfig:
     debug_level: int = 4
     #: Serve https/wss (in addition to http/ws) with these files.
     tls: TlsFiles | None = None
+    #: ``string_ids = true`` in the VideoRoom, TextRoom, AudioBridge and Streaming configs: room
+    #: and mountpoint ids are strings (``"room": "abc"``), numbers are refused by those plugins.
+    string_ids: bool = False
     #: Extra ``general`` settings of janus.jcfg, for modes not covered above.
     extra_general: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
     #: Extra ``nat`` settings of janus.jcfg (ICE: ``full_trickle``, ``ice_enforce_list`` …).
@@ -109,7 +114,8 @@ class JanusConfig:
             f"token_auth={self.uses_tokens}, signed_tokens={self.token_auth_secret is not None}, "
             f"session_timeout={self.session_timeout}, "
             f"reclaim_session_timeout={self.reclaim_session_timeout}, "
-            f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins})"
+            f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins}, "
+            f"string_ids={self.string_ids})"
         )
 
     @property
@@ -274,6 +280,11 @@ def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[st
         "nosip": {"general": {}},
         "sip": {"general": {"keepalive_interval": 120, "local_ip": "127.0.0.1"}},
     }
+    if cfg.string_ids:
+        for name in _STRING_ID_PLUGINS:
+            files[name]["general"]["string_ids"] = True
+        # The mountpoint id as a string too (Janus reads it as text either way).
+        files["streaming"]["rtp-sample"]["id"] = "1"
     return {name: files[name] for name in cfg.plugins if name in files}
 
 
