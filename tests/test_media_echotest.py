@@ -8,7 +8,6 @@ Rule: all ICE stays on this machine (Janus's host candidate is its own address, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from _media import (
     wait_inbound,
 )
 from janus_fast import JanusSession
+from janus_fast._compat import timeout as deadline
 from janus_fast.admin import JanusAdminMonitorClient
 from janus_fast.plugins import JanusEchoTestPlugin
 from janus_fast.testing.config import JanusConfig
@@ -55,7 +55,7 @@ async def test_echotest_media_flows_and_is_recorded(
     # start() makes its own MediaRecorder(record_to): make it one that counts what it records.
     monkeypatch.setattr(aiortc.contrib.media, "MediaRecorder", counting_recorder_class())
     record = tmp_path / "echo.mkv"
-    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         echo = JanusEchoTestPlugin(pc_config=no_stun())
         await echo.attach(session)
         try:
@@ -78,7 +78,7 @@ async def test_echotest_close_stream_then_restart(
     janus_server: JanusServer, clip: Path, tmp_path: Path
 ) -> None:
     """``close_stream`` ends one stream; ``start`` on the same handle negotiates a new one."""
-    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_server.ws_url) as session:
+    async with deadline(BOUND), JanusSession(base_url=janus_server.ws_url) as session:
         echo = JanusEchoTestPlugin(pc_config=no_stun())
         await echo.attach(session)
         try:
@@ -105,7 +105,7 @@ async def test_echotest_full_trickle_both_ways(
     media flows only because both sides apply what the other trickled."""
     url = trickle_janus.ws_url if transport_kind == "ws" else trickle_janus.http_url
     trickled: list[dict[str, Any]] = []
-    async with asyncio.timeout(BOUND), JanusSession(base_url=url) as session:
+    async with deadline(BOUND), JanusSession(base_url=url) as session:
         echo = JanusEchoTestPlugin(pc_config=no_stun())
         await echo.attach(session)
         echo.on("trickle", lambda event: trickled.append(event.message["candidate"]))

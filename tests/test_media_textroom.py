@@ -21,6 +21,7 @@ from _media import (
     no_stun,
 )
 from janus_fast import JanusSession
+from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.testing.config import JanusConfig
 from janus_fast.testing.server import JanusServer
@@ -69,7 +70,7 @@ async def set_up(session: JanusSession) -> JanusTextRoomPlugin:
 
 async def test_textroom_over_datachannels(janus_url: str) -> None:
     room, pin_room = new_room(), new_room()
-    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         alice = bob = None
         try:
             alice, bob = await set_up(session), await set_up(session)
@@ -134,7 +135,7 @@ async def test_textroom_full_trickle(trickle_janus: JanusServer, transport_kind:
     url = trickle_janus.ws_url if transport_kind == "ws" else trickle_janus.http_url
     room = new_room()
     trickled: list[dict[str, Any]] = []
-    async with asyncio.timeout(BOUND), JanusSession(base_url=url) as session:
+    async with deadline(BOUND), JanusSession(base_url=url) as session:
         plugin = JanusTextRoomPlugin(pc_config=no_stun())
         await plugin.attach(session)
         plugin.on("trickle", lambda event: trickled.append(event.message["candidate"]))

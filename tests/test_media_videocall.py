@@ -27,6 +27,7 @@ from _media import (
     wait_inbound,
 )
 from janus_fast import JanusSession
+from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusVideoCallPlugin, VideoCallEventType
 
 BOUND = 20.0
@@ -58,7 +59,7 @@ async def test_two_handle_call_both_sides_receive(
     janus_url: str, clip: Path, tmp_path: Path
 ) -> None:
     record = tmp_path / "alice.mkv"
-    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         alice = await registered(session)
         bob = await registered(session)
         try:

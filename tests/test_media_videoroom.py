@@ -28,6 +28,7 @@ from _media import (
     wait_inbound,
 )
 from janus_fast import JanusSession
+from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusVideoRoomPlugin, VideoRoomEventType
 from janus_fast.testing.config import JanusConfig
 from janus_fast.testing.server import JanusServer
@@ -83,7 +84,7 @@ async def test_publish_subscribe_switch_unpublish(janus_url: str, clip: Path) ->
     room = 100_000 + secrets.randbelow(10**9)
     sink = FrameCounter()
     handles: list[JanusVideoRoomPlugin] = []
-    async with asyncio.timeout(BOUND), JanusSession(base_url=janus_url) as session:
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         try:
             admin = await attached(session)
             handles.append(admin)
@@ -156,7 +157,7 @@ async def test_full_trickle_publish_and_subscribe(
     and apply Janus's (which for the subscriber may arrive before Janus's offer is answered)."""
     url = trickle_janus.ws_url if transport_kind == "ws" else trickle_janus.http_url
     room = 1234  # the demo room of the instance
-    async with asyncio.timeout(BOUND), JanusSession(base_url=url) as session:
+    async with deadline(BOUND), JanusSession(base_url=url) as session:
         publisher = subscriber = None
         try:
             publisher = await publish(session, room, clip, "p", trickle=True)

@@ -12,6 +12,7 @@ import pytest
 
 from _fake_sdp import answer, offer
 from janus_fast import JanusSession, PluginError
+from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
 
 
@@ -30,7 +31,7 @@ class Events:
         return collect
 
     async def wait(self, event_type: VideoCallEventType, timeout: float = 5) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+        async with deadline(timeout):
             while not self.seen.get(event_type):
                 self._arrived.clear()
                 await self._arrived.wait()

@@ -12,6 +12,7 @@ import pytest
 
 from _fake_sdp import answer, offer
 from janus_fast import Expect, JanusError, JanusSession, PluginError
+from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import (
     JanusVideoRoomPlugin,
     ParticipantType,
@@ -38,7 +39,7 @@ class Events:
         return collect
 
     async def wait(self, event_type: VideoRoomEventType, timeout: float = 5) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+        async with deadline(timeout):
             while not self.seen[event_type]:
                 self._arrived.clear()
                 await self._arrived.wait()

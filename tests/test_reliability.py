@@ -19,6 +19,7 @@ from janus_fast import (
     QueueFullError,
     SessionLostError,
 )
+from janus_fast._compat import timeout as deadline
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import JanusServer
 from janus_fast.testing.faults import FaultProxy
@@ -50,7 +51,7 @@ class Watch:
         return [e.kind for e in self.events]
 
     async def wait_for(self, kind: str, timeout: float = 10) -> ConnectionEvent:
-        async with asyncio.timeout(timeout):
+        async with deadline(timeout):
             while True:
                 for event in self.events:
                     if event.kind == kind:
