@@ -357,6 +357,46 @@ def test_expire_next_deadline_cancel_fail_all_len() -> None:
     assert (stats["expired"], stats["cancelled"], stats["pending"]) == (1, 1, 0)
 
 
+#: What each ``Expect`` value does with each captured reply: only the rule the name promises
+#: completes (``Expect`` is built from the binding's one table; a row out of place shows here).
+EXPECT_RULES = {
+    "SUCCESS": ("create-success",),
+    "ACK": ("keepalive-ack",),
+    "PONG": ("pong",),
+    "SERVER_INFO": ("server_info",),
+    "PLUGIN_MESSAGE": ("create-success", "echotest-event"),
+    "ANY": ("keepalive-ack", "pong", "server_info", "create-success", "echotest-event"),
+}
+EXPECT_REPLIES = {
+    "keepalive-ack": "ws/05-keepalive-ack.json",
+    "pong": "ws/02-pong.json",
+    "server_info": "ws/01-server_info.json",
+    "create-success": "ws/03-create-success.json",
+    "echotest-event": "ws/07-echotest-event.json",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT_RULES))
+def test_each_expect_value_completes_on_its_own_replies(name: str) -> None:
+    for reply, path in EXPECT_REPLIES.items():
+        core = JanusCore(seed=SEED)
+        waiter = Waiter(name)
+        tx = core.register(waiter, getattr(Expect, name))
+        core.receive_message(swap_transaction(fixture(path), tx))
+        completed = [(kind, target) for kind, target, _ in core.drain() if target is waiter]
+        expected = [(_core.COMPLETE, waiter)] if reply in EXPECT_RULES[name] else []
+        assert completed == expected, (name, reply)
+
+
+def test_expect_values_are_distinct_and_others_are_refused() -> None:
+    names = ("SUCCESS", "ACK", "PONG", "SERVER_INFO", "PLUGIN_MESSAGE", "STREAM", "ANY")
+    values = [getattr(Expect, name) for name in names]
+    assert len(set(values)) == len(names)
+    core = JanusCore(seed=SEED)
+    with pytest.raises(ValueError, match="unknown Expect value"):
+        core.register(Waiter("bad"), max(values) + 1)
+
+
 def test_a_cancelled_waiter_is_not_completed() -> None:
     core = JanusCore(seed=SEED)
     waiter = Waiter("gone")

@@ -37,21 +37,12 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: &ProtocolError) -> PyErr {
     }
 }
 
+/// The core's `Expect` for Python's `Expect.<NAME>` int (a row of [`crate::EXPECTS`]).
 pub(crate) fn expect_from(value: u8) -> PyResult<Expect> {
-    Ok(match value {
-        0 => Expect::Success,
-        1 => Expect::Ack,
-        2 => Expect::Pong,
-        3 => Expect::ServerInfo,
-        4 => Expect::PluginMessage,
-        5 => Expect::Stream,
-        6 => Expect::AnyReply,
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "unknown Expect value {value}"
-            )))
-        }
-    })
+    crate::EXPECTS
+        .get(usize::from(value))
+        .map(|&(_, expect)| expect)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown Expect value {value}")))
 }
 
 /// The core's options for a request the binding's caller describes. A NaN deadline is passed on

@@ -11,6 +11,7 @@ mod http;
 mod message;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 /// Kinds of the `(kind, target, item)` tuples returned by `drain()`.
 pub(crate) mod kinds {
@@ -23,41 +24,34 @@ pub(crate) mod kinds {
     pub const CLOSED: u8 = 6;
 }
 
-/// How a request completes (Janus 1.1.2's rules); plain ints for speed.
-#[pyclass(module = "janus_fast._core", frozen)]
-struct Expect;
+/// How a request completes (Janus 1.1.2's rules), the one table both directions use: Python's
+/// `Expect.<NAME>` is the row's index (a plain int, for speed) and `convert::expect_from` maps an
+/// int back through the same row.
+pub(crate) const EXPECTS: [(&str, janus_proto::Expect); 7] = {
+    use janus_proto::Expect::*;
+    [
+        ("SUCCESS", Success),
+        ("ACK", Ack),
+        ("PONG", Pong),
+        ("SERVER_INFO", ServerInfo),
+        ("PLUGIN_MESSAGE", PluginMessage),
+        ("STREAM", Stream),
+        ("ANY", AnyReply),
+    ]
+};
 
-#[allow(non_snake_case)]
-#[pymethods]
-impl Expect {
-    #[classattr]
-    fn SUCCESS() -> u8 {
-        0
+/// The class `Expect`: a plain namespace of ints built from [`EXPECTS`].
+fn expect_class<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let namespace = PyDict::new(py);
+    namespace.set_item("__module__", "janus_fast._core")?;
+    namespace.set_item("__doc__", "How a request completes (Janus 1.1.2's rules).")?;
+    for (value, (name, _)) in EXPECTS.iter().enumerate() {
+        namespace.set_item(*name, value)?;
     }
-    #[classattr]
-    fn ACK() -> u8 {
-        1
-    }
-    #[classattr]
-    fn PONG() -> u8 {
-        2
-    }
-    #[classattr]
-    fn SERVER_INFO() -> u8 {
-        3
-    }
-    #[classattr]
-    fn PLUGIN_MESSAGE() -> u8 {
-        4
-    }
-    #[classattr]
-    fn STREAM() -> u8 {
-        5
-    }
-    #[classattr]
-    fn ANY() -> u8 {
-        6
-    }
+    let builtins = py.import("builtins")?;
+    builtins
+        .getattr("type")?
+        .call1(("Expect", PyTuple::empty(py), namespace))
 }
 
 #[pymodule]
@@ -70,7 +64,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UNROUTED", kinds::UNROUTED)?;
     m.add("MALFORMED", kinds::MALFORMED)?;
     m.add("CLOSED", kinds::CLOSED)?;
-    m.add_class::<Expect>()?;
+    m.add("Expect", expect_class(m.py())?)?;
     m.add_class::<message::PyMessage>()?;
     m.add_class::<core::PyJanusCore>()?;
     m.add_class::<connection::PyWebSocketConnection>()?;
