@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,10 +21,17 @@ from janus_fast.testing import (
     JanusConfig,
     JanusNotInstalledError,
     JanusServer,
+    JanusVersionError,
     find_janus_binary,
     mint_signed_token,
 )
 from janus_fast.testing._ports import port_is_free
+from janus_fast.testing.install import (
+    JanusInstallError,
+    binary_version,
+    modules_dir_for,
+    parse_version_output,
+)
 
 EXPECTED_PLUGINS = {
     "janus.plugin.echotest",
@@ -210,7 +220,7 @@ def test_no_process_left_when_the_owner_dies(tmp_path: Any) -> None:
         "os.kill(os.getpid(), 9)\n"
     )
     done = subprocess.run(
-        [os.sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
     )
     pid = int(done.stdout.split()[0])
     deadline = time.monotonic() + 5
@@ -314,3 +324,140 @@ async def test_numeric_ids_by_default(janus_factory: Any) -> None:
         janus.ws_url, "janus.plugin.videoroom", [{"request": "create", "room": "abc"}]
     )
     assert refused["videoroom"] == "event" and "error_code" in refused, refused
+
+
+# -- which Janus runs: modules of the binary's own prefix, and the version it says it is -------
+
+
+@pytest.fixture
+def real_binary(pytestconfig: pytest.Config) -> Path:
+    return find_janus_binary(pytestconfig.getoption("--janus-binary"))
+
+
+def loaded_janus_modules(pid: int) -> set[Path]:
+    """The libjanus_* files the process has mapped (plugins and transports)."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {Path(line.split()[-1]) for line in maps if "/libjanus_" in line}
+
+
+def write_wrapper(path: Path, real: Path, version_line: str | None) -> Path:
+    """A ``janus`` script that runs ``real``, but answers ``--version`` with ``version_line``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lie = "" if version_line is None else f'echo "{version_line}"; '
+    path.write_text(
+        f'#!/bin/sh\nif [ "$1" = "--version" ]; then {lie}exit 1; fi\nexec "{real}" "$@"\n'
+    )
+    path.chmod(0o755)
+    return path
+
+
+def test_modules_come_from_the_binarys_own_prefix(
+    real_binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second install: the same core copied under another prefix, with only the echotest
+    # plugin. Running it must load that prefix's modules, never the system's.
+    system_modules = modules_dir_for(real_binary)
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    binary = prefix / "bin" / "janus"
+    shutil.copy(real_binary, binary)
+    modules = prefix / "lib" / "janus"
+    for kind, name in (
+        ("plugins", "libjanus_echotest.so"),
+        ("transports", "libjanus_http.so"),
+        ("transports", "libjanus_websockets.so"),
+    ):
+        (modules / kind).mkdir(parents=True, exist_ok=True)
+        shutil.copy(system_modules / kind / name, modules / kind / name)
+    monkeypatch.setenv("JANUS_LIB_DIR", str(system_modules))  # no longer consulted
+    with JanusServer(JanusConfig(plugins=("echotest", "videoroom")), binary=binary) as janus:
+        assert janus.modules_dir == modules
+        assert set(janus.info()["plugins"]) == {"janus.plugin.echotest"}
+        loaded = loaded_janus_modules(janus.pid)
+        assert {path.name for path in loaded} == {
+            "libjanus_echotest.so",
+            "libjanus_http.so",
+            "libjanus_websockets.so",
+        }
+        assert all(path.is_relative_to(modules) for path in loaded), loaded
+        assert janus.version == binary_version(real_binary)
+
+
+def test_modules_folder_derivation_layouts(tmp_path: Path) -> None:
+    def install(prefix: Path, modules: str) -> Path:
+        for kind in ("plugins", "transports"):
+            (prefix / modules / kind).mkdir(parents=True)
+        (prefix / "bin").mkdir(parents=True)
+        (prefix / "bin" / "janus").touch()
+        return prefix / "bin" / "janus"
+
+    source_build = install(tmp_path / "a", "lib/janus")
+    assert modules_dir_for(source_build) == tmp_path / "a" / "lib" / "janus"
+    debian = install(tmp_path / "b", "lib/x86_64-linux-gnu/janus")
+    assert modules_dir_for(debian) == tmp_path / "b" / "lib" / "x86_64-linux-gnu" / "janus"
+    linked = tmp_path / "elsewhere" / "janus"
+    linked.parent.mkdir()
+    linked.symlink_to(source_build)
+    assert modules_dir_for(linked) == tmp_path / "a" / "lib" / "janus"
+    bare = tmp_path / "c" / "bin" / "janus"
+    bare.parent.mkdir(parents=True)
+    bare.touch()
+    with pytest.raises(JanusInstallError, match=r"JanusConfig\.modules_dir"):
+        modules_dir_for(bare)
+
+
+def test_binary_without_modules_fails_with_a_typed_error(real_binary: Path, tmp_path: Path) -> None:
+    wrapper = write_wrapper(tmp_path / "bin" / "janus", real_binary, None)
+    with pytest.raises(JanusNotInstalledError, match=r"JanusConfig\.modules_dir"):
+        JanusServer(binary=wrapper)
+
+
+def test_version_output_parsing() -> None:
+    text = "Janus version: 1004 (1.0.4)\nJanus commit: x\nCompiled on:  y\n"
+    assert parse_version_output(text) == "1.0.4"
+    with pytest.raises(JanusInstallError, match="Janus version"):
+        parse_version_output("janus 1.0.4\n")
+
+
+def test_a_binary_that_lies_about_its_version_fails_start(
+    real_binary: Path, tmp_path: Path
+) -> None:
+    wrapper = write_wrapper(tmp_path / "bin" / "janus", real_binary, "Janus version: 1099 (1.0.99)")
+    config = JanusConfig(modules_dir=str(modules_dir_for(real_binary)))
+    server = JanusServer(config, binary=wrapper)
+    with pytest.raises(JanusVersionError, match=r"1\.0\.99") as caught:
+        server.start()
+    real_version = binary_version(real_binary)
+    assert (caught.value.running, caught.value.expected) == (real_version, "1.0.99")
+    assert not server.running
+    assert server.ports is not None and all(port_is_free(p) for p in server.ports.all())
+    # The same wrapper telling the truth starts (the explicit modules folder is used).
+    honest = write_wrapper(
+        tmp_path / "honest" / "janus", real_binary, f"Janus version: 1 ({real_version})"
+    )
+    with JanusServer(config, binary=honest) as janus:
+        assert janus.version == real_version
+        assert all(
+            path.is_relative_to(config.modules_dir or "")
+            for path in loaded_janus_modules(janus.pid)
+        )
+
+
+def test_a_binary_without_a_version_fails_start(real_binary: Path, tmp_path: Path) -> None:
+    wrapper = write_wrapper(tmp_path / "bin" / "janus", real_binary, "no version here")
+    config = JanusConfig(modules_dir=str(modules_dir_for(real_binary)))
+    server = JanusServer(config, binary=wrapper)
+    with pytest.raises(JanusVersionError, match="Janus version"):
+        server.start()
+    assert not server.running and server.ports is None
+
+
+async def test_expect_version_must_match_the_servers(real_binary: Path) -> None:
+    real_version = binary_version(real_binary)
+    server = JanusServer(JanusConfig(expect_version="0.0.1"), binary=real_binary)
+    with pytest.raises(JanusVersionError, match="expect_version") as caught:
+        await server.astart()
+    assert (caught.value.running, caught.value.expected) == (real_version, "0.0.1")
+    assert not server.running
+    async with JanusServer(JanusConfig(expect_version=real_version), binary=real_binary) as ok:
+        assert ok.version == real_version == ok.info()["version_string"]

@@ -11,6 +11,7 @@ from janus_fast.testing.server import (
     JanusNotInstalledError,
     JanusServer,
     JanusStartError,
+    JanusVersionError,
     find_janus_binary,
 )
 from janus_fast.testing.tokens import mint_signed_token
@@ -22,6 +23,7 @@ __all__ = [
     "JanusNotInstalledError",
     "JanusServer",
     "JanusStartError",
+    "JanusVersionError",
     "Ports",
     "TlsFiles",
     "find_janus_binary",

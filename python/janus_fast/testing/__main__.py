@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from janus_fast.testing.config import JanusConfig
-from janus_fast.testing.server import JanusServer
+from janus_fast.testing.server import JanusNotInstalledError, JanusServer, JanusStartError
 
 STATE_FILE = Path(os.environ.get("JANUS_FAST_STATE", ".janus-dev.json"))
 
@@ -30,10 +30,20 @@ def _up(args: argparse.Namespace) -> int:
         event_loops=args.event_loops,
         json=args.json,
         debug_level=args.debug_level,
+        string_ids=args.string_ids,
+        modules_dir=args.modules_dir,
+        expect_version=args.expect_version,
     )
-    server = JanusServer(config, detached=True).start()
+    try:
+        server = JanusServer(config, binary=args.binary, detached=True).start()
+    except (JanusStartError, JanusNotInstalledError) as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     state = {
         "pid": server.pid,
+        "version": server.version,
+        "binary": str(server.binary),
+        "modules_dir": str(server.modules_dir),
         "folder": str(server.folder),
         "ws_url": server.ws_url,
         "http_url": server.http_url,
@@ -80,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--event-loops", type=int, default=0)
     up.add_argument("--json", choices=("indented", "plain", "compact"), default="indented")
     up.add_argument("--debug-level", type=int, default=4)
+    up.add_argument("--string-ids", action="store_true", help="string room/mountpoint ids")
+    up.add_argument("--binary", default=None, help="janus executable (default: as the fixtures)")
+    up.add_argument("--modules-dir", default=None, help="default: the binary's own lib/janus")
+    up.add_argument("--expect-version", default=None, help="refuse to run another version")
     up.set_defaults(run=_up)
     down = commands.add_parser("down", help="stop the Janus started by `up`")
     down.set_defaults(run=_down)

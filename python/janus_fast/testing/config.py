@@ -7,13 +7,13 @@ Rule: every file Janus reads is generated here into a private folder; nothing is
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from janus_fast.testing._jcfg import JcfgValue, render
+from janus_fast.testing.install import module_folders
 
 JsonStyle = Literal["indented", "plain", "compact"]
 
@@ -95,6 +95,12 @@ class JanusConfig:
     #: ``string_ids = true`` in the VideoRoom, TextRoom, AudioBridge and Streaming configs: room
     #: and mountpoint ids are strings (``"room": "abc"``), numbers are refused by those plugins.
     string_ids: bool = False
+    #: The folder with the plugins/, transports/, events/ and loggers/ to load. Default: the
+    #: binary's own (``<prefix>/bin/janus`` → ``<prefix>/lib/janus`` or ``lib/<triplet>/janus``).
+    modules_dir: str | None = None
+    #: The version (``"1.4.1"``) the instance must report in ``info``; start fails otherwise. The
+    #: server's version must always equal what ``janus --version`` of the binary says.
+    expect_version: str | None = None
     #: Extra ``general`` settings of janus.jcfg, for modes not covered above.
     extra_general: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
     #: Extra ``nat`` settings of janus.jcfg (ICE: ``full_trickle``, ``ice_enforce_list`` …).
@@ -115,7 +121,8 @@ class JanusConfig:
             f"session_timeout={self.session_timeout}, "
             f"reclaim_session_timeout={self.reclaim_session_timeout}, "
             f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins}, "
-            f"string_ids={self.string_ids})"
+            f"string_ids={self.string_ids}, modules_dir={self.modules_dir!r}, "
+            f"expect_version={self.expect_version!r})"
         )
 
     @property
@@ -138,33 +145,12 @@ class Ports:
         return tuple(p for p in dataclasses.astuple(self) if p is not None)
 
 
-def multiarch_lib_dir() -> Path:
-    """The folder holding Janus's plugins/ and transports/ for this host."""
-    override = os.environ.get("JANUS_LIB_DIR")
-    if override:
-        return Path(override)
-    candidates = [
-        *sorted(Path("/usr/lib").glob("*-linux-gnu*/janus")),
-        Path("/usr/lib/janus"),
-        Path("/usr/local/lib/janus"),
-        Path("/opt/janus/lib/janus"),
-    ]
-    for candidate in candidates:
-        if (candidate / "plugins").is_dir():
-            return candidate
-    return candidates[0] if candidates else Path("/usr/lib/janus")
-
-
 def _janus_jcfg(
-    cfg: JanusConfig, folder: Path, server_name: str
+    cfg: JanusConfig, folder: Path, server_name: str, modules_dir: Path
 ) -> dict[str, dict[str, JcfgValue]]:
-    lib = multiarch_lib_dir()
     general: dict[str, JcfgValue] = {
         "configs_folder": str(folder),
-        "plugins_folder": str(lib / "plugins"),
-        "transports_folder": str(lib / "transports"),
-        "events_folder": str(lib / "events"),
-        "loggers_folder": str(lib / "loggers"),
+        **module_folders(modules_dir),
         "debug_level": cfg.debug_level,
         "server_name": server_name,
         "admin_secret": cfg.admin_secret,
@@ -288,11 +274,16 @@ def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[st
     return {name: files[name] for name in cfg.plugins if name in files}
 
 
-def write_config_folder(cfg: JanusConfig, folder: Path, ports: Ports, server_name: str) -> Path:
-    """Write every config file the instance needs into ``folder``; return the janus.jcfg path."""
+def write_config_folder(
+    cfg: JanusConfig, folder: Path, ports: Ports, server_name: str, modules_dir: Path
+) -> Path:
+    """Write every config file the instance needs into ``folder``; return the janus.jcfg path.
+
+    ``modules_dir`` holds the plugins/, transports/, events/ and loggers/ Janus loads.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     main = folder / "janus.jcfg"
-    main.write_text(render(_janus_jcfg(cfg, folder, server_name)))
+    main.write_text(render(_janus_jcfg(cfg, folder, server_name, modules_dir)))
     (folder / "janus.transport.http.jcfg").write_text(render(_http_jcfg(cfg, ports)))
     (folder / "janus.transport.websockets.jcfg").write_text(render(_ws_jcfg(cfg, ports)))
     for name, document in _plugin_jcfgs(cfg, folder).items():

@@ -7,6 +7,7 @@ hint — it never skips.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="path to the janus executable (default: $JANUS_BINARY, then PATH)",
     )
+    group.addoption(
+        "--janus-expect-version",
+        default=None,
+        help="fail every Janus start whose info version is not this one (e.g. 1.4.1)",
+    )
 
 
 def _binary(config: pytest.Config) -> str | None:
@@ -32,22 +38,40 @@ def _binary(config: pytest.Config) -> str | None:
     return value
 
 
+def _expect_version(config: pytest.Config) -> str | None:
+    value: str | None = config.getoption("--janus-expect-version", default=None)
+    return value
+
+
 @pytest.fixture(scope="session")
 def janus_server(pytestconfig: pytest.Config) -> Iterator[JanusServer]:
     """One real Janus (default mode) shared by the whole test session."""
-    with JanusServer(JanusConfig(), binary=_binary(pytestconfig)) as server:
+    config = JanusConfig(expect_version=_expect_version(pytestconfig))
+    with JanusServer(config, binary=_binary(pytestconfig)) as server:
         yield server
 
 
 @pytest.fixture
 def janus_factory(pytestconfig: pytest.Config) -> Iterator[JanusFactory]:
-    """Start Janus instances in other modes: ``janus_factory(api_secret="s")``."""
+    """Start Janus instances in other modes: ``janus_factory(api_secret="s")``.
+
+    ``binary=`` runs another Janus build than ``--janus-binary`` (its own modules are loaded).
+    """
     started: list[JanusServer] = []
 
-    def start(config: JanusConfig | None = None, **settings: Any) -> JanusServer:
+    def start(
+        config: JanusConfig | None = None,
+        *,
+        binary: str | os.PathLike[str] | None = None,
+        **settings: Any,
+    ) -> JanusServer:
         if config is not None and settings:
             raise TypeError("pass either a JanusConfig or keyword settings, not both")
-        server = JanusServer(config or JanusConfig(**settings), binary=_binary(pytestconfig))
+        if config is None:
+            if binary is None:  # --janus-expect-version speaks of --janus-binary only
+                settings.setdefault("expect_version", _expect_version(pytestconfig))
+            config = JanusConfig(**settings)
+        server = JanusServer(config, binary=binary or _binary(pytestconfig))
         started.append(server)
         return server.start()
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from janus_fast.testing._ports import pick_free_ports, port_is_free, ports_owned_by
 from janus_fast.testing.config import JanusConfig, Ports, write_config_folder
+from janus_fast.testing.install import JanusInstallError, binary_version, modules_dir_for
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -50,6 +51,17 @@ class JanusNotInstalledError(RuntimeError):
 
 class JanusStartError(RuntimeError):
     """Janus did not come up (it exited, or its listeners were not its own)."""
+
+
+class JanusVersionError(JanusStartError):
+    """The running Janus is not the version meant to run (the instance is stopped)."""
+
+    def __init__(self, message: str, *, running: str | None, expected: str | None) -> None:
+        super().__init__(message)
+        #: The ``version_string`` the server reported in ``info`` (None if unreadable).
+        self.running = running
+        #: What it should have been: ``JanusConfig.expect_version`` or the binary's ``--version``.
+        self.expected = expected
 
 
 def find_janus_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -99,6 +111,18 @@ class JanusServer:
     ) -> None:
         self.config = config or JanusConfig()
         self.binary = find_janus_binary(binary)
+        try:
+            #: Where plugins/, transports/, events/ and loggers/ are loaded from.
+            self.modules_dir = (
+                Path(self.config.modules_dir)
+                if self.config.modules_dir
+                else modules_dir_for(self.binary)
+            )
+        except JanusInstallError as exc:
+            raise JanusNotInstalledError(str(exc)) from exc
+        #: The ``version_string`` of the running server (set when it has started).
+        self.version: str | None = None
+        self._binary_version: str | None = None
         self.server_name = f"janus-fast-{uuid.uuid4().hex[:12]}"
         self._own_folder = folder is None
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="janus-fast-"))
@@ -175,13 +199,18 @@ class JanusServer:
 
     def __repr__(self) -> str:
         state = f"pid={self._process.pid}" if self.running and self._process else "stopped"
-        return f"<JanusServer {self.server_name} {state} ports={self.ports}>"
+        return f"<JanusServer {self.server_name} {state} version={self.version} ports={self.ports}>"
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Self:
-        """Start Janus and wait until all its listeners answer; retried on a port race."""
+        """Start Janus and wait until all its listeners answer; retried on a port race.
+
+        Raises ``JanusVersionError`` (nothing left running) when the server's ``info`` version
+        is not the binary's ``--version`` or not ``JanusConfig.expect_version``.
+        """
         if self.running:
             return self
+        self._read_binary_version()
         last_error: Exception | None = None
         for _attempt in range(3):
             if self.ports is None or not all(port_is_free(p) for p in self.ports.all()):
@@ -202,6 +231,7 @@ class JanusServer:
         """``start()`` for event loops: the readiness polling yields to the loop."""
         if self.running:
             return self
+        await asyncio.get_running_loop().run_in_executor(None, self._read_binary_version)
         last_error: Exception | None = None
         for _attempt in range(3):
             if self.ports is None or not all(port_is_free(p) for p in self.ports.all()):
@@ -299,7 +329,9 @@ class JanusServer:
 
     def _spawn(self) -> None:
         ports = self._require_ports()
-        main_config = write_config_folder(self.config, self.folder, ports, self.server_name)
+        main_config = write_config_folder(
+            self.config, self.folder, ports, self.server_name, self.modules_dir
+        )
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in _terminate
         self._process = subprocess.Popen(
             [str(self.binary), "-F", str(self.folder), "-C", str(main_config), "-o"],
@@ -341,7 +373,35 @@ class JanusServer:
         except (OSError, ValueError, urllib.error.URLError):
             return False
 
+    def _read_binary_version(self) -> None:
+        if self._binary_version is None:
+            try:
+                self._binary_version = binary_version(self.binary)
+            except JanusInstallError as exc:
+                raise JanusVersionError(
+                    str(exc), running=None, expected=self.config.expect_version
+                ) from exc
+
+    def _check_version(self) -> None:
+        """The server must be what the binary says it is, and what the config expects."""
+        running = self.info().get("version_string")
+        self.version = running if isinstance(running, str) else None
+        checks = (
+            (self._binary_version, f"{self.binary} --version"),
+            (self.config.expect_version, "JanusConfig.expect_version"),
+        )
+        for expected, source in checks:
+            if expected is not None and running != expected:
+                self.stop()
+                raise JanusVersionError(
+                    f"Janus reports version {running!r} in info, but {source} says "
+                    f"{expected!r} (binary {self.binary}, modules {self.modules_dir})",
+                    running=self.version,
+                    expected=expected,
+                )
+
     def _after_ready(self) -> None:
+        self._check_version()
         for token in self.config.stored_tokens:
             reply = self.admin_request({"janus": "add_token", "token": token})
             if reply.get("janus") != "success":
