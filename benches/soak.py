@@ -100,12 +100,12 @@ async def soak(seconds: float, cut_every: float, workers: int, transport: str) -
                         "py_kib": tracemalloc.get_traced_memory()[0] // 1024,
                         "rss_kib": rss_kib(),
                         "tasks": len(asyncio.all_tasks()),
-                        "pending": len(session.transport._core),
+                        "pending": session.transport.stats()["pending"],
                     }
                 )
             await asyncio.gather(*tasks)
-            stats = session.transport._core.stats()
-            pending_after = len(session.transport._core)
+            stats = session.transport.stats()
+            pending_after = stats["pending"]
         await proxy.close()
     quarter = max(1, len(samples) // 4)
     first, last = samples[quarter], samples[-1]

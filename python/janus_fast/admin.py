@@ -4,7 +4,9 @@ Rule: one request, one reply. Every typed method either returns the reply's payl
 ``AdminError`` — which is also the typed ``JanusError`` of the code (``UnauthorizedError`` …) —
 never a ``KeyError``. ``admin_secret`` is added to a copy of each request (never the caller's dict)
 and appears in no repr, log line or error text. janus-client's raw ``send_wrapper`` is kept and,
-as there, returns error replies instead of raising.
+as there, returns error replies instead of raising. Every typed method's ``timeout`` defaults to the
+client's ``timeout`` option (30 s unless given), read when the method runs; ``send_wrapper`` keeps
+janus-client's 15 s.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from janus_fast._core import Expect
 from janus_fast.errors import JANUS_ERROR_CLASSES, JanusError, PluginError
 from janus_fast.message_transaction import Matcher
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout, resolve
 from janus_fast.transport import JanusTransport
 
 if TYPE_CHECKING:
@@ -26,8 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("janus_fast.admin")
 
 JsonDict = dict[str, Any]
-#: janus-client's admin request timeout (seconds).
-DEFAULT_TIMEOUT = 15.0
+#: janus-client's ``send_wrapper`` timeout (seconds).
+SEND_WRAPPER_TIMEOUT = 15.0
 #: Requests Janus answers without the admin secret.
 _PUBLIC = frozenset({"ping", "info"})
 
@@ -78,7 +81,7 @@ class JanusAdminMonitorClient:
         token: str | None = None,
         **transport_options: Any,
     ) -> None:
-        config: JsonDict = {"timeout": DEFAULT_TIMEOUT, **transport_options}
+        config: JsonDict = dict(transport_options)
         config["subprotocol"] = "janus-admin-protocol"
         self._transport = JanusTransport.create_transport(base_url=base_url, config=config)
         self._admin_secret = admin_secret
@@ -145,7 +148,7 @@ class JanusAdminMonitorClient:
         handle_id: int | None = None,
         *,
         authorize: bool | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """Send one Admin API request and return its reply; raises ``AdminError`` on errors.
 
@@ -165,7 +168,8 @@ class JanusAdminMonitorClient:
         if not self._transport.connected:
             await self._transport.connect()
         try:
-            reply = await self._transport._request(body, Expect.ANY, session_id, handle_id, timeout)
+            limit = resolve(timeout, self._transport.options.timeout)
+            reply = await self._transport._request(body, Expect.ANY, session_id, handle_id, limit)
         except AdminError:
             raise
         except JanusError as exc:
@@ -178,7 +182,7 @@ class JanusAdminMonitorClient:
         message: JsonDict,
         matcher: Matcher | None = None,
         jsep: JsonDict | None = None,
-        timeout: float | None = 15,
+        timeout: float | None = SEND_WRAPPER_TIMEOUT,
         authorize: bool = True,
     ) -> JsonDict:
         """janus-client's raw request: the first reply ``matcher`` accepts, or the ``error``.
@@ -407,7 +411,7 @@ class JanusAdminMonitorClient:
 
     # -- plugins, transports, event handlers, loggers ---------------------------------------------
     async def message_plugin(
-        self, plugin: str, request: JsonDict, timeout: float | None = DEFAULT_TIMEOUT
+        self, plugin: str, request: JsonDict, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``message_plugin``: a synchronous plugin request without a session (e.g. room CRUD).
 
@@ -464,7 +468,7 @@ class JanusAdminMonitorClient:
         address: str,
         port: int,
         localport: int | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``test_stun``: ask Janus to query the STUN server ``address:port``; returns
         ``{"public_ip", "public_port", "elapsed"}``."""

@@ -195,6 +195,28 @@ class JanusTransport(ABC):
             stream = await self._open_stream(body, session_id, handle_id)
         return stream
 
+    async def request(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None = None,
+        handle_id: int | None = None,
+        *,
+        timeout: float | None = _DEFAULT,
+    ) -> Message:
+        """Send one Janus (or Admin API) request and return the reply that completes it.
+
+        ``expect`` (``Expect.SUCCESS``, ``Expect.ANY`` …) is the rule that decides which reply
+        completes it; ``session_id``/``handle_id`` address it. The library adds ``transaction``,
+        the ids, ``apisecret`` and ``token`` (caller copies are dropped); the caller's dict is not
+        modified. An ``error`` reply raises its typed ``JanusError``, no answer within ``timeout``
+        seconds (default: the ``timeout`` option; None: no deadline) ``RequestTimeoutError``, a
+        lost connection ``ConnectionClosedError``.
+        """
+        if "janus" not in body:
+            raise ValueError('a Janus request needs a "janus" key')
+        return await self._request(_without_reserved(body), expect, session_id, handle_id, timeout)
+
     async def receive(self, response: JsonDict) -> None:
         """Feed one incoming message (custom transports call this for everything they read)."""
         self._core.receive_message(orjson.dumps(response))
@@ -262,6 +284,30 @@ class JanusTransport(ABC):
             await self.info()
         assert self._server_info is not None
         return self._server_info
+
+    # -- monitoring ------------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        """Counters for monitoring and tests: one new flat dict of ints per call (not hot path).
+
+        Every transport: the core's tables — ``pending`` (requests, streams and deadline watches
+        waiting now), ``completed``, ``expired``, ``cancelled``, ``ended_with_route`` (failed with
+        their session or handle), ``stray_acks``, ``unknown_transactions``, ``sessions``,
+        ``handles``, ``routed_to_handle``, ``routed_to_session``, ``unroutable``, ``malformed``
+        (messages that did not parse, dropped and logged) — plus ``unrouted`` (messages no
+        request, session or handle owned, dropped) and ``open_connections``. The WebSocket
+        transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
+        ``receive_guard_trips``); the HTTP transport adds ``long_polls``.
+        """
+        stats = self._core.stats()
+        stats["unrouted"] = self.stats_unrouted
+        stats["open_connections"] = int(self.connected)
+        stats.update(self._transport_stats())
+        return stats
+
+    def _transport_stats(self) -> dict[str, int]:
+        """Hook: the counters a transport kind adds to ``stats()`` (may replace
+        ``open_connections``)."""
+        return {}
 
     # -- the machinery ---------------------------------------------------------------------------
     def _deadline(self, timeout: float | None) -> float | None:

@@ -5,6 +5,7 @@ negotiate a PeerConnection (``pip install janus-fast[media]``).
 """
 
 from janus_fast.plugins._media import MediaKind
+from janus_fast.plugins._requests import ParticipantId, RoomId
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
 from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
@@ -22,7 +23,9 @@ __all__ = [
     "JanusVideoCallPlugin",
     "JanusVideoRoomPlugin",
     "MediaKind",
+    "ParticipantId",
     "ParticipantType",
+    "RoomId",
     "TextRoomError",
     "TextRoomEventType",
     "VideoCallError",

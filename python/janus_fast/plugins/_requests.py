@@ -5,7 +5,10 @@ Rule: a plugin request either returns the completing reply or raises the plugin'
 typed ``JanusError`` of its code — so janus-client's and janus_fast's ``except`` clauses both work.
 Events never raise into the delivery path: shapes are read with ``.get``, unknown shapes become the
 enum's ``OTHER`` event and plugin errors its ``ERROR`` event. The PeerConnection is created on first
-use only (aiortc is imported then, never at import time).
+use only (aiortc is imported then, never at import time). Every ``timeout`` defaults to
+``OPTION_TIMEOUT``: the session's ``timeout`` option, read when the method runs. Room, participant,
+feed and user ids are ``RoomId`` (``int``, or ``str`` when the plugin runs with
+``string_ids = true``): passed to Janus and returned as they are, never cast.
 """
 
 from __future__ import annotations
@@ -17,16 +20,28 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
+from janus_fast import timeouts
+from janus_fast._compat import timeout as deadline
 from janus_fast.errors import JanusError, JanusFastError, PluginError
 from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
 from janus_fast.plugin import JanusPlugin
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins")
 
 JsonDict = dict[str, Any]
 EventHandler = Callable[[JsonDict], Any]
-#: janus-client's default request timeout (seconds).
-DEFAULT_TIMEOUT = 15.0
+#: A room, participant/publisher/feed or user id: an ``int``, or a ``str`` when the plugin runs
+#: with ``string_ids = true`` (Janus refuses the other kind with a plugin error).
+RoomId = int | str
+ParticipantId = RoomId
+
+
+def id_or_none(value: object) -> RoomId | None:
+    """``value`` when it is an id (an int that is not a bool, or a str, as Janus sent it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    return value
 
 
 class TypedPluginError(PluginError):
@@ -161,7 +176,7 @@ class PluginClient(JanusPlugin):
         self,
         body: JsonDict,
         jsep: JsonDict | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         emit: bool = True,
     ) -> JsonDict:
@@ -171,7 +186,7 @@ class PluginClient(JanusPlugin):
         did for the VideoRoom (e.g. ``JOINED`` for ``join_as_publisher``).
         """
         try:
-            reply = await self.request(body, jsep, timeout=timeout)
+            reply = await self.request(body, jsep, timeout=self._timeout(timeout))
         except TypedPluginError:
             raise
         except PluginError as exc:
@@ -187,6 +202,19 @@ class PluginClient(JanusPlugin):
         if emit and reply.get("janus") == "event":
             await self._handle_event(reply, solicited=True)
         return reply
+
+    def _timeout(self, timeout: Timeout) -> float | None:
+        """``timeout`` in seconds: the session's ``timeout`` option for ``OPTION_TIMEOUT``."""
+        if timeout is OPTION_TIMEOUT:
+            return timeouts.resolve(timeout, self._require_attached().transport.options.timeout)
+        return timeout
+
+    def _id_from(self, data: JsonDict, key: str) -> RoomId:
+        """The id Janus returned under ``key`` (int or str, as sent); raises ``error_class``."""
+        value = id_or_none(data.get(key))
+        if value is None:
+            raise self.error_class(0, f"no {key!r} id in the reply from {self.name}")
+        return value
 
     # -- events -----------------------------------------------------------------------------------
     async def on_receive(self, response: JsonDict) -> None:
@@ -315,9 +343,9 @@ class PluginClient(JanusPlugin):
             try:
                 if send_hangup:  # the core hangup; a no-op if Janus already hung up
                     await JanusPlugin.hangup(self)
-                async with asyncio.timeout(timeout):
+                async with deadline(timeout):
                     await hungup.wait()
-            except (TimeoutError, JanusFastError) as exc:
+            except (asyncio.TimeoutError, JanusFastError) as exc:
                 logger.info("%r: no hangup from Janus for the old PeerConnection: %r", self, exc)
             finally:
                 self._hungup = None

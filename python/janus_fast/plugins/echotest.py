@@ -13,13 +13,13 @@ from typing import Any
 
 from janus_fast.media import import_aiortc, import_aiortc_media
 from janus_fast.plugins._requests import (
-    DEFAULT_TIMEOUT,
     JsonDict,
     PluginClient,
     TypedPluginError,
     compact,
     plugin_data,
 )
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.echotest")
 
@@ -75,7 +75,7 @@ class JanusEchoTestPlugin(PluginClient):
         self._recorder = media.MediaRecorder(record_to) if record_to else None
         await pc.setLocalDescription(await pc.createOffer())
         body = {"audio": player.audio is not None, "video": player.video is not None}
-        reply = await self._send_request(body, self._jsep(pc, trickle), timeout=30.0)
+        reply = await self._send_request(body, self._jsep(pc, trickle))
         answer = reply.get("jsep")
         if isinstance(answer, dict):
             await self.on_receive_jsep(answer)
@@ -98,7 +98,7 @@ class JanusEchoTestPlugin(PluginClient):
         fallback: int | None = None,
         *,
         jsep: JsonDict | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """The EchoTest request (new): toggle audio/video, cap the bitrate, record, pick

@@ -18,16 +18,18 @@ from typing import Any
 
 import orjson
 
+from janus_fast._compat import timeout as deadline
 from janus_fast.media import import_aiortc
 from janus_fast.plugins._requests import (
-    DEFAULT_TIMEOUT,
     JsonDict,
     PluginClient,
+    RoomId,
     TypedPluginError,
     compact,
     error_in,
     plugin_data,
 )
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.textroom")
 
@@ -101,7 +103,7 @@ class JanusTextRoomPlugin(PluginClient):
             raise TextRoomError(*failure)
 
     async def send_wrapper(
-        self, message: JsonDict, matcher: JsonDict | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, message: JsonDict, matcher: JsonDict | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """Send a plugin request over the Janus API; returns the reply, raises on errors.
 
@@ -165,7 +167,7 @@ class JanusTextRoomPlugin(PluginClient):
         await super()._close_pc()
 
     # -- the PeerConnection and DataChannel (needs [media]) ----------------------------------------
-    async def setup(self, timeout: float = 30.0) -> None:
+    async def setup(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``setup`` + ``ack``: negotiate the PeerConnection whose DataChannel carries the room
         traffic, and wait for ``webrtcup``. Needs ``[media]``."""
         import_aiortc("TextRoom.setup")
@@ -181,16 +183,16 @@ class JanusTextRoomPlugin(PluginClient):
             raise TextRoomError(0, "No JSEP offer received from setup")
         await self._answer(offer, timeout)
         self._setup_done = True
-        async with asyncio.timeout(timeout):
+        async with deadline(self._timeout(timeout)):
             await self._webrtcup_event.wait()
 
-    async def _answer(self, offer: JsonDict, timeout: float) -> None:
+    async def _answer(self, offer: JsonDict, timeout: Timeout) -> None:
         await self.on_receive_jsep(offer)
         pc = self.pc
         await pc.setLocalDescription(await pc.createAnswer())
         await self._send_request({"request": "ack"}, self._jsep(pc, False), timeout=timeout)
 
-    async def restart(self, timeout: float = 30.0) -> JsonDict:
+    async def restart(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """``restart`` (new): ICE restart of the DataChannel's PeerConnection (Janus sends a new
         offer, answered here). Without ``setup`` Janus answers error 416."""
         reply = await self._send_request({"request": "restart"}, timeout=timeout)
@@ -200,7 +202,7 @@ class JanusTextRoomPlugin(PluginClient):
         return _data(reply)
 
     async def _send_datachannel_request(
-        self, body: JsonDict, timeout: float = DEFAULT_TIMEOUT
+        self, body: JsonDict, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         channel = self._data_channel
         if channel is None:
@@ -210,7 +212,7 @@ class JanusTextRoomPlugin(PluginClient):
         self._dc_pending[transaction] = waiter
         try:
             channel.send(orjson.dumps({**body, "transaction": transaction}).decode())
-            async with asyncio.timeout(timeout):
+            async with deadline(self._timeout(timeout)):
                 response = await waiter
         finally:
             self._dc_pending.pop(transaction, None)
@@ -222,7 +224,7 @@ class JanusTextRoomPlugin(PluginClient):
         return response
 
     async def _room_request(
-        self, body: JsonDict, timeout: float, api_request: str | None = None
+        self, body: JsonDict, timeout: Timeout, api_request: str | None = None
     ) -> JsonDict:
         """Over the DataChannel when open, else over the Janus API (``api_request`` names the
         native API request; without one Janus processes the ``textroom`` verb behind ``list``)."""
@@ -238,7 +240,7 @@ class JanusTextRoomPlugin(PluginClient):
 
     # -- room management (Janus API) ---------------------------------------------------------------
     async def list_rooms(
-        self, admin_key: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
         """``list``: the rooms (private ones too with the ``admin_key``)."""
         body = compact({"request": "list", "admin_key": admin_key or None})
@@ -246,7 +248,7 @@ class JanusTextRoomPlugin(PluginClient):
         return rooms if isinstance(rooms, list) else []
 
     async def list_participants(
-        self, room: int, timeout: float = DEFAULT_TIMEOUT
+        self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
         """``listparticipants``."""
         body = {"request": "listparticipants", "room": room}
@@ -255,7 +257,7 @@ class JanusTextRoomPlugin(PluginClient):
 
     async def create_room(
         self,
-        room: int | None = None,
+        room: RoomId | None = None,
         description: str | None = None,
         secret: str | None = None,
         pin: str | None = None,
@@ -264,9 +266,10 @@ class JanusTextRoomPlugin(PluginClient):
         post: str | None = None,
         admin_key: str | None = None,
         permanent: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> int:
-        """``create``; returns the room id."""
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> RoomId:
+        """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
+        also a generated one)."""
         body = compact(
             {
                 "request": "create",
@@ -282,14 +285,14 @@ class JanusTextRoomPlugin(PluginClient):
             }
         )
         reply = await self._send_request(body, timeout=timeout)
-        return int(_data(reply)["room"])
+        return self._id_from(_data(reply), "room")
 
     async def destroy_room(
         self,
-        room: int,
+        room: RoomId,
         secret: str | None = None,
         permanent: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``destroy``."""
         body = compact(
@@ -302,14 +305,14 @@ class JanusTextRoomPlugin(PluginClient):
         )
         await self._send_request(body, timeout=timeout)
 
-    async def exists(self, room: int, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    async def exists(self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
         """``exists`` (new)."""
         reply = await self._send_request({"request": "exists", "room": room}, timeout=timeout)
         return bool(_data(reply).get("exists", False))
 
     async def edit_room(
         self,
-        room: int,
+        room: RoomId,
         secret: str | None = None,
         *,
         new_description: str | None = None,
@@ -319,7 +322,7 @@ class JanusTextRoomPlugin(PluginClient):
         new_history: int | None = None,
         new_post: str | None = None,
         permanent: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``edit`` (new): change room settings."""
         body = compact(
@@ -340,11 +343,11 @@ class JanusTextRoomPlugin(PluginClient):
 
     async def allowed(
         self,
-        room: int,
+        room: RoomId,
         action: str,
         allowed: list[str] | None = None,
         secret: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
         body = compact(
@@ -361,13 +364,13 @@ class JanusTextRoomPlugin(PluginClient):
     # -- participation -----------------------------------------------------------------------------
     async def join_room(
         self,
-        room: int,
+        room: RoomId,
         username: str,
         display: str | None = None,
         pin: str | None = None,
         token: str | None = None,
         history: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> list[JsonDict]:
         """``join`` (over the Janus API, as janus-client did); returns the other participants.
 
@@ -389,22 +392,22 @@ class JanusTextRoomPlugin(PluginClient):
         if not isinstance(participants, list):
             raise TextRoomError(0, "Janus did not process the join (no participants in reply)")
         if self._setup_done:
-            async with asyncio.timeout(timeout):
+            async with deadline(self._timeout(timeout)):
                 await self._data_channel_created_event.wait()
         return participants
 
-    async def leave_room(self, room: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def leave_room(self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``leave``."""
         await self._room_request({"textroom": "leave", "room": room}, timeout)
 
     async def send_message(
         self,
-        room: int,
+        room: RoomId,
         text: str,
         to: str | None = None,
         tos: list[str] | None = None,
         ack: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``message`` to the room, or privately ``to`` one or ``tos`` several users.
 
@@ -428,14 +431,14 @@ class JanusTextRoomPlugin(PluginClient):
         await self._room_request(body, timeout)
 
     async def send_announcement(
-        self, room: int, text: str, secret: str, timeout: float = DEFAULT_TIMEOUT
+        self, room: RoomId, text: str, secret: str, timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
         """``announcement`` (needs the room secret)."""
         body = {"textroom": "announcement", "room": room, "text": text, "secret": secret}
         await self._room_request(body, timeout, api_request="announcement")
 
     async def kick_participant(
-        self, room: int, username: str, secret: str, timeout: float = DEFAULT_TIMEOUT
+        self, room: RoomId, username: str, secret: str, timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
         """``kick`` (needs the room secret)."""
         body = {"textroom": "kick", "room": room, "username": username, "secret": secret}

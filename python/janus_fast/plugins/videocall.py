@@ -14,13 +14,13 @@ from typing import Any
 from janus_fast.media import import_aiortc
 from janus_fast.plugin import JanusPlugin
 from janus_fast.plugins._requests import (
-    DEFAULT_TIMEOUT,
     JsonDict,
     PluginClient,
     TypedPluginError,
     compact,
     plugin_data,
 )
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.videocall")
 
@@ -119,12 +119,12 @@ class JanusVideoCallPlugin(PluginClient):
         return VideoCallEventType.OTHER, payload
 
     # -- requests ---------------------------------------------------------------------------------
-    async def list_users(self, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    async def list_users(self, timeout: Timeout = OPTION_TIMEOUT) -> list[str]:
         """``list``: the registered usernames."""
         users = _result(await self._send_request({"request": "list"}, timeout=timeout)).get("list")
         return [str(user) for user in users] if isinstance(users, list) else []
 
-    async def register(self, username: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    async def register(self, username: str, timeout: Timeout = OPTION_TIMEOUT) -> bool:
         """``register`` ``username``; True when Janus confirmed it (emits ``REGISTERED``)."""
         if self._username:
             raise VideoCallError(0, f"Already registered as '{self._username}'")
@@ -142,7 +142,7 @@ class JanusVideoCallPlugin(PluginClient):
         player: Any = None,
         recorder: Any = None,
         trickle: bool = False,
-        timeout: float = 30.0,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         jsep: JsonDict | None = None,
     ) -> bool:
@@ -173,7 +173,7 @@ class JanusVideoCallPlugin(PluginClient):
         player: Any = None,
         recorder: Any = None,
         trickle: bool = False,
-        timeout: float = 30.0,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         answer: JsonDict | None = None,
     ) -> bool:
@@ -213,7 +213,7 @@ class JanusVideoCallPlugin(PluginClient):
         temporal: int | None = None,
         fallback: int | None = None,
         jsep: JsonDict | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> bool:
         """``set``: media settings of the call (a ``jsep`` makes it a renegotiation)."""
         body = compact(
@@ -232,7 +232,7 @@ class JanusVideoCallPlugin(PluginClient):
         reply = await self._send_request(body, jsep, timeout=timeout)
         return _result(reply).get("event") == "set"
 
-    async def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> bool:  # type: ignore[override]
+    async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> bool:  # type: ignore[override]
         """The VideoCall ``hangup`` request (the core hangup is ``JanusPlugin.hangup(plugin)``).
 
         Closes the PeerConnection and recorder; True on Janus's ``hangup`` event.

@@ -3,7 +3,8 @@
 Rule: every VideoRoom request of Janus 1.1 that makes sense for a client is a method; the
 signalling works without aiortc. Methods that negotiate media themselves (``publish`` with a
 player, ``subscribe_to_publisher``, ``start`` without a jsep) import aiortc on call; each also
-accepts a ready-made ``jsep`` so signalling-only users can bring their own WebRTC stack.
+accepts a ready-made ``jsep`` so signalling-only users can bring their own WebRTC stack. Room and
+participant/feed ids are ``int | str`` (``string_ids``), kept as given or as Janus sent them.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from typing import Any
 
 from janus_fast.media import import_aiortc
 from janus_fast.plugins._requests import (
-    DEFAULT_TIMEOUT,
     JsonDict,
+    ParticipantId,
     PluginClient,
+    RoomId,
     TypedPluginError,
     compact,
+    id_or_none,
     plugin_data,
 )
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.videoroom")
 
@@ -128,19 +132,19 @@ class JanusVideoRoomPlugin(PluginClient):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._participant_type: ParticipantType | None = None
-        self._room_id: int | None = None
-        self._publisher_id: int | None = None
+        self._room_id: RoomId | None = None
+        self._publisher_id: ParticipantId | None = None
         self._private_id: int | None = None
         self._display_name: str | None = None
         self._is_publishing = False
 
     # -- properties (janus-client) ----------------------------------------------------------------
     @property
-    def room_id(self) -> int | None:
+    def room_id(self) -> RoomId | None:
         return self._room_id
 
     @property
-    def publisher_id(self) -> int | None:
+    def publisher_id(self) -> ParticipantId | None:
         return self._publisher_id
 
     @property
@@ -183,7 +187,7 @@ class JanusVideoRoomPlugin(PluginClient):
     # -- room management --------------------------------------------------------------------------
     async def create_room(
         self,
-        room_id: int | None = None,
+        room_id: RoomId | None = None,
         description: str | None = None,
         secret: str | None = None,
         pin: str | None = None,
@@ -197,10 +201,11 @@ class JanusVideoRoomPlugin(PluginClient):
         rec_dir: str | None = None,
         permanent: bool = False,
         admin_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
-    ) -> int:
-        """``create``; returns the room id. Extra kwargs are room settings, sent as given."""
+    ) -> RoomId:
+        """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
+        also a generated one). Extra kwargs are room settings, sent as given."""
         body = compact(
             {
                 "request": "create",
@@ -222,14 +227,14 @@ class JanusVideoRoomPlugin(PluginClient):
         )
         body.update(kwargs)
         reply = await self._send_request(body, timeout=timeout)
-        return int(_data(reply)["room"])
+        return self._id_from(_data(reply), "room")
 
     async def destroy_room(
         self,
-        room_id: int,
+        room_id: RoomId,
         secret: str | None = None,
         permanent: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``destroy``."""
         body = compact(
@@ -239,7 +244,7 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def edit_room(
         self,
-        room_id: int,
+        room_id: RoomId,
         secret: str | None = None,
         *,
         new_description: str | None = None,
@@ -253,7 +258,7 @@ class JanusVideoRoomPlugin(PluginClient):
         new_lock_record: bool | None = None,
         new_rec_dir: str | None = None,
         permanent: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """``edit`` (new): change room settings; extra kwargs are sent as given."""
@@ -279,7 +284,7 @@ class JanusVideoRoomPlugin(PluginClient):
         return _data(await self._send_request(body, timeout=timeout))
 
     async def list_rooms(
-        self, admin_key: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
         """``list``: the rooms (private ones too with the ``admin_key``)."""
         body = compact({"request": "list", "admin_key": admin_key or None})
@@ -287,25 +292,25 @@ class JanusVideoRoomPlugin(PluginClient):
         return rooms if isinstance(rooms, list) else []
 
     async def list_participants(
-        self, room_id: int, timeout: float = DEFAULT_TIMEOUT
+        self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
         """``listparticipants``."""
         body = {"request": "listparticipants", "room": room_id}
         participants = _data(await self._send_request(body, timeout=timeout)).get("participants")
         return participants if isinstance(participants, list) else []
 
-    async def exists(self, room_id: int, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
         """``exists``."""
         reply = await self._send_request({"request": "exists", "room": room_id}, timeout=timeout)
         return bool(_data(reply).get("exists", False))
 
     async def allowed(
         self,
-        room_id: int,
+        room_id: RoomId,
         action: str,
         allowed: list[str] | None = None,
         secret: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
         body = compact(
@@ -320,7 +325,11 @@ class JanusVideoRoomPlugin(PluginClient):
         return _data(await self._send_request(body, timeout=timeout))
 
     async def kick_participant(
-        self, room_id: int, participant_id: int, secret: str, timeout: float = DEFAULT_TIMEOUT
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        secret: str,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``kick``."""
         body = {"request": "kick", "room": room_id, "id": participant_id, "secret": secret}
@@ -328,12 +337,12 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def moderate_participant(
         self,
-        room_id: int,
-        participant_id: int,
+        room_id: RoomId,
+        participant_id: ParticipantId,
         mid: str,
         mute: bool,
         secret: str,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``moderate``: mute or unmute one stream (``mid``) of a publisher."""
         body = {
@@ -348,10 +357,10 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def enable_recording(
         self,
-        room_id: int,
+        room_id: RoomId,
         record: bool,
         secret: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``enable_recording`` (new): start/stop recording every publisher of the room."""
         body = compact(
@@ -362,15 +371,15 @@ class JanusVideoRoomPlugin(PluginClient):
     # -- RTP forwarding and remote publishers (new) ------------------------------------------------
     async def rtp_forward(
         self,
-        room_id: int,
-        publisher_id: int,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
         host: str,
         streams: list[JsonDict],
         secret: str | None = None,
         *,
         host_family: str | None = None,
         admin_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """``rtp_forward`` (new): forward a publisher's streams (``[{mid, port, …}]``) to
@@ -392,13 +401,13 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def stop_rtp_forward(
         self,
-        room_id: int,
-        publisher_id: int,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
         stream_id: int,
         secret: str | None = None,
         *,
         admin_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``stop_rtp_forward`` (new)."""
         body = compact(
@@ -414,7 +423,7 @@ class JanusVideoRoomPlugin(PluginClient):
         return _data(await self._send_request(body, timeout=timeout))
 
     async def list_forwarders(
-        self, room_id: int, secret: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
         """``listforwarders`` (new): the publishers with their forwarders."""
         body = compact({"request": "listforwarders", "room": room_id, "secret": secret})
@@ -423,15 +432,15 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def add_remote_publisher(
         self,
-        room_id: int,
+        room_id: RoomId,
         streams: list[JsonDict],
         iface: str,
         *,
-        publisher_id: int | None = None,
+        publisher_id: ParticipantId | None = None,
         display: str | None = None,
         port: int | None = None,
         secret: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """``add_remote_publisher`` (new): a publisher fed by plain RTP on ``iface``
@@ -453,10 +462,10 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def remove_remote_publisher(
         self,
-        room_id: int,
-        publisher_id: int,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
         secret: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
         """``remove_remote_publisher`` (new)."""
         body = compact(
@@ -470,21 +479,21 @@ class JanusVideoRoomPlugin(PluginClient):
         await self._send_request(body, timeout=timeout)
 
     # -- publisher --------------------------------------------------------------------------------
-    def _joined_as_publisher(self, room_id: int, display: str | None, data: JsonDict) -> None:
+    def _joined_as_publisher(self, room_id: RoomId, display: str | None, data: JsonDict) -> None:
         self._participant_type = ParticipantType.PUBLISHER
         self._room_id = room_id
         publisher_id, private_id = data.get("id"), data.get("private_id")
-        self._publisher_id = publisher_id if isinstance(publisher_id, int) else None
+        self._publisher_id = id_or_none(publisher_id)
         self._private_id = private_id if isinstance(private_id, int) else None
         self._display_name = display
 
     async def join_as_publisher(
         self,
-        room_id: int,
-        publisher_id: int | None = None,
+        room_id: RoomId,
+        publisher_id: ParticipantId | None = None,
         display: str | None = None,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         pin: str | None = None,
     ) -> JsonDict:
@@ -506,14 +515,14 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def join_and_configure(
         self,
-        room_id: int,
-        publisher_id: int | None = None,
+        room_id: RoomId,
+        publisher_id: ParticipantId | None = None,
         display: str | None = None,
         token: str | None = None,
         *,
         pin: str | None = None,
         jsep: JsonDict | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **configure: Any,
     ) -> JsonDict:
         """``joinandconfigure`` (new): join as publisher and configure (with a jsep: publish) in
@@ -547,7 +556,7 @@ class JanusVideoRoomPlugin(PluginClient):
         filename: str | None = None,
         descriptions: list[JsonDict] | None = None,
         trickle: bool = False,
-        timeout: float = 30.0,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
@@ -586,7 +595,7 @@ class JanusVideoRoomPlugin(PluginClient):
         self._is_publishing = True
         return _data(reply)
 
-    async def unpublish(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def unpublish(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``unpublish``."""
         await self._send_request({"request": "unpublish"}, timeout=timeout)
         self._is_publishing = False
@@ -600,7 +609,7 @@ class JanusVideoRoomPlugin(PluginClient):
         display: str | None = None,
         streams: list[JsonDict] | None = None,
         descriptions: list[JsonDict] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         jsep: JsonDict | None = None,
         **kwargs: Any,
@@ -634,7 +643,7 @@ class JanusVideoRoomPlugin(PluginClient):
         spatial_layer: int | None = None,
         temporal_layer: int | None = None,
         fallback: int | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """``configure`` for a subscriber (new): per-stream ``streams=[{mid, substream, …}]``
@@ -656,12 +665,12 @@ class JanusVideoRoomPlugin(PluginClient):
     # -- subscriber -------------------------------------------------------------------------------
     async def join_as_subscriber(
         self,
-        room_id: int,
+        room_id: RoomId,
         streams: list[JsonDict],
         private_id: int | None = None,
         use_msid: bool = False,
         autoupdate: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
         """``join`` as subscriber (new, signalling only): returns the data with Janus's offer
@@ -689,14 +698,14 @@ class JanusVideoRoomPlugin(PluginClient):
 
     async def subscribe_to_publisher(
         self,
-        room_id: int,
+        room_id: RoomId,
         streams: list[JsonDict],
         recorder: Any = None,
         private_id: int | None = None,
         use_msid: bool = False,
         autoupdate: bool = True,
         trickle: bool = False,
-        timeout: float = 30.0,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``join`` as subscriber, then answer Janus's offer with ``start`` (needs ``[media]``).
         Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given."""
@@ -715,7 +724,7 @@ class JanusVideoRoomPlugin(PluginClient):
             await self._answer(offer, trickle, timeout)
         return data
 
-    async def _answer(self, offer: JsonDict, trickle: bool, timeout: float) -> None:
+    async def _answer(self, offer: JsonDict, trickle: bool, timeout: Timeout) -> None:
         await self.on_receive_jsep(offer)
         pc = self.pc
         await pc.setLocalDescription(await pc.createAnswer())
@@ -724,7 +733,7 @@ class JanusVideoRoomPlugin(PluginClient):
     async def start(
         self,
         trickle: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
@@ -738,11 +747,11 @@ class JanusVideoRoomPlugin(PluginClient):
             await self._send_local_candidates()
         return data
 
-    async def resume(self, timeout: float = DEFAULT_TIMEOUT) -> JsonDict:
+    async def resume(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """``start`` without a jsep (new): resume a paused subscription."""
         return _data(await self._send_request({"request": "start"}, timeout=timeout))
 
-    async def pause(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def pause(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``pause``."""
         await self._send_request({"request": "pause"}, timeout=timeout)
 
@@ -753,13 +762,13 @@ class JanusVideoRoomPlugin(PluginClient):
             await pc.setLocalDescription(await pc.createAnswer())
             await self.start()
 
-    async def _renegotiate(self, data: JsonDict, timeout: float) -> None:
+    async def _renegotiate(self, data: JsonDict, timeout: Timeout) -> None:
         offer = data.get("jsep")
         if isinstance(offer, dict) and self._pc is not None:
             await self._answer(offer, False, timeout)
 
     async def subscribe(
-        self, streams: list[JsonDict], timeout: float = DEFAULT_TIMEOUT
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``subscribe`` to more streams; renegotiates when a PeerConnection exists, else the
         new offer is returned under ``data["jsep"]``."""
@@ -769,7 +778,7 @@ class JanusVideoRoomPlugin(PluginClient):
         return data
 
     async def unsubscribe(
-        self, streams: list[JsonDict], timeout: float = DEFAULT_TIMEOUT
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``unsubscribe`` from streams (renegotiation as for ``subscribe``)."""
         body = {"request": "unsubscribe", "streams": streams}
@@ -781,7 +790,7 @@ class JanusVideoRoomPlugin(PluginClient):
         self,
         subscribe: list[JsonDict] | None = None,
         unsubscribe: list[JsonDict] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``update`` (new): subscribe and unsubscribe in one renegotiation."""
         body = compact({"request": "update", "subscribe": subscribe, "unsubscribe": unsubscribe})
@@ -790,13 +799,13 @@ class JanusVideoRoomPlugin(PluginClient):
         return data
 
     async def switch_publisher(
-        self, streams: list[JsonDict], timeout: float = DEFAULT_TIMEOUT
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
         """``switch``: change the source of subscribed streams without renegotiating."""
         await self._send_request({"request": "switch", "streams": streams}, timeout=timeout)
 
     # -- common -----------------------------------------------------------------------------------
-    async def leave(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def leave(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``leave``; resets the room state."""
         await self._send_request({"request": "leave"}, timeout=timeout)
         self._reset_state()

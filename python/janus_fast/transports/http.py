@@ -163,6 +163,9 @@ class JanusTransportHTTP(JanusTransport):
         """Connections open now (requests and long polls)."""
         return sum(len(pool) for pool in (self._requests, self._poll_pool) if pool is not None)
 
+    def _transport_stats(self) -> dict[str, int]:
+        return {"open_connections": self.open_connections, "long_polls": len(self._polls)}
+
     # -- requests --------------------------------------------------------------------------------
     def _target(self, session_id: int | None, handle_id: int | None) -> str:
         if session_id is None:

@@ -224,6 +224,15 @@ class JanusTransportWebsocket(JanusTransport):
             "guard_trips": batcher.guard_trips,
         }
 
+    def _transport_stats(self) -> dict[str, int]:
+        batching = self.receive_batching_stats
+        return {
+            "open_connections": int(self._socket is not None and self._core.state == "open"),
+            "receive_watermark": batching["watermark"],
+            "receive_watermark_raised": batching["raised"],
+            "receive_guard_trips": batching["guard_trips"],
+        }
+
     # -- socket callbacks ------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
         core = self._core
