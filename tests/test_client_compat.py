@@ -80,7 +80,7 @@ async def test_custom_transport_through_register_transport(
         transport: WebsocketsRelay = session.transport  # type: ignore[assignment]
         attach = next(m for m in transport.sent if m["janus"] == "attach")
         assert attach["session_id"] == session.id and "transaction" in attach
-    assert len(session.transport._core) == 0
+    assert session.transport.stats()["pending"] == 0
 
 
 def test_unknown_and_malformed_urls_are_typed_errors() -> None:

@@ -64,7 +64,7 @@ async def test_hangup_trickle_and_loop_index(janus_factory: Any, transport_kind:
         )
         await plugin.trickle(completed=True)
         await plugin.hangup()
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
 
 
 async def test_http_long_poll_404_reports_the_session_lost(janus_server: JanusServer) -> None:

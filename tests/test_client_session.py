@@ -57,7 +57,7 @@ async def test_session_lifecycle(janus_server: JanusServer, janus_url: str) -> N
     assert not session.created
     assert session_id not in admin_session_ids(janus_server)
     assert not session.transport.connected
-    assert len(session.transport._core) == 0
+    assert session.transport.stats()["pending"] == 0
 
 
 async def test_attach_and_detach_echotest(janus_server: JanusServer, janus_url: str) -> None:
@@ -103,7 +103,7 @@ async def test_synchronous_videoroom_requests(janus_url: str) -> None:
             await room.request({"request": "destroy", "room": room_id})
         assert caught.value.error_code == 426  # JANUS_VIDEOROOM_ERROR_NO_SUCH_ROOM
         assert caught.value.plugin == "janus.plugin.videoroom"
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
 
 
 async def test_asynchronous_requests_complete_on_ack_and_event(janus_url: str) -> None:
@@ -123,7 +123,7 @@ async def test_asynchronous_requests_complete_on_ack_and_event(janus_url: str) -
         reply = await echo.request({"audio": True})
         assert reply["janus"] == "event"
         assert reply["plugindata"]["data"]["result"] == "ok"
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
 
 
 async def test_janus_client_style_message_transaction(janus_url: str) -> None:
@@ -136,7 +136,7 @@ async def test_janus_client_style_message_transaction(janus_url: str) -> None:
         ack = await transaction.get({"janus": "ack"}, timeout=5)  # kept messages can be re-read
         assert ack["transaction"] == transaction.id
         await transaction.done()
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
 
 
 async def test_error_replies_are_typed(janus_url: str) -> None:
@@ -149,13 +149,13 @@ async def test_error_replies_are_typed(janus_url: str) -> None:
         assert caught.value.code == 460
         transport = session.transport
         with pytest.raises(SessionNotFoundError) as lost:
-            await transport._request({"janus": "keepalive"}, Expect.ACK, 123456789)
+            await transport.request({"janus": "keepalive"}, Expect.ACK, 123456789)
         assert lost.value.code == 458
         with pytest.raises(HandleNotFoundError):
-            await transport._request(
+            await transport.request(
                 {"janus": "message", "body": {}}, Expect.PLUGIN_MESSAGE, session.id, 987654321
             )
-        assert len(transport._core) == 0
+        assert transport.stats()["pending"] == 0
 
 
 async def test_deadline_raises_and_leaves_nothing_behind(janus_url: str) -> None:
@@ -164,7 +164,7 @@ async def test_deadline_raises_and_leaves_nothing_behind(janus_url: str) -> None
         # A keepalive completes with an ack; waiting for a pong instead never completes.
         with pytest.raises(RequestTimeoutError):
             await session.request({"janus": "keepalive"}, Expect.PONG)
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
         # Cancelling the awaiting task removes the transaction too.
         task = asyncio.ensure_future(
             session.request({"janus": "keepalive"}, Expect.PONG, timeout=5)
@@ -173,7 +173,7 @@ async def test_deadline_raises_and_leaves_nothing_behind(janus_url: str) -> None
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0
 
 
 async def test_many_sessions_share_one_connection(
@@ -207,4 +207,4 @@ async def test_a_thousand_handles_on_one_session(janus_server: JanusServer, janu
         assert all(r["sender"] == p.id for r, p in zip(replies, chosen, strict=True))
         await asyncio.gather(*(p.destroy() for p in plugins))
         assert not session.plugin_handles
-        assert len(session.transport._core) == 0
+        assert session.transport.stats()["pending"] == 0

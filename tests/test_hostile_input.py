@@ -106,7 +106,7 @@ async def test_malformed_frames_close_with_the_right_code(bad_frame: bytes, code
         await asyncio.wait_for(ping, 5)
     assert caught.value.code == code
     await expect_close(fake, code)
-    assert len(transport._core) == 0
+    assert transport.stats()["pending"] == 0
     await transport.disconnect()
     await fake.close()
 
@@ -125,8 +125,9 @@ async def test_garbage_messages_are_counted_and_the_connection_goes_on() -> None
     assert pong["janus"] == "pong"
     assert transport.stats_malformed == 3
     assert transport.stats_unrouted == 2  # unknown type and unknown transaction: counted
-    stats = transport._core.stats()
+    stats = transport.stats()
     assert stats["unknown_transactions"] == 1
+    assert (stats["malformed"], stats["unrouted"]) == (3, 2)
     assert transport.connected
     await transport.disconnect()
     await fake.close()

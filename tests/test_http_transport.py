@@ -18,6 +18,7 @@ import pytest
 
 from janus_fast import (
     ConnectionClosedError,
+    Expect,
     InvalidStateError,
     JanusPlugin,
     JanusSession,
@@ -95,7 +96,7 @@ async def test_a_cut_fails_what_is_unsafe_to_resend_and_resends_the_rest(
     async with proxied_transport(janus_server) as (proxy, transport):
         proxy.hold()  # Janus answers, the proxy keeps the answers
         creates = [
-            asyncio.ensure_future(transport._request({"janus": "create"}, 0)) for _ in range(5)
+            asyncio.ensure_future(transport.request({"janus": "create"}, Expect.SUCCESS)) for _ in range(5)
         ]
         pings = [asyncio.ensure_future(transport.ping()) for _ in range(5)]
         await asyncio.sleep(0.2)
@@ -116,7 +117,7 @@ async def test_a_stalled_request_times_out_and_its_connection_is_dropped(
         await transport.ping()
         proxy.freeze = True
         with pytest.raises(RequestTimeoutError):
-            await transport._request({"janus": "ping"}, 2, timeout=0.3)
+            await transport.request({"janus": "ping"}, Expect.PONG, timeout=0.3)
         await eventually(lambda: transport.open_connections == 0)
         proxy.freeze = False
         assert (await transport.ping())["janus"] == "pong"
@@ -338,7 +339,7 @@ async def test_a_reply_cut_short_is_a_closed_connection() -> None:
 
     async with fake_janus_http(script) as (transport, accepted):
         with pytest.raises(ConnectionClosedError, match="in the middle of the reply"):
-            await transport._request({"janus": "create"}, 0)
+            await transport.request({"janus": "create"}, Expect.SUCCESS)
         # A ping cut short the same way is sent again on a new connection.
         assert (await transport.ping())["janus"] == "pong"
         assert len(accepted) == 3
@@ -360,7 +361,7 @@ async def test_reused_connection_closed_unanswered_resends_only_what_is_safe() -
         assert len(accepted) == 2
         # A create is not: its caller learns the connection closed.
         with pytest.raises(ConnectionClosedError, match="closed before the reply"):
-            await transport._request({"janus": "create"}, 0)
+            await transport.request({"janus": "create"}, Expect.SUCCESS)
 
 
 ENDINGS = {  # how the session or handle ends → what the waiting request fails with
@@ -415,7 +416,7 @@ async def test_a_request_acked_before_its_handle_ends_fails_with_it(ending: str)
         error, text = ENDINGS[ending]
         with pytest.raises(error, match=text):
             await asyncio.wait_for(request, 5)
-        assert len(transport._core) == 0
+        assert transport.stats()["pending"] == 0
 
 
 def test_reader_on_janus_own_bytes_one_at_a_time(janus_server: JanusServer) -> None:
@@ -536,7 +537,7 @@ async def test_janus_killed_and_restarted_over_http(janus_factory: Any) -> None:
         await session.send({"janus": "keepalive"})
     assert plugin.id is None  # its handles went with the session
     assert (await transport.ping())["janus"] == "pong"
-    assert len(transport._core) == 0  # type: ignore[attr-defined]
+    assert transport.stats()["pending"] == 0
     await transport.disconnect()
 
 
@@ -554,7 +555,7 @@ async def test_janus_down_for_good_loses_the_session_and_its_acked_requests(
     await _settled_cleanly(requests)
     await eventually(lambda: bool(lost), limit=10)
     assert "long poll failed 6 times" in lost[0].reason
-    assert len(transport._core) == 0  # type: ignore[attr-defined]
+    assert transport.stats()["pending"] == 0
     janus.restart()
     assert (await transport.ping())["janus"] == "pong"
     await transport.disconnect()
