@@ -96,7 +96,8 @@ async def test_a_cut_fails_what_is_unsafe_to_resend_and_resends_the_rest(
     async with proxied_transport(janus_server) as (proxy, transport):
         proxy.hold()  # Janus answers, the proxy keeps the answers
         creates = [
-            asyncio.ensure_future(transport.request({"janus": "create"}, Expect.SUCCESS)) for _ in range(5)
+            asyncio.ensure_future(transport.request({"janus": "create"}, Expect.SUCCESS))
+            for _ in range(5)
         ]
         pings = [asyncio.ensure_future(transport.ping()) for _ in range(5)]
         await asyncio.sleep(0.2)
