@@ -1,21 +1,37 @@
-"""The one exception tree of janus_fast, and the Janus error-code table.
+"""The one exception tree of janus_fast, the Janus error-code table, and the one factory of
+combined error classes.
 
 Rule: every error the library raises is a ``JanusFastError``. Each also subclasses the builtin
 that janus-client code catches for the same situation (``Exception``, ``ConnectionError``,
 ``TimeoutError`` and, on every Python, ``asyncio.TimeoutError``, ``RuntimeError``), so ported
-``except`` clauses keep working. No message of any error contains a secret (apisecret, token,
-admin_secret): callers pass reasons, never requests.
+``except`` clauses keep working; where janus-client raised its own class (``PluginAttachFail``,
+``AdminError``, ``VideoRoomError`` …) the raised object is built by ``combined_class`` and is both
+that class and the typed class of the Janus code. Texts (``str(exc)``) at the janus-client
+compatible call sites are janus-client's own (docs/janus-client-compat.md). Every error pickles.
+No message of any error contains a secret (apisecret, token, admin_secret): callers pass reasons,
+never requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import sys
-from typing import Any, ClassVar
+import threading
+from typing import Any, ClassVar, TypeVar
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 class JanusFastError(Exception):
-    """Base of every janus_fast error."""
+    """Base of every janus_fast error.
+
+    Pickling keeps the class (a combined class through the factory), ``args`` (hence the text)
+    and every attribute, whatever the constructor's signature.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (_class_spec(type(self)), self.args), self.__dict__ or None)
 
 
 class InvalidURLError(JanusFastError, ValueError):
@@ -24,6 +40,19 @@ class InvalidURLError(JanusFastError, ValueError):
 
 class TransportError(JanusFastError, ConnectionError):
     """Connecting failed, or the connection was lost."""
+
+
+def connect_error(error: TransportError) -> TransportError:
+    """A failed connect as janus-client showed it: the ``OSError`` the socket raised (its class,
+    e.g. ``ConnectionRefusedError``, and its text), combined with ``TransportError``. ``error``
+    itself when it does not carry the socket's ``OSError`` as its cause."""
+    cause = error.__cause__
+    if not isinstance(cause, OSError) or isinstance(cause, JanusFastError):
+        return error
+    combined = combined_class(TransportError, type(cause))
+    result = combined.__new__(combined, *cause.args)
+    result.__init__(*cause.args)  # type: ignore[misc]
+    return result
 
 
 class ConnectionClosedError(TransportError):
@@ -43,15 +72,37 @@ class InvalidStateError(JanusFastError, RuntimeError):
     """Local misuse: using a destroyed session, a detached handle, a closed transport."""
 
 
+class InvalidMessageError(JanusFastError, ValueError):
+    """A request the caller built is not a Janus request (e.g. it has no ``janus`` key)."""
+
+
+def missing_janus_field() -> InvalidMessageError:
+    """A request without its ``janus`` key, with janus-client's text."""
+    return InvalidMessageError('Must set "janus" field')
+
+
 if sys.version_info >= (3, 11):  # asyncio.TimeoutError is the builtin TimeoutError
-
-    class RequestTimeoutError(JanusFastError, TimeoutError):
-        """A request did not complete before its deadline."""
-
+    _TIMEOUT_BASES: tuple[type[BaseException], ...] = (TimeoutError,)
 else:  # 3.10: janus-client code catches asyncio.TimeoutError, a different class there
+    _TIMEOUT_BASES = (TimeoutError, asyncio.TimeoutError)
 
-    class RequestTimeoutError(JanusFastError, TimeoutError, asyncio.TimeoutError):
-        """A request did not complete before its deadline."""
+
+class RequestTimeoutError(JanusFastError, *_TIMEOUT_BASES):  # type: ignore[misc]
+    """A request did not complete before its deadline.
+
+    ``str(exc)`` is empty, as the ``asyncio.TimeoutError`` janus-client's ``wait_for`` raised at
+    every one of its deadlines; what expired is in ``detail`` (and in the repr, and as a note in
+    tracebacks on Python 3.11+).
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__()
+        self.detail = detail
+        if detail and hasattr(self, "add_note"):
+            self.add_note(detail)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r})"
 
 
 class QueueFullError(JanusFastError):
@@ -79,8 +130,10 @@ class JanusError(JanusFastError):
         self.reason = reason
         super().__init__(f"Janus error {code}: {reason}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.code, self.reason))
+    @property
+    def error(self) -> dict[str, Any]:
+        """The reply's ``error`` object, as janus-client showed it in its messages."""
+        return {"code": self.code, "reason": self.reason}
 
 
 class UnauthorizedError(JanusError, AuthError):
@@ -215,9 +268,22 @@ JANUS_ERROR_CLASSES: dict[int, type[JanusError]] = {
 }
 
 
+def janus_error_class(code: int) -> type[JanusError]:
+    """The typed ``JanusError`` subclass of a core error code; ``JanusError`` itself for a code
+    outside the table (the one fallback rule of every typed Janus error)."""
+    return JANUS_ERROR_CLASSES.get(code, JanusError)
+
+
 def janus_error(code: int, reason: str) -> JanusError:
-    """The typed ``JanusError`` subclass for a core error code (``JanusError`` if unknown)."""
-    return JANUS_ERROR_CLASSES.get(code, JanusError)(code, reason)
+    """The typed ``JanusError`` for a core error code (``JanusError`` if unknown)."""
+    return janus_error_class(code)(code, reason)
+
+
+def create_session_error(error: JanusError) -> JanusError:
+    """``error`` (an error reply to ``create``) with janus-client's text:
+    ``Create session fail: {'code': 403, 'reason': '...'}``. Its class stays the typed one."""
+    error.args = (f"Create session fail: {error.error}",)
+    return error
 
 
 class PluginError(JanusFastError):
@@ -229,35 +295,102 @@ class PluginError(JanusFastError):
         self.error = error
         super().__init__(f"{plugin} error {error_code}: {error}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.plugin, self.error_code, self.error))
-
 
 class PluginAttachFail(JanusError):
-    """janus-client's attach failure, kept by name: raised when ``attach`` gets an error reply.
+    """janus-client's attach failure, kept by name and text: raised when ``attach`` gets an error
+    reply; ``str(exc)`` is ``Fail to attach plugin: {'code': 460, 'reason': '...'}``.
 
-    The raised object is also the typed class of its code (see ``attach_error``).
-
-    janus-client built it from the reply (``PluginAttachFail(response)``); both that form and
+    The raised object is also the typed class of its code (see ``attach_error``). janus-client
+    built it from the reply (``PluginAttachFail(response)``); both that form and
     ``(code, reason)`` are accepted.
     """
 
     def __init__(self, code_or_response: int | dict[str, Any], reason: str = "") -> None:
         if isinstance(code_or_response, dict):
             error = code_or_response.get("error", {})
-            super().__init__(int(error.get("code", 0)), str(error.get("reason", "")))
+            code, reason = int(error.get("code", 0)), str(error.get("reason", ""))
         else:
-            super().__init__(code_or_response, reason)
-
-
-_ATTACH_ERROR_CLASSES: dict[int, type[PluginAttachFail]] = {}
+            code = code_or_response
+        super().__init__(code, reason)
+        self.args = (f"Fail to attach plugin: {self.error}",)
 
 
 def attach_error(code: int, reason: str) -> PluginAttachFail:
     """An attach failure that is both ``PluginAttachFail`` and the typed class of ``code``."""
-    cls = _ATTACH_ERROR_CLASSES.get(code)
-    if cls is None:
-        base = JANUS_ERROR_CLASSES.get(code, UnknownJanusError)
-        cls = type(f"PluginAttachFail{code}", (PluginAttachFail, base), {"janus_code": code})
-        _ATTACH_ERROR_CLASSES[code] = cls
-    return cls(code, reason)
+    return combined_class(PluginAttachFail, janus_error_class(code))(code, reason)
+
+
+# -- the one factory of combined classes ---------------------------------------------------------
+#: Combined classes kept at most (least recently used dropped first). The key is the tuple of
+#: bases, never a code: codes outside the table all fall back to ``JanusError``, so the number of
+#: distinct keys is bounded by the table anyway; the bound only caps what callers could add.
+COMBINED_CACHE_SIZE = 128
+_combined: collections.OrderedDict[tuple[type[BaseException], ...], type[BaseException]] = (
+    collections.OrderedDict()
+)
+_combined_lock = threading.Lock()
+
+
+def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
+    """One class that is ``first`` and every class of ``others`` (an ``isinstance`` of each).
+
+    ``first`` gives the name, module, constructor and text (janus-client's class, e.g.
+    ``PluginAttachFail``); ``others`` add the typed classes (``PluginNotFoundError`` …). A base
+    that another base already subclasses is dropped, so ``(PluginAttachFail, JanusError)`` is
+    ``PluginAttachFail`` itself. Classes are cached by their bases (bounded, see
+    ``COMBINED_CACHE_SIZE``); instances pickle through this factory, so an unpickled error is an
+    instance of the same bases even after its class left the cache.
+    """
+    bases = _essential_bases((first, *others))
+    if len(bases) == 1:
+        return bases[0]  # type: ignore[return-value]
+    with _combined_lock:
+        cls = _combined.get(bases)
+        if cls is not None:
+            _combined.move_to_end(bases)
+            return cls  # type: ignore[return-value]
+        lead = bases[0]
+        namespace: dict[str, Any] = {
+            "__module__": lead.__module__,
+            "__qualname__": lead.__qualname__,
+            "__doc__": lead.__doc__,
+            "_combined_bases": bases,
+            "__reduce__": JanusFastError.__reduce__,
+        }
+        cls = type(lead.__name__, bases, namespace)
+        _combined[bases] = cls
+        while len(_combined) > COMBINED_CACHE_SIZE:
+            _combined.popitem(last=False)
+        return cls  # type: ignore[return-value]
+
+
+def combined_cache_size() -> int:
+    """How many combined classes the factory holds now (at most ``COMBINED_CACHE_SIZE``)."""
+    return len(_combined)
+
+
+def _essential_bases(
+    bases: tuple[type[BaseException], ...],
+) -> tuple[type[BaseException], ...]:
+    kept: list[type[BaseException]] = []
+    for base in bases:
+        for inner in base.__dict__.get("_combined_bases", (base,)):
+            if any(issubclass(other, inner) for other in kept):
+                continue
+            kept = [other for other in kept if not issubclass(inner, other)]
+            kept.append(inner)
+    return tuple(kept)
+
+
+def _class_spec(cls: type[BaseException]) -> Any:
+    """How a pickle names an error class: the class, or the bases of a combined one."""
+    return cls.__dict__.get("_combined_bases", cls)
+
+
+def _restore(spec: Any, args: tuple[Any, ...]) -> BaseException:
+    """Unpickle an error: rebuild (or find) its class, then set ``args`` without ``__init__``
+    (the pickled ``__dict__`` restores every attribute)."""
+    cls = combined_class(*spec) if isinstance(spec, tuple) else spec
+    error: BaseException = cls.__new__(cls, *args)
+    error.args = args
+    return error

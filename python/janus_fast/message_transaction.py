@@ -48,8 +48,10 @@ def is_subset(dict_1: JsonDict, dict_2: JsonDict) -> bool:
     type (None, list, float) only requires the key to be present — janus-client's documented rule,
     kept so ported matchers behave the same.
     """
-    if not isinstance(dict_1, dict) or not isinstance(dict_2, dict):
-        raise TypeError("is_subset() compares two dicts")
+    if not isinstance(dict_1, dict):  # janus-client's texts
+        raise TypeError(f"dict_1 must be a dictionary: {dict_1}")
+    if not isinstance(dict_2, dict):
+        raise TypeError(f"dict_2 must be a dictionary: {dict_2}")
     for key, expected in dict_2.items():
         if key not in dict_1:
             return False
@@ -153,6 +155,8 @@ class MessageTransaction:
             if isinstance(janus_type, str):
                 wanted_type = janus_type  # lets lazy messages of other types be skipped unparsed
                 type_only = len(matcher) == 1
+        elif not callable(matcher):  # janus-client's check and text
+            raise TypeError(f"matcher must be callable or dictionary: {matcher}")
         limit = self._timeout if timeout is None else timeout
         deadline: float | None = None
         index = 0

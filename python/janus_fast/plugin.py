@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from janus_fast._core import Expect, Message
-from janus_fast.errors import InvalidStateError, JanusFastError, PluginError
+from janus_fast.errors import InvalidStateError, JanusFastError, PluginError, missing_janus_field
 from janus_fast.events import EventSource, JsonDict
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT
@@ -68,7 +68,7 @@ class JanusPlugin(EventSource):
 
     def _require_attached(self) -> JanusSession:
         if self._session is None or self._id is None:
-            raise InvalidStateError("Plugin not attached")
+            raise InvalidStateError("Plugin not attached to session")  # janus-client's text
         return self._session
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -117,6 +117,8 @@ class JanusPlugin(EventSource):
     async def send(self, message: JsonDict) -> MessageTransaction:
         """Send a request on this handle; returns janus-client's ``MessageTransaction``."""
         session = self._require_attached()
+        if "janus" not in message:
+            raise missing_janus_field()
         if "handle_id" in message:
             logger.warning("ignoring caller-set handle_id; the plugin sets it")
             message = {k: v for k, v in message.items() if k != "handle_id"}

@@ -20,7 +20,11 @@ from janus_fast.errors import (
     JanusFastError,
     SessionLostError,
     SessionNotFoundError,
+    TransportError,
     attach_error,
+    connect_error,
+    create_session_error,
+    missing_janus_field,
 )
 from janus_fast.events import EventSource, JsonDict
 from janus_fast.message_transaction import MessageTransaction
@@ -89,7 +93,7 @@ class JanusSession(EventSource):
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
-        await self.transport.connect()
+        await self._connect()
         return self
 
     async def __aexit__(
@@ -111,12 +115,24 @@ class JanusSession(EventSource):
             if self.created:
                 return
             if not self.transport.connected:
-                await self.transport.connect()
-            self._id = await self.transport.create_session(self, session_id=session_id)
+                await self._connect()
+            try:
+                self._id = await self.transport.create_session(self, session_id=session_id)
+            except JanusError as exc:  # janus-client's text, the typed class of the code
+                raise create_session_error(exc) from None
             self.created = True
             self._lost_error = None
             self._touch()
             await self._start_keepalive()
+
+    async def _connect(self) -> None:
+        try:
+            await self.transport.connect()
+        except TransportError as exc:  # janus-client let the socket's OSError through
+            error = connect_error(exc)
+            if error is exc:
+                raise
+            raise error from exc.__cause__
 
     async def destroy(self) -> None:
         """Janus ``destroy``; detaches every plugin object and stops keepalive.
@@ -178,6 +194,8 @@ class JanusSession(EventSource):
 
     async def send(self, message: JsonDict, handle_id: int | None = None) -> MessageTransaction:
         """Send a request in this session (created on first use); see ``JanusTransport.send``."""
+        if "janus" not in message:
+            raise missing_janus_field()
         if "session_id" in message:
             logger.warning("ignoring caller-set session_id; the session sets it")
             message = {k: v for k, v in message.items() if k != "session_id"}

@@ -1,0 +1,259 @@
+"""janus-client 0.9.0's observable failures, site by site, on a real Janus: janus_fast's error
+through the janus-client compatible API has janus-client's text (``str(exc)``) and is an instance
+of janus-client's builtin class, while staying the typed janus_fast class.
+
+Each test runs janus-client itself against the same Janus and compares the texts it produces, so
+the expectation is janus-client's behaviour, not a copy of it. The table these tests cover is in
+docs/janus-client-compat.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import warnings
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import janus_fast
+from janus_fast import (
+    JanusSession,
+    JanusTransport,
+    PluginAttachFail,
+    PluginNotFoundError,
+    RequestTimeoutError,
+    TransportError,
+    UnauthorizedError,
+)
+from janus_fast.errors import InvalidMessageError, InvalidStateError
+from janus_fast.testing import JanusServer
+
+Factory = Callable[..., JanusServer]
+
+
+@pytest.fixture(scope="module")
+def janus_client() -> ModuleType:
+    """janus-client 0.9.0, imported without its side effects leaking into the test process (it
+    warns at import and calls ``logging.basicConfig(level=INFO)``)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import janus_client
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("janus_client").setLevel(logging.CRITICAL)
+    return janus_client
+
+
+async def failure(action: Awaitable[Any]) -> BaseException:
+    """The exception ``action`` raises (the test fails if it returns)."""
+    try:
+        await asyncio.wait_for(action, 30)
+    except Exception as exc:
+        return exc
+    raise AssertionError("expected a failure")
+
+
+def plugin_class(library: ModuleType, plugin_name: str) -> type[Any]:
+    class Plugin(library.JanusPlugin):  # type: ignore[misc,name-defined]
+        name = plugin_name
+
+        async def on_receive(self, response: dict[str, Any]) -> None:
+            pass
+
+    return Plugin
+
+
+def url_of(server: JanusServer, kind: str) -> str:
+    return server.ws_url if kind == "ws" else server.http_url
+
+
+async def create_fails(library: ModuleType, url: str, **auth: Any) -> BaseException:
+    session = library.JanusSession(base_url=url, **auth)
+    try:
+        return await failure(session.create())
+    finally:
+        await session.transport.disconnect()
+
+
+# -- session create ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("mode", "auth"),
+    [
+        ({"api_secret": "right-secret"}, {}),
+        ({"api_secret": "right-secret"}, {"api_secret": "wrong-secret"}),
+        ({"token_auth": True}, {}),
+        ({"token_auth": True}, {"token": "not-a-token"}),
+    ],
+)
+async def test_create_session_failure_has_janus_clients_text(
+    janus_factory: Factory,
+    janus_client: ModuleType,
+    transport_kind: str,
+    mode: dict[str, Any],
+    auth: dict[str, Any],
+) -> None:
+    server = janus_factory(**mode)
+    url = url_of(server, transport_kind)
+    theirs = await create_fails(janus_client, url, **auth)
+    ours = await create_fails(janus_fast, url, **auth)
+    assert type(theirs) is Exception
+    assert str(theirs).startswith("Create session fail: {'code': 403, ")
+    assert str(ours) == str(theirs)
+    assert isinstance(ours, UnauthorizedError) and ours.code == 403
+    for secret in ("right-secret", "wrong-secret", "not-a-token"):
+        assert secret not in str(ours) and secret not in repr(ours)
+
+
+# -- attach --------------------------------------------------------------------------------------
+async def attach_fails(library: ModuleType, url: str) -> BaseException:
+    session = library.JanusSession(base_url=url)
+    try:
+        return await failure(plugin_class(library, "janus.plugin.nope")().attach(session))
+    finally:
+        await session.destroy()
+        await session.transport.disconnect()
+
+
+async def test_attach_failure_has_janus_clients_text_and_class(
+    janus_url: str, janus_client: ModuleType
+) -> None:
+    theirs = await attach_fails(janus_client, janus_url)
+    ours = await attach_fails(janus_fast, janus_url)
+    assert type(theirs).__name__ == type(ours).__name__ == "PluginAttachFail"
+    assert str(theirs).startswith("Fail to attach plugin: {'code': 460, ")
+    assert str(ours) == str(theirs)
+    assert isinstance(ours, PluginAttachFail) and isinstance(ours, PluginNotFoundError)
+    assert ours.code == 460
+
+
+# -- MessageTransaction.get ----------------------------------------------------------------------
+async def get_times_out(library: ModuleType, url: str) -> BaseException:
+    session = library.JanusSession(base_url=url)
+    plugin = plugin_class(library, "janus.plugin.echotest")()
+    await plugin.attach(session)
+    try:
+        transaction = await plugin.send({"janus": "message", "body": {"audio": True}})
+        error = await failure(transaction.get({"janus": "never"}, timeout=0.2))
+        await transaction.done()
+        return error
+    finally:
+        await session.destroy()
+        await session.transport.disconnect()
+
+
+async def test_transaction_timeout_has_janus_clients_text_and_class(
+    janus_url: str, janus_client: ModuleType
+) -> None:
+    theirs = await get_times_out(janus_client, janus_url)
+    ours = await get_times_out(janus_fast, janus_url)
+    assert isinstance(theirs, asyncio.TimeoutError) and str(theirs) == ""
+    assert str(ours) == str(theirs)
+    assert isinstance(ours, asyncio.TimeoutError) and isinstance(ours, RequestTimeoutError)
+    assert "deadline" in repr(ours)  # what expired is kept, outside the text
+
+
+async def test_transaction_get_rejects_a_bad_matcher_with_janus_clients_text(
+    janus_client: ModuleType,
+) -> None:
+    from janus_client.message_transaction import MessageTransaction, is_subset
+
+    theirs = await failure(MessageTransaction().get(matcher=5, timeout=0.1))  # type: ignore[arg-type]
+    ours = await failure(janus_fast.MessageTransaction().get(matcher=5, timeout=0.1))  # type: ignore[arg-type]
+    assert type(ours) is type(theirs) is TypeError
+    assert str(ours) == str(theirs)
+    for args in (([], {}), ({}, [])):
+        with pytest.raises(TypeError) as their_error:
+            is_subset(*args)
+        with pytest.raises(TypeError) as our_error:
+            janus_fast.is_subset(*args)  # type: ignore[arg-type]
+        assert str(our_error.value) == str(their_error.value)
+
+
+# -- requests ------------------------------------------------------------------------------------
+async def send_without_janus(library: ModuleType, url: str) -> BaseException:
+    session = library.JanusSession(base_url=url)
+    try:
+        return await failure(session.send({"body": {}}))
+    finally:
+        await session.destroy()
+        await session.transport.disconnect()
+
+
+async def test_request_without_janus_key_has_janus_clients_text(
+    janus_url: str, janus_client: ModuleType
+) -> None:
+    theirs = await send_without_janus(janus_client, janus_url)
+    ours = await send_without_janus(janus_fast, janus_url)
+    assert type(theirs) is Exception and str(theirs) == 'Must set "janus" field'
+    assert str(ours) == str(theirs) and isinstance(ours, InvalidMessageError)
+
+
+async def test_plugin_send_before_attach_has_janus_clients_text(
+    janus_client: ModuleType,
+) -> None:
+    theirs = await failure(plugin_class(janus_client, "janus.plugin.echotest")().send({}))
+    ours = await failure(plugin_class(janus_fast, "janus.plugin.echotest")().send({}))
+    assert type(theirs) is Exception and str(theirs) == "Plugin not attached to session"
+    assert str(ours) == str(theirs) and isinstance(ours, InvalidStateError)
+
+
+# -- transport -----------------------------------------------------------------------------------
+async def test_send_before_connect_has_janus_clients_text(
+    janus_server: JanusServer, janus_client: ModuleType
+) -> None:
+    url = janus_server.ws_url  # janus-client's HTTP transport needs no connect (see the docs)
+    theirs = await failure(
+        janus_client.JanusTransport.create_transport(url).send({"janus": "ping"})
+    )
+    ours = await failure(JanusTransport.create_transport(url).send({"janus": "ping"}))
+    assert type(theirs) is Exception
+    assert str(ours) == str(theirs) == "Must connect before any communication."
+
+
+def refused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nothing listens there
+
+
+async def test_session_connect_refused_is_the_sockets_error(janus_client: ModuleType) -> None:
+    url = f"ws://127.0.0.1:{refused_port()}"
+    theirs = await create_fails(janus_client, url)
+    ours = await create_fails(janus_fast, url)
+    assert type(theirs) is ConnectionRefusedError
+    assert str(ours) == str(theirs)
+    assert isinstance(ours, ConnectionRefusedError) and isinstance(ours, TransportError)
+    entered = await failure(JanusSession(base_url=url).__aenter__())  # async with: the same
+    assert str(entered) == str(theirs) and isinstance(entered, ConnectionRefusedError)
+
+
+# -- typed plugin clients ------------------------------------------------------------------------
+async def destroy_missing_room(library: ModuleType, url: str) -> BaseException:
+    session = library.JanusSession(base_url=url)
+    room = library.JanusVideoRoomPlugin()
+    await room.attach(session)
+    try:
+        return await failure(room.destroy_room(987_654))
+    finally:
+        await session.destroy()
+        await session.transport.disconnect()
+
+
+async def test_plugin_error_has_janus_clients_text(
+    janus_url: str, janus_client: ModuleType
+) -> None:
+    theirs = await destroy_missing_room(janus_client, janus_url)
+    ours = await destroy_missing_room(janus_fast, janus_url)
+    assert type(theirs).__name__ == type(ours).__name__ == "VideoRoomError"
+    assert str(theirs) == "VideoRoom error 426: No such room (987654)"
+    assert str(ours) == str(theirs)
+    assert isinstance(ours, janus_fast.PluginError) and ours.error_code == 426
