@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast._core import Expect
-from janus_fast.errors import JANUS_ERROR_CLASSES, JanusError, PluginError
+from janus_fast.errors import JanusError, PluginError, combined_class, janus_error_class
 from janus_fast.message_transaction import Matcher
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout, resolve
 from janus_fast.transport import JanusTransport
@@ -43,20 +43,9 @@ class AdminError(JanusError):
     """
 
 
-_ADMIN_ERROR_CLASSES: dict[int, type[AdminError]] = {}
-
-
 def admin_error(code: int, reason: str) -> AdminError:
-    """An ``AdminError`` that is also the typed ``JanusError`` of ``code``."""
-    cls = _ADMIN_ERROR_CLASSES.get(code)
-    if cls is None:
-        base = JANUS_ERROR_CLASSES.get(code)
-        if base is None:
-            cls = AdminError
-        else:
-            cls = type(f"AdminError{code}", (AdminError, base), {"janus_code": code})
-            _ADMIN_ERROR_CLASSES[code] = cls
-    return cls(code, reason)
+    """An ``AdminError`` that is also the typed ``JanusError`` of ``code`` (errors factory)."""
+    return combined_class(AdminError, janus_error_class(code))(code, reason)
 
 
 def _default_matcher(message: JsonDict) -> bool:

@@ -130,8 +130,7 @@ class JanusError(JanusFastError):
         self.reason = reason
         super().__init__(f"Janus error {code}: {reason}")
 
-    @property
-    def error(self) -> dict[str, Any]:
+    def error_object(self) -> dict[str, Any]:
         """The reply's ``error`` object, as janus-client showed it in its messages."""
         return {"code": self.code, "reason": self.reason}
 
@@ -282,7 +281,7 @@ def janus_error(code: int, reason: str) -> JanusError:
 def create_session_error(error: JanusError) -> JanusError:
     """``error`` (an error reply to ``create``) with janus-client's text:
     ``Create session fail: {'code': 403, 'reason': '...'}``. Its class stays the typed one."""
-    error.args = (f"Create session fail: {error.error}",)
+    error.args = (f"Create session fail: {error.error_object()}",)
     return error
 
 
@@ -312,7 +311,7 @@ class PluginAttachFail(JanusError):
         else:
             code = code_or_response
         super().__init__(code, reason)
-        self.args = (f"Fail to attach plugin: {self.error}",)
+        self.args = (f"Fail to attach plugin: {self.error_object()}",)
 
 
 def attach_error(code: int, reason: str) -> PluginAttachFail:

@@ -22,7 +22,13 @@ from typing import Any, ClassVar
 
 from janus_fast import timeouts
 from janus_fast._compat import timeout as deadline
-from janus_fast.errors import JanusError, JanusFastError, PluginError
+from janus_fast.errors import (
+    JanusError,
+    JanusFastError,
+    PluginError,
+    combined_class,
+    janus_error_class,
+)
 from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
 from janus_fast.plugin import JanusPlugin
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
@@ -59,31 +65,11 @@ class TypedPluginError(PluginError):
         self.error_message = error_message
         Exception.__init__(self, f"{self.label} error {error_code}: {error_message}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        base = getattr(type(self), "_typed_base", None)
-        if base is not None:  # a combined core-error class, built on demand
-            return (core_error, (base, self.error_code, self.error_message))
-        return (type(self), (self.error_code, self.error_message))
-
-
-_CORE_ERROR_CLASSES: dict[tuple[type[TypedPluginError], type[JanusError]], type[Any]] = {}
-
 
 def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPluginError:
     """A Janus core error on a plugin request: both ``cls`` (as janus-client raised) and the
-    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …)."""
-    from janus_fast.errors import JANUS_ERROR_CLASSES
-
-    janus_cls = JANUS_ERROR_CLASSES.get(code, JanusError)
-    combined = _CORE_ERROR_CLASSES.get((cls, janus_cls))
-    if combined is None:
-        combined = type(
-            f"{cls.__name__}{code}",
-            (cls, janus_cls),
-            {"janus_code": code, "_typed_base": cls, "__module__": cls.__module__},
-        )
-        _CORE_ERROR_CLASSES[(cls, janus_cls)] = combined
-    error: TypedPluginError = combined(code, reason)
+    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …), from the errors factory."""
+    error = combined_class(cls, janus_error_class(code))(code, reason)
     error.code = code  # type: ignore[attr-defined]
     error.reason = reason  # type: ignore[attr-defined]
     return error
