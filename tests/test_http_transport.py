@@ -217,7 +217,7 @@ async def test_api_secret_never_appears_in_errors_or_logs(
         except TransportError as exc:
             errors.append(exc)
         assert errors, "a ping through a refusing proxy must fail"
-        await eventually(lambda: session.transport._polls == {})  # type: ignore[attr-defined]
+        await eventually(lambda: session.transport.stats()["long_polls"] == 0)
         texts = [str(e) for e in errors] + [r.getMessage() for r in caplog.records]
         texts += [repr(session.transport), repr(session)]
         assert not [t for t in texts if secret in t]
