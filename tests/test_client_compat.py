@@ -58,7 +58,7 @@ def relay_registered() -> Any:
 
     JanusTransport.register_transport(matcher, WebsocketsRelay)
     yield
-    JanusTransport._protocols.remove((matcher, WebsocketsRelay))
+    JanusTransport.unregister_transport(matcher, WebsocketsRelay)
 
 
 class EchoTest(JanusPlugin):

@@ -123,6 +123,15 @@ class JanusTransport(ABC):
         JanusTransport._protocols.append((protocol_matcher, transport_cls))
 
     @staticmethod
+    def unregister_transport(
+        protocol_matcher: ProtocolMatcher, transport_cls: type[JanusTransport]
+    ) -> None:
+        """Undo one ``register_transport`` of this pair (nothing if it is not registered)."""
+        entry = (protocol_matcher, transport_cls)
+        if entry in JanusTransport._protocols:
+            JanusTransport._protocols.remove(entry)
+
+    @staticmethod
     def create_transport(
         base_url: str,
         api_secret: str | None = None,
