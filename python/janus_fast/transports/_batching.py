@@ -23,7 +23,10 @@ import os
 import socket
 import sys
 import termios
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from janus_fast._core import CoreTables
 
 logger = logging.getLogger("janus_fast.transport.websocket")
 
@@ -55,7 +58,7 @@ class ReceiveBatcher:
     )
 
     def __init__(
-        self, core: Any, loop: asyncio.AbstractEventLoop, raw_socket: socket.socket
+        self, core: CoreTables, loop: asyncio.AbstractEventLoop, raw_socket: socket.socket
     ) -> None:
         self._core = core
         self._loop = loop
@@ -74,7 +77,7 @@ class ReceiveBatcher:
 
     @classmethod
     def attach(
-        cls, core: Any, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
+        cls, core: CoreTables, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
     ) -> ReceiveBatcher | None:
         """A batcher for ``transport``'s socket, or None where the platform cannot batch."""
         if _SO_RCVLOWAT is None:
