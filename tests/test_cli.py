@@ -118,6 +118,36 @@ def test_monitor_one_iteration(
     assert session["handles"][0]["opaque_id"] == opaque
 
 
+def test_monitor_counts_handles_beyond_max_handles(
+    capsys: pytest.CaptureFixture[str],
+    janus_server: JanusServer,
+    live_handle: tuple[int, int, str],
+) -> None:
+    session_id, handle_id, opaque = live_handle
+    url, secret = janus_server.admin_http_url, janus_server.admin_secret
+    argv = ("monitor", url, "--admin-secret", secret, "--iterations", "1", "--max-handles", "0")
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    snapshot = json.loads(out)
+    session = next(s for s in snapshot["sessions"] if s["session_id"] == session_id)
+    assert (session["handle_count"], session["handles"]) == (1, [])
+    assert snapshot["handle_count"] >= 1
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert f"(+{snapshot['handle_count']} more handles; --max-handles 0 shown)" in out
+    assert str(handle_id) not in out and opaque not in out
+
+
+def test_monitor_needs_an_admin_secret(
+    capsys: pytest.CaptureFixture[str], janus_server: JanusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JANUS_ADMIN_SECRET", raising=False)
+    code, _, err = run(capsys, "monitor", janus_server.admin_ws_url, "--iterations", "1")
+    assert code == 2
+    assert_one_line_error(err)
+    assert "admin secret is required" in err
+
+
 @pytest.mark.parametrize("admin", ["ws", "http"])
 def test_monitor_wrong_admin_secret(
     capsys: pytest.CaptureFixture[str], janus_server: JanusServer, admin: str
