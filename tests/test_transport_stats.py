@@ -1,11 +1,11 @@
-"""``JanusTransport.stats()``: the public counters, against the real Janus over ws and http."""
+"""``JanusTransport.stats()`` and ``request()``, the public seams, on the real Janus (ws, http)."""
 
 from __future__ import annotations
 
 import pytest
 
 from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
-from janus_fast.errors import RequestTimeoutError
+from janus_fast.errors import RequestTimeoutError, SessionNotFoundError
 
 CORE_KEYS = {
     "pending",
@@ -65,3 +65,21 @@ async def test_stats_follow_requests_sessions_and_connections(
     assert (after["sessions"], after["pending"], after["open_connections"]) == (0, 0, 0)
     assert after["completed"] > stats["completed"]
     assert transport.stats() is not transport.stats()  # a new dict each call
+
+
+async def test_request_is_the_public_raw_request(janus_url: str) -> None:
+    transport = JanusTransport.create_transport(janus_url)
+    await transport.connect()
+    try:
+        body = {"janus": "info", "transaction": "mine", "apisecret": "not-sent"}
+        reply = await transport.request(body, Expect.SERVER_INFO)
+        assert reply.janus == "server_info" and reply.json()["name"] == "Janus WebRTC Server"
+        assert reply.transaction != "mine"  # the library's transaction, not the caller's
+        assert body == {"janus": "info", "transaction": "mine", "apisecret": "not-sent"}
+        with pytest.raises(ValueError, match='"janus" key'):
+            await transport.request({"info": True}, Expect.SERVER_INFO)
+        with pytest.raises(SessionNotFoundError):
+            await transport.request({"janus": "keepalive"}, Expect.ACK, session_id=1)
+        assert transport.stats()["pending"] == 0
+    finally:
+        await transport.disconnect()
