@@ -19,6 +19,7 @@ from janus_fast.plugins import (
     VideoRoomError,
     VideoRoomEventType,
 )
+from janus_fast.plugins.videoroom import VideoRoomAdministration
 from janus_fast.testing import DEMO_ROOM_SECRET
 
 
@@ -338,3 +339,109 @@ async def test_media_methods_import_aiortc_lazily(monkeypatch: pytest.MonkeyPatc
     plugin._participant_type = ParticipantType.PUBLISHER
     with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
         await plugin.publish(object())
+
+
+REMOTE_STREAMS = [
+    {"type": "audio", "mid": "0", "mindex": 0, "codec": "opus"},
+    {"type": "video", "mid": "1", "mindex": 1, "codec": "vp8"},
+]
+
+
+async def listed_display(
+    plugin: JanusVideoRoomPlugin | VideoRoomAdministration, room: int, feed: Any, display: str
+) -> None:
+    """Wait until ``feed`` is listed in ``room`` with ``display`` (Janus registers a remote
+    publisher, and applies its update, just after replying)."""
+    for _ in range(100):
+        listed = {p["id"]: p.get("display") for p in await plugin.list_participants(room)}
+        if listed.get(feed) == display:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{feed} never listed as {display!r} in {room}: {listed}")
+
+
+async def test_remote_publishers_cascade_on_loopback(janus_url: str) -> None:
+    """A local publisher remotized (``publish_remotely``) to a remote publisher that another room
+    of the same Janus created (``add_remote_publisher``): a two-instance cascade on loopback, run
+    by a handle that only administers rooms and never joins."""
+    source, target = new_room(), new_room()
+    async with JanusSession(base_url=janus_url) as session:
+        rooms = VideoRoomAdministration()
+        await rooms.attach(session)
+        publisher = await attached(session)
+        await rooms.create_room(source, secret="s")
+        await rooms.create_room(target, secret="s")
+        await publisher.join_as_publisher(source, display="P")
+        await publisher.publish(jsep=offer())
+        feed = publisher.publisher_id
+        assert feed is not None
+
+        remote = await rooms.add_remote_publisher(
+            target, REMOTE_STREAMS, "127.0.0.1", display="cascade", secret="s"
+        )
+        remote_id = remote["id"]
+        assert remote["ip"] == "127.0.0.1" and remote["port"] > 0
+        await listed_display(rooms, target, remote_id, "cascade")
+        updated = await rooms.update_remote_publisher(
+            target,
+            remote_id,
+            [{**REMOTE_STREAMS[0], "description": "voice"}],
+            display="renamed",
+            secret="s",
+        )
+        assert updated["videoroom"] == "success"
+        await listed_display(rooms, target, remote_id, "renamed")
+
+        assert await rooms.list_remotes(source, feed, secret="s") == []
+        published = await rooms.publish_remotely(
+            source,
+            feed,
+            "to-target",
+            remote["ip"],
+            remote["port"],
+            rtcp_port=remote.get("rtcp_port"),
+            secret="s",
+        )
+        assert published["remote_id"] == "to-target" and published["id"] == feed
+        remotes = await rooms.list_remotes(source, feed, secret="s")
+        assert [(r["remote_id"], r["host"], r["port"]) for r in remotes] == [
+            ("to-target", "127.0.0.1", remote["port"])
+        ]
+        with pytest.raises(VideoRoomError) as caught:  # the remote id is taken
+            await rooms.publish_remotely(
+                source, feed, "to-target", "127.0.0.1", remote["port"], secret="s"
+            )
+        assert caught.value.error_code == 436
+        with pytest.raises(VideoRoomError) as caught:  # a remote publisher cannot be remotized
+            await rooms.publish_remotely(
+                target, remote_id, "again", "127.0.0.1", remote["port"], secret="s"
+            )
+        assert caught.value.error_code == 430
+        with pytest.raises(VideoRoomError) as caught:
+            await rooms.list_remotes(source, feed, secret="wrong")
+        assert caught.value.error_code == 433
+
+        unpublished = await rooms.unpublish_remotely(source, feed, "to-target", secret="s")
+        assert unpublished["videoroom"] == "success"
+        assert await rooms.list_remotes(source, feed, secret="s") == []
+        with pytest.raises(VideoRoomError) as caught:  # already gone
+            await rooms.unpublish_remotely(source, feed, "to-target", secret="s")
+        assert caught.value.error_code != 0
+        await rooms.remove_remote_publisher(target, remote_id, secret="s")
+        assert rooms.room_id is None and rooms.participant_type is None  # it never joined
+
+        await publisher.leave()
+        await rooms.destroy_room(source, secret="s")
+        await rooms.destroy_room(target, secret="s")
+
+
+def test_videoroom_names_stay_importable() -> None:
+    import janus_fast
+    import janus_fast.plugins
+    import janus_fast.plugins.videoroom as package
+
+    for name in ("JanusVideoRoomPlugin", "ParticipantType", "VideoRoomError", "VideoRoomEventType"):
+        assert getattr(package, name) is getattr(janus_fast.plugins, name)
+        assert getattr(janus_fast, name) is getattr(package, name)
+    assert package.classify_event({"videoroom": "joined"}) is VideoRoomEventType.JOINED
+    assert issubclass(JanusVideoRoomPlugin, VideoRoomAdministration)

@@ -1,0 +1,172 @@
+"""VideoRoom publishing: join a room as a publisher, publish, configure, unpublish.
+
+Rule: a handle joins as publisher before it publishes (``VideoRoomError(-1)`` otherwise) and
+then stays a publisher until ``leave``. ``publish`` with a player makes the offer with aiortc
+(imported on call, ``[media]``); with ``jsep=`` it sends the given offer and returns Janus's
+answer, so signalling-only users can bring their own WebRTC stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.media import import_aiortc
+from janus_fast.plugins._requests import JsonDict, ParticipantId, RoomId, compact
+from janus_fast.plugins.videoroom.base import (
+    ParticipantType,
+    VideoRoomError,
+    VideoRoomHandle,
+    reply_data,
+)
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class VideoRoomPublisher(VideoRoomHandle):
+    """The publisher role: ``join_as_publisher``, ``join_and_configure``, ``publish`` …"""
+
+    async def join_as_publisher(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId | None = None,
+        display: str | None = None,
+        token: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        *,
+        pin: str | None = None,
+    ) -> JsonDict:
+        """``join`` as publisher; emits ``JOINED``; returns the data (``id``, ``publishers``)."""
+        body = compact(
+            {
+                "request": "join",
+                "ptype": "publisher",
+                "room": room_id,
+                "id": publisher_id,
+                "display": display or None,
+                "token": token or None,
+                "pin": pin,
+            }
+        )
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        self._joined_as_publisher(room_id, display, data)
+        return data
+
+    async def join_and_configure(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId | None = None,
+        display: str | None = None,
+        token: str | None = None,
+        *,
+        pin: str | None = None,
+        jsep: JsonDict | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **configure: Any,
+    ) -> JsonDict:
+        """``joinandconfigure`` (new): join as publisher and configure (with a jsep: publish) in
+        one request. ``configure`` kwargs (bitrate, record, descriptions …) are sent as given.
+        The returned data carries Janus's answer under ``jsep`` when one was sent."""
+        body = compact(
+            {
+                "request": "joinandconfigure",
+                "ptype": "publisher",
+                "room": room_id,
+                "id": publisher_id,
+                "display": display,
+                "token": token,
+                "pin": pin,
+            }
+        )
+        body.update(configure)
+        data = reply_data(await self._send_request(body, jsep, timeout=timeout))
+        self._joined_as_publisher(room_id, display, data)
+        if jsep is not None:
+            self._is_publishing = True
+        return data
+
+    async def publish(
+        self,
+        player: Any = None,
+        audiocodec: str | None = None,
+        videocodec: str | None = None,
+        bitrate: int | None = None,
+        record: bool = False,
+        filename: str | None = None,
+        descriptions: list[JsonDict] | None = None,
+        trickle: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+        *,
+        jsep: JsonDict | None = None,
+    ) -> JsonDict:
+        """``publish``. With ``player`` (an aiortc ``MediaPlayer``) the offer is made here (needs
+        ``[media]``) and the answer applied; with ``jsep=offer`` the offer is sent as is and the
+        answer is returned under ``data["jsep"]``."""
+        if self._participant_type != ParticipantType.PUBLISHER:
+            raise VideoRoomError(-1, "Must join as publisher before publishing")
+        offer = jsep
+        if offer is None:
+            import_aiortc("VideoRoom.publish")
+            if player is None:
+                raise ValueError("publish() needs a player (or a ready-made jsep=)")
+            await self._fresh_pc()
+            self._setup_media_tracks(player, None)
+            pc = self.pc
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = self._jsep(pc, trickle)
+        body = compact(
+            {
+                "request": "publish",
+                "record": record,
+                "audiocodec": audiocodec or None,
+                "videocodec": videocodec or None,
+                "bitrate": bitrate or None,
+                "filename": filename or None,
+                "descriptions": descriptions or None,
+            }
+        )
+        reply = await self._send_request(body, offer, timeout=timeout)
+        answer = reply.get("jsep")
+        if jsep is None and isinstance(answer, dict):
+            await self.on_receive_jsep(answer)
+        if jsep is None and trickle:
+            await self._send_local_candidates()
+        self._is_publishing = True
+        return reply_data(reply)
+
+    async def unpublish(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
+        """``unpublish``."""
+        await self._send_request({"request": "unpublish"}, timeout=timeout)
+        self._is_publishing = False
+
+    async def configure(
+        self,
+        bitrate: int | None = None,
+        keyframe: bool = False,
+        record: bool | None = None,
+        filename: str | None = None,
+        display: str | None = None,
+        streams: list[JsonDict] | None = None,
+        descriptions: list[JsonDict] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        *,
+        jsep: JsonDict | None = None,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``configure`` (publisher or subscriber). New: ``jsep=`` (renegotiation) and extra
+        kwargs (e.g. subscriber ``substream``/``temporal``, ``restart``), sent as given."""
+        body = compact(
+            {
+                "request": "configure",
+                "bitrate": bitrate,
+                "keyframe": keyframe or None,
+                "record": record,
+                "filename": filename or None,
+                "display": display or None,
+                "streams": streams or None,
+                "descriptions": descriptions or None,
+            }
+        )
+        body.update(kwargs)
+        data = reply_data(await self._send_request(body, jsep, timeout=timeout))
+        if display:
+            self._display_name = display
+        return data

@@ -1,0 +1,421 @@
+"""VideoRoom room administration: usable on any attached handle, without joining a room.
+
+Rule: these requests act on rooms, their participants and their forwarders by id (``RoomId``,
+``ParticipantId``: ``int | str``), never on this handle's own participation, so they change none
+of its state; a handle that only administers rooms never joins. Each returns the plugin's data
+(or the list in it) and raises ``VideoRoomError`` on any error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.plugins._requests import JsonDict, ParticipantId, RoomId, compact
+from janus_fast.plugins.videoroom.base import VideoRoomHandle, reply_data
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class VideoRoomAdministration(VideoRoomHandle):
+    """Room administration: create, edit, list, moderate, record, forward, remote publishers."""
+
+    # -- rooms ------------------------------------------------------------------------------------
+    async def create_room(
+        self,
+        room_id: RoomId | None = None,
+        description: str | None = None,
+        secret: str | None = None,
+        pin: str | None = None,
+        is_private: bool = False,
+        publishers: int = 3,
+        bitrate: int | None = None,
+        fir_freq: int = 0,
+        audiocodec: str | None = None,
+        videocodec: str | None = None,
+        record: bool = False,
+        rec_dir: str | None = None,
+        permanent: bool = False,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> RoomId:
+        """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
+        also a generated one). Extra kwargs are room settings, sent as given."""
+        body = compact(
+            {
+                "request": "create",
+                "room": room_id,
+                "description": description or None,
+                "secret": secret or None,
+                "pin": pin or None,
+                "is_private": is_private,
+                "publishers": publishers,
+                "bitrate": bitrate or None,
+                "fir_freq": fir_freq,
+                "audiocodec": audiocodec or None,
+                "videocodec": videocodec or None,
+                "record": record,
+                "rec_dir": rec_dir or None,
+                "permanent": permanent,
+                "admin_key": admin_key or None,
+            }
+        )
+        body.update(kwargs)
+        reply = await self._send_request(body, timeout=timeout)
+        return self._id_from(reply_data(reply), "room")
+
+    async def destroy_room(
+        self,
+        room_id: RoomId,
+        secret: str | None = None,
+        permanent: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> None:
+        """``destroy``."""
+        body = compact(
+            {"request": "destroy", "room": room_id, "permanent": permanent, "secret": secret}
+        )
+        await self._send_request(body, timeout=timeout)
+
+    async def edit_room(
+        self,
+        room_id: RoomId,
+        secret: str | None = None,
+        *,
+        new_description: str | None = None,
+        new_secret: str | None = None,
+        new_pin: str | None = None,
+        new_is_private: bool | None = None,
+        new_require_pvtid: bool | None = None,
+        new_bitrate: int | None = None,
+        new_fir_freq: int | None = None,
+        new_publishers: int | None = None,
+        new_lock_record: bool | None = None,
+        new_rec_dir: str | None = None,
+        permanent: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``edit`` (new): change room settings; extra kwargs are sent as given."""
+        body = compact(
+            {
+                "request": "edit",
+                "room": room_id,
+                "secret": secret,
+                "new_description": new_description,
+                "new_secret": new_secret,
+                "new_pin": new_pin,
+                "new_is_private": new_is_private,
+                "new_require_pvtid": new_require_pvtid,
+                "new_bitrate": new_bitrate,
+                "new_fir_freq": new_fir_freq,
+                "new_publishers": new_publishers,
+                "new_lock_record": new_lock_record,
+                "new_rec_dir": new_rec_dir,
+                "permanent": permanent,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def list_rooms(
+        self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``list``: the rooms (private ones too with the ``admin_key``)."""
+        body = compact({"request": "list", "admin_key": admin_key or None})
+        rooms = reply_data(await self._send_request(body, timeout=timeout)).get("list")
+        return rooms if isinstance(rooms, list) else []
+
+    async def list_participants(
+        self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``listparticipants``."""
+        body = {"request": "listparticipants", "room": room_id}
+        participants = reply_data(await self._send_request(body, timeout=timeout)).get(
+            "participants"
+        )
+        return participants if isinstance(participants, list) else []
+
+    async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
+        """``exists``."""
+        reply = await self._send_request({"request": "exists", "room": room_id}, timeout=timeout)
+        return bool(reply_data(reply).get("exists", False))
+
+    async def allowed(
+        self,
+        room_id: RoomId,
+        action: str,
+        allowed: list[str] | None = None,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
+        body = compact(
+            {
+                "request": "allowed",
+                "room": room_id,
+                "action": action,
+                "allowed": allowed,
+                "secret": secret,
+            }
+        )
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def kick_participant(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        secret: str,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> None:
+        """``kick``."""
+        body = {"request": "kick", "room": room_id, "id": participant_id, "secret": secret}
+        await self._send_request(body, timeout=timeout)
+
+    async def moderate_participant(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        mid: str,
+        mute: bool,
+        secret: str,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> None:
+        """``moderate``: mute or unmute one stream (``mid``) of a publisher."""
+        body = {
+            "request": "moderate",
+            "room": room_id,
+            "id": participant_id,
+            "mid": mid,
+            "mute": mute,
+            "secret": secret,
+        }
+        await self._send_request(body, timeout=timeout)
+
+    async def enable_recording(
+        self,
+        room_id: RoomId,
+        record: bool,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``enable_recording`` (new): start/stop recording every publisher of the room."""
+        body = compact(
+            {"request": "enable_recording", "room": room_id, "record": record, "secret": secret}
+        )
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    # -- RTP forwarding (new) ---------------------------------------------------------------------
+    async def rtp_forward(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        host: str,
+        streams: list[JsonDict],
+        secret: str | None = None,
+        *,
+        host_family: str | None = None,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``rtp_forward`` (new): forward a publisher's streams (``[{mid, port, …}]``) to
+        ``host``. Returns the data, whose ``forwarders`` carry the ``stream_id``s."""
+        body = compact(
+            {
+                "request": "rtp_forward",
+                "room": room_id,
+                "publisher_id": publisher_id,
+                "host": host,
+                "host_family": host_family,
+                "streams": streams,
+                "secret": secret,
+                "admin_key": admin_key,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def stop_rtp_forward(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        stream_id: int,
+        secret: str | None = None,
+        *,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``stop_rtp_forward`` (new)."""
+        body = compact(
+            {
+                "request": "stop_rtp_forward",
+                "room": room_id,
+                "publisher_id": publisher_id,
+                "stream_id": stream_id,
+                "secret": secret,
+                "admin_key": admin_key,
+            }
+        )
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def list_forwarders(
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``listforwarders`` (new): the publishers with their forwarders."""
+        body = compact({"request": "listforwarders", "room": room_id, "secret": secret})
+        publishers = reply_data(await self._send_request(body, timeout=timeout)).get("publishers")
+        return publishers if isinstance(publishers, list) else []
+
+    # -- remote publishers: cascading between VideoRoom instances (new) ----------------------------
+    # The target instance adds a remote publisher (it gets an address to receive plain RTP on);
+    # the source instance then sends a local publisher's streams there with publish_remotely.
+    async def add_remote_publisher(
+        self,
+        room_id: RoomId,
+        streams: list[JsonDict],
+        iface: str,
+        *,
+        publisher_id: ParticipantId | None = None,
+        display: str | None = None,
+        port: int | None = None,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``add_remote_publisher`` (new): a publisher fed by plain RTP on ``iface``
+        (e.g. from another Janus); returns the data with the ``id``, ``ip`` and ``port``."""
+        body = compact(
+            {
+                "request": "add_remote_publisher",
+                "room": room_id,
+                "id": publisher_id,
+                "display": display,
+                "iface": iface,
+                "port": port,
+                "streams": streams,
+                "secret": secret,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def remove_remote_publisher(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> None:
+        """``remove_remote_publisher`` (new)."""
+        body = compact(
+            {
+                "request": "remove_remote_publisher",
+                "room": room_id,
+                "id": publisher_id,
+                "secret": secret,
+            }
+        )
+        await self._send_request(body, timeout=timeout)
+
+    async def update_remote_publisher(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        streams: list[JsonDict],
+        *,
+        display: str | None = None,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``update_remote_publisher`` (new): new or changed ``streams`` (as for
+        ``add_remote_publisher``, only those that change) and/or a new ``display``; extra
+        kwargs (``metadata``, ``srtp_suite``, ``srtp_crypto``) are sent as given."""
+        body = compact(
+            {
+                "request": "update_remote_publisher",
+                "room": room_id,
+                "id": publisher_id,
+                "display": display,
+                "streams": streams,
+                "secret": secret,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def publish_remotely(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        remote_id: str,
+        host: str,
+        port: int,
+        *,
+        rtcp_port: int | None = None,
+        host_family: str | None = None,
+        secret: str | None = None,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``publish_remotely`` (new): send a local publisher's streams to the remote publisher
+        another instance created at ``host:port`` (its ``add_remote_publisher`` reply's ``ip`` and
+        ``port``). ``remote_id`` names this remotization here (for ``unpublish_remotely``); extra
+        kwargs (``srtp_suite``, ``srtp_crypto``) are sent as given."""
+        body = compact(
+            {
+                "request": "publish_remotely",
+                "room": room_id,
+                "publisher_id": publisher_id,
+                "remote_id": remote_id,
+                "host": host,
+                "host_family": host_family,
+                "port": port,
+                "rtcp_port": rtcp_port,
+                "secret": secret,
+                "admin_key": admin_key,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def unpublish_remotely(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        remote_id: str,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``unpublish_remotely`` (new): stop the remotization ``remote_id`` of a publisher."""
+        body = compact(
+            {
+                "request": "unpublish_remotely",
+                "room": room_id,
+                "publisher_id": publisher_id,
+                "remote_id": remote_id,
+                "secret": secret,
+            }
+        )
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def list_remotes(
+        self,
+        room_id: RoomId,
+        publisher_id: ParticipantId,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> list[JsonDict]:
+        """``listremotes`` (new): a local publisher's remotizations
+        (``[{"remote_id", "host", "port", "rtcp_port"?}]``)."""
+        body = compact(
+            {
+                "request": "listremotes",
+                "room": room_id,
+                "publisher_id": publisher_id,
+                "secret": secret,
+            }
+        )
+        remotes = reply_data(await self._send_request(body, timeout=timeout)).get("list")
+        return remotes if isinstance(remotes, list) else []

@@ -1,0 +1,183 @@
+"""VideoRoom subscribing: join as a subscriber, answer Janus's offers, change the subscription.
+
+Rule: a publisher handle never subscribes (``VideoRoomError(-1)``); a subscriber's streams are
+``[{"feed": ParticipantId, "mid": …}]`` as Janus takes them. Janus makes the offers: with a
+PeerConnection (``subscribe_to_publisher``, aiortc imported on call) they are answered here, also
+the unsolicited ones after an autoupdate; without one the offer is returned under ``"jsep"`` and
+``start(jsep=answer)`` sends the caller's answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.media import import_aiortc
+from janus_fast.plugins._requests import JsonDict, RoomId, compact
+from janus_fast.plugins.videoroom.base import ParticipantType, VideoRoomHandle, reply_data
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class VideoRoomSubscriber(VideoRoomHandle):
+    """The subscriber role: ``join_as_subscriber``, ``start``, ``subscribe``, ``switch`` …"""
+
+    async def configure_subscriber(
+        self,
+        streams: list[JsonDict] | None = None,
+        *,
+        substream: int | None = None,
+        temporal: int | None = None,
+        spatial_layer: int | None = None,
+        temporal_layer: int | None = None,
+        fallback: int | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``configure`` for a subscriber (new): per-stream ``streams=[{mid, substream, …}]``
+        or the legacy top-level simulcast/SVC layer fields."""
+        body = compact(
+            {
+                "request": "configure",
+                "streams": streams,
+                "substream": substream,
+                "temporal": temporal,
+                "spatial_layer": spatial_layer,
+                "temporal_layer": temporal_layer,
+                "fallback": fallback,
+            }
+        )
+        body.update(kwargs)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    async def join_as_subscriber(
+        self,
+        room_id: RoomId,
+        streams: list[JsonDict],
+        private_id: int | None = None,
+        use_msid: bool = False,
+        autoupdate: bool = True,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``join`` as subscriber (new, signalling only): returns the data with Janus's offer
+        under ``jsep``; answer it with ``start(jsep=answer)``."""
+        self._refuse_publisher()
+        body = compact(
+            {
+                "request": "join",
+                "ptype": "subscriber",
+                "room": room_id,
+                "streams": streams,
+                "use_msid": use_msid,
+                "autoupdate": autoupdate,
+                "private_id": private_id,
+            }
+        )
+        body.update(kwargs)
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        self._joined_as_subscriber(room_id)
+        return data
+
+    async def subscribe_to_publisher(
+        self,
+        room_id: RoomId,
+        streams: list[JsonDict],
+        recorder: Any = None,
+        private_id: int | None = None,
+        use_msid: bool = False,
+        autoupdate: bool = True,
+        trickle: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``join`` as subscriber, then answer Janus's offer with ``start`` (needs ``[media]``).
+        Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given."""
+        import_aiortc("VideoRoom.subscribe_to_publisher")
+        self._refuse_publisher()
+        await self._fresh_pc()  # before the join: Janus may trickle right after its offer
+        data = await self.join_as_subscriber(
+            room_id, streams, private_id, use_msid, autoupdate, timeout
+        )
+        self._setup_media_tracks(None, recorder)
+        offer = data.get("jsep")
+        if isinstance(offer, dict):
+            await self._answer(offer, trickle, timeout)
+        return data
+
+    async def _answer(self, offer: JsonDict, trickle: bool, timeout: Timeout) -> None:
+        await self.on_receive_jsep(offer)
+        pc = self.pc
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self.start(trickle=trickle, timeout=timeout)
+
+    async def start(
+        self,
+        trickle: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+        *,
+        jsep: JsonDict | None = None,
+    ) -> JsonDict:
+        """``start``: send the answer (from the PeerConnection, or ``jsep=`` as given)."""
+        answer = jsep
+        if answer is None:
+            import_aiortc("VideoRoom.start")
+            answer = self._jsep(self.pc, trickle)
+        data = reply_data(await self._send_request({"request": "start"}, answer, timeout=timeout))
+        if jsep is None and trickle:
+            await self._send_local_candidates()
+        return data
+
+    async def resume(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``start`` without a jsep (new): resume a paused subscription."""
+        return reply_data(await self._send_request({"request": "start"}, timeout=timeout))
+
+    async def pause(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
+        """``pause``."""
+        await self._send_request({"request": "pause"}, timeout=timeout)
+
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        # A subscriber's unsolicited offer (``updated`` after an autoupdate): answer it.
+        if self._participant_type == ParticipantType.SUBSCRIBER and self._pc is not None:
+            pc = self._pc
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.start()
+
+    async def _renegotiate(self, data: JsonDict, timeout: Timeout) -> None:
+        offer = data.get("jsep")
+        if isinstance(offer, dict) and self._pc is not None:
+            await self._answer(offer, False, timeout)
+
+    async def subscribe(
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``subscribe`` to more streams; renegotiates when a PeerConnection exists, else the
+        new offer is returned under ``data["jsep"]``."""
+        body = {"request": "subscribe", "streams": streams}
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        await self._renegotiate(data, timeout)
+        return data
+
+    async def unsubscribe(
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``unsubscribe`` from streams (renegotiation as for ``subscribe``)."""
+        body = {"request": "unsubscribe", "streams": streams}
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        await self._renegotiate(data, timeout)
+        return data
+
+    async def update(
+        self,
+        subscribe: list[JsonDict] | None = None,
+        unsubscribe: list[JsonDict] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``update`` (new): subscribe and unsubscribe in one renegotiation."""
+        body = compact({"request": "update", "subscribe": subscribe, "unsubscribe": unsubscribe})
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        await self._renegotiate(data, timeout)
+        return data
+
+    async def switch_publisher(
+        self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
+    ) -> None:
+        """``switch``: change the source of subscribed streams without renegotiating."""
+        await self._send_request({"request": "switch", "streams": streams}, timeout=timeout)
