@@ -1,38 +1,95 @@
-"""WebSocket recovery: reconnect with backoff, then reclaim (or re-create) every session.
+"""WebSocket recovery: the ``Reconnector`` reconnects with backoff, then reclaims (or re-creates)
+every session at once, and owns the outage queue in the meantime.
 
-Rule: while the connection is down, new requests wait in the transport's bounded outage queue;
-recovery reopens the socket (exponential backoff with jitter, ``max_retries`` attempts, capped
-at ``retry_delay_max``), asks ``info`` whether Janus keeps sessions across connections
-(``reclaim-session-timeout`` > 0), ``claim``s each live session, and only then lets the queue go.
-A session that cannot be claimed is reported lost — or, with ``reconnect_policy="recreate"``,
-created again under the same id with its handles re-attached. Giving up fails everything waiting
-and reports every session lost. Python session and handle objects stay the same objects.
+Rule: the WebSocket transport owns one ``Reconnector`` and talks to it through four calls
+(``start`` when the connection drops, ``stop`` on ``disconnect()``, ``wait`` and ``alias`` for
+requests made during an outage); the reconnector acts on the transport only through the
+``RecoveryLink`` the transport hands it. While the connection is down, new requests wait in a
+bounded queue (``queue_size``). Recovery reopens the socket (exponential backoff with jitter,
+``max_retries`` attempts capped at ``retry_delay_max``), asks ``info`` whether Janus keeps
+sessions across connections (``reclaim-session-timeout`` > 0), sends every ``claim`` at once
+(one coalesced batch, so N sessions come back in about one round trip) and only then lets the
+queue go. A session that cannot be claimed is reported lost, or with
+``reconnect_policy="recreate"`` created again under the same id (all at once) and its handles
+re-attached (all at once); sessions and handles take new ids through their own ``rebind``.
+
+Supervision: a failure of the new connection (refused, cut, timed out) is retried; anything else
+(a malformed or unexpected reply, a Janus error on ``info``, a bug) ends recovery at once with
+``given_up`` carrying a typed error (``ProtocolError`` for bad replies; anything untyped is wrapped
+in ``TransportError`` and logged with its traceback). Giving up closes the socket, fails
+everything waiting and reports every session lost: the transport is then plainly disconnected
+and ``connect()`` starts afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from janus_fast._core import Expect
+import orjson
+
+from janus_fast._compat import timeout_at
+from janus_fast._core import Expect, Message
 from janus_fast.errors import (
     ConnectionClosedError,
     JanusError,
     JanusFastError,
     ProtocolError,
+    QueueFullError,
+    RequestTimeoutError,
     SessionConflictError,
     SessionLostError,
     TransportError,
 )
 from janus_fast.events import ConnectionEvent
+from janus_fast.options import TransportOptions
 
 if TYPE_CHECKING:
+    from janus_fast.plugin import JanusPlugin
     from janus_fast.session import JanusSession
-    from janus_fast.transports.websocket import JanusTransportWebsocket
 
 logger = logging.getLogger("janus_fast.transport.recovery")
+
+JsonDict = dict[str, Any]
+_T = TypeVar("_T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecoveryLink:
+    """Everything the reconnector may do to its transport (built by the transport from its own
+    methods; recovery touches nothing else)."""
+
+    #: A new socket with the WebSocket handshake done, bounded by ``connect_timeout``; raises
+    #: ``TransportError``/``ProtocolError`` when that fails.
+    open_socket: Callable[[], Awaitable[None]]
+    #: Drop the current socket, if any (and its liveness pings).
+    close_socket: Callable[[], None]
+    #: Queue one request on the current socket, past the outage gate: ``(body, expect,
+    #: session_id, timeout)`` → the future of its completion (by Janus's rules; fails with
+    #: ``RequestTimeoutError`` after ``timeout`` s, ``ConnectionClosedError`` if the socket goes).
+    send: Callable[[JsonDict, int, int | None, float], asyncio.Future[Message]]
+    #: Fail every request still registered (the connection is gone for good).
+    fail_pending: Callable[[JanusFastError], None]
+    #: The sessions the transport routes now.
+    sessions: Callable[[], Sequence[JanusSession]]
+    #: Route a session under the new id Janus gave it (and ``session.rebind(new_id)``).
+    move_session: Callable[[JanusSession, int], None]
+    #: Route a handle under the new id Janus gave it (and ``plugin.rebind(new_id)``).
+    move_handle: Callable[[JanusSession, JanusPlugin, int], None]
+    #: Report a session lost (its events, its waiting requests, its handles).
+    lose_session: Callable[[JanusSession, Exception], None]
+    #: Janus's fresh ``info`` (the transport caches it).
+    set_server_info: Callable[[JsonDict], None]
+    #: The transport is no longer connected (called once, when giving up).
+    mark_down: Callable[[], None]
+    #: Tell the transport's connection-event listeners.
+    emit: Callable[[ConnectionEvent], None]
+    #: Run a background task the transport keeps a reference to.
+    spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -41,91 +98,322 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
     return delay * (0.5 + random.random() / 2)
 
 
-async def reconnect(transport: JanusTransportWebsocket, error: Exception) -> None:
-    options = transport.options
-    last_error: Exception = error
-    for attempt in range(1, options.max_retries + 1):
-        if not transport.connected:
+class _Retry(Exception):
+    """The new connection failed (refused, cut, timed out): the next attempt may succeed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Reconnector:
+    """Reconnection, session recovery and the outage queue of one WebSocket transport."""
+
+    __slots__ = (
+        "_aliases",
+        "_attempt",
+        "_base_url",
+        "_down_error",
+        "_link",
+        "_options",
+        "_outage",
+        "_task",
+        "_waiting",
+    )
+
+    def __init__(self, link: RecoveryLink, options: TransportOptions, base_url: str) -> None:
+        self._link = link
+        self._options = options
+        self._base_url = base_url
+        #: Resolved when the connection is usable again (or recovery ended in failure).
+        self._outage: asyncio.Future[None] | None = None
+        self._waiting = 0
+        #: Handle ids re-attached under a new id ("recreate"): old → new, so that requests queued
+        #: during the outage reach the re-attached handle.
+        self._aliases: dict[int, int] = {}
+        #: Why the connection is gone for good (new requests fail with it); None otherwise.
+        self._down_error: Exception | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._attempt = 0
+
+    # -- the transport's side --------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """True while the connection is down and being re-established."""
+        return self._outage is not None
+
+    @property
+    def down_error(self) -> Exception | None:
+        """Why the connection ended for good (recovery gave up), until the next ``connect()``."""
+        return self._down_error
+
+    def clear(self) -> None:
+        """The user connects again: forget an earlier give-up."""
+        self._down_error = None
+
+    def start(self, error: ConnectionClosedError, loop: asyncio.AbstractEventLoop) -> None:
+        """The connection dropped while wanted: open the outage gate, fail what must fail
+        (resendable requests wait at the gate and go again), report, and recover or give up."""
+        options = self._options
+        can_recover = options.reconnect and options.max_retries > 0
+        if can_recover:
+            self._outage = loop.create_future()
+        self._link.fail_pending(error)
+        self._link.emit(ConnectionEvent("disconnected", 0, error))
+        if can_recover:
+            self._task = self._link.spawn(self._supervise(error))
+        else:
+            self._give_up(error, attempts=0)
+
+    def stop(self, error: Exception) -> None:
+        """``disconnect()``: cancel recovery and wake every waiting request with ``error``."""
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        self._end_outage(error)
+
+    async def wait(self, deadline: float | None) -> None:
+        """Wait in the bounded outage queue until the connection is back (``deadline`` is loop
+        time); raise ``ConnectionClosedError`` if recovery gave up, ``QueueFullError`` if the
+        queue is full, ``RequestTimeoutError`` at the deadline."""
+        outage = self._outage
+        if outage is None:
+            self._raise_if_down()
             return
-        transport._emit_connection_event(ConnectionEvent("reconnecting", attempt, last_error))
-        await asyncio.sleep(backoff_delay(attempt, options.retry_delay, options.retry_delay_max))
-        if not transport.connected:
-            return
+        if self._waiting >= self._options.queue_size:
+            raise QueueFullError(
+                f"{self._waiting} requests already wait for the connection "
+                f"(queue_size={self._options.queue_size})"
+            )
+        self._waiting += 1
         try:
-            await transport._open_socket()
-            await _restore_sessions(transport)
-        except (TransportError, ProtocolError, OSError, JanusFastError) as exc:
-            last_error = exc
-            logger.info("reconnect attempt %d to %s failed: %s", attempt, transport.base_url, exc)
-            transport._abort()
-            continue
-        transport._end_outage(None)
-        transport._reconnect_task = None
-        logger.info("reconnected to %s after %d attempt(s)", transport.base_url, attempt)
-        transport._emit_connection_event(ConnectionEvent("reconnected", attempt, None))
-        return
-    give_up(transport, last_error, attempts=options.max_retries)
+            if deadline is None:
+                await asyncio.shield(outage)
+            else:
+                async with timeout_at(deadline):
+                    await asyncio.shield(outage)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(
+                "the connection did not come back before the deadline"
+            ) from None
+        finally:
+            self._waiting -= 1
+        self._raise_if_down()
 
+    def alias(self, handle_id: int) -> int:
+        """The id a handle has now (a handle re-attached after the outage has a new one)."""
+        return self._aliases.get(handle_id, handle_id)
 
-def give_up(transport: JanusTransportWebsocket, error: Exception, *, attempts: int) -> None:
-    """No connection any more: fail what waits, report every session lost."""
-    transport._reconnect_task = None
-    transport.connected = False
-    transport._end_outage(error)
-    transport._fail_pending(ConnectionClosedError(None, f"connection lost: {error}"))
-    for session in list(transport._sessions.values()):
-        session._lost(SessionLostError(f"connection to Janus lost: {error}"))
-    logger.warning("giving up on %s after %d attempt(s): %s", transport.base_url, attempts, error)
-    transport._emit_connection_event(ConnectionEvent("given_up", attempts, error))
+    # -- recovery --------------------------------------------------------------------------------
+    def _raise_if_down(self) -> None:
+        if self._down_error is not None:
+            raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
 
+    def _end_outage(self, error: Exception | None) -> None:
+        self._down_error = error
+        outage, self._outage = self._outage, None
+        if outage is not None and not outage.done():
+            outage.set_result(None)
 
-async def _restore_sessions(transport: JanusTransportWebsocket) -> None:
-    transport._handle_remap.clear()  # earlier outages' waiters were all woken already
-    if not transport._sessions:
-        return
-    info = (await transport._request_now({"janus": "info"}, Expect.SERVER_INFO)).json()
-    transport._server_info = info
-    reclaimable = int(info.get("reclaim-session-timeout") or 0) > 0
-    for session_id, session in list(transport._sessions.items()):
-        if reclaimable:
+    async def _supervise(self, error: Exception) -> None:
+        """Run recovery; whatever goes wrong ends in a typed ``given_up``, never a dead task."""
+        self._attempt = 0
+        try:
+            await self._run(error)
+        except asyncio.CancelledError:
+            raise
+        except JanusFastError as exc:
+            logger.warning("recovery of the connection to %s failed: %s", self._base_url, exc)
+            self._give_up(exc, attempts=self._attempt)
+        except Exception as exc:  # a bug or a reply nothing validated: still a clean end
+            logger.exception("recovery of the connection to %s failed", self._base_url)
+            wrapped = TransportError(f"reconnection failed: {type(exc).__name__}: {exc}")
+            wrapped.__cause__ = exc
+            self._give_up(wrapped, attempts=self._attempt)
+
+    async def _run(self, error: Exception) -> None:
+        options = self._options
+        last_error: Exception = error
+        for attempt in range(1, options.max_retries + 1):
+            self._attempt = attempt
+            self._link.emit(ConnectionEvent("reconnecting", attempt, last_error))
+            await asyncio.sleep(
+                backoff_delay(attempt, options.retry_delay, options.retry_delay_max)
+            )
             try:
-                await transport._request_now({"janus": "claim"}, Expect.SUCCESS, session_id)
+                await self._attempt_once()
+            except _Retry as retry:
+                last_error = retry.error
+                logger.info(
+                    "reconnect attempt %d to %s failed: %s", attempt, self._base_url, last_error
+                )
+                self._link.close_socket()
                 continue
-            except JanusError as exc:
-                reason: Exception = exc
+            self._task = None
+            self._end_outage(None)
+            logger.info("reconnected to %s after %d attempt(s)", self._base_url, attempt)
+            self._link.emit(ConnectionEvent("reconnected", attempt, None))
+            return
+        self._give_up(last_error, attempts=options.max_retries)
+
+    async def _attempt_once(self) -> None:
+        try:
+            await self._link.open_socket()
+        except (JanusFastError, OSError) as exc:
+            raise _Retry(exc) from exc
+        try:
+            await self._restore()
+        except (TransportError, RequestTimeoutError) as exc:  # this connection failed too
+            raise _Retry(exc) from exc
+
+    def _give_up(self, error: Exception, *, attempts: int) -> None:
+        """No connection any more: close, fail what waits, report every session lost."""
+        self._task = None
+        self._link.close_socket()
+        self._link.mark_down()
+        self._end_outage(error)
+        self._link.fail_pending(ConnectionClosedError(None, f"connection lost: {error}"))
+        for session in list(self._link.sessions()):
+            self._lose(session, SessionLostError(f"connection to Janus lost: {error}"))
+        logger.warning("giving up on %s after %d attempt(s): %s", self._base_url, attempts, error)
+        self._link.emit(ConnectionEvent("given_up", attempts, error))
+
+    def _lose(self, session: JanusSession, error: Exception) -> None:
+        try:
+            self._link.lose_session(session, error)
+        except Exception:  # one session's listeners must not stop the others being told
+            logger.exception("reporting session %s lost raised", session.id)
+
+    async def _batch(
+        self, requests: Iterable[tuple[JsonDict, int, int | None]]
+    ) -> list[Message | BaseException]:
+        """Send every request at once (they leave in the same coalesced frames) and wait for all
+        of them; each result is its reply or its error."""
+        timeout = self._options.connect_timeout
+        futures = [self._link.send(body, expect, sid, timeout) for body, expect, sid in requests]
+        if not futures:
+            return []
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    async def _restore(self) -> None:
+        self._aliases.clear()  # earlier outages' waiters were all woken already
+        sessions = [s for s in self._link.sessions() if s.id is not None]
+        if not sessions:
+            return
+        (info_reply,) = await self._batch([({"janus": "info"}, Expect.SERVER_INFO, None)])
+        info = _json(_result(info_reply), "info")
+        keeps_sessions = _reclaim_timeout(info) > 0
+        self._link.set_server_info(info)
+        failed: list[tuple[JanusSession, Exception]] = []
+        if keeps_sessions:
+            claims = await self._batch(({"janus": "claim"}, Expect.SUCCESS, s.id) for s in sessions)
+            for session, claim in zip(sessions, claims, strict=True):
+                if isinstance(claim, JanusError):
+                    failed.append((session, claim))
+                else:
+                    _result(claim)  # anything but a Janus refusal ends this attempt
         else:
             reason = SessionLostError(
                 "Janus does not keep sessions across connections (reclaim_session_timeout = 0)"
             )
-        if transport.options.reconnect_policy == "recreate":
-            await _recreate(transport, session)
+            failed = [(session, reason) for session in sessions]
+        if self._options.reconnect_policy == "recreate":
+            await self._recreate(failed)
         else:
-            session._lost(SessionLostError(f"session {session_id} not reclaimed: {reason}"))
+            for session, why in failed:
+                self._lose(session, SessionLostError(f"session {session.id} not reclaimed: {why}"))
+
+    async def _recreate(self, failed: list[tuple[JanusSession, Exception]]) -> None:
+        """Create the sessions again under their ids (retry-safe), then re-attach every handle;
+        each step is one batch."""
+        sessions = [session for session, _ in failed]
+        replies = await self._batch(
+            ({"janus": "create", "id": s.id}, Expect.SUCCESS, None) for s in sessions
+        )
+        back: list[JanusSession] = []
+        conflicts: list[JanusSession] = []
+        for session, reply in zip(sessions, replies, strict=True):
+            if isinstance(reply, SessionConflictError):  # our earlier attempt went through
+                conflicts.append(session)
+            elif isinstance(reply, JanusError):
+                self._lose(
+                    session, SessionLostError(f"session {session.id} not re-created: {reply}")
+                )
+            else:
+                new_id = _reply_id(_result(reply), "create")
+                if new_id != session.id:
+                    self._link.move_session(session, new_id)
+                back.append(session)
+        claims = await self._batch(({"janus": "claim"}, Expect.SUCCESS, s.id) for s in conflicts)
+        for session, claim in zip(conflicts, claims, strict=True):
+            if isinstance(claim, JanusError):
+                self._lose(
+                    session, SessionLostError(f"session {session.id} not reclaimed: {claim}")
+                )
+            else:
+                _result(claim)
+                back.append(session)
+        handles = [(s, plugin) for s in back for plugin in list(s.plugin_handles.values())]
+        attaches = await self._batch(
+            ({"janus": "attach", "plugin": plugin.name}, Expect.SUCCESS, session.id)
+            for session, plugin in handles
+        )
+        refused: dict[JanusSession, Exception] = {}
+        for (session, plugin), reply in zip(handles, attaches, strict=True):
+            if isinstance(reply, JanusError):
+                refused.setdefault(session, reply)
+                continue
+            handle_id = _reply_id(_result(reply), "attach")
+            old_id = plugin.id
+            self._link.move_handle(session, plugin, handle_id)
+            if old_id is not None:
+                self._aliases[old_id] = handle_id
+        for session, why in refused.items():
+            self._lose(session, SessionLostError(f"a handle of session {session.id}: {why}"))
+        for session in back:
+            if session not in refused:
+                logger.info(
+                    "re-created session %s with %d handle(s)",
+                    session.id,
+                    len(session.plugin_handles),
+                )
 
 
-async def _recreate(transport: JanusTransportWebsocket, session: JanusSession) -> None:
-    """Create the session again under the same id (retry-safe) and re-attach its handles."""
-    session_id = session.id
-    assert session_id is not None
+def _result(outcome: _T | BaseException) -> _T:
+    """A batch result as a value, or its error raised."""
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _json(reply: Message, what: str) -> JsonDict:
     try:
-        reply = await transport._request_now({"janus": "create", "id": session_id}, Expect.SUCCESS)
-        new_id = int(reply.json()["data"]["id"])
-    except SessionConflictError:  # our earlier attempt went through: take it
-        await transport._request_now({"janus": "claim"}, Expect.SUCCESS, session_id)
-        new_id = session_id
-    if new_id != session_id:
-        transport._sessions.pop(session_id, None)
-        transport._core.remove_session(session_id)
-        transport._register_session(new_id, session)
-        session._id = new_id
-    for old_handle, plugin in list(session.plugin_handles.items()):
-        transport._core.remove_handle(session_id, old_handle)
-        attach = {"janus": "attach", "plugin": plugin.name}
-        reply = await transport._request_now(attach, Expect.SUCCESS, new_id)
-        handle_id = int(reply.json()["data"]["id"])
-        del session.plugin_handles[old_handle]
-        session.plugin_handles[handle_id] = plugin
-        plugin._id = handle_id
-        transport._handle_remap[old_handle] = handle_id
-        transport._core.add_handle(new_id, handle_id, plugin)
-    logger.info("re-created session %s with %d handle(s)", new_id, len(session.plugin_handles))
+        body = reply.json()
+    except (orjson.JSONDecodeError, ValueError) as exc:
+        raise ProtocolError(f"Janus's {what} reply is not valid JSON: {exc}") from None
+    return body
+
+
+def _reclaim_timeout(info: JsonDict) -> float:
+    """``reclaim-session-timeout`` from ``info`` (s): a number ≥ 0, missing meaning 0."""
+    value = info.get("reclaim-session-timeout", 0)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ProtocolError(f"Janus's info has an invalid reclaim-session-timeout: {_short(value)}")
+    return float(value)
+
+
+def _reply_id(reply: Message, what: str) -> int:
+    """The id in a ``success`` reply's ``data`` (a positive integer), or ``ProtocolError``."""
+    body = _json(reply, what)
+    data = body.get("data")
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ProtocolError(f"Janus's {what} reply has no valid data.id: {_short(data)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

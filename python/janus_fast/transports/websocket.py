@@ -4,8 +4,10 @@ Rule: bytes read from the socket go to ``_core.WebSocketConnection.receive_data`
 read, followed by one dispatch pass; requests are encoded straight into the core's coalescing
 buffer and one writer flushes everything queued once per loop iteration; after every read and
 flush the receive low-watermark is retuned (``transports/_batching.py``). The ``websockets``
-library is not used on this path. Reconnection, the outage queue and session reclaiming live in
-``transports/_recovery.py``; this module only moves bytes and reports the connection going down.
+library is not used on this path. Reconnection, the outage queue and session reclaiming belong
+to the transport's ``Reconnector`` (``transports/_recovery.py``), which acts on the transport only
+through the ``RecoveryLink`` built here; this module moves bytes and reports the connection going
+down.
 """
 
 from __future__ import annotations
@@ -13,27 +15,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from janus_fast import _core
-from janus_fast._compat import timeout, timeout_at
+from janus_fast._compat import timeout
 from janus_fast._core import Message, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
+    JanusFastError,
     ProtocolError,
-    QueueFullError,
-    RequestTimeoutError,
     TransportError,
 )
-from janus_fast.events import ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT, RESENDABLE_EXPECTS, JanusTransport, JsonDict
-from janus_fast.transports import _recovery
 from janus_fast.transports._batching import ReceiveBatcher
+from janus_fast.transports._recovery import Reconnector, RecoveryLink
 from janus_fast.transports._url import parse_url
+
+if TYPE_CHECKING:
+    from janus_fast.plugin import JanusPlugin
+    from janus_fast.session import JanusSession
 
 logger = logging.getLogger("janus_fast.transport.websocket")
 
@@ -92,19 +96,12 @@ class JanusTransportWebsocket(JanusTransport):
         self._flush_pending = False
         self._core_used = False
         self._close_info: tuple[int | None, str] | None = None
-        #: While the connection is down and being re-established: resolved when usable again.
-        self._outage: asyncio.Future[None] | None = None
-        self._outage_waiting = 0
-        #: Handle ids re-attached under a new id by the "recreate" policy (old → new), so that
-        #: requests queued during the outage reach the re-attached handle.
-        self._handle_remap: dict[int, int] = {}
-        #: Set when reconnection gave up: new requests fail with it.
-        self._down_error: Exception | None = None
-        self._reconnect_task: asyncio.Task[None] | None = None
         self._pinger: asyncio.TimerHandle | None = None
         self._ping_sent_at: float | None = None
         self._pongs_seen = 0
         super().__init__(base_url, api_secret, token, **kwargs)
+        #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
+        self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
 
     @property
     def subprotocol(self) -> str:
@@ -113,7 +110,7 @@ class JanusTransportWebsocket(JanusTransport):
     @property
     def reconnecting(self) -> bool:
         """True while the connection is down and being re-established."""
-        return self._outage is not None
+        return self._recovery.active
 
     def _make_core(self) -> WebSocketConnection:
         options = self.options
@@ -132,7 +129,7 @@ class JanusTransportWebsocket(JanusTransport):
 
     # -- connection ------------------------------------------------------------------------------
     async def _connect(self) -> None:
-        self._down_error = None
+        self._recovery.clear()
         await self._open_socket()
 
     async def _open_socket(self) -> None:
@@ -180,10 +177,7 @@ class JanusTransportWebsocket(JanusTransport):
 
     async def _disconnect(self) -> None:
         self._stop_pinger()
-        task, self._reconnect_task = self._reconnect_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        self._end_outage(ConnectionClosedError(None, "transport disconnected"))
+        self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
         socket, protocol = self._socket, self._protocol
         if socket is None or protocol is None:
             return
@@ -268,8 +262,7 @@ class JanusTransportWebsocket(JanusTransport):
         if opened is not None and not opened.done():
             opened.set_exception(error)
             opened.exception()  # retrieved: the connecting coroutine reports it
-        if self.connected and self._outage is None:
-            self._connection_down(error)
+        self._socket_gone(error)
 
     def _on_fatal(self, error: ProtocolError) -> None:
         """The peer broke the protocol: the core queued the close frame and reports CLOSED."""
@@ -298,29 +291,62 @@ class JanusTransportWebsocket(JanusTransport):
         if opened is not None and not opened.done():
             opened.set_exception(error)
             opened.exception()
-        if self.connected and self._outage is None:
-            self._connection_down(error)
+        self._socket_gone(error)
 
-    def _connection_down(self, error: ConnectionClosedError) -> None:
-        """The socket is gone while the user wants it: fail what must fail, then recover."""
+    def _socket_gone(self, error: ConnectionClosedError) -> None:
+        """The socket is gone while the user wants it: recovery takes over (or, if it is already
+        at work, the requests it sent on that socket fail now instead of at their deadline)."""
+        if not self.connected:
+            return
         self._stop_pinger()
-        can_recover = self.options.reconnect and self.options.max_retries > 0
-        if can_recover:
-            assert self._loop is not None
-            self._outage = self._loop.create_future()
-        self._fail_pending(error)  # resendable requests wait for the outage to end, then resend
-        self._emit_connection_event(ConnectionEvent("disconnected", 0, error))
-        if can_recover:
-            self._reconnect_task = self._spawn(_recovery.reconnect(self, error))
+        if self._recovery.active:
+            self._fail_pending(error)
         else:
-            _recovery.give_up(self, error, attempts=0)
+            assert self._loop is not None
+            self._recovery.start(error, self._loop)
 
-    def _end_outage(self, error: Exception | None) -> None:
-        """Wake every request waiting for the connection (with ``error`` when giving up)."""
-        self._down_error = error
-        outage, self._outage = self._outage, None
-        if outage is not None and not outage.done():
-            outage.set_result(None)
+    # -- recovery's view of the transport ---------------------------------------------------------
+    def _recovery_link(self) -> RecoveryLink:
+        return RecoveryLink(
+            open_socket=self._open_socket,
+            close_socket=self._close_for_recovery,
+            send=self._send_now,
+            fail_pending=self._fail_pending,
+            sessions=lambda: list(self._sessions.values()),
+            move_session=self._move_session,
+            move_handle=self._move_handle,
+            lose_session=lambda session, error: session._lost(error),
+            set_server_info=self._set_server_info,
+            mark_down=self._mark_down,
+            emit=self._emit_connection_event,
+            spawn=self._spawn,
+        )
+
+    def _close_for_recovery(self) -> None:
+        self._stop_pinger()
+        self._abort()
+
+    def _mark_down(self) -> None:
+        self.connected = False
+
+    def _set_server_info(self, info: JsonDict) -> None:
+        self._server_info = info
+
+    def _move_session(self, session: JanusSession, new_id: int) -> None:
+        old_id = session.id
+        if old_id is not None:
+            self._sessions.pop(old_id, None)
+            self._core.remove_session(old_id)
+        self._register_session(new_id, session)
+        session.rebind(new_id)
+
+    def _move_handle(self, session: JanusSession, plugin: JanusPlugin, new_id: int) -> None:
+        session_id, old_id = session.id, plugin.id
+        assert session_id is not None
+        if old_id is not None:
+            self._core.remove_handle(session_id, old_id)
+        plugin.rebind(new_id)
+        self._core.add_handle(session_id, new_id, plugin)
 
     # -- liveness --------------------------------------------------------------------------------
     def _start_pinger(self) -> None:
@@ -382,35 +408,11 @@ class JanusTransportWebsocket(JanusTransport):
 
     def _usable_loop(self) -> asyncio.AbstractEventLoop:
         if not self.connected or self._loop is None:
-            if self._down_error is not None:
-                raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
+            down_error = self._recovery.down_error
+            if down_error is not None:
+                raise ConnectionClosedError(None, f"connection lost for good: {down_error}")
             raise InvalidStateError("Must connect before any communication.")
         return self._loop
-
-    async def _wait_for_connection(self, deadline: float | None) -> None:
-        """Wait (bounded queue) until the outage ends; raise if it ends in failure."""
-        outage = self._outage
-        assert outage is not None
-        if self._outage_waiting >= self.options.queue_size:
-            raise QueueFullError(
-                f"{self._outage_waiting} requests already wait for the connection "
-                f"(queue_size={self.options.queue_size})"
-            )
-        self._outage_waiting += 1
-        try:
-            if deadline is None:
-                await asyncio.shield(outage)
-            else:
-                async with timeout_at(deadline):
-                    await asyncio.shield(outage)
-        except asyncio.TimeoutError:
-            raise RequestTimeoutError(
-                "the connection did not come back before the deadline"
-            ) from None
-        finally:
-            self._outage_waiting -= 1
-        if self._down_error is not None:
-            raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
 
     async def _request(
         self,
@@ -427,10 +429,10 @@ class JanusTransportWebsocket(JanusTransport):
         deadline = None if limit is None else loop.time() + limit
         payload = orjson.dumps(body)
         while True:
-            if self._outage is not None:
-                await self._wait_for_connection(deadline)
+            if self._recovery.active:
+                await self._recovery.wait(deadline)
                 if handle_id is not None:
-                    handle_id = self._handle_remap.get(handle_id, handle_id)
+                    handle_id = self._recovery.alias(handle_id)
             waiter: asyncio.Future[Message] = loop.create_future()
             transaction: str = self._core.request(
                 payload, waiter, expect, session_id, handle_id, deadline
@@ -443,28 +445,34 @@ class JanusTransportWebsocket(JanusTransport):
             try:
                 return await waiter
             except ConnectionClosedError:
-                if self._outage is None or not (idempotent or expect in RESENDABLE_EXPECTS):
+                if not self._recovery.active or not (idempotent or expect in RESENDABLE_EXPECTS):
                     raise
             except asyncio.CancelledError:
                 self._core.cancel(transaction)
                 raise
 
-    async def _request_now(
-        self, body: JsonDict, expect: int, session_id: int | None = None, timeout: float = 10.0
-    ) -> Message:
-        """A request on the current socket, ignoring the outage gate (used by recovery)."""
+    def _send_now(
+        self, body: JsonDict, expect: int, session_id: int | None, timeout: float
+    ) -> asyncio.Future[Message]:
+        """Queue a request on the current socket past the outage gate (recovery's requests);
+        requests queued in the same loop iteration share coalesced frames."""
         loop = self._usable_loop()
         waiter: asyncio.Future[Message] = loop.create_future()
         deadline = loop.time() + timeout
-        self._core.request(orjson.dumps(body), waiter, expect, session_id, None, deadline)
+        try:
+            self._core.request(orjson.dumps(body), waiter, expect, session_id, None, deadline)
+        except (JanusFastError, ValueError) as exc:  # the socket closed under recovery
+            waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
+            return waiter
         self._schedule_flush()
-        self._arm_timer(deadline)
-        return await waiter
+        if self._timer is None or deadline < self._timer_when:
+            self._arm_timer(deadline)
+        return waiter
 
     def _open_stream_now(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction | None:
-        if self._outage is not None:
+        if self._recovery.active:
             return None  # wait for the connection first (the coroutine path)
         self._usable_loop()
         return self._enqueue_stream(body, session_id, handle_id)
@@ -473,10 +481,10 @@ class JanusTransportWebsocket(JanusTransport):
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
         loop = self._usable_loop()
-        if self._outage is not None:
-            await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
+        if self._recovery.active:
+            await self._recovery.wait(loop.time() + (self.options.timeout or 3600.0))
             if handle_id is not None:
-                handle_id = self._handle_remap.get(handle_id, handle_id)
+                handle_id = self._recovery.alias(handle_id)
         return self._enqueue_stream(body, session_id, handle_id)
 
     def _enqueue_stream(
@@ -498,7 +506,7 @@ class JanusTransportWebsocket(JanusTransport):
     async def _send(self, message: JsonDict) -> None:
         """Send a complete request dict as-is (kept for janus-client subclasses)."""
         loop = self._usable_loop()
-        if self._outage is not None:
-            await self._wait_for_connection(loop.time() + (self.options.timeout or 3600.0))
+        if self._recovery.active:
+            await self._recovery.wait(loop.time() + (self.options.timeout or 3600.0))
         self._core.send_raw(orjson.dumps(message))
         self._schedule_flush()
