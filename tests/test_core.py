@@ -115,7 +115,15 @@ def open_connection(**options: Any) -> WebSocketConnection:
     )
     assert conn.state == "open"
     assert conn.drain() == []
+    probe = client_frames(conn.data_to_send())  # the info probe (unless coalescing is off)
+    assert [objects(p)[0]["janus"] for _, p in probe] == (
+        ["info"] if conn_may_coalesce(options) else []
+    )
     return conn
+
+
+def conn_may_coalesce(options: dict[str, Any]) -> bool:
+    return bool(options.get("coalesce", True))
 
 
 def stream_connection() -> tuple[WebSocketConnection, list[Waiter]]:
@@ -440,6 +448,8 @@ def test_routes_session_and_handle_targets() -> None:
 # -- requests: encoding and coalescing -------------------------------------------------------------
 def test_requests_coalesce_into_one_masked_frame() -> None:
     conn = open_connection()
+    assert conn.coalesce is False  # until the server said it is Janus >= 1.1.2
+    conn.coalesce = True
     waiters = [Waiter(str(i)) for i in range(3)]
     txs = [
         conn.request(b'{"janus":"keepalive"}', waiters[0], Expect.ACK, 11),

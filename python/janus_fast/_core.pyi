@@ -168,7 +168,8 @@ class WebSocketConnection(CoreTables):
     def state(self) -> str:
         """ "connecting", "open", "closing" or "closed"."""
     def reset(self, seed: bytes) -> None:
-        """Start a new handshake on a new socket; transactions and routes are kept."""
+        """Start a new handshake on a new socket; transactions and routes are kept, what was
+        learned about the server (``server_version``, ``coalesce``) is learned again."""
     def receive_data(self, data: bytes) -> None:
         """Feed bytes read from the socket; raises ProtocolError if the peer broke the protocol."""
     def receive_eof(self) -> None: ...
@@ -177,6 +178,21 @@ class WebSocketConnection(CoreTables):
     def ping(self, payload: bytes = ...) -> None: ...
     @property
     def pongs_received(self) -> int: ...
+    @property
+    def coalesce(self) -> bool:
+        """Whether requests queued now may share a frame: only after this socket's ``info``
+        probe (sent right after each handshake) said Janus >= 1.1.2, never once a multi-request
+        frame was rejected, never with ``coalesce=False``."""
+    @coalesce.setter
+    def coalesce(self, accepts: bool) -> None:
+        """Say whether the server accepts several requests per frame (until ``reset``)."""
+    @property
+    def server_version(self) -> int | None:
+        """``version`` from this socket's ``info`` probe (e.g. 1102), once answered."""
+    @property
+    def frames_resent(self) -> int:
+        """Multi-request frames the server rejected (an error without a transaction), sent
+        again one request per frame."""
     def request(
         self,
         body: bytes,
@@ -187,8 +203,8 @@ class WebSocketConnection(CoreTables):
         deadline: float | None = None,
         event_expected: bool = False,
     ) -> str:
-        """Register ``waiter`` and queue the request (coalesced); returns the transaction.
-        ``event_expected``: an ``ack`` is followed by the answer (a plugin ``message`` sent as a
-        stream); implied for ``Expect.PLUGIN_MESSAGE``."""
+        """Register ``waiter`` and queue the request (coalesced while ``coalesce``); returns the
+        transaction. ``event_expected``: an ``ack`` is followed by the answer (a plugin
+        ``message`` sent as a stream); implied for ``Expect.PLUGIN_MESSAGE``."""
     def send_raw(self, message: bytes) -> None:
         """Queue a complete JSON request as-is."""

@@ -3,7 +3,10 @@
 Rule: bytes read from the socket go to ``_core.WebSocketConnection.receive_data`` in one call per
 read, followed by one dispatch pass; requests are encoded straight into the core's coalescing
 buffer and one writer flushes everything queued once per loop iteration; after every read and
-flush the receive low-watermark is retuned (``transports/_batching.py``). The ``websockets``
+flush the receive low-watermark is retuned (``transports/_batching.py``). Several requests share
+a frame only once the core learned, from the ``info`` it sends after each handshake, that the
+server is Janus >= 1.1.2; a multi-request frame rejected anyway is re-sent by the core one request
+per frame, and this module logs that once. The ``websockets``
 library is not used on this path. Reconnection, the outage queue and session reclaiming belong
 to the transport's ``Reconnector`` (``transports/_recovery.py``), which acts on the transport only
 through the ``RecoveryLink`` built here; this module moves bytes and reports the connection going
@@ -99,6 +102,8 @@ class JanusTransportWebsocket(JanusTransport):
         self._pinger: asyncio.TimerHandle | None = None
         self._ping_sent_at: float | None = None
         self._pongs_seen = 0
+        #: Set once the server was seen rejecting a multi-request frame (logged once).
+        self._coalesce_rejected = False
         super().__init__(base_url, api_secret, token, **kwargs)
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
         self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
@@ -111,6 +116,26 @@ class JanusTransportWebsocket(JanusTransport):
     def reconnecting(self) -> bool:
         """True while the connection is down and being re-established."""
         return self._recovery.active
+
+    @property
+    def coalescing(self) -> bool:
+        """Whether requests queued now share WebSocket frames: only after the server said (on
+        this socket) it is Janus >= 1.1.2, never after it rejected such a frame, never with
+        ``coalesce=False``."""
+        return bool(self._core.coalesce)
+
+    @property
+    def server_version(self) -> int | None:
+        """Janus's ``version`` (e.g. 1102) from the ``info`` sent after the handshake, once
+        answered; learned again on every reconnection."""
+        version: int | None = self._core.server_version
+        return version
+
+    @property
+    def frames_resent(self) -> int:
+        """Multi-request frames the server rejected that were sent again one request each."""
+        count: int = self._core.frames_resent
+        return count
 
     def _make_core(self) -> WebSocketConnection:
         options = self.options
@@ -239,11 +264,23 @@ class JanusTransportWebsocket(JanusTransport):
         if opened is not None and not opened.done() and core.state == "open":
             opened.set_result(None)
         self._dispatch()
-        pending = core.data_to_send()
+        if not self._coalesce_rejected and core.frames_resent:
+            self._on_coalescing_rejected()
+        pending = core.data_to_send()  # rejected requests, re-queued one per frame, go now
         if pending and self._socket is not None:
             self._socket.write(pending)
         if self._batcher is not None:
             self._batcher.after_read()
+
+    def _on_coalescing_rejected(self) -> None:
+        self._coalesce_rejected = True
+        logger.warning(
+            "Janus at %s (version %s) rejected a WebSocket frame holding several requests: "
+            "they were sent again one per frame, and this connection sends one request per "
+            "frame from now on",
+            self._url.host_header,
+            self._core.server_version,
+        )
 
     def _on_eof(self) -> None:
         self._core.receive_eof()

@@ -1,7 +1,8 @@
 //! `WebSocketConnection` for Python: one RFC 6455 client connection composed with a `JanusCore`.
 //!
 //! Rule: one call per socket read (`receive_data`), one drain of outputs, one `data_to_send` per
-//! flush (coalesced frames). Python owns the socket, the clock and the tasks.
+//! flush (coalesced frames where the server accepts them). Python owns the socket, the clock and
+//! the tasks.
 
 use janus_proto::{JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
 use pyo3::prelude::*;
@@ -98,6 +99,31 @@ impl PyWebSocketConnection {
     #[getter]
     fn pongs_received(&self) -> u64 {
         self.conn.ws().stats().pongs
+    }
+
+    /// Whether requests queued now may share a frame: only once this socket's `info` probe said
+    /// Janus >= 1.1.2, never after a multi-request frame was rejected, never with
+    /// `coalesce=False`. Setting it says whether the server accepts such frames (until `reset`).
+    #[getter]
+    fn coalesce(&self) -> bool {
+        self.conn.framer().coalescing()
+    }
+
+    #[setter]
+    fn set_coalesce(&mut self, accepts: bool) {
+        self.conn.set_server_accepts(accepts);
+    }
+
+    /// The `version` from this socket's `info` probe (e.g. 1102), once answered.
+    #[getter]
+    fn server_version(&self) -> Option<u64> {
+        self.conn.framer().server_version()
+    }
+
+    /// Multi-request frames the server rejected, sent again one request per frame.
+    #[getter]
+    fn frames_resent(&self) -> u64 {
+        self.conn.framer().frames_resent()
     }
 
     /// Register `waiter` and queue the request (coalesced); returns the transaction.

@@ -4,11 +4,13 @@
 //! Rule: WebSocket-level errors are fatal (the error is returned once, a close frame is queued and
 //! `Closed` is reported), while a Janus payload that cannot be classified only yields an
 //! [`Output::Malformed`] item and the connection goes on. Requests are accepted only while OPEN;
-//! with coalescing on, the requests queued between two `data_to_send` calls travel as concatenated
-//! objects `{..}{..}` in as few text frames as the byte cap allows (Janus 1.1.2 processes them in
-//! order). Closing or losing the connection does not fail pending transactions: the caller drains
-//! them with [`JanusCore::drain_waiters`] and fails them itself.
+//! while coalescing, the requests queued between two `data_to_send` calls travel as concatenated
+//! objects `{..}{..}` in as few text frames as the byte cap allows — only once the server said it
+//! is Janus >= 1.1.2 on this socket, with a safety net for frames rejected anyway (see
+//! [`crate::coalesce`]). Closing or losing the connection does not fail pending transactions: the
+//! caller drains them with [`JanusCore::drain_waiters`] and fails them itself.
 
+use crate::coalesce::Framer;
 use crate::error::ProtocolError;
 use crate::janus::core::{JanusCore, JanusCoreConfig, Output, OutputRef, RequestOptions};
 use crate::janus::request::TxId;
@@ -22,14 +24,8 @@ pub struct WsJanusConnection<W, H> {
     /// Kept to start a new client on reconnection.
     ws_config: WsConfig,
     core: JanusCore<W, H>,
-    coalesce: bool,
-    coalesce_max: usize,
-    /// Encoded requests not yet framed.
-    pending: Vec<u8>,
-    /// Ends of the closed segments of `pending` (one frame each).
-    segment_ends: Vec<usize>,
-    /// Start of the open segment.
-    segment_start: usize,
+    /// Requests not yet framed, and when they may share a frame.
+    framer: Framer,
 }
 
 impl<W, H> WsJanusConnection<W, H> {
@@ -42,11 +38,7 @@ impl<W, H> WsJanusConnection<W, H> {
             ws: client,
             ws_config: ws,
             core: JanusCore::with_rng(&janus, &mut rng),
-            coalesce: janus.coalesce,
-            coalesce_max: janus.coalesce_max_bytes,
-            pending: Vec::new(),
-            segment_ends: Vec::new(),
-            segment_start: 0,
+            framer: Framer::new(janus.coalesce, janus.coalesce_max_bytes),
         })
     }
 
@@ -70,6 +62,17 @@ impl<W, H> WsJanusConnection<W, H> {
         &mut self.core
     }
 
+    /// Framing and the coalescing state (whether it is on, the server's version, frames resent).
+    pub fn framer(&self) -> &Framer {
+        &self.framer
+    }
+
+    /// Tell the connection whether the server accepts several requests per frame (until the next
+    /// reset); see [`Framer::set_server_accepts`].
+    pub fn set_server_accepts(&mut self, accepts: bool) {
+        self.framer.set_server_accepts(accepts);
+    }
+
     /// Feed bytes read from the socket; outputs are queued for [`Self::drain_output`]. Returns the
     /// WebSocket-level error that ended the connection (outputs before it are still queued).
     pub fn receive_data(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
@@ -85,18 +88,22 @@ impl<W, H> WsJanusConnection<W, H> {
     }
 
     fn pump(&mut self) {
+        let framer = &mut self.framer;
         for ev in self.ws.events() {
             match ev {
-                WsEvent::Opened => self.core.push_output(Output::Opened),
-                WsEvent::Text(p) | WsEvent::Binary(p) => self.core.receive_message_lenient(p),
+                WsEvent::Opened => {
+                    framer.opened(self.core.reserve_transaction());
+                    self.core.push_output(Output::Opened);
+                }
+                WsEvent::Text(p) | WsEvent::Binary(p) => self
+                    .core
+                    .receive_message_lenient_with(p, |m, ids| framer.intercept(m, ids)),
                 WsEvent::Closed {
                     code,
                     reason,
                     clean,
                 } => {
-                    self.pending.clear();
-                    self.segment_ends.clear();
-                    self.segment_start = 0;
+                    framer.reset();
                     self.core.push_output(Output::Closed {
                         code,
                         reason,
@@ -118,23 +125,11 @@ impl<W, H> WsJanusConnection<W, H> {
         if self.ws.state() != WsState::Open {
             return Err(ProtocolError::InvalidState("WebSocket is not open"));
         }
-        let before = self.pending.len();
-        let r = self
-            .core
-            .encode_request(&mut self.pending, body, waiter, opts)?;
-        self.close_segment_if_full(before);
+        let buffer = self.framer.buffer();
+        let before = buffer.len();
+        let r = self.core.encode_request(buffer, body, waiter, opts)?;
+        self.framer.queued(before, Some(r.0));
         Ok(r)
-    }
-
-    /// Frame the queued requests (mask them) into the WebSocket output.
-    /// With the request that starts at `before` appended: when coalescing is off or the open
-    /// segment went over the cap, the segment ends before that request (one frame each).
-    fn close_segment_if_full(&mut self, before: usize) {
-        let split = !self.coalesce || self.pending.len() - self.segment_start > self.coalesce_max;
-        if split && before > self.segment_start {
-            self.segment_ends.push(before);
-            self.segment_start = before;
-        }
     }
 
     /// Queue a complete JSON request as-is (no transaction registered, nothing spliced); it is
@@ -143,20 +138,20 @@ impl<W, H> WsJanusConnection<W, H> {
         if self.ws.state() != WsState::Open {
             return Err(ProtocolError::InvalidState("WebSocket is not open"));
         }
-        let before = self.pending.len();
-        self.pending.extend_from_slice(message);
-        self.close_segment_if_full(before);
+        let buffer = self.framer.buffer();
+        let before = buffer.len();
+        buffer.extend_from_slice(message);
+        self.framer.queued(before, None);
         Ok(())
     }
 
     /// Start over for a new socket (reconnection): a fresh WebSocket client with its upgrade
-    /// request queued, and requests not yet framed dropped. Transactions and routes are kept;
+    /// request queued, requests not yet framed dropped, and what was learned about the server
+    /// forgotten (a new `info` probe follows the handshake). Transactions and routes are kept;
     /// the caller decides which pending requests to resend or fail.
     pub fn reset(&mut self, seed: &[u8]) -> Result<(), ProtocolError> {
         self.ws = WsClient::new(self.ws_config.clone(), seed)?;
-        self.pending.clear();
-        self.segment_ends.clear();
-        self.segment_start = 0;
+        self.framer.reset();
         Ok(())
     }
 
@@ -166,20 +161,7 @@ impl<W, H> WsJanusConnection<W, H> {
     }
 
     fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let mut start = 0;
-        let last = self.pending.len();
-        for end in self.segment_ends.drain(..).chain(std::iter::once(last)) {
-            if end > start {
-                // Only fails when not OPEN; the waiters stay registered for the caller to drain.
-                let _ = self.ws.send_text(&self.pending[start..end]);
-            }
-            start = end;
-        }
-        self.pending.clear();
-        self.segment_start = 0;
+        self.framer.flush(&mut self.ws);
     }
 
     /// Take every byte to write to the socket (queued requests are framed first).
@@ -199,7 +181,7 @@ impl<W, H> WsJanusConnection<W, H> {
 
     /// Whether anything is waiting to be written.
     pub fn has_data_to_send(&self) -> bool {
-        !self.pending.is_empty() || self.ws.has_data_to_send()
+        self.framer.has_pending() || self.ws.has_data_to_send()
     }
 
     /// Start the closing handshake (queued requests go out first). See [`WsClient::close`].

@@ -18,12 +18,14 @@
 //! - [`ws`]: RFC 6455 client ([`WsClient`]): handshake, frames, masking, fragmentation, close.
 //! - [`janus`]: [`janus::classify`] incoming JSON, [`janus::encode`] requests,
 //!   [`Transactions`], [`Routes`], composed in [`JanusCore`] (what an HTTP transport wraps).
-//! - [`connection`]: [`WsJanusConnection`] = [`WsClient`] + [`JanusCore`] + request coalescing.
+//! - [`connection`]: [`WsJanusConnection`] = [`WsClient`] + [`JanusCore`] + request framing
+//!   ([`coalesce`]: several requests per frame only where the server accepts them).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod buffer;
+pub mod coalesce;
 pub mod connection;
 pub mod error;
 pub mod http;

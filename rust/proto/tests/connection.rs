@@ -38,9 +38,10 @@ fn full_flow() {
     assert!(matches!(&c.drain_output()[..], [Output::Opened]));
     let (_, tx) = c.request(br#"{"janus":"ping"}"#, 1, &ping()).unwrap();
     let frames = parse_client_frames(&c.data_to_send());
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].opcode, Opcode::Text);
-    let sent = objects(&frames[0].payload);
+    assert_eq!(frames.len(), 2, "the info probe, then the ping");
+    assert_eq!(objects(&frames[0].payload)[0]["janus"], "info");
+    assert_eq!(frames[1].opcode, Opcode::Text);
+    let sent = objects(&frames[1].payload);
     assert_eq!(sent[0]["janus"], "ping");
     assert_eq!(sent[0]["transaction"], tx.as_str());
     c.receive_data(&text_frame(&format!(
@@ -59,7 +60,7 @@ fn full_flow() {
 
 #[test]
 fn coalescing_three_requests_one_frame() {
-    let mut c: Conn = open_conn(JanusCoreConfig::default());
+    let mut c: Conn = open_conn_version(JanusCoreConfig::default(), 1102, "1.1.2");
     let o = RequestOptions {
         session_id: Some(5083213296227181),
         ..RequestOptions::new(Expect::Ack)
@@ -87,7 +88,7 @@ fn coalescing_cap_respected() {
         coalesce_max_bytes: 150,
         ..Default::default()
     };
-    let mut c: Conn = open_conn(cfg);
+    let mut c: Conn = open_conn_version(cfg, 1102, "1.1.2");
     let small = br#"{"janus":"message","body":{"request":"list"}}"#; // ~70 bytes encoded
     let big = format!(
         r#"{{"janus":"message","body":{{"pad":"{}"}}}}"#,

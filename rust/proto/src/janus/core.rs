@@ -301,6 +301,32 @@ impl<W, H> JanusCore<W, H> {
         }
     }
 
+    /// Like [`JanusCore::receive_message_lenient`], but `taken` sees each message first (with the
+    /// transaction-id generator) and keeps it from being dispatched by returning `true` (the
+    /// WebSocket connection takes its own `info` probe's reply and coalescing rejections).
+    pub fn receive_message_lenient_with<F>(&mut self, payload: Payload, mut taken: F)
+    where
+        F: FnMut(&Message, &TxIdGen) -> bool,
+    {
+        let (tx, routes, out) = (&mut self.tx, &mut self.routes, &mut self.out);
+        let r = classify_each(&payload, |m| {
+            if !taken(&m, tx.ids()) {
+                Self::dispatch(tx, routes, out, m);
+            }
+        });
+        if let Err(error) = r {
+            self.malformed += 1;
+            self.out.push(Output::Malformed { error });
+        }
+    }
+
+    /// Allocate a transaction id that no waiter will use (for requests the caller answers
+    /// itself, e.g. the WebSocket connection's `info` probe).
+    pub fn reserve_transaction(&mut self) -> TxId {
+        let id = self.tx.reserve_id();
+        self.tx.format_id(id)
+    }
+
     fn dispatch(
         tx: &mut Transactions<W>,
         routes: &mut Routes<H>,

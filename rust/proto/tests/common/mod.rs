@@ -82,13 +82,55 @@ pub fn open_client(cfg: WsConfig) -> WsClient {
     c
 }
 
-/// A connection that completed its handshake (request and outputs consumed).
+/// A connection that completed its handshake (request and outputs consumed); its `info` probe
+/// (if coalescing is allowed) was sent and is left unanswered, so coalescing stays off.
 pub fn open_conn<W, H>(janus: JanusCoreConfig) -> WsJanusConnection<W, H> {
+    open_conn_probed(janus).0
+}
+
+/// Like [`open_conn`], also returning the transaction of the `info` probe it sent.
+pub fn open_conn_probed<W, H>(janus: JanusCoreConfig) -> (WsJanusConnection<W, H>, Option<String>) {
     let mut c = WsJanusConnection::new(config(), janus, SEED).unwrap();
     let req = c.data_to_send();
     c.receive_data(&response_for(&req, "janus-protocol"))
         .unwrap();
     assert_eq!(c.drain_output().len(), 1);
+    let frames = parse_client_frames(&c.data_to_send());
+    let probe = frames.first().map(|f| {
+        let v: serde_json::Value = serde_json::from_slice(&f.payload).unwrap();
+        assert_eq!(v["janus"], "info");
+        v["transaction"].as_str().unwrap().to_owned()
+    });
+    assert!(frames.len() <= 1);
+    (c, probe)
+}
+
+/// Janus's `server_info` reply to `transaction`, for a server of version `version_string`.
+pub fn server_info_frame(transaction: &str, version: u64, version_string: &str) -> Vec<u8> {
+    text_frame(&indented(&serde_json::json!({
+        "janus": "server_info",
+        "transaction": transaction,
+        "name": "Janus WebRTC Server",
+        "version": version,
+        "version_string": version_string,
+        "author": "Meetecho s.r.l.",
+        "session-timeout": 60,
+        "reclaim-session-timeout": 0,
+        "plugins": {"janus.plugin.echotest": {"version": 8}}
+    })))
+}
+
+/// A connection whose probe was answered by a server of `version_string`.
+pub fn open_conn_version<W, H>(
+    janus: JanusCoreConfig,
+    version: u64,
+    version_string: &str,
+) -> WsJanusConnection<W, H> {
+    let (mut c, probe) = open_conn_probed(janus);
+    let probe = probe.expect("a probe was sent");
+    c.receive_data(&server_info_frame(&probe, version, version_string))
+        .unwrap();
+    assert!(c.drain_output().is_empty(), "the probe's reply is taken");
     c
 }
 
