@@ -14,10 +14,11 @@ feed and user ids are ``RoomId`` (``int``, or ``str`` when the plugin runs with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, ClassVar
 
 from janus_fast import timeouts
@@ -26,6 +27,7 @@ from janus_fast.errors import (
     JanusError,
     JanusFastError,
     PluginError,
+    RequestTimeoutError,
     combined_class,
     janus_error_class,
 )
@@ -194,6 +196,17 @@ class PluginClient(JanusPlugin):
         if timeout is OPTION_TIMEOUT:
             return timeouts.resolve(timeout, self._require_attached().transport.options.timeout)
         return timeout
+
+    @contextlib.asynccontextmanager
+    async def _within(self, timeout: Timeout, what: str) -> AsyncIterator[None]:
+        """A method's own wait (not a Janus request), bounded by ``timeout`` as requests are:
+        its expiry raises ``RequestTimeoutError`` (``what`` in its detail), as theirs does."""
+        seconds = self._timeout(timeout)
+        try:
+            async with deadline(seconds):
+                yield
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(f"{what}: nothing within {seconds} s") from None
 
     def _id_from(self, data: JsonDict, key: str) -> RoomId:
         """The id Janus returned under ``key`` (int or str, as sent); raises ``error_class``."""

@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 
-from janus_fast._compat import timeout as deadline
 from janus_fast.media import import_aiortc
 from janus_fast.plugins._requests import (
     JsonDict,
@@ -183,7 +182,7 @@ class JanusTextRoomPlugin(PluginClient):
             raise TextRoomError(0, "No JSEP offer received from setup")
         await self._answer(offer, timeout)
         self._setup_done = True
-        async with deadline(self._timeout(timeout)):
+        async with self._within(timeout, "TextRoom setup: no webrtcup"):
             await self._webrtcup_event.wait()
 
     async def _answer(self, offer: JsonDict, timeout: Timeout) -> None:
@@ -212,7 +211,9 @@ class JanusTextRoomPlugin(PluginClient):
         self._dc_pending[transaction] = waiter
         try:
             channel.send(orjson.dumps({**body, "transaction": transaction}).decode())
-            async with deadline(self._timeout(timeout)):
+            async with self._within(
+                timeout, f"TextRoom {body.get('textroom')}: no DataChannel reply"
+            ):
                 response = await waiter
         finally:
             self._dc_pending.pop(transaction, None)
@@ -392,7 +393,7 @@ class JanusTextRoomPlugin(PluginClient):
         if not isinstance(participants, list):
             raise TextRoomError(0, "Janus did not process the join (no participants in reply)")
         if self._setup_done:
-            async with deadline(self._timeout(timeout)):
+            async with self._within(timeout, "TextRoom join: no DataChannel"):
                 await self._data_channel_created_event.wait()
         return participants
 
