@@ -279,3 +279,70 @@ async def test_janus_killed_and_restarted_on_the_same_ports(janus_factory: Any) 
         reply = await plugin.request({"audio": True})
         assert reply["plugindata"]["data"]["result"] == "ok"
         assert session.transport.stats()["pending"] == 0
+
+
+async def _sessions_on(transport: JanusTransport, count: int) -> list[JanusSession]:
+    sessions = [JanusSession(transport=transport, keepalive_interval=60) for _ in range(count)]
+    await asyncio.gather(*(session.create() for session in sessions))
+    return sessions
+
+
+async def test_many_sessions_are_claimed_together_not_one_by_one(reclaimable: JanusServer) -> None:
+    # 10 ms each way per proxy read: one round trip costs >= 20 ms, so 200 claims one after the
+    # other would take >= 4 s; together they take a few round trips.
+    proxy = await proxied(reclaimable, delay=0.01)
+    config = {**FAST_RETRY, "ping_interval": None}
+    transport = JanusTransport.create_transport(proxy.url(), config=config)
+    await transport.connect()
+    try:
+        sessions = await _sessions_on(transport, 200)
+        ids = [session.id for session in sessions]
+        watch = Watch(transport)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        proxy.cut()
+        await watch.wait_for("reconnected")
+        elapsed = loop.time() - started
+        assert [session.id for session in sessions] == ids
+        assert all(session.created for session in sessions)
+        assert elapsed < 2.0, f"200 sessions back in {elapsed:.2f} s"
+        listed = reclaimable.admin_request({"janus": "list_sessions"})["sessions"]
+        assert set(ids) <= set(listed)
+        await asyncio.gather(*(session.keepalive() for session in sessions[:20]))
+        await asyncio.gather(*(session.destroy() for session in sessions))
+    finally:
+        await transport.disconnect()
+        await proxy.close()
+
+
+async def test_many_sessions_and_handles_are_recreated_together(janus_server: JanusServer) -> None:
+    proxy = await proxied(janus_server, delay=0.01)  # reclaim_session_timeout = 0
+    config = {**FAST_RETRY, "ping_interval": None, "reconnect_policy": "recreate"}
+    transport = JanusTransport.create_transport(proxy.url(), config=config)
+    await transport.connect()
+    try:
+        sessions = await _sessions_on(transport, 50)
+        plugins = [EchoTest() for _ in range(100)]
+        await asyncio.gather(*(p.attach(sessions[i % 50]) for i, p in enumerate(plugins)))
+        old_handles = [plugin.id for plugin in plugins]
+        watch = Watch(transport)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        proxy.cut()
+        await watch.wait_for("reconnected")
+        elapsed = loop.time() - started
+        # One after the other: 50 creates and 100 attaches, >= 3 s.
+        assert elapsed < 2.0, f"50 sessions and 100 handles back in {elapsed:.2f} s"
+        assert all(session.created for session in sessions)
+        assert all(plugin.id is not None and plugin.id not in old_handles for plugin in plugins)
+        for session in sessions:
+            assert sorted(session.plugin_handles) == sorted(
+                p.id for p in plugins if p.session is session and p.id is not None
+            )
+        replies = await asyncio.gather(*(plugin.request({"audio": True}) for plugin in plugins))
+        assert all(r["plugindata"]["data"]["result"] == "ok" for r in replies)
+        assert [r["sender"] for r in replies] == [plugin.id for plugin in plugins]
+        await asyncio.gather(*(session.destroy() for session in sessions))
+    finally:
+        await transport.disconnect()
+        await proxy.close()
