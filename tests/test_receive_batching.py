@@ -69,6 +69,8 @@ async def test_batching_can_be_turned_off(janus_server: JanusServer) -> None:
             "watermark": 0,
             "raised": 0,
             "guard_trips": 0,
+            "guard_checks": 0,
+            "quiet_drops": 0,
         }
     finally:
         await transport.disconnect()
@@ -127,6 +129,40 @@ async def test_expired_requests_stop_counting_as_owed() -> None:
         fake.send(text({"janus": "pong", "transaction": request["transaction"]}))
         assert (await asyncio.wait_for(ping, 0.5))["janus"] == "pong"
     finally:
+        await transport.disconnect()
+        await fake.close()
+
+
+async def test_guard_backs_off_while_the_replies_owed_do_not_come() -> None:
+    """Replies owed that take long (or never come) must not keep a 1 ms guard timer running: it
+    stops after a few quiet ticks, and the replies, when they come, are read at once."""
+    fake = await FakeJanus().start()
+    config = {**NO_RETRY, "coalesce": False}  # one request per frame, no version probe
+    transport = JanusTransport.create_transport(fake.url, config=config)
+    await transport.connect()
+    pings = [asyncio.ensure_future(transport.ping()) for _ in range(16)]
+    try:
+        requests: list[dict[str, Any]] = []
+        while len(requests) < 16:
+            requests.extend(await asyncio.wait_for(fake.read_requests(), 5))
+        stats = transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["watermark"] > 100 or stats["quiet_drops"] > 0
+        checks_before = stats["guard_checks"]
+        await asyncio.sleep(0.5)  # nothing arrives: a 1 ms guard would tick ~500 times
+        stats = transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["guard_checks"] - checks_before < 50, stats
+        assert stats["quiet_drops"] >= 1
+        assert stats["watermark"] == 1
+        started = time.perf_counter()
+        for request in requests:
+            fake.send(text({"janus": "pong", "transaction": request["transaction"]}))
+        replies = await asyncio.wait_for(asyncio.gather(*pings), 2)
+        assert all(reply["janus"] == "pong" for reply in replies)
+        assert time.perf_counter() - started < 0.5
+    finally:
+        for ping in pings:
+            ping.cancel()
+        await asyncio.gather(*pings, return_exceptions=True)
         await transport.disconnect()
         await fake.close()
 

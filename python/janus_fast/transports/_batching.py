@@ -10,7 +10,10 @@ bytes sit in the socket below the watermark (the rest of the batch is not coming
 was descheduled, a reply it is slow to send or never sends, a request that expired, an event
 nobody counted on); if that happens again before any batch completes, batching stays off for a
 back-off that doubles per repeat. So no received byte waits in the kernel for more than about two
-guard intervals. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses
+guard intervals. When nothing at all arrives for ``QUIET_CHECKS`` intervals (replies that take
+long or never come), batching also goes off for such a back-off: the guard then stops ticking
+instead of firing every millisecond, and whatever arrives next wakes the reader at once. Nothing
+owed, no guard. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses
 the option, it does nothing.
 """
 
@@ -38,6 +41,9 @@ GUARD_INTERVAL = 0.001
 #: descheduled for a moment; it costs one early read and no back-off.)
 GUARD_BACKOFF = 0.002
 GUARD_BACKOFF_MAX = 0.1
+#: Guard intervals in a row with no read and nothing received before a raised watermark is
+#: dropped as pointless (the replies owed are slow): the guard stops until batching resumes.
+QUIET_CHECKS = 8
 
 
 class ReceiveBatcher:
@@ -49,11 +55,15 @@ class ReceiveBatcher:
         "_guard",
         "_loop",
         "_off_until",
+        "_quiet",
+        "_quiet_streak",
         "_reads",
         "_reads_at_check",
         "_socket",
         "_streak",
+        "guard_checks",
         "guard_trips",
+        "quiet_drops",
         "raised",
     )
 
@@ -71,9 +81,15 @@ class ReceiveBatcher:
         self._off_until = 0.0
         #: Consecutive guard firings (no read in between that the watermark itself allowed).
         self._streak = 0
+        #: Guard intervals in a row with nothing received, and quiet drops since the last batch.
+        self._quiet = 0
+        self._quiet_streak = 0
         #: Times the watermark was raised above 1, and times the guard had to drop it.
         self.raised = 0
         self.guard_trips = 0
+        #: Guard timer ticks, and times a quiet spell (nothing arriving) turned batching off.
+        self.guard_checks = 0
+        self.quiet_drops = 0
 
     @classmethod
     def attach(
@@ -136,6 +152,11 @@ class ReceiveBatcher:
                 self._reads_at_check = self._reads
                 self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)
 
+    def _back_off(self, repeat: int) -> None:
+        """No batching for ``GUARD_BACKOFF`` doubled ``repeat`` times (capped)."""
+        backoff = min(GUARD_BACKOFF * 2**repeat, GUARD_BACKOFF_MAX)
+        self._off_until = self._loop.time() + backoff
+
     def _buffered(self) -> int:
         """Bytes received and not yet read on the socket (FIONREAD); 0 if unknown."""
         if self._socket is None:
@@ -149,6 +170,7 @@ class ReceiveBatcher:
     def _check(self) -> None:
         """Guard tick: a raised watermark with no read for a whole interval is dropped."""
         self._guard = None
+        self.guard_checks += 1
         if self._applied <= 1 or self._socket is None:
             return
         # What is owed may have changed with no read or flush since (requests expired or were
@@ -156,18 +178,32 @@ class ReceiveBatcher:
         self.tune()
         if self._applied <= 1 or self._guard is not None:
             return  # batching ended, or _apply() armed a fresh guard for the new value
-        if self._reads == self._reads_at_check and 0 < self._buffered() < self._applied:
-            # Bytes have arrived but not enough to wake the reader, for a whole interval: what
-            # would complete the batch is not coming soon. (Nothing buffered delays nothing,
-            # and enough buffered is read in this loop iteration: neither is a reason to stop.)
-            self.guard_trips += 1
-            self._streak += 1
-            if self._streak > 1:
-                backoff = min(GUARD_BACKOFF * 2 ** (self._streak - 2), GUARD_BACKOFF_MAX)
-                self._off_until = self._loop.time() + backoff
-            self._apply(1)
-            return
-        if self._reads != self._reads_at_check:
+        if self._reads == self._reads_at_check:
+            buffered = self._buffered()
+            if 0 < buffered < self._applied:
+                # Bytes have arrived but not enough to wake the reader, for a whole interval:
+                # what would complete the batch is not coming soon. (Enough buffered is read in
+                # this loop iteration: no reason to stop.)
+                self.guard_trips += 1
+                self._streak += 1
+                if self._streak > 1:
+                    self._back_off(self._streak - 2)
+                self._apply(1)
+                return
+            if buffered == 0:
+                # Nothing delayed yet, but nothing coming either: after a few such intervals
+                # stop ticking (batching off for a back-off; the next byte wakes the reader).
+                self._quiet += 1
+                if self._quiet >= QUIET_CHECKS:
+                    self.quiet_drops += 1
+                    self._back_off(self._quiet_streak)
+                    self._quiet_streak += 1
+                    self._quiet = 0
+                    self._apply(1)
+                    return
+        else:
             self._streak = 0
+            self._quiet = 0
+            self._quiet_streak = 0
         self._reads_at_check = self._reads
         self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)

@@ -233,14 +233,23 @@ class JanusTransportWebsocket(JanusTransport):
     @property
     def receive_batching_stats(self) -> dict[str, int]:
         """The current socket's receive batching: its watermark now, times it was raised, times
-        the guard dropped it (all 0 when batching is off or unsupported)."""
+        the guard dropped it for a partial batch (``guard_trips``) or because nothing arrived
+        (``quiet_drops``), and the guard's ticks (all 0 when batching is off or unsupported)."""
         batcher = self._batcher
         if batcher is None:
-            return {"watermark": 0, "raised": 0, "guard_trips": 0}
+            return {
+                "watermark": 0,
+                "raised": 0,
+                "guard_trips": 0,
+                "guard_checks": 0,
+                "quiet_drops": 0,
+            }
         return {
             "watermark": batcher.watermark,
             "raised": batcher.raised,
             "guard_trips": batcher.guard_trips,
+            "guard_checks": batcher.guard_checks,
+            "quiet_drops": batcher.quiet_drops,
         }
 
     def _transport_stats(self) -> dict[str, int]:
