@@ -65,8 +65,8 @@ async def test_janus_1_0_never_gets_a_multi_request_frame(
         assert fake.rejections == 0
         assert [len(f) for f in fake.frames] == [1] * len(fake.frames)
         kinds = collections.Counter(f[0]["janus"] for f in fake.frames)
-        assert kinds == {  # the probe and the session's own info; every request in a frame
-            "info": 2,
+        assert kinds == {  # the probe's answer serves the session's keepalive setup too
+            "info": 1,
             "ping": 100,
             "create": 1,
             "attach": 1,
@@ -149,6 +149,19 @@ async def test_what_was_learned_is_learned_again_after_a_reconnection() -> None:
     finally:
         await transport.disconnect()
         await fake.close()
+
+
+async def test_the_probe_needs_no_credentials(janus_factory: Any) -> None:
+    janus = janus_factory(api_secret="s3cret-for-the-probe-test", token_auth=True)
+    transport = await connected(janus.ws_url)  # no secret, no token: info needs neither
+    try:
+        await transport.ping()
+        assert transport.server_version == 1102
+        assert transport.coalescing is True
+        info = await transport.server_info()
+        assert info["api_secret"] is True and info["auth_token"] is True
+    finally:
+        await transport.disconnect()
 
 
 async def test_real_janus_1_1_2_coalesces(janus_server: JanusServer) -> None:

@@ -190,6 +190,9 @@ class WebSocketConnection(CoreTables):
     def server_version(self) -> int | None:
         """``version`` from this socket's ``info`` probe (e.g. 1102), once answered."""
     @property
+    def server_info(self) -> bytes | None:
+        """The ``server_info`` reply (JSON) to this socket's ``info`` probe, once answered."""
+    @property
     def frames_resent(self) -> int:
         """Multi-request frames the server rejected (an error without a transaction), sent
         again one request per frame."""

@@ -137,6 +137,14 @@ class JanusTransportWebsocket(JanusTransport):
         count: int = self._core.frames_resent
         return count
 
+    async def server_info(self) -> JsonDict:
+        """``info``, cached: the answer to the ``info`` sent after the handshake when it came."""
+        if self._server_info is None:
+            probed = self._core.server_info
+            if probed is not None:
+                self._server_info = orjson.loads(probed)
+        return await super().server_info()
+
     def _make_core(self) -> WebSocketConnection:
         options = self.options
         return _core.WebSocketConnection(

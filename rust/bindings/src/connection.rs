@@ -120,6 +120,15 @@ impl PyWebSocketConnection {
         self.conn.framer().server_version()
     }
 
+    /// The `server_info` reply to this socket's `info` probe (JSON bytes), once answered.
+    #[getter]
+    fn server_info<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.conn
+            .framer()
+            .server_info()
+            .map(|info| PyBytes::new(py, info))
+    }
+
     /// Multi-request frames the server rejected, sent again one request per frame.
     #[getter]
     fn frames_resent(&self) -> u64 {

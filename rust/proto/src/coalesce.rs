@@ -60,6 +60,8 @@ pub struct Framer {
     /// Cached `coalescing && !confirmed`: multi-request frames are remembered.
     tracking: bool,
     server_version: Option<u64>,
+    /// The probe's `server_info` reply (this socket's server).
+    server_info: Option<Vec<u8>>,
     /// Transaction of the `info` probe in flight.
     probe: Option<TxId>,
     /// Encoded requests not yet framed.
@@ -89,6 +91,7 @@ impl Framer {
             coalescing: false,
             tracking: false,
             server_version: None,
+            server_info: None,
             probe: None,
             pending: Vec::new(),
             segment_ends: Vec::new(),
@@ -119,6 +122,11 @@ impl Framer {
     /// The `version` the server reported in its `info` on this socket, once known.
     pub fn server_version(&self) -> Option<u64> {
         self.server_version
+    }
+
+    /// The `server_info` the server sent in answer to this socket's probe, once answered.
+    pub fn server_info(&self) -> Option<&[u8]> {
+        self.server_info.as_deref()
     }
 
     /// Multi-request frames rejected by the server and sent again one request per frame.
@@ -218,6 +226,7 @@ impl Framer {
         self.resent_end = 0;
         self.probe = None;
         self.server_version = None;
+        self.server_info = None;
         self.accepts = false;
         self.confirmed = false;
         self.tracking = false;
@@ -314,6 +323,7 @@ impl Framer {
             .and_then(serde_json::Value::as_str)
             .and_then(parse_version);
         self.server_version = number;
+        self.server_info = Some(info.to_vec());
         let accepts = match parsed {
             Some(version) => version >= FIRST_COALESCING_VERSION,
             None => number.is_some_and(|n| n >= 1102),

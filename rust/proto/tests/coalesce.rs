@@ -95,6 +95,9 @@ fn new_server_coalesces_after_its_answer_and_not_before() {
     );
     assert!(c.framer().coalescing() && !c.framer().probing());
     assert_eq!(c.framer().server_version(), Some(1102));
+    let info: serde_json::Value =
+        serde_json::from_slice(c.framer().server_info().unwrap()).unwrap();
+    assert_eq!(info["version_string"], "1.1.2");
     assert_eq!(c.core().transactions().stats().unknown_transactions, 0);
     pings(&mut c, 4..7);
     assert_eq!(
