@@ -111,6 +111,8 @@ async def test_a_server_lying_about_its_version_gets_each_request_once(
         await concurrent_echotests(session)
         assert [len(f) for f in fake.frames[after:]] == [1] * (len(fake.frames) - after)
         assert fake.rejections == transport.frames_resent == 1
+        assert transport.stats()["frames_resent"] == 1
+        assert transport.stats()["coalescing"] == 0
         assert len(rejection_warnings(caplog)) == 1
         await session.destroy()
         executed = collections.Counter(r["transaction"] for r in fake.executed)
@@ -170,6 +172,7 @@ async def test_real_janus_1_1_2_coalesces(janus_server: JanusServer) -> None:
         await transport.ping()  # answered after the probe: the version is known now
         assert transport.server_version == 1102
         assert transport.coalescing is True
+        assert transport.stats()["coalescing"] == 1
         await concurrent_pings(transport, 200)
         session = JanusSession(transport=transport)
         await session.create()

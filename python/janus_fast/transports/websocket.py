@@ -267,6 +267,8 @@ class JanusTransportWebsocket(JanusTransport):
             "receive_watermark": batching["watermark"],
             "receive_watermark_raised": batching["raised"],
             "receive_guard_trips": batching["guard_trips"],
+            "coalescing": int(self._core.coalesce),
+            "frames_resent": self._core.frames_resent,
         }
 
     # -- socket callbacks ------------------------------------------------------------------------
