@@ -25,7 +25,13 @@ CORE_KEYS = {
     "open_connections",
 }
 KIND_KEYS = {
-    "ws": {"receive_watermark", "receive_watermark_raised", "receive_guard_trips"},
+    "ws": {
+        "receive_watermark",
+        "receive_watermark_raised",
+        "receive_guard_trips",
+        "coalescing",
+        "frames_resent",
+    },
     "http": {"long_polls"},
 }
 
