@@ -357,3 +357,125 @@ fn the_rule_does_not_depend_on_how_reads_split_the_stream() {
         assert_eq!((&got.0, &got.1), (&whole.0, &whole.1), "split at {i}");
     }
 }
+
+mod model {
+    //! Model check: random batches of requests, flushes and reply timings against a server that
+    //! rejects multi-request frames like Janus 1.0.x (or accepts them like 1.1.2). Every request
+    //! is executed exactly once, every waiter completes exactly once, nothing is remembered
+    //! beyond the bound.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// One step of the client: queue `n` pings, then flush (and maybe let the server's replies
+    /// so far arrive, in one read or byte by byte in two halves).
+    #[derive(Debug, Clone)]
+    struct Step {
+        n: u32,
+        deliver: u8,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (1u32..12, 0u8..3).prop_map(|(n, deliver)| Step { n, deliver })
+    }
+
+    /// The server side: executes what it accepts and queues its replies.
+    struct Server {
+        accepts_multi: bool,
+        executed: HashMap<String, u32>,
+        rejections: u64,
+        replies: Vec<u8>,
+    }
+
+    impl Server {
+        fn take(&mut self, written: &[u8]) {
+            for f in parse_client_frames(written) {
+                let objs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&f.payload)
+                    .into_iter::<serde_json::Value>()
+                    .map(Result::unwrap)
+                    .collect();
+                if objs.len() > 1 && !self.accepts_multi {
+                    self.rejections += 1;
+                    self.replies.extend(text_frame(REJECTION));
+                    continue;
+                }
+                for o in objs {
+                    let tx = o["transaction"].as_str().unwrap().to_owned();
+                    self.replies.extend(pong(&tx));
+                    *self.executed.entry(tx).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn run(steps: &[Step], accepts_multi: bool, cap: usize) -> Result<(), TestCaseError> {
+        let cfg = JanusCoreConfig {
+            coalesce_max_bytes: cap,
+            ..Default::default()
+        };
+        let mut c: Conn = open_conn_version(cfg, 1102, "1.1.2");
+        let mut server = Server {
+            accepts_multi,
+            executed: HashMap::new(),
+            rejections: 0,
+            replies: Vec::new(),
+        };
+        let mut next = 0u32;
+        let mut done: Vec<u32> = Vec::new();
+        let mut deliver = |c: &mut Conn, server: &mut Server, whole: bool| {
+            let replies = std::mem::take(&mut server.replies);
+            let cut = if whole {
+                replies.len()
+            } else {
+                replies.len() / 2
+            };
+            for part in [&replies[..cut], &replies[cut..]] {
+                c.receive_data(part).unwrap();
+                done.extend(completed(&c.drain_output()));
+                let written = c.data_to_send();
+                server.take(&written);
+            }
+        };
+        for s in steps {
+            pings(&mut c, next..next + s.n);
+            next += s.n;
+            let written = c.data_to_send();
+            server.take(&written);
+            prop_assert!(c.framer().tracked_frames() <= MAX_TRACKED_FRAMES);
+            if s.deliver > 0 {
+                deliver(&mut c, &mut server, s.deliver == 1);
+            }
+        }
+        while !server.replies.is_empty() {
+            deliver(&mut c, &mut server, true);
+        }
+        prop_assert_eq!(server.executed.len(), next as usize);
+        prop_assert!(server.executed.values().all(|&n| n == 1), "executed twice");
+        done.sort_unstable();
+        prop_assert_eq!(done, (0..next).collect::<Vec<_>>());
+        prop_assert!(c.core().transactions().is_empty());
+        prop_assert_eq!(c.framer().frames_resent(), server.rejections);
+        if accepts_multi {
+            prop_assert_eq!(server.rejections, 0);
+        } else if steps.iter().any(|s| s.n >= 2) {
+            // The first batch of two or more shared a frame: the net was exercised.
+            prop_assert!(server.rejections >= 1);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn old_server_model(steps in proptest::collection::vec(step(), 1..12), cap in 100usize..400) {
+            run(&steps, false, cap)?;
+        }
+
+        #[test]
+        fn new_server_model(steps in proptest::collection::vec(step(), 1..12), cap in 100usize..400) {
+            run(&steps, true, cap)?;
+        }
+    }
+}
