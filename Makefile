@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 CARGO   ?= cargo
 
-.PHONY: setup build build-release format lint test-rust test-python test bench fuzz fuzz-smoke janus-up janus-down
+.PHONY: setup build build-release wheels wheel-smoke format lint test-rust test-python test bench fuzz fuzz-smoke janus-up janus-down
 
 setup:
 	bash scripts/setup.sh
@@ -14,6 +14,15 @@ build:
 
 build-release:
 	$(VENV)/bin/maturin develop --release -q
+
+# A release wheel per supported CPython found (pyenv or pythonX.Y on PATH) and an sdist, in dist/.
+wheels:
+	MATURIN=$(VENV)/bin/maturin bash scripts/build_wheels.sh
+
+# Each wheel in a fresh virtualenv (no Rust on PATH, run outside the repo) against a real Janus;
+# a supported CPython that is missing fails it.
+wheel-smoke: wheels
+	bash scripts/wheel_smoke.sh
 
 format:
 	$(CARGO) fmt --all
@@ -37,8 +46,8 @@ test-python:
 	$(PYTEST) tests benches/test_macro.py
 
 # The README's test command: lint, Rust tests, a bounded fuzz run of the core, Python tests
-# (both event loops in one run).
-test: lint test-rust fuzz-smoke test-python
+# (both event loops in one run), then the wheels smoke-tested on every supported CPython.
+test: lint test-rust fuzz-smoke test-python wheel-smoke
 
 bench:
 	$(PYTEST) benches --benchmark-only --benchmark-columns=min,mean,median,ops -p no:cacheprovider
