@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 CARGO   ?= cargo
 
-.PHONY: setup build build-release wheels wheel-smoke format lint test-rust test-python test bench fuzz fuzz-smoke janus-up janus-down
+.PHONY: setup build build-release wheels wheel-smoke format lint test-rust test-python test bench fuzz fuzz-smoke fuzz-e2e janus-up janus-down
 
 setup:
 	bash scripts/setup.sh
@@ -58,6 +58,12 @@ fuzz:
 # The fuzz targets for a bounded time in every CI run (each target JANUS_FUZZ_SECONDS).
 fuzz-smoke:
 	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-30} $(CARGO) test -p janus_proto --release --test fuzz_bounded -- --ignored fuzz
+
+# The end-to-end fuzzer (tests/fuzz_e2e) for longer than its ~60 s share of `make test`:
+# JANUS_FUZZ_E2E_SECONDS in total (default 600), split between WS/HTTP and asyncio/uvloop;
+# JANUS_FUZZ_E2E_SEED to replay a run.
+fuzz-e2e:
+	JANUS_FUZZ_E2E_SECONDS=$${JANUS_FUZZ_E2E_SECONDS:-600} $(PYTEST) tests/fuzz_e2e -o timeout=0 -p no:cacheprovider
 
 janus-up:
 	$(PY) -m janus_fast.testing up

@@ -1,0 +1,397 @@
+"""End-to-end fuzzing of the public API against a hostile, scripted Janus (WebSocket and HTTP).
+
+Rule: each case opens a fresh transport to a scripted Janus (``_fuzz_server``) that replays
+recorded Janus 1.1.2 replies, arms ONE seeded mutation (``_fuzz_mutations``) on the answer to one
+request (or pushes unsolicited traffic), then drives the public API — ``JanusSession``, plugin
+attach, ``request``, the janus-client ``send``/``get``/``done`` path, ``ping``, ``info``,
+``keepalive``, detach, destroy — with short deadlines, and checks after the case that:
+
+- every call ended, with a result or a ``JanusFastError``, within its deadline (plus slack);
+- results are what they claim: a ``pong`` from ``ping``, positive integer session/handle ids;
+- a later ``ping`` is answered (the reader survived; the server answers normally again);
+- the core's tables are empty again (``transport.stats()``: pending, sessions, handles);
+- no task of the client is left behind, the loop's exception handler saw nothing ("exception
+  was never retrieved", "Task was destroyed but it is pending") and no internal exception was
+  logged; memory (RSS and live objects) stays bounded over the run.
+
+A run is seeded: ``JANUS_FUZZ_E2E_SEED`` (default: random, printed), ``JANUS_FUZZ_E2E_CASE``
+re-runs one case, ``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split
+between the transports and event loops. A failure prints the seed, the case and what the
+mutation did. ``DISABLED`` lists the mutation classes kept out of the run, with the reason; the
+run prints it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gc
+import logging
+import os
+import random
+import resource
+import time
+import traceback
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+from _fuzz_mutations import CLASSES, mutator, unsolicited
+from _fuzz_server import HttpScriptedJanus, ScriptedJanus, WsScriptedJanus
+
+from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
+from janus_fast.errors import JanusFastError
+
+#: Deadline of every call in a case (short: a drop or a late reply costs this much).
+TIMEOUT = 0.08
+#: How much longer than its deadline a call may take before it counts as hung (loaded CI).
+SLACK = 3.0
+#: Mutation classes kept out of the run (name -> why). Never counted as passing: printed.
+DISABLED: dict[str, str] = {}
+#: Where a mutation can land: the answer to one request kind, or traffic pushed unasked.
+TARGETS = {
+    "ws": ("info", "ping", "create", "attach", "message", "keepalive", "detach", "destroy", "push"),
+    "http": (
+        "info",
+        "ping",
+        "create",
+        "attach",
+        "message",
+        "keepalive",
+        "detach",
+        "destroy",
+        "longpoll",
+    ),
+}
+OPTIONS = {
+    "timeout": TIMEOUT,
+    "connect_timeout": 2.0,
+    "max_retries": 3,
+    "retry_delay": 0.01,
+    "retry_delay_max": 0.05,
+    "ping_interval": None,
+    "keepalive_interval": None,
+}
+#: RSS growth (KiB) and live-object growth allowed after the warm-up.
+RSS_BOUND_KIB = 96 * 1024
+OBJECTS_BOUND = 60_000
+WARM_UP_CASES = 30
+
+
+class CallbackBoom(Exception):
+    """Raised on purpose by the fuzzer's own event handler (must be logged, not fatal)."""
+
+
+class EchoTest(JanusPlugin):
+    name = "janus.plugin.echotest"
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self._raise = rng.random() < 0.2
+        self.received = 0
+
+    async def on_receive(self, response: dict[str, Any]) -> None:
+        self.received += 1
+        if self._raise:
+            raise CallbackBoom("the fuzzer's handler raising on purpose")
+
+
+@dataclasses.dataclass
+class Case:
+    kind: str
+    seed: str
+    index: int
+    mutation: str = ""
+    target: str = ""
+    log: list[str] = dataclasses.field(default_factory=list)
+    calls: list[str] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    def describe(self, loop_name: str) -> str:
+        return (
+            f"case {self.index} ({self.kind}, {loop_name}): mutation={self.mutation} "
+            f"target={self.target}\n  did: {'; '.join(self.log)}\n"
+            f"  calls: {'; '.join(self.calls)}\n  PROBLEMS: {' | '.join(self.problems)}\n"
+            f"  re-run: JANUS_FUZZ_E2E_SEED={self.seed} JANUS_FUZZ_E2E_CASE={self.index} "
+            f".venv/bin/python -m pytest tests/fuzz_e2e --loop {loop_name} -k {self.kind}"
+        )
+
+
+class Recorder(logging.Handler):
+    """Formats every janus_fast record (formatting is code under test too) and keeps the ones
+    carrying an exception that is neither typed nor the fuzzer's own callback error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.internal: list[str] = []
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            if not isinstance(error, JanusFastError | CallbackBoom | OSError):
+                self.internal.append(f"{record.name}: {text} ({type(error).__name__}: {error})")
+
+
+async def bounded(case: Case, name: str, awaitable: Awaitable[Any]) -> Any:
+    """Await one public call: it must end with a result or a typed error, within its deadline."""
+    started = time.monotonic()
+    try:
+        result = await asyncio.wait_for(awaitable, TIMEOUT + SLACK)
+    except asyncio.TimeoutError as exc:
+        if isinstance(exc, JanusFastError):  # RequestTimeoutError is a TimeoutError too
+            case.calls.append(f"{name}: {type(exc).__name__}")
+            return exc
+        case.problems.append(f"{name} did not end within {TIMEOUT + SLACK:.1f}s")
+        return None
+    except JanusFastError as exc:
+        case.calls.append(f"{name}: {type(exc).__name__}")
+        return exc
+    except asyncio.CancelledError:
+        case.problems.append(f"{name} raised CancelledError")
+        return None
+    except Exception as exc:  # the invariant: nothing untyped escapes
+        case.problems.append(
+            f"{name} raised untyped {type(exc).__name__}: {exc!r:.200} at {_where(exc)}"
+        )
+        return exc
+    case.calls.append(f"{name}: ok ({time.monotonic() - started:.3f}s)")
+    return result
+
+
+async def run_case(server: ScriptedJanus, case: Case, loop_name: str) -> None:
+    rng = random.Random(f"{case.seed}:{case.kind}:{case.index}")
+    enabled = [c for c in CLASSES[case.kind] if c not in DISABLED]
+    case.mutation = rng.choice(enabled)
+    case.target = rng.choice(TARGETS[case.kind])
+    before = set(asyncio.all_tasks())
+    if case.target != "push":
+        server.arm(case.target, mutator(case.mutation, rng, case.kind, TIMEOUT, case.log))
+    transport = JanusTransport.create_transport(server.url, config=OPTIONS)
+    session = JanusSession(transport=transport)
+    plugin = EchoTest(rng)
+    try:
+        await bounded(case, "connect", transport.connect())
+        steps = ["ping", "info", "attach", "request", "compat", "keepalive", "detach", "destroy"]
+        if rng.random() < 0.5:
+            steps[3], steps[4] = steps[4], steps[3]
+        push_at = rng.randrange(len(steps)) if case.target == "push" else -1
+        for number, step in enumerate(steps):
+            if number == push_at:
+                plan = unsolicited(rng, case.kind, session.id, plugin.id, case.log)
+                assert isinstance(server, WsScriptedJanus)
+                await server.push(plan)
+                await asyncio.sleep(rng.choice((0, 0.005, 0.02)))
+            await run_step(case, step, transport, session, plugin)
+        server.disarm()
+        await check_alive(case, transport)
+    finally:
+        server.disarm()
+        await bounded(case, "cleanup detach", plugin.destroy())
+        await bounded(case, "cleanup destroy", session.destroy())
+        tables = transport.stats()
+        await bounded(case, "disconnect", transport.disconnect())
+    left = {k: v for k, v in tables.items() if k in ("pending", "sessions", "handles") and v}
+    if left:
+        case.problems.append(f"core tables not empty after destroy: {left}")
+    after = transport.stats()
+    if after["pending"] or after["sessions"] or after["handles"]:
+        case.problems.append(f"core tables not empty after disconnect: {after}")
+    await check_tasks(case, before)
+
+
+async def run_step(
+    case: Case, step: str, transport: JanusTransport, session: JanusSession, plugin: EchoTest
+) -> None:
+    if step == "ping":
+        pong = await bounded(case, "ping", transport.ping())
+        if isinstance(pong, dict) and pong.get("janus") != "pong":
+            case.problems.append(f"ping returned a non-pong {pong!r:.120}")
+    elif step == "info":
+        info = await bounded(case, "info", transport.info())
+        if info is not None and not isinstance(info, dict | JanusFastError):
+            case.problems.append(f"info returned {info!r:.120}")
+    elif step == "attach":
+        result = await bounded(case, "attach", plugin.attach(session))
+        if not isinstance(result, BaseException):
+            for what, value in (("session", session.id), ("handle", plugin.id)):
+                if type(value) is not int or value <= 0:
+                    case.problems.append(f"attach accepted {what} id {value!r}")
+    elif step == "request" and plugin.id is not None:
+        reply = await bounded(case, "request", plugin.request({"audio": True}, timeout=TIMEOUT))
+        if isinstance(reply, dict) and reply.get("janus") not in ("event", "success"):
+            case.problems.append(f"request returned {reply!r:.120}")
+    elif step == "compat" and plugin.id is not None:
+        body = {"janus": "message", "body": {"audio": True}}
+        tx = await bounded(case, "send", plugin.send(body))
+        if tx is not None and not isinstance(tx, BaseException):
+            try:
+                event = await bounded(case, "get", tx.get({"janus": "event"}, timeout=TIMEOUT))
+                if isinstance(event, dict) and event.get("janus") != "event":
+                    case.problems.append(f"get returned a non-event {event!r:.120}")
+            finally:
+                await bounded(case, "done", tx.done())
+    elif step == "keepalive" and session.created:
+        await bounded(case, "keepalive", session.keepalive())
+    elif step == "detach":
+        await bounded(case, "detach", plugin.destroy())
+    elif step == "destroy":
+        await bounded(case, "destroy", session.destroy())
+
+
+async def check_alive(case: Case, transport: JanusTransport) -> None:
+    """The reader survived: a ping with a generous deadline is answered (three tries: a
+    reconnection after a close may need a moment)."""
+    for _ in range(3):
+        try:
+            reply = await asyncio.wait_for(
+                transport.request({"janus": "ping"}, Expect.PONG, timeout=2.0), 2.0 + SLACK
+            )
+        except JanusFastError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(0.05)
+            continue
+        except asyncio.TimeoutError:
+            case.problems.append("liveness ping hung past its deadline")
+            return
+        if reply.json().get("janus") != "pong":
+            case.problems.append(f"liveness ping returned {reply.json()!r:.120}")
+        return
+    case.problems.append(f"the transport no longer answers a ping after the case ({last})")
+
+
+def _client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    return {t for t in tasks if not t.get_name().startswith("fuzz-server") and not t.done()}
+
+
+async def check_tasks(case: Case, before: set[asyncio.Task[Any]]) -> None:
+    deadline = time.monotonic() + 2.0
+    while True:
+        left = _client_tasks(asyncio.all_tasks() - before)
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            names = sorted(f"{t.get_name()}: {t.get_coro()!r:.80}" for t in left)
+            case.problems.append(f"{len(left)} task(s) left behind: {names[:5]}")
+            for task in left:  # so that the next cases start clean
+                task.cancel()
+            return
+        await asyncio.sleep(0.01)
+
+
+def _rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def budget_seconds(config: pytest.Config) -> float:
+    total = float(os.environ.get("JANUS_FUZZ_E2E_SECONDS", "60"))
+    loops = 2 if config.getoption("--loop") == "both" else 1
+    return total / (2 * loops)
+
+
+@pytest.mark.parametrize("kind", ["ws", "http"])
+async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Config) -> None:
+    seed = os.environ.get("JANUS_FUZZ_E2E_SEED") or str(random.randrange(1, 2**32))
+    only = os.environ.get("JANUS_FUZZ_E2E_CASE")
+    budget = budget_seconds(pytestconfig)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(line)
+        else:  # pragma: no cover - run without a terminal
+            print(line)
+
+    disabled = {c: r for c, r in DISABLED.items() if c in CLASSES[kind]}
+    say(
+        f"fuzz-e2e {kind}/{event_loop_name}: seed={seed} budget={budget:.0f}s; disabled "
+        f"mutation classes: {disabled or 'none'}"
+    )
+    loop = asyncio.get_running_loop()
+    loop_errors: list[str] = []
+    loop.set_exception_handler(lambda _, context: loop_errors.append(_context_text(context)))
+    recorder = Recorder()
+    library = logging.getLogger("janus_fast")
+    saved = (library.level, library.propagate)
+    library.setLevel(logging.DEBUG)
+    library.propagate = False
+    library.addHandler(recorder)
+    server: ScriptedJanus = await (
+        WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
+    ).start()
+    failures: list[str] = []
+    counts: dict[str, int] = {}
+    spent: dict[str, float] = {}
+    started = time.monotonic()
+    index = int(only) if only else 0
+    rss_base = objects_base = 0
+    try:
+        while True:
+            case = Case(kind, seed, index)
+            seen_errors, seen_internal = len(loop_errors), len(recorder.internal)
+            case_started = time.monotonic()
+            await run_case(server, case, event_loop_name)
+            spent[case.mutation] = spent.get(case.mutation, 0.0) + time.monotonic() - case_started
+            if index % 10 == 9 or only:
+                gc.collect()  # futures dropped unretrieved report through the handler now
+            case.problems += [f"loop exception handler: {e}" for e in loop_errors[seen_errors:]]
+            case.problems += [
+                f"internal error logged: {e}" for e in recorder.internal[seen_internal:]
+            ]
+            counts[case.mutation] = counts.get(case.mutation, 0) + 1
+            if case.problems:
+                failures.append(case.describe(event_loop_name))
+                say("FUZZ-E2E FAILURE " + failures[-1])
+            done = index + 1 - (int(only) if only else 0)
+            if done == WARM_UP_CASES:
+                gc.collect()
+                rss_base, objects_base = _rss_kib(), len(gc.get_objects())
+            if only or time.monotonic() - started > budget or len(failures) >= 20:
+                break
+            index += 1
+        elapsed = time.monotonic() - started
+        gc.collect()
+        memory = ""
+        if rss_base:
+            rss_growth = _rss_kib() - rss_base
+            objects_growth = len(gc.get_objects()) - objects_base
+            memory = f" rss +{rss_growth} KiB, objects +{objects_growth}"
+            if rss_growth > RSS_BOUND_KIB or objects_growth > OBJECTS_BOUND:
+                failures.append(
+                    f"memory grew over the run (seed {seed}, cases {WARM_UP_CASES}-{index}):"
+                    f"{memory}"
+                )
+        total = index + 1 - (int(only) if only else 0)
+        say(
+            f"fuzz-e2e {kind}/{event_loop_name}: seed={seed} {total} cases in {elapsed:.1f}s "
+            f"({total / elapsed:.1f}/s), {recorder.records} log records,{memory} per class: "
+            f"{dict(sorted(counts.items()))}; seconds per class: "
+            f"{ {k: round(v, 1) for k, v in sorted(spent.items())} }; failures: {len(failures)}"
+        )
+    finally:
+        await server.close()
+        library.removeHandler(recorder)
+        library.setLevel(saved[0])
+        library.propagate = saved[1]
+        loop.set_exception_handler(None)
+    assert not failures, f"{len(failures)} failing case(s), seed {seed}:\n" + "\n".join(
+        failures[:10]
+    )
+
+
+def _where(error: BaseException) -> str:
+    """The innermost janus_fast frame of ``error``'s traceback (file:line function)."""
+    spot = "?"
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        name = frame.f_code.co_filename
+        if "janus_fast" in name:
+            spot = f"{name.split('python/')[-1]}:{line} {frame.f_code.co_name}"
+    return spot
+
+
+def _context_text(context: dict[str, Any]) -> str:
+    error = context.get("exception")
+    where = _where(error) if isinstance(error, BaseException) else "?"
+    return f"{context.get('message')} {error!r:.200} at {where}"
