@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from typing import Any
 
+import orjson
 import pytest
 
 from _fake_janus import FakeJanus, frame, text
-from janus_fast import ConnectionClosedError, JanusTransport, ProtocolError
+from janus_fast import (
+    ConnectionClosedError,
+    JanusTransport,
+    ProtocolError,
+    SessionNotFoundError,
+    _core,
+)
 
 NO_RETRY = {"max_retries": 0, "timeout": 5, "ping_interval": None}
 
@@ -157,5 +166,132 @@ async def test_server_pings_are_answered_and_fragments_reassembled() -> None:
     fake.send(frame(0x1, body[:5], fin=False) + frame(0x0, body[5:12], fin=False))
     fake.send(frame(0x9, b"mid-message ping") + frame(0x0, body[12:]))
     assert (await asyncio.wait_for(ping, 5))["janus"] == "pong"
+    await transport.disconnect()
+    await fake.close()
+
+
+# -- JSON that orjson (Message.json()) rejects is malformed at the core, never a reply ------------
+
+#: One value of each kind orjson.loads rejects although it is valid JSON syntax.
+POISON = {
+    "lone surrogate escape": b'"\\ud800"',
+    "number beyond f64": b"1e400",
+    "nesting deeper than 1024": b"[" * 1024 + b"]" * 1024,
+}
+
+
+def pong_with(transaction: str, value: bytes) -> bytes:
+    return frame(
+        0x1, b'{"janus":"pong","transaction":"' + transaction.encode() + b'","x":' + value + b"}"
+    )
+
+
+async def test_json_orjson_rejects_is_malformed_counted_and_logged_once_per_kind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, transport = await connected()
+    ping = asyncio.ensure_future(transport.ping())
+    (request,) = await fake.read_requests()
+    transaction = request["transaction"]
+    with caplog.at_level(logging.DEBUG, logger="janus_fast.transport"):
+        for value in POISON.values():
+            fake.send(pong_with(transaction, value) * 2)  # each kind twice, as one frame each
+        fake.send(text({"janus": "pong", "transaction": transaction}))
+        pong = await asyncio.wait_for(ping, 5)
+    assert pong == {"janus": "pong", "transaction": transaction}  # none of the poison completed it
+    assert transport.stats_malformed == 2 * len(POISON)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == len(POISON), [r.getMessage() for r in warnings]
+    assert transport.connected
+    await transport.disconnect()
+    await fake.close()
+
+
+def _orjson_accepts(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+#: Values at the edges of orjson's rules (and some ordinary ones).
+EDGE_VALUES = [
+    *POISON.values(),
+    *(
+        rb'"\ud800\udc00"',
+        rb'"\udbff\udfff"',
+        rb'"\udc00"',
+        rb'"\ud800x"',
+        rb'"\ud800\u0041"',
+        rb'"\ud800\ud800"',
+        rb'"\\ud800"',
+        rb'"\u0000"',
+        rb'{"\ud800":1}',
+        rb'["\udfff"]',
+    ),
+    *(
+        b"1e308",
+        b"-1e308",
+        b"1.8e308",
+        b"1.7976931348623157e308",
+        b"1.7976931348623158e308",
+        b"1.7976931348623159e308",
+        b"1e-400",
+        b"-1e-400",
+        b"0e99999",
+        b"1E+400",
+        b"-1e400",
+        b"18446744073709551615",
+        b"18446744073709551616",
+        b"-9223372036854775809",
+        b"1" + b"0" * 308,
+        b"1" + b"0" * 309,
+        b"-1" + b"0" * 400,
+        b"2.4703282292062328e-324",
+    ),
+    *(b"[" * n + b"]" * n for n in (1022, 1023, 1024, 1025)),
+    *(b'{"a":' * n + b"1" + b"}" * n for n in (1023, 1024)),
+]
+
+
+@pytest.mark.parametrize("value", EDGE_VALUES, ids=lambda v: v[:24].decode(errors="replace"))
+def test_the_core_classifies_exactly_what_orjson_decodes(value: bytes) -> None:
+    message = b'{"janus":"event","x":' + value + b"}"
+    core = _core.JanusCore(apisecret=None, token=None, seed=os.urandom(32))
+    core.receive_message(message)
+    kinds = [kind for kind, _, _ in core.drain()]
+    assert (kinds == [_core.UNROUTED]) == _orjson_accepts(message), kinds
+    assert kinds in ([_core.UNROUTED], [_core.MALFORMED])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [{"code": "458", "reason": "r"}, {"code": 458.5, "reason": "r"}, {"reason": "r"}, "boom", None],
+    ids=["string", "float", "missing", "not-an-object", "absent"],
+)
+async def test_an_error_reply_without_an_integer_code_fails_its_request(error: Any) -> None:
+    fake, transport = await connected()
+    ping = asyncio.ensure_future(transport.ping())
+    (request,) = await fake.read_requests()
+    reply: dict[str, Any] = {"janus": "error", "transaction": request["transaction"]}
+    if error is not None:
+        reply["error"] = error
+    fake.send(text(reply))
+    with pytest.raises(ProtocolError, match="without an integer error code"):
+        await asyncio.wait_for(ping, 5)
+    ping = asyncio.ensure_future(transport.ping())
+    (request,) = await fake.read_requests()
+    fake.send(
+        text(
+            {
+                "janus": "error",
+                "transaction": request["transaction"],
+                "error": {"code": 458, "reason": "No such session"},
+            }
+        )
+    )
+    with pytest.raises(SessionNotFoundError, match="458"):
+        await asyncio.wait_for(ping, 5)
     await transport.disconnect()
     await fake.close()

@@ -27,6 +27,7 @@ from janus_fast.errors import (
     InvalidStateError,
     InvalidURLError,
     JanusFastError,
+    ProtocolError,
     RequestTimeoutError,
     SessionLostError,
     janus_error,
@@ -49,6 +50,10 @@ _RESERVED_KEYS = frozenset(("transaction", "session_id", "handle_id", "apisecret
 #: Requests whose resending cannot change anything on the server: ping, info, and the ack-only
 #: ones (keepalive, trickle).
 RESENDABLE_EXPECTS = frozenset((Expect.PONG, Expect.SERVER_INFO, Expect.ACK))
+#: Kinds of malformed input logged as warnings per transport (the rest go to debug level).
+_MAX_MALFORMED_KINDS = 32
+#: The core's error code for a Janus ``error`` reply whose ``error.code`` is not an integer.
+_INVALID_ERROR_CODE = 0
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001
 
@@ -75,6 +80,7 @@ class JanusTransport(ABC):
         self._server_info: JsonDict | None = None
         self.stats_unrouted = 0
         self.stats_malformed = 0
+        self._malformed_kinds: set[str] = set()
         self._connection_callbacks: list[ConnectionCallback] = []
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -460,7 +466,7 @@ class JanusTransport(ABC):
                     target.set_result(item)
             elif kind == _core.COMPLETE_ERROR:
                 if not target.done():
-                    target.set_exception(janus_error(item.error_code, item.error_reason or ""))
+                    target.set_exception(_error_reply(item))
             elif kind == _core.STREAM_ITEM:
                 target.put_msg(item)
             elif kind == _core.EVENT:
@@ -476,9 +482,22 @@ class JanusTransport(ABC):
                     )
             elif kind == _core.MALFORMED:
                 self.stats_malformed += 1
-                logger.warning("dropped a malformed message from Janus: %s", item)
+                self._log_malformed(item)
             elif kind == _core.CLOSED:
                 self._on_peer_closed(*item)
+
+    def _log_malformed(self, fault: str) -> None:
+        """Log a dropped message: the first of each kind of fault as a warning, the rest at
+        debug level (a hostile peer could repeat one forever); ``stats_malformed`` counts all."""
+        if fault in self._malformed_kinds or len(self._malformed_kinds) >= _MAX_MALFORMED_KINDS:
+            logger.debug("dropped a malformed message from Janus: %s", fault)
+            return
+        self._malformed_kinds.add(fault)
+        logger.warning(
+            "dropped a malformed message from Janus: %s (further ones of this kind are logged "
+            "at debug level and counted in stats_malformed)",
+            fault,
+        )
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
         """Hook: the peer closed the connection (WebSocket close frame or EOF)."""
@@ -489,6 +508,17 @@ async def _log_errors(awaitable: Any, callback: Any) -> None:
         await awaitable
     except Exception:
         logger.exception("connection callback %r raised", callback)
+
+
+def _error_reply(message: Message) -> JanusFastError:
+    """The error a Janus ``error`` reply fails its request with: the typed ``JanusError`` for its
+    code, or ``ProtocolError`` when ``error.code`` was missing or not an integer."""
+    reason = message.error_reason or ""
+    if message.error_code == _INVALID_ERROR_CODE:
+        return ProtocolError(
+            f"Janus error reply without an integer error code (reason: {reason[:200]!r})"
+        )
+    return janus_error(message.error_code, reason)
 
 
 def _fail_waiter(waiter: Any, error: BaseException) -> None:

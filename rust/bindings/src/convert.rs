@@ -24,6 +24,14 @@ fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> 
     module.bind(py).getattr(name)
 }
 
+/// A `janus_fast.errors.ProtocolError` with `text`.
+pub(crate) fn protocol_error(py: Python<'_>, text: &str) -> PyErr {
+    match error_class(py, "ProtocolError").and_then(|cls| cls.call1((text,))) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
+}
+
 /// Map a core error to `janus_fast.errors.ProtocolError` / `InvalidStateError` / `ValueError`.
 pub(crate) fn to_pyerr(py: Python<'_>, error: &ProtocolError) -> PyErr {
     let name = match error {

@@ -28,6 +28,7 @@
 //! orjson-only and the experiment was removed (it is in the git history of this file).
 
 use janus_proto::Message;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
@@ -113,9 +114,22 @@ impl PyMessage {
         PyBytes::new(py, self.inner.bytes())
     }
 
-    /// The whole message as Python objects (a new dict per call).
+    /// The whole message as Python objects (a new dict per call). The core classifies only JSON
+    /// that orjson decodes; should they ever disagree, the caller gets `ProtocolError`, never
+    /// orjson's own exception.
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        orjson_loads(py)?.call1((PyBytes::new(py, self.inner.bytes()),))
+        orjson_loads(py)?
+            .call1((PyBytes::new(py, self.inner.bytes()),))
+            .map_err(|err| {
+                if err.is_instance_of::<PyValueError>(py) {
+                    let why = format!("Janus sent JSON that cannot be decoded: {}", err.value(py));
+                    let error = crate::convert::protocol_error(py, &why);
+                    error.set_cause(py, Some(err));
+                    error
+                } else {
+                    err
+                }
+            })
     }
 
     fn __repr__(&self) -> String {

@@ -1,13 +1,101 @@
 //! Borrowed, tolerant deserialisation of the Janus routing fields (used by `message`).
 //!
 //! Rule: visit the object once, decode only the routing keys (borrowing strings from the input when
-//! they have no escapes) and skip every other value with `IgnoredAny`; a routing key whose value has
-//! an unexpected type reads as absent instead of failing the message. Last duplicate key wins.
+//! they have no escapes) and check every other value without building it ([`Checked`]); a routing
+//! key whose value has an unexpected type reads as absent instead of failing the message. Last
+//! duplicate key wins. The same pass enforces what `orjson.loads` (which `Message.json()` uses)
+//! rejects beyond JSON syntax, so a message that classifies always decodes: a string with a lone
+//! or misordered UTF-16 surrogate escape, a number that rounds to an infinite `f64`, and more than
+//! [`MAX_DEPTH`] arrays/objects open at once. The deserializer must run with serde_json's own
+//! recursion limit (128) disabled: [`Checked`] counts depth instead.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Most arrays/objects open at once that `orjson.loads` accepts (1025 fail).
+pub(super) const MAX_DEPTH: usize = 1024;
+
+/// The error text for input nested deeper than [`MAX_DEPTH`].
+pub(super) const TOO_DEEP: &str = "arrays/objects nested deeper than 1024 levels";
+
+/// Checks one value it does not keep: strings are parsed with surrogate validation, numbers are
+/// parsed (an infinite `f64` fails in serde_json), containers recurse with `depth` (the number of
+/// arrays/objects enclosing the value) counted against [`MAX_DEPTH`].
+#[derive(Clone, Copy)]
+struct Checked {
+    depth: usize,
+}
+
+fn enter<E: de::Error>(depth: usize) -> Result<usize, E> {
+    if depth >= MAX_DEPTH {
+        Err(E::custom(TOO_DEEP))
+    } else {
+        Ok(depth + 1)
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(depth: usize, mut seq: A) -> Result<(), A::Error> {
+    let inner = Checked {
+        depth: enter(depth)?,
+    };
+    while seq.next_element_seed(inner)?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(depth: usize, mut map: A) -> Result<(), A::Error> {
+    let inner = Checked {
+        depth: enter(depth)?,
+    };
+    while map.next_key_seed(inner)?.is_some() {
+        map.next_value_seed(inner)?;
+    }
+    Ok(())
+}
+
+/// Skip the value of a key this visitor does not decode (`depth`: that of the value).
+fn skip_value<'de, A: MapAccess<'de>>(map: &mut A, depth: usize) -> Result<(), A::Error> {
+    map.next_value_seed(Checked { depth })
+}
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        skip_seq(self.depth, seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        skip_map(self.depth, map)
+    }
+}
 
 enum Key {
     Janus,
@@ -55,7 +143,8 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-/// Visitor methods that turn every non-object value into `Default::default()`.
+/// Visitor methods that turn every non-object value into `Default::default()` (the visitor has a
+/// `depth` field: the arrays/objects enclosing the value it visits).
 macro_rules! non_object_is_default {
     ($de:lifetime) => {
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
@@ -76,8 +165,8 @@ macro_rules! non_object_is_default {
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(Default::default())
         }
-        fn visit_seq<A: SeqAccess<$de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        fn visit_seq<A: SeqAccess<$de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(self.depth, seq)?;
             Ok(Default::default())
         }
     };
@@ -106,48 +195,55 @@ impl Scalar<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar::Int(i128::from(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::Int(i128::from(v)))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-        }
-        d.deserialize_any(V)
+/// Reads a [`Scalar`] at `depth` (the arrays/objects enclosing it).
+#[derive(Clone, Copy)]
+struct ScalarAt {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ScalarAt {
+    type Value = Scalar<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarAt {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Int(i128::from(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Int(i128::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(self.depth, seq)?;
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_map(self.depth, map)?;
+        Ok(Scalar::Other)
     }
 }
 
@@ -158,9 +254,13 @@ fn string(s: Scalar<'_>) -> Option<Cow<'_, str>> {
     }
 }
 
-/// `{"code": N, "reason": "..."}` (also used for plugindata.data's `error_code`/`error`).
+/// `{"code": N, "reason": "..."}` (also used for plugindata.data's `error_code`/`error`): the code
+/// if it is an integer, the reason if it is a string.
 #[derive(Default)]
-struct CodeReason<'a>(Option<(i64, Cow<'a, str>)>);
+struct CodeReason<'a> {
+    code: Option<i64>,
+    reason: Option<Cow<'a, str>>,
+}
 
 /// `plugindata`: `plugin` and the error inside `data`.
 #[derive(Default)]
@@ -177,15 +277,21 @@ pub(super) struct Fields<'a> {
     pub(super) transaction: Option<Cow<'a, str>>,
     pub(super) session_id: Option<u64>,
     pub(super) sender: Option<u64>,
-    pub(super) error: Option<(i64, Cow<'a, str>)>,
+    /// `error.code`, when `error` is an object with an integer `code`.
+    pub(super) error_code: Option<i64>,
+    /// `error.reason`, when a string.
+    pub(super) error_reason: Option<Cow<'a, str>>,
     pub(super) plugin: Option<Cow<'a, str>>,
     pub(super) plugin_error: Option<(i64, Cow<'a, str>)>,
     pub(super) has_jsep: bool,
 }
 
-/// Visits `{code, reason}` (`data == false`) or plugindata's `{error_code, error}` (`data == true`).
+/// Visits `{code, reason}` (`data == false`) or plugindata's `{error_code, error}` (`data == true`)
+/// at `depth` (the arrays/objects enclosing it).
+#[derive(Clone, Copy)]
 struct CodeReasonVisitor {
     data: bool,
+    depth: usize,
 }
 
 impl<'de> Visitor<'de> for CodeReasonVisitor {
@@ -195,105 +301,118 @@ impl<'de> Visitor<'de> for CodeReasonVisitor {
     }
     non_object_is_default!('de);
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut code, mut reason) = (None, None);
+        let inner = enter(self.depth)?;
+        let at = ScalarAt { depth: inner };
+        let mut out = CodeReason::default();
         while let Some(key) = map.next_key::<Key>()? {
             match (key, self.data) {
                 (Key::Code, false) | (Key::ErrorCode, true) => {
-                    code = map.next_value::<Scalar<'de>>()?.into_i64();
+                    out.code = map.next_value_seed(at)?.into_i64();
                 }
                 (Key::Reason, false) | (Key::Error, true) => {
-                    reason = string(map.next_value::<Scalar<'de>>()?);
+                    out.reason = string(map.next_value_seed(at)?);
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => skip_value(&mut map, inner)?,
             }
         }
-        Ok(CodeReason(
-            code.map(|c| (c, reason.unwrap_or(Cow::Borrowed("")))),
-        ))
+        Ok(out)
     }
 }
 
-struct CodeReasonSeed {
-    data: bool,
-}
-
-impl<'de> de::DeserializeSeed<'de> for CodeReasonSeed {
+impl<'de> DeserializeSeed<'de> for CodeReasonVisitor {
     type Value = CodeReason<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(CodeReasonVisitor { data: self.data })
+        d.deserialize_any(self)
     }
 }
 
-impl<'de> Deserialize<'de> for PluginData<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PluginData<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            non_object_is_default!('de);
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut pd = PluginData::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        Key::Plugin => pd.plugin = string(map.next_value()?),
-                        Key::Data => {
-                            pd.error = map.next_value_seed(CodeReasonSeed { data: true })?.0
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+/// Visits `plugindata` at `depth`.
+#[derive(Clone, Copy)]
+struct PluginDataVisitor {
+    depth: usize,
+}
+
+impl<'de> Visitor<'de> for PluginDataVisitor {
+    type Value = PluginData<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    non_object_is_default!('de);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let inner = enter(self.depth)?;
+        let mut pd = PluginData::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Plugin => pd.plugin = string(map.next_value_seed(ScalarAt { depth: inner })?),
+                Key::Data => {
+                    let data = map.next_value_seed(CodeReasonVisitor {
+                        data: true,
+                        depth: inner,
+                    })?;
+                    pd.error = data
+                        .code
+                        .map(|c| (c, data.reason.unwrap_or(Cow::Borrowed(""))));
                 }
-                Ok(pd)
+                _ => skip_value(&mut map, inner)?,
             }
         }
-        d.deserialize_any(V)
+        Ok(pd)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PluginDataVisitor {
+    type Value = PluginData<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Visits one top-level value (depth 0: nothing encloses it).
+struct FieldsVisitor {
+    depth: usize,
+}
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Janus message object")
+    }
+    non_object_is_default!('de);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let inner = enter(self.depth)?;
+        let at = ScalarAt { depth: inner };
+        let mut m = Fields {
+            is_object: true,
+            ..Fields::default()
+        };
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Janus => m.janus = string(map.next_value_seed(at)?),
+                Key::Transaction => m.transaction = string(map.next_value_seed(at)?),
+                Key::SessionId => m.session_id = map.next_value_seed(at)?.into_u64(),
+                Key::Sender => m.sender = map.next_value_seed(at)?.into_u64(),
+                Key::Error => {
+                    let error = map.next_value_seed(CodeReasonVisitor {
+                        data: false,
+                        depth: inner,
+                    })?;
+                    (m.error_code, m.error_reason) = (error.code, error.reason);
+                }
+                Key::PluginData => {
+                    let pd = map.next_value_seed(PluginDataVisitor { depth: inner })?;
+                    m.plugin = pd.plugin;
+                    m.plugin_error = pd.error;
+                }
+                Key::Jsep => m.has_jsep = !matches!(map.next_value_seed(at)?, Scalar::Null),
+                _ => skip_value(&mut map, inner)?,
+            }
+        }
+        Ok(m)
     }
 }
 
 impl<'de> Deserialize<'de> for Fields<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Fields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Janus message object")
-            }
-            non_object_is_default!('de);
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut m = Fields {
-                    is_object: true,
-                    ..Fields::default()
-                };
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        Key::Janus => m.janus = string(map.next_value()?),
-                        Key::Transaction => m.transaction = string(map.next_value()?),
-                        Key::SessionId => {
-                            m.session_id = map.next_value::<Scalar<'de>>()?.into_u64()
-                        }
-                        Key::Sender => m.sender = map.next_value::<Scalar<'de>>()?.into_u64(),
-                        Key::Error => {
-                            m.error = map.next_value_seed(CodeReasonSeed { data: false })?.0
-                        }
-                        Key::PluginData => {
-                            let pd: PluginData<'de> = map.next_value()?;
-                            m.plugin = pd.plugin;
-                            m.plugin_error = pd.error;
-                        }
-                        Key::Jsep => m.has_jsep = !matches!(map.next_value()?, Scalar::Null),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(m)
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(FieldsVisitor { depth: 0 })
     }
 }

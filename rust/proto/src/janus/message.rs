@@ -7,13 +7,18 @@
 //! payload's bytes and knows the byte range of its own object, so nothing is re-serialised.
 //! Unknown `janus` types are data ([`Kind::Other`]); a missing `janus` string, a non-object or
 //! invalid JSON is a [`ProtocolError`]. Ids must be JSON numbers; anything else reads as absent.
-//! Duplicate keys: the last one wins, as in Janus's own parser (jansson).
+//! Duplicate keys: the last one wins, as in Janus's own parser (jansson). JSON that `orjson.loads`
+//! would reject (see `fields`: lone surrogate escapes, numbers beyond `f64`, nesting deeper than
+//! 1024) is invalid JSON here too, so every classified message decodes in Python. A
+//! `janus: "error"` message always has an [`Message::error`]; its code is 0 (Janus's "no error",
+//! never an error code) when `error.code` is missing or not an integer.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::fields::Fields;
@@ -110,6 +115,10 @@ impl fmt::Display for Kind {
     }
 }
 
+/// The code of a `janus: "error"` message whose `error.code` is missing or not an integer: 0 is
+/// Janus's "no error", which no error reply carries.
+pub const INVALID_ERROR_CODE: i64 = 0;
+
 /// A string field: a byte span of the payload (no escapes) or an owned copy (had escapes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Text {
@@ -155,7 +164,8 @@ pub struct Message {
     pub session_id: Option<u64>,
     /// `sender` (handle id), if a JSON number.
     pub sender: Option<u64>,
-    /// `error.code` and `error.reason` of a `janus: "error"` message.
+    /// `error.code` and `error.reason` of a `janus: "error"` message (always set on one; the code
+    /// is [`INVALID_ERROR_CODE`] when `error.code` is missing or not an integer).
     pub error: Option<(i64, String)>,
     /// `plugindata.data.error_code` and `error` (plugin errors ride inside success/event).
     pub plugin_error: Option<(i64, String)>,
@@ -213,8 +223,24 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The error without serde_json's " at line L column C" (the kind of fault is what matters: the
+/// transport logs each kind once).
 fn json_err(e: serde_json::Error) -> ProtocolError {
-    ProtocolError::InvalidJson(excerpt(&e.to_string()))
+    let text = e.to_string();
+    let kind = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    ProtocolError::InvalidJson(excerpt(kind))
+}
+
+/// Classify one array element (a whole JSON value, already checked for syntax).
+fn fields_of(s: &str) -> Result<Fields<'_>, ProtocolError> {
+    let mut de = serde_json::Deserializer::from_str(s);
+    de.disable_recursion_limit(); // `Fields` counts depth itself (orjson's limit, not 128)
+    let fields = Fields::deserialize(&mut de).map_err(json_err)?;
+    de.end().map_err(json_err)?;
+    Ok(fields)
 }
 
 /// Classify every message in `payload`, handing each to `f` in order. Returns how many were
@@ -234,7 +260,7 @@ pub fn classify_each<F: FnMut(Message)>(
         for item in items {
             let s = item.get();
             let start = (s.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-            let fields: Fields<'_> = serde_json::from_str(s).map_err(json_err)?;
+            let fields = fields_of(s)?;
             f(build(payload, start..start + s.len(), fields)?);
         }
         return Ok(n);
@@ -248,7 +274,9 @@ pub fn classify_each<F: FnMut(Message)>(
             true,
         ),
     };
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Fields<'_>>();
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit(); // `Fields` counts depth itself (orjson's limit, not 128)
+    let mut stream = de.into_iter::<Fields<'_>>();
     let mut count = 0;
     loop {
         let mut start = stream.byte_offset();
@@ -278,7 +306,10 @@ fn build(raw: &Payload, range: Range<usize>, fields: Fields<'_>) -> Result<Messa
     let kind = Kind::parse(&janus);
     let base: &[u8] = raw;
     let error = match kind {
-        Kind::Error => fields.error.map(|(c, r)| (c, r.into_owned())),
+        Kind::Error => Some((
+            fields.error_code.unwrap_or(INVALID_ERROR_CODE),
+            fields.error_reason.map(Cow::into_owned).unwrap_or_default(),
+        )),
         _ => None,
     };
     Ok(Message {
@@ -429,6 +460,171 @@ mod tests {
             Err(ProtocolError::InvalidJson(d)) => assert!(d.len() < 200, "{d}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// `{"janus":"event","x":<v>}` classified: Ok(()) or the error text.
+    fn with_value(v: &str) -> Result<(), String> {
+        let s = format!(r#"{{"janus":"event","x":{v}}}"#);
+        all(&s).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn nested(depth: usize, open: &str, close: &str, inner: &str) -> String {
+        format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    #[test]
+    fn orjson_rules_surrogates() {
+        for ok in [
+            r#""\ud800\udc00""#,
+            r#""\udbff\udfff""#,
+            r#""\u0000""#,
+            r#""\\ud800""#,
+        ] {
+            assert_eq!(with_value(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800x""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800\ud800""#,
+            r#""\udc00\ud800""#,
+            r#"{"\ud800":1}"#,
+            r#"["ok", {"deep": ["\udfff"]}]"#,
+        ] {
+            let e = with_value(bad).expect_err(bad);
+            assert!(e.starts_with("invalid JSON: "), "{e}");
+            assert!(!e.contains(" at line "), "{e}");
+        }
+        // Routing keys and the key names themselves are checked too.
+        for bad in [
+            r#"{"janus":"ack","transaction":"t\ud800"}"#,
+            r#"{"janus":"ack\udc00"}"#,
+            r#"{"janus":"event","plugindata":{"plugin":"p","data":{"x\ud800":1}}}"#,
+            r#"{"janus":"error","error":{"code":1,"reason":"\ud800"}}"#,
+            r#"[{"janus":"ack"},{"janus":"event","y":"\ud800"}]"#,
+        ] {
+            assert!(
+                matches!(all(bad), Err(ProtocolError::InvalidJson(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn orjson_rules_numbers() {
+        for ok in [
+            "1e308",
+            "-1e308",
+            "1.7976931348623157e308",
+            "1.7976931348623158e308",
+            "1e-400",
+            "0e99999",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678901234567890e-10",
+        ] {
+            assert_eq!(with_value(ok), Ok(()), "{ok}");
+        }
+        let huge = format!("1{}", "0".repeat(400));
+        let neg_huge = format!("-1{}", "0".repeat(400));
+        for bad in [
+            "1e400",
+            "-1e400",
+            "1E+400",
+            "1.8e308",
+            "1.7976931348623159e308",
+            "1e99999999999999999999",
+            &huge,
+            &neg_huge,
+        ] {
+            assert_eq!(
+                with_value(bad),
+                Err("invalid JSON: number out of range".into()),
+                "{bad}"
+            );
+        }
+        let in_session_id = r#"{"janus":"event","session_id":1e400}"#;
+        assert!(all(in_session_id).is_err());
+        let in_data = r#"{"janus":"event","plugindata":{"data":{"error_code":-1e999}}}"#;
+        assert!(all(in_data).is_err());
+    }
+
+    #[test]
+    fn orjson_rules_depth() {
+        // The message object is one level: 1023 more are fine, 1024 more are not.
+        for (open, close, inner) in [
+            ("[", "]", ""),
+            (r#"{"a":"#, "}", "1"),
+            ("[{\"b\":", "}]", "[]"),
+        ] {
+            let per = if open.starts_with("[{") { 2 } else { 1 };
+            let ok = nested(1023 / per, open, close, inner);
+            assert_eq!(with_value(&ok), Ok(()), "{open} x {}", 1023 / per);
+        }
+        assert_eq!(with_value(&nested(1023, "[", "]", "")), Ok(()));
+        let too_deep = format!("invalid JSON: {}", super::super::fields::TOO_DEEP);
+        assert_eq!(
+            with_value(&nested(1024, "[", "]", "")),
+            Err(too_deep.clone())
+        );
+        assert_eq!(
+            with_value(&nested(1024, r#"{"a":"#, "}", "null")),
+            Err(too_deep.clone())
+        );
+        assert_eq!(
+            with_value(&nested(100_000, "[", "]", "")),
+            Err(too_deep.clone())
+        );
+        // Depth counts through the routing keys too.
+        let pd = format!(
+            r#"{{"janus":"event","plugindata":{{"data":{{"x":{}}}}}}}"#,
+            nested(1021, "[", "]", "")
+        );
+        assert_eq!(all(&pd).map(|v| v.len()), Ok(1));
+        let pd = format!(
+            r#"{{"janus":"event","plugindata":{{"data":{{"x":{}}}}}}}"#,
+            nested(1022, "[", "]", "")
+        );
+        assert!(all(&pd).is_err());
+        let sid = format!(
+            r#"{{"janus":"event","session_id":{}}}"#,
+            nested(1024, "[", "]", "")
+        );
+        assert!(all(&sid).is_err());
+        // An element of a long-poll array is its own top level (Message.json() decodes it alone).
+        let arr = format!(
+            r#"[{{"janus":"event","x":{}}}]"#,
+            nested(1023, "[", "]", "")
+        );
+        assert_eq!(all(&arr).map(|v| v.len()), Ok(1));
+    }
+
+    #[test]
+    fn error_reply_always_has_an_error() {
+        for (text, code, reason) in [
+            (
+                r#"{"janus":"error","error":{"code":"458","reason":"r"}}"#,
+                0,
+                "r",
+            ),
+            (
+                r#"{"janus":"error","error":{"code":458.0,"reason":"r"}}"#,
+                0,
+                "r",
+            ),
+            (r#"{"janus":"error","error":{"reason":"r"}}"#, 0, "r"),
+            (r#"{"janus":"error","error":"boom"}"#, 0, ""),
+            (r#"{"janus":"error"}"#, 0, ""),
+            (
+                r#"{"janus":"error","error":{"code":458,"reason":7}}"#,
+                458,
+                "",
+            ),
+        ] {
+            assert_eq!(one(text).error, Some((code, reason.to_string())), "{text}");
+        }
+        assert_eq!(INVALID_ERROR_CODE, 0);
     }
 
     #[test]
