@@ -13,11 +13,18 @@ import pytest
 from _fake_janus import FakeJanus, frame, text
 from janus_fast import (
     ConnectionClosedError,
+    JanusPlugin,
+    JanusSession,
     JanusTransport,
     ProtocolError,
     SessionNotFoundError,
     _core,
 )
+
+
+class EchoTest(JanusPlugin):
+    name = "janus.plugin.echotest"
+
 
 NO_RETRY = {"max_retries": 0, "timeout": 5, "ping_interval": None}
 
@@ -293,5 +300,58 @@ async def test_an_error_reply_without_an_integer_code_fails_its_request(error: A
     )
     with pytest.raises(SessionNotFoundError, match="458"):
         await asyncio.wait_for(ping, 5)
+    await transport.disconnect()
+    await fake.close()
+
+
+BAD_IDS = {
+    "string": "abc",
+    "negative": -5,
+    "too-large": 2**64,
+    "float": 1.9,
+    "zero": 0,
+    "bool": True,
+    "missing": None,
+}
+
+
+def success_with_id(transaction: str, value: Any, **fields: Any) -> bytes:
+    data = {} if value is None else {"id": value}
+    return text({"janus": "success", "transaction": transaction, "data": data, **fields})
+
+
+@pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
+async def test_a_bad_server_chosen_session_id_fails_create_leaving_nothing(bad: Any) -> None:
+    fake, transport = await connected()
+    session = JanusSession(transport=transport)
+    create = asyncio.ensure_future(session.create())
+    (request,) = await fake.read_requests()
+    fake.send(success_with_id(request["transaction"], bad))
+    with pytest.raises(ProtocolError, match=r"create reply has no valid data\.id"):
+        await asyncio.wait_for(create, 5)
+    assert not session.created
+    assert transport._sessions == {}
+    assert transport._core.stats()["sessions"] == 0
+    await transport.disconnect()
+    await fake.close()
+
+
+@pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
+async def test_a_bad_server_chosen_handle_id_fails_attach_leaving_nothing(bad: Any) -> None:
+    fake, transport = await connected()
+    session = JanusSession(transport=transport, keepalive_interval=None)
+    create = asyncio.ensure_future(session.create())
+    (request,) = await fake.read_requests()
+    fake.send(success_with_id(request["transaction"], 7))
+    await asyncio.wait_for(create, 5)
+    plugin = EchoTest()
+    attach = asyncio.ensure_future(plugin.attach(session))
+    (request,) = await fake.read_requests()
+    fake.send(success_with_id(request["transaction"], bad, session_id=7))
+    with pytest.raises(ProtocolError, match=r"attach reply has no valid data\.id"):
+        await asyncio.wait_for(attach, 5)
+    assert plugin.id is None
+    assert session.plugin_handles == {}
+    assert transport._core.stats()["handles"] == 0
     await transport.disconnect()
     await fake.close()

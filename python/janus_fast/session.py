@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast._core import Expect, Message
+from janus_fast._ids import reply_id
 from janus_fast.errors import (
     InvalidStateError,
     JanusError,
@@ -296,7 +297,7 @@ class JanusSession(EventSource):
             reply = await self.request(body, Expect.SUCCESS)
         except JanusError as exc:
             raise attach_error(exc.code, exc.reason) from None
-        handle_id = int(reply.json()["data"]["id"])
+        handle_id = reply_id(reply, "attach")
         assert self._id is not None
         self.plugin_handles[handle_id] = plugin
         self.transport._core.add_handle(self._id, handle_id, plugin)

@@ -22,6 +22,7 @@ import orjson
 
 from janus_fast import _core
 from janus_fast._core import Expect, Message
+from janus_fast._ids import reply_id
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
@@ -256,7 +257,7 @@ class JanusTransport(ABC):
         if session_id is not None:
             body["id"] = session_id
         reply: Message = await self._request(body, Expect.SUCCESS)
-        new_id = int(reply.json()["data"]["id"])
+        new_id = reply_id(reply, "create")
         self._register_session(new_id, session)
         await self.dispatch_session_created(new_id)
         return new_id
@@ -514,11 +515,12 @@ def _error_reply(message: Message) -> JanusFastError:
     """The error a Janus ``error`` reply fails its request with: the typed ``JanusError`` for its
     code, or ``ProtocolError`` when ``error.code`` was missing or not an integer."""
     reason = message.error_reason or ""
-    if message.error_code == _INVALID_ERROR_CODE:
+    code = message.error_code
+    if code is None or code == _INVALID_ERROR_CODE:
         return ProtocolError(
             f"Janus error reply without an integer error code (reason: {reason[:200]!r})"
         )
-    return janus_error(message.error_code, reason)
+    return janus_error(code, reason)
 
 
 def _fail_waiter(waiter: Any, error: BaseException) -> None:

@@ -1,0 +1,38 @@
+"""Janus session and handle ids as the core keeps them, and the one check of server-chosen ones.
+
+Rule: an id is an ``int`` (not a ``bool``) in ``1 .. 2**64 - 1`` — the core stores ids as
+unsigned 64-bit integers and Janus never hands out 0. The id a ``create``/``attach`` reply carries
+in ``data.id`` is checked here before anything is registered; anything else (a string, a float, a
+negative or too large number, no ``data``) is a ``ProtocolError`` and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast._core import Message
+from janus_fast.errors import ProtocolError
+
+#: The largest id the core can hold.
+MAX_ID = (1 << 64) - 1
+
+
+def is_valid_id(value: Any) -> bool:
+    """Whether ``value`` is a Janus id the core can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def reply_id(reply: Message, what: str) -> int:
+    """``data.id`` of a ``success`` reply to ``what`` (``create``, ``attach``), checked."""
+    body = reply.json()
+    data = body.get("data") if isinstance(body, dict) else None
+    value = data.get("id") if isinstance(data, dict) else None
+    if not is_valid_id(value):
+        shown = repr(value if isinstance(data, dict) and "id" in data else data)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        raise ProtocolError(
+            f"Janus's {what} reply has no valid data.id (an integer 1 .. 2**64-1): {shown}"
+        )
+    assert isinstance(value, int)
+    return value
