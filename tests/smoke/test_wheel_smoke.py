@@ -49,6 +49,7 @@ def test_the_installed_package_is_imported(pytestconfig: pytest.Config) -> None:
     package = Path(janus_fast.__file__).resolve().parent
     core = Path(janus_fast._core.__file__).resolve()
     assert core.parent == package and core.suffix in (".so", ".pyd")
+    assert [p.name for p in package.glob("_core.*") if p.suffix != ".pyi"] == [core.name]
     assert (package / "py.typed").is_file()
     # The Janus fixtures come from the package's pytest11 entry point.
     assert pytestconfig.pluginmanager.has_plugin("janus_fast.testing.pytest_plugin") or (
