@@ -3,7 +3,7 @@ recorded; ``destroy()`` closes the PeerConnection; a ``full_trickle`` Janus work
 candidates are applied) and so does our own outgoing trickle.
 
 Rule: all ICE stays on this machine (Janus's host candidate is its own address, aiortc uses
-``no_stun()``); every test is bounded by ``asyncio.timeout`` and closes what it opened.
+``no_stun()``); every test is bounded by a ``deadline`` and closes what it opened.
 """
 
 from __future__ import annotations

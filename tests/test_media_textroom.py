@@ -2,7 +2,7 @@
 private messages, announcements, kick, history, a PIN-protected room, leave; ``destroy()``
 closes the PeerConnection; a ``full_trickle`` Janus works too.
 
-Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by ``asyncio.timeout``
+Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by a ``deadline``
 and closes every PeerConnection it opened.
 """
 

@@ -2,7 +2,7 @@
 sides receive (and one records) the other's audio and video; ``set_media`` and ``hangup`` work
 mid-call; after a hangup the same handles call again, the other way round and with trickle.
 
-Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by ``asyncio.timeout``
+Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by a ``deadline``
 and closes every PeerConnection, player and recorder it opened.
 """
 

@@ -3,7 +3,7 @@ subscriber in the same room receives and records their tracks, ``switch_publishe
 another feed, ``unpublish`` and ``destroy()`` close the PeerConnections; a ``full_trickle`` Janus
 with our own trickle (publisher and subscriber) works too.
 
-Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by ``asyncio.timeout``
+Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by a ``deadline``
 and closes every PeerConnection, player and recorder it opened.
 """
 
