@@ -28,6 +28,7 @@ import websockets
 from websockets.typing import Subprotocol
 
 from janus_fast import _core
+from janus_fast._compat import timeout
 from janus_fast.testing import JanusServer
 from janus_fast.testing.config import JanusConfig
 
@@ -162,14 +163,14 @@ class Inbox:
                 del self._backlog[i]
                 return raw
         try:
-            async with asyncio.timeout(TIMEOUT):
+            async with timeout(TIMEOUT):
                 while True:
                     raw = await self._receive()
                     message = json.loads(raw)
                     if fits(message):
                         return bytes(raw)
                     self._backlog.append((bytes(raw), message))
-        except TimeoutError:
+        except asyncio.TimeoutError:
             seen = [(m.get("janus"), m.get("transaction")) for _, m in self._backlog]
             raise TimeoutError(f"no {janus} {transaction} {match} (unclaimed: {seen})") from None
 
@@ -178,7 +179,7 @@ class Inbox:
         while True:
             try:
                 raw = await asyncio.wait_for(self._receive(), quiet)
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 break
             self._backlog.append((bytes(raw), json.loads(raw)))
         backlog, self._backlog = self._backlog, []
@@ -338,7 +339,7 @@ async def capture_http(base: str, out: Fixtures) -> None:
                     await response.read()
         events: list[Any] = []
         data = b""
-        async with asyncio.timeout(TIMEOUT):
+        async with timeout(TIMEOUT):
             while len(events) < 4:
                 await asyncio.sleep(0.2)
                 async with http.get(f"{base}/{session}?maxev=10") as response:
@@ -441,7 +442,7 @@ class RawWebSocket:
                 return payload
 
     async def until_eof(self) -> None:
-        async with asyncio.timeout(TIMEOUT):
+        async with timeout(TIMEOUT):
             while await self._more():
                 pass
 
