@@ -38,6 +38,11 @@ class InvalidURLError(JanusFastError, ValueError):
     """No registered transport handles that URL (or the URL is malformed)."""
 
 
+class InvalidOptionError(JanusFastError, ValueError):
+    """A transport or session option is invalid (NaN, infinite or negative duration, TLS settings
+    on a plain URL, ...): raised when the transport is constructed."""
+
+
 class TransportError(JanusFastError, ConnectionError):
     """Connecting failed, or the connection was lost."""
 
@@ -107,6 +112,12 @@ class RequestTimeoutError(JanusFastError, *_TIMEOUT_BASES):  # type: ignore[misc
 
 class QueueFullError(JanusFastError):
     """The outage queue is full: the request was not queued (and not sent)."""
+
+
+class ConnectionLimitError(JanusFastError):
+    """The HTTP transport's connection budget (``max_connections``) has no room for another
+    session's long poll: create the session on another transport, raise the limit (below what
+    the Janus HTTP server accepts), or use WebSocket, which multiplexes every session."""
 
 
 class SessionLostError(TransportError):

@@ -2,16 +2,22 @@
 
 Rule: every knob is parsed and validated here, once, into an immutable ``TransportOptions``;
 transports and sessions read fields, never raw kwargs. Unknown keys are logged and ignored, as
-janus-client ignored them, so ported code keeps running.
+janus-client ignored them, so ported code keeps running. A bad value raises
+``InvalidOptionError`` at construction: every duration must be a finite real number (NaN, inf,
+negative or a bool are refused), TLS settings on a plain URL are refused. The repr never shows a
+header's value (``Authorization`` carries credentials): only the names.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import ssl as _ssl
 from collections.abc import Mapping
 from typing import Any
+
+from janus_fast.errors import InvalidOptionError
 
 logger = logging.getLogger("janus_fast.options")
 
@@ -53,6 +59,10 @@ class TransportOptions:
     #: once most of the replies owed can have arrived (SO_RCVLOWAT, with a 1 ms progress guard),
     #: so one wake-up reads many replies. A reply or event may then wait up to ~2 ms.
     receive_batching: bool = True
+    #: WebSocket: bytes the socket's write buffer may hold before writing pauses (asyncio's
+    #: high-water mark; it resumes below a quarter of it). While paused, the socket is not read
+    #: (no pongs pile up) and new requests wait, within their deadline, for it to drain.
+    write_buffer_limit: int = 1 << 20
     #: HTTP long poll: events per GET.
     maxev: int = 10
     #: Requests allowed to wait while the connection is (re)opening; more raise QueueFullError.
@@ -81,18 +91,38 @@ class TransportOptions:
         return options
 
     def validate(self) -> None:
-        for name in ("timeout", "keepalive_interval", "ping_interval", "ping_timeout"):
+        for name in _OPTIONAL_DURATIONS:
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be > 0 or None, not {value!r}")
-        if self.connect_timeout <= 0 or self.http_idle_timeout <= 0:
-            raise ValueError("connect_timeout and http_idle_timeout must be > 0")
-        if self.max_retries < 0 or self.retry_delay < 0 or self.retry_delay_max < 0:
-            raise ValueError("max_retries, retry_delay and retry_delay_max must be >= 0")
+            if value is not None:
+                _check_duration(name, value, positive=True, none_allowed=True)
+        for name in _POSITIVE_DURATIONS:
+            _check_duration(name, getattr(self, name), positive=True)
+        for name in _NON_NEGATIVE_DURATIONS:
+            _check_duration(name, getattr(self, name), positive=False)
+        for name, low in _INTEGERS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidOptionError(f"{name} must be an integer >= {low}, not {value!r}")
         if self.reconnect_policy not in ("claim", "recreate"):
-            raise ValueError('reconnect_policy must be "claim" or "recreate"')
-        if self.max_connections < 1 or self.maxev < 1 or self.queue_size < 0:
-            raise ValueError("max_connections and maxev must be >= 1, queue_size >= 0")
+            raise InvalidOptionError('reconnect_policy must be "claim" or "recreate"')
+        if self.ssl is not None and not isinstance(self.ssl, (bool, _ssl.SSLContext)):
+            raise InvalidOptionError("ssl must be an ssl.SSLContext, True, False or None")
+
+    def check_url(self, scheme: str) -> None:
+        """Refuse TLS settings for a plain ``ws://``/``http://`` URL (they would be ignored)."""
+        if scheme in ("ws", "http") and (self.ssl not in (None, False) or self.ca_file):
+            raise InvalidOptionError(
+                f"ssl/ca_file were given for a plain {scheme}:// URL; use {scheme}s:// for TLS"
+            )
+
+    def __repr__(self) -> str:
+        fields = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "headers":
+                value = tuple((name, "***") for name, _ in value)
+            fields.append(f"{field.name}={value!r}")
+        return f"TransportOptions({', '.join(fields)})"
 
     def ssl_context(self, secure: bool) -> _ssl.SSLContext | None:
         """The TLS context for a secure URL (verifying, unless the caller's context says not)."""
@@ -102,3 +132,33 @@ class TransportOptions:
             return self.ssl
         context = _ssl.create_default_context(cafile=self.ca_file)
         return context
+
+
+#: Durations in seconds where None means "none" (no deadline, derived, disabled).
+_OPTIONAL_DURATIONS = ("timeout", "keepalive_interval", "ping_interval", "ping_timeout")
+_POSITIVE_DURATIONS = ("connect_timeout", "http_idle_timeout")
+_NON_NEGATIVE_DURATIONS = ("retry_delay", "retry_delay_max")
+#: Integer options and their smallest value.
+_INTEGERS = {
+    "max_retries": 0,
+    "max_connections": 1,
+    "maxev": 1,
+    "queue_size": 0,
+    "max_message_size": 1,
+    "coalesce_max_bytes": 1,
+    "write_buffer_limit": 1,
+}
+
+
+def _check_duration(name: str, value: Any, *, positive: bool, none_allowed: bool = False) -> None:
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
+    )
+    if not ok:
+        rule = "a finite number of seconds " + ("> 0" if positive else ">= 0")
+        if none_allowed:
+            rule += " or None"
+        raise InvalidOptionError(f"{name} must be {rule}, not {value!r}")

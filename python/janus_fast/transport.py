@@ -17,6 +17,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -36,6 +37,7 @@ from janus_fast.errors import (
 from janus_fast.events import ConnectionCallback, ConnectionEvent
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.options import TransportOptions
+from janus_fast.redact import redact_url
 
 if TYPE_CHECKING:
     from janus_fast._core import CoreTables
@@ -67,10 +69,14 @@ class JanusTransport(ABC):
     def __init__(
         self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
     ) -> None:
-        self._base_url = base_url.rstrip("/")
+        #: The URL as given (``base_url``, for custom transports to connect with) and as shown in
+        #: reprs, logs and errors (``_base_url``: no user info, no query values).
+        self._given_url = base_url.rstrip("/")
+        self._base_url = redact_url(self._given_url)
         self._api_secret = api_secret
         self._token = token
         self.options = TransportOptions.from_kwargs(kwargs)
+        self.options.check_url(urlsplit(base_url).scheme)
         self.connected = False
         self._sessions: dict[int, JanusSession] = {}
         self._core: CoreTables = self._make_core()
@@ -92,7 +98,7 @@ class JanusTransport(ABC):
     # -- janus-client API: identity --------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return self._base_url
+        return self._given_url
 
     def __repr__(self) -> str:  # never shows credentials
         state = "connected" if self.connected else "disconnected"
@@ -147,12 +153,12 @@ class JanusTransport(ABC):
     ) -> JanusTransport:
         """Instantiate the one registered transport whose matcher accepts ``base_url``."""
         if not isinstance(base_url, str) or not base_url:
-            raise InvalidURLError(f"a Janus URL is required, got {base_url!r}")
+            raise InvalidURLError(f"a Janus URL is required, got {type(base_url).__name__}")
         matches = [cls for matcher, cls in JanusTransport._protocols if matcher(base_url)]
         unique = list(dict.fromkeys(matches))
         if not unique:
             raise InvalidURLError(
-                f"No protocol matched {base_url!r} (registered: ws, wss, http, https)"
+                f"No protocol matched {redact_url(base_url)!r} (registered: ws, wss, http, https)"
             )
         if len(unique) > 1:
             raise InvalidURLError(

@@ -1,4 +1,8 @@
-"""Parse and validate Janus URLs once, with clear errors (``InvalidURLError``)."""
+"""Parse and validate Janus URLs once, with clear errors (``InvalidURLError``).
+
+Rule: a URL is shown in errors only through ``redact_url`` (no user info, no query values);
+credentials in the URL are refused.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from janus_fast.errors import InvalidURLError
+from janus_fast.redact import redact_url
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443, "http": 80, "https": 443}
 
@@ -30,15 +35,17 @@ class ParsedURL:
 
 
 def parse_url(url: str, schemes: tuple[str, ...]) -> ParsedURL:
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InvalidURLError(f"malformed URL {url!r}: {exc}") from None
+        reason = "port out of range or not a number" if "port" in str(exc) else "bad syntax"
+        raise InvalidURLError(f"malformed URL {shown!r}: {reason}") from None
     if parts.scheme not in schemes:
-        raise InvalidURLError(f"URL {url!r} must use one of {', '.join(schemes)}")
+        raise InvalidURLError(f"URL {shown!r} must use one of {', '.join(schemes)}")
     if not parts.hostname:
-        raise InvalidURLError(f"URL {url!r} has no host")
+        raise InvalidURLError(f"URL {shown!r} has no host")
     if parts.username or parts.password:
         raise InvalidURLError("credentials in the URL are not supported; use api_secret/token")
     path = parts.path or "/"
