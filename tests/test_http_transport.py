@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -560,3 +561,105 @@ async def test_janus_down_for_good_loses_the_session_and_its_acked_requests(
     janus.restart()
     assert (await transport.ping())["janus"] == "pong"
     await transport.disconnect()
+
+
+# -- long polls answered at once with nothing, send() deadlines, the connection budget -------------
+
+
+def created(body: bytes, session_id: int = 11) -> bytes:
+    import orjson
+
+    transaction = orjson.loads(body)["transaction"]
+    return response(
+        orjson.dumps({"janus": "success", "transaction": transaction, "data": {"id": session_id}})
+    )
+
+
+@pytest.mark.parametrize("answer", [b"", b"[]", b"<html>hi</html>"], ids=["empty", "array", "html"])
+async def test_a_long_poll_answered_at_once_with_nothing_backs_off(
+    answer: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    polls = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        nonlocal polls
+        while True:
+            target, body = await read_request_with_target(reader)
+            if target.startswith("/janus/11?"):
+                polls += 1
+                writer.write(response(answer))
+            elif target == "/janus":
+                writer.write(created(body))
+            else:
+                writer.write(response(b"", "404 Not Found"))
+            await writer.drain()
+
+    options = {"retry_delay": 0.05, "retry_delay_max": 1.0, "max_retries": 0}
+    with caplog.at_level(logging.DEBUG, logger="janus_fast"):
+        async with fake_janus_http(script, **options) as (transport, _):
+            session = JanusSession(transport=transport, keepalive_interval=None)
+            await session.create()
+            await asyncio.sleep(1.0)
+            # Backoff from 0.05 s doubling (with jitter): a handful of polls, not thousands.
+            assert 3 <= polls <= 12, polls
+            assert transport.stats()["empty_polls"] == polls
+            assert session.created  # nothing was lost: Janus may still deliver on a later poll
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([w for w in warnings if "long poll" in w]) == 1, warnings
+    assert len(warnings) <= 2, warnings  # and, for the HTML, one about a malformed message
+
+
+async def test_a_send_transaction_post_has_a_deadline_and_done_releases_its_connection() -> None:
+    """janus-client's ``send()``: a POST whose reply never comes must not pin a pooled
+    connection: ``done()`` drops it at once, and without ``done()`` the request timeout does."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            body = await read_request(reader)
+            if b'"ping"' in body:
+                writer.write(response(pong_for(body)))
+                await writer.drain()
+            else:
+                held.append(writer)  # never answered
+                await reader.read()
+                return
+
+    async with fake_janus_http(script, max_connections=1, timeout=0.5) as (transport, _):
+        stream = await transport.send({"janus": "message", "body": {}})
+        await eventually(lambda: len(held) == 1)
+        await stream.done()
+        assert (await asyncio.wait_for(transport.ping(), 2))["janus"] == "pong"
+        stream = await transport.send({"janus": "message", "body": {}})  # no done()
+        await eventually(lambda: len(held) == 2)
+        assert (await asyncio.wait_for(transport.ping(), 2))["janus"] == "pong"
+        with pytest.raises(RequestTimeoutError):
+            await stream.get()
+        assert len(transport._core) == 0
+
+
+async def test_a_request_timing_out_in_the_pool_queue_leaves_no_unretrieved_exception() -> None:
+    started = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        started.set()
+        await reader.read()  # holds the only connection
+
+    loop = asyncio.get_running_loop()
+    contexts: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: contexts.append(context))
+    try:
+        async with fake_janus_http(script, max_connections=1, timeout=30) as (transport, _):
+            first = asyncio.ensure_future(transport._request({"janus": "create"}, 0))
+            await started.wait()
+            for _ in range(5):
+                with pytest.raises(RequestTimeoutError):
+                    await transport._request({"janus": "create"}, 0, timeout=0.05)
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert not contexts, [c.get("message") for c in contexts]

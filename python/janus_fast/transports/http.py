@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 import time
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -50,12 +49,17 @@ from janus_fast.transports._http_pool import (
     HTTPConnection,
     HTTPConnectionPool,
 )
+from janus_fast.transports._recovery import backoff_delay
 from janus_fast.transports._url import parse_url
 
 logger = logging.getLogger("janus_fast.transport.http")
 #: Janus answers an idle long poll after 30 s; a silent poll for twice that is dead.
 _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
+#: A long poll answered at once with no message waits at least this long before the next one,
+#: even with ``retry_delay=0``; warnings about it come at most this often (s).
+_EMPTY_POLL_MIN_DELAY = 0.05
+_EMPTY_POLL_WARN_EVERY = 60.0
 
 
 class _TransactionExchange(Exchange):
@@ -100,6 +104,50 @@ class _TransactionExchange(Exchange):
         _fail_waiter(self.waiter, error)
 
 
+class _StreamExchange(_TransactionExchange):
+    """The POST behind a ``send()`` stream: its HTTP reply is due within the request timeout
+    (else the connection is dropped and the stream fails with ``RequestTimeoutError``), and
+    ``done()`` drops a connection still waiting for it — a reply that never comes pins nothing."""
+
+    __slots__ = ("timer",)
+
+    def __init__(self, transport: JanusTransportHTTP, transaction: str, waiter: Any, data: bytes):
+        super().__init__(transport, transaction, waiter, data, False)
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        self.transport._stream_exchanges[self.transaction] = self
+        if timeout is not None:
+            self.timer = loop.call_later(timeout, self.expire)
+
+    def _finish(self) -> bool:
+        """Forget the exchange; False if it was already finished."""
+        if self.transport._stream_exchanges.pop(self.transaction, None) is None:
+            return False
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        return True
+
+    def resolve(self, status: int, body: bytes) -> None:
+        self._finish()
+        super().resolve(status, body)
+
+    def fail(self, error: Exception) -> None:
+        self._finish()
+        super().fail(error)
+
+    def expire(self) -> None:
+        if self._finish():
+            self.abandon()
+            self.give_up(RequestTimeoutError("Janus did not answer the HTTP request in time"))
+
+    def close(self) -> None:
+        """The stream is done: drop the connection if the reply is still due."""
+        if self._finish():
+            self.abandon()
+
+
 class JanusTransportHTTP(JanusTransport):
     """janus-client's HTTP transport: same name; pooled, batched and recovering."""
 
@@ -120,6 +168,11 @@ class JanusTransportHTTP(JanusTransport):
         #: so they can never starve requests of ``max_connections``.
         self._poll_pool: HTTPConnectionPool | None = None
         self._polls: dict[int, asyncio.Task[None]] = {}
+        #: POSTs of ``send()`` streams whose HTTP reply has not come yet, by transaction.
+        self._stream_exchanges: dict[str, _StreamExchange] = {}
+        #: Long-poll replies that delivered no message (empty, ``[]``, not JSON): backed off.
+        self.stats_empty_polls = 0
+        self._empty_poll_warned_at: float | None = None
 
     def _with_query(self, path: str) -> str:
         return f"{path}?{self._query}" if self._query else path
@@ -144,6 +197,10 @@ class JanusTransportHTTP(JanusTransport):
     async def _disconnect(self) -> None:
         # End the polls first (each drops the connection it holds), then close the pools, which
         # waits until every connection is really closed.
+        streams, self._stream_exchanges = self._stream_exchanges, {}
+        for exchange in streams.values():
+            if exchange.timer is not None:
+                exchange.timer.cancel()
         polls, self._polls = self._polls, {}
         for task in polls.values():
             task.cancel()
@@ -164,7 +221,11 @@ class JanusTransportHTTP(JanusTransport):
         return sum(len(pool) for pool in (self._requests, self._poll_pool) if pool is not None)
 
     def _transport_stats(self) -> dict[str, int]:
-        return {"open_connections": self.open_connections, "long_polls": len(self._polls)}
+        return {
+            "open_connections": self.open_connections,
+            "long_polls": len(self._polls),
+            "empty_polls": self.stats_empty_polls,
+        }
 
     # -- requests --------------------------------------------------------------------------------
     def _target(self, session_id: int | None, handle_id: int | None) -> str:
@@ -220,6 +281,10 @@ class JanusTransportHTTP(JanusTransport):
         except BaseException:
             self._core.cancel(transaction)
             exchange.abandon()
+            if waiter.done() and not waiter.cancelled():
+                # The deadline timer failed the waiter too (same deadline as the pool wait):
+                # the caller gets the error raised here; mark that one as seen.
+                waiter.exception()
             raise
 
     def _resend(self, exchange: _TransactionExchange) -> None:
@@ -245,7 +310,7 @@ class JanusTransportHTTP(JanusTransport):
 
     def _start_stream(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> tuple[MessageTransaction, _TransactionExchange]:
+    ) -> tuple[MessageTransaction, _StreamExchange]:
         stream = self._new_stream(session_id, handle_id)
         stream.id, data = self._core.encode(
             orjson.dumps(body),
@@ -257,7 +322,16 @@ class JanusTransportHTTP(JanusTransport):
             ids_in_body=False,
         )
         request = self._writer.post(self._target(session_id, handle_id), data)
-        return stream, _TransactionExchange(self, stream.id, stream, request, False)
+        exchange = _StreamExchange(self, stream.id, stream, request)
+        assert self._loop is not None
+        exchange.start(self._loop, self.options.timeout)
+        return stream, exchange
+
+    def _release_stream(self, stream: MessageTransaction) -> None:
+        exchange = self._stream_exchanges.get(stream.id)
+        if exchange is not None:
+            exchange.close()
+        super()._release_stream(stream)
 
     def _open_stream_now(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
@@ -353,6 +427,7 @@ class JanusTransportHTTP(JanusTransport):
     async def _poll(self, session_id: int) -> None:
         """The one long poll of a session: until it is destroyed, lost or retries run out."""
         failures = 0
+        empty = 0  # 200 replies in a row that delivered no message
         while self.connected and session_id in self._sessions:
             pool = self._poll_pool
             if pool is None:
@@ -373,8 +448,12 @@ class JanusTransportHTTP(JanusTransport):
                 continue
             if status == 200:
                 failures = 0
-                self._core.receive_message(payload)  # bad JSON: logged by _dispatch as MALFORMED
-                self._dispatch()
+                if self._deliver_poll(payload):
+                    empty = 0
+                else:
+                    empty += 1
+                    self._count_empty_poll(session_id, payload)
+                    await asyncio.sleep(max(self._backoff(empty), _EMPTY_POLL_MIN_DELAY))
             elif status in (403, 404):
                 error: Exception = (
                     AuthError("long poll refused (HTTP 403): check api_secret/token")
@@ -391,8 +470,37 @@ class JanusTransportHTTP(JanusTransport):
                 await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.options.retry_delay * 2.0 ** (attempt - 1), self.options.retry_delay_max)
-        return delay * (0.5 + random.random() / 2)
+        return backoff_delay(attempt, self.options.retry_delay, self.options.retry_delay_max)
+
+    def _deliver_poll(self, payload: bytes) -> bool:
+        """Feed a 200 long-poll reply to the core; False if it held no message (empty, ``[]``
+        or not Janus JSON, which ``_dispatch`` counts as malformed)."""
+        if not payload.strip(b" \t\r\n[]"):
+            return False
+        malformed = self.stats_malformed
+        self._core.receive_message(payload)
+        self._dispatch()
+        return self.stats_malformed == malformed
+
+    def _count_empty_poll(self, session_id: int, payload: bytes) -> None:
+        """Count a poll that delivered nothing; warn at most once per ``_EMPTY_POLL_WARN_EVERY``
+        seconds (a broken proxy would otherwise log once per poll)."""
+        self.stats_empty_polls += 1
+        assert self._loop is not None
+        now = self._loop.time()
+        last = self._empty_poll_warned_at
+        if last is not None and now - last < _EMPTY_POLL_WARN_EVERY:
+            logger.debug("long poll of session %s answered with no message", session_id)
+            return
+        self._empty_poll_warned_at = now
+        logger.warning(
+            "long poll of session %s answered at once with no Janus message (%d bytes): backing "
+            "off; a proxy in front of Janus may be cutting long polls short (%d so far, see "
+            "stats()['empty_polls'])",
+            session_id,
+            len(payload),
+            self.stats_empty_polls,
+        )
 
     def _report_session_lost(self, session_id: int, error: Exception) -> None:
         self._polls.pop(session_id, None)
