@@ -19,6 +19,7 @@ import pytest
 
 from janus_fast import (
     ConnectionClosedError,
+    ConnectionLimitError,
     Expect,
     InvalidStateError,
     JanusPlugin,
@@ -663,3 +664,38 @@ async def test_a_request_timing_out_in_the_pool_queue_leaves_no_unretrieved_exce
     finally:
         loop.set_exception_handler(None)
     assert not contexts, [c.get("message") for c in contexts]
+
+
+async def test_long_polls_and_requests_share_max_connections(janus_server: JanusServer) -> None:
+    """4 connections: one kept for requests, so 3 sessions (a long poll each); a 4th fails at
+    once with ConnectionLimitError, and requests never take the total over 4."""
+    transport = JanusTransport.create_transport(
+        janus_server.http_url, config={"max_connections": 4}
+    )
+    await transport.connect()
+    sessions = [JanusSession(transport=transport, keepalive_interval=None) for _ in range(4)]
+    try:
+        for session in sessions[:3]:
+            await session.create()
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ConnectionLimitError, match="max_connections=4"):
+            await sessions[3].create()
+        assert asyncio.get_running_loop().time() - started < 0.1  # at once, nothing sent
+        assert not sessions[3].created
+        most = 0
+
+        async def ping() -> None:
+            nonlocal most
+            await transport.ping()
+            most = max(most, transport.open_connections)
+
+        await asyncio.gather(*(ping() for _ in range(40)))
+        assert most <= 4, most
+        assert transport.stats()["long_polls"] == 3
+        await sessions[0].destroy()
+        await sessions[3].create()  # its long poll's room is free again
+    finally:
+        for session in sessions:
+            if session.created:
+                await session.destroy()
+        await transport.disconnect()

@@ -35,8 +35,11 @@ class TransportOptions:
     retry_delay_max: float = 30.0
     #: Janus keepalive period per session; None derives it from the server's session-timeout.
     keepalive_interval: float | None = None
-    #: HTTP: size of the keep-alive connection pool.
-    max_connections: int = 100
+    #: HTTP: connections to Janus at most, long polls (one per session, held open) and requests
+    #: together; an eighth (at most 64, at least 1) is kept for requests, so a transport holds at
+    #: most ``max_connections`` minus that many sessions (more raise ``ConnectionLimitError``).
+    #: Janus's HTTP server serves about 1,000 connections in all.
+    max_connections: int = 512
     #: HTTP: an idle keep-alive connection older than this (s) is closed instead of reused, so
     #: it is never reused just as the server (or a proxy) times it out (commonly 5 s and up).
     http_idle_timeout: float = 4.0

@@ -7,7 +7,7 @@ for, a response cut short, an abandoned exchange or an idle age over ``idle_expi
 An exchange learns its outcome exactly once — ``resolve(status, body)`` or ``fail(error)`` — and
 a connection goes back to its pool by itself the moment its response is read, before the owner
 even runs. The pool lends idle connections newest first, opens new ones up to ``limit`` (0: no
-limit) and queues borrowers first-come first-served beyond it.
+limit; it may change, see ``set_limit``) and queues borrowers first-come first-served beyond it.
 """
 
 from __future__ import annotations
@@ -200,6 +200,15 @@ class HTTPConnectionPool:
         """Open connections (idle or busy)."""
         return len(self._connections)
 
+    def set_limit(self, limit: int) -> None:
+        """Change the limit (>= 1). Over it, connections close as they finish their exchange;
+        under it, queued borrowers get to open the new room."""
+        room = limit - self._limit
+        self._limit = limit
+        for _ in range(max(room, 0)):
+            if not self._wake_one(None):
+                break
+
     def take_idle(self) -> HTTPConnection | None:
         """An idle connection, or None (never waits)."""
         idle = self._idle
@@ -275,7 +284,11 @@ class HTTPConnectionPool:
         return connection
 
     def _release(self, connection: HTTPConnection) -> None:
-        """A connection finished an exchange and may carry another."""
+        """A connection finished an exchange and may carry another (unless the pool is over its
+        limit: then it closes, and its closing lets a queued borrower go round)."""
+        if self._limit and len(self._connections) > self._limit:
+            connection.abort()
+            return
         if not self._wake_one(connection):
             connection.idle_since = self.loop.time()
             self._idle.append(connection)

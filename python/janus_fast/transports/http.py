@@ -8,9 +8,11 @@ answered. Any other status fails the request with a typed error (403 ``AuthError
 its reply is complete is sent once more on another connection when resending cannot change
 anything on the server (ping, info, keepalive, or ``idempotent=True``, as on WebSocket
 reconnection); the others fail at once. Events come from exactly one long poll per Janus session,
-on connections of their own (``maxev`` batches, ``rid``, credentials on the GET). Poll failures
-are retried with backoff; 404 means the session is lost and 403 an auth failure — both are
-delivered to the session, never swallowed.
+on connections of their own (``maxev`` batches, ``rid``, credentials on the GET). Long polls and
+requests share one budget, ``max_connections``: requests may use what the polls leave, never less
+than a reserve; a session that would leave less fails at once with ``ConnectionLimitError``. Poll
+failures are retried with backoff (so are polls answered at once with no message); 404 means the
+session is lost and 403 an auth failure — both are delivered to the session, never swallowed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -29,6 +31,7 @@ from janus_fast._core import Expect, HttpRequestWriter, JanusCore, Message
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
+    ConnectionLimitError,
     InvalidStateError,
     ProtocolError,
     RequestTimeoutError,
@@ -52,10 +55,15 @@ from janus_fast.transports._http_pool import (
 from janus_fast.transports._recovery import backoff_delay
 from janus_fast.transports._url import parse_url
 
+if TYPE_CHECKING:
+    from janus_fast.session import JanusSession
+
 logger = logging.getLogger("janus_fast.transport.http")
 #: Janus answers an idle long poll after 30 s; a silent poll for twice that is dead.
 _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
+#: Most connections of ``max_connections`` kept for requests (an eighth of it, at least 1).
+_MAX_REQUEST_RESERVE = 64
 #: A long poll answered at once with no message waits at least this long before the next one,
 #: even with ``retry_delay=0``; warnings about it come at most this often (s).
 _EMPTY_POLL_MIN_DELAY = 0.05
@@ -164,10 +172,12 @@ class JanusTransportHTTP(JanusTransport):
         self._root_target = self._with_query(self._path or "/")
         self._writer = HttpRequestWriter(self._url.host_header, list(self.options.headers))
         self._requests: HTTPConnectionPool | None = None
-        #: Long polls hold a connection each for up to 30 s: they get their own unbounded pool,
-        #: so they can never starve requests of ``max_connections``.
+        #: Long polls hold a connection each for up to 30 s: they get their own pool, so they can
+        #: never starve requests of their reserve; the budget is enforced per session instead.
         self._poll_pool: HTTPConnectionPool | None = None
         self._polls: dict[int, asyncio.Task[None]] = {}
+        #: ``create`` requests in flight: each will hold a long poll.
+        self._creating = 0
         #: POSTs of ``send()`` streams whose HTTP reply has not come yet, by transaction.
         self._stream_exchanges: dict[str, _StreamExchange] = {}
         #: Long-poll replies that delivered no message (empty, ``[]``, not JSON): backed off.
@@ -191,7 +201,7 @@ class JanusTransportHTTP(JanusTransport):
             max_body_size=self.options.max_message_size,
             idle_expiry=self.options.http_idle_timeout,
         )
-        self._requests = pool(limit=self.options.max_connections)
+        self._requests = pool(limit=self._request_limit())
         self._poll_pool = pool(limit=0)
 
     async def _disconnect(self) -> None:
@@ -214,6 +224,36 @@ class JanusTransportHTTP(JanusTransport):
         if not self.connected or self._requests is None:
             raise InvalidStateError("Must connect before any communication.")
         return self._requests
+
+    # -- the connection budget ---------------------------------------------------------------------
+    @property
+    def max_sessions(self) -> int:
+        """Sessions this transport can hold: one long poll each, within ``max_connections``
+        minus the connections kept for requests (an eighth, at most 64, at least 1)."""
+        limit = self.options.max_connections
+        return limit - max(1, min(_MAX_REQUEST_RESERVE, limit // 8))
+
+    def _request_limit(self) -> int:
+        return self.options.max_connections - min(len(self._polls), self.max_sessions)
+
+    def _resize_request_pool(self) -> None:
+        if self._requests is not None:
+            self._requests.set_limit(self._request_limit())
+
+    async def create_session(self, session: JanusSession, *, session_id: int | None = None) -> int:
+        if len(self._polls) + self._creating >= self.max_sessions:
+            raise ConnectionLimitError(
+                f"this HTTP transport already holds {len(self._polls) + self._creating} sessions, "
+                f"each with a long poll: max_connections={self.options.max_connections} leaves "
+                f"room for {self.max_sessions}. Use a WebSocket transport (one connection for "
+                "every session), more transports, or a larger max_connections below what the "
+                "Janus HTTP server accepts (about 1,000)"
+            )
+        self._creating += 1
+        try:
+            return await super().create_session(session, session_id=session_id)
+        finally:
+            self._creating -= 1
 
     @property
     def open_connections(self) -> int:
@@ -401,9 +441,11 @@ class JanusTransportHTTP(JanusTransport):
         self._polls[session_id] = self._loop.create_task(
             self._poll(session_id), name=f"janus-fast long poll {session_id}"
         )
+        self._resize_request_pool()
 
     async def dispatch_session_destroyed(self, session_id: int) -> None:
         task = self._polls.pop(session_id, None)
+        self._resize_request_pool()
         if task is not None and task is not asyncio.current_task():
             await self._stop_poll(task)
 
@@ -504,6 +546,7 @@ class JanusTransportHTTP(JanusTransport):
 
     def _report_session_lost(self, session_id: int, error: Exception) -> None:
         self._polls.pop(session_id, None)
+        self._resize_request_pool()
         session = self._sessions.get(session_id)
         if session is not None:
             session._lost(error)
