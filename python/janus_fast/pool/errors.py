@@ -1,0 +1,20 @@
+"""Errors of the pool. Rule: each is a ``JanusFastError`` and says which servers were tried and
+why they failed, never a secret."""
+
+from __future__ import annotations
+
+from janus_fast.errors import JanusFastError, TransportError
+
+
+class NoServerAvailableError(TransportError):
+    """No eligible server could take the session (all down, draining, refusing or failing)."""
+
+
+class UnknownServerError(JanusFastError, KeyError):
+    """The pool has no server of that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown server"
+
+
+__all__ = ["NoServerAvailableError", "UnknownServerError"]
