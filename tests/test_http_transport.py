@@ -170,9 +170,9 @@ async def test_borrowers_queued_at_the_limit_fail_promptly_when_the_server_goes_
     try:
         pings = [asyncio.ensure_future(transport.ping()) for _ in range(4)]
         await eventually(lambda: bool(held))
-        server.close()
-        await server.wait_closed()  # nothing listens on the port any more
+        server.close()  # nothing listens on the port any more
         held[0].transport.abort()
+        await server.wait_closed()  # 3.12.1+: waits for the held connection to close too
         results = await asyncio.wait_for(asyncio.gather(*pings, return_exceptions=True), 5)
         for result in results:
             assert isinstance(result, TransportError), repr(result)

@@ -209,6 +209,37 @@ class JanusAdminMonitorClient:
             raise admin_error(0, f"unexpected {message['janus']} reply: no {field!r}")
         return reply[field]
 
+    async def _int_field(self, message: JsonDict, field: str, *path: int | None) -> int:
+        """``field`` of the reply, which must be a JSON integer (never cast from another type)."""
+        value = await self._field(message, field, *path)
+        if type(value) is not int:
+            raise admin_error(
+                0, f"unexpected {message['janus']} reply: {field!r} is {_short(value)}"
+            )
+        return value
+
+    async def _object_field(self, message: JsonDict, field: str, *path: int | None) -> JsonDict:
+        """``field`` of the reply, which must be a JSON object."""
+        value = await self._field(message, field, *path)
+        if not isinstance(value, dict):
+            raise admin_error(
+                0, f"unexpected {message['janus']} reply: {field!r} is {_short(value)}"
+            )
+        return value
+
+    async def _id_list(self, message: JsonDict, field: str, *path: int | None) -> list[int]:
+        """``field`` of the reply as a list of ids (a missing or non-list value: no ids); an
+        entry that is not a JSON integer fails the call."""
+        values = await self._field(message, field, *path)
+        if not isinstance(values, list):
+            return []
+        for value in values:
+            if type(value) is not int:
+                raise admin_error(
+                    0, f"unexpected {message['janus']} reply: {field!r} holds {_short(value)}"
+                )
+        return values
+
     # -- server -----------------------------------------------------------------------------------
     async def ping(self) -> JsonDict:
         """``ping`` (no secret needed); returns the ``pong`` reply."""
@@ -225,8 +256,7 @@ class JanusAdminMonitorClient:
 
     async def get_settings(self) -> JsonDict:
         """``get_status``: the settings that can be changed at runtime."""
-        status: JsonDict = await self._field({"janus": "get_status"}, "status")
-        return status
+        return await self._object_field({"janus": "get_status"}, "status")
 
     get_status = get_settings
 
@@ -238,10 +268,10 @@ class JanusAdminMonitorClient:
     async def set_session_timeout(self, session_timeout: int, session_id: int | None = None) -> int:
         """``set_session_timeout``: globally, or for one session (new: ``session_id``)."""
         message = {"janus": "set_session_timeout", "timeout": session_timeout}
-        return int(await self._field(message, "timeout", session_id))
+        return await self._int_field(message, "timeout", session_id)
 
     async def set_log_level(self, log_level: int) -> int:
-        return int(await self._field({"janus": "set_log_level", "level": log_level}, "level"))
+        return await self._int_field({"janus": "set_log_level", "level": log_level}, "level")
 
     async def set_log_timestamps(self, log_timestamps: bool) -> bool:
         message = {"janus": "set_log_timestamps", "timestamps": log_timestamps}
@@ -265,7 +295,7 @@ class JanusAdminMonitorClient:
 
     async def set_min_nack_queue(self, min_nack_queue: int) -> int:
         message = {"janus": "set_min_nack_queue", "min_nack_queue": min_nack_queue}
-        return int(await self._field(message, "min_nack_queue"))
+        return await self._int_field(message, "min_nack_queue")
 
     async def set_nack_optimizations(self, nack_optimizations: bool) -> bool:
         message = {"janus": "set_nack_optimizations", "nack_optimizations": nack_optimizations}
@@ -273,11 +303,11 @@ class JanusAdminMonitorClient:
 
     async def set_no_media_timer(self, no_media_timer: int) -> int:
         message = {"janus": "set_no_media_timer", "no_media_timer": no_media_timer}
-        return int(await self._field(message, "no_media_timer"))
+        return await self._int_field(message, "no_media_timer")
 
     async def set_slowlink_threshold(self, slowlink_threshold: int) -> int:
         message = {"janus": "set_slowlink_threshold", "slowlink_threshold": slowlink_threshold}
-        return int(await self._field(message, "slowlink_threshold"))
+        return await self._int_field(message, "slowlink_threshold")
 
     # -- tokens (stored-token authentication) -----------------------------------------------------
     async def list_tokens(self) -> list[JsonDict]:
@@ -325,13 +355,11 @@ class JanusAdminMonitorClient:
     # -- sessions and handles ---------------------------------------------------------------------
     async def list_sessions(self) -> list[int]:
         """``list_sessions``: the ids of every session."""
-        sessions = await self._field({"janus": "list_sessions"}, "sessions")
-        return [int(s) for s in sessions] if isinstance(sessions, list) else []
+        return await self._id_list({"janus": "list_sessions"}, "sessions")
 
     async def list_handles(self, session_id: int) -> list[int]:
         """``list_handles`` of a session."""
-        handles = await self._field({"janus": "list_handles"}, "handles", session_id)
-        return [int(h) for h in handles] if isinstance(handles, list) else []
+        return await self._id_list({"janus": "list_handles"}, "handles", session_id)
 
     async def handle_info(
         self, session_id: int, handle_id: int, plugin_only: bool = False
@@ -340,8 +368,7 @@ class JanusAdminMonitorClient:
         message: JsonDict = {"janus": "handle_info"}
         if plugin_only:
             message["plugin_only"] = True
-        info: JsonDict = await self._field(message, "info", session_id, handle_id)
-        return info
+        return await self._object_field(message, "info", session_id, handle_id)
 
     async def destroy_session(self, session_id: int) -> None:
         """``destroy_session``: Janus destroys the session (its handles are detached)."""
@@ -466,3 +493,9 @@ class JanusAdminMonitorClient:
             message["localport"] = localport
         reply = await self.request(message, timeout=timeout)
         return {k: reply[k] for k in ("public_ip", "public_port", "elapsed") if k in reply}
+
+
+def _short(value: Any) -> str:
+    """A bounded description of an unexpected value (its type and the start of its repr)."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"

@@ -56,7 +56,31 @@ TEMPLATES = {
     "detached": _load("22-detached.json"),
     "destroy": _load("23-destroy-success.json"),
     "timeout": _load("24-session-timeout.json"),
+    "vr_attach": _load("10-attach-videoroom-success.json"),
+    "vr_list": _load("11-videoroom-list-success.json"),
+    "vr_exists": _load("12-videoroom-exists-success.json"),
+    "vr_join_ack": _load("13-videoroom-join-ack.json"),
+    "vr_joined": _load("14-videoroom-joined-event.json"),
+    "vr_error": _load("15-videoroom-destroy-error-426.json"),
 }
+PLUGINS = ("janus.plugin.echotest", "janus.plugin.videoroom")
+#: The Admin API requests the scripted Janus answers (any endpoint; Janus keeps them apart).
+ADMIN_REQUESTS = frozenset(
+    (
+        "list_sessions",
+        "list_handles",
+        "handle_info",
+        "get_status",
+        "loops_info",
+        "set_log_level",
+        "set_session_timeout",
+        "accept_new_sessions",
+        "list_tokens",
+        "message_plugin",
+    )
+)
+#: The rooms of the VideoRoom (the recorded list's).
+ROOMS = {room["room"] for room in TEMPLATES["vr_list"]["plugindata"]["data"]["list"]}
 
 
 def encode(message: Any) -> bytes:
@@ -132,6 +156,9 @@ class JanusBrain:
 
     def __init__(self) -> None:
         self.sessions: dict[int, set[int]] = {}
+        #: Plugin of each handle.
+        self.plugins: dict[int, str] = {}
+        self.rooms = set(ROOMS)
         self._ids = itertools.count(3_514_230_787_009_356, 7_919_333)
         self.requests = 0
 
@@ -150,6 +177,8 @@ class JanusBrain:
             return [Reply(_fill("pong", transaction=tx))]
         if kind == "info":
             return [Reply(_fill("info", transaction=tx))]
+        if kind in ADMIN_REQUESTS:
+            return self._admin(kind, request, tx, sid, hid)
         if kind == "create":
             new = self.new_id()
             self.sessions[new] = set()
@@ -164,16 +193,21 @@ class JanusBrain:
             del self.sessions[sid]
             return [Reply(_fill("destroy", transaction=tx, session_id=sid))]
         if kind == "attach":
-            if request.get("plugin") != "janus.plugin.echotest":
-                error = {"code": 460, "reason": f"No such plugin '{request.get('plugin')}'"}
+            plugin = request.get("plugin")
+            if plugin not in PLUGINS:
+                error = {"code": 460, "reason": f"No such plugin '{plugin}'"}
                 return [Reply(_fill("no_plugin", transaction=tx, session_id=sid, error=error))]
             new = self.new_id()
             handles.add(new)
-            return [Reply(_fill("attach", transaction=tx, session_id=sid, id=new))]
+            self.plugins[new] = plugin
+            template = "attach" if plugin == PLUGINS[0] else "vr_attach"
+            return [Reply(_fill(template, transaction=tx, session_id=sid, id=new))]
         if hid not in handles:
             error = {"code": 459, "reason": f"No such handle {hid} in session {sid}"}
             return [Reply(_fill("no_handle", transaction=tx, session_id=sid, error=error))]
         ids = {"session_id": sid, "sender": hid}
+        if kind == "message" and self.plugins.get(hid) == PLUGINS[1]:
+            return self._videoroom(request, tx, sid, hid)
         if kind == "message":
             jsep = "jsep" in request
             return [
@@ -195,6 +229,104 @@ class JanusBrain:
         error = {"code": 453, "reason": f"Unknown request '{kind}'"}
         return [Reply(_fill("missing", transaction=tx, session_id=sid, error=error))]
 
+    def _admin(self, kind: str, request: JsonDict, tx: Any, sid: Any, hid: Any) -> list[Reply]:
+        """The Admin API's answers (Janus's shapes: the result's field next to ``janus``)."""
+        reply: JsonDict = {"janus": "success", "transaction": tx}
+        if kind in ("list_handles", "handle_info") and sid not in self.sessions:
+            error = {"code": 458, "reason": f"No such session {sid}"}
+            return [Reply(_fill("no_session", transaction=tx, session_id=sid, error=error))]
+        if kind == "handle_info" and hid not in self.sessions[sid]:
+            error = {"code": 459, "reason": f"No such handle {hid} in session {sid}"}
+            return [Reply(_fill("no_handle", transaction=tx, session_id=sid, error=error))]
+        if kind == "list_sessions":
+            reply["sessions"] = sorted(self.sessions)
+        elif kind == "list_handles":
+            reply.update(session_id=sid, handles=sorted(self.sessions[sid]))
+        elif kind == "handle_info":
+            info = {"session_id": sid, "handle_id": hid, "plugin": self.plugins.get(hid)}
+            reply.update(session_id=sid, handle_id=hid, info=info)
+        elif kind == "get_status":
+            reply["status"] = {"token_auth": False, "session_timeout": 60, "log_level": 4}
+        elif kind == "loops_info":
+            reply["loops"] = []
+        elif kind == "set_log_level":
+            reply["level"] = request.get("level")
+        elif kind == "set_session_timeout":
+            reply["timeout"] = request.get("timeout")
+        elif kind == "accept_new_sessions":
+            reply["accept"] = request.get("accept")
+        elif kind == "list_tokens":
+            reply["data"] = {"tokens": [{"token": "t1", "allowed_plugins": [PLUGINS[0]]}]}
+        elif kind == "message_plugin":
+            data = TEMPLATES["vr_list"]["plugindata"]["data"]
+            reply["response"] = copy.deepcopy(data)
+        return [Reply(reply)]
+
+    def _videoroom(self, request: JsonDict, tx: Any, sid: int, hid: int) -> list[Reply]:
+        """The VideoRoom's answers: the recorded ones, others in the same shape."""
+        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        what, room = body.get("request"), body.get("room")
+        ids = {"transaction": tx, "session_id": sid, "sender": hid}
+
+        def success(data: JsonDict) -> list[Reply]:
+            reply = _fill("vr_exists", **ids)
+            reply["plugindata"]["data"] = {"videoroom": "success", **data}
+            return [Reply(reply)]
+
+        def event(data: JsonDict) -> list[Reply]:
+            reply = _fill("vr_joined", **ids)
+            reply["plugindata"]["data"] = data
+            return [
+                Reply(_fill("vr_join_ack", transaction=tx, session_id=sid)),
+                Reply(reply, "event"),
+            ]
+
+        if what == "list":
+            return [Reply(_fill("vr_list", **ids))]
+        if what == "exists":
+            return success({"room": room, "exists": room in self.rooms})
+        if what in ("create", "destroy", "join", "listparticipants") and (
+            (what == "create") == (room in self.rooms) and room is not None
+        ):
+            error = _fill("vr_error", **ids)
+            code, text = (
+                (427, "Room {} already exists") if what == "create" else (426, "No such room ({})")
+            )
+            error["plugindata"]["data"].update(error_code=code, error=text.format(room))
+            return [Reply(error)]
+        if what == "create":
+            room = room if room is not None else self.new_id() % 1_000_000
+            self.rooms.add(room)
+            return [
+                Reply(
+                    _fill(
+                        "vr_exists",
+                        **ids,
+                        plugindata={
+                            "plugin": PLUGINS[1],
+                            "data": {"videoroom": "created", "room": room, "permanent": False},
+                        },
+                    )
+                )
+            ]
+        if what == "destroy":
+            self.rooms.discard(room)
+            return success({"videoroom": "destroyed", "room": room, "permanent": False})
+        if what == "listparticipants":
+            return success({"videoroom": "participants", "room": room, "participants": []})
+        if what == "join":
+            joined = _fill("vr_joined", **ids)
+            joined["plugindata"]["data"].update(room=room, id=self.new_id())
+            return [
+                Reply(_fill("vr_join_ack", transaction=tx, session_id=sid)),
+                Reply(joined, "event"),
+            ]
+        if what == "leave":
+            return event({"videoroom": "event", "leaving": "ok"})
+        error = _fill("vr_error", **ids)
+        error["plugindata"]["data"].update(error_code=423, error=f"Unknown request '{what}'")
+        return [Reply(error)]
+
 
 class ScriptedJanus:
     """What both servers share: the brain, the armed mutation, the server's own tasks."""
@@ -202,21 +334,26 @@ class ScriptedJanus:
     def __init__(self) -> None:
         self.brain = JanusBrain()
         self._armed: tuple[str, Mutator] | None = None
+        self._skip = 0
         #: How many armed mutations were applied (a case whose target never came applies none).
         self.applied = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def arm(self, kind: str, mutator: Mutator) -> None:
+    def arm(self, kind: str, mutator: Mutator, skip: int = 0) -> None:
+        """Mutate the answer to the request of ``kind`` that comes after ``skip`` others."""
         self._armed = (kind, mutator)
+        self._skip = skip
 
     def disarm(self) -> None:
         self._armed = None
 
     def plan_for(self, kind: Any, replies: list[Reply]) -> Plan:
         armed = self._armed
-        if armed is not None and armed[0] == kind:
+        if armed is not None and armed[0] == kind and self._skip > 0:
+            self._skip -= 1
+        elif armed is not None and armed[0] == kind:
             self._armed = None
             self.applied += 1
             return armed[1](replies)
@@ -299,14 +436,16 @@ class WsScriptedJanus(ScriptedJanus):
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readuntil(b"\r\n\r\n")
-        key = b""
+        key, protocol = b"", b"janus-protocol"
         for line in request.split(b"\r\n"):
             if line.lower().startswith(b"sec-websocket-key:"):
                 key = line.split(b":", 1)[1].strip()
+            if line.lower().startswith(b"sec-websocket-protocol:"):  # janus or janus-admin
+                protocol = line.split(b":", 1)[1].strip()
         writer.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept_key(key) + b"\r\n"
-            b"Sec-WebSocket-Protocol: janus-protocol\r\n\r\n"
+            b"Sec-WebSocket-Protocol: " + protocol + b"\r\n\r\n"
         )
         lock = asyncio.Lock()
         while True:
@@ -435,7 +574,7 @@ class HttpScriptedJanus(ScriptedJanus):
             else:
                 try:
                     request = json.loads(body)
-                except ValueError:
+                except (ValueError, RecursionError):
                     request = None
                 if isinstance(request, dict):
                     ids = [int(p) if p.isdigit() else p for p in parts]
@@ -467,7 +606,7 @@ class HttpScriptedJanus(ScriptedJanus):
         else:
             try:
                 replies = [Reply(json.loads(p), "event") for p in payloads]
-            except ValueError:  # an event mutated on its way in: goes out as it is
+            except (ValueError, RecursionError):  # an event mutated on its way in: as it is
                 plan = Plan([Step("msg", p, "event") for p in payloads])
             else:
                 plan = self.plan_for("longpoll", replies)
@@ -512,7 +651,7 @@ class HttpScriptedJanus(ScriptedJanus):
 def _session_of(data: bytes) -> int | None:
     try:
         message = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(message, dict) and isinstance(message.get("session_id"), int):
         session_id: int = message["session_id"]

@@ -15,7 +15,8 @@ attach, ``request``, the janus-client ``send``/``get``/``done`` path, ``ping``, 
   logged; memory (RSS and live objects) stays bounded over the run.
 
 A run is seeded: ``JANUS_FUZZ_E2E_SEED`` (default: random, printed), ``JANUS_FUZZ_E2E_CASE``
-re-runs one case, ``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split
+re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated) keeps more classes out (printed),
+``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split
 between the transports and event loops. A failure prints the seed, the case and what the
 mutation did. ``DISABLED`` lists the mutation classes kept out of the run, with the reason; the
 run prints it.
@@ -29,6 +30,7 @@ import gc
 import logging
 import os
 import random
+import re
 import resource
 import time
 import traceback
@@ -40,7 +42,9 @@ from _fuzz_mutations import CLASSES, mutator, unsolicited
 from _fuzz_server import HttpScriptedJanus, ScriptedJanus, WsScriptedJanus
 
 from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
+from janus_fast.admin import JanusAdminMonitorClient
 from janus_fast.errors import JanusFastError
+from janus_fast.plugins import JanusVideoRoomPlugin
 
 #: Deadline of every call in a case (short: a drop or a late reply costs this much).
 TIMEOUT = 0.08
@@ -63,6 +67,43 @@ TARGETS = {
         "longpoll",
     ),
 }
+LIST = {"request": "list"}
+ADMIN_STEPS = (
+    "admin_ping",
+    "admin_info",
+    "get_settings",
+    "list_sessions",
+    "list_handles",
+    "handle_info",
+    "loops_info",
+    "set_log_level",
+    "set_session_timeout",
+    "accept_new_sessions",
+    "list_tokens",
+    "message_plugin",
+)
+#: The ``janus`` of each Admin step's request (where its mutation lands).
+ADMIN_KINDS = (
+    "get_status",
+    "list_sessions",
+    "list_handles",
+    "handle_info",
+    "loops_info",
+    "set_log_level",
+    "set_session_timeout",
+    "accept_new_sessions",
+    "list_tokens",
+    "message_plugin",
+)
+VIDEOROOM_STEPS = (
+    "list_rooms",
+    "exists",
+    "create_room",
+    "list_participants",
+    "join_as_publisher",
+    "leave",
+    "destroy_room",
+)
 OPTIONS = {
     "timeout": TIMEOUT,
     "connect_timeout": 2.0,
@@ -113,7 +154,9 @@ class Case:
             f"target={self.target}\n  did: {'; '.join(self.log)}\n"
             f"  calls: {'; '.join(self.calls)}\n  PROBLEMS: {' | '.join(self.problems)}\n"
             f"  re-run: JANUS_FUZZ_E2E_SEED={self.seed} JANUS_FUZZ_E2E_CASE={self.index} "
-            f".venv/bin/python -m pytest tests/fuzz_e2e --loop {loop_name} -k {self.kind}"
+            f"JANUS_FUZZ_E2E_DISABLE={os.environ.get('JANUS_FUZZ_E2E_DISABLE', '')} "
+            ".venv/bin/python -m pytest tests/fuzz_e2e/test_fuzz_e2e.py::test_fuzz_e2e "
+            f"--loop {loop_name} -k {self.kind}"
         )
 
 
@@ -161,22 +204,52 @@ async def bounded(case: Case, name: str, awaitable: Awaitable[Any]) -> Any:
     return result
 
 
-async def run_case(server: ScriptedJanus, case: Case, loop_name: str) -> None:
+async def run_case(
+    server: ScriptedJanus,
+    case: Case,
+    disabled: dict[str, str],
+    loop_name: str,
+    *,
+    flow: str | None = None,
+) -> None:
+    """One case; ``disabled`` of everything: no mutation (the control run). ``flow``: the
+    EchoTest, VideoRoom or Admin API flow (default: drawn)."""
     rng = random.Random(f"{case.seed}:{case.kind}:{case.index}")
-    enabled = [c for c in CLASSES[case.kind] if c not in DISABLED]
-    case.mutation = rng.choice(enabled)
-    case.target = rng.choice(TARGETS[case.kind])
+    enabled = [c for c in CLASSES[case.kind] if c not in disabled]
+    if flow is None:
+        flow = rng.choices(("echotest", "videoroom", "admin"), (5, 3, 2))[0]
+    targets = ("ping", "info", *ADMIN_KINDS) if flow == "admin" else TARGETS[case.kind]
+    case.mutation = rng.choice(enabled) if enabled else "none"
+    case.target = rng.choice(targets) if enabled else "none"
     before = set(asyncio.all_tasks())
-    if case.target != "push":
-        server.arm(case.target, mutator(case.mutation, rng, case.kind, TIMEOUT, case.log))
-    transport = JanusTransport.create_transport(server.url, config=OPTIONS)
-    session = JanusSession(transport=transport)
-    plugin = EchoTest(rng)
-    try:
-        await bounded(case, "connect", transport.connect())
+    if flow == "videoroom":
+        steps = ["ping", "vr_attach", *VIDEOROOM_STEPS, "detach", "destroy"]
+    elif flow == "admin":
+        steps = ["attach", *ADMIN_STEPS, "detach", "destroy"]
+    else:
         steps = ["ping", "info", "attach", "request", "compat", "keepalive", "detach", "destroy"]
         if rng.random() < 0.5:
             steps[3], steps[4] = steps[4], steps[3]
+    skip = (
+        rng.randrange(len(VIDEOROOM_STEPS))
+        if flow == "videoroom" and case.target == "message"
+        else 0
+    )
+    transport = JanusTransport.create_transport(server.url, config=OPTIONS)
+    session = JanusSession(transport=transport)
+    plugin: JanusPlugin = JanusVideoRoomPlugin() if flow == "videoroom" else EchoTest(rng)
+    admin = JanusAdminMonitorClient(server.url, "fuzz-admin-secret", **OPTIONS)
+    watched = admin.transport if flow == "admin" else transport
+    if case.target not in ("push", "none"):
+        mutate = mutator(case.mutation, rng, case.kind, TIMEOUT, case.log)
+        if flow == "admin":  # the regular session's exchanges first, unmutated
+            await bounded(case, "connect", transport.connect())
+            await run_step(case, "attach", transport, session, plugin)
+            steps.remove("attach")
+        server.arm(case.target, mutate, skip)
+        case.log.append(f"flow {flow}, skip {skip}")
+    try:
+        await bounded(case, "connect", watched.connect())
         push_at = rng.randrange(len(steps)) if case.target == "push" else -1
         for number, step in enumerate(steps):
             if number == push_at:
@@ -184,28 +257,73 @@ async def run_case(server: ScriptedJanus, case: Case, loop_name: str) -> None:
                 assert isinstance(server, WsScriptedJanus)
                 await server.push(plan)
                 await asyncio.sleep(rng.choice((0, 0.005, 0.02)))
-            await run_step(case, step, transport, session, plugin)
+            if step in ADMIN_STEPS:
+                await admin_step(case, step, admin, session, plugin)
+            else:
+                await run_step(case, step, transport, session, plugin)
         server.disarm()
-        await check_alive(case, transport)
+        await check_alive(case, watched)
     finally:
         server.disarm()
         await bounded(case, "cleanup detach", plugin.destroy())
         await bounded(case, "cleanup destroy", session.destroy())
-        tables = transport.stats()
+        tables = [transport.stats(), admin.transport.stats()]
         await bounded(case, "disconnect", transport.disconnect())
-    left = {k: v for k, v in tables.items() if k in ("pending", "sessions", "handles") and v}
-    if left:
-        case.problems.append(f"core tables not empty after destroy: {left}")
-    after = transport.stats()
-    if after["pending"] or after["sessions"] or after["handles"]:
-        case.problems.append(f"core tables not empty after disconnect: {after}")
+        await bounded(case, "admin disconnect", admin.disconnect())
+    for name, stats in zip(("transport", "admin transport"), tables, strict=True):
+        left = {k: v for k, v in stats.items() if k in ("pending", "sessions", "handles") and v}
+        if left:
+            case.problems.append(f"{name}: core tables not empty after destroy: {left}")
+    for name, client in (("transport", transport), ("admin transport", admin.transport)):
+        after = client.stats()
+        if after["pending"] or after["sessions"] or after["handles"]:
+            case.problems.append(f"{name}: core tables not empty after disconnect: {after}")
     await check_tasks(case, before)
 
 
-async def run_step(
-    case: Case, step: str, transport: JanusTransport, session: JanusSession, plugin: EchoTest
+async def admin_step(
+    case: Case, step: str, admin: JanusAdminMonitorClient, session: JanusSession, plugin: Any
 ) -> None:
-    if step == "ping":
+    """One Admin API method; its result must have the type it promises."""
+    sid, hid = session.id or 1, plugin.id or 1
+    calls: dict[str, tuple[Any, Any]] = {
+        "admin_ping": (admin.ping(), dict),
+        "admin_info": (admin.info(), dict),
+        "get_settings": (admin.get_settings(), dict),
+        "list_sessions": (admin.list_sessions(), list),
+        "list_handles": (admin.list_handles(sid), list),
+        "handle_info": (admin.handle_info(sid, hid), dict),
+        "loops_info": (admin.loops_info(), list),
+        "set_log_level": (admin.set_log_level(4), int),
+        "set_session_timeout": (admin.set_session_timeout(60), int),
+        "accept_new_sessions": (admin.accept_new_sessions(True), bool),
+        "list_tokens": (admin.list_tokens(), list),
+        "message_plugin": (
+            admin.message_plugin(JanusVideoRoomPlugin.name, {"request": "list"}),
+            dict,
+        ),
+    }
+    for other, (coroutine, _) in calls.items():
+        if other != step:
+            coroutine.close()
+    coroutine, expected = calls[step]
+    result = await bounded(case, step, coroutine)
+    if isinstance(result, BaseException) or result is None:
+        return  # a typed error, or a problem bounded() recorded
+    if not isinstance(result, expected) or (isinstance(result, bool) and expected is int):
+        case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
+    elif step in ("list_sessions", "list_handles") and not all(
+        type(item) is int for item in result
+    ):
+        case.problems.append(f"{step} returned non-integer ids: {result!r:.120}")
+
+
+async def run_step(
+    case: Case, step: str, transport: JanusTransport, session: JanusSession, plugin: Any
+) -> None:
+    if step in VIDEOROOM_STEPS:
+        await videoroom_step(case, step, plugin)
+    elif step == "ping":
         pong = await bounded(case, "ping", transport.ping())
         if isinstance(pong, dict) and pong.get("janus") != "pong":
             case.problems.append(f"ping returned a non-pong {pong!r:.120}")
@@ -213,7 +331,7 @@ async def run_step(
         info = await bounded(case, "info", transport.info())
         if info is not None and not isinstance(info, dict | JanusFastError):
             case.problems.append(f"info returned {info!r:.120}")
-    elif step == "attach":
+    elif step in ("attach", "vr_attach"):
         result = await bounded(case, "attach", plugin.attach(session))
         if not isinstance(result, BaseException):
             for what, value in (("session", session.id), ("handle", plugin.id)):
@@ -239,6 +357,35 @@ async def run_step(
         await bounded(case, "detach", plugin.destroy())
     elif step == "destroy":
         await bounded(case, "destroy", session.destroy())
+
+
+async def videoroom_step(case: Case, step: str, room: JanusVideoRoomPlugin) -> None:
+    """One typed VideoRoom method; its result must have the type it promises."""
+    if room.id is None:
+        return
+    if step == "list_rooms":
+        result = await bounded(case, step, room.list_rooms())
+        expected: Any = list
+    elif step == "exists":
+        result = await bounded(case, step, room.exists(1234))
+        expected = bool
+    elif step == "create_room":
+        result = await bounded(case, step, room.create_room())
+        expected = int | str
+    elif step == "list_participants":
+        result = await bounded(case, step, room.list_participants(1234))
+        expected = list
+    elif step == "join_as_publisher":
+        result = await bounded(case, step, room.join_as_publisher(1234, display="fuzz"))
+        expected = dict
+    elif step == "leave":
+        result = await bounded(case, step, room.leave())
+        expected = type(None)
+    else:  # destroy a room that does not exist: VideoRoomError 426
+        result = await bounded(case, step, room.destroy_room(987654321))
+        expected = type(None)
+    if not isinstance(result, expected | JanusFastError | None):
+        case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
 
 
 async def check_alive(case: Case, transport: JanusTransport) -> None:
@@ -292,6 +439,44 @@ def budget_seconds(config: pytest.Config) -> float:
 
 
 @pytest.mark.parametrize("kind", ["ws", "http"])
+@pytest.mark.parametrize("flow", ["echotest", "videoroom", "admin"])
+async def test_control_run_without_mutation_succeeds_everywhere(
+    kind: str, flow: str, event_loop_name: str
+) -> None:
+    """The fuzzer's flows against the unmutated scripted Janus: every call succeeds, so the
+    fuzzed runs exercise the real paths (a flow failing by itself would make them vacuous)."""
+    server: ScriptedJanus = await (
+        WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
+    ).start()
+    try:
+        case = Case(kind, "control", 0)
+        everything = dict.fromkeys(CLASSES[kind], "control run")
+        await run_case(server, case, everything, event_loop_name, flow=flow)
+    finally:
+        await server.close()
+    assert not case.problems, case.describe(event_loop_name)
+    outcomes = [call.split(" (")[0] for call in case.calls]
+    middle = {
+        "videoroom": [
+            "attach: ok",
+            *(f"{step}: ok" for step in VIDEOROOM_STEPS[:-1]),
+            "destroy_room: VideoRoomError",  # the room does not exist: Janus's 426
+        ],
+        "admin": ["attach: ok", "admin disconnect: ok", *(f"{s}: ok" for s in ADMIN_STEPS)],
+        "echotest": [
+            *("info: ok", "attach: ok", "request: ok", "send: ok", "get: ok", "done: ok"),
+            "keepalive: ok",
+        ],
+    }[flow]
+    middle += ["ping: ok"] if flow != "admin" else []
+    middle += ["admin disconnect: ok"] if flow != "admin" else []
+    closing = ["detach: ok", "destroy: ok", "cleanup detach: ok", "cleanup destroy: ok"]
+    expected = ["connect: ok", *middle, *closing, "disconnect: ok"]
+    assert sorted(outcomes) == sorted(expected)
+    assert server.applied == 0
+
+
+@pytest.mark.parametrize("kind", ["ws", "http"])
 async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Config) -> None:
     seed = os.environ.get("JANUS_FUZZ_E2E_SEED") or str(random.randrange(1, 2**32))
     only = os.environ.get("JANUS_FUZZ_E2E_CASE")
@@ -305,6 +490,8 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             print(line)
 
     disabled = {c: r for c, r in DISABLED.items() if c in CLASSES[kind]}
+    for name in filter(None, os.environ.get("JANUS_FUZZ_E2E_DISABLE", "").split(",")):
+        disabled[name] = "JANUS_FUZZ_E2E_DISABLE"
     say(
         f"fuzz-e2e {kind}/{event_loop_name}: seed={seed} budget={budget:.0f}s; disabled "
         f"mutation classes: {disabled or 'none'}"
@@ -322,6 +509,7 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
         WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
     ).start()
     failures: list[str] = []
+    signatures: dict[str, int] = {}  # one printed failure per kind of problem, the rest counted
     counts: dict[str, int] = {}
     spent: dict[str, float] = {}
     started = time.monotonic()
@@ -332,7 +520,7 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             case = Case(kind, seed, index)
             seen_errors, seen_internal = len(loop_errors), len(recorder.internal)
             case_started = time.monotonic()
-            await run_case(server, case, event_loop_name)
+            await run_case(server, case, disabled, event_loop_name)
             spent[case.mutation] = spent.get(case.mutation, 0.0) + time.monotonic() - case_started
             if index % 10 == 9 or only:
                 gc.collect()  # futures dropped unretrieved report through the handler now
@@ -342,8 +530,11 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             ]
             counts[case.mutation] = counts.get(case.mutation, 0) + 1
             if case.problems:
-                failures.append(case.describe(event_loop_name))
-                say("FUZZ-E2E FAILURE " + failures[-1])
+                signature = re.sub(r"\d+", "N", case.problems[0])
+                signatures[signature] = signatures.get(signature, 0) + 1
+                if signatures[signature] == 1:
+                    failures.append(case.describe(event_loop_name))
+                    say("FUZZ-E2E FAILURE " + failures[-1])
             done = index + 1 - (int(only) if only else 0)
             if done == WARM_UP_CASES:
                 gc.collect()
@@ -368,7 +559,8 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             f"fuzz-e2e {kind}/{event_loop_name}: seed={seed} {total} cases in {elapsed:.1f}s "
             f"({total / elapsed:.1f}/s), {recorder.records} log records,{memory} per class: "
             f"{dict(sorted(counts.items()))}; seconds per class: "
-            f"{ {k: round(v, 1) for k, v in sorted(spent.items())} }; failures: {len(failures)}"
+            f"{ {k: round(v, 1) for k, v in sorted(spent.items())} }; "
+            f"failures: {sum(signatures.values())} ({len(failures)} distinct)"
         )
     finally:
         await server.close()
