@@ -14,9 +14,9 @@ source scripts/pythons.sh
 REPO="$(pwd)"
 DIST="${WHEEL_DIR:-dist}"
 SMOKE_TEST="tests/smoke/test_wheel_smoke.py"
-JANUS="$(command -v janus || true)"
-if [ -z "$JANUS" ]; then
-    echo "wheel smoke: FAILED: no janus binary on PATH (scripts/setup.sh installs it)" >&2
+JANUS="${JANUS_BINARY:-$(command -v janus || true)}"
+if [ -z "$JANUS" ] || [ ! -x "$JANUS" ]; then
+    echo "wheel smoke: FAILED: no janus binary (\$JANUS_BINARY or PATH; scripts/setup.sh installs it)" >&2
     exit 1
 fi
 
