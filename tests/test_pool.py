@@ -251,3 +251,40 @@ async def test_metrics_snapshot_and_prometheus_text(janus_factory: Any) -> None:
         assert f'janus_pool_request_seconds_count{{server="{name}",request="create"}} 1' in text
         for secret in (s.admin_secret for s in servers):
             assert secret not in text and secret not in repr(pool) and secret not in str(snap)
+
+
+async def test_degraded_when_admin_fails_or_info_is_slow(janus_factory: Any) -> None:
+    servers = start_servers(janus_factory, 2)
+    wrong = [
+        ServerSpec(s.ws_url, admin_url=s.admin_ws_url, admin_secret="wrong-admin-SECRET", name=n)
+        for s, n in zip(servers, ("bad-admin", "ok"), strict=True)
+    ]
+    wrong[1] = ServerSpec(servers[1].ws_url, name="ok")
+    async with JanusPool(wrong, **FAST) as pool:
+        assert pool.state("bad-admin") is ServerState.DEGRADED
+        assert "403" in pool.server("bad-admin").reason
+        assert "SECRET" not in pool.server("bad-admin").reason
+        assert pool.state("ok") is ServerState.UP
+        # Degraded servers still take work, after the up ones for unkeyed sessions.
+        assert pool.rank() == ["ok", "bad-admin"]
+        assert set(pool.rank("some-key")) == {"ok", "bad-admin"}
+    async with JanusPool(specs(servers, admin=False), degraded_latency=1e-9) as slow:
+        assert all(slow.state(n) is ServerState.DEGRADED for n in slow.servers)
+        assert all(slow.server(n).reason.startswith("info took") for n in slow.servers)
+
+
+async def test_over_http(janus_factory: Any) -> None:
+    servers = start_servers(janus_factory, 2)
+    http = [
+        ServerSpec(s.http_url, admin_url=s.admin_http_url, admin_secret=s.admin_secret)
+        for s in servers
+    ]
+    async with JanusPool(http, **FAST) as pool:
+        assert all(pool.state(n) is ServerState.UP for n in pool.servers)
+        first, second = await pool.session(), await pool.session()
+        assert {pool.server_of(first), pool.server_of(second)} == set(pool.servers)
+        for name in pool.servers:
+            await pool.probe(name)
+            assert pool.server(name).admin_sessions == 1
+        for session in (first, second):
+            await session.destroy()
