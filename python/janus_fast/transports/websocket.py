@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from janus_fast import _core
-from janus_fast._compat import timeout
+from janus_fast._compat import timeout, timeout_at
 from janus_fast._core import Message, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
     JanusFastError,
     ProtocolError,
+    QueueFullError,
+    RequestTimeoutError,
     TransportError,
 )
 from janus_fast.message_transaction import MessageTransaction
@@ -66,8 +68,20 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._view
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports have the method without being asyncio.WriteTransport subclasses.
+        set_limits = getattr(transport, "set_write_buffer_limits", None)
+        if set_limits is not None:
+            set_limits(high=self._owner.options.write_buffer_limit)
+
     def buffer_updated(self, nbytes: int) -> None:
         self._owner._on_data(self._view[:nbytes].tobytes())
+
+    def pause_writing(self) -> None:
+        self._owner._on_write_paused(self)
+
+    def resume_writing(self) -> None:
+        self._owner._on_write_resumed(self)
 
     def eof_received(self) -> bool:
         self._owner._on_eof()
@@ -99,6 +113,11 @@ class JanusTransportWebsocket(JanusTransport):
         self._flush_pending = False
         self._core_used = False
         self._close_info: tuple[int | None, str] | None = None
+        #: While the socket's write buffer is over ``write_buffer_limit``: resolved when it
+        #: drained (or the socket went). Reading is paused meanwhile and new requests wait.
+        self._write_gate: asyncio.Future[None] | None = None
+        self._write_waiting = 0
+        self._write_pauses = 0
         self._pinger: asyncio.TimerHandle | None = None
         self._ping_sent_at: float | None = None
         self._pongs_seen = 0
@@ -234,6 +253,7 @@ class JanusTransportWebsocket(JanusTransport):
 
     def _forget_socket(self) -> None:
         self._socket = self._protocol = None
+        self._open_write_gate()
         if self._batcher is not None:
             self._batcher.close()
             self._batcher = None
@@ -271,6 +291,18 @@ class JanusTransportWebsocket(JanusTransport):
             "frames_resent": self._core.frames_resent,
         }
 
+    @property
+    def write_flow_stats(self) -> dict[str, int]:
+        """Write backpressure: whether writing is paused now (1/0), times it paused, bytes in the
+        socket's write buffer, requests waiting for it to drain."""
+        socket = self._socket
+        return {
+            "paused": int(self._write_gate is not None),
+            "pauses": self._write_pauses,
+            "buffered": socket.get_write_buffer_size() if socket is not None else 0,
+            "waiting": self._write_waiting,
+        }
+
     # -- socket callbacks ------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
         core = self._core
@@ -300,6 +332,56 @@ class JanusTransportWebsocket(JanusTransport):
             self._url.host_header,
             self._core.server_version,
         )
+
+    def _on_write_paused(self, protocol: _WebSocketProtocol) -> None:
+        """The write buffer went over ``write_buffer_limit`` (the peer does not read): stop
+        reading, so that nothing we answer by ourselves (pongs) piles up, and hold new
+        requests back until it drains."""
+        socket = self._socket
+        if protocol is not self._protocol or socket is None or self._write_gate is not None:
+            return
+        assert self._loop is not None
+        self._write_gate = self._loop.create_future()
+        self._write_pauses += 1
+        socket.pause_reading()
+        logger.debug("write buffer of %s over its limit: reading paused", self._base_url)
+
+    def _on_write_resumed(self, protocol: _WebSocketProtocol) -> None:
+        socket = self._socket
+        if protocol is not self._protocol or socket is None:
+            return
+        if not socket.is_closing():
+            socket.resume_reading()
+        self._open_write_gate()
+        self._schedule_flush()
+
+    def _open_write_gate(self) -> None:
+        gate, self._write_gate = self._write_gate, None
+        if gate is not None and not gate.done():
+            gate.set_result(None)
+
+    async def _wait_writable(self, deadline: float | None) -> None:
+        """Wait (bounded, like the outage queue) until the write buffer drained."""
+        gate = self._write_gate
+        assert gate is not None
+        if self._write_waiting >= self.options.queue_size:
+            raise QueueFullError(
+                f"{self._write_waiting} requests already wait for the write buffer to drain "
+                f"(queue_size={self.options.queue_size})"
+            )
+        self._write_waiting += 1
+        try:
+            if deadline is None:
+                await asyncio.shield(gate)
+            else:
+                async with timeout_at(deadline):
+                    await asyncio.shield(gate)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(
+                "the connection's write buffer did not drain before the deadline"
+            ) from None
+        finally:
+            self._write_waiting -= 1
 
     def _on_eof(self) -> None:
         self._core.receive_eof()
@@ -455,7 +537,7 @@ class JanusTransportWebsocket(JanusTransport):
     def _flush(self) -> None:
         self._flush_pending = False
         socket = self._socket
-        if socket is not None and self._core.state == "open":
+        if socket is not None and self._core.state == "open" and self._write_gate is None:
             data = self._core.data_to_send()
             if data:
                 socket.write(data)
@@ -485,10 +567,13 @@ class JanusTransportWebsocket(JanusTransport):
         deadline = None if limit is None else loop.time() + limit
         payload = orjson.dumps(body)
         while True:
-            if self._recovery.active:
-                await self._recovery.wait(deadline)
-                if handle_id is not None:
-                    handle_id = self._recovery.alias(handle_id)
+            while self._recovery.active or self._write_gate is not None:
+                if self._recovery.active:
+                    await self._recovery.wait(deadline)
+                    if handle_id is not None:
+                        handle_id = self._recovery.alias(handle_id)
+                else:
+                    await self._wait_writable(deadline)
             waiter: asyncio.Future[Message] = loop.create_future()
             transaction: str = self._core.request(
                 payload, waiter, expect, session_id, handle_id, deadline
@@ -528,8 +613,8 @@ class JanusTransportWebsocket(JanusTransport):
     def _open_stream_now(
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction | None:
-        if self._recovery.active:
-            return None  # wait for the connection first (the coroutine path)
+        if self._recovery.active or self._write_gate is not None:
+            return None  # wait for the connection or its write buffer first (coroutine path)
         self._usable_loop()
         return self._enqueue_stream(body, session_id, handle_id)
 
@@ -537,10 +622,14 @@ class JanusTransportWebsocket(JanusTransport):
         self, body: JsonDict, session_id: int | None, handle_id: int | None
     ) -> MessageTransaction:
         loop = self._usable_loop()
-        if self._recovery.active:
-            await self._recovery.wait(loop.time() + (self.options.timeout or 3600.0))
-            if handle_id is not None:
-                handle_id = self._recovery.alias(handle_id)
+        deadline = loop.time() + (self.options.timeout or 3600.0)
+        while self._recovery.active or self._write_gate is not None:
+            if self._recovery.active:
+                await self._recovery.wait(deadline)
+                if handle_id is not None:
+                    handle_id = self._recovery.alias(handle_id)
+            else:
+                await self._wait_writable(deadline)
         return self._enqueue_stream(body, session_id, handle_id)
 
     def _enqueue_stream(
@@ -562,7 +651,11 @@ class JanusTransportWebsocket(JanusTransport):
     async def _send(self, message: JsonDict) -> None:
         """Send a complete request dict as-is (kept for janus-client subclasses)."""
         loop = self._usable_loop()
-        if self._recovery.active:
-            await self._recovery.wait(loop.time() + (self.options.timeout or 3600.0))
+        deadline = loop.time() + (self.options.timeout or 3600.0)
+        while self._recovery.active or self._write_gate is not None:
+            if self._recovery.active:
+                await self._recovery.wait(deadline)
+            else:
+                await self._wait_writable(deadline)
         self._core.send_raw(orjson.dumps(message))
         self._schedule_flush()
