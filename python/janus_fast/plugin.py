@@ -107,6 +107,18 @@ class JanusPlugin(EventSource):
 
     detach = destroy
 
+    def adopt(self, session: JanusSession, handle_id: int) -> None:
+        """Bind this plugin object to the existing handle ``handle_id`` of ``session`` (a
+        created or adopted session), e.g. one ``JanusPool.reconcile`` found by its opaque_id:
+        its events come here from now on. No request is sent; a handle that no longer exists
+        makes the next request fail with ``HandleNotFoundError``."""
+        if self._id is not None:
+            raise InvalidStateError(f"{self!r} is already attached")
+        session.bind_plugin(self, handle_id)
+        self._id = handle_id
+        self._session = session
+        self.event_queue_size = session.event_queue_size
+
     def _released(self) -> None:
         """The handle is gone (detached, or its session destroyed/lost)."""
         self._id = None

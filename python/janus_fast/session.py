@@ -244,6 +244,28 @@ class JanusSession(EventSource):
         await self.transport._request({"janus": "claim"}, Expect.SUCCESS, self._id)
         self.transport._register_session(self._id, self)
 
+    async def adopt(self, session_id: int, *, claim: bool = True) -> None:
+        """Bind this new session object to the existing Janus session ``session_id`` (one a
+        process that restarted had created): ``claim`` it on this connection so its events come
+        here (``claim=False``: only check it is alive with a ``keepalive``), then keep it alive
+        as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError`` ...) if
+        Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``."""
+        if self.created:
+            raise InvalidStateError(f"{self!r} is already bound to a Janus session")
+        if not self.transport.connected:
+            await self._connect()
+        if claim:
+            await self.transport._request({"janus": "claim"}, Expect.SUCCESS, session_id)
+        else:
+            await self.transport._request({"janus": "keepalive"}, Expect.ACK, session_id)
+        self._id = session_id
+        self.transport._register_session(session_id, self)
+        await self.transport.dispatch_session_created(session_id)
+        self.created = True
+        self._lost_error = None
+        self._touch()
+        await self._start_keepalive()
+
     async def _start_keepalive(self) -> None:
         interval = self._keepalive_interval
         if interval is None:
@@ -311,6 +333,14 @@ class JanusSession(EventSource):
         self.plugin_handles.pop(handle_id, None)
         if self._id is not None:
             self.transport._drop_handle(self._id, handle_id)
+
+    def bind_plugin(self, plugin: JanusPlugin, handle_id: int) -> None:
+        """Route the events of the existing handle ``handle_id`` of this session to ``plugin``
+        (``JanusPlugin.adopt`` calls this; no request is sent)."""
+        if not self.created or self._id is None:
+            raise InvalidStateError("bind_plugin needs a created or adopted session")
+        self.plugin_handles[handle_id] = plugin
+        self.transport._core.add_handle(self._id, handle_id, plugin)
 
     # -- events ----------------------------------------------------------------------------------
     async def _on_message(self, message: JsonDict) -> None:
