@@ -10,7 +10,7 @@ import pytest
 
 from janus_fast import JanusSession
 from janus_fast._compat import timeout
-from janus_fast.errors import NotAcceptingSessionsError
+from janus_fast.errors import NotAcceptingSessionsError, SessionNotFoundError
 from janus_fast.plugins import JanusEchoTestPlugin
 from janus_fast.pool import (
     JanusPool,
@@ -288,3 +288,33 @@ async def test_over_http(janus_factory: Any) -> None:
             assert pool.server(name).admin_sessions == 1
         for session in (first, second):
             await session.destroy()
+
+
+async def test_a_restarted_orchestrator_adopts_what_reconcile_finds(janus_factory: Any) -> None:
+    servers = [janus_factory(plugins=("echotest",), reclaim_session_timeout=20) for _ in range(2)]
+    async with JanusPool(specs(servers), **FAST) as before:
+        session = await before.session(key="call-9")
+        plugin = JanusEchoTestPlugin()
+        await plugin.attach(session, opaque_id="call-9")
+        where, session_id, handle_id = before.server_of(session), session.id, plugin.id
+    # The process "restarted": its connections are gone, Janus keeps the session for reclaim.
+    async with JanusPool(specs(servers), **FAST) as after:
+        found = await after.reconcile(deadline=5.0)
+        (record,) = found.by_opaque_id["call-9"]
+        assert (record.server, record.session_id, record.handle_id) == (
+            where,
+            session_id,
+            handle_id,
+        )
+        adopted = await after.adopt(record.server, record.session_id, key="call-9")
+        assert adopted.id == session_id and adopted.created
+        assert after.keys == {"call-9": where}
+        again = JanusEchoTestPlugin()
+        again.adopt(adopted, record.handle_id)
+        reply = await again.request({"audio": True}, timeout=5.0)
+        assert reply["plugindata"]["data"]["result"] == "ok"
+        assert after.metrics()["servers"][where]["requests"]["claim:ok"] == 1
+        with pytest.raises(SessionNotFoundError):
+            await after.adopt(record.server, 12345)  # no such session: typed, nothing kept
+        assert after.server(where).live_sessions() == 1
+        await adopted.destroy()

@@ -248,6 +248,35 @@ class JanusPool:
             return session
         raise NoServerAvailableError("no server took the session: " + "; ".join(failures))
 
+    async def adopt(
+        self,
+        server: str,
+        session_id: int,
+        *,
+        key: str | None = None,
+        claim: bool = True,
+        **session_options: Any,
+    ) -> JanusSession:
+        """A ``JanusSession`` bound to the existing session ``session_id`` on ``server`` (e.g.
+        found by ``reconcile()`` after a restart), claimed on the pool's connection
+        (``JanusSession.adopt``) within ``create_timeout``; ``key`` is recorded as placed
+        there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``."""
+        member = self.server(server)
+        session = JanusSession(transport=member.transport, **session_options)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with timeout(self.create_timeout):
+                await session.adopt(session_id, claim=claim)
+        except BaseException:
+            member.metrics.observe("claim", "error", loop.time() - started)
+            raise
+        member.metrics.observe("claim", "ok", loop.time() - started)
+        member.add_session(session)
+        if key is not None:
+            self._assign(key, member)
+        return session
+
     def _why_none(self, labels: Mapping[str, str] | None) -> str:
         states = ", ".join(
             f"{m.name}: {m.state.value}{' draining' if m.draining else ''}"
