@@ -207,7 +207,9 @@ class Reconnector:
     # -- recovery --------------------------------------------------------------------------------
     def _raise_if_down(self) -> None:
         if self._down_error is not None:
-            raise ConnectionClosedError(None, f"connection lost for good: {self._down_error}")
+            raise ConnectionClosedError(
+                None, f"connection lost for good: {_describe(self._down_error)}"
+            )
 
     def _end_outage(self, error: Exception | None) -> None:
         self._down_error = error
@@ -223,7 +225,9 @@ class Reconnector:
         except asyncio.CancelledError:
             raise
         except JanusFastError as exc:
-            logger.warning("recovery of the connection to %s failed: %s", self._base_url, exc)
+            logger.warning(
+                "recovery of the connection to %s failed: %s", self._base_url, _describe(exc)
+            )
             self._give_up(exc, attempts=self._attempt)
         except Exception as exc:  # a bug or a reply nothing validated: still a clean end
             logger.exception("recovery of the connection to %s failed", self._base_url)
@@ -245,7 +249,10 @@ class Reconnector:
             except _Retry as retry:
                 last_error = retry.error
                 logger.info(
-                    "reconnect attempt %d to %s failed: %s", attempt, self._base_url, last_error
+                    "reconnect attempt %d to %s failed: %s",
+                    attempt,
+                    self._base_url,
+                    _describe(last_error),
                 )
                 self._link.close_socket()
                 continue
@@ -272,10 +279,12 @@ class Reconnector:
         self._link.close_socket()
         self._link.mark_down()
         self._end_outage(error)
-        self._link.fail_pending(ConnectionClosedError(None, f"connection lost: {error}"))
+        self._link.fail_pending(ConnectionClosedError(None, f"connection lost: {_describe(error)}"))
         for session in list(self._link.sessions()):
-            self._lose(session, SessionLostError(f"connection to Janus lost: {error}"))
-        logger.warning("giving up on %s after %d attempt(s): %s", self._base_url, attempts, error)
+            self._lose(session, SessionLostError(f"connection to Janus lost: {_describe(error)}"))
+        logger.warning(
+            "giving up on %s after %d attempt(s): %s", self._base_url, attempts, _describe(error)
+        )
         self._link.emit(ConnectionEvent("given_up", attempts, error))
 
     def _lose(self, session: JanusSession, error: Exception) -> None:
@@ -412,6 +421,11 @@ def _reply_id(reply: Message, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ProtocolError(f"Janus's {what} reply has no valid data.id: {_short(data)}")
     return value
+
+
+def _describe(error: BaseException) -> str:
+    """An error's text, or its repr when the text is empty (``RequestTimeoutError`` has none)."""
+    return str(error) or repr(error)
 
 
 def _short(value: Any) -> str:

@@ -548,7 +548,8 @@ class JanusTransportWebsocket(JanusTransport):
         if not self.connected or self._loop is None:
             down_error = self._recovery.down_error
             if down_error is not None:
-                raise ConnectionClosedError(None, f"connection lost for good: {down_error}")
+                detail = str(down_error) or repr(down_error)
+                raise ConnectionClosedError(None, f"connection lost for good: {detail}")
             raise InvalidStateError("Must connect before any communication.")
         return self._loop
 
