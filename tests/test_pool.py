@@ -10,7 +10,7 @@ import pytest
 
 from janus_fast import JanusSession
 from janus_fast._compat import timeout
-from janus_fast.errors import NotAcceptingSessionsError, SessionNotFoundError
+from janus_fast.errors import InvalidStateError, NotAcceptingSessionsError, SessionNotFoundError
 from janus_fast.plugins import JanusEchoTestPlugin
 from janus_fast.pool import (
     JanusPool,
@@ -318,3 +318,29 @@ async def test_a_restarted_orchestrator_adopts_what_reconcile_finds(janus_factor
             await after.adopt(record.server, 12345)  # no such session: typed, nothing kept
         assert after.server(where).live_sessions() == 1
         await adopted.destroy()
+
+
+async def test_session_and_plugin_adopt_rules(janus_factory: Any) -> None:
+    server = janus_factory(plugins=("echotest",))
+    async with JanusSession(server.ws_url) as owner:
+        await owner.create()
+        plugin = JanusEchoTestPlugin()
+        await plugin.attach(owner, opaque_id="x")
+        # A second connection binds to the same session without taking it over.
+        async with JanusSession(server.ws_url) as other:
+            await other.adopt(owner.id or 0, claim=False)
+            assert other.created and other.id == owner.id
+            with pytest.raises(InvalidStateError):
+                await other.adopt(owner.id or 0)  # already bound
+            bound = JanusEchoTestPlugin()
+            bound.adopt(other, plugin.id or 0)
+            assert bound.session is other and bound.id == plugin.id
+            with pytest.raises(InvalidStateError):
+                bound.adopt(other, plugin.id or 0)  # already attached
+            await other.claim()  # without a claim Janus sends the events to the owner
+            assert (await bound.request({"audio": True}, timeout=5.0))["plugindata"]["data"][
+                "result"
+            ] == "ok"
+            other.created = False  # let the owner destroy it; this object only forgets it
+        with pytest.raises(InvalidStateError):
+            JanusEchoTestPlugin().adopt(JanusSession(server.ws_url), 1)  # session not bound

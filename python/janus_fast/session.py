@@ -247,8 +247,9 @@ class JanusSession(EventSource):
     async def adopt(self, session_id: int, *, claim: bool = True) -> None:
         """Bind this new session object to the existing Janus session ``session_id`` (one a
         process that restarted had created): ``claim`` it on this connection so its events come
-        here (``claim=False``: only check it is alive with a ``keepalive``), then keep it alive
-        as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError`` ...) if
+        here (``claim=False``: only check it is alive with a ``keepalive``; Janus then keeps
+        sending its events, plugin replies included, to the connection that owns it), then keep
+        it alive as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError`` ...) if
         Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``."""
         if self.created:
             raise InvalidStateError(f"{self!r} is already bound to a Janus session")
