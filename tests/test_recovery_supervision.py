@@ -7,7 +7,9 @@ to send a malformed ``info`` or ``claim`` reply)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from janus_fast import (
     JanusSession,
     ProtocolError,
     RequestTimeoutError,
+    TransportError,
 )
 from janus_fast.events import ConnectionEvent
 
@@ -219,6 +222,99 @@ async def test_a_malformed_create_reply_while_recreating_gives_up_cleanly() -> N
         fake.send(text({"janus": "success", "transaction": create["transaction"]}))
         given_up = await _expect_given_up(session, fake, events, waiting)
         assert isinstance(given_up.error, ProtocolError), repr(given_up.error)
+    finally:
+        await session.transport.disconnect()
+        await fake.close()
+
+
+async def test_an_unexpected_exception_in_recovery_is_logged_and_gives_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = await Fake().start()
+    session = JanusSession(base_url=fake.url, **OPTIONS)
+    transport = session.transport
+    events: list[ConnectionEvent] = []
+    transport.on_connection_event(events.append)
+    recovery = transport._recovery  # type: ignore[attr-defined]
+
+    def broken(info: dict[str, Any]) -> None:
+        raise RuntimeError("a bug in the transport")
+
+    recovery._link = dataclasses.replace(recovery._link, set_server_info=broken)
+    server: asyncio.Future[None] | None = None
+    try:
+        creating = asyncio.ensure_future(session.create())
+        await asyncio.wait_for(fake.connected.wait(), 5)
+        await answer_create(fake, 5)
+        await asyncio.wait_for(creating, 5)
+        fake.connected.clear()
+        server = asyncio.ensure_future(
+            answer_every_info(
+                fake,
+                lambda tx: text(
+                    {"janus": "server_info", "transaction": tx, "reclaim-session-timeout": 30}
+                ),
+            )
+        )
+        assert fake.writer is not None
+        fake.writer.transport.abort()
+        await asyncio.wait_for(fake.connected.wait(), 5)
+        waiting = asyncio.ensure_future(transport.ping())
+        for _ in range(250):
+            if any(e.kind == "given_up" for e in events):
+                break
+            await asyncio.sleep(0.02)
+        server.cancel()
+        given_up = await _expect_given_up(session, fake, events, waiting)
+        assert isinstance(given_up.error, TransportError)
+        assert isinstance(given_up.error.__cause__, RuntimeError)
+        assert any(r.exc_info and r.levelno == logging.ERROR for r in caplog.records)
+    finally:
+        if server is not None:
+            server.cancel()
+        await transport.disconnect()
+        await fake.close()
+
+
+async def test_a_connection_lost_during_recovery_fails_its_requests_at_once() -> None:
+    """The info sent on the new socket fails when that socket goes, not at its deadline."""
+    fake = await Fake().start()
+    session = JanusSession(base_url=fake.url, **{**OPTIONS, "connect_timeout": 5})
+    events: list[ConnectionEvent] = []
+    session.transport.on_connection_event(events.append)
+    try:
+        creating = asyncio.ensure_future(session.create())
+        await asyncio.wait_for(fake.connected.wait(), 5)
+        await answer_create(fake, 9)
+        await asyncio.wait_for(creating, 5)
+        await cut_and_wait_for_the_next_connection(fake)
+        (info,) = await next_requests(fake)
+        assert info["janus"] == "info"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await cut_and_wait_for_the_next_connection(fake)  # the info is never answered
+        (info,) = await next_requests(fake)
+        assert info["janus"] == "info"
+        assert loop.time() - started < 2  # not the 5 s deadline of the first info
+        assert [e.kind for e in events].count("reconnecting") == 2
+        fake.send(
+            text(
+                {
+                    "janus": "server_info",
+                    "transaction": info["transaction"],
+                    "reclaim-session-timeout": 30,
+                }
+            )
+        )
+        (claim,) = await next_requests(fake)
+        assert claim["janus"] == "claim" and claim["session_id"] == 9
+        fake.send(text({"janus": "success", "transaction": claim["transaction"], "session_id": 9}))
+        for _ in range(100):
+            if "reconnected" in [e.kind for e in events]:
+                break
+            await asyncio.sleep(0.02)
+        assert "reconnected" in [e.kind for e in events]
+        assert session.created
     finally:
         await session.transport.disconnect()
         await fake.close()
