@@ -4,6 +4,7 @@ stopped by pid, drain with ``accept_new_sessions``, reconcile by ``opaque_id``, 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -243,12 +244,18 @@ async def test_metrics_snapshot_and_prometheus_text(janus_factory: Any) -> None:
         assert server["sessions"] == 1 and server["placements"] == 1
         assert server["latency"]["create"]["count"] == 1
         assert server["admin_sessions"] is not None
+        assert 0 < server["info_latency"] < FAST["probe_timeout"]
         text = pool.prometheus()
         assert f'janus_pool_server_up{{server="{name}"}} 1' in text
         assert (
             f'janus_pool_requests_total{{server="{name}",request="create",outcome="ok"}} 1' in text
         )
         assert f'janus_pool_request_seconds_count{{server="{name}",request="create"}} 1' in text
+        sample = re.compile(r'^[a-z_]+\{server="[^"]+"(,[a-z]+="[^"]*")*\} [0-9.e+-]+$')
+        for line in text.splitlines():
+            assert line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line), (
+                line
+            )
         for secret in (s.admin_secret for s in servers):
             assert secret not in text and secret not in repr(pool) and secret not in str(snap)
 
@@ -344,3 +351,18 @@ async def test_session_and_plugin_adopt_rules(janus_factory: Any) -> None:
             other.created = False  # let the owner destroy it; this object only forgets it
         with pytest.raises(InvalidStateError):
             JanusEchoTestPlugin().adopt(JanusSession(server.ws_url), 1)  # session not bound
+
+
+async def test_labels_restrict_placement(janus_factory: Any) -> None:
+    servers = start_servers(janus_factory, 2)
+    labelled = [
+        ServerSpec(s.ws_url, name=f"j-{region}", labels={"region": region})
+        for s, region in zip(servers, ("eu", "us"), strict=True)
+    ]
+    async with JanusPool(labelled, **FAST) as pool:
+        for _ in range(3):
+            session = await pool.session(labels={"region": "us"})
+            assert pool.server_of(session) == "j-us"
+        assert pool.server_for("room", labels={"region": "eu"}) == "j-eu"
+        with pytest.raises(NoServerAvailableError, match="labels"):
+            await pool.session(key="room", labels={"region": "ap"})

@@ -195,7 +195,7 @@ class PoolServer:
             "draining": self.draining,
             "weight": self.spec.weight,
             "labels": dict(self.spec.labels),
-            "latency": self.latency,
+            "info_latency": self.latency,
             "sessions": self.live_sessions(),
             "keys": len(self.keys),
             "admin_sessions": self.admin_sessions,
