@@ -341,6 +341,14 @@ class ScriptedJanus:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    def reset(self) -> None:
+        """Forget every session, handle and queued event (between cases: what a client lost
+        stays out of the memory the fuzzer measures); ids keep counting, never reused."""
+        self.brain.sessions.clear()
+        self.brain.plugins.clear()
+        self.brain.rooms = set(ROOMS)
+        self.disarm()
+
     def arm(self, kind: str, mutator: Mutator, skip: int = 0) -> None:
         """Mutate the answer to the request of ``kind`` that comes after ``skip`` others."""
         self._armed = (kind, mutator)
@@ -544,6 +552,10 @@ class HttpScriptedJanus(ScriptedJanus):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/janus"
+
+    def reset(self) -> None:
+        super().reset()
+        self._events.clear()
 
     def _queue(self, session_id: int) -> asyncio.Queue[bytes]:
         queue = self._events.get(session_id)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import itertools
 import logging
 import os
 import random
@@ -110,7 +111,8 @@ OPTIONS = {
     "max_retries": 3,
     "retry_delay": 0.01,
     "retry_delay_max": 0.05,
-    "ping_interval": None,
+    "ping_interval": 0.25,  # a peer stalled mid-frame is detected and the socket replaced
+    "ping_timeout": 0.25,
     "keepalive_interval": None,
 }
 #: RSS growth (KiB) and live-object growth allowed after the warm-up.
@@ -147,6 +149,8 @@ class Case:
     log: list[str] = dataclasses.field(default_factory=list)
     calls: list[str] = dataclasses.field(default_factory=list)
     problems: list[str] = dataclasses.field(default_factory=list)
+    #: events() iterators consuming the handle's and session's events (must end with them).
+    consumers: list[asyncio.Task[int]] = dataclasses.field(default_factory=list)
 
     def describe(self, loop_name: str) -> str:
         return (
@@ -215,6 +219,7 @@ async def run_case(
     """One case; ``disabled`` of everything: no mutation (the control run). ``flow``: the
     EchoTest, VideoRoom or Admin API flow (default: drawn)."""
     rng = random.Random(f"{case.seed}:{case.kind}:{case.index}")
+    server.reset()
     enabled = [c for c in CLASSES[case.kind] if c not in disabled]
     if flow is None:
         flow = rng.choices(("echotest", "videoroom", "admin"), (5, 3, 2))[0]
@@ -278,7 +283,43 @@ async def run_case(
         after = client.stats()
         if after["pending"] or after["sessions"] or after["handles"]:
             case.problems.append(f"{name}: core tables not empty after disconnect: {after}")
+    await check_consumers(case)
     await check_tasks(case, before)
+
+
+async def consume(stream: Any) -> int:
+    """Read an ``events()`` iterator to its end (the handle or session going away)."""
+    count = 0
+    async for _ in stream:
+        count += 1
+    return count
+
+
+_CALLBACK_CALLS = itertools.count()
+
+
+def raising_callback(event: Any) -> None:
+    """An ``on()`` callback that raises for every other event (never to reach the reader)."""
+    if next(_CALLBACK_CALLS) % 2:
+        raise CallbackBoom("the fuzzer's on() callback raising on purpose")
+
+
+async def check_consumers(case: Case) -> None:
+    """Every ``events()`` iterator ended once its handle and session were released."""
+    if not case.consumers:
+        return
+    done, pending = await asyncio.wait(case.consumers, timeout=1.0)
+    if pending:
+        case.problems.append(
+            f"{len(pending)} events() iterator(s) did not end after the handle/session went away"
+        )
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        error = task.exception()
+        if error is not None and not isinstance(error, JanusFastError):
+            case.problems.append(f"an events() iterator raised {error!r:.120} at {_where(error)}")
 
 
 async def admin_step(
@@ -337,6 +378,10 @@ async def run_step(
             for what, value in (("session", session.id), ("handle", plugin.id)):
                 if type(value) is not int or value <= 0:
                     case.problems.append(f"attach accepted {what} id {value!r}")
+            loop = asyncio.get_running_loop()
+            for source in (plugin, session):
+                case.consumers.append(loop.create_task(consume(source.events())))
+            plugin.on(None, raising_callback)
     elif step == "request" and plugin.id is not None:
         reply = await bounded(case, "request", plugin.request({"audio": True}, timeout=TIMEOUT))
         if isinstance(reply, dict) and reply.get("janus") not in ("event", "success"):
