@@ -11,7 +11,12 @@ import pytest
 
 from janus_fast import JanusSession
 from janus_fast._compat import timeout
-from janus_fast.errors import InvalidStateError, NotAcceptingSessionsError, SessionNotFoundError
+from janus_fast.errors import (
+    HandleNotFoundError,
+    InvalidStateError,
+    NotAcceptingSessionsError,
+    SessionNotFoundError,
+)
 from janus_fast.plugins import JanusEchoTestPlugin
 from janus_fast.pool import (
     JanusPool,
@@ -245,7 +250,20 @@ async def test_metrics_snapshot_and_prometheus_text(janus_factory: Any) -> None:
         assert server["latency"]["create"]["count"] == 1
         assert server["admin_sessions"] is not None
         assert 0 < server["info_latency"] < FAST["probe_timeout"]
+        # The pool's sessions count their own requests too (type, outcome, latency).
+        plugin = JanusEchoTestPlugin()
+        await plugin.attach(session)
+        await plugin.request({"audio": True}, timeout=5.0)
+        with pytest.raises(HandleNotFoundError):
+            await session.request({"janus": "message", "body": {"request": "x"}}, handle_id=1)
+        counted = pool.metrics()["servers"][name]["requests"]
+        assert counted["attach:ok"] == 1 and counted["message:ok"] == 1
+        assert counted["message:x:janus_error"] == 1
         text = pool.prometheus()
+        assert (
+            f'janus_pool_requests_total{{server="{name}",request="message:x",'
+            'outcome="janus_error"} 1' in text
+        )
         assert f'janus_pool_server_up{{server="{name}"}} 1' in text
         assert (
             f'janus_pool_requests_total{{server="{name}",request="create",outcome="ok"}} 1' in text

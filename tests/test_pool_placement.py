@@ -132,3 +132,17 @@ def test_server_spec_checks_and_hides_secrets() -> None:
         JanusPool(["ws://h:1", "ws://h:1"])  # same name twice
     with pytest.raises(ValueError):
         JanusPool([])
+
+
+def test_request_types_are_bounded() -> None:
+    from janus_fast.pool.counted import MAX_TYPES, request_type
+
+    known: set[str] = set()
+    assert request_type({"janus": "message", "body": {"request": "join"}}, known) == "message:join"
+    assert request_type({"janus": "message", "body": {}}, known) == "message"
+    assert request_type({"janus": "trickle"}, known) == "trickle"
+    for i in range(2 * MAX_TYPES):
+        request_type({"janus": "message", "body": {"request": f"r{i}"}}, known)
+    assert len(known) == MAX_TYPES
+    assert request_type({"janus": "message", "body": {"request": "new"}}, known) == "other"
+    assert request_type({"janus": "trickle"}, known) == "trickle"  # known types still counted

@@ -26,6 +26,8 @@ class ServerMetrics:
         self._histograms: dict[str, list[int]] = {}
         self._sums: dict[str, float] = collections.defaultdict(float)
         self.connection_events: collections.Counter[str] = collections.Counter()
+        #: Request types seen (bounded by the sessions' counting, see counted.py).
+        self.request_types: set[str] = set()
         self.placements = 0
         self.state_changes = 0
 
@@ -107,7 +109,7 @@ def prometheus_text(servers: Mapping[str, Mapping[str, Any]]) -> str:
     for server, snap in servers.items():
         label = _label(server)
         for name, count in snap.get("requests", {}).items():
-            request, _, outcome = name.partition(":")
+            request, _, outcome = name.rpartition(":")
             request_rows.append(
                 f'janus_pool_requests_total{{server="{label}",request="{_label(request)}",'
                 f'outcome="{_label(outcome)}"}} {count}'

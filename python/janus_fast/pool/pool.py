@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from janus_fast._compat import timeout
 from janus_fast.errors import JanusFastError, NotAcceptingSessionsError
+from janus_fast.pool.counted import CountedSession
 from janus_fast.pool.errors import NoServerAvailableError, UnknownServerError
 from janus_fast.pool.events import (
     EventHub,
@@ -63,6 +64,7 @@ class JanusPool:
         create_timeout: float = 10.0,
         handle_scan_limit: int = 256,
         max_attempts: int = 3,
+        request_metrics: bool = True,
         **transport_options: Any,
     ) -> None:
         specs = [ServerSpec.of(s) for s in servers]
@@ -89,6 +91,8 @@ class JanusPool:
         self.create_timeout = float(create_timeout)
         self.handle_scan_limit = handle_scan_limit
         self.max_attempts = max_attempts
+        #: Count every request of the pool's sessions per server (type, outcome, latency).
+        self.request_metrics = request_metrics
         self._transport_options = dict(transport_options)
         self._members: dict[str, PoolServer] = {}
         self._specs = specs
@@ -220,7 +224,7 @@ class JanusPool:
         failures: list[str] = []
         for name in ranked[: self.max_attempts]:
             member = self._members[name]
-            session = JanusSession(transport=member.transport, **session_options)
+            session = self._new_session(member, session_options)
             loop = asyncio.get_running_loop()
             started = loop.time()
             try:
@@ -262,7 +266,7 @@ class JanusPool:
         (``JanusSession.adopt``) within ``create_timeout``; ``key`` is recorded as placed
         there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``."""
         member = self.server(server)
-        session = JanusSession(transport=member.transport, **session_options)
+        session = self._new_session(member, session_options)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -275,6 +279,12 @@ class JanusPool:
         member.add_session(session)
         if key is not None:
             self._assign(key, member)
+        return session
+
+    def _new_session(self, member: PoolServer, options: Mapping[str, Any]) -> JanusSession:
+        session = CountedSession(transport=member.transport, **options)
+        if self.request_metrics:
+            session.pool_metrics = member.metrics
         return session
 
     def _why_none(self, labels: Mapping[str, str] | None) -> str:
