@@ -216,6 +216,17 @@ async def test_a_malformed_create_reply_while_recreating_gives_up_cleanly() -> N
                 }
             )
         )
+        (claim,) = await next_requests(fake)  # sent with the info
+        assert claim["janus"] == "claim" and claim["session_id"] == 77
+        fake.send(
+            text(
+                {
+                    "janus": "error",
+                    "transaction": claim["transaction"],
+                    "error": {"code": 458, "reason": "No such session 77"},
+                }
+            )
+        )
         (create,) = await next_requests(fake)
         assert create["janus"] == "create" and create["id"] == 77
         # "success" without the data the client reads (a KeyError before supervision).
@@ -315,6 +326,56 @@ async def test_a_connection_lost_during_recovery_fails_its_requests_at_once() ->
             await asyncio.sleep(0.02)
         assert "reconnected" in [e.kind for e in events]
         assert session.created
+    finally:
+        await session.transport.disconnect()
+        await fake.close()
+
+
+async def test_recreate_policy_claims_when_the_server_now_keeps_sessions() -> None:
+    """Known not to keep sessions, Janus is asked no claims with the info; if the new info says
+    it keeps them now, the claims follow and the session comes back as it was."""
+    fake = await Fake().start()
+    session = JanusSession(base_url=fake.url, reconnect_policy="recreate", **OPTIONS)
+    events: list[ConnectionEvent] = []
+    session.transport.on_connection_event(events.append)
+    try:
+        creating = asyncio.ensure_future(session.create())
+        await asyncio.wait_for(fake.connected.wait(), 5)
+        await answer_create(fake, 41)
+        await asyncio.wait_for(creating, 5)
+        asking = asyncio.ensure_future(session.transport.info())
+        (info,) = await next_requests(fake)
+        fake.send(
+            text(
+                {
+                    "janus": "server_info",
+                    "transaction": info["transaction"],
+                    "reclaim-session-timeout": 0,
+                }
+            )
+        )
+        await asyncio.wait_for(asking, 5)
+        await cut_and_wait_for_the_next_connection(fake)
+        (info,) = await next_requests(fake)  # alone: no claim sent with it
+        assert info["janus"] == "info"
+        fake.send(
+            text(
+                {
+                    "janus": "server_info",
+                    "transaction": info["transaction"],
+                    "reclaim-session-timeout": 30,
+                }
+            )
+        )
+        (claim,) = await next_requests(fake)
+        assert claim["janus"] == "claim" and claim["session_id"] == 41
+        fake.send(text({"janus": "success", "transaction": claim["transaction"], "session_id": 41}))
+        for _ in range(100):
+            if "reconnected" in [e.kind for e in events]:
+                break
+            await asyncio.sleep(0.02)
+        assert "reconnected" in [e.kind for e in events]
+        assert session.created and session.id == 41
     finally:
         await session.transport.disconnect()
         await fake.close()

@@ -82,8 +82,10 @@ class RecoveryLink:
     move_handle: Callable[[JanusSession, JanusPlugin, int], None]
     #: Report a session lost (its events, its waiting requests, its handles).
     lose_session: Callable[[JanusSession, Exception], None]
-    #: Janus's fresh ``info`` (the transport caches it).
+    #: Janus's fresh ``info`` (the transport caches it), and the last one known (None if none;
+    #: read when the connection drops, before a new socket forgets it).
     set_server_info: Callable[[JsonDict], None]
+    server_info: Callable[[], JsonDict | None]
     #: The transport is no longer connected (called once, when giving up).
     mark_down: Callable[[], None]
     #: Tell the transport's connection-event listeners.
@@ -114,6 +116,7 @@ class Reconnector:
         "_attempt",
         "_base_url",
         "_down_error",
+        "_known_info",
         "_link",
         "_options",
         "_outage",
@@ -135,6 +138,8 @@ class Reconnector:
         self._down_error: Exception | None = None
         self._task: asyncio.Task[None] | None = None
         self._attempt = 0
+        #: The server's ``info`` as last known when the connection dropped.
+        self._known_info: JsonDict | None = None
 
     # -- the transport's side --------------------------------------------------------------------
     @property
@@ -158,6 +163,7 @@ class Reconnector:
         can_recover = options.reconnect and options.max_retries > 0
         if can_recover:
             self._outage = loop.create_future()
+            self._known_info = self._link.server_info()
         self._link.fail_pending(error)
         self._link.emit(ConnectionEvent("disconnected", 0, error))
         if can_recover:
@@ -293,44 +299,74 @@ class Reconnector:
         except Exception:  # one session's listeners must not stop the others being told
             logger.exception("reporting session %s lost raised", session.id)
 
+    def _send_all(
+        self, requests: Iterable[tuple[JsonDict, int, int | None]]
+    ) -> list[asyncio.Future[Message]]:
+        """Queue every request now: they leave together, in the same coalesced frames."""
+        timeout = self._options.connect_timeout
+        return [self._link.send(body, expect, sid, timeout) for body, expect, sid in requests]
+
     async def _batch(
         self, requests: Iterable[tuple[JsonDict, int, int | None]]
     ) -> list[Message | BaseException]:
-        """Send every request at once (they leave in the same coalesced frames) and wait for all
-        of them; each result is its reply or its error."""
-        timeout = self._options.connect_timeout
-        futures = [self._link.send(body, expect, sid, timeout) for body, expect, sid in requests]
-        if not futures:
-            return []
-        return list(await asyncio.gather(*futures, return_exceptions=True))
+        """Send every request at once and wait for all of them; each result is its reply or its
+        error."""
+        return await _gather(self._send_all(requests))
 
     async def _restore(self) -> None:
         self._aliases.clear()  # earlier outages' waiters were all woken already
         sessions = [s for s in self._link.sessions() if s.id is not None]
         if not sessions:
             return
-        (info_reply,) = await self._batch([({"janus": "info"}, Expect.SERVER_INFO, None)])
-        info = _json(_result(info_reply), "info")
-        keeps_sessions = _reclaim_timeout(info) > 0
-        self._link.set_server_info(info)
+        # info and every claim at once: one round trip. (Claims to a Janus that does not keep
+        # sessions just fail; the info says why.) The info is checked as soon as it is in.
+        # Only when re-creating sessions on a Janus known not to keep them are the claims left
+        # out (they would all fail, and cost Janus an error each).
+        (info_future,) = self._send_all([({"janus": "info"}, Expect.SERVER_INFO, None)])
+        claiming = (
+            self._send_all(({"janus": "claim"}, Expect.SUCCESS, s.id) for s in sessions)
+            if self._claims_may_succeed()
+            else []
+        )
+        try:
+            info = _json(await info_future, "info")
+            keeps_sessions = _reclaim_timeout(info) > 0
+            self._link.set_server_info(info)
+        except BaseException:
+            for claim_future in claiming:
+                claim_future.cancel()  # the attempt ends here; their replies do not matter
+            raise
         failed: list[tuple[JanusSession, Exception]] = []
-        if keeps_sessions:
-            claims = await self._batch(({"janus": "claim"}, Expect.SUCCESS, s.id) for s in sessions)
-            for session, claim in zip(sessions, claims, strict=True):
-                if isinstance(claim, JanusError):
-                    failed.append((session, claim))
-                else:
-                    _result(claim)  # anything but a Janus refusal ends this attempt
-        else:
-            reason = SessionLostError(
-                "Janus does not keep sessions across connections (reclaim_session_timeout = 0)"
-            )
-            failed = [(session, reason) for session in sessions]
+        if keeps_sessions and not claiming:  # it keeps them now: claim after all
+            claiming = self._send_all(({"janus": "claim"}, Expect.SUCCESS, s.id) for s in sessions)
+        claims: list[Message | BaseException] = await _gather(claiming)
+        if not claiming:
+            claims = [SessionLostError("not claimed") for _ in sessions]
+        for session, claim in zip(sessions, claims, strict=True):
+            if isinstance(claim, JanusError | SessionLostError):
+                reason: Exception = claim
+                if not keeps_sessions:
+                    reason = SessionLostError(
+                        "Janus does not keep sessions across connections "
+                        "(reclaim_session_timeout = 0)"
+                    )
+                failed.append((session, reason))
+            else:
+                _result(claim)  # anything but a Janus refusal ends this attempt
         if self._options.reconnect_policy == "recreate":
             await self._recreate(failed)
         else:
             for session, why in failed:
                 self._lose(session, SessionLostError(f"session {session.id} not reclaimed: {why}"))
+
+    def _claims_may_succeed(self) -> bool:
+        if self._options.reconnect_policy != "recreate":
+            return True
+        known = self._known_info
+        try:
+            return known is None or _reclaim_timeout(known) > 0
+        except ProtocolError:
+            return True
 
     async def _recreate(self, failed: list[tuple[JanusSession, Exception]]) -> None:
         """Create the sessions again under their ids (retry-safe), then re-attach every handle;
@@ -386,6 +422,12 @@ class Reconnector:
                     session.id,
                     len(session.plugin_handles),
                 )
+
+
+async def _gather(futures: list[asyncio.Future[Message]]) -> list[Message | BaseException]:
+    if not futures:
+        return []
+    return list(await asyncio.gather(*futures, return_exceptions=True))
 
 
 def _result(outcome: _T | BaseException) -> _T:

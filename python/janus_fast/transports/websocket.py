@@ -455,6 +455,7 @@ class JanusTransportWebsocket(JanusTransport):
             move_handle=self._move_handle,
             lose_session=lambda session, error: session._lost(error),
             set_server_info=self._set_server_info,
+            server_info=self._known_server_info,
             mark_down=self._mark_down,
             emit=self._emit_connection_event,
             spawn=self._spawn,
@@ -469,6 +470,14 @@ class JanusTransportWebsocket(JanusTransport):
 
     def _set_server_info(self, info: JsonDict) -> None:
         self._server_info = info
+
+    def _known_server_info(self) -> JsonDict | None:
+        if self._server_info is None:
+            probed = self._core.server_info
+            if probed is not None:
+                info: JsonDict = orjson.loads(probed)
+                return info
+        return self._server_info
 
     def _move_session(self, session: JanusSession, new_id: int) -> None:
         old_id = session.id
