@@ -6,10 +6,9 @@ Rule: the WebSocket transport owns one ``Reconnector`` and talks to it through f
 requests made during an outage); the reconnector acts on the transport only through the
 ``RecoveryLink`` the transport hands it. While the connection is down, new requests wait in a
 bounded queue (``queue_size``). Recovery reopens the socket (exponential backoff with jitter,
-``max_retries`` attempts capped at ``retry_delay_max``), asks ``info`` whether Janus keeps
-sessions across connections (``reclaim-session-timeout`` > 0), sends every ``claim`` at once
-(one coalesced batch, so N sessions come back in about one round trip) and only then lets the
-queue go. A session that cannot be claimed is reported lost, or with
+``max_retries`` attempts capped at ``retry_delay_max``), then sends ``info`` (does Janus keep
+sessions across connections: ``reclaim-session-timeout`` > 0?) and every ``claim`` at once, in
+shared frames, so N sessions come back in about one round trip, and only then lets the queue go. A session that cannot be claimed is reported lost, or with
 ``reconnect_policy="recreate"`` created again under the same id (all at once) and its handles
 re-attached (all at once); sessions and handles take new ids through their own ``rebind``.
 
