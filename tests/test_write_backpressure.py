@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from _fake_janus import FakeJanus, frame, text
-from janus_fast import Expect, JanusTransport, RequestTimeoutError
+from janus_fast import Expect, JanusTransport, QueueFullError, RequestTimeoutError
 
 LIMIT = 256 * 1024
 #: What one read (256 KiB) of empty pings can turn into: 6-byte masked pongs for 2-byte pings.
@@ -158,6 +158,30 @@ async def test_a_request_that_expired_while_writing_was_paused_is_never_sent() -
         fake.send(text({"janus": "pong", "transaction": later[0]["transaction"]}))
         assert (await asyncio.wait_for(ping, 5))["janus"] == "pong"
     finally:
+        flooding.cancel()
+        await asyncio.gather(flooding, return_exceptions=True)
+        await transport.disconnect()
+        await fake.close()
+
+
+async def test_requests_waiting_for_the_write_buffer_are_bounded() -> None:
+    fake = await Flooder().start()
+    transport = JanusTransport.create_transport(fake.url, config={**CONFIG, "queue_size": 2})
+    await transport.connect()
+    flooding = asyncio.ensure_future(fake.flood(16 << 20))
+    waiting: list[asyncio.Future[Any]] = []
+    try:
+        await _until_the_flood_stalls(fake, flooding)
+        assert transport.write_flow_stats["paused"] == 1  # type: ignore[attr-defined]
+        waiting = [asyncio.ensure_future(transport.ping()) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert transport.write_flow_stats["waiting"] == 2  # type: ignore[attr-defined]
+        with pytest.raises(QueueFullError):
+            await transport.ping()
+    finally:
+        for ping in waiting:
+            ping.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
         flooding.cancel()
         await asyncio.gather(flooding, return_exceptions=True)
         await transport.disconnect()
