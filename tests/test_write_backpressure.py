@@ -99,10 +99,14 @@ def _parse_client_frames(buffer: bytearray, requests: list[dict[str, Any]]) -> i
     return index
 
 
-async def _until_the_flood_stalls(fake: Flooder, flooding: asyncio.Future[None]) -> None:
+async def _until_the_flood_stalls(
+    fake: Flooder, flooding: asyncio.Future[None], transport: JanusTransport
+) -> None:
+    """Until the flood made no progress for 0.2 s while our writing is paused (or it ended)."""
     last = -1
     for _ in range(100):
-        if flooding.done() or fake.flooded == last:
+        paused = transport.write_flow_stats["paused"]  # type: ignore[attr-defined]
+        if flooding.done() or (fake.flooded == last and paused):
             return
         last = fake.flooded
         await asyncio.sleep(0.2)
@@ -115,7 +119,7 @@ async def test_a_peer_flooding_pings_and_never_reading_cannot_grow_our_buffers()
     total = 16 << 20
     flooding = asyncio.ensure_future(fake.flood(total))
     try:
-        await _until_the_flood_stalls(fake, flooding)
+        await _until_the_flood_stalls(fake, flooding, transport)
         stats = transport.write_flow_stats  # type: ignore[attr-defined]
         # Unbounded, 16 MiB of pings made ~45 MiB of pongs wait in our write buffer.
         assert stats["buffered"] <= LIMIT + ONE_READ_OF_PONGS, stats
@@ -135,7 +139,7 @@ async def test_a_request_that_expired_while_writing_was_paused_is_never_sent() -
     await transport.connect()
     flooding = asyncio.ensure_future(fake.flood(16 << 20, payload=b"p" * 125))
     try:
-        await _until_the_flood_stalls(fake, flooding)
+        await _until_the_flood_stalls(fake, flooding, transport)
         assert transport.write_flow_stats["paused"] == 1  # type: ignore[attr-defined]
         with pytest.raises(RequestTimeoutError):
             await transport.request({"janus": "ping"}, Expect.PONG, timeout=0.3)
@@ -171,7 +175,7 @@ async def test_requests_waiting_for_the_write_buffer_are_bounded() -> None:
     flooding = asyncio.ensure_future(fake.flood(16 << 20))
     waiting: list[asyncio.Future[Any]] = []
     try:
-        await _until_the_flood_stalls(fake, flooding)
+        await _until_the_flood_stalls(fake, flooding, transport)
         assert transport.write_flow_stats["paused"] == 1  # type: ignore[attr-defined]
         waiting = [asyncio.ensure_future(transport.ping()) for _ in range(2)]
         await asyncio.sleep(0.05)
