@@ -8,7 +8,9 @@ deadlines raise ``asyncio.TimeoutError``, ``EventType`` members are their string
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +97,61 @@ def test_run_cancels_leftover_tasks_and_closes_its_loop(loop_name: str) -> None:
     assert seen["cancelled"] is True
     assert seen["task"].cancelled()
     assert seen["loop"].is_closed()
+
+
+#: Standard-library names CPython 3.10 lacks (module -> names), and modules it lacks.
+_NEWER_THAN_310 = {
+    "asyncio": {"timeout", "timeout_at", "Runner", "TaskGroup", "Barrier"},
+    "enum": {"StrEnum", "ReprEnum", "verify", "global_enum"},
+    "datetime": {"UTC"},
+    "typing": {
+        "Self",
+        "LiteralString",
+        "Never",
+        "assert_never",
+        "assert_type",
+        "reveal_type",
+        "Required",
+        "NotRequired",
+        "Unpack",
+        "TypeVarTuple",
+        "override",
+    },
+}
+_MODULES_NEWER_THAN_310 = {"tomllib"}
+_BUILTINS_NEWER_THAN_310 = {"ExceptionGroup", "BaseExceptionGroup"}
+
+
+def _newer_than_310(tree: ast.AST) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr in _NEWER_THAN_310.get(node.value.id, ()):
+                found.append(f"{line}: {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module in _NEWER_THAN_310:
+            for alias in node.names:
+                if alias.name in _NEWER_THAN_310[node.module]:
+                    found.append(f"{line}: from {node.module} import {alias.name}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            found += [f"{line}: import {n}" for n in names if n in _MODULES_NEWER_THAN_310]
+        elif isinstance(node, ast.Name) and node.id in _BUILTINS_NEWER_THAN_310:
+            found.append(f"{line}: {node.id}")
+        elif type(node).__name__ == "TryStar":
+            found.append(f"{line}: except*")
+    return found
+
+
+def test_no_source_uses_what_python_3_10_lacks() -> None:
+    """The package, tests, benchmarks and scripts run on 3.10: 3.11+ names go through
+    ``janus_fast._compat`` (the one module allowed to name them, behind a version check)."""
+    root = Path(__file__).resolve().parents[1]
+    offenders: list[str] = []
+    for folder in ("python", "tests", "benches", "scripts"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.name == "_compat.py" and path.parent.name == "janus_fast":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            offenders += [f"{path.relative_to(root)}:{hit}" for hit in _newer_than_310(tree)]
+    assert not offenders, "3.11+ only (use janus_fast._compat):\n" + "\n".join(offenders)
