@@ -151,6 +151,9 @@ class Case:
     problems: list[str] = dataclasses.field(default_factory=list)
     #: events() iterators consuming the handle's and session's events (must end with them).
     consumers: list[asyncio.Task[int]] = dataclasses.field(default_factory=list)
+    #: The call the fuzzer cancels itself (as a caller's own timeout would), and when.
+    cancel: str = ""
+    cancel_after: float = 0.0
 
     def describe(self, loop_name: str) -> str:
         return (
@@ -185,6 +188,9 @@ class Recorder(logging.Handler):
 async def bounded(case: Case, name: str, awaitable: Awaitable[Any]) -> Any:
     """Await one public call: it must end with a result or a typed error, within its deadline."""
     started = time.monotonic()
+    if name == case.cancel:
+        case.cancel = ""
+        return await cancelled(case, name, awaitable)
     try:
         result = await asyncio.wait_for(awaitable, TIMEOUT + SLACK)
     except asyncio.TimeoutError as exc:
@@ -206,6 +212,30 @@ async def bounded(case: Case, name: str, awaitable: Awaitable[Any]) -> Any:
         return exc
     case.calls.append(f"{name}: ok ({time.monotonic() - started:.3f}s)")
     return result
+
+
+async def cancelled(case: Case, name: str, awaitable: Awaitable[Any]) -> Any:
+    """Run one call and cancel it after ``case.cancel_after`` s: it must then end promptly."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=case.cancel_after)
+    if not done:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=SLACK)
+        if not done:
+            case.problems.append(f"{name} did not end within {SLACK}s of its cancellation")
+            return None
+    if task.cancelled():
+        case.calls.append(f"{name}: cancelled by the caller after {case.cancel_after:.3f}s")
+        return None
+    error = task.exception()
+    if error is None:
+        case.calls.append(f"{name}: ok (before its cancellation)")
+        return task.result()
+    if isinstance(error, JanusFastError):
+        case.calls.append(f"{name}: {type(error).__name__}")
+        return error
+    case.problems.append(f"{name} raised untyped {error!r:.200} at {_where(error)}")
+    return error
 
 
 async def run_case(
@@ -240,6 +270,11 @@ async def run_case(
         if flow == "videoroom" and case.target == "message"
         else 0
     )
+    if rng.random() < 0.25:
+        names = [{"vr_attach": "attach", "compat": "get"}.get(step, step) for step in steps]
+        case.cancel = rng.choice(names)
+        case.cancel_after = rng.choice((0.0, 0.0005, 0.002, 0.01))
+        case.log.append(f"cancel {case.cancel} after {case.cancel_after}s")
     transport = JanusTransport.create_transport(server.url, config=OPTIONS)
     session = JanusSession(transport=transport)
     plugin: JanusPlugin = JanusVideoRoomPlugin() if flow == "videoroom" else EchoTest(rng)
@@ -373,8 +408,8 @@ async def run_step(
         if info is not None and not isinstance(info, dict | JanusFastError):
             case.problems.append(f"info returned {info!r:.120}")
     elif step in ("attach", "vr_attach"):
-        result = await bounded(case, "attach", plugin.attach(session))
-        if not isinstance(result, BaseException):
+        await bounded(case, "attach", plugin.attach(session))
+        if plugin.id is not None:  # attached (not failed, nor cancelled before the reply)
             for what, value in (("session", session.id), ("handle", plugin.id)):
                 if type(value) is not int or value <= 0:
                     case.problems.append(f"attach accepted {what} id {value!r}")
