@@ -4,7 +4,9 @@ Rule: an event for a handle or session is delivered in arrival order to (1) its 
 (janus-client's dict API), (2) callbacks registered with ``on(type, callback)`` and (3) every open
 ``events()`` iterator. Delivery runs in a short-lived task per busy target, never in the reader, so
 a handler may await requests on the same connection; a handler that raises is logged and the
-others (and the reader) carry on. Idle targets hold no task and no queue.
+others (and the reader) carry on. Idle targets hold no task and no queue. A busy target keeps at
+most ``event_queue_size`` events waiting (default 10,000); beyond it the oldest are dropped,
+counted in ``events_dropped`` and reported by one WARNING per overflow episode.
 """
 
 from __future__ import annotations
@@ -207,6 +209,9 @@ def parse_event(message: JsonDict) -> JanusEvent:
 
 EventCallback = Callable[[JanusEvent], Awaitable[None] | None]
 _END_OF_EVENTS = object()
+#: Events waiting for ``on_receive`` per session or handle (option ``event_queue_size``) before
+#: the oldest are dropped: counted in ``events_dropped``, one WARNING per overflow episode.
+EVENT_QUEUE_SIZE = 10_000
 #: Events buffered per ``events()`` iterator before the oldest are dropped (and counted).
 ITERATOR_BUFFER = 1024
 
@@ -264,9 +269,24 @@ class EventStream:
 class EventSource:
     """Ordered, isolated event delivery for one session or handle (a mixin; state is lazy)."""
 
-    __slots__ = ("_callbacks", "_inbox", "_subscriptions", "_worker")
+    __slots__ = (
+        "_callbacks",
+        "_inbox",
+        "_overflowing",
+        "_subscriptions",
+        "_worker",
+        "event_queue_size",
+        "events_dropped",
+    )
 
-    def _init_event_source(self) -> None:
+    def _init_event_source(self, event_queue_size: int = EVENT_QUEUE_SIZE) -> None:
+        if event_queue_size < 1:
+            raise ValueError(f"event_queue_size must be >= 1, not {event_queue_size!r}")
+        #: Events kept waiting for delivery at most; beyond it the oldest are dropped.
+        self.event_queue_size = event_queue_size
+        #: Events dropped because ``event_queue_size`` events were already waiting.
+        self.events_dropped = 0
+        self._overflowing = False
         self._inbox: collections.deque[Any] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._callbacks: dict[EventType | None, list[EventCallback]] | None = None
@@ -301,11 +321,32 @@ class EventSource:
     # -- fed by the transport ------------------------------------------------------------------
     def _deliver(self, message: Any) -> None:
         """Queue one message (dict or lazy core message) for ordered delivery."""
-        if self._inbox is None:
-            self._inbox = collections.deque()
-        self._inbox.append(message)
+        inbox = self._inbox
+        if inbox is None:
+            inbox = self._inbox = collections.deque()
+        elif len(inbox) >= self.event_queue_size:
+            self._drop_oldest(inbox)
+        inbox.append(message)
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._drain_inbox())
+
+    def _drop_oldest(self, inbox: collections.deque[Any]) -> None:
+        """The inbox is full (a slow ``on_receive``, a chatty server): drop its oldest event,
+        count it, and say so once per overflow episode. The end-of-events mark is kept."""
+        oldest = inbox.popleft()
+        if oldest is _END_OF_EVENTS:
+            if inbox:
+                inbox.popleft()
+            inbox.appendleft(oldest)
+        self.events_dropped += 1
+        if not self._overflowing:
+            self._overflowing = True
+            logger.warning(
+                "%r: %d events already wait for on_receive; dropping the oldest "
+                "(counted in events_dropped; raise event_queue_size or speed up the handler)",
+                self,
+                self.event_queue_size,
+            )
 
     def _close_events(self) -> None:
         """End every ``events()`` iterator once the events already queued are delivered."""
@@ -326,10 +367,18 @@ class EventSource:
                 if item is _END_OF_EVENTS:
                     self._end_subscriptions()
                     continue
-                message: JsonDict = item if isinstance(item, dict) else item.json()
+                if isinstance(item, dict):
+                    message: JsonDict = item
+                else:
+                    try:
+                        message = item.json()
+                    except ValueError as exc:  # undecodable: dropped, never stops delivery
+                        logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
+                        continue
                 await self._handle_message(message)
         finally:
             self._worker = None
+            self._overflowing = False
 
     async def _handle_message(self, message: JsonDict) -> None:
         try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from janus_fast.errors import RequestTimeoutError
+from janus_fast.errors import ProtocolError, RequestTimeoutError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -168,9 +168,16 @@ class MessageTransaction:
                 if isinstance(item, dict):
                     message = item
                 else:
-                    if wanted_type is not None and item.janus != wanted_type:
+                    if item is _DROPPED or (wanted_type is not None and item.janus != wanted_type):
                         continue
-                    message = orjson.loads(item.raw)
+                    try:
+                        message = orjson.loads(item.raw)
+                    except orjson.JSONDecodeError as exc:  # dropped once, never blocks the rest
+                        items[index - 1] = _DROPPED
+                        raise ProtocolError(
+                            f"dropped a message of transaction {self.id} that is not valid JSON "
+                            f"({exc}); the messages after it can still be read"
+                        ) from None
                     items[index - 1] = message
                 if type_only:
                     accepted: Any = message.get("janus") == wanted_type
@@ -241,7 +248,7 @@ class MessageTransaction:
         return [
             item
             for index, item in enumerate(items)
-            if not (taken >> index) & 1 and _janus_type(item) != "ack"
+            if not (taken >> index) & 1 and item is not _DROPPED and _janus_type(item) != "ack"
         ]
 
     async def __aenter__(self) -> Self:
@@ -254,6 +261,17 @@ class MessageTransaction:
         tb: TracebackType | None,
     ) -> None:
         await self.done()
+
+
+class _Dropped:
+    """Stands where an undecodable message was (indices, hence ``_taken`` bits, stay valid)."""
+
+    __slots__ = ()
+    raw = b""
+    janus = None
+
+
+_DROPPED: Any = _Dropped()
 
 
 def _janus_type(message: JsonDict | _LazyMessage) -> Any:

@@ -87,6 +87,7 @@ class JanusPlugin(EventSource):
             self, opaque_id=opaque_id, loop_index=loop_index, token=token
         )
         self._session = session
+        self.event_queue_size = session.event_queue_size  # the session's bound, per handle
 
     async def destroy(self) -> None:
         """Janus ``detach``; the object can then be attached again. Errors are logged."""

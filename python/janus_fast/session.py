@@ -27,7 +27,7 @@ from janus_fast.errors import (
     create_session_error,
     missing_janus_field,
 )
-from janus_fast.events import EventSource, JsonDict
+from janus_fast.events import EVENT_QUEUE_SIZE, EventSource, JsonDict
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import _DEFAULT, JanusTransport
 
@@ -53,7 +53,7 @@ class JanusSession(EventSource):
         transport: JanusTransport | None = None,
         **kwargs: Any,
     ) -> None:
-        self._init_event_source()
+        self._init_event_source(kwargs.pop("event_queue_size", EVENT_QUEUE_SIZE))
         if transport is None:
             transport = JanusTransport.create_transport(
                 base_url=base_url, api_secret=api_secret, token=token, config=kwargs
@@ -67,6 +67,7 @@ class JanusSession(EventSource):
         self.created = False
         self.plugin_handles: dict[int, JanusPlugin] = {}
         self.keepalive_task: asyncio.Task[None] | None = None
+        self._keepalive_period: float | None = None
         self._id: int | None = None
         self._create_lock: asyncio.Lock | None = None
         self._last_activity = 0.0
@@ -203,6 +204,8 @@ class JanusSession(EventSource):
         session_id = self._id if self.created else await self._ensure_created()
         assert session_id is not None
         self._touch()
+        if self.keepalive_task is None:
+            self._resume_keepalive()
         return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
 
     async def request(
@@ -222,6 +225,8 @@ class JanusSession(EventSource):
         """
         session_id = self._id if self.created else await self._ensure_created()
         self._touch()
+        if self.keepalive_task is None:
+            self._resume_keepalive()
         try:
             return await self.transport._request(
                 body, expect, session_id, handle_id, timeout, idempotent=idempotent
@@ -278,26 +283,50 @@ class JanusSession(EventSource):
             if timeout <= 0:
                 return
             interval = max(timeout / 2, 1.0)
-        loop = asyncio.get_running_loop()
-        self.keepalive_task = loop.create_task(
-            self._keepalive_loop(interval), name=f"janus-fast keepalive {self._id}"
+        self._keepalive_period = interval
+        self._run_keepalive()
+
+    def _run_keepalive(self) -> None:
+        assert self._keepalive_period is not None
+        self.keepalive_task = asyncio.get_running_loop().create_task(
+            self._keepalive_loop(self._keepalive_period), name=f"janus-fast keepalive {self._id}"
         )
+
+    def _resume_keepalive(self) -> None:
+        """A request on a session whose keepalive stopped with a disconnect: run it again."""
+        if self.keepalive_task is None and self._keepalive_period is not None and self.created:
+            self._run_keepalive()
+
+    def transport_disconnected(self) -> None:
+        """The transport was disconnected on purpose: stop the keepalive now (it runs again with
+        the next request on this session). Transports call this; the keepalive also stops by
+        itself at its next tick when it finds the transport disconnected."""
+        task, self.keepalive_task = self.keepalive_task, None
+        if task is not None:
+            task.cancel()
 
     async def _keepalive_loop(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
-        while self.created:
-            idle_for = loop.time() - self._last_activity
-            if idle_for < interval:
-                await asyncio.sleep(interval - idle_for)
-                continue
-            try:
-                await self.keepalive()
-            except (SessionLostError, JanusError) as exc:
-                self._lost(exc)
-                return
-            except JanusFastError as exc:
-                logger.info("keepalive of session %s failed: %s", self._id, exc)
-                self._touch()
+        try:
+            while self.created:
+                idle_for = loop.time() - self._last_activity
+                if idle_for < interval:
+                    await asyncio.sleep(interval - idle_for)
+                    continue
+                try:
+                    await self.keepalive()
+                except (SessionLostError, JanusError) as exc:
+                    self._lost(exc)
+                    return
+                except JanusFastError as exc:
+                    if not self.transport.connected:  # disconnected (or lost for good): stop
+                        logger.info("keepalive of session %s stopped: %s", self._id, exc)
+                        return
+                    logger.info("keepalive of session %s failed: %s", self._id, exc)
+                    self._touch()
+        finally:
+            if self.keepalive_task is asyncio.current_task():
+                self.keepalive_task = None
 
     # -- plugins ---------------------------------------------------------------------------------
     async def attach_plugin(

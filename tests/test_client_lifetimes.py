@@ -1,0 +1,134 @@
+"""Bounds and lifetimes of the janus-client compatible API: event inboxes have a bound (drop-oldest,
+counted, one WARNING), an undecodable message never blocks a ``MessageTransaction``, and a
+disconnected transport stops its sessions' keepalives."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+
+from _fake_janus import FakeJanus, frame
+from janus_fast import JanusPlugin, JanusSession, JanusTransport, MessageTransaction, ProtocolError
+
+BAD_JSON = [
+    b'{"janus":"event","transaction":"%s","x":"\\ud800"}',  # a lone surrogate
+    b'{"janus":"event","transaction":"%s","x":' + b"[" * 1100 + b"]" * 1100 + b"}",  # too deep
+    b'{"janus":"event","transaction":"%s","x":1e400}',  # infinity
+]
+
+
+@dataclass
+class Lazy:
+    """Stands for the core's lazy message: the type is known, the body is decoded on demand."""
+
+    raw: bytes
+    janus: str = "event"
+
+
+@pytest.mark.parametrize("bad", BAD_JSON)
+async def test_an_undecodable_message_is_dropped_once_and_never_blocks(bad: bytes) -> None:
+    raw = bad.replace(b"%s", b"t1")
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(raw)
+    transaction = MessageTransaction()
+    transaction.put_msg(Lazy(raw))
+    transaction.put_msg(Lazy(b'{"janus":"event","transaction":"t1","n":2}'))
+    with pytest.raises(ProtocolError, match="not valid JSON"):
+        await transaction.get({"janus": "event"}, timeout=1)
+    assert (await transaction.get({"janus": "event"}, timeout=1))["n"] == 2
+    assert (await transaction.get(timeout=1))["n"] == 2  # the dropped one stays dropped
+    assert transaction.leftovers() == []
+
+
+async def test_an_undecodable_reply_from_a_fake_server_never_blocks_the_transaction() -> None:
+    fake = await FakeJanus().start()
+    transport = JanusTransport.create_transport(
+        fake.url, config={"max_retries": 0, "timeout": 5, "ping_interval": None}
+    )
+    await transport.connect()
+    try:
+        await asyncio.wait_for(fake.connected.wait(), 5)
+        transaction = await transport.send({"janus": "message", "body": {}})
+        (request,) = await asyncio.wait_for(fake.read_requests(), 5)
+        tid = request["transaction"].encode()
+        for bad in BAD_JSON:
+            fake.send(frame(0x1, bad.replace(b"%s", tid)))
+        fake.send(frame(0x1, b'{"janus":"event","transaction":"' + tid + b'","n":7}'))
+        errors = 0
+        while True:  # the core may drop them first; if not, each costs one ProtocolError
+            try:
+                message = await transaction.get({"janus": "event"}, timeout=5)
+                break
+            except ProtocolError:
+                errors += 1
+        assert message["n"] == 7 and errors <= len(BAD_JSON)
+        await transaction.done()
+    finally:
+        await transport.disconnect()
+        await fake.close()
+
+
+class SlowEcho(JanusPlugin):
+    name = "janus.plugin.echotest"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.received = 0
+
+    async def on_receive(self, response: dict[str, Any]) -> None:
+        if response.get("janus") == "event":
+            self.received += 1
+            await self.gate.wait()
+
+
+async def test_event_inboxes_are_bounded_drop_oldest_counted_and_warned_once(
+    janus_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent, bound = 200, 50
+    async with JanusSession(base_url=janus_url, event_queue_size=bound) as session:
+        plugin = SlowEcho()
+        await plugin.attach(session)
+        assert plugin.event_queue_size == bound
+        with caplog.at_level(logging.WARNING, logger="janus_fast.events"):
+            for _ in range(sent):
+                transaction = await plugin.send({"janus": "message", "body": {"audio": True}})
+                await transaction.get({"janus": "ack"})
+                await transaction.done()  # the event goes to on_receive
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while plugin.received + plugin.events_dropped + bound > sent + 1:
+                assert loop.time() < deadline, (plugin.received, plugin.events_dropped)
+                await asyncio.sleep(0.05)
+            while plugin.received + plugin.events_dropped < sent:  # let the rest through
+                plugin.gate.set()
+                assert loop.time() < deadline, (plugin.received, plugin.events_dropped)
+                await asyncio.sleep(0.05)
+        assert plugin.received + plugin.events_dropped == sent
+        assert plugin.events_dropped > 0 and plugin.received <= bound + 2  # one in on_receive
+        warnings = [r for r in caplog.records if "events_dropped" in r.getMessage()]
+        assert len(warnings) == 1
+        await plugin.destroy()
+
+
+def test_event_queue_size_is_validated() -> None:
+    with pytest.raises(ValueError, match="event_queue_size"):
+        JanusSession(base_url="ws://127.0.0.1:1", event_queue_size=0)
+
+
+async def test_disconnect_stops_the_keepalive_of_live_sessions(janus_url: str) -> None:
+    transport = JanusTransport.create_transport(janus_url)
+    session = JanusSession(transport=transport, keepalive_interval=0.1)
+    await session.create()
+    task = session.keepalive_task
+    assert task is not None and not task.done()
+    await transport.disconnect()
+    await asyncio.wait_for(asyncio.shield(task), 3)  # ends at its next tick, by itself
+    assert session.keepalive_task is None
+    await session.destroy()  # local release only: the transport is disconnected
+    assert session.keepalive_task is None and not session.created
