@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from _fuzz_server import Plan, Reply, Step, encode, normal_plan
@@ -198,7 +198,7 @@ def _unknown_type(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
     return plan
 
 
-def _wrong_id(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
+def _wrong_id(rng: random.Random, replies: list[Reply], log: Log, recent: list[Any]) -> Plan:
     index = _pick(rng, replies)
     message = replies[index].message
     fields = [k for k in ("transaction", "session_id", "sender") if k in message]
@@ -229,6 +229,9 @@ def _wrong_id(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
             "",
         )
     )
+    others = [tx for tx in recent if tx != old]
+    if field == "transaction" and others and rng.random() < 0.5:
+        new = rng.choice(others)  # another request's transaction (one maybe still waiting)
     log.append(f"reply #{index} {field}: {old!r} -> {new!r}")
     if field == "data.id":
         data["id"] = new
@@ -431,7 +434,12 @@ def _http_framing(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
 
 
 def mutator(
-    name: str, rng: random.Random, kind: str, timeout: float, log: Log
+    name: str,
+    rng: random.Random,
+    kind: str,
+    timeout: float,
+    log: Log,
+    recent: Sequence[Any] = (),
 ) -> Callable[[list[Reply]], Plan]:
     """The mutation ``name`` of one answer; its choices come from ``rng`` and go to ``log``."""
 
@@ -447,7 +455,7 @@ def mutator(
         elif name == "unknown_type":
             plan = _unknown_type(rng, replies, log)
         elif name == "wrong_id":
-            plan = _wrong_id(rng, replies, log)
+            plan = _wrong_id(rng, replies, log, list(recent))
         elif name == "error_code":
             plan = _error_code(rng, replies, log)
         elif name == "drop":

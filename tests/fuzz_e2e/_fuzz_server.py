@@ -14,6 +14,7 @@ Every server task is named ``fuzz-server...`` so the fuzzer can tell them from t
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import dataclasses
@@ -335,6 +336,8 @@ class ScriptedJanus:
         self.brain = JanusBrain()
         self._armed: tuple[str, Mutator] | None = None
         self._skip = 0
+        #: The transactions of the latest requests (wrong ids borrow them).
+        self.recent: collections.deque[Any] = collections.deque(maxlen=16)
         #: How many armed mutations were applied (a case whose target never came applies none).
         self.applied = 0
         self._server: asyncio.Server | None = None
@@ -358,6 +361,10 @@ class ScriptedJanus:
         self._armed = None
 
     def plan_for(self, kind: Any, replies: list[Reply]) -> Plan:
+        for reply in replies:
+            if reply.message.get("transaction") is not None:
+                self.recent.append(reply.message["transaction"])
+                break
         armed = self._armed
         if armed is not None and armed[0] == kind and self._skip > 0:
             self._skip -= 1

@@ -265,6 +265,8 @@ async def run_case(
         steps = ["ping", "info", "attach", "request", "compat", "keepalive", "detach", "destroy"]
         if rng.random() < 0.5:
             steps[3], steps[4] = steps[4], steps[3]
+        if rng.random() < 0.4:  # several requests in flight when the mutated answer comes
+            steps.insert(rng.randrange(3, 6), "burst")
     skip = (
         rng.randrange(len(VIDEOROOM_STEPS))
         if flow == "videoroom" and case.target == "message"
@@ -281,7 +283,7 @@ async def run_case(
     admin = JanusAdminMonitorClient(server.url, "fuzz-admin-secret", **OPTIONS)
     watched = admin.transport if flow == "admin" else transport
     if case.target not in ("push", "none"):
-        mutate = mutator(case.mutation, rng, case.kind, TIMEOUT, case.log)
+        mutate = mutator(case.mutation, rng, case.kind, TIMEOUT, case.log, server.recent)
         if flow == "admin":  # the regular session's exchanges first, unmutated
             await bounded(case, "connect", transport.connect())
             await run_step(case, "attach", transport, session, plugin)
@@ -431,6 +433,14 @@ async def run_step(
                     case.problems.append(f"get returned a non-event {event!r:.120}")
             finally:
                 await bounded(case, "done", tx.done())
+    elif step == "burst":
+        calls = [bounded(case, "burst ping", transport.ping()) for _ in range(3)]
+        if plugin.id is not None:
+            body = {"audio": True}
+            calls += [bounded(case, "burst request", plugin.request(body)) for _ in range(2)]
+        for result in await asyncio.gather(*calls):
+            if isinstance(result, dict) and result.get("janus") not in ("pong", "event", "success"):
+                case.problems.append(f"a burst call returned {result!r:.120}")
     elif step == "keepalive" and session.created:
         await bounded(case, "keepalive", session.keepalive())
     elif step == "detach":
@@ -546,6 +556,8 @@ async def test_control_run_without_mutation_succeeds_everywhere(
         "echotest": [
             *("info: ok", "attach: ok", "request: ok", "send: ok", "get: ok", "done: ok"),
             "keepalive: ok",
+            *["burst ping: ok"] * 3,  # the control seed's echotest flow has a burst
+            *["burst request: ok"] * 2,
         ],
     }[flow]
     middle += ["ping: ok"] if flow != "admin" else []
