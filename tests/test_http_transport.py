@@ -699,3 +699,24 @@ async def test_long_polls_and_requests_share_max_connections(janus_server: Janus
             if session.created:
                 await session.destroy()
         await transport.disconnect()
+
+
+@pytest.mark.parametrize("value", [b'"\\ud800"', b"1e400", b"[" * 1024 + b"]" * 1024])
+async def test_a_reply_orjson_cannot_decode_is_a_protocol_error(value: bytes) -> None:
+    """Valid JSON syntax that orjson (``Message.json()``) rejects fails the request with
+    ProtocolError at once — before, the ping completed and raised orjson.JSONDecodeError."""
+    import orjson
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            body = await read_request(reader)
+            transaction = orjson.loads(body)["transaction"].encode()
+            writer.write(
+                response(b'{"janus":"pong","transaction":"%s","x":%s}' % (transaction, value))
+            )
+            await writer.drain()
+
+    async with fake_janus_http(script) as (transport, _):
+        with pytest.raises(ProtocolError, match="malformed JSON"):
+            await asyncio.wait_for(transport.ping(), 5)
+        assert transport.stats_malformed == 1
