@@ -64,6 +64,33 @@ ODD_VALUES: tuple[Any, ...] = (
     {"janus": "success"},
 )
 UNKNOWN_TYPES = ("brand-new", "", "ACK", "Success", "success ", "event\u0000", "pong2", "x" * 200)
+#: Fields the library itself reads (half of the type mutations land on one of them).
+READ_BY_THE_CLIENT = frozenset(
+    (
+        "janus",
+        "transaction",
+        "session_id",
+        "sender",
+        "id",
+        "data",
+        "plugindata",
+        "plugin",
+        "error",
+        "code",
+        "reason",
+        "error_code",
+        "jsep",
+        "session-timeout",
+        "reclaim-session-timeout",
+        "version",
+        "version_string",
+        "sessions",
+        "handles",
+        "list",
+        "room",
+        "exists",
+    )
+)
 FLOOD_TYPES = ("event", "ack", "success", "webrtcup", "media", "slowlink", "hangup", "trickle")
 
 
@@ -152,7 +179,8 @@ def _json_type(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
         new = _odd(rng, message)
         log.append(f"reply #{index} whole message -> {new!r:.60}")
         return Plan([*normal_plan(replies[:index]).steps, Step("msg", encode(new))])
-    path = rng.choice(paths)
+    read = [p for p in paths if p[-1] in READ_BY_THE_CLIENT]
+    path = rng.choice(read if read and rng.random() < 0.5 else paths)
     parent = _parent(message, path)
     new = _odd(rng, parent[path[-1]])
     log.append(f"reply #{index} {'.'.join(map(str, path))} -> {new!r:.60}")

@@ -413,13 +413,15 @@ class ScriptedJanus:
         raise NotImplementedError
 
     async def close(self) -> None:
+        """Abort every connection (their handlers end on it), cancel the plans still running."""
         for writer in list(self._writers):
             writer.transport.abort()
-        current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
