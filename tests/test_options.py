@@ -1,4 +1,4 @@
-"""Options are checked at construction (typed errors), and no secret shows in reprs, errors or logs."""
+"""Options are checked at construction (typed errors); no secret shows in reprs, errors, logs."""
 
 from __future__ import annotations
 
