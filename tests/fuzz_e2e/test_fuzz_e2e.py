@@ -576,11 +576,14 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
     budget = budget_seconds(pytestconfig)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
 
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+
     def say(line: str) -> None:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:  # pragma: no cover - run without a terminal
-            print(line)
+        """A line in the test output, passing or failing (past pytest's capture)."""
+        print(line)  # also in the failure report's captured output
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
 
     disabled = {c: r for c, r in DISABLED.items() if c in CLASSES[kind]}
     for name in filter(None, os.environ.get("JANUS_FUZZ_E2E_DISABLE", "").split(",")):
