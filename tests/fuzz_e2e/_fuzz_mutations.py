@@ -348,6 +348,12 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
         if janus == "event":
             message["plugindata"] = {"plugin": "janus.plugin.echotest", "data": {"n": n}}
         flood.append(Step("msg", encode(message), "event"))
+    if own and rng.random() < 0.2:  # among them, the end of this session or handle
+        ending = {"janus": "timeout", "session_id": sid}
+        if hid is not None and rng.random() < 0.5:
+            ending = {"janus": "detached", "session_id": sid, "sender": hid}
+        flood.insert(rng.randrange(len(flood) + 1), Step("msg", encode(ending), "event"))
+        log.append(f"with {ending['janus']!r} for this session/handle")
     where = rng.choice(("before", "after", "between"))
     plan = normal_plan(replies)
     position = {"before": 0, "after": len(plan.steps)}.get(

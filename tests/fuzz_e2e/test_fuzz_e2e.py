@@ -15,7 +15,8 @@ attach, ``request``, the janus-client ``send``/``get``/``done`` path, ``ping``, 
   logged; memory (RSS and live objects) stays bounded over the run.
 
 A run is seeded: ``JANUS_FUZZ_E2E_SEED`` (default: random, printed), ``JANUS_FUZZ_E2E_CASE``
-re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated) keeps more classes out (printed),
+re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated ``class``, ``class@target``,
+optionally prefixed ``ws:``/``http:``) keeps more out (printed),
 ``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split
 between the transports and event loops. A failure prints the seed, the case and what the
 mutation did. ``DISABLED`` lists the mutation classes kept out of the run, with the reason; the
@@ -51,7 +52,8 @@ from janus_fast.plugins import JanusVideoRoomPlugin
 TIMEOUT = 0.08
 #: How much longer than its deadline a call may take before it counts as hung (loaded CI).
 SLACK = 3.0
-#: Mutation classes kept out of the run (name -> why). Never counted as passing: printed.
+#: Mutations kept out of the run: ``"<ws|http>:<class>"`` or ``"<ws|http>:<class>@<target>"``
+#: (the class on the answer to that request only) -> why. Printed by every run, never counted.
 DISABLED: dict[str, str] = {}
 #: Where a mutation can land: the answer to one request kind, or traffic pushed unasked.
 TARGETS = {
@@ -251,12 +253,16 @@ async def run_case(
     EchoTest, VideoRoom or Admin API flow (default: drawn)."""
     rng = random.Random(f"{case.seed}:{case.kind}:{case.index}")
     server.reset()
-    enabled = [c for c in CLASSES[case.kind] if c not in disabled]
     if flow is None:
         flow = rng.choices(("echotest", "videoroom", "admin"), (5, 3, 2))[0]
     targets = ("ping", "info", *ADMIN_KINDS) if flow == "admin" else TARGETS[case.kind]
+
+    def allowed(name: str) -> list[str]:
+        return [t for t in targets if name not in disabled and f"{name}@{t}" not in disabled]
+
+    enabled = [c for c in CLASSES[case.kind] if allowed(c)]
     case.mutation = rng.choice(enabled) if enabled else "none"
-    case.target = rng.choice(targets) if enabled else "none"
+    case.target = rng.choice(allowed(case.mutation)) if enabled else "none"
     before = set(asyncio.all_tasks())
     if flow == "videoroom":
         steps = ["ping", "vr_attach", *VIDEOROOM_STEPS, "detach", "destroy"]
@@ -585,9 +591,10 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             with capture.global_and_fixture_disabled():
                 reporter.write_line(line)
 
-    disabled = {c: r for c, r in DISABLED.items() if c in CLASSES[kind]}
+    disabled = {k.split(":", 1)[1]: r for k, r in DISABLED.items() if k.startswith(f"{kind}:")}
     for name in filter(None, os.environ.get("JANUS_FUZZ_E2E_DISABLE", "").split(",")):
-        disabled[name] = "JANUS_FUZZ_E2E_DISABLE"
+        if ":" not in name or name.startswith(f"{kind}:"):
+            disabled[name.split(":", 1)[-1]] = "JANUS_FUZZ_E2E_DISABLE"
     say(
         f"fuzz-e2e {kind}/{event_loop_name}: seed={seed} budget={budget:.0f}s; disabled "
         f"mutation classes: {disabled or 'none'}"
