@@ -153,6 +153,8 @@ class Case:
     problems: list[str] = dataclasses.field(default_factory=list)
     #: events() iterators consuming the handle's and session's events (must end with them).
     consumers: list[asyncio.Task[int]] = dataclasses.field(default_factory=list)
+    #: How the janus-client transaction ends: ``done()``, ``async with``, or never (abandoned).
+    compat: str = "done"
     #: The call the fuzzer cancels itself (as a caller's own timeout would), and when.
     cancel: str = ""
     cancel_after: float = 0.0
@@ -248,6 +250,7 @@ async def run_case(
     *,
     flow: str | None = None,
     burst: bool | None = None,
+    compat: str | None = None,
 ) -> None:
     """One case; ``disabled`` of everything: no mutation (the control run). ``flow``: the
     EchoTest, VideoRoom or Admin API flow (default: drawn)."""
@@ -279,6 +282,7 @@ async def run_case(
         if flow == "videoroom" and case.target == "message"
         else 0
     )
+    case.compat = compat or rng.choices(("done", "async-with", "abandoned"), (3, 2, 1))[0]
     if rng.random() < 0.25:
         names = [{"vr_attach": "attach", "compat": "get"}.get(step, step) for step in steps]
         case.cancel = rng.choice(names)
@@ -433,13 +437,15 @@ async def run_step(
     elif step == "compat" and plugin.id is not None:
         body = {"janus": "message", "body": {"audio": True}}
         tx = await bounded(case, "send", plugin.send(body))
-        if tx is not None and not isinstance(tx, BaseException):
-            try:
-                event = await bounded(case, "get", tx.get({"janus": "event"}, timeout=TIMEOUT))
-                if isinstance(event, dict) and event.get("janus") != "event":
-                    case.problems.append(f"get returned a non-event {event!r:.120}")
-            finally:
+        if tx is None or isinstance(tx, BaseException):
+            return
+        if case.compat == "async-with":  # janus_fast's guarantee: done() on the way out
+            await bounded(case, "get", compat_get(case, tx, own=True))
+        else:
+            await bounded(case, "get", compat_get(case, tx, own=False))
+            if case.compat == "done":
                 await bounded(case, "done", tx.done())
+            # "abandoned": janus-client code that never calls done(); destroy must clean up
     elif step == "burst":
         calls = [bounded(case, "burst ping", transport.ping()) for _ in range(3)]
         if plugin.id is not None:
@@ -483,6 +489,18 @@ async def videoroom_step(case: Case, step: str, room: JanusVideoRoomPlugin) -> N
         expected = type(None)
     if not isinstance(result, expected | JanusFastError | None):
         case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
+
+
+async def compat_get(case: Case, tx: Any, *, own: bool) -> Any:
+    """``get`` the event of a janus-client transaction (inside ``async with`` if ``own``)."""
+    if own:
+        async with tx:
+            event = await tx.get({"janus": "event"}, timeout=TIMEOUT)
+    else:
+        event = await tx.get({"janus": "event"}, timeout=TIMEOUT)
+    if isinstance(event, dict) and event.get("janus") != "event":
+        case.problems.append(f"get returned a non-event {event!r:.120}")
+    return event
 
 
 async def check_alive(case: Case, transport: JanusTransport) -> None:
@@ -548,7 +566,9 @@ async def test_control_run_without_mutation_succeeds_everywhere(
     try:
         case = Case(kind, "control", 0)
         everything = dict.fromkeys(CLASSES[kind], "control run")
-        await run_case(server, case, everything, event_loop_name, flow=flow, burst=True)
+        await run_case(
+            server, case, everything, event_loop_name, flow=flow, burst=True, compat="done"
+        )
     finally:
         await server.close()
     assert not case.problems, case.describe(event_loop_name)
