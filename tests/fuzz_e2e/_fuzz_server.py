@@ -402,6 +402,7 @@ class ScriptedJanus:
             asyncio.LimitOverrunError,
             ConnectionError,
             ValueError,
+            RuntimeError,  # uvloop: a write on a transport the client already closed
         ):
             pass
         finally:
