@@ -5,12 +5,17 @@ Rule: a MessageTransaction is a *stream*: every message carrying its transaction
 Messages are kept in their lazy core form and turned into dicts only when a ``get`` looks at them.
 Unlike janus-client, ``timeout`` is an overall deadline (default: the transport's ``timeout``), a
 lost connection fails a waiting ``get`` at once, and ``async with`` guarantees ``done()``.
+Lifetime: the caller's handle (``CallerTransaction``, what session and plugin ``send`` return)
+releases its transaction when it is dropped without ``done()``; a message that is not valid JSON
+is dropped with one ``ProtocolError`` and never blocks the messages after it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +25,8 @@ from janus_fast.errors import ProtocolError, RequestTimeoutError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+logger = logging.getLogger("janus_fast.message_transaction")
 
 JsonDict = dict[str, Any]
 Matcher = JsonDict | Callable[[JsonDict], Any]
@@ -239,6 +246,27 @@ class MessageTransaction:
             return
         await self.on_done()
 
+    def release_soon(self) -> None:
+        """``done()`` without awaiting, from anywhere (a finalizer, another thread): the release
+        runs on the transaction's loop soon after; nothing happens if that loop is closed."""
+        loop = self._loop
+        if self.done_called or loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to do
+            loop.call_soon_threadsafe(self._release_now)
+
+    def _release_now(self) -> None:
+        if self.done_called:
+            return
+        self.done_called = True
+        on_done = self._on_done
+        if on_done is not None:
+            result = on_done(self)
+            if result is not None:  # an asynchronous hook: a supervised task
+                task = asyncio.ensure_future(result)
+                _RELEASES.add(task)
+                task.add_done_callback(_release_finished)
+
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
         """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
         items = self._items
@@ -261,6 +289,71 @@ class MessageTransaction:
         tb: TracebackType | None,
     ) -> None:
         await self.done()
+
+
+class CallerTransaction(MessageTransaction):
+    """What ``JanusSession.send``/``JanusPlugin.send`` return: the caller's handle on a
+    transaction (a ``MessageTransaction`` with the same methods, delegating to the one the
+    transport registered).
+
+    Lifetime: when the caller drops its last reference without ``done()``, the transaction is
+    released as ``done()`` would (on the loop, soon after): the core forgets it, messages no
+    ``get`` returned go to ``on_receive``, and later events with its id go to ``on_receive``.
+    """
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: MessageTransaction) -> None:  # no super(): nothing of its own
+        self._stream = stream
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        return self._stream.id
+
+    @property
+    def done_called(self) -> bool:  # type: ignore[override]
+        return self._stream.done_called
+
+    @property
+    def route(self) -> tuple[int | None, int | None]:  # type: ignore[override]
+        return self._stream.route
+
+    def __repr__(self) -> str:
+        return repr(self._stream)
+
+    def put_msg(self, message: JsonDict | _LazyMessage) -> None:
+        self._stream.put_msg(message)
+
+    def fail(self, error: BaseException) -> None:
+        self._stream.fail(error)
+
+    def get(  # returns the stream's coroutine: no coroutine layer more
+        self, matcher: Matcher = _accept_all, timeout: float | None = None
+    ) -> Coroutine[Any, Any, JsonDict]:
+        return self._stream.get(matcher, timeout)
+
+    def on_done(self) -> Coroutine[Any, Any, None]:
+        return self._stream.on_done()
+
+    def done(self) -> Coroutine[Any, Any, None]:
+        return self._stream.done()
+
+    def leftovers(self) -> list[JsonDict | _LazyMessage]:
+        return self._stream.leftovers()
+
+    def __del__(self) -> None:
+        if not self._stream.done_called:
+            self._stream.release_soon()
+
+
+#: Asynchronous release hooks still running (kept referenced until they end).
+_RELEASES: set[asyncio.Future[Any]] = set()
+
+
+def _release_finished(task: asyncio.Future[Any]) -> None:
+    _RELEASES.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("releasing a dropped transaction failed", exc_info=task.exception())
 
 
 class _Dropped:

@@ -28,7 +28,7 @@ from janus_fast.errors import (
     missing_janus_field,
 )
 from janus_fast.events import EVENT_QUEUE_SIZE, EventSource, JsonDict
-from janus_fast.message_transaction import MessageTransaction
+from janus_fast.message_transaction import CallerTransaction, MessageTransaction
 from janus_fast.transport import _DEFAULT, JanusTransport
 
 if TYPE_CHECKING:
@@ -206,7 +206,8 @@ class JanusSession(EventSource):
         self._touch()
         if self.keepalive_task is None:
             self._resume_keepalive()
-        return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
+        stream = await self.transport.send(message, session_id=session_id, handle_id=handle_id)
+        return CallerTransaction(stream)  # released when dropped without done()
 
     async def request(
         self,
