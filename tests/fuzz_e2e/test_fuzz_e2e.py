@@ -34,6 +34,7 @@ import os
 import random
 import re
 import resource
+import sys
 import time
 import traceback
 from collections.abc import Awaitable
@@ -45,11 +46,13 @@ from _fuzz_server import HttpScriptedJanus, ScriptedJanus, WsScriptedJanus
 
 from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
 from janus_fast.admin import JanusAdminMonitorClient
-from janus_fast.errors import JanusFastError
+from janus_fast.errors import JanusFastError, RequestTimeoutError
 from janus_fast.plugins import JanusVideoRoomPlugin
 
 #: Deadline of every call in a case (short: a drop or a late reply costs this much).
 TIMEOUT = 0.08
+#: How long after the cleanup events() iterators may take to end (tasks: twice as long).
+GRACE = 1.0
 #: How much longer than its deadline a call may take before it counts as hung (loaded CI).
 SLACK = 3.0
 #: Mutations kept out of the run: ``"<ws|http>:<class>"`` or ``"<ws|http>:<class>@<target>"``
@@ -356,7 +359,7 @@ async def check_consumers(case: Case) -> None:
     """Every ``events()`` iterator ended once its handle and session were released."""
     if not case.consumers:
         return
-    done, pending = await asyncio.wait(case.consumers, timeout=1.0)
+    done, pending = await asyncio.wait(case.consumers, timeout=GRACE)
     if pending:
         case.problems.append(
             f"{len(pending)} events() iterator(s) did not end after the handle/session went away"
@@ -529,7 +532,7 @@ def _client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
 
 
 async def check_tasks(case: Case, before: set[asyncio.Task[Any]]) -> None:
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + GRACE * 2
     while True:
         left = _client_tasks(asyncio.all_tasks() - before)
         if not left:
@@ -595,6 +598,35 @@ async def test_control_run_without_mutation_succeeds_everywhere(
     assert server.applied == 0
 
 
+async def test_the_checks_catch_what_they_claim_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The invariants can fail: an untyped error, a hung call, a leaked task, an iterator that
+    never ends are each reported as a problem of the case."""
+    monkeypatch.setattr(sys.modules[__name__], "SLACK", 0.05)
+    monkeypatch.setattr(sys.modules[__name__], "GRACE", 0.05)
+    case = Case("ws", "self-test", 0)
+
+    async def untyped() -> None:
+        raise KeyError("boom")
+
+    async def typed() -> None:
+        raise RequestTimeoutError("late")
+
+    await bounded(case, "untyped", untyped())
+    await bounded(case, "typed", typed())
+    await bounded(case, "hung", asyncio.sleep(5))
+    before = set(asyncio.all_tasks())
+    leaked = asyncio.get_running_loop().create_task(asyncio.sleep(5))
+    await check_tasks(case, before)
+    case.consumers.append(asyncio.get_running_loop().create_task(asyncio.sleep(5)))
+    await check_consumers(case)
+    assert leaked.cancelled()
+    assert case.calls == ["typed: RequestTimeoutError"]
+    assert [p.split(" ")[0] for p in case.problems] == ["untyped", "hung", "1", "1"]
+    assert "task(s) left behind" in case.problems[2]
+    assert "events() iterator(s) did not end" in case.problems[3]
+
+
+@pytest.mark.timeout(float(os.environ.get("JANUS_FUZZ_E2E_SECONDS", "60")) + 60)
 @pytest.mark.parametrize("kind", ["ws", "http"])
 async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Config) -> None:
     seed = os.environ.get("JANUS_FUZZ_E2E_SEED") or str(random.randrange(1, 2**32))
