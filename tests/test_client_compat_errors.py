@@ -257,3 +257,30 @@ async def test_plugin_error_has_janus_clients_text(
     assert str(theirs) == "VideoRoom error 426: No such room (987654)"
     assert str(ours) == str(theirs)
     assert isinstance(ours, janus_fast.PluginError) and ours.error_code == 426
+
+
+# -- destroy and keepalive -----------------------------------------------------------------------
+async def destroy_after_disconnect(library: ModuleType, url: str) -> Any:
+    session = library.JanusSession(base_url=url)
+    await session.create()
+    await session.transport.disconnect()
+    return await asyncio.wait_for(session.destroy(), 10)  # a failed destroy is not raised
+
+
+async def test_destroy_failures_are_not_raised(janus_url: str, janus_client: ModuleType) -> None:
+    assert await destroy_after_disconnect(janus_client, janus_url) is None
+    assert await destroy_after_disconnect(janus_fast, janus_url) is None
+
+
+async def test_keepalive_returns_where_janus_client_looped_forever(
+    janus_url: str, janus_client: ModuleType
+) -> None:
+    theirs = janus_client.JanusSession(base_url=janus_url)
+    await theirs.create()
+    looping = asyncio.ensure_future(theirs.keepalive())
+    await asyncio.sleep(0.3)
+    assert not looping.done()  # janus-client: sleeps 30 s, then loops forever
+    looping.cancel()
+    await theirs.destroy()
+    async with JanusSession(base_url=janus_url) as ours:
+        assert await asyncio.wait_for(ours.keepalive(), 5) is None  # one keepalive, acked
