@@ -10,6 +10,7 @@ most ``MAX_TYPES`` distinct types per server, the rest counted as ``other``. Out
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from janus_fast._core import Message
@@ -58,14 +59,13 @@ class CountedSession(JanusSession):
         if metrics is None:
             return await super().request(body, *args, **kwargs)
         kind = request_type(body, metrics.request_types)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             reply = await super().request(body, *args, **kwargs)
         except BaseException as exc:
-            metrics.observe(kind, outcome_of(exc), loop.time() - started)
+            metrics.observe(kind, outcome_of(exc), time.perf_counter() - started)
             raise
-        metrics.observe(kind, "ok", loop.time() - started)
+        metrics.observe(kind, "ok", time.perf_counter() - started)
         return reply
 
 

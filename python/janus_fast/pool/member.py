@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any
 
 from janus_fast._compat import timeout
@@ -124,8 +125,7 @@ class PoolServer:
 
     # -- probing -----------------------------------------------------------------------------
     async def probe(self, limit: float, handle_scan_limit: int) -> ProbeResult:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             async with timeout(limit):
                 if not self.transport.connected:
@@ -135,14 +135,14 @@ class PoolServer:
                 )
                 info: dict[str, Any] = reply.json()
         except asyncio.TimeoutError:
-            latency = loop.time() - started
+            latency = time.perf_counter() - started
             self.metrics.observe("info", "timeout", latency)
             return ProbeResult(False, latency, error=f"info: no answer within {limit:g} s")
         except (JanusFastError, OSError) as exc:
-            latency = loop.time() - started
+            latency = time.perf_counter() - started
             self.metrics.observe("info", "error", latency)
             return ProbeResult(False, latency, error=f"info: {describe(exc)}")
-        latency = loop.time() - started
+        latency = time.perf_counter() - started
         self.metrics.observe("info", "ok", latency)
         accepting = info.get("accepting-new-sessions") is not False
         if self.admin is None:
@@ -161,8 +161,7 @@ class PoolServer:
         Admin API, within ``limit`` seconds. Raises on an Admin failure or the deadline."""
         admin = self.admin
         assert admin is not None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             async with timeout(limit):
                 ids = await admin.list_sessions()
@@ -173,12 +172,12 @@ class PoolServer:
                     )
                     handles = sum(len(x) for x in lists if isinstance(x, list))
         except asyncio.TimeoutError:
-            self.metrics.observe("admin_count", "timeout", loop.time() - started)
+            self.metrics.observe("admin_count", "timeout", time.perf_counter() - started)
             raise
         except (JanusFastError, OSError):
-            self.metrics.observe("admin_count", "error", loop.time() - started)
+            self.metrics.observe("admin_count", "error", time.perf_counter() - started)
             raise
-        self.metrics.observe("admin_count", "ok", loop.time() - started)
+        self.metrics.observe("admin_count", "ok", time.perf_counter() - started)
         return len(ids), handles
 
     def snapshot(self) -> dict[str, Any]:

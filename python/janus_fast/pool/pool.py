@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -225,27 +226,26 @@ class JanusPool:
         for name in ranked[: self.max_attempts]:
             member = self._members[name]
             session = self._new_session(member, session_options)
-            loop = asyncio.get_running_loop()
-            started = loop.time()
+            started = time.perf_counter()
             try:
                 async with timeout(self.create_timeout):
                     await session.create()
             except NotAcceptingSessionsError as exc:
-                member.metrics.observe("create", "refused", loop.time() - started)
+                member.metrics.observe("create", "refused", time.perf_counter() - started)
                 member.accepting = False  # until the next probe says otherwise
                 failures.append(f"{name}: {describe(exc)}")
                 continue
             except asyncio.TimeoutError:
-                member.metrics.observe("create", "timeout", loop.time() - started)
+                member.metrics.observe("create", "timeout", time.perf_counter() - started)
                 member.wake.set()
                 failures.append(f"{name}: no answer within {self.create_timeout:g} s")
                 continue
             except (JanusFastError, OSError) as exc:
-                member.metrics.observe("create", "error", loop.time() - started)
+                member.metrics.observe("create", "error", time.perf_counter() - started)
                 member.wake.set()
                 failures.append(f"{name}: {describe(exc)}")
                 continue
-            member.metrics.observe("create", "ok", loop.time() - started)
+            member.metrics.observe("create", "ok", time.perf_counter() - started)
             member.add_session(session)
             if key is not None:
                 self._assign(key, member)
@@ -267,15 +267,14 @@ class JanusPool:
         there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``."""
         member = self.server(server)
         session = self._new_session(member, session_options)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             async with timeout(self.create_timeout):
                 await session.adopt(session_id, claim=claim)
         except BaseException:
-            member.metrics.observe("claim", "error", loop.time() - started)
+            member.metrics.observe("claim", "error", time.perf_counter() - started)
             raise
-        member.metrics.observe("claim", "ok", loop.time() - started)
+        member.metrics.observe("claim", "ok", time.perf_counter() - started)
         member.add_session(session)
         if key is not None:
             self._assign(key, member)
@@ -420,16 +419,15 @@ class JanusPool:
 
     async def _set_accepting(self, member: PoolServer, accept: bool, limit: float) -> bool:
         assert member.admin is not None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             async with timeout(limit):
                 value = await member.admin.accept_new_sessions(accept)
         except (asyncio.TimeoutError, JanusFastError, OSError) as exc:
-            member.metrics.observe("accept_new_sessions", "error", loop.time() - started)
+            member.metrics.observe("accept_new_sessions", "error", time.perf_counter() - started)
             logger.warning("accept_new_sessions=%s on %s failed: %s", accept, member.name, exc)
             return False
-        member.metrics.observe("accept_new_sessions", "ok", loop.time() - started)
+        member.metrics.observe("accept_new_sessions", "ok", time.perf_counter() - started)
         return value is accept
 
     async def _count(self, member: PoolServer, end: float) -> int:
