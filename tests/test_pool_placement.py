@@ -128,10 +128,21 @@ def test_server_spec_checks_and_hides_secrets() -> None:
         ServerSpec("ws://h:1", admin_url="ws://h:2")  # no admin secret
     with pytest.raises(InvalidOptionError):
         ServerSpec.of({"url": "ws://h:1", "nope": 1})
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidOptionError):
         JanusPool(["ws://h:1", "ws://h:1"])  # same name twice
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidOptionError):
         JanusPool([])
+    for bad_option in (
+        {"probe_interval": 0},
+        {"probe_timeout": float("inf")},
+        {"create_timeout": float("nan")},
+        {"degraded_latency": True},
+        {"down_after": 0},
+        {"max_attempts": 1.5},
+        {"handle_scan_limit": -1},
+    ):
+        with pytest.raises(InvalidOptionError):
+            JanusPool(["ws://h:1"], **bad_option)
 
 
 def test_request_types_are_bounded() -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast._compat import timeout
-from janus_fast.errors import JanusFastError, NotAcceptingSessionsError
+from janus_fast.errors import InvalidOptionError, JanusFastError, NotAcceptingSessionsError
 from janus_fast.pool.counted import CountedSession
 from janus_fast.pool.errors import NoServerAvailableError, UnknownServerError
 from janus_fast.pool.events import (
@@ -70,20 +71,28 @@ class JanusPool:
     ) -> None:
         specs = [ServerSpec.of(s) for s in servers]
         if not specs:
-            raise ValueError("a JanusPool needs at least one server")
+            raise InvalidOptionError("a JanusPool needs at least one server")
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
-            raise ValueError(f"server names must be unique, got {names}")
+            raise InvalidOptionError(f"server names must be unique, got {names}")
         for label, value in (
             ("probe_interval", probe_interval),
             ("probe_timeout", probe_timeout),
             ("degraded_latency", degraded_latency),
             ("create_timeout", create_timeout),
         ):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"{label} must be a number of seconds > 0, not {value!r}")
-        if down_after < 1 or max_attempts < 1 or handle_scan_limit < 0:
-            raise ValueError("down_after and max_attempts must be >= 1, handle_scan_limit >= 0")
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or not value > 0
+            ):
+                raise InvalidOptionError(f"{label} must be a number of seconds > 0, not {value!r}")
+        counts = ((down_after, 1), (max_attempts, 1), (handle_scan_limit, 0))
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < low for n, low in counts):
+            raise InvalidOptionError(
+                "down_after and max_attempts must be >= 1, handle_scan_limit >= 0"
+            )
         self.policy: PlacementPolicy = policy or RendezvousPlacement()
         self.probe_interval = float(probe_interval)
         self.probe_timeout = float(probe_timeout)
