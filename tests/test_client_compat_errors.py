@@ -284,3 +284,26 @@ async def test_keepalive_returns_where_janus_client_looped_forever(
     await theirs.destroy()
     async with JanusSession(base_url=janus_url) as ours:
         assert await asyncio.wait_for(ours.keepalive(), 5) is None  # one keepalive, acked
+
+
+# -- admin ---------------------------------------------------------------------------------------
+async def admin_refuses(library: ModuleType, url: str) -> BaseException:
+    admin = library.JanusAdminMonitorClient(url, "wrong-admin-secret")
+    await admin.connect()
+    try:
+        return await failure(admin.set_session_timeout(60))
+    finally:
+        await admin.disconnect()
+
+
+@pytest.mark.parametrize("kind", ["ws", "http"])
+async def test_admin_error_reply_is_a_key_error_as_in_janus_client(
+    janus_server: JanusServer, janus_client: ModuleType, kind: str
+) -> None:
+    url = janus_server.admin_ws_url if kind == "ws" else janus_server.admin_http_url
+    theirs = await admin_refuses(janus_client, url)
+    ours = await admin_refuses(janus_fast, url)
+    assert type(theirs) is KeyError and str(theirs) == "'timeout'"  # the field it looked up
+    assert isinstance(ours, KeyError) and isinstance(ours, janus_fast.AdminError)
+    assert isinstance(ours, UnauthorizedError) and ours.code == 403
+    assert "wrong-admin-secret" not in str(ours) + repr(ours)

@@ -44,8 +44,9 @@ class AdminError(JanusError):
 
 
 def admin_error(code: int, reason: str) -> AdminError:
-    """An ``AdminError`` that is also the typed ``JanusError`` of ``code`` (errors factory)."""
-    return combined_class(AdminError, janus_error_class(code))(code, reason)
+    """An ``AdminError`` that is also the typed ``JanusError`` of ``code`` and a ``KeyError``
+    (what janus-client's typed admin methods raised on an error reply), from the errors factory."""
+    return combined_class(AdminError, janus_error_class(code), KeyError)(code, reason)
 
 
 def _default_matcher(message: JsonDict) -> bool:

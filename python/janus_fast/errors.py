@@ -344,7 +344,7 @@ _combined_lock = threading.Lock()
 def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
     """One class that is ``first`` and every class of ``others`` (an ``isinstance`` of each).
 
-    ``first`` gives the name, module, constructor and text (janus-client's class, e.g.
+    ``first`` gives the name, module, constructor and ``str()`` (janus-client's class, e.g.
     ``PluginAttachFail``); ``others`` add the typed classes (``PluginNotFoundError`` …). A base
     that another base already subclasses is dropped, so ``(PluginAttachFail, JanusError)`` is
     ``PluginAttachFail`` itself. Classes are cached by their bases (bounded, see
@@ -366,6 +366,7 @@ def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
             "__doc__": lead.__doc__,
             "_combined_bases": bases,
             "__reduce__": JanusFastError.__reduce__,
+            "__str__": lead.__str__,  # not KeyError's quoting, when KeyError is a base
         }
         cls = type(lead.__name__, bases, namespace)
         _combined[bases] = cls
