@@ -70,6 +70,9 @@ class PoolServer:
         self.admin_sessions: int | None = None
         self.admin_handles: int | None = None
         self.placed_since_probe = 0
+        #: Placements under way (``create`` sent, no reply yet): part of the load, so a burst of
+        #: concurrent placements spreads instead of piling onto one server.
+        self.pending = 0
         self.sessions: dict[int, JanusSession] = {}
         self.keys: set[str] = set()
         self.metrics = ServerMetrics()
@@ -112,9 +115,9 @@ class PoolServer:
 
     def view(self) -> ServerView:
         if self.admin_sessions is not None:
-            load = self.admin_sessions + self.placed_since_probe
+            load = self.admin_sessions + self.placed_since_probe + self.pending
         else:
-            load = self.live_sessions()
+            load = self.live_sessions() + self.pending
         return ServerView(self.name, self.spec.weight, self.spec.labels, self.state, load)
 
     def add_session(self, session: JanusSession) -> None:

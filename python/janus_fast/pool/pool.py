@@ -236,6 +236,7 @@ class JanusPool:
             member = self._members[name]
             session = self._new_session(member, session_options)
             started = time.perf_counter()
+            member.pending += 1
             try:
                 async with timeout(self.create_timeout):
                     await session.create()
@@ -254,6 +255,8 @@ class JanusPool:
                 member.wake.set()
                 failures.append(f"{name}: {describe(exc)}")
                 continue
+            finally:
+                member.pending -= 1
             member.metrics.observe("create", "ok", time.perf_counter() - started)
             member.add_session(session)
             if key is not None:
