@@ -98,7 +98,7 @@ class JanusPlugin(EventSource):
             if session.created and session.transport.connected:
                 await session.request({"janus": "detach"}, Expect.SUCCESS, handle_id)
         except JanusFastError as exc:
-            logger.info("detach of handle %s: %s", handle_id, exc)
+            logger.info("detach of handle %s: %r", handle_id, exc)
         finally:
             session.detach_plugin(self)
             self._released()

@@ -150,7 +150,7 @@ class JanusSession(EventSource):
             if self.transport.connected:
                 await self.transport._request({"janus": "destroy"}, Expect.SUCCESS, session_id)
         except JanusFastError as exc:
-            logger.info("destroy of session %s: %s", session_id, exc)
+            logger.info("destroy of session %s: %r", session_id, exc)
         finally:
             self._destroying = False
             self._release()
@@ -321,9 +321,9 @@ class JanusSession(EventSource):
                     return
                 except JanusFastError as exc:
                     if not self.transport.connected:  # disconnected (or lost for good): stop
-                        logger.info("keepalive of session %s stopped: %s", self._id, exc)
+                        logger.info("keepalive of session %s stopped: %r", self._id, exc)
                         return
-                    logger.info("keepalive of session %s failed: %s", self._id, exc)
+                    logger.info("keepalive of session %s failed: %r", self._id, exc)
                     self._touch()
         finally:
             if self.keepalive_task is asyncio.current_task():
