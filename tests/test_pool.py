@@ -390,3 +390,30 @@ async def test_labels_restrict_placement(janus_factory: Any) -> None:
         assert pool.server_for("room", labels={"region": "eu"}) == "j-eu"
         with pytest.raises(NoServerAvailableError, match="labels"):
             await pool.session(key="room", labels={"region": "ap"})
+
+
+async def test_a_thousand_sessions_spread_and_reconcile(janus_factory: Any) -> None:
+    servers = start_servers(janus_factory, 3)
+    async with JanusPool(specs(servers), **FAST) as pool:
+        async with timeout(20):
+            sessions = await asyncio.gather(*(pool.session(key=f"call-{i}") for i in range(1000)))
+            plugins = [JanusEchoTestPlugin() for _ in sessions]
+            await asyncio.gather(
+                *(
+                    p.attach(s, opaque_id=f"call-{i}")
+                    for i, (p, s) in enumerate(zip(plugins, sessions, strict=True))
+                )
+            )
+            found = await pool.reconcile(deadline=10.0)
+        counts = {name: pool.metrics()["servers"][name]["sessions"] for name in pool.servers}
+        assert sum(counts.values()) == 1000 and all(250 < n < 420 for n in counts.values()), counts
+        assert len(found.by_opaque_id) == 1000
+        for i, (plugin, session) in enumerate(zip(plugins, sessions, strict=True)):
+            (record,) = found.by_opaque_id[f"call-{i}"]
+            assert (record.server, record.session_id, record.handle_id) == (
+                pool.server_for(f"call-{i}"),
+                session.id,
+                plugin.id,
+            )
+        async with timeout(20):
+            await asyncio.gather(*(s.destroy() for s in sessions))
