@@ -677,9 +677,13 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
             case_started = time.monotonic()
             await run_case(server, case, disabled, event_loop_name)
             spent[case.mutation] = spent.get(case.mutation, 0.0) + time.monotonic() - case_started
+            window = ""
             if index % 10 == 9 or only:
                 gc.collect()  # futures dropped unretrieved report through the handler now
-            case.problems += [f"loop exception handler: {e}" for e in loop_errors[seen_errors:]]
+                window = f" (seen at a collection after cases {max(0, index - 9)}-{index})"
+            case.problems += [
+                f"loop exception handler{window}: {e}" for e in loop_errors[seen_errors:]
+            ]
             case.problems += [
                 f"internal error logged: {e}" for e in recorder.internal[seen_internal:]
             ]
