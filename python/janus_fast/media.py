@@ -1,4 +1,5 @@
-"""PeerConnection helpers shared by the plugin handles (the optional ``media`` extra: aiortc).
+"""PeerConnection helpers shared by the plugin handles (the optional ``media`` extra: aiortc),
+and ``MediaKind``.
 
 Rule: importing this module imports neither aiortc nor PyAV. Each helper imports aiortc when it
 is called and otherwise raises ``ImportError: … pip install janus-fast[media]``, so
@@ -9,6 +10,7 @@ of a local description and sent as one ``trickle`` array when the caller asks fo
 
 from __future__ import annotations
 
+import enum
 import importlib
 import logging
 from types import ModuleType
@@ -19,6 +21,13 @@ logger = logging.getLogger("janus_fast.media")
 JsonDict = dict[str, Any]
 
 MEDIA_HINT = "pip install janus-fast[media]"
+
+
+class MediaKind(enum.Enum):
+    """janus-client's media kind (``janus_client.media.MediaKind``), usable without aiortc."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
 
 
 def import_aiortc(what: str = "WebRTC media") -> ModuleType:

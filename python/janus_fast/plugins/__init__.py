@@ -4,8 +4,8 @@ Rule: importing this package imports no media library; aiortc is loaded only by 
 negotiate a PeerConnection (``pip install janus-fast[media]``).
 """
 
-from janus_fast.plugins._media import MediaKind
-from janus_fast.plugins._requests import ParticipantId, RoomId
+from janus_fast.media import MediaKind
+from janus_fast.plugins._base import ParticipantId, RoomId
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
 from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType

@@ -12,13 +12,8 @@ import logging
 from typing import Any
 
 from janus_fast.media import import_aiortc, import_aiortc_media
-from janus_fast.plugins._requests import (
-    JsonDict,
-    PluginClient,
-    TypedPluginError,
-    compact,
-    plugin_data,
-)
+from janus_fast.plugins._base import JsonDict, PluginClient, compact, plugin_data
+from janus_fast.plugins._errors import TypedPluginError
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.echotest")

@@ -19,15 +19,8 @@ from typing import Any
 import orjson
 
 from janus_fast.media import import_aiortc
-from janus_fast.plugins._requests import (
-    JsonDict,
-    PluginClient,
-    RoomId,
-    TypedPluginError,
-    compact,
-    error_in,
-    plugin_data,
-)
+from janus_fast.plugins._base import JsonDict, PluginClient, RoomId, compact, plugin_data
+from janus_fast.plugins._errors import TypedPluginError, error_in
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.textroom")

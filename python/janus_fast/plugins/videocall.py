@@ -13,13 +13,8 @@ from typing import Any
 
 from janus_fast.media import import_aiortc
 from janus_fast.plugin import JanusPlugin
-from janus_fast.plugins._requests import (
-    JsonDict,
-    PluginClient,
-    TypedPluginError,
-    compact,
-    plugin_data,
-)
+from janus_fast.plugins._base import JsonDict, PluginClient, compact, plugin_data
+from janus_fast.plugins._errors import TypedPluginError
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins.videocall")

@@ -11,15 +11,15 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from janus_fast.plugins._requests import (
+from janus_fast.plugins._base import (
     JsonDict,
     ParticipantId,
     PluginClient,
     RoomId,
-    TypedPluginError,
     id_or_none,
-    plugin_data,
 )
+from janus_fast.plugins._base import reply_data as reply_data  # kept importable from here
+from janus_fast.plugins._errors import TypedPluginError
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 
@@ -105,15 +105,6 @@ def classify_event(data: JsonDict) -> VideoRoomEventType:
         if "display" in data and "id" in data:
             return VideoRoomEventType.DISPLAY
     return VideoRoomEventType.OTHER
-
-
-def reply_data(reply: JsonDict) -> JsonDict:
-    """``plugindata.data`` of a reply, with the reply's ``jsep`` (if any) under ``"jsep"``."""
-    data = plugin_data(reply) or {}
-    jsep = reply.get("jsep")
-    if isinstance(jsep, dict):
-        data = {**data, "jsep": jsep}
-    return data
 
 
 class VideoRoomHandle(PluginClient):

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from janus_fast.media import import_aiortc
-from janus_fast.plugins._requests import JsonDict, ParticipantId, RoomId, compact
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
 from janus_fast.plugins.videoroom.base import (
     ParticipantType,
     VideoRoomError,
     VideoRoomHandle,
-    reply_data,
 )
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 

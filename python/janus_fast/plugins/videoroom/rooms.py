@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from janus_fast.plugins._requests import JsonDict, ParticipantId, RoomId, compact
-from janus_fast.plugins.videoroom.base import VideoRoomHandle, reply_data
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
+from janus_fast.plugins.videoroom.base import VideoRoomHandle
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 

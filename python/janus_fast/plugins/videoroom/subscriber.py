@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from janus_fast.media import import_aiortc
-from janus_fast.plugins._requests import JsonDict, RoomId, compact
-from janus_fast.plugins.videoroom.base import ParticipantType, VideoRoomHandle, reply_data
+from janus_fast.plugins._base import JsonDict, RoomId, compact, reply_data
+from janus_fast.plugins.videoroom.base import ParticipantType, VideoRoomHandle
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 

@@ -1,0 +1,202 @@
+"""The typed plugin client base: typed requests, ``on_event`` handlers and event dispatch.
+
+Rule: a plugin request either returns the completing reply or raises the plugin's own error class
+(``VideoRoomError`` …, built by ``plugins._errors``). Events never raise into the delivery path:
+shapes are read with ``.get``, unknown shapes become the enum's ``OTHER`` event, plugin errors its
+``ERROR`` event, and a raising handler is logged. Every ``timeout`` defaults to
+``OPTION_TIMEOUT``: the session's ``timeout`` option, read when the method runs. Room,
+participant, feed, mountpoint, recording and user ids are ``RoomId`` (``int``, or ``str`` when
+the plugin runs with ``string_ids = true``): passed to Janus and returned as they are, never
+cast. The PeerConnection's part of each event is ``plugins._peer``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar
+
+from janus_fast import timeouts
+from janus_fast._compat import timeout as deadline
+from janus_fast.errors import JanusError, PluginError, RequestTimeoutError
+from janus_fast.plugins._errors import TypedPluginError, error_in, typed_error
+from janus_fast.plugins._peer import PeerHandle
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+logger = logging.getLogger("janus_fast.plugins")
+
+JsonDict = dict[str, Any]
+EventHandler = Callable[[JsonDict], Any]
+#: A room, participant/publisher/feed, mountpoint, recording or user id: an ``int``, or a ``str``
+#: when the plugin runs with ``string_ids = true`` (Janus refuses the other kind with a plugin
+#: error).
+RoomId = int | str
+ParticipantId = RoomId
+
+
+def id_or_none(value: object) -> RoomId | None:
+    """``value`` when it is an id (an int that is not a bool, or a str, as Janus sent it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    return value
+
+
+def plugin_data(message: JsonDict) -> JsonDict | None:
+    """``plugindata.data`` of a message, or None when the shape is not the expected one."""
+    plugindata = message.get("plugindata")
+    if not isinstance(plugindata, dict):
+        return None
+    data = plugindata.get("data")
+    return data if isinstance(data, dict) else None
+
+
+def reply_data(reply: JsonDict) -> JsonDict:
+    """``plugindata.data`` of a reply, with the reply's ``jsep`` (if any) under ``"jsep"``."""
+    data = plugin_data(reply) or {}
+    jsep = reply.get("jsep")
+    if isinstance(jsep, dict):
+        data = {**data, "jsep": jsep}
+    return data
+
+
+def compact(body: JsonDict) -> JsonDict:
+    """``body`` without the None values (optional request fields)."""
+    return {key: value for key, value in body.items() if value is not None}
+
+
+class PluginClient(PeerHandle):
+    """Base of the typed plugin clients (janus-client's plugin behaviour, without its bugs)."""
+
+    error_class: ClassVar[type[TypedPluginError]] = TypedPluginError
+    #: The ``plugindata.data`` key naming the plugin (``videoroom``, ``textroom`` …).
+    data_key: ClassVar[str] = ""
+    event_types: ClassVar[type[enum.Enum] | None] = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._event_handlers: dict[enum.Enum, list[EventHandler]] = {}
+
+    # -- janus-client's on_event ----------------------------------------------------------------
+    def on_event(self, event_type: Any, handler: EventHandler) -> None:
+        """Call ``handler(data)`` (sync or async) for each event of ``event_type``."""
+        self._event_handlers.setdefault(self._event_type(event_type), []).append(handler)
+
+    def off_event(self, event_type: Any, handler: EventHandler) -> None:
+        """Remove a handler added with ``on_event``."""
+        handlers = self._event_handlers.get(self._event_type(event_type), [])
+        if handler in handlers:
+            handlers.remove(handler)
+
+    def _event_type(self, event_type: Any) -> enum.Enum:
+        enum_cls = self.event_types
+        if enum_cls is None:
+            raise TypeError(f"{type(self).__name__} has no typed events")
+        member: enum.Enum = enum_cls(event_type)
+        return member
+
+    async def _trigger_event(self, event_type: enum.Enum, data: JsonDict) -> None:
+        for handler in list(self._event_handlers.get(event_type, ())):
+            try:
+                result = handler(data)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("%r: %s handler %r raised", self, event_type, handler)
+
+    async def _trigger_named(self, name: str, data: JsonDict) -> None:
+        enum_cls = self.event_types
+        if enum_cls is not None and name in enum_cls.__members__:
+            await self._trigger_event(enum_cls[name], data)
+
+    # -- requests ---------------------------------------------------------------------------------
+    async def _send_request(
+        self,
+        body: JsonDict,
+        jsep: JsonDict | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        *,
+        emit: bool = True,
+    ) -> JsonDict:
+        """A plugin request; returns the reply, raises ``error_class`` on any Janus error.
+
+        A reply of type ``event`` also fires the matching ``on_event`` handlers, as janus-client
+        did for the VideoRoom (e.g. ``JOINED`` for ``join_as_publisher``).
+        """
+        try:
+            reply = await self.request(body, jsep, timeout=self._timeout(timeout))
+        except TypedPluginError:
+            raise
+        except (PluginError, JanusError) as exc:
+            raise typed_error(self.error_class, exc) from None
+        data = plugin_data(reply)
+        failure = error_in(data, self.data_key)
+        if failure is not None:
+            raise self.error_class(*failure)
+        if data is None:
+            raise self.error_class(0, f"unexpected reply shape from {self.name}")
+        if emit and reply.get("janus") == "event":
+            await self._handle_event(reply, solicited=True)
+        return reply
+
+    def _timeout(self, timeout: Timeout) -> float | None:
+        """``timeout`` in seconds: the session's ``timeout`` option for ``OPTION_TIMEOUT``."""
+        if timeout is OPTION_TIMEOUT:
+            return timeouts.resolve(timeout, self._require_attached().transport.options.timeout)
+        return timeout
+
+    @contextlib.asynccontextmanager
+    async def _within(self, timeout: Timeout, what: str) -> AsyncIterator[None]:
+        """A method's own wait (not a Janus request), bounded by ``timeout`` as requests are:
+        its expiry raises ``RequestTimeoutError`` (``what`` in its detail), as theirs does."""
+        seconds = self._timeout(timeout)
+        try:
+            async with deadline(seconds):
+                yield
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(f"{what}: nothing within {seconds} s") from None
+
+    def _id_from(self, data: JsonDict, key: str) -> RoomId:
+        """The id Janus returned under ``key`` (int or str, as sent); raises ``error_class``."""
+        value = id_or_none(data.get(key))
+        if value is None:
+            raise self.error_class(0, f"no {key!r} id in the reply from {self.name}")
+        return value
+
+    # -- events -----------------------------------------------------------------------------------
+    async def on_receive(self, response: JsonDict) -> None:
+        """janus-client's handling of the handle's events, safe against any message shape: the
+        PeerConnection's part first (jsep, webrtcup, hangup, media), then plugin events."""
+        await self._on_peer_event(response)
+        if response.get("janus") == "event":
+            await self._handle_event(response)
+
+    async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
+        """Fire the enum event for one plugin ``event``. ``solicited``: the reply of one of our
+        requests (its errors were raised to the caller; ``OTHER`` is not fired for it)."""
+        data = plugin_data(response)
+        if data is None:
+            if not solicited:
+                await self._trigger_named("OTHER", {"message": response})
+            return
+        if error_in(data, self.data_key) is not None:
+            if not solicited:
+                await self._trigger_named("ERROR", data)
+            return
+        event_type, payload = self._classify_event(response, data)
+        if event_type is None or (solicited and event_type.name == "OTHER"):
+            return
+        await self._trigger_event(event_type, payload)
+
+    def _classify_event(
+        self, response: JsonDict, data: JsonDict
+    ) -> tuple[enum.Enum | None, JsonDict]:
+        """Plugin-specific: the enum event (and its payload) of one non-error plugin event;
+        may update the plugin's state."""
+        enum_cls = self.event_types
+        if enum_cls is None or "OTHER" not in enum_cls.__members__:
+            return None, data
+        return enum_cls["OTHER"], data

@@ -1,0 +1,243 @@
+"""The PeerConnection lifecycle of a typed plugin handle: create, negotiate, trickle, close.
+
+Rule: the PeerConnection is created on first use only (aiortc is imported then, never at import
+time) and at most one is live per handle. Before a new negotiation ``_fresh_pc`` closes ours and
+waits (bounded) until Janus's teardown of the old one was delivered, so a late ``hangup`` never
+closes the new one. Candidates go both ways: Janus's are kept until a remote description exists,
+ours are sent as one ``trickle`` array when asked. Closing stops the recorder, the PeerConnection
+and the player's tracks, in that order, once even when called concurrently. Plugin-specific
+behaviour enters only through the hooks ``_accept_jsep``, ``_on_remote_offer`` and
+``_on_hangup``; this module knows no plugin request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from janus_fast._compat import timeout as deadline
+from janus_fast.errors import JanusFastError
+from janus_fast.events import JsonDict
+from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
+from janus_fast.plugin import JanusPlugin
+
+logger = logging.getLogger("janus_fast.plugins")
+
+
+class PeerHandle(JanusPlugin):
+    """A plugin handle with an aiortc PeerConnection, its recorder and player, and trickle."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._webrtcup_event = asyncio.Event()
+        self._recorder: Any = None
+        self._player: Any = None
+        self._closing: set[asyncio.Task[None]] = set()
+        #: Candidates Janus trickled before its remote description was applied (None: none).
+        self._trickled: list[JsonDict] | None = None
+        #: Janus has a PeerConnection for this handle whose ``hangup`` was not delivered yet.
+        self._peer_live = False
+        self._hungup: asyncio.Event | None = None
+        self._close_lock: asyncio.Lock | None = None
+
+    # -- Janus's media events ---------------------------------------------------------------------
+    async def _on_peer_event(self, response: JsonDict) -> None:
+        """The PeerConnection's part of one event: apply its jsep (when ``_accept_jsep``),
+        ``webrtcup``/``media`` start the recorder, ``hangup`` goes to ``_on_hangup``."""
+        jsep = response.get("jsep")
+        if isinstance(jsep, dict) and self._pc is not None and self._accept_jsep(jsep):
+            try:
+                await self.on_receive_jsep(jsep)
+                if jsep.get("type") == "offer":
+                    await self._on_remote_offer(jsep)
+            except Exception:
+                logger.exception("%r: applying the remote JSEP failed", self)
+        kind = response.get("janus")
+        if kind == "webrtcup":
+            self._webrtcup_event.set()
+            await self._start_recorder()  # a subscriber never gets "media" (it only sends)
+        elif kind == "hangup":
+            await self._on_hangup(response)
+        elif kind == "media" and response.get("receiving"):
+            await self._start_recorder()
+
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        """Plugin-specific: answer an unsolicited offer applied by ``_on_peer_event``."""
+
+    def _accept_jsep(self, jsep: JsonDict) -> bool:
+        """Whether an incoming event's jsep is applied to the existing PeerConnection."""
+        return True
+
+    async def _on_hangup(self, response: JsonDict) -> None:
+        await self._close_pc()
+
+    # -- the PeerConnection (aiortc, imported on first use) ---------------------------------------
+    # ``pc``, ``create_jsep`` and the lazy creation come from JanusPlugin; here: the recorder fed by
+    # remote tracks, the player's tracks stopped with the PeerConnection, and trickle both ways.
+    def _new_pc(self) -> Any:
+        pc = super()._new_pc()
+
+        @pc.on("track")  # type: ignore[untyped-decorator]
+        def on_track(track: Any) -> None:
+            recorder = self._recorder
+            if recorder is not None:
+                recorder.addTrack(track)
+                if pc.connectionState == "connected":  # added by a renegotiation: record now
+                    self._spawn(self._start_recorder())
+
+        return pc
+
+    async def _start_recorder(self) -> None:
+        """Start recording the remote tracks added so far (idempotent per track)."""
+        if self._recorder is not None:
+            try:
+                await self._recorder.start()
+            except Exception:
+                logger.exception("%r: starting the recorder failed", self)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def reset_connection(self) -> None:
+        """Close the PeerConnection (if any), its recorder and player, and create a new one."""
+        await self._close_pc()
+        self._pc = self._new_pc()
+
+    async def on_receive_jsep(self, jsep: JsonDict) -> None:
+        """Apply a remote JSEP, then the candidates Janus trickled before it arrived."""
+        await super().on_receive_jsep(jsep)
+        self._peer_live = True
+        pending, self._trickled = self._trickled, None
+        if pending:
+            await add_remote_candidates(self.pc, pending)
+
+    async def _on_message(self, message: JsonDict) -> None:
+        kind = message.get("janus")
+        await super()._on_message(message)  # applies trickle through self._on_trickle
+        if kind == "hangup":
+            self._peer_live = False
+            if self._hungup is not None:
+                self._hungup.set()
+
+    async def _fresh_pc(
+        self, timeout: float = 2.0, *, send_hangup: bool = True, incoming: bool = False
+    ) -> None:
+        """Before negotiating a new PeerConnection on this handle: close ours and make sure
+        Janus dropped its previous one *and* its teardown events (``hangup``, EchoTest's
+        ``done``) were delivered, so none of them can close the new one. Bounded by ``timeout``.
+
+        ``send_hangup=False``: only wait (Janus is tearing the old one down already, and a new
+        offer from Janus may be pending). ``incoming``: Janus's offer is already here; keep the
+        candidates it trickled.
+        """
+        await self._close_pc()
+        if self._peer_live and self._id is not None:
+            self._hungup = hungup = asyncio.Event()
+            try:
+                if send_hangup:  # the core hangup; a no-op if Janus already hung up
+                    await JanusPlugin.hangup(self)
+                async with deadline(timeout):
+                    await hungup.wait()
+            except (asyncio.TimeoutError, JanusFastError) as exc:
+                logger.info("%r: no hangup from Janus for the old PeerConnection: %r", self, exc)
+            finally:
+                self._hungup = None
+                self._peer_live = False
+        if not incoming:
+            self._trickled = None
+        await self.reset_connection()
+
+    async def _on_trickle(self, message: JsonDict) -> None:
+        """A candidate from Janus (``full_trickle``): applied now when the remote description is
+        set, else kept until it is (Janus may trickle before its offer reaches us)."""
+        entries = trickle_entries(message)
+        pc = self._pc
+        if pc is None or pc.remoteDescription is None:
+            if self._trickled is None:
+                self._trickled = []
+            self._trickled.extend(entries)
+            return
+        await add_remote_candidates(pc, entries)
+
+    def _jsep(self, pc: Any, trickle: bool) -> JsonDict:
+        """The jsep a plugin method sends: with ``trickle`` its SDP has no candidates, which
+        ``_send_local_candidates`` sends after it (real trickle, which janus-client lacked)."""
+        return local_jsep(pc, trickle, candidates=not trickle)
+
+    async def _send_local_candidates(self) -> None:
+        """Outgoing trickle: our candidates (left out of a ``trickle=True`` jsep) as one
+        ``trickle`` array, then end-of-candidates."""
+        pc = self._pc
+        if pc is None:
+            return
+        entries = local_candidates(pc)
+        if entries:
+            await self.trickle(candidates=entries)
+        await self.trickle(completed=True)
+
+    async def _close_pc(self) -> None:
+        """Stop the recorder, close the PeerConnection, stop the player's tracks. A concurrent
+        call (a ``hangup`` event during ``hangup()``) waits until the first one is done."""
+        if self._close_lock is None:
+            self._close_lock = asyncio.Lock()
+        async with self._close_lock:
+            await self._close_media()
+
+    async def _close_media(self) -> None:
+        pc, self._pc = self._pc, None
+        recorder, self._recorder = self._recorder, None
+        player, self._player = self._player, None
+        if recorder is not None:
+            try:
+                await recorder.stop()
+            except Exception:
+                logger.warning("%r: stopping the recorder failed", self, exc_info=True)
+        if pc is not None:
+            # Also when already "closed": aiortc closes itself once Janus ends DTLS, and close()
+            # then waits for that shutdown (sockets included) to finish.
+            await pc.close()
+        for kind in ("audio", "video"):  # ends the player's decoding thread
+            track = getattr(player, kind, None) if player is not None else None
+            if track is not None and getattr(track, "readyState", "ended") != "ended":
+                track.stop()
+
+    def _setup_media_tracks(self, player: Any, recorder: Any) -> None:
+        """Add the player's tracks to the PeerConnection; remote tracks go to ``recorder``."""
+        pc = self.pc
+        if player is not None:
+            if getattr(player, "audio", None) is not None:
+                pc.addTrack(player.audio)
+            if getattr(player, "video", None) is not None:
+                pc.addTrack(player.video)
+        self._player = player
+        self._recorder = recorder
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def destroy(self) -> None:
+        """Close the PeerConnection and recorder, then detach (the object can be reattached)."""
+        try:
+            await self._close_pc()
+        finally:
+            self._webrtcup_event.clear()
+            self._trickled = None
+            self._peer_live = False
+            self._reset_state()
+            await super().destroy()
+
+    detach = destroy
+
+    def _reset_state(self) -> None:
+        """Plugin-specific: forget room/call state (called by ``destroy`` before detaching)."""
+
+    def _released(self) -> None:
+        super()._released()
+        if self._pc is not None or self._recorder is not None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._spawn(self._close_pc())
