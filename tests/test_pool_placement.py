@@ -140,6 +140,8 @@ def test_server_spec_checks_and_hides_secrets() -> None:
         {"down_after": 0},
         {"max_attempts": 1.5},
         {"handle_scan_limit": -1},
+        {"timeout": -1},  # a transport option, checked for every server at construction
+        {"ssl": True},  # TLS settings for a plain ws:// URL
     ):
         with pytest.raises(InvalidOptionError):
             JanusPool(["ws://h:1"], **bad_option)

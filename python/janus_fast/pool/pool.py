@@ -104,8 +104,11 @@ class JanusPool:
         #: Count every request of the pool's sessions per server (type, outcome, latency).
         self.request_metrics = request_metrics
         self._transport_options = dict(transport_options)
-        self._members: dict[str, PoolServer] = {}
         self._specs = specs
+        #: One runtime per server; transport options are checked here (InvalidOptionError).
+        self._members: dict[str, PoolServer] = {
+            spec.name: PoolServer(spec, self._transport_options) for spec in specs
+        }
         self._keys: dict[str, str] = {}
         self._hub = EventHub()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -114,13 +117,11 @@ class JanusPool:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open nothing yet but probe every server once (all at once, within ``probe_timeout``
-        plus a margin), then keep probing in the background."""
+        """Connect to and probe every server once, all at once (each probe bounded by
+        ``probe_timeout``), then keep probing in the background."""
         if self._started:
             return
         self._started = True
-        for spec in self._specs:
-            self._members[spec.name] = PoolServer(spec, self._transport_options)
         await asyncio.gather(*(self._probe_once(m) for m in self._members.values()))
         loop = asyncio.get_running_loop()
         for member in self._members.values():
@@ -179,7 +180,7 @@ class JanusPool:
     def server(self, name: str) -> PoolServer:
         member = self._members.get(name)
         if member is None:
-            raise UnknownServerError(f"no server named {name!r} in this pool (not started?)")
+            raise UnknownServerError(f"no server named {name!r} in this pool")
         return member
 
     def state(self, name: str) -> ServerState:
