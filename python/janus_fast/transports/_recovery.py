@@ -8,9 +8,10 @@ requests made during an outage); the reconnector acts on the transport only thro
 bounded queue (``queue_size``). Recovery reopens the socket (exponential backoff with jitter,
 ``max_retries`` attempts capped at ``retry_delay_max``), then sends ``info`` (does Janus keep
 sessions across connections: ``reclaim-session-timeout`` > 0?) and every ``claim`` at once, in
-shared frames, so N sessions come back in about one round trip, and only then lets the queue go. A session that cannot be claimed is reported lost, or with
-``reconnect_policy="recreate"`` created again under the same id (all at once) and its handles
-re-attached (all at once); sessions and handles take new ids through their own ``rebind``.
+shared frames, so N sessions come back in about one round trip, and only then lets the queue
+go. A session that cannot be claimed is reported lost, or with ``reconnect_policy="recreate"``
+created again under the same id (all at once) and its handles re-attached (all at once);
+sessions and handles take new ids through their own ``rebind``.
 
 Supervision: a failure of the new connection (refused, cut, timed out) is retried; anything else
 (a malformed or unexpected reply, a Janus error on ``info``, a bug) ends recovery at once with
