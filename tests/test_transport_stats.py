@@ -32,7 +32,7 @@ KIND_KEYS = {
         "coalescing",
         "frames_resent",
     },
-    "http": {"long_polls"},
+    "http": {"long_polls", "empty_polls"},
 }
 
 
