@@ -318,7 +318,8 @@ class JanusTransport(ABC):
         (messages that did not parse, dropped and logged) — plus ``unrouted`` (messages no
         request, session or handle owned, dropped) and ``open_connections``. The WebSocket
         transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
-        ``receive_guard_trips``); the HTTP transport adds ``long_polls``.
+        ``receive_guard_trips``) and coalescing (``coalescing``, ``frames_resent``); the HTTP
+        transport adds ``long_polls`` and ``empty_polls``. The README lists them all.
         """
         stats = self._core.stats()
         stats["unrouted"] = self.stats_unrouted
