@@ -218,8 +218,10 @@ class JanusBrain:
                     "event",
                 ),
             ]
-        if kind in ("trickle", "hangup"):
+        if kind == "trickle":
             return [Reply(_fill("ack", transaction=tx, session_id=sid))]
+        if kind == "hangup":  # Janus: success, then the hangup event of a live PeerConnection
+            return [Reply(_fill("detach", transaction=tx, session_id=sid))]
         if kind == "detach":
             handles.discard(hid)
             return [

@@ -60,7 +60,19 @@ SLACK = 3.0
 DISABLED: dict[str, str] = {}
 #: Where a mutation can land: the answer to one request kind, or traffic pushed unasked.
 TARGETS = {
-    "ws": ("info", "ping", "create", "attach", "message", "keepalive", "detach", "destroy", "push"),
+    "ws": (
+        "info",
+        "ping",
+        "create",
+        "attach",
+        "message",
+        "keepalive",
+        "trickle",
+        "hangup",
+        "detach",
+        "destroy",
+        "push",
+    ),
     "http": (
         "info",
         "ping",
@@ -68,6 +80,8 @@ TARGETS = {
         "attach",
         "message",
         "keepalive",
+        "trickle",
+        "hangup",
         "detach",
         "destroy",
         "longpoll",
@@ -275,7 +289,8 @@ async def run_case(
     elif flow == "admin":
         steps = ["attach", *ADMIN_STEPS, "detach", "destroy"]
     else:
-        steps = ["ping", "info", "attach", "request", "compat", "keepalive", "detach", "destroy"]
+        steps = ["ping", "info", "attach", "request", "compat", "keepalive", "trickle"]
+        steps += ["hangup", "detach", "destroy"]
         if rng.random() < 0.5:
             steps[3], steps[4] = steps[4], steps[3]
         if rng.random() < 0.4 if burst is None else burst:  # several requests in flight
@@ -457,6 +472,16 @@ async def run_step(
         for result in await asyncio.gather(*calls):
             if isinstance(result, dict) and result.get("janus") not in ("pong", "event", "success"):
                 case.problems.append(f"a burst call returned {result!r:.120}")
+    elif step == "trickle" and plugin.id is not None:
+        candidate = {
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+            "candidate": "candidate:1 1 udp 1 x 9 typ host",
+        }
+        await bounded(case, "trickle", plugin.trickle(candidates=[candidate]))
+        await bounded(case, "trickle", plugin.trickle(completed=True))
+    elif step == "hangup" and plugin.id is not None:
+        await bounded(case, "hangup", plugin.hangup())
     elif step == "keepalive" and session.created:
         await bounded(case, "keepalive", session.keepalive())
     elif step == "detach":
@@ -586,6 +611,7 @@ async def test_control_run_without_mutation_succeeds_everywhere(
         "echotest": [
             *("info: ok", "attach: ok", "request: ok", "send: ok", "get: ok", "done: ok"),
             "keepalive: ok",
+            *("trickle: ok", "trickle: ok", "hangup: ok"),
             *["burst ping: ok"] * 3,
             *["burst request: ok"] * 2,
         ],
