@@ -73,6 +73,63 @@ class TlsFiles:
     key_pem: str
 
 
+EventHandlerKind = Literal["sampleevh", "wsevh"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EventHandler:
+    """One Janus event handler to enable: ``sampleevh`` (HTTP POSTs to ``backend``) or ``wsevh``
+    (a WebSocket client of ``backend``). Each field is a setting of its ``.jcfg``."""
+
+    kind: EventHandlerKind
+    backend: str
+    events: str = "all"
+    grouping: bool = True
+    json: JsonStyle = "plain"
+    #: sampleevh only: gzip the posts (``compress``/``compression``), Basic auth, retransmissions.
+    compress: bool = False
+    compression: int | None = None
+    backend_user: str | None = None
+    backend_pwd: str | None = dataclasses.field(default=None, repr=False)
+    max_retransmissions: int | None = None
+    retransmissions_backoff: int | None = None
+    #: wsevh only: the WebSocket subprotocol (Janus's default: ``janus-event-handlers``).
+    subprotocol: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sampleevh", "wsevh"):
+            raise ValueError(f"event handler kind must be sampleevh or wsevh, not {self.kind!r}")
+
+    def __repr__(self) -> str:  # the backend URL may carry credentials: only its scheme shows
+        scheme = self.backend.split(":", 1)[0]
+        return (
+            f"EventHandler(kind={self.kind!r}, backend={scheme}://..., events={self.events!r}, "
+            f"grouping={self.grouping}, compress={self.compress}, "
+            f"auth={self.backend_user is not None})"
+        )
+
+    def jcfg(self) -> dict[str, dict[str, JcfgValue]]:
+        general: dict[str, JcfgValue] = {
+            "enabled": True,
+            "events": self.events,
+            "grouping": self.grouping,
+            "json": self.json,
+            "backend": self.backend,
+        }
+        optional: dict[str, JcfgValue | None] = {
+            "compression": self.compression,
+            "backend_user": self.backend_user,
+            "backend_pwd": self.backend_pwd,
+            "max_retransmissions": self.max_retransmissions,
+            "retransmissions_backoff": self.retransmissions_backoff,
+            "subprotocol": self.subprotocol,
+        }
+        if self.compress:
+            general["compress"] = True
+        general.update({key: value for key, value in optional.items() if value is not None})
+        return {"general": general}
+
+
 @dataclasses.dataclass(frozen=True)
 class JanusConfig:
     """The mode of a local Janus instance. Every field maps to a Janus setting."""
@@ -106,6 +163,10 @@ class JanusConfig:
     #: Extra ``nat`` settings of janus.jcfg (ICE: ``full_trickle``, ``ice_enforce_list`` …).
     #: Never a STUN/TURN server here: test instances contact nothing off this machine.
     nat: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+    #: Event handlers to enable (``broadcast = true`` in janus.jcfg's ``events`` when any).
+    event_handlers: tuple[EventHandler, ...] = ()
+    #: Extra ``events`` settings of janus.jcfg (``stats_period``, ``combine_media_stats``).
+    events: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
@@ -122,7 +183,7 @@ class JanusConfig:
             f"reclaim_session_timeout={self.reclaim_session_timeout}, "
             f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins}, "
             f"string_ids={self.string_ids}, modules_dir={self.modules_dir!r}, "
-            f"expect_version={self.expect_version!r})"
+            f"expect_version={self.expect_version!r}, event_handlers={self.event_handlers})"
         )
 
     @property
@@ -178,9 +239,17 @@ def _janus_jcfg(
         "plugins": {"disable": ",".join(disabled_plugins)} if disabled_plugins else {},
         "transports": {"disable": ",".join(_DISABLED_TRANSPORTS)},
         "loggers": {"disable": "libjanus_jsonlog.so"},
-        "events": {"broadcast": False, "disable": ",".join(_DISABLED_EVENT_HANDLERS)},
+        "events": _events_jcfg(cfg),
     }
     return document
+
+
+def _events_jcfg(cfg: JanusConfig) -> dict[str, JcfgValue]:
+    enabled = {f"libjanus_{handler.kind}.so" for handler in cfg.event_handlers}
+    if len(enabled) != len(cfg.event_handlers):
+        raise ValueError("at most one event handler of each kind")
+    disabled = [name for name in _DISABLED_EVENT_HANDLERS if name not in enabled]
+    return {"broadcast": bool(enabled), "disable": ",".join(disabled), **cfg.events}
 
 
 def _http_jcfg(cfg: JanusConfig, ports: Ports) -> dict[str, dict[str, JcfgValue]]:
@@ -286,6 +355,8 @@ def write_config_folder(
     main.write_text(render(_janus_jcfg(cfg, folder, server_name, modules_dir)))
     (folder / "janus.transport.http.jcfg").write_text(render(_http_jcfg(cfg, ports)))
     (folder / "janus.transport.websockets.jcfg").write_text(render(_ws_jcfg(cfg, ports)))
+    for handler in cfg.event_handlers:
+        (folder / f"janus.eventhandler.{handler.kind}.jcfg").write_text(render(handler.jcfg()))
     for name, document in _plugin_jcfgs(cfg, folder).items():
         (folder / f"janus.plugin.{name}.jcfg").write_text(render(document))
     return main
