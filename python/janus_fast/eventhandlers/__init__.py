@@ -1,0 +1,55 @@
+"""Janus event handlers as one typed async stream.
+
+Rule: receivers (``HttpEventReceiver`` for ``sampleevh``, ``WebSocketEventReceiver`` for
+``wsevh``) only decode what Janus sends and ``publish`` it into an ``EventStream``; the stream owns
+the bound, the de-duplication and the counters; ``events`` owns the types. Nothing here needs more
+than the core install (orjson).
+"""
+
+from __future__ import annotations
+
+from janus_fast.eventhandlers.events import (
+    CoreEvent,
+    CoreSubtype,
+    EventType,
+    ExternalEvent,
+    HandleEvent,
+    InvalidEventError,
+    JanusEvent,
+    JsepEvent,
+    MediaEvent,
+    MediaSubtype,
+    PluginEvent,
+    SessionEvent,
+    TransportEvent,
+    UnknownEvent,
+    WebRTCEvent,
+    WebRTCSubtype,
+    decode_payload,
+    parse_event,
+)
+from janus_fast.eventhandlers.http import HttpEventReceiver
+from janus_fast.eventhandlers.stream import EventStream
+
+__all__ = [
+    "CoreEvent",
+    "CoreSubtype",
+    "EventStream",
+    "EventType",
+    "ExternalEvent",
+    "HandleEvent",
+    "HttpEventReceiver",
+    "InvalidEventError",
+    "JanusEvent",
+    "JsepEvent",
+    "MediaEvent",
+    "MediaSubtype",
+    "PluginEvent",
+    "SessionEvent",
+    "TransportEvent",
+    "UnknownEvent",
+    "WebRTCEvent",
+    "WebRTCSubtype",
+    "decode_payload",
+    "parse_event",
+]
