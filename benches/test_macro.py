@@ -52,6 +52,9 @@ def test_macro_smoke(benchmark: Any, bench_janus: JanusServer, client: str, loop
     for row, workload in zip(rows, WORKLOADS, strict=True):
         assert not row.get("failed"), row
         expected = workload.smoke_count * (2 if workload.kind == "handles" else 1)
+        if workload.kind == "fanin":  # every joining event, N(N-1)/2
+            expected = workload.smoke_count * (workload.smoke_count - 1) // 2
+            assert row["fanin_joins"] == workload.smoke_count, row
         assert row["ops"] == expected and row["errors"] == 0 and not row["truncated"], row
         assert row["ops_per_s"] > 0 and row["client_cpu_us_per_op"] > 0, row
         assert row["janus_cpu_us_per_op"] is not None and row["janus_cpu_us_per_op"] >= 0, row

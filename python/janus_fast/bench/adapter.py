@@ -4,15 +4,20 @@ Rule: an adapter performs each benchmark operation exactly the way a user of tha
 (its public API, a fresh request dict per call) and raises on any failure; it measures nothing.
 Operations: ``ping``; session ``create_session``/``destroy_session``; handle ``attach``/``detach``
 (echotest); ``message`` — echotest ``{"audio": true}``, complete only when both the ``ack`` and
-the ``event`` of the request have arrived.
+the ``event`` of the request have arrived. Fan-in (W7): ``fanin_attach`` a VideoRoom handle that
+calls ``on_joining()`` for every ``joining`` event it receives (through the client's ordinary event
+API), ``fanin_create_room``/``fanin_destroy_room`` (synchronous VideoRoom requests) and
+``fanin_join`` (join as publisher, complete on the ``joined`` event).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 ECHOTEST = "janus.plugin.echotest"
+VIDEOROOM = "janus.plugin.videoroom"
 #: Deadline (s) of one benchmark request; a request past it counts as an error.
 REQUEST_TIMEOUT = 30.0
 
@@ -58,3 +63,39 @@ class Adapter(ABC):
     @abstractmethod
     async def message(self, handle: Any) -> None:
         """Echotest ``{"audio": true}``, completed by its ack and its event."""
+
+    # -- W7: event fan-in (VideoRoom ``notify_joining``) ----------------------------------------
+    @abstractmethod
+    async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        """Attach a VideoRoom handle calling ``on_joining()`` for each ``joining`` event."""
+
+    @abstractmethod
+    async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        """Create VideoRoom ``room`` with ``notify_joining: true``."""
+
+    @abstractmethod
+    async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        """Join ``room`` as a publisher; complete on the ``joined`` event."""
+
+    @abstractmethod
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None: ...
+
+
+def room_settings(room: int, publishers: int) -> dict[str, Any]:
+    """The VideoRoom ``create`` body of the fan-in workload (the same for every client)."""
+    return {
+        "request": "create",
+        "room": room,
+        "publishers": publishers,
+        "notify_joining": True,
+        "permanent": False,
+    }
+
+
+def is_joining(message: Any) -> bool:
+    """True for a VideoRoom ``joining`` notification (the check every W7 client makes)."""
+    plugindata = message.get("plugindata")
+    if not isinstance(plugindata, dict):
+        return False
+    data = plugindata.get("data")
+    return isinstance(data, dict) and "joining" in data

@@ -4,18 +4,56 @@ Rule: ``FastCompat`` uses only what janus-client programs use (``JanusSession``,
 ``plugin.send`` → ``MessageTransaction.get`` → ``done``, ``transport.ping``); ``FastNative`` uses
 the native calls (``transport._request`` with an ``Expect``, ``plugin.request``) where they exist
 and the same calls as ``FastCompat`` for sessions and handles (there is no faster path there).
+Fan-in (W7): ``FastCompat`` counts ``joining`` events in a ``JanusPlugin.on_receive`` override and
+makes VideoRoom requests with ``send``/``get``; ``FastNative`` uses the typed VideoRoom client
+(``create_room``, ``join_as_publisher``) and an ``on_event(JOINING, ...)`` callback.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
-from janus_fast.bench.adapter import REQUEST_TIMEOUT, Adapter, BenchError
+from janus_fast.bench.adapter import (
+    REQUEST_TIMEOUT,
+    VIDEOROOM,
+    Adapter,
+    BenchError,
+    is_joining,
+    room_settings,
+)
 
 
 class _EchoTest(JanusPlugin):
     name = "janus.plugin.echotest"
+
+
+class _FanInRoom(JanusPlugin):
+    """A VideoRoom handle as a janus-client program writes one: events through ``on_receive``."""
+
+    name = VIDEOROOM
+
+    def __init__(self, on_joining: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_joining = on_joining
+
+    async def on_receive(self, response: dict[str, Any]) -> None:
+        if is_joining(response):
+            self.on_joining()
+
+
+async def compat_videoroom_request(handle: Any, body: dict[str, Any], reply: str) -> None:
+    """A VideoRoom request through janus-client's API (``send`` → ``get`` → ``done``); raises
+    ``BenchError`` when the plugin answers with an error. Shared by janus_fast and janus-client."""
+    transaction = await handle.send({"janus": "message", "body": body})
+    try:
+        message = await transaction.get({"janus": reply}, timeout=REQUEST_TIMEOUT)
+    finally:
+        await transaction.done()
+    data = (message.get("plugindata") or {}).get("data") or {}
+    if "error" in data or "error_code" in data:
+        raise BenchError(f"VideoRoom {body.get('request')}: {data.get('error')}")
 
 
 class FastCompat(Adapter):
@@ -70,6 +108,21 @@ class FastCompat(Adapter):
         finally:
             await transaction.done()
 
+    async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        plugin = _FanInRoom(on_joining)
+        await plugin.attach(session)
+        return plugin
+
+    async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        await compat_videoroom_request(handle, room_settings(room, publishers), "success")
+
+    async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        body = {"request": "join", "ptype": "publisher", "room": room, "display": display}
+        await compat_videoroom_request(handle, body, "event")
+
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        await compat_videoroom_request(handle, {"request": "destroy", "room": room}, "success")
+
 
 class FastNative(FastCompat):
     key = "fast-native"
@@ -80,3 +133,22 @@ class FastNative(FastCompat):
 
     async def message(self, handle: Any) -> None:
         await handle.request({"audio": True})
+
+    async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        from janus_fast.plugins.videoroom import JanusVideoRoomPlugin, VideoRoomEventType
+
+        plugin = JanusVideoRoomPlugin()
+        plugin.on_event(VideoRoomEventType.JOINING, lambda _data: on_joining())
+        await plugin.attach(session)
+        return plugin
+
+    async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        settings = room_settings(room, publishers)
+        del settings["request"], settings["room"]
+        await handle.create_room(room_id=room, **settings)
+
+    async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        await handle.join_as_publisher(room, display=display)
+
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        await handle.destroy_room(room)

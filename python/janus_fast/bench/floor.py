@@ -4,7 +4,8 @@ Rule: WebSocket — ``websockets`` + ``orjson`` + a dict of futures keyed by tra
 one pooled ``aiohttp`` session + ``orjson``, one long poll per session. No validation beyond what
 completion needs: a request completes on its first reply, a plugin ``message`` on its ack *and*
 its event (or on an error/success). No per-request deadline either: the workload's overall
-deadline bounds a lost reply. This is the baseline a native client has to beat.
+deadline bounds a lost reply. Events without a transaction go to the listener registered for their
+``sender`` (a dict lookup, W7's fan-in). This is the baseline a native client has to beat.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import asyncio
 import importlib
 import inspect
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from janus_fast.bench.adapter import ECHOTEST, Adapter, BenchError
+from janus_fast.bench.adapter import (
+    ECHOTEST,
+    VIDEOROOM,
+    Adapter,
+    BenchError,
+    is_joining,
+    room_settings,
+)
 
 JsonDict = dict[str, Any]
 
@@ -41,6 +50,8 @@ class _FloorBase(Adapter):
     def __init__(self, api_secret: str | None = None, token: str | None = None) -> None:
         super().__init__(api_secret, token)
         self.pending: dict[str, list[Any]] = {}
+        #: handle id → callable taking each event without a transaction from that handle.
+        self.listeners: dict[int, Callable[[JsonDict], None]] = {}
         self._ids = itertools.count(1)
 
     def _prepare(self, message: JsonDict, replies: int) -> tuple[str, asyncio.Future[JsonDict]]:
@@ -101,6 +112,38 @@ class _FloorBase(Adapter):
         if reply["janus"] == "error":
             raise BenchError(f"Janus error {reply.get('error')}")
 
+    async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        reply = _ok(await self.call({"janus": "attach", "plugin": VIDEOROOM}, session_id=session))
+        handle_id = int(reply["data"]["id"])
+
+        def listener(message: JsonDict) -> None:
+            if is_joining(message):
+                on_joining()
+
+        self.listeners[handle_id] = listener
+        return (session, handle_id)
+
+    async def _videoroom(self, handle: Any, body: JsonDict, replies: int) -> None:
+        reply = await self.call(
+            {"janus": "message", "body": body},
+            replies=replies,
+            session_id=handle[0],
+            handle_id=handle[1],
+        )
+        data = (reply.get("plugindata") or {}).get("data") or {}
+        if reply["janus"] == "error" or "error" in data:
+            raise BenchError(f"VideoRoom {body['request']}: {reply.get('error') or data}")
+
+    async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        await self._videoroom(handle, room_settings(room, publishers), 1)
+
+    async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        body = {"request": "join", "ptype": "publisher", "room": room, "display": display}
+        await self._videoroom(handle, body, 2)
+
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        await self._videoroom(handle, {"request": "destroy", "room": room}, 1)
+
 
 def _ok(reply: JsonDict) -> JsonDict:
     if reply.get("janus") != "success":
@@ -125,8 +168,15 @@ class FloorWebSocket(_FloorBase):
     async def _read(self) -> None:
         loads = orjson.loads
         pending = self.pending
+        listeners = self.listeners
         async for raw in self.ws:
-            _complete(pending, loads(raw))
+            message = loads(raw)
+            if "transaction" in message:
+                _complete(pending, message)
+            else:
+                listener = listeners.get(message.get("sender"))
+                if listener is not None:
+                    listener(message)
 
     async def close(self) -> None:
         self.reader.cancel()
@@ -220,4 +270,9 @@ class FloorHTTP(_FloorBase):
                     return
                 payload = orjson.loads(await response.read())
             for message in payload if isinstance(payload, list) else (payload,):
-                _complete(pending, message)
+                if "transaction" in message:
+                    _complete(pending, message)
+                else:
+                    listener = self.listeners.get(message.get("sender"))
+                    if listener is not None:
+                        listener(message)

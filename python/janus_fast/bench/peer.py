@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from janus_fast.bench.adapter import ECHOTEST, REQUEST_TIMEOUT, Adapter, BenchError
+from janus_fast.bench.adapter import (
+    ECHOTEST,
+    REQUEST_TIMEOUT,
+    VIDEOROOM,
+    Adapter,
+    BenchError,
+    is_joining,
+    room_settings,
+)
+from janus_fast.bench.fast import compat_videoroom_request
 
 REQUIREMENT = "janus-client==0.9.0"
 
@@ -54,7 +64,19 @@ class PeerClient(Adapter):
             async def on_receive(self, response: dict[str, Any]) -> None:
                 pass
 
+        class FanInRoom(base):  # type: ignore[misc, valid-type]
+            name = VIDEOROOM
+
+            def __init__(self, on_joining: Callable[[], None]) -> None:
+                super().__init__()
+                self.on_joining = on_joining
+
+            async def on_receive(self, response: dict[str, Any]) -> None:
+                if is_joining(response):
+                    self.on_joining()
+
         self._plugin_class: Any = EchoTest
+        self._room_class: Any = FanInRoom
         self.transport: Any = None
 
     async def open(self, url: str) -> None:
@@ -100,3 +122,18 @@ class PeerClient(Adapter):
             await transaction.done()
         if "plugindata" not in event:
             raise BenchError("echotest event without plugindata")
+
+    async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        plugin = self._room_class(on_joining)
+        await plugin.attach(session)
+        return plugin
+
+    async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        await compat_videoroom_request(handle, room_settings(room, publishers), "success")
+
+    async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        body = {"request": "join", "ptype": "publisher", "room": room, "display": display}
+        await compat_videoroom_request(handle, body, "event")
+
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        await compat_videoroom_request(handle, {"request": "destroy", "room": room}, "success")

@@ -18,8 +18,15 @@ MEMORY_PER_HANDLE = 1024.0
 #: W6: throughput ≥ 4× janus-client's and ≥ the aiohttp floor's.
 HTTP_VS_PEER = 4.0
 HTTP_VS_FLOOR = 1.0
+#: W3: the compatible API's client CPU per operation ≤ 1.2× the native API's (same run).
+COMPAT_VS_NATIVE = 1.2
+#: W7: client CPU per ``joining`` event delivered through ``on_receive`` (µs).
+FANIN_CPU_PER_EVENT = 3.5
 FAST_CLIENTS = ("fast", "fast-native")
-_ORDER = {key: number for number, key in enumerate(("W1", "W2", "W3", "W4", "W5", "W6a", "W6b"))}
+_ORDER = {
+    key: number
+    for number, key in enumerate(("W1", "W2", "W3", "W4", "W5", "W6a", "W6b", "W7a", "W7b"))
+}
 _CLIENT_ORDER = {
     key: number for number, key in enumerate(("fast", "fast-native", "janus-client", "floor"))
 }
@@ -64,6 +71,7 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": what,
                 "value": None if value is None else round(value, 2),
                 "required": required,
+                "higher_is_better": higher_is_better,
                 "ok": ok,
             }
         )
@@ -117,6 +125,29 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                     mine / floor if mine and floor else None,
                     HTTP_VS_FLOOR,
                     True,
+                )
+        if (loop, "fast", "W3") in rows and (loop, "fast-native", "W3") in rows:
+            compat = _value(rows.get((loop, "fast", "W3")), "client_cpu_us_per_op")
+            native = _value(rows.get((loop, "fast-native", "W3")), "client_cpu_us_per_op")
+            add(
+                loop,
+                "fast",
+                "W3",
+                "client CPU/op: compat ÷ native",
+                compat / native if compat and native else None,
+                COMPAT_VS_NATIVE,
+                False,
+            )
+        for workload in ("W7a", "W7b"):
+            if (loop, "fast", workload) in rows:
+                add(
+                    loop,
+                    "fast",
+                    workload,
+                    "client CPU µs per on_receive event",
+                    _value(rows.get((loop, "fast", workload)), "client_cpu_us_per_op"),
+                    FANIN_CPU_PER_EVENT,
+                    False,
                 )
         if (loop, "fast", "W5") in rows:
             add(
@@ -173,6 +204,12 @@ def _cell(row: dict[str, Any], field: str) -> str:
             notes.append(f"time limit ({_fmt(row.get('ops'))} of {_fmt(row.get('target_ops'))})")
         if row.get("errors"):
             notes.append(f"{row['errors']} errors: {row.get('first_error')}"[:80])
+        if row.get("fanin_handles") is not None:
+            notes.append(
+                f"{_fmt(row['fanin_handles'])} handles, {_fmt(row.get('fanin_joins'))} joins"
+                f" (p50/p99: joins), {_fmt(row.get('ops'))} of"
+                f" {_fmt(row.get('fanin_events_expected'))} events"
+            )
         if row.get("handles_attached") is not None:
             notes.append(f"{_fmt(row['handles_attached'])} handles")
         spread = row.get("client_cpu_us_per_op_runs")
@@ -243,13 +280,13 @@ def render_table(report: dict[str, Any]) -> str:
         lines.append("targets: not evaluated on smoke sizes")
     elif targets:
         lines.append("")
-        lines.append("targets (issue #7):")
+        lines.append("targets:")
         for target in targets:
             verdict = {True: "met", False: "NOT met", None: "not evaluated"}[target["ok"]]
             lines.append(
                 f"  {target['loop']:8} {target['workload']:4} {target['client']:12} "
                 f"{target['target']}: {_fmt(target['value'], 2)} "
-                f"(required {'≤' if 'bytes' in target['target'] else '≥'} "
-                f"{_fmt(target['required'], 0)}) {verdict}"
+                f"(required {'≥' if target.get('higher_is_better', True) else '≤'} "
+                f"{_fmt(target['required'], 1)}) {verdict}"
             )
     return "\n".join(lines)

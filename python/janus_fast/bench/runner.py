@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from janus_fast.bench.clients import CLIENTS, ENV_API_SECRET, ENV_TOKEN, LABELS, LOOPS
-from janus_fast.bench.workloads import BY_KEY, WORKLOADS
+from janus_fast.bench.workloads import BY_KEY, WORKLOADS, expand_workloads
 
 #: The Janus a local run starts (the issue's setting: two event loops, compact JSON).
 LOCAL_JANUS = {"event_loops": 2, "json": "compact", "debug_level": 3}
@@ -59,7 +59,10 @@ ProgressCallback = Callable[[int, int, str], None]
 def run_benchmark(
     options: BenchOptions, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
-    """Run the benchmark; start a local Janus when no URL is given. Returns the report dict."""
+    """Run the benchmark; start a local Janus when no URL is given. Returns the report dict.
+
+    Workload groups are accepted (``W6`` for W6a and W6b, ``W7`` for W7a and W7b)."""
+    options = dataclasses.replace(options, workloads=expand_workloads(options.workloads))
     _validate(options)
     if options.ws_url or options.http_url:
         _preflight(options)

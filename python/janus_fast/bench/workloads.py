@@ -1,21 +1,26 @@
-"""The benchmark workloads (W1–W6) and the driver that runs one of them against one client.
+"""The benchmark workloads (W1–W7) and the driver that runs one of them against one client.
 
 Rule: a workload is a fixed operation mix with a count, a concurrency and a time limit; it runs
 on a fresh connection, first a short untimed warm-up, then the measured phase, and stops at its
 count or its time limit (``truncated``), whichever comes first. Every completed operation's
 latency is recorded; a failed operation counts as an error (never as an operation). Setup and
 teardown (sessions, handles, connections) are outside the measured phase except where they are
-the workload (W4, W5).
+the workload (W4, W5). W7 (event fan-in) measures the events, not the requests: N handles join
+one VideoRoom room with ``notify_joining``, so Janus sends N(N-1)/2 ``joining`` events; its
+"operations" are the events received, its latencies those of the joins, and it stops when every
+event arrived or at its time limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
+import random
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from janus_fast._compat import timeout
@@ -28,6 +33,9 @@ MAX_ERRORS = 50
 HANG_GRACE = 30.0
 #: Handles measured under tracemalloc for W5's Python memory per handle.
 MEMORY_SAMPLE = 2000
+#: W7: joins in flight at once, and the handles of its untimed warm-up room.
+FANIN_JOINS_IN_FLIGHT = 8
+FANIN_WARMUP_HANDLES = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Workload:
     concurrency: int = 1
     handles: int = 0
     time_limit: float = 10.0
-    kind: Literal["ping", "message", "session", "handles"] = "ping"
+    kind: Literal["ping", "message", "session", "handles", "fanin"] = "ping"
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -81,8 +89,44 @@ WORKLOADS: tuple[Workload, ...] = (
         time_limit=15.0,
         kind="message",
     ),
+    Workload(
+        "W7a",
+        "event fan-in: 300 handles join a VideoRoom (notify_joining), CPU per joining event",
+        "ws",
+        300,
+        12,
+        concurrency=FANIN_JOINS_IN_FLIGHT,
+        time_limit=20.0,
+        kind="fanin",
+    ),
+    Workload(
+        "W7b",
+        "event fan-in: 700 handles join a VideoRoom (notify_joining), CPU per joining event",
+        "ws",
+        700,
+        16,
+        concurrency=FANIN_JOINS_IN_FLIGHT,
+        time_limit=40.0,
+        kind="fanin",
+    ),
 )
 BY_KEY = {workload.key: workload for workload in WORKLOADS}
+
+
+def expand_workloads(keys: Sequence[str]) -> tuple[str, ...]:
+    """Workload keys with group names expanded (``W6`` → W6a, W6b; ``W7`` → W7a, W7b), in the
+    benchmark's order; an unknown key raises ``ValueError``."""
+    wanted: set[str] = set()
+    for key in keys:
+        if key in BY_KEY:
+            wanted.add(key)
+            continue
+        group = [w.key for w in WORKLOADS if w.key[:-1] == key and w.key[-1].isalpha()]
+        if not group:
+            raise ValueError(f"unknown workload {key!r} (known: {', '.join(BY_KEY)}, W6, W7)")
+        wanted.update(group)
+    return tuple(w.key for w in WORKLOADS if w.key in wanted)
+
 
 Op = Callable[[int], Awaitable[Any]]
 
@@ -131,6 +175,8 @@ async def run_workload(
         async with timeout(time_limit * 2 + HANG_GRACE):
             if workload.kind == "handles":
                 return await _run_handles(adapter, count, time_limit, janus_pid)
+            if workload.kind == "fanin":
+                return await _run_fanin(adapter, workload, count, time_limit, janus_pid)
             return await _run_simple(adapter, workload, count, time_limit, janus_pid)
     finally:
         await adapter.close()
@@ -266,3 +312,117 @@ async def _python_bytes_per_handle(
     for handle in handles:
         await adapter.detach(handle)
     return round(used / sample, 1), sample
+
+
+class FanInCounter:
+    """Counts the ``joining`` events each W7 handle receives; ``finished`` is set when all the
+    expected events arrived. ``hit(index)`` is the whole per-event work of the workload."""
+
+    __slots__ = ("counts", "expected", "finished", "received")
+
+    def __init__(self, handles: int) -> None:
+        self.counts = [0] * handles
+        self.received = 0
+        self.expected = handles * (handles - 1) // 2
+        self.finished = asyncio.Event()
+        if self.expected == 0:
+            self.finished.set()
+
+    def hit(self, index: int) -> None:
+        self.counts[index] += 1
+        self.received += 1
+        if self.received >= self.expected:
+            self.finished.set()
+
+    def callback(self, index: int) -> Callable[[], None]:
+        def on_joining() -> None:
+            self.hit(index)
+
+        return on_joining
+
+
+async def _fanin_room(
+    adapter: Adapter,
+    handles: list[Any],
+    counter: FanInCounter,
+    concurrency: int,
+    deadline: float,
+    outcome: Outcome,
+    meter: Meter | None,
+) -> int:
+    """Create a room, let every handle join it, wait for all ``joining`` events (or the
+    deadline); returns the room id (destroyed by the caller). ``meter`` spans joins and events."""
+    room = random.randrange(10**9, 2 * 10**9)
+    await adapter.fanin_create_room(handles[0], room, len(handles) + 1)
+    if meter is not None:
+        meter.start()
+    joins = iter(range(len(handles)))
+
+    async def join(_worker: int) -> None:
+        index = next(joins)
+        await adapter.fanin_join(handles[index], room, f"p{index}")
+
+    await _drive(join, len(handles), concurrency, deadline, outcome)
+    remaining = deadline - time.perf_counter()
+    if remaining > 0 and not counter.finished.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):  # truncated: reported below
+            await asyncio.wait_for(counter.finished.wait(), remaining)
+    if meter is not None:
+        meter.stop()
+    if not counter.finished.is_set():
+        outcome.truncated = True
+    return room
+
+
+async def _run_fanin(
+    adapter: Adapter, workload: Workload, count: int, time_limit: float, janus_pid: int | None
+) -> dict[str, object]:
+    """W7: ``count`` handles join one room; client CPU per ``joining`` event received."""
+    count = max(2, count)
+    session = await adapter.create_session()
+    try:
+        # Untimed warm-up: a small room of its own, every code path of the measured phase.
+        warm_counter = FanInCounter(FANIN_WARMUP_HANDLES)
+        warm_handles = [
+            await adapter.fanin_attach(session, warm_counter.callback(index))
+            for index in range(FANIN_WARMUP_HANDLES)
+        ]
+        warm = Outcome()
+        room = await _fanin_room(
+            adapter, warm_handles, warm_counter, workload.concurrency, _far(), warm, None
+        )
+        if warm.errors or warm.truncated:
+            raise RuntimeError(f"the warm-up room failed: {warm.first_error or 'events missing'}")
+        await adapter.fanin_destroy_room(warm_handles[0], room)
+        for handle in warm_handles:
+            await adapter.detach(handle)
+
+        counter = FanInCounter(count)
+        handles = [
+            await adapter.fanin_attach(session, counter.callback(index)) for index in range(count)
+        ]
+        gc.collect()
+        outcome = Outcome()
+        meter = Meter(janus_pid)
+        room = await _fanin_room(
+            adapter,
+            handles,
+            counter,
+            workload.concurrency,
+            meter_deadline(time_limit),
+            outcome,
+            meter,
+        )
+        joins = outcome.ops
+        await adapter.fanin_destroy_room(handles[0], room)
+        if max(counter.counts) > count - 1:
+            raise RuntimeError(f"a handle received {max(counter.counts)} joining events")
+        outcome.ops = counter.received
+        outcome.extra = {
+            "fanin_handles": count,
+            "fanin_joins": joins,
+            "fanin_events_expected": counter.expected,
+        }
+        return summarize(outcome, meter)
+    finally:
+        await adapter.destroy_session(session)
