@@ -461,3 +461,31 @@ async def test_expect_version_must_match_the_servers(real_binary: Path) -> None:
     assert not server.running
     async with JanusServer(JanusConfig(expect_version=real_version), binary=real_binary) as ok:
         assert ok.version == real_version == ok.info()["version_string"]
+
+
+def test_fixtures_take_an_expected_version_and_another_binary(
+    pytester: pytest.Pytester, real_binary: Path
+) -> None:
+    real_version = binary_version(real_binary)
+    pytester.makepyfile(
+        f"""
+        def test_server(janus_server):
+            assert janus_server.version == {real_version!r}
+
+        def test_factory_with_binary(janus_factory):
+            janus = janus_factory(binary={str(real_binary)!r}, plugins=("echotest",))
+            assert janus.version == {real_version!r}
+            assert set(janus.info()["plugins"]) == {{"janus.plugin.echotest"}}
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--janus-expect-version", real_version
+    )
+    result.assert_outcomes(passed=2)
+    # Another expected version: the shared server fails with the typed error; a factory given
+    # its own binary is not held to the option.
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--janus-expect-version", "0.0.1"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*JanusVersionError*0.0.1*"])
