@@ -336,8 +336,7 @@ class ScriptedJanus:
 
     def __init__(self) -> None:
         self.brain = JanusBrain()
-        self._armed: tuple[str, Mutator] | None = None
-        self._skip = 0
+        self._armed: dict[Any, tuple[Mutator, int]] = {}
         #: The transactions of the latest requests (wrong ids borrow them).
         self.recent: collections.deque[Any] = collections.deque(maxlen=16)
         #: How many armed mutations were applied (a case whose target never came applies none).
@@ -355,25 +354,25 @@ class ScriptedJanus:
         self.disarm()
 
     def arm(self, kind: str, mutator: Mutator, skip: int = 0) -> None:
-        """Mutate the answer to the request of ``kind`` that comes after ``skip`` others."""
-        self._armed = (kind, mutator)
-        self._skip = skip
+        """Mutate the answer to the request of ``kind`` that comes after ``skip`` others (one
+        armed mutation per kind; several kinds may be armed at once)."""
+        self._armed[kind] = (mutator, skip)
 
     def disarm(self) -> None:
-        self._armed = None
+        self._armed.clear()
 
     def plan_for(self, kind: Any, replies: list[Reply]) -> Plan:
         for reply in replies:
             if reply.message.get("transaction") is not None:
                 self.recent.append(reply.message["transaction"])
                 break
-        armed = self._armed
-        if armed is not None and armed[0] == kind and self._skip > 0:
-            self._skip -= 1
-        elif armed is not None and armed[0] == kind:
-            self._armed = None
+        armed = self._armed.get(kind)
+        if armed is not None and armed[1] > 0:
+            self._armed[kind] = (armed[0], armed[1] - 1)
+        elif armed is not None:
+            del self._armed[kind]
             self.applied += 1
-            return armed[1](replies)
+            return armed[0](replies)
         return normal_plan(replies)
 
     def spawn(self, coroutine: Any) -> None:

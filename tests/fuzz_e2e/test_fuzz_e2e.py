@@ -319,6 +319,11 @@ async def run_case(
             steps.remove("attach")
         server.arm(case.target, mutate, skip)
         case.log.append(f"flow {flow}, skip {skip}")
+        second = [t for t in allowed(case.mutation) if t not in (case.target, "push")]
+        if second and rng.random() < 0.2:  # a second answer mutated the same way
+            also = rng.choice(second)
+            server.arm(also, mutator(case.mutation, rng, case.kind, TIMEOUT, case.log))
+            case.target += f"+{also}"
     try:
         await bounded(case, "connect", watched.connect())
         push_at = rng.randrange(len(steps)) if case.target == "push" else -1
