@@ -30,6 +30,7 @@ from janus_fast.eventhandlers.events import (
 )
 from janus_fast.eventhandlers.http import HttpEventReceiver
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.eventhandlers.websocket import WebSocketEventReceiver
 
 __all__ = [
     "CoreEvent",
@@ -50,6 +51,7 @@ __all__ = [
     "UnknownEvent",
     "WebRTCEvent",
     "WebRTCSubtype",
+    "WebSocketEventReceiver",
     "decode_payload",
     "parse_event",
 ]
