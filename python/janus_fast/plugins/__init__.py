@@ -7,6 +7,7 @@ negotiate a PeerConnection (``pip install janus-fast[media]``).
 from janus_fast.media import MediaKind
 from janus_fast.plugins._base import ParticipantId, RoomId
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
+from janus_fast.plugins.streaming import JanusStreamingPlugin, StreamingError, StreamingEventType
 from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
 from janus_fast.plugins.videoroom import (
@@ -19,6 +20,7 @@ from janus_fast.plugins.videoroom import (
 __all__ = [
     "EchoTestError",
     "JanusEchoTestPlugin",
+    "JanusStreamingPlugin",
     "JanusTextRoomPlugin",
     "JanusVideoCallPlugin",
     "JanusVideoRoomPlugin",
@@ -26,6 +28,8 @@ __all__ = [
     "ParticipantId",
     "ParticipantType",
     "RoomId",
+    "StreamingError",
+    "StreamingEventType",
     "TextRoomError",
     "TextRoomEventType",
     "VideoCallError",
