@@ -479,13 +479,23 @@ def test_fixtures_take_an_expected_version_and_another_binary(
         """
     )
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--janus-expect-version", real_version
+        "-p",
+        "no:cacheprovider",
+        "--janus-binary",
+        str(real_binary),
+        "--janus-expect-version",
+        real_version,
     )
     result.assert_outcomes(passed=2)
     # Another expected version: the shared server fails with the typed error; a factory given
     # its own binary is not held to the option.
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--janus-expect-version", "0.0.1"
+        "-p",
+        "no:cacheprovider",
+        "--janus-binary",
+        str(real_binary),
+        "--janus-expect-version",
+        "0.0.1",
     )
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*JanusVersionError*0.0.1*"])
