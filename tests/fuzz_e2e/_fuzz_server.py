@@ -115,7 +115,9 @@ class Reply:
 class Step:
     """What a plan does: ``msg`` writes ``data`` (a message's bytes) on ``channel``; ``raw``
     writes bytes as they are (WebSocket: already framed); ``sleep`` waits ``delay``; ``close``
-    ends the connection (``how``: ``abort``, ``eof``, ``ws-close``)."""
+    ends the connection (``how``: ``abort``, ``eof``, ``ws-close`` with ``code``; HTTP
+    ``after``: once the response is written). Over HTTP the sleeps all come before the response,
+    the events go to the session's long poll."""
 
     op: str
     data: bytes = b""
