@@ -271,3 +271,67 @@ def counting_recorder_class() -> Any:
 def counting_recorder(path: Path) -> Any:
     """A ``counting_recorder_class()`` instance writing ``path``."""
     return counting_recorder_class()(str(path))
+
+
+#: The streams of a Streaming test mountpoint: what ``RtpSender`` sends (ports chosen by Janus).
+RTP_MEDIA: list[dict[str, Any]] = [
+    {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"},
+    {"type": "video", "mid": "v", "port": 0, "pt": 96, "codec": "vp8"},
+]
+
+
+class RtpSender:
+    """ffmpeg (Debian's package, found on PATH; a missing one fails the test) sending a test
+    pattern as VP8 and a tone as Opus over plain RTP to ``127.0.0.1`` — what a Streaming RTP
+    mountpoint of ``RTP_MEDIA`` takes. ``ports`` maps a mid (``a``, ``v``) to the port Janus
+    bound for it. Small and cheap (160x120, 15 fps, one thread); a keyframe every second, so a
+    viewer joining or switching decodes within about a second. ``stop()`` (also on exit) ends
+    the process, bounded."""
+
+    def __init__(self, ports: dict[str, int]) -> None:
+        import shutil
+
+        binary = shutil.which("ffmpeg")
+        assert binary, "ffmpeg is needed for Streaming media tests: apt-get install ffmpeg"
+        self.args = [
+            binary, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+            "-f", "lavfi", "-i", f"testsrc=size={WIDTH}x{HEIGHT}:rate={FPS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={SAMPLE_RATE}",
+            "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
+            "-threads", "1", "-b:v", "150k", "-g", str(FPS), "-payload_type", "96",
+            "-f", "rtp", f"rtp://127.0.0.1:{ports['v']}",
+            "-map", "1:a", "-c:a", "libopus", "-b:a", "32k", "-payload_type", "111",
+            "-f", "rtp", f"rtp://127.0.0.1:{ports['a']}",
+        ]  # fmt: skip
+        self.process: Any = None
+
+    def __enter__(self) -> RtpSender:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # ffmpeg prints the SDP there
+        )
+        return self
+
+    def stop(self) -> None:
+        import subprocess
+
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def mountpoint_ports(created: dict[str, Any]) -> dict[str, int]:
+    """mid → port of a Streaming ``create`` reply (its ``stream.ports``)."""
+    return {entry["mid"]: entry["port"] for entry in created["stream"]["ports"]}
