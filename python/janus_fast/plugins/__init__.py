@@ -7,6 +7,11 @@ negotiate a PeerConnection (``pip install janus-fast[media]``).
 from janus_fast.media import MediaKind
 from janus_fast.plugins._base import ParticipantId, RoomId
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
+from janus_fast.plugins.recordplay import (
+    JanusRecordPlayPlugin,
+    RecordPlayError,
+    RecordPlayEventType,
+)
 from janus_fast.plugins.streaming import JanusStreamingPlugin, StreamingError, StreamingEventType
 from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
@@ -20,6 +25,7 @@ from janus_fast.plugins.videoroom import (
 __all__ = [
     "EchoTestError",
     "JanusEchoTestPlugin",
+    "JanusRecordPlayPlugin",
     "JanusStreamingPlugin",
     "JanusTextRoomPlugin",
     "JanusVideoCallPlugin",
@@ -27,6 +33,8 @@ __all__ = [
     "MediaKind",
     "ParticipantId",
     "ParticipantType",
+    "RecordPlayError",
+    "RecordPlayEventType",
     "RoomId",
     "StreamingError",
     "StreamingEventType",
