@@ -307,7 +307,11 @@ async def run_case(
         case.cancel_after = rng.choice((0.0, 0.0005, 0.002, 0.01))
         case.log.append(f"cancel {case.cancel} after {case.cancel_after}s")
     transport = JanusTransport.create_transport(server.url, config=OPTIONS)
-    session = JanusSession(transport=transport)
+    # Some sessions keep themselves alive in the background while the case runs.
+    interval = rng.choice((None, None, 0.02, 0.05)) if case.target != "none" else None
+    session = JanusSession(transport=transport, keepalive_interval=interval)
+    if interval:
+        case.log.append(f"background keepalive every {interval}s")
     plugin: JanusPlugin = JanusVideoRoomPlugin() if flow == "videoroom" else EchoTest(rng)
     admin = JanusAdminMonitorClient(server.url, "fuzz-admin-secret", **OPTIONS)
     watched = admin.transport if flow == "admin" else transport
