@@ -300,8 +300,15 @@ def _demo_room(description: str, **settings: JcfgValue) -> dict[str, JcfgValue]:
     return {"description": description, "secret": DEMO_ROOM_SECRET, **settings}
 
 
+def recordings_folder(folder: Path) -> Path:
+    """The Record&Play recordings folder of an instance whose config folder is ``folder``
+    (``JanusServer.folder``): what ``list`` shows and ``play`` reads; a ``record`` filename is
+    relative to it."""
+    return folder / "recordings"
+
+
 def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[str, JcfgValue]]]:
-    recordings = folder / "recordings"
+    recordings = recordings_folder(folder)
     recordings.mkdir(exist_ok=True)
     room = _demo_room
     files: dict[str, dict[str, dict[str, JcfgValue]]] = {
