@@ -347,6 +347,8 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
             message["transaction"] = f"fz-stray-{n}" if rng.random() < 0.9 else tx
         if janus == "event":
             message["plugindata"] = {"plugin": "janus.plugin.echotest", "data": {"n": n}}
+            if own and rng.random() < 0.5:  # shaped like a plugin's own events, odd inside
+                message["plugindata"] = {"plugin": "janus.plugin.videoroom", "data": _shaped(rng)}
         flood.append(Step("msg", encode(message), "event"))
     if own and rng.random() < 0.2:  # among them, the end of this session or handle
         ending = {"janus": "timeout", "session_id": sid}
@@ -362,6 +364,38 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
     plan.steps[position:position] = flood
     log.append(f"{count} {'own' if own else 'stranger'} messages {where} the replies")
     return plan
+
+
+#: Keys of the plugins' events (VideoRoom, VideoCall, TextRoom...), for floods of "own" events.
+EVENT_KEYS = (
+    "publishers",
+    "unpublished",
+    "leaving",
+    "configured",
+    "started",
+    "paused",
+    "left",
+    "moderation",
+    "display",
+    "id",
+    "room",
+    "result",
+    "event",
+    "error_code",
+    "error",
+    "streams",
+    "private_id",
+    "talking",
+)
+PLUGIN_KINDS = ("event", "joined", "attached", "updated", "destroyed", "talking", "slow_link")
+
+
+def _shaped(rng: random.Random) -> JsonDict:
+    """A plugin event's data: a known ``videoroom`` kind and keys, with any values."""
+    data: JsonDict = {"videoroom": rng.choice((*PLUGIN_KINDS, *ODD_VALUES[:6]))}
+    for key in rng.sample(EVENT_KEYS, rng.randint(1, 4)):
+        data[key] = copy.deepcopy(rng.choice((*ODD_VALUES, "ok", [{"id": None}], {"event": 1})))
+    return data
 
 
 def _close(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Plan:
