@@ -52,7 +52,10 @@ from janus_fast.message_transaction import MessageTransaction, is_subset
 from janus_fast.options import TransportOptions
 from janus_fast.plugin import JanusPlugin
 from janus_fast.plugins import (
+    AudioBridgeError,
+    AudioBridgeEventType,
     EchoTestError,
+    JanusAudioBridgePlugin,
     JanusEchoTestPlugin,
     JanusRecordPlayPlugin,
     JanusStreamingPlugin,
@@ -78,6 +81,8 @@ from janus_fast.transports import JanusTransportHTTP, JanusTransportWebsocket
 
 __all__ = [
     "AdminError",
+    "AudioBridgeError",
+    "AudioBridgeEventType",
     "AuthError",
     "ConnectionClosedError",
     "ConnectionEvent",
@@ -94,6 +99,7 @@ __all__ = [
     "InvalidStateError",
     "InvalidURLError",
     "JanusAdminMonitorClient",
+    "JanusAudioBridgePlugin",
     "JanusEchoTestPlugin",
     "JanusError",
     "JanusEvent",

@@ -6,6 +6,11 @@ negotiate a PeerConnection (``pip install janus-fast[media]``).
 
 from janus_fast.media import MediaKind
 from janus_fast.plugins._base import ParticipantId, RoomId
+from janus_fast.plugins.audiobridge import (
+    AudioBridgeError,
+    AudioBridgeEventType,
+    JanusAudioBridgePlugin,
+)
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
 from janus_fast.plugins.recordplay import (
     JanusRecordPlayPlugin,
@@ -23,7 +28,10 @@ from janus_fast.plugins.videoroom import (
 )
 
 __all__ = [
+    "AudioBridgeError",
+    "AudioBridgeEventType",
     "EchoTestError",
+    "JanusAudioBridgePlugin",
     "JanusEchoTestPlugin",
     "JanusRecordPlayPlugin",
     "JanusStreamingPlugin",

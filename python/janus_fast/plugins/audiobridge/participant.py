@@ -1,0 +1,226 @@
+"""AudioBridge participation: join a room, configure, change room, leave, hang up.
+
+Rule: ``join`` with a ``player`` and/or ``recorder`` negotiates an audio PeerConnection with
+aiortc (imported on call, ``[media]``) in the join itself and applies Janus's answer before
+returning; with ``jsep=`` it sends the given offer and returns Janus's answer under
+``data["jsep"]``; with neither it only joins (media can follow with ``configure(jsep=…)``).
+The room state (``room_id``, ``participant_id`` …) follows Janus's replies: ``joined``,
+``roomchanged``, ``left``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.media import import_aiortc
+from janus_fast.plugin import JanusPlugin
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
+from janus_fast.plugins.audiobridge.base import AudioBridgeError, AudioBridgeHandle
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class AudioBridgeParticipant(AudioBridgeHandle):
+    """The participant role: ``join``, ``configure``, ``change_room``, ``leave``, ``hangup``."""
+
+    async def _audio_offer(self, player: Any, recorder: Any, trickle: bool) -> JsonDict:
+        """A fresh PeerConnection with ``player``'s audio (or receive-only) and its offer."""
+        import_aiortc("AudioBridge.join")
+        await self._fresh_pc()
+        self._setup_media_tracks(None, recorder)
+        pc = self.pc
+        audio = getattr(player, "audio", None) if player is not None else None
+        if audio is not None:
+            pc.addTrack(audio)
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
+        self._player = player
+        await pc.setLocalDescription(await pc.createOffer())
+        return self._jsep(pc, trickle)
+
+    async def join(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId | None = None,
+        display: str | None = None,
+        *,
+        player: Any = None,
+        recorder: Any = None,
+        trickle: bool = False,
+        jsep: JsonDict | None = None,
+        pin: str | None = None,
+        token: str | None = None,
+        muted: bool | None = None,
+        codec: str | None = None,
+        bitrate: int | None = None,
+        quality: int | None = None,
+        expected_loss: int | None = None,
+        volume: int | None = None,
+        spatial_position: int | None = None,
+        secret: str | None = None,
+        group: str | None = None,
+        record: bool | None = None,
+        filename: str | None = None,
+        generate_offer: bool | None = None,
+        rtp: JsonDict | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``join``; emits ``JOINED``; returns the data (``id``, ``participants`` …).
+
+        ``player``: an object with an ``audio`` track (aiortc ``MediaPlayer`` or any such); its
+        audio is sent and ``recorder`` (a ``MediaRecorder`` or anything with ``addTrack``/
+        ``start``/``stop``) gets the room's mix. ``rtp``: join with plain RTP instead (the
+        reply's ``rtp`` says where to send). Other options (``prebuffer``,
+        ``audio_level_average`` …) go in kwargs."""
+        offer = jsep
+        made_here = jsep is None and (player is not None or recorder is not None)
+        if made_here:
+            offer = await self._audio_offer(player, recorder, trickle)
+        body = compact(
+            {
+                "request": "join",
+                "room": room_id,
+                "id": participant_id,
+                "display": display,
+                "pin": pin,
+                "token": token,
+                "muted": muted,
+                "codec": codec,
+                "bitrate": bitrate,
+                "quality": quality,
+                "expected_loss": expected_loss,
+                "volume": volume,
+                "spatial_position": spatial_position,
+                "secret": secret,
+                "group": group,
+                "record": record,
+                "filename": filename,
+                "generate_offer": generate_offer,
+                "rtp": rtp,
+            }
+        )
+        body.update(kwargs)
+        reply = await self._send_request(body, offer, timeout=timeout)
+        data = reply_data(reply)
+        self._in_room(room_id, display, data)
+        self._muted = bool(muted)
+        if made_here:
+            await self._apply_answer(data, trickle)
+        return data
+
+    async def _apply_answer(self, data: JsonDict, trickle: bool) -> None:
+        answer = data.get("jsep")
+        if not isinstance(answer, dict):
+            raise AudioBridgeError(0, "no answer from the AudioBridge to our offer")
+        await self.on_receive_jsep(answer)
+        if trickle:
+            await self._send_local_candidates()
+
+    async def configure(
+        self,
+        muted: bool | None = None,
+        display: str | None = None,
+        bitrate: int | None = None,
+        quality: int | None = None,
+        expected_loss: int | None = None,
+        volume: int | None = None,
+        spatial_position: int | None = None,
+        record: bool | None = None,
+        filename: str | None = None,
+        group: str | None = None,
+        *,
+        jsep: JsonDict | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``configure`` our participation (mute/unmute ourselves, display, volume …); emits
+        ``CONFIGURED``. With ``jsep=offer`` (a first negotiation after a plain ``join``, or a
+        renegotiation) Janus's answer is returned under ``data["jsep"]``."""
+        if self._room_id is None:
+            raise AudioBridgeError(0, "Must join a room before configuring")
+        body = compact(
+            {
+                "request": "configure",
+                "muted": muted,
+                "display": display,
+                "bitrate": bitrate,
+                "quality": quality,
+                "expected_loss": expected_loss,
+                "volume": volume,
+                "spatial_position": spatial_position,
+                "record": record,
+                "filename": filename,
+                "group": group,
+            }
+        )
+        body.update(kwargs)
+        data = reply_data(await self._send_request(body, jsep, timeout=timeout))
+        if muted is not None:
+            self._muted = muted
+        if display is not None:
+            self._display_name = display
+        return data
+
+    async def change_room(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId | None = None,
+        display: str | None = None,
+        *,
+        pin: str | None = None,
+        token: str | None = None,
+        muted: bool | None = None,
+        group: str | None = None,
+        bitrate: int | None = None,
+        quality: int | None = None,
+        expected_loss: int | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``changeroom``: leave our room and join ``room_id`` keeping the PeerConnection;
+        emits ``ROOM_CHANGED``; returns the data (new ``id``, ``participants``)."""
+        if self._room_id is None:
+            raise AudioBridgeError(0, "Must join a room before changing room")
+        body = compact(
+            {
+                "request": "changeroom",
+                "room": room_id,
+                "id": participant_id,
+                "display": display,
+                "pin": pin,
+                "token": token,
+                "muted": muted,
+                "group": group,
+                "bitrate": bitrate,
+                "quality": quality,
+                "expected_loss": expected_loss,
+            }
+        )
+        body.update(kwargs)
+        data = reply_data(await self._send_request(body, timeout=timeout))
+        self._in_room(room_id, display if display is not None else self._display_name, data)
+        if muted is not None:
+            self._muted = muted
+        return data
+
+    async def leave(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``leave`` (the PeerConnection stays; ``join`` + ``configure`` reuse it); emits
+        ``LEFT``, resets the room state."""
+        data = reply_data(await self._send_request({"request": "leave"}, timeout=timeout))
+        self._reset_state()
+        return data
+
+    async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:  # type: ignore[override]
+        """The AudioBridge ``hangup`` request: Janus closes the PeerConnection (we stay in the
+        room); ours is closed too. The core hangup is ``core_hangup()``."""
+        data = reply_data(await self._send_request({"request": "hangup"}, timeout=timeout))
+        await self._close_pc()
+        return data
+
+    async def core_hangup(self) -> None:
+        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        await JanusPlugin.hangup(self)
+
+    async def reset_decoder(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``resetdecoder``: Janus recreates our Opus decoder."""
+        return reply_data(await self._send_request({"request": "resetdecoder"}, timeout=timeout))

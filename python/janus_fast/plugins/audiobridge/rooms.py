@@ -1,0 +1,366 @@
+"""AudioBridge room administration: usable on any attached handle, without joining a room.
+
+Rule: these requests act on rooms, their participants, forwarders and file playbacks by id
+(``RoomId``/``ParticipantId``: ``int | str``), never on this handle's own participation, so they
+change none of its state. Each returns the plugin's data (or the list in it) and raises
+``AudioBridgeError`` on any error. Optional fields left as None are not sent; extra kwargs are
+sent as given (settings newer Janus versions accept).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
+from janus_fast.plugins.audiobridge.base import AudioBridgeHandle
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class AudioBridgeAdministration(AudioBridgeHandle):
+    """Rooms (create, edit, destroy, list …), moderation, recording, forwarders, playback."""
+
+    async def _admin(self, body: JsonDict, timeout: Timeout, **extra: Any) -> JsonDict:
+        body = compact(body)
+        body.update(extra)
+        return reply_data(await self._send_request(body, timeout=timeout))
+
+    # -- rooms ------------------------------------------------------------------------------------
+    async def create_room(
+        self,
+        room_id: RoomId | None = None,
+        description: str | None = None,
+        secret: str | None = None,
+        pin: str | None = None,
+        is_private: bool | None = None,
+        allowed: list[str] | None = None,
+        sampling_rate: int | None = None,
+        spatial_audio: bool | None = None,
+        audiolevel_ext: bool | None = None,
+        audiolevel_event: bool | None = None,
+        record: bool | None = None,
+        record_file: str | None = None,
+        record_dir: str | None = None,
+        permanent: bool = False,
+        *,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> RoomId:
+        """``create``; returns the room id (as Janus sent it, also a generated one). Other
+        settings (``audio_active_packets``, ``default_prebuffering``, ``mjrs``,
+        ``allow_rtp_participants``, ``groups`` …) go in kwargs."""
+        body = {
+            "request": "create",
+            "room": room_id,
+            "description": description,
+            "secret": secret,
+            "pin": pin,
+            "is_private": is_private,
+            "allowed": allowed,
+            "sampling_rate": sampling_rate,
+            "spatial_audio": spatial_audio,
+            "audiolevel_ext": audiolevel_ext,
+            "audiolevel_event": audiolevel_event,
+            "record": record,
+            "record_file": record_file,
+            "record_dir": record_dir,
+            "permanent": permanent,
+            "admin_key": admin_key,
+        }
+        return self._id_from(await self._admin(body, timeout, **kwargs), "room")
+
+    async def edit_room(
+        self,
+        room_id: RoomId,
+        secret: str | None = None,
+        *,
+        new_description: str | None = None,
+        new_secret: str | None = None,
+        new_pin: str | None = None,
+        new_is_private: bool | None = None,
+        new_record_dir: str | None = None,
+        new_mjrs_dir: str | None = None,
+        permanent: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``edit``: description, secret, PIN (``""`` removes it), privacy, recording folders."""
+        body = {
+            "request": "edit",
+            "room": room_id,
+            "secret": secret,
+            "new_description": new_description,
+            "new_secret": new_secret,
+            "new_pin": new_pin,
+            "new_is_private": new_is_private,
+            "new_record_dir": new_record_dir,
+            "new_mjrs_dir": new_mjrs_dir,
+            "permanent": permanent,
+        }
+        return await self._admin(body, timeout, **kwargs)
+
+    async def destroy_room(
+        self,
+        room_id: RoomId,
+        secret: str | None = None,
+        permanent: bool = False,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``destroy`` (the participants get a ``DESTROYED`` event)."""
+        body = {"request": "destroy", "room": room_id, "secret": secret, "permanent": permanent}
+        return await self._admin(body, timeout)
+
+    async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
+        """``exists``."""
+        data = await self._admin({"request": "exists", "room": room_id}, timeout)
+        return data.get("exists") is True
+
+    async def list_rooms(
+        self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``list``: the public rooms (private ones too with the ``admin_key``)."""
+        data = await self._admin({"request": "list", "admin_key": admin_key}, timeout)
+        rooms = data.get("list")
+        return rooms if isinstance(rooms, list) else []
+
+    async def list_participants(
+        self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``listparticipants``: ``[{id, display, setup, muted, talking?, …}]``."""
+        data = await self._admin({"request": "listparticipants", "room": room_id}, timeout)
+        participants = data.get("participants")
+        return participants if isinstance(participants, list) else []
+
+    async def allowed(
+        self,
+        room_id: RoomId,
+        action: str,
+        allowed: list[str] | None = None,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``allowed``: ``action`` is enable, disable, add or remove (join tokens)."""
+        body = {
+            "request": "allowed",
+            "room": room_id,
+            "action": action,
+            "allowed": allowed,
+            "secret": secret,
+        }
+        return await self._admin(body, timeout)
+
+    # -- moderation -------------------------------------------------------------------------------
+    async def mute_participant(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``mute`` one participant (the room sees a ``PARTICIPANTS`` event)."""
+        body = {"request": "mute", "room": room_id, "id": participant_id, "secret": secret}
+        return await self._admin(body, timeout)
+
+    async def unmute_participant(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``unmute`` one participant."""
+        body = {"request": "unmute", "room": room_id, "id": participant_id, "secret": secret}
+        return await self._admin(body, timeout)
+
+    async def mute_room(
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``mute_room``: every participant but the admins (joined with the secret)."""
+        return await self._admin(
+            {"request": "mute_room", "room": room_id, "secret": secret}, timeout
+        )
+
+    async def unmute_room(
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``unmute_room``."""
+        body = {"request": "unmute_room", "room": room_id, "secret": secret}
+        return await self._admin(body, timeout)
+
+    async def kick_participant(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``kick`` (everyone in the room gets a ``KICKED`` event; the kicked PeerConnection is
+        closed by Janus)."""
+        body = {"request": "kick", "room": room_id, "id": participant_id, "secret": secret}
+        return await self._admin(body, timeout)
+
+    async def kick_all(
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``kick_all`` (each participant gets a ``KICKED_ALL`` event)."""
+        return await self._admin(
+            {"request": "kick_all", "room": room_id, "secret": secret}, timeout
+        )
+
+    # -- recording --------------------------------------------------------------------------------
+    async def enable_recording(
+        self,
+        room_id: RoomId,
+        record: bool,
+        secret: str | None = None,
+        *,
+        record_file: str | None = None,
+        record_dir: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``enable_recording``: start/stop recording the room's mix to a ``.wav``."""
+        body = {
+            "request": "enable_recording",
+            "room": room_id,
+            "record": record,
+            "secret": secret,
+            "record_file": record_file,
+            "record_dir": record_dir,
+        }
+        return await self._admin(body, timeout)
+
+    async def enable_mjrs(
+        self,
+        room_id: RoomId,
+        mjrs: bool,
+        secret: str | None = None,
+        *,
+        mjrs_dir: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``enable_mjrs``: record every participant to its own ``.mjr`` (or stop)."""
+        body = {
+            "request": "enable_mjrs",
+            "room": room_id,
+            "mjrs": mjrs,
+            "secret": secret,
+            "mjrs_dir": mjrs_dir,
+        }
+        return await self._admin(body, timeout)
+
+    # -- RTP forwarders ---------------------------------------------------------------------------
+    async def rtp_forward(
+        self,
+        room_id: RoomId,
+        host: str,
+        port: int,
+        secret: str | None = None,
+        *,
+        group: str | None = None,
+        ssrc: int | None = None,
+        codec: str | None = None,
+        ptype: int | None = None,
+        host_family: str | None = None,
+        always_on: bool | None = None,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+        **kwargs: Any,
+    ) -> JsonDict:
+        """``rtp_forward``: send the room's mix (or a ``group``'s) as RTP to ``host:port``.
+        Returns the data with the forwarder's ``stream_id``; ``srtp_suite``/``srtp_crypto``
+        go in kwargs."""
+        body = {
+            "request": "rtp_forward",
+            "room": room_id,
+            "host": host,
+            "port": port,
+            "secret": secret,
+            "group": group,
+            "ssrc": ssrc,
+            "codec": codec,
+            "ptype": ptype,
+            "host_family": host_family,
+            "always_on": always_on,
+            "admin_key": admin_key,
+        }
+        return await self._admin(body, timeout, **kwargs)
+
+    async def stop_rtp_forward(
+        self,
+        room_id: RoomId,
+        stream_id: int,
+        secret: str | None = None,
+        *,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``stop_rtp_forward``."""
+        body = {
+            "request": "stop_rtp_forward",
+            "room": room_id,
+            "stream_id": stream_id,
+            "secret": secret,
+            "admin_key": admin_key,
+        }
+        return await self._admin(body, timeout)
+
+    async def list_forwarders(
+        self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> list[JsonDict]:
+        """``listforwarders``: ``[{stream_id, ip, port, codec, ptype, always_on, …}]``."""
+        body = {"request": "listforwarders", "room": room_id, "secret": secret}
+        forwarders = (await self._admin(body, timeout)).get("rtp_forwarders")
+        return forwarders if isinstance(forwarders, list) else []
+
+    # -- announcements (Opus files played into the mix) -------------------------------------------
+    async def play_file(
+        self,
+        room_id: RoomId,
+        filename: str,
+        secret: str | None = None,
+        *,
+        file_id: str | None = None,
+        loop: bool | None = None,
+        group: str | None = None,
+        admin_key: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> str:
+        """``play_file``: play an ``.opus`` file (a path Janus can read) into the room's mix;
+        returns the ``file_id`` (generated by Janus when not given). The room gets
+        ``ANNOUNCEMENT_STARTED`` and, at the end, ``ANNOUNCEMENT_STOPPED``."""
+        body = {
+            "request": "play_file",
+            "room": room_id,
+            "filename": filename,
+            "secret": secret,
+            "file_id": file_id,
+            "loop": loop,
+            "group": group,
+            "admin_key": admin_key,
+        }
+        played = (await self._admin(body, timeout)).get("file_id")
+        if not isinstance(played, str):
+            raise self.error_class(0, "no 'file_id' in the play_file reply")
+        return played
+
+    async def is_playing(
+        self,
+        room_id: RoomId,
+        file_id: str,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> bool:
+        """``is_playing``."""
+        body = {"request": "is_playing", "room": room_id, "file_id": file_id, "secret": secret}
+        return (await self._admin(body, timeout)).get("playing") is True
+
+    async def stop_file(
+        self,
+        room_id: RoomId,
+        file_id: str,
+        secret: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``stop_file``."""
+        body = {"request": "stop_file", "room": room_id, "file_id": file_id, "secret": secret}
+        return await self._admin(body, timeout)
