@@ -1,26 +1,31 @@
 """End-to-end fuzzing of the public API against a hostile, scripted Janus (WebSocket and HTTP).
 
-Rule: each case opens a fresh transport to a scripted Janus (``_fuzz_server``) that replays
-recorded Janus 1.1.2 replies, arms ONE seeded mutation (``_fuzz_mutations``) on the answer to one
-request (or pushes unsolicited traffic), then drives the public API — ``JanusSession``, plugin
-attach, ``request``, the janus-client ``send``/``get``/``done`` path, ``ping``, ``info``,
-``keepalive``, detach, destroy — with short deadlines, and checks after the case that:
+Rule: each case opens a fresh transport to a scripted Janus (``_fuzz_server``) that replays the
+recorded Janus 1.1.2 replies, arms one seeded mutation (``_fuzz_mutations``; in a fifth of the
+cases on two answers) or pushes unsolicited traffic, then drives one flow of the public API with
+short deadlines: EchoTest (``JanusSession``, attach, ``request``, the janus-client
+``send``/``get``/``done`` path ended by ``done()``, ``async with`` or never, ``ping``, ``info``,
+``keepalive``, trickle, hangup, detach, destroy, sometimes a burst of concurrent calls), the
+VideoRoom client, or the Admin client. A quarter of the cases cancel one call themselves; some
+sessions run their keepalive in the background; ``events()`` iterators and a raising ``on()``
+callback watch every handle. After each case it checks that:
 
 - every call ended, with a result or a ``JanusFastError``, within its deadline (plus slack);
-- results are what they claim: a ``pong`` from ``ping``, positive integer session/handle ids;
+- results are what they claim: a ``pong`` from ``ping``, positive integer session/handle ids,
+  the types the typed clients promise;
 - a later ``ping`` is answered (the reader survived; the server answers normally again);
 - the core's tables are empty again (``transport.stats()``: pending, sessions, handles);
-- no task of the client is left behind, the loop's exception handler saw nothing ("exception
-  was never retrieved", "Task was destroyed but it is pending") and no internal exception was
-  logged; memory (RSS and live objects) stays bounded over the run.
+- the ``events()`` iterators ended with their handle and session; no task of the client is left
+  behind; the loop's exception handler saw nothing ("exception was never retrieved", "Task was
+  destroyed but it is pending"); no internal exception was logged; memory (RSS and live
+  objects) stays bounded over the run.
 
 A run is seeded: ``JANUS_FUZZ_E2E_SEED`` (default: random, printed), ``JANUS_FUZZ_E2E_CASE``
-re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated ``class``, ``class@target``,
-optionally prefixed ``ws:``/``http:``) keeps more out (printed),
-``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split
-between the transports and event loops. A failure prints the seed, the case and what the
-mutation did. ``DISABLED`` lists the mutation classes kept out of the run, with the reason; the
-run prints it.
+re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated ``class`` or ``class@target``,
+optionally prefixed ``ws:``/``http:``) keeps more out, ``JANUS_FUZZ_E2E_SECONDS`` (default 60)
+is the budget of the whole run, split between the transports and event loops. A failure prints
+the seed, the case and what the mutation did. ``DISABLED`` lists what is kept out of the run,
+with the reason; every run prints it, and its case rate.
 """
 
 from __future__ import annotations
