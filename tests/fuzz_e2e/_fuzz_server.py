@@ -636,8 +636,13 @@ class HttpScriptedJanus(ScriptedJanus):
         queue = self._queue(session_id)
         maxev = int(query.get("maxev", ["1"])[0])
         payloads: list[bytes] = []
-        with contextlib.suppress(asyncio.TimeoutError):
-            payloads.append(await asyncio.wait_for(queue.get(), self.poll_hold))
+        getter = asyncio.get_running_loop().create_task(queue.get(), name="fuzz-server-poll")
+        try:
+            done, _ = await asyncio.wait({getter}, timeout=self.poll_hold)
+        finally:
+            getter.cancel()  # no-op once done
+        if done:
+            payloads.append(getter.result())
         while payloads and len(payloads) < maxev and not queue.empty():
             payloads.append(queue.get_nowait())
         if not payloads:
