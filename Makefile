@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTEST  := $(PY) -m pytest
 CARGO   ?= cargo
 
-.PHONY: setup build build-release wheels wheel-smoke format lint test-rust test-python test bench fuzz fuzz-smoke fuzz-e2e janus-up janus-down
+.PHONY: setup build build-release wheels wheel-smoke docs format lint test-rust test-python test bench fuzz fuzz-smoke fuzz-e2e janus-up janus-down
 
 setup:
 	bash scripts/setup.sh
@@ -45,9 +45,14 @@ test-rust:
 test-python:
 	$(PYTEST) tests benches/test_macro.py
 
-# The README's test command: lint, Rust tests, a bounded fuzz run of the core, Python tests
-# (both event loops in one run), then the wheels smoke-tested on every supported CPython.
-test: lint test-rust fuzz-smoke test-python wheel-smoke
+# The README's test command: lint, the documentation site (strict), Rust tests, a bounded fuzz
+# run of the core, Python tests (both event loops in one run), then the wheels smoke-tested on
+# every supported CPython.
+test: lint docs test-rust fuzz-smoke test-python wheel-smoke
+
+# The documentation site (mkdocs.yml, docs/) in --strict mode: any warning fails it. Output: site/.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir site
 
 bench:
 	$(PYTEST) benches --benchmark-only --benchmark-columns=min,mean,median,ops -p no:cacheprovider

@@ -31,8 +31,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "maturin>=1.7,<2"
-# Build the Rust extension (release) and install the package with its dev extras, editable.
-.venv/bin/maturin develop --release -q --extras dev,bench,media
+# Build the Rust extension (release) and install the package with its dev extras, editable
+# (docs: MkDocs Material and mkdocstrings, for `make docs`).
+.venv/bin/maturin develop --release -q --extras dev,bench,media,docs
 # The wheel smoke (`make test`) installs a wheel on each supported CPython (3.10-3.13: pyenv's, or
 # pythonX.Y on PATH). Those interpreters come with the machine; no package registry has them all,
 # so setup only reports a missing one (the smoke then fails on it, never skips it).
