@@ -35,7 +35,7 @@ async def test_claim_moves_a_session_to_another_connection(janus_factory: Any) -
     # The same session object moves to the other transport and claims the session there.
     await first.transport.disconnect()
     first.transport = other
-    other._register_session(first.id, first)  # type: ignore[arg-type]
+    other.register_session(first.id, first)  # type: ignore[arg-type]
     await first.claim()
     other._core.add_handle(first.id, plugin.id, plugin)
     reply = await plugin.request({"audio": True})
@@ -77,7 +77,7 @@ async def test_http_long_poll_404_reports_the_session_lost(janus_server: JanusSe
     async with session:
         transport = session.transport
         session._id, session.created = 424242, True
-        transport._register_session(424242, session)
+        transport.register_session(424242, session)
         await transport.dispatch_session_created(424242)
         for _ in range(100):
             if lost:

@@ -131,8 +131,10 @@ async def test_disconnect_stops_the_keepalive_of_live_sessions(janus_url: str) -
     task = session.keepalive_task
     assert task is not None and not task.done()
     await transport.disconnect()
-    await asyncio.wait_for(asyncio.shield(task), 3)  # ends at its next tick, by itself
+    # disconnect() tells every session (transport_disconnected): the keepalive stops at once.
     assert session.keepalive_task is None
+    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 3)
+    assert task.cancelled()
     await session.destroy()  # local release only: the transport is disconnected
     assert session.keepalive_task is None and not session.created
 

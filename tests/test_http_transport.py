@@ -652,11 +652,11 @@ async def test_a_request_timing_out_in_the_pool_queue_leaves_no_unretrieved_exce
     loop.set_exception_handler(lambda _, context: contexts.append(context))
     try:
         async with fake_janus_http(script, max_connections=1, timeout=30) as (transport, _):
-            first = asyncio.ensure_future(transport._request({"janus": "create"}, 0))
+            first = asyncio.ensure_future(transport.send_request({"janus": "create"}, 0))
             await started.wait()
             for _ in range(5):
                 with pytest.raises(RequestTimeoutError):
-                    await transport._request({"janus": "create"}, 0, timeout=0.05)
+                    await transport.send_request({"janus": "create"}, 0, timeout=0.05)
             first.cancel()
             await asyncio.gather(first, return_exceptions=True)
         gc.collect()

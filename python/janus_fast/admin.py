@@ -159,7 +159,9 @@ class JanusAdminMonitorClient:
             await self._transport.connect()
         try:
             limit = resolve(timeout, self._transport.options.timeout)
-            reply = await self._transport._request(body, Expect.ANY, session_id, handle_id, limit)
+            reply = await self._transport.send_request(
+                body, Expect.ANY, session_id, handle_id, limit
+            )
         except AdminError:
             raise
         except JanusError as exc:
@@ -200,7 +202,7 @@ class JanusAdminMonitorClient:
 
         else:
             accepts = matcher
-        stream = await self._transport._open_stream(body, session_id, handle_id)
+        stream = await self._transport.open_stream(body, session_id, handle_id)
         async with stream:
             return await stream.get(accepts, timeout)
 

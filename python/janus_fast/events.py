@@ -261,7 +261,8 @@ class EventStream:
         self._detach()
 
     def _detach(self) -> None:
-        subscriptions = self._source._subscriptions
+        # An iterator of its own EventSource (same module): it owns its subscription entry.
+        subscriptions = self._source._subscriptions  # noqa: SLF001
         if subscriptions is not None and self._subscription in subscriptions:
             subscriptions.remove(self._subscription)
 
@@ -319,6 +320,11 @@ class EventSource:
         return EventStream(self, subscription)
 
     # -- fed by the transport ------------------------------------------------------------------
+    def deliver(self, message: Any) -> None:
+        """The dispatch path's seam: the transport hands this session or handle one event
+        (dict or lazy core message), queued for ordered delivery (``event_queue_size`` bound)."""
+        self._deliver(message)
+
     def _deliver(self, message: Any) -> None:
         """Queue one message (dict or lazy core message) for ordered delivery."""
         inbox = self._inbox

@@ -120,6 +120,10 @@ class JanusPlugin(EventSource):
         self._session = session
         self.event_queue_size = session.event_queue_size
 
+    def released(self) -> None:
+        """The session released this handle (destroyed or lost): the seam sessions call."""
+        self._released()
+
     def _released(self) -> None:
         """The handle is gone (detached, or its session destroyed/lost)."""
         self._id = None

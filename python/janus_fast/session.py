@@ -148,14 +148,14 @@ class JanusSession(EventSource):
         self._destroying = True  # a long poll's 404 racing the destroy reply is not a loss
         try:
             if self.transport.connected:
-                await self.transport._request({"janus": "destroy"}, Expect.SUCCESS, session_id)
+                await self.transport.send_request({"janus": "destroy"}, Expect.SUCCESS, session_id)
         except JanusFastError as exc:
             logger.info("destroy of session %s: %r", session_id, exc)
         finally:
             self._destroying = False
             self._release()
             await self.transport.destroy_session(session_id)
-            if self._owns_transport and not self.transport._sessions:
+            if self._owns_transport and not self.transport.session_count:
                 await self.transport.disconnect()
 
     def _release(self) -> None:
@@ -164,12 +164,14 @@ class JanusSession(EventSource):
             self.keepalive_task.cancel()
             self.keepalive_task = None
         for plugin in list(self.plugin_handles.values()):
-            plugin._released()
+            plugin.released()
         self.plugin_handles.clear()
         self._close_events()
 
-    def _lost(self, error: Exception) -> None:
-        """The session is gone on the server (timeout, 404, lost connection)."""
+    def mark_lost(self, error: Exception) -> None:
+        """The session is gone on the server (timeout, 404, lost connection): its listeners get
+        a ``lost`` event, its handles are released and its waiting requests fail. Transports
+        call this; nothing happens if the session is not created or is being destroyed."""
         if not self.created or self._destroying:
             return
         logger.warning("session %s lost: %s", self._id, error)
@@ -178,11 +180,11 @@ class JanusSession(EventSource):
         self._deliver({"janus": "lost", "session_id": session_id, "reason": str(error)})
         self._release()
         if session_id is not None:
-            self.transport._drop_session(session_id, SessionLostError(f"session lost: {error}"))
+            self.transport.drop_session(session_id, SessionLostError(f"session lost: {error}"))
 
     # -- requests --------------------------------------------------------------------------------
     def _touch(self) -> None:
-        loop = self.transport._loop
+        loop = self.transport.loop
         if loop is not None:
             self._last_activity = loop.time()
 
@@ -229,11 +231,11 @@ class JanusSession(EventSource):
         if self.keepalive_task is None:
             self._resume_keepalive()
         try:
-            return await self.transport._request(
+            return await self.transport.send_request(
                 body, expect, session_id, handle_id, timeout, idempotent=idempotent
             )
         except SessionNotFoundError as exc:
-            self._lost(exc)  # Janus no longer has it (destroyed elsewhere, timed out)
+            self.mark_lost(exc)  # Janus no longer has it (destroyed elsewhere, timed out)
             raise
 
     async def keepalive(self) -> None:
@@ -247,26 +249,26 @@ class JanusSession(EventSource):
         """Janus ``claim``: take this session over on the current connection."""
         if self._id is None:
             raise InvalidStateError("claim needs a session id: create the session first")
-        await self.transport._request({"janus": "claim"}, Expect.SUCCESS, self._id)
-        self.transport._register_session(self._id, self)
+        await self.transport.send_request({"janus": "claim"}, Expect.SUCCESS, self._id)
+        self.transport.register_session(self._id, self)
 
     async def adopt(self, session_id: int, *, claim: bool = True) -> None:
         """Bind this new session object to the existing Janus session ``session_id`` (one a
         process that restarted had created): ``claim`` it on this connection so its events come
         here (``claim=False``: only check it is alive with a ``keepalive``; Janus then keeps
         sending its events, plugin replies included, to the connection that owns it), then keep
-        it alive as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError`` ...) if
-        Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``."""
+        it alive as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError``
+        ...) if Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``."""
         if self.created:
             raise InvalidStateError(f"{self!r} is already bound to a Janus session")
         if not self.transport.connected:
             await self._connect()
         if claim:
-            await self.transport._request({"janus": "claim"}, Expect.SUCCESS, session_id)
+            await self.transport.send_request({"janus": "claim"}, Expect.SUCCESS, session_id)
         else:
-            await self.transport._request({"janus": "keepalive"}, Expect.ACK, session_id)
+            await self.transport.send_request({"janus": "keepalive"}, Expect.ACK, session_id)
         self._id = session_id
-        self.transport._register_session(session_id, self)
+        self.transport.register_session(session_id, self)
         await self.transport.dispatch_session_created(session_id)
         self.created = True
         self._lost_error = None
@@ -317,7 +319,7 @@ class JanusSession(EventSource):
                 try:
                     await self.keepalive()
                 except (SessionLostError, JanusError) as exc:
-                    self._lost(exc)
+                    self.mark_lost(exc)
                     return
                 except JanusFastError as exc:
                     if not self.transport.connected:  # disconnected (or lost for good): stop
@@ -353,7 +355,7 @@ class JanusSession(EventSource):
         handle_id = reply_id(reply, "attach")
         assert self._id is not None
         self.plugin_handles[handle_id] = plugin
-        self.transport._core.add_handle(self._id, handle_id, plugin)
+        self.transport.register_handle(self._id, handle_id, plugin)
         return handle_id
 
     def detach_plugin(self, plugin: JanusPlugin) -> None:
@@ -363,7 +365,7 @@ class JanusSession(EventSource):
             return
         self.plugin_handles.pop(handle_id, None)
         if self._id is not None:
-            self.transport._drop_handle(self._id, handle_id)
+            self.transport.drop_handle(self._id, handle_id)
 
     def bind_plugin(self, plugin: JanusPlugin, handle_id: int) -> None:
         """Route the events of the existing handle ``handle_id`` of this session to ``plugin``
@@ -371,7 +373,7 @@ class JanusSession(EventSource):
         if not self.created or self._id is None:
             raise InvalidStateError("bind_plugin needs a created or adopted session")
         self.plugin_handles[handle_id] = plugin
-        self.transport._core.add_handle(self._id, handle_id, plugin)
+        self.transport.register_handle(self._id, handle_id, plugin)
 
     # -- events ----------------------------------------------------------------------------------
     async def _on_message(self, message: JsonDict) -> None:
@@ -379,7 +381,7 @@ class JanusSession(EventSource):
 
     def _after_message(self, message: JsonDict) -> None:
         if message.get("janus") == "timeout" and self.created:
-            self._lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
+            self.mark_lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
 
     async def on_receive(self, response: JsonDict) -> None:
         """Session-level events (``timeout``, events for unknown handles). Override freely."""

@@ -1,11 +1,19 @@
-"""``JanusTransport``: the transport registry and the request machinery all transports share.
+"""``JanusTransport``: the transport registry and the one request path every transport shares.
 
 Rule: the Rust core (``_core``) owns transactions, completion rules, deadlines and routing; this
 class owns the event loop side of them — one future per request, one timer for all deadlines, one
-dispatch pass per batch of incoming messages. Subclasses only move bytes: the built-in WebSocket and
-HTTP transports override ``_request``/``_open_stream`` to hand bytes to the core directly; custom
-transports written for janus-client implement ``_connect``/``_disconnect``/``_send(dict)`` and feed
-replies to ``receive(dict)``, exactly as before.
+dispatch pass per batch of incoming messages — and the request template: ``send_request`` and
+``open_stream`` prepare each request once (the connected guard, the deadline from the timeout
+rule, the outage wait, the waiter or stream, the resend rule, cancel and timeout handling). A
+concrete transport supplies only its I/O: ``_submit(prepared)`` (how a prepared request goes out),
+``feed(bytes)`` (how bytes come in), ``_connect``/``_disconnect`` (how a connection opens and
+closes), and optionally ``_must_wait``/``_wait_until_ready`` (an outage gate) and
+``_may_resend`` (whether a resendable request goes again after its connection closed). Custom
+transports written for janus-client implement ``_connect``/``_disconnect``/``_send(dict)`` and
+feed replies to ``receive(dict)``, exactly as before. Sessions and plugin handles are routed
+through the route API (``register_session``, ``drop_session``, ``register_handle``,
+``drop_handle``, ``rebind_session``, ``rebind_handle``); the transport hands them messages through
+their public ``deliver``.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import inspect
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -41,6 +49,7 @@ from janus_fast.redact import redact_url
 
 if TYPE_CHECKING:
     from janus_fast._core import CoreTables
+    from janus_fast.plugin import JanusPlugin
     from janus_fast.session import JanusSession
 
 logger = logging.getLogger("janus_fast.transport")
@@ -59,6 +68,52 @@ _MAX_MALFORMED_KINDS = 32
 _INVALID_ERROR_CODE = 0
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001
+#: How long opening a stream may wait for the connection (or a free HTTP connection) when the
+#: ``timeout`` option is None: streams have no reply deadline, their opening still has one.
+STREAM_OPEN_LIMIT = 3600.0
+
+
+class PreparedRequest:
+    """One request as the template prepared it: what a transport's ``_submit`` sends.
+
+    ``body`` is the request without transaction, ids or credentials (the transport's encoder adds
+    them); ``waiter`` is the future of the completing reply, or the ``MessageTransaction`` of a
+    stream (``expect == Expect.STREAM``, no ``deadline``); ``resendable``: sending it again cannot
+    change anything on the server (``RESENDABLE_EXPECTS`` or ``idempotent=True``). ``_submit`` sets
+    ``transaction`` and may keep its own I/O state in ``io``.
+    """
+
+    __slots__ = (
+        "body",
+        "deadline",
+        "expect",
+        "handle_id",
+        "io",
+        "resendable",
+        "session_id",
+        "transaction",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> None:
+        self.body = body
+        self.expect = expect
+        self.session_id = session_id
+        self.handle_id = handle_id
+        self.deadline = deadline
+        self.waiter = waiter
+        self.resendable = resendable
+        self.transaction = ""
+        self.io: Any = None
 
 
 class JanusTransport(ABC):
@@ -175,6 +230,8 @@ class JanusTransport(ABC):
                 self.connected = True
 
     async def disconnect(self) -> None:
+        """Close the connection on purpose: pending requests fail with ``ConnectionClosedError``
+        and every session is told (``transport_disconnected``: its keepalive stops)."""
         async with self._get_lock():
             if self.connected:
                 self.connected = False
@@ -185,11 +242,18 @@ class JanusTransport(ABC):
                     if self._timer is not None:
                         self._timer.cancel()
                         self._timer = None
+                    for session in list(self._sessions.values()):
+                        session.transport_disconnected()
 
     def _get_lock(self) -> asyncio.Lock:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the transport connected on (None before the first ``connect()``)."""
+        return self._loop
 
     @abstractmethod
     async def _connect(self) -> None: ...
@@ -199,25 +263,22 @@ class JanusTransport(ABC):
 
     @abstractmethod
     async def _send(self, message: JsonDict) -> None:
-        """Send one complete Janus request (custom transports; built-ins bypass it)."""
+        """Send one complete Janus request (custom transports; built-ins override ``_submit``)."""
 
     # -- janus-client API: requests --------------------------------------------------------------
-    async def send(
+    def send(
         self, message: JsonDict, session_id: int | None = None, handle_id: int | None = None
-    ) -> MessageTransaction:
+    ) -> Coroutine[Any, Any, MessageTransaction]:
         """Send ``message``; every reply carrying its transaction goes to the returned stream.
 
         The caller's dict is not modified. Call ``done()`` (or use ``async with``) when finished.
+        (A plain function returning the ``open_stream`` coroutine: no coroutine layer more.)
         """
         if "janus" not in message:
             raise ValueError('a Janus request needs a "janus" key')
-        body = _without_reserved(message)
-        stream = self._open_stream_now(body, session_id, handle_id)
-        if stream is None:
-            stream = await self._open_stream(body, session_id, handle_id)
-        return stream
+        return self.open_stream(_without_reserved(message), session_id, handle_id)
 
-    async def request(
+    def request(
         self,
         body: JsonDict,
         expect: int,
@@ -225,7 +286,8 @@ class JanusTransport(ABC):
         handle_id: int | None = None,
         *,
         timeout: float | None = _DEFAULT,
-    ) -> Message:
+        idempotent: bool = False,
+    ) -> Coroutine[Any, Any, Message]:
         """Send one Janus (or Admin API) request and return the reply that completes it.
 
         ``expect`` (``Expect.SUCCESS``, ``Expect.ANY`` …) is the rule that decides which reply
@@ -233,27 +295,36 @@ class JanusTransport(ABC):
         the ids, ``apisecret`` and ``token`` (caller copies are dropped); the caller's dict is not
         modified. An ``error`` reply raises its typed ``JanusError``, no answer within ``timeout``
         seconds (default: the ``timeout`` option; None: no deadline) ``RequestTimeoutError``, a
-        lost connection ``ConnectionClosedError``.
+        lost connection ``ConnectionClosedError`` (``idempotent=True``: sent again after a
+        reconnection instead).
         """
         if "janus" not in body:
             raise ValueError('a Janus request needs a "janus" key')
-        return await self._request(_without_reserved(body), expect, session_id, handle_id, timeout)
+        return self.send_request(
+            _without_reserved(body), expect, session_id, handle_id, timeout, idempotent=idempotent
+        )
 
     async def receive(self, response: JsonDict) -> None:
         """Feed one incoming message (custom transports call this for everything they read)."""
-        self._core.receive_message(orjson.dumps(response))
+        self.feed(orjson.dumps(response))
+
+    def feed(self, data: bytes) -> None:
+        """Bytes in: one payload (a JSON object, several concatenated, or a long-poll array)
+        goes to the core, then one dispatch pass hands out what it completed or routed. Bad
+        JSON is counted and logged (``stats_malformed``), never raised."""
+        self._core.receive_message(data)
         self._dispatch()
 
     async def info(self) -> JsonDict:
         """Janus ``info`` (server_info), bounded by ``timeout``."""
-        reply: Message = await self._request({"janus": "info"}, Expect.SERVER_INFO)
+        reply: Message = await self.send_request({"janus": "info"}, Expect.SERVER_INFO)
         info: JsonDict = reply.json()
         self._server_info = info
         return info
 
     async def ping(self) -> JsonDict:
         """Janus ``ping``; returns the ``pong`` message."""
-        reply: Message = await self._request({"janus": "ping"}, Expect.PONG)
+        reply: Message = await self.send_request({"janus": "ping"}, Expect.PONG)
         result: JsonDict = reply.json()
         return result
 
@@ -262,36 +333,16 @@ class JanusTransport(ABC):
         body: JsonDict = {"janus": "create"}
         if session_id is not None:
             body["id"] = session_id
-        reply: Message = await self._request(body, Expect.SUCCESS)
+        reply: Message = await self.send_request(body, Expect.SUCCESS)
         new_id = reply_id(reply, "create")
-        self._register_session(new_id, session)
+        self.register_session(new_id, session)
         await self.dispatch_session_created(new_id)
         return new_id
-
-    def _register_session(self, session_id: int, session: JanusSession) -> None:
-        self._sessions[session_id] = session
-        self._core.add_session(session_id, session)
-
-    def _drop_session(self, session_id: int, error: JanusFastError) -> JanusSession | None:
-        """Forget a session (lost or destroyed) and fail the requests still waiting in it with
-        ``error``: their replies or events would only ever have come from that session."""
-        session = self._sessions.pop(session_id, None)
-        self._core.remove_session(session_id)
-        for waiter in self._core.drain_session(session_id):
-            _fail_waiter(waiter, error)
-        return session
-
-    def _drop_handle(self, session_id: int, handle_id: int) -> None:
-        """Forget a detached handle and fail the requests still waiting for it."""
-        self._core.remove_handle(session_id, handle_id)
-        error = InvalidStateError(f"handle {handle_id} was detached before the reply")
-        for waiter in self._core.drain_session(session_id, handle_id):
-            _fail_waiter(waiter, error)
 
     async def destroy_session(self, session_id: int) -> None:
         """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
         error = SessionLostError(f"session {session_id} was destroyed before the reply")
-        if self._drop_session(session_id, error) is not None:
+        if self.drop_session(session_id, error) is not None:
             await self.dispatch_session_destroyed(session_id)
 
     async def dispatch_session_created(self, session_id: int) -> None:
@@ -306,6 +357,62 @@ class JanusTransport(ABC):
             await self.info()
         assert self._server_info is not None
         return self._server_info
+
+    # -- routes: which session or handle object gets a Janus id's events ---------------------------
+    @property
+    def session_count(self) -> int:
+        """Sessions routed through this transport now."""
+        return len(self._sessions)
+
+    def sessions(self) -> list[JanusSession]:
+        """The sessions routed through this transport now (a new list)."""
+        return list(self._sessions.values())
+
+    def register_session(self, session_id: int, session: JanusSession) -> None:
+        """Route the events of Janus session ``session_id`` to ``session`` (after ``create``,
+        ``claim`` or an adoption)."""
+        self._sessions[session_id] = session
+        self._core.add_session(session_id, session)
+
+    def drop_session(self, session_id: int, error: JanusFastError) -> JanusSession | None:
+        """Forget a session (lost or destroyed) and fail the requests still waiting in it with
+        ``error``: their replies or events would only ever have come from that session."""
+        session = self._sessions.pop(session_id, None)
+        self._core.remove_session(session_id)
+        for waiter in self._core.drain_session(session_id):
+            fail_waiter(waiter, error)
+        return session
+
+    def register_handle(self, session_id: int, handle_id: int, plugin: JanusPlugin) -> None:
+        """Route the events of handle ``handle_id`` of session ``session_id`` to ``plugin``."""
+        self._core.add_handle(session_id, handle_id, plugin)
+
+    def drop_handle(self, session_id: int, handle_id: int) -> None:
+        """Forget a detached handle and fail the requests still waiting for it."""
+        self._core.remove_handle(session_id, handle_id)
+        error = InvalidStateError(f"handle {handle_id} was detached before the reply")
+        for waiter in self._core.drain_session(session_id, handle_id):
+            fail_waiter(waiter, error)
+
+    def rebind_session(self, session: JanusSession, new_id: int) -> None:
+        """Route ``session`` under the new id Janus gave it (re-created after a reconnection)
+        and tell it (``session.rebind``); its waiting requests keep their routes."""
+        old_id = session.id
+        if old_id is not None:
+            self._sessions.pop(old_id, None)
+            self._core.remove_session(old_id)
+        self.register_session(new_id, session)
+        session.rebind(new_id)
+
+    def rebind_handle(self, session: JanusSession, plugin: JanusPlugin, new_id: int) -> None:
+        """Route ``plugin`` (a handle of ``session``) under the new id Janus gave it (re-attached
+        after a reconnection) and tell it (``plugin.rebind``)."""
+        session_id, old_id = session.id, plugin.id
+        assert session_id is not None
+        if old_id is not None:
+            self._core.remove_handle(session_id, old_id)
+        plugin.rebind(new_id)
+        self._core.add_handle(session_id, new_id, plugin)
 
     # -- monitoring ------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -332,15 +439,8 @@ class JanusTransport(ABC):
         ``open_connections``)."""
         return {}
 
-    # -- the machinery ---------------------------------------------------------------------------
-    def _deadline(self, timeout: float | None) -> float | None:
-        limit = self.options.timeout if timeout is _DEFAULT else timeout
-        if limit is None:
-            return None
-        assert self._loop is not None
-        return self._loop.time() + limit
-
-    async def _request(
+    # -- the request template ----------------------------------------------------------------------
+    async def send_request(
         self,
         body: JsonDict,
         expect: int,
@@ -350,47 +450,117 @@ class JanusTransport(ABC):
         *,
         idempotent: bool = False,
     ) -> Message:
-        """Send one request and wait for its completion (per Janus's rules for ``expect``).
+        """The one request path: send ``body`` as given (the library's own requests; ``request``
+        checks a caller's dict first) and wait for its completion per Janus's rules for
+        ``expect``.
 
-        Janus ``error`` replies raise the typed ``JanusError``; the deadline raises
-        ``RequestTimeoutError``; a lost connection raises ``ConnectionClosedError``.
+        Prepared once here: the connected guard, the deadline (``timeout``; default the
+        ``timeout`` option, None none), the outage wait, the waiter, the resend rule; the
+        transport's ``_submit`` only moves it. Janus ``error`` replies raise the typed
+        ``JanusError``, the deadline ``RequestTimeoutError``, a lost connection
+        ``ConnectionClosedError`` — unless the request is resendable (``RESENDABLE_EXPECTS`` or
+        ``idempotent=True``) and the transport recovers (``_may_resend``): then it goes again.
+        Cancelling the caller withdraws it.
         """
-        loop = self._require_loop()
-        waiter: asyncio.Future[Message] = loop.create_future()
-        deadline = self._deadline(timeout)
-        transaction: str = self._core.register(waiter, expect, deadline)
-        message = self._wire_message(body, transaction, session_id, handle_id)
-        try:
-            await self._send(message)
-        except BaseException:
-            self._core.cancel(transaction)
-            raise
-        if deadline is not None:
-            self._arm_timer(deadline)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            self._core.cancel(transaction)
-            raise
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        limit = self.options.timeout if timeout is _DEFAULT else timeout
+        deadline = None if limit is None else loop.time() + limit
+        resendable = idempotent or expect in RESENDABLE_EXPECTS
+        while True:
+            if self._must_wait():
+                handle_id = await self._wait_until_ready(deadline, handle_id)
+            prepared = PreparedRequest(
+                body, expect, session_id, handle_id, deadline, loop.create_future(), resendable
+            )
+            try:
+                pending = self._submit(prepared)
+                if deadline is not None and (self._timer is None or deadline < self._timer_when):
+                    self._arm_timer(deadline)
+                if pending is not None:
+                    await pending
+                reply: Message = await prepared.waiter
+                return reply
+            except ConnectionClosedError:
+                self._withdraw(prepared)
+                if not (resendable and self._may_resend()):
+                    raise
+            except BaseException:
+                self._withdraw(prepared)
+                raise
 
-    def _open_stream_now(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction | None:
-        """Open the stream without waiting when the transport can (None: use ``_open_stream``)."""
-        return None
-
-    async def _open_stream(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
+    async def open_stream(
+        self, body: JsonDict, session_id: int | None = None, handle_id: int | None = None
     ) -> MessageTransaction:
-        self._require_loop()
+        """The stream path (``send()``): send ``body`` as given; every message carrying its
+        transaction goes to the returned ``MessageTransaction`` until ``done()``. Same guard and
+        outage wait as ``send_request`` (bounded by the ``timeout`` option); no reply deadline
+        (``MessageTransaction.get`` has its own)."""
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        if self._must_wait():
+            limit = self.options.timeout
+            deadline = loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
+            handle_id = await self._wait_until_ready(deadline, handle_id)
         stream = self._new_stream(session_id, handle_id)
-        stream.id = self._core.register(stream, Expect.STREAM, None)
+        prepared = PreparedRequest(body, Expect.STREAM, session_id, handle_id, None, stream, False)
         try:
-            await self._send(self._wire_message(body, stream.id, session_id, handle_id))
+            pending = self._submit(prepared)
+            stream.id = prepared.transaction
+            if pending is not None:
+                await pending
         except BaseException:
-            self._core.cancel(stream.id)
+            self._withdraw(prepared)
             raise
         return stream
+
+    # -- what a transport supplies -----------------------------------------------------------------
+    def _submit(self, prepared: PreparedRequest) -> Awaitable[None] | None:
+        """Send a prepared request: register ``prepared.waiter`` with the core (setting
+        ``prepared.transaction``) and hand the bytes to the connection. Return None when it is
+        on its way, or an awaitable the template awaits (within the request's deadline and
+        cancellation) when the I/O must wait. This default serves custom janus-client
+        transports: the complete request dict goes to their ``_send``."""
+        prepared.transaction = transaction = self._core.register(
+            prepared.waiter, prepared.expect, prepared.deadline
+        )
+        message = self._wire_message(
+            prepared.body, transaction, prepared.session_id, prepared.handle_id
+        )
+        return self._send(message)
+
+    def forget_transaction(self, transaction: str) -> None:
+        """Forget a request the transport's I/O gave up on (its caller fails the waiter)."""
+        self._core.cancel(transaction)
+
+    def _withdraw(self, prepared: PreparedRequest) -> None:
+        """The request ended without its reply (failed, timed out, cancelled): forget it in the
+        core (and, in a transport's override, drop its I/O)."""
+        if prepared.transaction:
+            self._core.cancel(prepared.transaction)
+        waiter = prepared.waiter
+        if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
+            waiter.exception()  # failed by the timer too: the caller gets the error raised
+
+    def _must_wait(self) -> bool:
+        """Whether new requests must wait before going out (an outage, a full write buffer)."""
+        return False
+
+    async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
+        """Wait (bounded by ``deadline``) until requests may go out; returns the id the handle
+        has now (a handle re-attached during an outage has a new one)."""
+        return handle_id
+
+    def _may_resend(self) -> bool:
+        """Whether a resendable request whose connection closed goes again (the transport is
+        recovering the connection)."""
+        return False
+
+    def _not_connected(self) -> Exception:
+        """The error of a request made while not connected."""
+        return InvalidStateError("Must connect before any communication.")
 
     def _new_stream(self, session_id: int | None, handle_id: int | None) -> MessageTransaction:
         """A janus-client ``MessageTransaction`` bound to this transport (id set by the caller)."""
@@ -422,7 +592,7 @@ class JanusTransport(ABC):
             return
         owner = session.plugin_handles.get(handle_id, session) if handle_id is not None else session
         for item in stream.leftovers():
-            owner._deliver(item)
+            owner.deliver(item)
 
     def _wire_message(
         self, body: JsonDict, transaction: str, session_id: int | None, handle_id: int | None
@@ -438,11 +608,6 @@ class JanusTransport(ABC):
             message["token"] = self._token
         return message
 
-    def _require_loop(self) -> asyncio.AbstractEventLoop:
-        if not self.connected or self._loop is None:
-            raise InvalidStateError("Must connect before any communication.")
-        return self._loop
-
     def _arm_timer(self, deadline: float) -> None:
         if self._timer is not None:
             if deadline >= self._timer_when:
@@ -456,7 +621,7 @@ class JanusTransport(ABC):
         self._timer = None
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
-            _fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
+            fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
         next_deadline = self._core.next_deadline()
         if next_deadline is not None:
             self._arm_timer(next_deadline)
@@ -464,7 +629,7 @@ class JanusTransport(ABC):
     def _fail_pending(self, error: JanusFastError) -> None:
         """Fail every pending request and stream (the connection is gone)."""
         for waiter in self._core.fail_all():
-            _fail_waiter(waiter, error)
+            fail_waiter(waiter, error)
 
     def _dispatch(self) -> None:
         """Hand every completion, stream item and event the core produced to its owner."""
@@ -478,7 +643,7 @@ class JanusTransport(ABC):
             elif kind == _core.STREAM_ITEM:
                 target.put_msg(item)
             elif kind == _core.EVENT:
-                target._deliver(item)
+                target.deliver(item)
             elif kind == _core.UNROUTED:
                 self.stats_unrouted += 1
                 if logger.isEnabledFor(logging.DEBUG):
@@ -530,7 +695,8 @@ def _error_reply(message: Message) -> JanusFastError:
     return janus_error(code, reason)
 
 
-def _fail_waiter(waiter: Any, error: BaseException) -> None:
+def fail_waiter(waiter: Any, error: BaseException) -> None:
+    """Fail a request's future or a stream with ``error`` (nothing if the future is done)."""
     if isinstance(waiter, MessageTransaction):
         waiter.fail(error)
     elif not waiter.done():

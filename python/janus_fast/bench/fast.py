@@ -2,8 +2,8 @@
 
 Rule: ``FastCompat`` uses only what janus-client programs use (``JanusSession``, ``JanusPlugin``,
 ``plugin.send`` → ``MessageTransaction.get`` → ``done``, ``transport.ping``); ``FastNative`` uses
-the native calls (``transport._request`` with an ``Expect``, ``plugin.request``) where they exist
-and the same calls as ``FastCompat`` for sessions and handles (there is no faster path there).
+the native calls (``transport.send_request`` with an ``Expect``, ``plugin.request``) where they
+exist and the same calls as ``FastCompat`` for sessions and handles (there is no faster path there).
 Fan-in (W7): ``FastCompat`` counts ``joining`` events in a ``JanusPlugin.on_receive`` override and
 makes VideoRoom requests with ``send``/``get``; ``FastNative`` uses the typed VideoRoom client
 (``create_room``, ``join_as_publisher``) and an ``on_event(JOINING, ...)`` callback.
@@ -129,7 +129,7 @@ class FastNative(FastCompat):
     label = "janus_fast (native API)"
 
     async def ping(self) -> None:
-        await self._transport()._request({"janus": "ping"}, Expect.PONG)
+        await self._transport().send_request({"janus": "ping"}, Expect.PONG)
 
     async def message(self, handle: Any) -> None:
         await handle.request({"audio": True})

@@ -137,7 +137,7 @@ class HTTPConnection(asyncio.Protocol):
                     None, f"HTTP connection to {self._pool.where} closed before the reply{reason}"
                 )
             )
-        self._pool._discard(self)
+        self._pool.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -153,7 +153,7 @@ class HTTPConnection(asyncio.Protocol):
             assert self._transport is not None
             self._transport.close()
         else:
-            self._pool._release(self)
+            self._pool.release(self)
         try:
             exchange.resolve(status, body)
         except Exception:  # an owner's bug must not kill the connection's reader
@@ -242,7 +242,7 @@ class HTTPConnectionPool:
                 if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                     handed = waiter.result()
                     if handed is not None:
-                        self._release(handed)
+                        self.release(handed)
                     else:
                         self._wake_one(None)
                 raise
@@ -283,7 +283,7 @@ class HTTPConnectionPool:
         self._connections.add(connection)
         return connection
 
-    def _release(self, connection: HTTPConnection) -> None:
+    def release(self, connection: HTTPConnection) -> None:
         """A connection finished an exchange and may carry another (unless the pool is over its
         limit: then it closes, and its closing lets a queued borrower go round)."""
         if self._limit and len(self._connections) > self._limit:
@@ -293,7 +293,7 @@ class HTTPConnectionPool:
             connection.idle_since = self.loop.time()
             self._idle.append(connection)
 
-    def _discard(self, connection: HTTPConnection) -> None:
+    def discard(self, connection: HTTPConnection) -> None:
         """A connection closed: forget it; a queued borrower may open a new one."""
         self._connections.discard(connection)
         with contextlib.suppress(ValueError):

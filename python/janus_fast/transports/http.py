@@ -21,13 +21,14 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import orjson
 
 from janus_fast._compat import timeout, timeout_at
-from janus_fast._core import Expect, HttpRequestWriter, JanusCore, Message
+from janus_fast._core import Expect, HttpRequestWriter, JanusCore
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
@@ -40,11 +41,11 @@ from janus_fast.errors import (
 )
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import (
-    _DEFAULT,
-    RESENDABLE_EXPECTS,
+    STREAM_OPEN_LIMIT,
     JanusTransport,
     JsonDict,
-    _fail_waiter,
+    PreparedRequest,
+    fail_waiter,
 )
 from janus_fast.transports._http_pool import (
     Exchange,
@@ -95,21 +96,27 @@ class _TransactionExchange(Exchange):
             self.give_up(_status_error(status, "request"))
             return
         malformed = transport.stats_malformed
-        transport._core.receive_message(body)  # lenient: bad JSON becomes a MALFORMED item
-        transport._dispatch()
+        transport.feed(body)  # lenient: bad JSON becomes a MALFORMED item
         if transport.stats_malformed != malformed:  # the reply to this request was not Janus JSON
             self.give_up(ProtocolError("Janus answered an HTTP request with malformed JSON"))
 
     def fail(self, error: Exception) -> None:
         if self.resendable and isinstance(error, ConnectionClosedError):
             self.resendable = False  # once: a second failure is the server's answer
-            self.transport._resend(self)
+            self.transport._resend(self)  # noqa: SLF001 - this module's half of the transport
             return
         self.give_up(error)
 
     def give_up(self, error: Exception) -> None:
-        self.transport._core.cancel(self.transaction)
-        _fail_waiter(self.waiter, error)
+        self.transport.forget_transaction(self.transaction)
+        fail_waiter(self.waiter, error)
+
+    def start(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        """Sent now (stream exchanges start their reply timer here)."""
+
+    def withdraw(self) -> None:
+        """The request ended without its reply: drop the connection if it is still due."""
+        self.abandon()
 
 
 class _StreamExchange(_TransactionExchange):
@@ -124,13 +131,15 @@ class _StreamExchange(_TransactionExchange):
         self.timer: asyncio.TimerHandle | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
-        self.transport._stream_exchanges[self.transaction] = self
+        # This module's half of the transport: the table of streams whose reply is due.
+        self.transport._stream_exchanges[self.transaction] = self  # noqa: SLF001
         if timeout is not None:
             self.timer = loop.call_later(timeout, self.expire)
 
     def _finish(self) -> bool:
         """Forget the exchange; False if it was already finished."""
-        if self.transport._stream_exchanges.pop(self.transaction, None) is None:
+        exchanges = self.transport._stream_exchanges  # noqa: SLF001 - see start()
+        if exchanges.pop(self.transaction, None) is None:
             return False
         if self.timer is not None:
             self.timer.cancel()
@@ -154,6 +163,8 @@ class _StreamExchange(_TransactionExchange):
         """The stream is done: drop the connection if the reply is still due."""
         if self._finish():
             self.abandon()
+
+    withdraw = close
 
 
 class JanusTransportHTTP(JanusTransport):
@@ -285,47 +296,54 @@ class JanusTransportHTTP(JanusTransport):
         except asyncio.TimeoutError:
             raise RequestTimeoutError("no HTTP connection was free before the deadline") from None
 
-    async def _request(
-        self,
-        body: JsonDict,
-        expect: int,
-        session_id: int | None = None,
-        handle_id: int | None = None,
-        timeout: float | None = _DEFAULT,
-        *,
-        idempotent: bool = False,
-    ) -> Message:
-        pool = self._pool()
-        loop = self._loop
-        assert loop is not None
-        waiter: asyncio.Future[Message] = loop.create_future()
-        deadline = self._deadline(timeout)
+    def _submit(self, prepared: PreparedRequest) -> Awaitable[None] | None:
+        """A POST to the request's path on an idle pooled connection; when none is idle, the
+        template awaits one (opened or queued for, within the request's deadline)."""
+        pool = self._requests
+        if pool is None:
+            raise self._not_connected()
+        session_id, handle_id, waiter = prepared.session_id, prepared.handle_id, prepared.waiter
         transaction, data = self._core.encode(
-            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline, ids_in_body=False
-        )
-        exchange = _TransactionExchange(
-            self,
-            transaction,
+            orjson.dumps(prepared.body),
             waiter,
-            self._writer.post(self._target(session_id, handle_id), data),
-            idempotent or expect in RESENDABLE_EXPECTS,
+            prepared.expect,
+            session_id,
+            handle_id,
+            prepared.deadline,
+            ids_in_body=False,
         )
-        if deadline is not None:
-            self._arm_timer(deadline)
-        try:
-            connection = pool.take_idle()
-            if connection is None:
-                connection = await self._acquire(pool, deadline)
-            connection.send(exchange)
-            return await waiter
-        except BaseException:
-            self._core.cancel(transaction)
-            exchange.abandon()
-            if waiter.done() and not waiter.cancelled():
-                # The deadline timer failed the waiter too (same deadline as the pool wait):
-                # the caller gets the error raised here; mark that one as seen.
-                waiter.exception()
-            raise
+        prepared.transaction = transaction
+        request = self._writer.post(self._target(session_id, handle_id), data)
+        exchange: _TransactionExchange
+        deadline = prepared.deadline
+        if prepared.expect == Expect.STREAM:
+            exchange = _StreamExchange(self, transaction, waiter, request)
+            limit = self.options.timeout
+            assert self._loop is not None
+            deadline = self._loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
+        else:
+            exchange = _TransactionExchange(self, transaction, waiter, request, prepared.resendable)
+        prepared.io = exchange
+        connection = pool.take_idle()
+        if connection is None:
+            return self._send_when_free(pool, exchange, deadline)
+        exchange.start(pool.loop, self.options.timeout)
+        connection.send(exchange)
+        return None
+
+    async def _send_when_free(
+        self, pool: HTTPConnectionPool, exchange: _TransactionExchange, deadline: float | None
+    ) -> None:
+        connection = await self._acquire(pool, deadline)
+        assert self._loop is not None
+        exchange.start(self._loop, self.options.timeout)
+        connection.send(exchange)
+
+    def _withdraw(self, prepared: PreparedRequest) -> None:
+        super()._withdraw(prepared)
+        exchange: _TransactionExchange | None = prepared.io
+        if exchange is not None:
+            exchange.withdraw()
 
     def _resend(self, exchange: _TransactionExchange) -> None:
         """Send ``exchange`` again on another connection (its first one closed before the reply)."""
@@ -344,56 +362,15 @@ class JanusTransportHTTP(JanusTransport):
             exchange.give_up(exc)
             return
         if exchange.waiter.done():  # timed out or cancelled meanwhile
-            pool._release(connection)
+            pool.release(connection)
             return
         connection.send(exchange)
-
-    def _start_stream(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> tuple[MessageTransaction, _StreamExchange]:
-        stream = self._new_stream(session_id, handle_id)
-        stream.id, data = self._core.encode(
-            orjson.dumps(body),
-            stream,
-            Expect.STREAM,
-            session_id,
-            handle_id,
-            None,
-            ids_in_body=False,
-        )
-        request = self._writer.post(self._target(session_id, handle_id), data)
-        exchange = _StreamExchange(self, stream.id, stream, request)
-        assert self._loop is not None
-        exchange.start(self._loop, self.options.timeout)
-        return stream, exchange
 
     def _release_stream(self, stream: MessageTransaction) -> None:
         exchange = self._stream_exchanges.get(stream.id)
         if exchange is not None:
             exchange.close()
         super()._release_stream(stream)
-
-    def _open_stream_now(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction | None:
-        pool = self._requests
-        connection = pool.take_idle() if pool is not None and self.connected else None
-        if connection is None:
-            return None
-        stream, exchange = self._start_stream(body, session_id, handle_id)
-        connection.send(exchange)
-        return stream
-
-    async def _open_stream(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction:
-        pool = self._pool()
-        connection = pool.take_idle()
-        if connection is None:
-            connection = await self._acquire(pool, self._deadline(_DEFAULT))
-        stream, exchange = self._start_stream(body, session_id, handle_id)
-        connection.send(exchange)
-        return stream
 
     async def _exchange(
         self, data: bytes, pool: HTTPConnectionPool, limit: float | None
@@ -419,8 +396,7 @@ class JanusTransportHTTP(JanusTransport):
         status, reply = await self._exchange(request, self._pool(), self.options.timeout)
         if status != 200:
             raise _status_error(status, "request")
-        self._core.receive_message(reply)
-        self._dispatch()
+        self.feed(reply)
 
     async def info(self) -> JsonDict:
         """``GET /info`` (no session needed), bounded by ``timeout``."""
@@ -520,8 +496,7 @@ class JanusTransportHTTP(JanusTransport):
         if not payload.strip(b" \t\r\n[]"):
             return False
         malformed = self.stats_malformed
-        self._core.receive_message(payload)
-        self._dispatch()
+        self.feed(payload)
         return self.stats_malformed == malformed
 
     def _count_empty_poll(self, session_id: int, payload: bytes) -> None:
@@ -549,7 +524,7 @@ class JanusTransportHTTP(JanusTransport):
         self._resize_request_pool()
         session = self._sessions.get(session_id)
         if session is not None:
-            session._lost(error)
+            session.mark_lost(error)
 
 
 def _status_error(status: int, what: str) -> Exception:

@@ -24,25 +24,22 @@ import orjson
 
 from janus_fast import _core
 from janus_fast._compat import timeout, timeout_at
-from janus_fast._core import Message, WebSocketConnection
+from janus_fast._core import Expect, Message, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
-    InvalidStateError,
     JanusFastError,
     ProtocolError,
     QueueFullError,
     RequestTimeoutError,
     TransportError,
 )
-from janus_fast.message_transaction import MessageTransaction
-from janus_fast.transport import _DEFAULT, RESENDABLE_EXPECTS, JanusTransport, JsonDict
+from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, PreparedRequest
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._recovery import Reconnector, RecoveryLink
 from janus_fast.transports._url import parse_url
 
 if TYPE_CHECKING:
-    from janus_fast.plugin import JanusPlugin
-    from janus_fast.session import JanusSession
+    pass
 
 logger = logging.getLogger("janus_fast.transport.websocket")
 
@@ -55,7 +52,11 @@ _CLOSE_WAIT = 2.0
 
 
 class _WebSocketProtocol(asyncio.BufferedProtocol):
-    """Forwards socket callbacks to the transport; reads into one reused buffer."""
+    """Forwards socket callbacks to the transport; reads into one reused buffer.
+
+    It is the socket half of ``JanusTransportWebsocket`` (same module), so it calls the
+    transport's private ``_on_*`` callbacks (marked ``noqa: SLF001``); nothing else does.
+    """
 
     __slots__ = ("_owner", "_view", "closed")
 
@@ -75,22 +76,22 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
             set_limits(high=self._owner.options.write_buffer_limit)
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._owner._on_data(self._view[:nbytes].tobytes())
+        self._owner._on_data(self._view[:nbytes].tobytes())  # noqa: SLF001
 
     def pause_writing(self) -> None:
-        self._owner._on_write_paused(self)
+        self._owner._on_write_paused(self)  # noqa: SLF001
 
     def resume_writing(self) -> None:
-        self._owner._on_write_resumed(self)
+        self._owner._on_write_resumed(self)  # noqa: SLF001
 
     def eof_received(self) -> bool:
-        self._owner._on_eof()
+        self._owner._on_eof()  # noqa: SLF001
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
-        self._owner._on_connection_lost(self, exc)
+        self._owner._on_connection_lost(self, exc)  # noqa: SLF001
 
 
 class JanusTransportWebsocket(JanusTransport):
@@ -450,10 +451,10 @@ class JanusTransportWebsocket(JanusTransport):
             close_socket=self._close_for_recovery,
             send=self._send_now,
             fail_pending=self._fail_pending,
-            sessions=lambda: list(self._sessions.values()),
-            move_session=self._move_session,
-            move_handle=self._move_handle,
-            lose_session=lambda session, error: session._lost(error),
+            sessions=self.sessions,
+            move_session=self.rebind_session,
+            move_handle=self.rebind_handle,
+            lose_session=lambda session, error: session.mark_lost(error),
             set_server_info=self._set_server_info,
             server_info=self._known_server_info,
             mark_down=self._mark_down,
@@ -478,22 +479,6 @@ class JanusTransportWebsocket(JanusTransport):
                 info: JsonDict = orjson.loads(probed)
                 return info
         return self._server_info
-
-    def _move_session(self, session: JanusSession, new_id: int) -> None:
-        old_id = session.id
-        if old_id is not None:
-            self._sessions.pop(old_id, None)
-            self._core.remove_session(old_id)
-        self._register_session(new_id, session)
-        session.rebind(new_id)
-
-    def _move_handle(self, session: JanusSession, plugin: JanusPlugin, new_id: int) -> None:
-        session_id, old_id = session.id, plugin.id
-        assert session_id is not None
-        if old_id is not None:
-            self._core.remove_handle(session_id, old_id)
-        plugin.rebind(new_id)
-        self._core.add_handle(session_id, new_id, plugin)
 
     # -- liveness --------------------------------------------------------------------------------
     def _start_pinger(self) -> None:
@@ -553,86 +538,20 @@ class JanusTransportWebsocket(JanusTransport):
             if self._batcher is not None:
                 self._batcher.tune()
 
-    def _usable_loop(self) -> asyncio.AbstractEventLoop:
-        if not self.connected or self._loop is None:
-            down_error = self._recovery.down_error
-            if down_error is not None:
-                detail = str(down_error) or repr(down_error)
-                raise ConnectionClosedError(None, f"connection lost for good: {detail}")
-            raise InvalidStateError("Must connect before any communication.")
-        return self._loop
+    # -- the request template's I/O --------------------------------------------------------------
+    def _not_connected(self) -> Exception:
+        down_error = self._recovery.down_error
+        if down_error is not None:
+            detail = str(down_error) or repr(down_error)
+            return ConnectionClosedError(None, f"connection lost for good: {detail}")
+        return super()._not_connected()
 
-    async def _request(
-        self,
-        body: JsonDict,
-        expect: int,
-        session_id: int | None = None,
-        handle_id: int | None = None,
-        timeout: float | None = _DEFAULT,
-        *,
-        idempotent: bool = False,
-    ) -> Message:
-        loop = self._usable_loop()
-        limit = self.options.timeout if timeout is _DEFAULT else timeout
-        deadline = None if limit is None else loop.time() + limit
-        payload = orjson.dumps(body)
-        while True:
-            while self._recovery.active or self._write_gate is not None:
-                if self._recovery.active:
-                    await self._recovery.wait(deadline)
-                    if handle_id is not None:
-                        handle_id = self._recovery.alias(handle_id)
-                else:
-                    await self._wait_writable(deadline)
-            waiter: asyncio.Future[Message] = loop.create_future()
-            transaction: str = self._core.request(
-                payload, waiter, expect, session_id, handle_id, deadline
-            )
-            if not self._flush_pending:
-                self._flush_pending = True
-                loop.call_soon(self._flush)
-            if deadline is not None and (self._timer is None or deadline < self._timer_when):
-                self._arm_timer(deadline)
-            try:
-                return await waiter
-            except ConnectionClosedError:
-                if not self._recovery.active or not (idempotent or expect in RESENDABLE_EXPECTS):
-                    raise
-            except asyncio.CancelledError:
-                self._core.cancel(transaction)
-                raise
+    def _must_wait(self) -> bool:
+        return self._recovery.active or self._write_gate is not None
 
-    def _send_now(
-        self, body: JsonDict, expect: int, session_id: int | None, timeout: float
-    ) -> asyncio.Future[Message]:
-        """Queue a request on the current socket past the outage gate (recovery's requests);
-        requests queued in the same loop iteration share coalesced frames."""
-        loop = self._usable_loop()
-        waiter: asyncio.Future[Message] = loop.create_future()
-        deadline = loop.time() + timeout
-        try:
-            self._core.request(orjson.dumps(body), waiter, expect, session_id, None, deadline)
-        except (JanusFastError, ValueError) as exc:  # the socket closed under recovery
-            waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
-            return waiter
-        self._schedule_flush()
-        if self._timer is None or deadline < self._timer_when:
-            self._arm_timer(deadline)
-        return waiter
-
-    def _open_stream_now(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction | None:
-        if self._recovery.active or self._write_gate is not None:
-            return None  # wait for the connection or its write buffer first (coroutine path)
-        self._usable_loop()
-        return self._enqueue_stream(body, session_id, handle_id)
-
-    async def _open_stream(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction:
-        loop = self._usable_loop()
-        deadline = loop.time() + (self.options.timeout or 3600.0)
+    async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
+        """The outage queue while reconnecting, the write gate while the socket's buffer is
+        full; both bounded by ``queue_size`` and ``deadline``."""
         while self._recovery.active or self._write_gate is not None:
             if self._recovery.active:
                 await self._recovery.wait(deadline)
@@ -640,32 +559,58 @@ class JanusTransportWebsocket(JanusTransport):
                     handle_id = self._recovery.alias(handle_id)
             else:
                 await self._wait_writable(deadline)
-        return self._enqueue_stream(body, session_id, handle_id)
+        return handle_id
 
-    def _enqueue_stream(
-        self, body: JsonDict, session_id: int | None, handle_id: int | None
-    ) -> MessageTransaction:
-        stream = self._new_stream(session_id, handle_id)
-        stream.id = self._core.request(
-            orjson.dumps(body),
-            stream,
-            _core.Expect.STREAM,
-            session_id,
-            handle_id,
-            None,
-            body.get("janus") == "message",
+    def _may_resend(self) -> bool:
+        return self._recovery.active
+
+    def _submit(self, prepared: PreparedRequest) -> None:
+        """Encode into the core's (coalescing) send buffer; one flush per loop iteration."""
+        expect = prepared.expect
+        prepared.transaction = self._core.request(
+            orjson.dumps(prepared.body),
+            prepared.waiter,
+            expect,
+            prepared.session_id,
+            prepared.handle_id,
+            prepared.deadline,
+            expect == Expect.STREAM and prepared.body.get("janus") == "message",
         )
-        self._schedule_flush()
-        return stream
+        if not self._flush_pending:
+            self._flush_pending = True
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
+        return None
+
+    def _send_now(
+        self, body: JsonDict, expect: int, session_id: int | None, timeout: float
+    ) -> asyncio.Future[Message]:
+        """Queue a request on the current socket past the outage gate (recovery's requests);
+        requests queued in the same loop iteration share coalesced frames."""
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        deadline = loop.time() + timeout
+        prepared = PreparedRequest(
+            body, expect, session_id, None, deadline, loop.create_future(), False
+        )
+        waiter: asyncio.Future[Message] = prepared.waiter
+        try:
+            self._submit(prepared)
+        except (JanusFastError, ValueError) as exc:  # the socket closed under recovery
+            waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
+            return waiter
+        self._arm_timer(deadline)
+        return waiter
 
     async def _send(self, message: JsonDict) -> None:
         """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        loop = self._usable_loop()
-        deadline = loop.time() + (self.options.timeout or 3600.0)
-        while self._recovery.active or self._write_gate is not None:
-            if self._recovery.active:
-                await self._recovery.wait(deadline)
-            else:
-                await self._wait_writable(deadline)
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        if self._must_wait():
+            await self._wait_until_ready(
+                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
+            )
         self._core.send_raw(orjson.dumps(message))
         self._schedule_flush()
