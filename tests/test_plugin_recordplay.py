@@ -17,6 +17,7 @@ from janus_fast import JanusSession, PluginError
 from janus_fast._compat import timeout as deadline
 from janus_fast.errors import JsepInvalidSdpError
 from janus_fast.plugins import JanusRecordPlayPlugin, RecordPlayError, RecordPlayEventType
+from janus_fast.plugins.recordplay import classify_event
 
 BOUND = 15.0
 MISSING_ELEMENT = 415
@@ -104,3 +105,23 @@ async def test_errors_are_typed(janus_url: str) -> None:
         with pytest.raises(ValueError, match="player"):
             await plugin.record("no player")  # neither a player nor a jsep: nothing sent
         await plugin.destroy()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"recordplay": "event", "result": {"status": "recording", "id": 1}},
+            RecordPlayEventType.RECORDING,
+        ),
+        ({"recordplay": "event", "result": {"status": "playing"}}, RecordPlayEventType.PLAYING),
+        ({"recordplay": "event", "result": {"status": "slow_link"}}, RecordPlayEventType.SLOW_LINK),
+        ({"recordplay": "event", "result": "done"}, RecordPlayEventType.DONE),
+        ({"recordplay": "event", "result": "other text"}, RecordPlayEventType.OTHER),
+        ({"recordplay": "event", "result": {"status": 3}}, RecordPlayEventType.OTHER),
+        ({"recordplay": "list", "list": []}, RecordPlayEventType.OTHER),
+    ],
+)
+def test_event_shapes(data: dict[str, Any], expected: RecordPlayEventType) -> None:
+    """Every shape, known or not, has an event type; none raises."""
+    assert classify_event(data)[0] is expected

@@ -16,6 +16,7 @@ from _fake_sdp import answer
 from janus_fast import JanusSession, PluginError
 from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusStreamingPlugin, StreamingError, StreamingEventType
+from janus_fast.plugins.streaming import classify_event
 from janus_fast.testing.pytest_plugin import JanusFactory
 
 BOUND = 15.0
@@ -242,3 +243,63 @@ async def test_string_mountpoint_ids(janus_factory: JanusFactory) -> None:
         await admin.stop()
         await admin.destroy_mountpoint("cam-1")
         await admin.destroy()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"streaming": "event", "result": {"status": "started"}}, StreamingEventType.STARTED),
+        ({"streaming": "event", "result": {"status": "kicked_all"}}, StreamingEventType.KICKED_ALL),
+        (
+            {"streaming": "event", "result": {"switched": "ok", "id": 7}},
+            StreamingEventType.SWITCHED,
+        ),
+        ({"streaming": "event", "result": {"event": "configured"}}, StreamingEventType.CONFIGURED),
+        (
+            {"streaming": "event", "result": {"mid": "v", "substream": 1}},
+            StreamingEventType.SIMULCAST,
+        ),
+        (
+            {"streaming": "event", "result": {"mid": "v", "spatial_layer": 1}},
+            StreamingEventType.SVC,
+        ),
+        ({"event": "edited", "id": 7, "metadata": "m"}, StreamingEventType.EDITED),
+        ({"streaming": "event", "result": {"status": "brand-new"}}, StreamingEventType.OTHER),
+        ({"streaming": "event", "result": "a string"}, StreamingEventType.OTHER),
+        (
+            {"streaming": "event", "result": {"status": ["not", "a", "str"]}},
+            StreamingEventType.OTHER,
+        ),
+        ({"streaming": "created"}, StreamingEventType.OTHER),
+    ],
+)
+def test_event_shapes(data: dict[str, Any], expected: StreamingEventType) -> None:
+    """Every shape, known or not, has an event type; none raises."""
+    assert classify_event(data)[0] is expected
+
+
+async def test_unsolicited_events_reach_handlers_and_state() -> None:
+    """Events delivered to ``on_receive`` (no Janus needed: the handle is not attached) fire the
+    handlers and update ``mountpoint_id``/``started``; malformed ones become ``OTHER``."""
+    plugin = JanusStreamingPlugin()
+    events = Events(plugin)
+
+    def event(data: Any) -> dict[str, Any]:
+        return {"janus": "event", "plugindata": {"plugin": "janus.plugin.streaming", "data": data}}
+
+    await plugin.on_receive(event({"streaming": "event", "result": {"status": "started"}}))
+    assert plugin.started
+    await plugin.on_receive(event({"streaming": "event", "result": {"switched": "ok", "id": 9}}))
+    assert plugin.mountpoint_id == 9
+    await plugin.on_receive(event({"streaming": "event", "error_code": 455, "error": "gone"}))
+    await plugin.on_receive(event({"streaming": "event", "result": {"status": "stopped"}}))
+    assert plugin.mountpoint_id is None and not plugin.started
+    await plugin.on_receive({"janus": "event", "plugindata": "not a dict"})
+    kinds = [events.queue.get_nowait()[0] for _ in range(events.queue.qsize())]
+    assert kinds == [
+        StreamingEventType.STARTED,
+        StreamingEventType.SWITCHED,
+        StreamingEventType.ERROR,
+        StreamingEventType.STOPPED,
+        StreamingEventType.OTHER,
+    ]
