@@ -27,6 +27,7 @@ from janus_fast import JanusSession
 from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusRecordPlayPlugin, RecordPlayEventType
 from janus_fast.testing.config import recordings_folder
+from janus_fast.testing.pytest_plugin import JanusFactory
 from janus_fast.testing.server import JanusServer
 
 BOUND = 40.0
@@ -111,3 +112,32 @@ async def test_record_list_and_play_back(
         finally:
             await viewer.destroy()
             await recorder.destroy()
+
+
+async def test_full_trickle_record_and_play(
+    janus_factory: JanusFactory, transport_kind: str, clip: Path
+) -> None:
+    """Neither side puts candidates in its SDP: ``record``/``play_media`` with ``trickle=True``
+    send ours after the offer/answer, Janus's arrive as ``trickle`` events."""
+    server = janus_factory(plugins=("recordplay",), nat={"full_trickle": True})
+    url = server.ws_url if transport_kind == "ws" else server.http_url
+    sink = FrameCounter()
+    async with deadline(BOUND), JanusSession(base_url=url) as session:
+        plugin = JanusRecordPlayPlugin(pc_config=no_stun())
+        await plugin.attach(session)
+        events = Events(plugin)
+        try:
+            data = await plugin.record(
+                "trickled", MediaPlayer(str(clip)), filename="trickled", trickle=True
+            )
+            assert "a=candidate" not in data["jsep"]["sdp"]
+            await plugin.webrtcup_event.wait()
+            while min((await sent_packets(plugin.pc)).values()) < 40:
+                await asyncio.sleep(0.05)
+            await plugin.stop()
+            await events.next(RecordPlayEventType.DONE)
+            played = await plugin.play_media(data["result"]["id"], recorder=sink, trickle=True)
+            assert "a=candidate" not in played["jsep"]["sdp"]
+            await sink.wait(frames=5)
+        finally:
+            await plugin.destroy()

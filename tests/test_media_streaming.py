@@ -28,6 +28,7 @@ from _media import (
 from janus_fast import JanusSession
 from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusStreamingPlugin, StreamingEventType
+from janus_fast.testing.pytest_plugin import JanusFactory
 
 BOUND = 40.0
 #: How long a stopped flow is watched for packets that should not come.
@@ -159,4 +160,27 @@ async def test_switch_and_recording(janus_url: str, tmp_path: Path) -> None:
             await viewer.destroy()
             for mp in (first, second):
                 await admin.destroy_mountpoint(mp, secret="s")
+            await admin.destroy()
+
+
+async def test_full_trickle_watch(janus_factory: JanusFactory, transport_kind: str) -> None:
+    """Neither side puts candidates in its SDP: Janus trickles its own (maybe before its offer
+    is answered, kept until then) and ``watch_media(trickle=True)`` sends ours after the
+    answer."""
+    server = janus_factory(plugins=("streaming",), nat={"full_trickle": True})
+    url = server.ws_url if transport_kind == "ws" else server.http_url
+    mp = mountpoint_id()
+    sink = FrameCounter()
+    async with deadline(BOUND), JanusSession(base_url=url) as session:
+        admin, viewer = await attached(session), await attached(session)
+        ports = await create(admin, mp)
+        try:
+            with RtpSender(ports):
+                watched = await viewer.watch_media(mp, recorder=sink, trickle=True)
+                assert "a=candidate" not in watched["jsep"]["sdp"]
+                await viewer.webrtcup_event.wait()
+                await sink.wait(frames=5)
+        finally:
+            await viewer.destroy()
+            await admin.destroy_mountpoint(mp, secret="s")
             await admin.destroy()
