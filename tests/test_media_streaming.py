@@ -1,7 +1,8 @@
 """Streaming with real media: an RTP mountpoint made with ``create`` on loopback ports, fed by
 ffmpeg, watched by an aiortc viewer that decodes its frames; pause/resume, disable/enable and
 ``configure(send=False)`` stop and restart the flow; ``switch`` moves the viewer to a second
-mountpoint (still decoding once the first one's sender is gone); ``recording`` writes .mjr files.
+mountpoint (still decoding once the first one's sender is gone); ``recording`` writes .mjr files;
+a full-trickle Janus with our own trickle; an ``ondemand`` file mountpoint (A-law) decoded too.
 
 Rule: all ICE stays on this machine (``no_stun()``), every sender is ffmpeg on 127.0.0.1, every
 test is bounded by a ``deadline`` and closes every PeerConnection and sender it started.
@@ -11,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from _media import (
     RTP_MEDIA,
@@ -180,6 +185,49 @@ async def test_full_trickle_watch(janus_factory: JanusFactory, transport_kind: s
                 assert "a=candidate" not in watched["jsep"]["sdp"]
                 await viewer.webrtcup_event.wait()
                 await sink.wait(frames=5)
+        finally:
+            await viewer.destroy()
+            await admin.destroy_mountpoint(mp, secret="s")
+            await admin.destroy()
+
+
+@pytest.fixture(scope="module")
+def alaw_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three seconds of a 440 Hz tone as raw A-law (8 kHz mono), made with ffmpeg."""
+    path = tmp_path_factory.mktemp("streams") / "tone.alaw"
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is needed for Streaming media tests: apt-get install ffmpeg"
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i",
+         "sine=frequency=440:sample_rate=8000", "-t", "3", "-ac", "1", "-f", "alaw", str(path)],
+        check=True,
+        timeout=30,
+    )  # fmt: skip
+    return path
+
+
+async def test_ondemand_file_mountpoint(janus_url: str, alaw_file: Path) -> None:
+    """A mountpoint of another type (``ondemand``: Janus plays a file to each viewer), its
+    type-specific fields passed as kwargs; the viewer decodes the file's audio."""
+    mp = mountpoint_id()
+    sink = FrameCounter()
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
+        admin, viewer = await attached(session), await attached(session)
+        created = await admin.create_mountpoint(
+            "ondemand",
+            mp,
+            secret="s",
+            filename=str(alaw_file),
+            audio=True,
+            audiopt=8,
+            audiocodec="pcma",
+        )
+        assert created["stream"]["type"] == "on demand"
+        try:
+            watched = await viewer.watch_media(mp, recorder=sink)
+            assert "PCMA/8000" in watched["jsep"]["sdp"]
+            await viewer.webrtcup_event.wait()
+            await sink.wait(frames=20, kinds=("audio",))
         finally:
             await viewer.destroy()
             await admin.destroy_mountpoint(mp, secret="s")
