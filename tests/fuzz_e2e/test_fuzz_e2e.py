@@ -311,10 +311,17 @@ async def run_case(
         case.cancel = rng.choice(names)
         case.cancel_after = rng.choice((0.0, 0.0005, 0.002, 0.01))
         case.log.append(f"cancel {case.cancel} after {case.cancel_after}s")
-    transport = JanusTransport.create_transport(server.url, config=OPTIONS)
     # Some sessions keep themselves alive in the background while the case runs.
     interval = rng.choice((None, None, 0.02, 0.05)) if case.target != "none" else None
-    session = JanusSession(transport=transport, keepalive_interval=interval)
+    if case.target != "none" and rng.random() < 0.3:  # janus-client style: the session's own
+        session = JanusSession(base_url=server.url, **{**OPTIONS, "keepalive_interval": interval})
+        transport = session.transport
+        owned = True
+        case.log.append("the session owns its transport")
+    else:
+        owned = False
+        transport = JanusTransport.create_transport(server.url, config=OPTIONS)
+        session = JanusSession(transport=transport, keepalive_interval=interval)
     if interval:
         case.log.append(f"background keepalive every {interval}s")
     plugin: JanusPlugin = JanusVideoRoomPlugin() if flow == "videoroom" else EchoTest(rng)
@@ -342,12 +349,16 @@ async def run_case(
                 assert isinstance(server, WsScriptedJanus)
                 await server.push(plan)
                 await asyncio.sleep(rng.choice((0, 0.005, 0.02)))
+            if step == "destroy" and owned and watched is transport:
+                server.disarm()  # destroying a session that owns its transport disconnects it
+                await check_alive(case, watched)
             if step in ADMIN_STEPS:
                 await admin_step(case, step, admin, session, plugin)
             else:
                 await run_step(case, step, transport, session, plugin)
         server.disarm()
-        await check_alive(case, watched)
+        if not (owned and watched is transport):
+            await check_alive(case, watched)
     finally:
         server.disarm()
         await bounded(case, "cleanup detach", plugin.destroy())
