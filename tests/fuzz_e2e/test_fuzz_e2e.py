@@ -649,6 +649,26 @@ async def test_control_run_without_mutation_succeeds_everywhere(
     assert server.applied == 0
 
 
+@pytest.mark.parametrize("kind", ["ws", "http"])
+async def test_a_case_replays_from_its_seed(kind: str, event_loop_name: str) -> None:
+    """The same seed and case number draw the same flow, mutation, target and choices (what a
+    failure report's re-run line relies on)."""
+    runs: list[list[tuple[str, str, list[str]]]] = []
+    for _ in range(2):
+        server: ScriptedJanus = await (
+            WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
+        ).start()
+        cases = [Case(kind, "replay", index) for index in range(6)]
+        try:
+            for case in cases:
+                await run_case(server, case, {}, event_loop_name)
+        finally:
+            await server.close()
+        runs.append([(c.mutation, c.target, c.log[:2]) for c in cases])
+    assert runs[0] == runs[1]
+    assert len({mutation for mutation, _, _ in runs[0]}) > 1
+
+
 async def test_the_checks_catch_what_they_claim_to(monkeypatch: pytest.MonkeyPatch) -> None:
     """The invariants can fail: an untyped error, a hung call, a leaked task, an iterator that
     never ends are each reported as a problem of the case."""
