@@ -102,6 +102,11 @@ async def test_room_administration(janus_url: str) -> None:
         recording = await admin.enable_recording(room, True, SECRET)
         assert recording["audiobridge"] == "success"
         await admin.enable_recording(room, False, SECRET)
+        assert (await admin.enable_mjrs(room, True, SECRET))["audiobridge"] == "success"
+        await admin.enable_mjrs(room, False, SECRET)
+        with pytest.raises(AudioBridgeError) as caught:
+            await admin.enable_mjrs(room, True, "wrong")
+        assert caught.value.error_code == 489
 
         await admin.destroy_room(room, SECRET)
         assert await admin.exists(room) is False

@@ -12,6 +12,7 @@ from janus_fast.plugins.audiobridge import (
     JanusAudioBridgePlugin,
 )
 from janus_fast.plugins.echotest import EchoTestError, JanusEchoTestPlugin
+from janus_fast.plugins.nosip import JanusNoSipPlugin, NoSipError, NoSipEventType
 from janus_fast.plugins.recordplay import (
     JanusRecordPlayPlugin,
     RecordPlayError,
@@ -33,12 +34,15 @@ __all__ = [
     "EchoTestError",
     "JanusAudioBridgePlugin",
     "JanusEchoTestPlugin",
+    "JanusNoSipPlugin",
     "JanusRecordPlayPlugin",
     "JanusStreamingPlugin",
     "JanusTextRoomPlugin",
     "JanusVideoCallPlugin",
     "JanusVideoRoomPlugin",
     "MediaKind",
+    "NoSipError",
+    "NoSipEventType",
     "ParticipantId",
     "ParticipantType",
     "RecordPlayError",
