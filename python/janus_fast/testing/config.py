@@ -73,13 +73,16 @@ class TlsFiles:
     key_pem: str
 
 
-EventHandlerKind = Literal["sampleevh", "wsevh"]
+EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh"]
 
 
 @dataclasses.dataclass(frozen=True)
 class EventHandler:
-    """One Janus event handler to enable: ``sampleevh`` (HTTP POSTs to ``backend``) or ``wsevh``
-    (a WebSocket client of ``backend``). Each field is a setting of its ``.jcfg``."""
+    """One Janus event handler to enable: ``sampleevh`` (HTTP POSTs to ``backend``), ``wsevh``
+    (a WebSocket client of ``backend``), ``mqttevh`` (publishes to the broker at ``backend``,
+    ``tcp://host:port``) or ``rabbitmqevh`` (``backend`` ``amqp://host:port``). Each field is a
+    setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of the
+    last two; ``extra`` adds any other setting (``topic``, ``exchange``, ``route_key`` …)."""
 
     kind: EventHandlerKind
     backend: str
@@ -95,10 +98,11 @@ class EventHandler:
     retransmissions_backoff: int | None = None
     #: wsevh only: the WebSocket subprotocol (Janus's default: ``janus-event-handlers``).
     subprotocol: str | None = None
+    extra: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sampleevh", "wsevh"):
-            raise ValueError(f"event handler kind must be sampleevh or wsevh, not {self.kind!r}")
+        if self.kind not in ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh"):
+            raise ValueError(f"unknown event handler kind {self.kind!r}")
 
     def __repr__(self) -> str:  # the backend URL may carry credentials: only its scheme shows
         scheme = self.backend.split(":", 1)[0]
@@ -127,6 +131,17 @@ class EventHandler:
         if self.compress:
             general["compress"] = True
         general.update({key: value for key, value in optional.items() if value is not None})
+        if self.kind in ("mqttevh", "rabbitmqevh"):
+            del general["backend"]
+            for ours, theirs in (("backend_user", "username"), ("backend_pwd", "password")):
+                if ours in general:
+                    general[theirs] = general.pop(ours)
+            if self.kind == "mqttevh":
+                general["url"] = self.backend
+            else:
+                host, _, port = self.backend.split("://", 1)[-1].rstrip("/").rpartition(":")
+                general.update(host=host, port=int(port))
+        general.update(self.extra)
         return {"general": general}
 
 
