@@ -11,12 +11,12 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=0
-for bin in janus make cc pkg-config ffmpeg; do command -v "$bin" >/dev/null 2>&1 || need_apt=1; done
+for bin in janus make cc pkg-config ffmpeg mosquitto rabbitmq-server; do command -v "$bin" >/dev/null 2>&1 || need_apt=1; done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt=1
 if [ "$need_apt" = 1 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
-        janus build-essential pkg-config ca-certificates git ffmpeg \
+        janus build-essential pkg-config ca-certificates git ffmpeg mosquitto rabbitmq-server \
         python3 python3-dev python3-venv python3-pip >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then

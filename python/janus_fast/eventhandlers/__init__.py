@@ -1,13 +1,16 @@
 """Janus event handlers as one typed async stream.
 
 Rule: receivers (``HttpEventReceiver`` for ``sampleevh``, ``WebSocketEventReceiver`` for
-``wsevh``) only decode what Janus sends and ``publish`` it into an ``EventStream``; the stream owns
-the bound, the de-duplication and the counters; ``events`` owns the types. Nothing here needs more
-than the core install (orjson).
+``wsevh``, ``MqttEventReceiver`` for ``mqttevh``, ``AmqpEventReceiver`` for ``rabbitmqevh``) only
+decode what Janus sends and ``publish`` it into an ``EventStream``; the stream owns
+the bound, the de-duplication and the counters; ``events`` owns the types. HTTP and WebSocket need
+nothing beyond the core install (orjson); MQTT and AMQP import their client library (extras
+``janus-fast[mqtt]``, ``janus-fast[amqp]``) only when started.
 """
 
 from __future__ import annotations
 
+from janus_fast.eventhandlers.amqp import AmqpEventReceiver
 from janus_fast.eventhandlers.events import (
     CoreEvent,
     CoreSubtype,
@@ -29,10 +32,12 @@ from janus_fast.eventhandlers.events import (
     parse_event,
 )
 from janus_fast.eventhandlers.http import HttpEventReceiver
+from janus_fast.eventhandlers.mqtt import MqttEventReceiver
 from janus_fast.eventhandlers.stream import EventStream
 from janus_fast.eventhandlers.websocket import WebSocketEventReceiver
 
 __all__ = [
+    "AmqpEventReceiver",
     "CoreEvent",
     "CoreSubtype",
     "EventStream",
@@ -45,6 +50,7 @@ __all__ = [
     "JsepEvent",
     "MediaEvent",
     "MediaSubtype",
+    "MqttEventReceiver",
     "PluginEvent",
     "SessionEvent",
     "TransportEvent",

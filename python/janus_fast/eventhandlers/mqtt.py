@@ -1,0 +1,101 @@
+"""``MqttEventReceiver``: consumes what Janus's MQTT event handler (``mqttevh``) publishes.
+
+Rule: subscribes ``<topic>/#`` (that also matches ``<topic>`` itself, for ``addevent = false``);
+each message is one event. ``<topic>/status`` carries mqttevh's connect/disconnect notices, not
+events: counted (``status``) and skipped. Needs the optional extra ``janus-fast[mqtt]`` (aiomqtt),
+imported only when the receiver starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from janus_fast.errors import InvalidOptionError
+from janus_fast.eventhandlers._consumer import BrokerReceiver
+from janus_fast.eventhandlers.stream import EventStream
+
+
+def _aiomqtt() -> Any:
+    try:
+        import aiomqtt
+    except ImportError as exc:  # pragma: no cover - the extra is installed in the dev setup
+        raise ImportError(
+            "MqttEventReceiver needs aiomqtt: pip install 'janus-fast[mqtt]'"
+        ) from exc
+    return aiomqtt
+
+
+class MqttEventReceiver(BrokerReceiver):
+    """Subscribe to mqttevh's events at an MQTT broker. ``topic`` is mqttevh's ``topic``
+    (default ``/janus/events``). ``stats()``: ``connects``, ``messages``, ``status``, ``errors``."""
+
+    kind = "MQTT"
+
+    def __init__(
+        self,
+        stream: EventStream | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        topic: str = "/janus/events",
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str | None = None,
+        qos: int = 0,
+        max_queued: int = 10_000,
+        server: str | None = None,
+        reconnect_interval: float = 1.0,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(
+            stream,
+            host=host,
+            port=port,
+            server=server,
+            reconnect_interval=reconnect_interval,
+            connect_timeout=connect_timeout,
+        )
+        if not topic or "#" in topic or "+" in topic:
+            raise InvalidOptionError(f"topic must be mqttevh's base topic, not {topic!r}")
+        if qos not in (0, 1, 2):
+            raise InvalidOptionError(f"qos must be 0, 1 or 2, not {qos!r}")
+        if not (isinstance(max_queued, int) and max_queued > 0):
+            raise InvalidOptionError("max_queued must be an integer > 0")
+        self.topic = topic.rstrip("/")
+        self.client_id = client_id
+        self.qos = qos
+        self.max_queued = max_queued
+        self._username = username
+        self._password = password
+        self._counters["status"] = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"MqttEventReceiver(host={self.host!r}, port={self.port}, topic={self.topic!r}, "
+            f"server={self.server!r}, auth={self._username is not None})"
+        )
+
+    async def _consume(self, ready: Callable[[], None]) -> None:
+        aiomqtt = _aiomqtt()
+        status_topic = f"{self.topic}/status"
+        async with aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self._username,
+            password=self._password,
+            identifier=self.client_id,
+            timeout=self.connect_timeout,
+            max_queued_incoming_messages=self.max_queued,
+        ) as client:
+            await client.subscribe(f"{self.topic}/#", qos=self.qos)
+            ready()
+            async for message in client.messages:
+                if str(message.topic) == status_topic:
+                    self._count("status")
+                    continue
+                payload = message.payload
+                if isinstance(payload, str):
+                    payload = payload.encode()
+                if isinstance(payload, bytes | bytearray):
+                    self._deliver(bytes(payload))

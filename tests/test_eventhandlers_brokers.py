@@ -1,0 +1,235 @@
+"""MQTT and RabbitMQ event handlers of a real Janus 1.1.2, through real brokers (Debian's
+mosquitto and rabbitmq-server, started on loopback ports from generated configs, stopped by pid):
+the typed events arrive with their ids, credentials stay out of the logs, a broker restart is
+survived."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from _eventhandlers import collect_until, custom_event, wait_for
+from janus_fast import JanusSession
+from janus_fast.errors import TransportError
+from janus_fast.eventhandlers import (
+    AmqpEventReceiver,
+    CoreEvent,
+    EventStream,
+    ExternalEvent,
+    HandleEvent,
+    JanusEvent,
+    MqttEventReceiver,
+    PluginEvent,
+    SessionEvent,
+)
+from janus_fast.plugins import JanusEchoTestPlugin
+from janus_fast.testing.brokers import MosquittoBroker, RabbitMQBroker
+from janus_fast.testing.config import EventHandler
+
+
+@pytest.fixture(scope="module")
+def mosquitto() -> Iterator[MosquittoBroker]:
+    with MosquittoBroker(password="mqtt-Secret-7") as broker:
+        yield broker
+
+
+@pytest.fixture(scope="module")
+def rabbitmq() -> Iterator[RabbitMQBroker]:
+    with RabbitMQBroker(password="amqp-Secret-7") as broker:
+        yield broker
+
+
+def _lifecycle_done(got: list[JanusEvent]) -> bool:
+    return any(isinstance(e, HandleEvent) and e.name == "detached" for e in got) and any(
+        isinstance(e, SessionEvent) and e.name == "destroyed" for e in got
+    )
+
+
+async def _echo_round(janus_url: str) -> tuple[int | None, int | None]:
+    async with JanusSession(base_url=janus_url) as session:
+        echo = JanusEchoTestPlugin()
+        await echo.attach(session, opaque_id="broker-opaque")
+        handle_id = echo.id
+        await echo.configure(audio=False)
+        await echo.destroy()
+        return session.id, handle_id
+
+
+def _check_lifecycle(
+    events: list[JanusEvent], session_id: int | None, handle_id: int | None, server: str
+) -> None:
+    sessions = {(e.name, e.session_id) for e in events if isinstance(e, SessionEvent)}
+    assert {("created", session_id), ("destroyed", session_id)} <= sessions
+    handles = {(e.name, e.handle_id, e.opaque_id) for e in events if isinstance(e, HandleEvent)}
+    assert {("attached", handle_id, "broker-opaque"), ("detached", handle_id, "broker-opaque")} == (
+        handles
+    )
+    plugin = [e for e in events if isinstance(e, PluginEvent)]
+    assert plugin and plugin[0].handle_id == handle_id and plugin[0].data["audio_active"] is False
+    assert {e.server for e in events} == {server}
+
+
+async def test_mqtt_events_of_a_real_janus(
+    janus_factory, mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    topic = "/janus-fast/events"
+    async with MqttEventReceiver(
+        port=mosquitto.port,
+        topic=topic,
+        username=mosquitto.username,
+        password=mosquitto.password,
+        server="mqtt-a",
+    ) as receiver:
+        janus = janus_factory(
+            event_handlers=(
+                EventHandler(
+                    "mqttevh",
+                    f"tcp://127.0.0.1:{mosquitto.port}",
+                    backend_user=mosquitto.username,
+                    backend_pwd=mosquitto.password,
+                    extra={"topic": topic, "client_id": "janus-fast-evh", "addevent": True},
+                ),
+            )
+        )
+        started = await collect_until(
+            receiver.stream, lambda got: any(isinstance(e, CoreEvent) for e in got)
+        )
+        session_id, handle_id = await _echo_round(janus.ws_url)
+        events = started + await collect_until(receiver.stream, _lifecycle_done)
+    _check_lifecycle(events, session_id, handle_id, "mqtt-a")
+    stats = receiver.stats()
+    assert stats["connects"] == 1 and stats["errors"] == 0 and stats["status"] >= 1
+    assert stats["messages"] == receiver.stream.stats()["received"]  # mqttevh never groups
+    assert "mqtt-Secret-7" not in caplog.text and "mqtt-Secret-7" not in repr(receiver)
+
+
+async def test_mqtt_wrong_password_is_a_typed_error(
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    receiver = MqttEventReceiver(
+        port=mosquitto.port, username=mosquitto.username, password="wrong-Pass", connect_timeout=2
+    )
+    with pytest.raises(TransportError, match=r"MQTT broker 127\.0\.0\.1"):
+        await receiver.start()
+    assert receiver.stats()["errors"] >= 1 and "wrong-Pass" not in caplog.text
+
+
+async def test_amqp_queue_mode_keeps_what_janus_sent_before_we_came(
+    janus_factory, rabbitmq: RabbitMQBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    queue = f"janus-fast-events-{uuid.uuid4().hex[:8]}"  # the broker outlives the test
+    janus = janus_factory(
+        event_handlers=(
+            EventHandler(
+                "rabbitmqevh",
+                f"amqp://127.0.0.1:{rabbitmq.port}",
+                backend_user=rabbitmq.username,
+                backend_pwd=rabbitmq.password,
+                extra={"route_key": queue},
+            ),
+        )
+    )
+    # Janus declared the queue and published its startup event into it before we consumed.
+    async with AmqpEventReceiver(
+        port=rabbitmq.port,
+        username=rabbitmq.username,
+        password=rabbitmq.password,
+        queue=queue,
+        server="amqp-q",
+    ) as receiver:
+        session_id, handle_id = await _echo_round(janus.http_url)
+        events = await collect_until(receiver.stream, _lifecycle_done)
+    assert isinstance(events[0], CoreEvent) and events[0].status == "started"
+    _check_lifecycle(events, session_id, handle_id, "amqp-q")
+    assert receiver.stats()["errors"] == 0
+    assert "amqp-Secret-7" not in caplog.text and "amqp-Secret-7" not in repr(receiver)
+
+
+async def test_amqp_fanout_exchange_gives_every_receiver_every_event(
+    janus_factory, rabbitmq: RabbitMQBroker
+) -> None:
+    stream = EventStream()
+    settings = {
+        "port": rabbitmq.port,
+        "username": rabbitmq.username,
+        "password": rabbitmq.password,
+        "exchange": "janus-fast-fanout",
+    }
+    async with (
+        AmqpEventReceiver(stream, server="one", **settings) as one,  # type: ignore[arg-type]
+        AmqpEventReceiver(stream, server="two", **settings) as two,  # type: ignore[arg-type]
+    ):
+        janus = janus_factory(
+            event_handlers=(
+                EventHandler(
+                    "rabbitmqevh",
+                    f"amqp://127.0.0.1:{rabbitmq.port}",
+                    events="external",
+                    backend_user=rabbitmq.username,
+                    backend_pwd=rabbitmq.password,
+                    extra={
+                        "exchange": "janus-fast-fanout",
+                        "route_key": "janus-fast-fanout-q",
+                        "declare_outgoing_queue": False,
+                    },
+                ),
+            )
+        )
+        for n in range(5):
+            await custom_event(janus, "test.fanout", {"n": n})
+        events = await collect_until(stream, lambda got: len(got) == 10)
+    for tag in ("one", "two"):
+        mine = [e for e in events if e.server == tag and isinstance(e, ExternalEvent)]
+        assert sorted(e.data["n"] for e in mine) == list(range(5))
+    assert one.stats()["connects"] == two.stats()["connects"] == 1
+
+
+async def test_mqtt_receiver_and_janus_both_reconnect_after_a_broker_restart(
+    janus_factory, mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = "/janus-fast/restart"
+    async with MqttEventReceiver(
+        port=mosquitto.port,
+        topic=topic,
+        username=mosquitto.username,
+        password=mosquitto.password,
+        reconnect_interval=0.2,
+    ) as receiver:
+        janus = janus_factory(
+            event_handlers=(
+                EventHandler(
+                    "mqttevh",
+                    f"tcp://127.0.0.1:{mosquitto.port}",
+                    events="external",
+                    backend_user=mosquitto.username,
+                    backend_pwd=mosquitto.password,
+                    extra={"topic": topic, "client_id": "janus-fast-restart"},
+                ),
+            )
+        )
+        await custom_event(janus, "test.before", {"n": 0})
+        await collect_until(receiver.stream, lambda got: len(got) == 1)
+        with caplog.at_level(logging.WARNING, logger="janus_fast.eventhandlers"):
+            # In this thread: the broker dies with the thread that started it (PDEATHSIG).
+            mosquitto.restart()
+            await wait_for(lambda: receiver.stats()["connects"] == 2, seconds=15)
+        assert receiver.stats()["errors"] >= 1
+        assert len([r for r in caplog.records if "reconnecting" in r.getMessage()]) == 1
+        # Janus's MQTT client reconnects on its own; keep raising events until one arrives.
+        for n in range(1, 60):
+            await custom_event(janus, "test.after", {"n": n})
+            try:
+                event = await receiver.stream.get(timeout=0.5)
+                break
+            except asyncio.TimeoutError:
+                continue
+        else:
+            raise AssertionError("no event after the broker restart")
+    assert isinstance(event, ExternalEvent) and event.schema == "test.after"
