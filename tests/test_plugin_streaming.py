@@ -140,11 +140,29 @@ async def test_watch_start_pause_configure_stop_signalling_only(janus_url: str) 
             assert not viewer.started
             assert await viewer.stop() == {}
             assert viewer.mountpoint_id is None
-            assert (await admin.info(mp, secret="s"))["viewers"] == 0
+            while (await admin.info(mp, secret="s"))["viewers"]:  # Janus drops it just after
+                await asyncio.sleep(0.02)
         finally:
             await admin.destroy_mountpoint(mp, secret="s")
             await viewer.destroy()
             await admin.destroy()
+
+
+async def test_watch_restart_renegotiates(janus_url: str) -> None:
+    """``watch(restart=True)`` on a watched mountpoint: a new offer, as the ``UPDATING`` event."""
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
+        viewer = await attached(session)
+        events = Events(viewer)
+        try:
+            watched = await viewer.watch(1)  # the instance's configured mountpoint
+            await viewer.start(jsep=answer(watched["jsep"]))
+            updated = await viewer.watch(1, restart=True)
+            assert updated["result"] == {"status": "updating"}
+            assert updated["jsep"]["type"] == "offer"
+            assert "jsep" in await events.next(StreamingEventType.UPDATING)
+            assert viewer.mountpoint_id == 1
+        finally:
+            await viewer.destroy()
 
 
 async def test_disable_and_enable(janus_url: str) -> None:

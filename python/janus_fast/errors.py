@@ -61,7 +61,12 @@ def connect_error(error: TransportError) -> TransportError:
 
 
 class ConnectionClosedError(TransportError):
-    """The connection closed while a request was pending (or before it could be sent)."""
+    """The connection closed while a request was pending (or before it could be sent).
+
+    Attributes:
+        code: the WebSocket close code, if any.
+        reason: why (the close reason, or what the transport saw).
+    """
 
     def __init__(self, code: int | None = None, reason: str = "connection closed") -> None:
         self.code = code
@@ -129,7 +134,16 @@ class AuthError(JanusFastError):
 
 
 class JanusError(JanusFastError):
-    """A Janus core ``error`` reply: ``{"janus": "error", "error": {"code", "reason"}}``."""
+    """A Janus core ``error`` reply: ``{"janus": "error", "error": {"code", "reason"}}``.
+
+    Raised as the subclass of its code (``janus_error_class``): ``UnauthorizedError`` (403),
+    ``SessionNotFoundError`` (458), ``HandleNotFoundError`` (459), ``PluginNotFoundError``
+    (460) …; a code without a subclass gives ``JanusError`` itself.
+
+    Attributes:
+        code: Janus's error code.
+        reason: Janus's error text.
+    """
 
     code: int
     reason: str
@@ -297,7 +311,16 @@ def create_session_error(error: JanusError) -> JanusError:
 
 
 class PluginError(JanusFastError):
-    """A plugin-level error (``plugindata.data.error_code`` inside a success/event)."""
+    """A plugin-level error (``plugindata.data.error_code`` inside a success/event).
+
+    The plugin clients raise their own subclasses (``VideoRoomError`` …, with janus-client's
+    ``error_code``/``error_message``).
+
+    Attributes:
+        plugin: the plugin package (``janus.plugin.videoroom`` …).
+        error_code: the plugin's ``error_code``.
+        error: the plugin's ``error`` text.
+    """
 
     def __init__(self, plugin: str, error_code: int, error: str) -> None:
         self.plugin = plugin

@@ -295,13 +295,24 @@ class EventSource:
 
     # -- public API ----------------------------------------------------------------------------
     def on(self, event_type: EventType | str | None, callback: EventCallback) -> None:
-        """Call ``callback(event)`` for each event of ``event_type`` (``None``: every event)."""
+        """Call ``callback(event)`` for each event of ``event_type`` (``None``: every event).
+
+        Args:
+            event_type: an ``EventType`` or its value (``"webrtcup"`` …); ``None``: all.
+            callback: called with the typed event (``PluginEvent`` …); may be sync or async.
+                It runs outside the reader, in order with this target's other handlers; an
+                exception it raises is logged.
+
+        Raises:
+            ValueError: ``event_type`` is not an ``EventType`` value.
+        """
         key = EventType(event_type) if event_type is not None else None
         if self._callbacks is None:
             self._callbacks = {}
         self._callbacks.setdefault(key, []).append(callback)
 
     def off(self, event_type: EventType | str | None, callback: EventCallback) -> None:
+        """Remove a callback added with ``on(event_type, callback)`` (nothing if absent)."""
         key = EventType(event_type) if event_type is not None else None
         if self._callbacks and callback in self._callbacks.get(key, []):
             self._callbacks[key].remove(callback)
@@ -312,6 +323,15 @@ class EventSource:
         The subscription starts at this call, so nothing arriving before the first ``anext`` is
         missed; it ends when the session/handle goes away or ``aclose()`` is called. Each
         iterator buffers up to ``ITERATOR_BUFFER`` events, then drops the oldest (counted).
+
+        Args:
+            *types: ``EventType`` members or values to keep; none: every event.
+
+        Returns:
+            An ``EventStream`` (``async for event in stream``; ``stream.dropped`` counts drops).
+
+        Raises:
+            ValueError: a type is not an ``EventType`` value.
         """
         subscription = _Subscription(frozenset(EventType(t) for t in types) if types else None)
         if self._subscriptions is None:

@@ -76,7 +76,12 @@ def _accept_all(*_args: Any, **_kwargs: Any) -> bool:
 
 
 class MessageTransaction:
-    """The messages of one request, in arrival order, until ``done()``."""
+    """The messages of one request, in arrival order, until ``done()`` (janus-client's API).
+
+    Returned by ``JanusSession.send`` and ``JanusPlugin.send``. ``async with transaction:``
+    calls ``done()`` at the end; a transaction dropped without ``done()`` is released as
+    ``done()`` would.
+    """
 
     __slots__ = (
         "_deadlines",
@@ -148,9 +153,23 @@ class MessageTransaction:
     async def get(self, matcher: Matcher = _accept_all, timeout: float | None = None) -> JsonDict:
         """The first message (kept or future) that ``matcher`` accepts.
 
-        ``matcher`` is a dict (checked with ``is_subset``) or a callable taking the message dict.
-        ``timeout`` bounds the whole wait (default: the transport's request timeout; ``None``
-        there too means no deadline). Raises ``RequestTimeoutError`` (a ``TimeoutError``).
+        Args:
+            matcher: a dict (the message must contain it, checked with ``is_subset``) or a
+                callable taking the message dict; default: any message.
+            timeout: seconds for the whole wait; default: the transport's ``timeout``
+                option (``None`` there too means no deadline).
+
+        Returns:
+            The message, as a dict.
+
+        Raises:
+            RequestTimeoutError: no matching message in time (also ``asyncio.TimeoutError``;
+                its text is ``""`` as janus-client's was).
+            TypeError: ``matcher`` is neither a dict nor callable (janus-client's text).
+            ProtocolError: a message of this transaction was not valid JSON (raised once;
+                the next ``get`` reads on).
+            TransportError: the connection was lost (``ConnectionClosedError``) or the
+                session ended (``SessionLostError``) while waiting.
         """
         wanted: JsonDict | None = None
         wanted_type: str | None = None

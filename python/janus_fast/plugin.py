@@ -26,7 +26,17 @@ logger = logging.getLogger("janus_fast.plugin")
 
 
 class JanusPlugin(EventSource):
-    """Base of plugin handles (janus-client's ``JanusPlugin``, same methods)."""
+    """Base of plugin handles (janus-client's ``JanusPlugin``, same methods).
+
+    Subclass it with ``name = "janus.plugin.…"`` and override ``on_receive`` (janus-client's
+    API), or use ``request()``, ``on()`` and ``events()``. Until it is used, a handle holds no
+    PeerConnection, task or queue.
+
+    Args:
+        pc_config: an aiortc ``RTCConfiguration`` for the PeerConnection made on first use of
+            ``pc`` (``None``: aiortc's default, which includes a public STUN server).
+        **kwargs: accepted and ignored (janus-client compatibility).
+    """
 
     name: ClassVar[str] = "janus.plugin.base.dummy"
 
@@ -80,7 +90,21 @@ class JanusPlugin(EventSource):
         loop_index: int | None = None,
         token: str | None = None,
     ) -> None:
-        """Attach to ``session`` (Janus ``attach``); optional opaque_id, loop_index, token."""
+        """Attach to ``session`` (Janus ``attach``; the session is created if needed).
+
+        Args:
+            session: the session to attach in.
+            opaque_id: Janus's ``opaque_id`` for the handle (find it again with the Admin API
+                or ``JanusPool.reconcile``).
+            loop_index: the Janus event loop to run the handle on (with ``event_loops``).
+            token: a token for this handle (Janus token auth).
+
+        Raises:
+            InvalidStateError: this object is already attached.
+            PluginAttachFail: Janus answered ``error``; also the typed class of the code
+                (``PluginNotFoundError``, ``UnauthorizedPluginError`` …).
+            RequestTimeoutError: no answer within the ``timeout`` option.
+        """
         if self._id is not None:
             raise InvalidStateError(f"{self!r} is already attached")
         self._id = await session.attach_plugin(
@@ -132,7 +156,20 @@ class JanusPlugin(EventSource):
 
     # -- requests --------------------------------------------------------------------------------
     async def send(self, message: JsonDict) -> MessageTransaction:
-        """Send a request on this handle; returns janus-client's ``MessageTransaction``."""
+        """Send a request on this handle: janus-client's API.
+
+        Args:
+            message: the Janus request, with a ``janus`` key (``{"janus": "message", "body":
+                …}``); not modified. A ``handle_id`` in it is ignored with a warning.
+
+        Returns:
+            A ``MessageTransaction`` receiving every message with the request's transaction;
+            call ``done()`` on it (or use ``async with``) when finished.
+
+        Raises:
+            InvalidStateError: not attached (janus-client's ``Plugin not attached to session``).
+            InvalidMessageError: ``message`` has no ``janus`` key.
+        """
         session = self._require_attached()
         if "janus" not in message:
             raise missing_janus_field()
@@ -152,7 +189,25 @@ class JanusPlugin(EventSource):
         """Send a plugin ``message`` and return the completing reply as a dict.
 
         Completes on the synchronous ``success`` or on the asynchronous ``event`` (the ack in
-        between is absorbed). A ``plugindata.data.error_code`` raises ``PluginError``.
+        between is absorbed).
+
+        Args:
+            body: the plugin request (``{"request": "list"}`` …), sent as the message's
+                ``body``; not modified.
+            jsep: an offer or answer to send with it.
+            timeout: seconds to wait; default: the ``timeout`` option; ``None``: no deadline.
+            idempotent: let the WebSocket transport send it again after a reconnection.
+
+        Returns:
+            The whole Janus reply (``plugindata.data`` holds the plugin's answer; ``jsep`` the
+            plugin's offer or answer, if any).
+
+        Raises:
+            PluginError: the reply carries ``plugindata.data.error_code``.
+            JanusError: Janus answered ``error`` (e.g. ``HandleNotFoundError``).
+            InvalidStateError: not attached, or the handle was detached meanwhile.
+            RequestTimeoutError: no completing reply before the deadline.
+            SessionLostError: the session was lost meanwhile.
         """
         reply = await self._plugin_request(body, jsep, timeout, idempotent)
         self._raise_plugin_error(reply)
@@ -204,6 +259,19 @@ class JanusPlugin(EventSource):
 
         janus-client's form ``trickle(sdpMLineIndex, candidate)`` is kept; ``candidate=None``
         there means end-of-candidates, as before.
+
+        Args:
+            sdpMLineIndex: the candidate's m-line index.
+            candidate: the candidate line (``None``: end of candidates).
+            sdpMid: the candidate's media id.
+            candidates: several candidates at once (``[{"candidate", "sdpMid",
+                "sdpMLineIndex"}, …]``); wins over ``candidate``.
+            completed: send end-of-candidates.
+
+        Raises:
+            InvalidStateError: not attached.
+            JanusError: Janus refused the candidate.
+            RequestTimeoutError: no ack within the ``timeout`` option.
         """
         session = self._require_attached()
         body: JsonDict = {"janus": "trickle"}
@@ -221,7 +289,13 @@ class JanusPlugin(EventSource):
         await session.request(body, Expect.ACK, self._id)
 
     async def hangup(self) -> None:
-        """Janus core ``hangup``: close the PeerConnection, keep the handle."""
+        """Janus core ``hangup``: close the PeerConnection, keep the handle.
+
+        Raises:
+            InvalidStateError: not attached.
+            JanusError: Janus refused it.
+            RequestTimeoutError: no answer within the ``timeout`` option.
+        """
         session = self._require_attached()
         await session.request({"janus": "hangup"}, Expect.SUCCESS, self._id)
 

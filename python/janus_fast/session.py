@@ -43,7 +43,27 @@ _SESSION_KWARGS = ("keepalive_interval",)
 
 
 class JanusSession(EventSource):
-    """A Janus session (janus-client's ``JanusSession``, same constructor and methods)."""
+    """A Janus session (janus-client's ``JanusSession``, same constructor and methods).
+
+    The Janus session is created lazily, on the first ``send``, ``request`` or ``attach`` (or
+    by ``create()``). ``async with`` connects on entry; on exit it destroys the session (if
+    created) and disconnects the transport if the session made it.
+
+    Args:
+        base_url: Janus's URL: ``ws://``/``wss://`` for WebSocket, ``http://``/``https://``
+            for HTTP. Unused when ``transport`` is given.
+        api_secret: Janus's ``api_secret``, added to every request (never logged).
+        token: a Janus auth token, added to every request (never logged).
+        transport: a transport to share with other sessions instead of making one; the
+            session never disconnects it.
+        **kwargs: transport options (``timeout``, ``connect_timeout``, ``reconnect`` …: see
+            ``TransportOptions``) and the session's own ``keepalive_interval`` and
+            ``event_queue_size``. With ``transport`` given, only those two are used.
+
+    Raises:
+        InvalidURLError: no transport for the URL's scheme, or credentials in the URL.
+        InvalidOptionError: an option with a bad value.
+    """
 
     def __init__(
         self,
@@ -110,7 +130,17 @@ class JanusSession(EventSource):
             await self.transport.disconnect()
 
     async def create(self, *, session_id: int | None = None) -> None:
-        """Create the Janus session (connects the transport if needed). Idempotent."""
+        """Create the Janus session (connects the transport if needed). Idempotent.
+
+        Args:
+            session_id: ask Janus for this session id (``create`` with ``id``).
+
+        Raises:
+            JanusError: Janus refused, e.g. ``UnauthorizedError`` for a wrong api_secret or
+                token (janus-client's ``Create session fail: …`` text).
+            TransportError: the connection could not be made.
+            RequestTimeoutError: no answer within the ``timeout`` option.
+        """
         if self._create_lock is None:
             self._create_lock = asyncio.Lock()
         async with self._create_lock:
@@ -197,7 +227,21 @@ class JanusSession(EventSource):
         return self._id
 
     async def send(self, message: JsonDict, handle_id: int | None = None) -> MessageTransaction:
-        """Send a request in this session (created on first use); see ``JanusTransport.send``."""
+        """Send a request in this session (created on first use): janus-client's API.
+
+        Args:
+            message: the Janus request, with a ``janus`` key; not modified. A ``session_id``
+                in it is ignored with a warning: the session sets it.
+            handle_id: address the request to this plugin handle.
+
+        Returns:
+            A ``MessageTransaction`` receiving every message with the request's transaction;
+            call ``done()`` on it (or use ``async with``) when finished.
+
+        Raises:
+            InvalidMessageError: ``message`` has no ``janus`` key (janus-client's text).
+            SessionLostError: the session was lost earlier.
+        """
         if "janus" not in message:
             raise missing_janus_field()
         if "session_id" in message:
@@ -222,9 +266,25 @@ class JanusSession(EventSource):
     ) -> Message:
         """Send a core request in this session and wait for its completion (native API).
 
-        ``idempotent=True`` lets the WebSocket transport send it again after a reconnection
-        if the connection died before the reply (otherwise it fails with
-        ``ConnectionClosedError``).
+        Args:
+            body: the Janus request (``{"janus": "keepalive"}`` …); not modified.
+            expect: the completion rule: ``Expect.SUCCESS``, ``Expect.ACK``,
+                ``Expect.PLUGIN_MESSAGE`` …
+            handle_id: address the request to this plugin handle.
+            timeout: seconds to wait; default: the ``timeout`` option; ``None``: no deadline.
+            idempotent: let the WebSocket transport send it again after a reconnection if
+                the connection died before the reply (otherwise it fails with
+                ``ConnectionClosedError``).
+
+        Returns:
+            The completing reply, the core's lazy ``Message`` (``.json()`` gives the dict).
+
+        Raises:
+            JanusError: Janus answered ``error`` (the typed subclass of its code); a
+                ``SessionNotFoundError`` also marks the session lost.
+            RequestTimeoutError: no completing reply before the deadline.
+            ConnectionClosedError: the connection was lost with the request in flight.
+            SessionLostError: the session is lost.
         """
         session_id = self._id if self.created else await self._ensure_created()
         self._touch()
@@ -242,11 +302,20 @@ class JanusSession(EventSource):
         """Send one Janus ``keepalive`` and wait for its ack.
 
         (janus-client's ``keepalive()`` looped forever; the periodic keepalive runs by itself.)
+
+        Raises:
+            SessionNotFoundError: Janus no longer has the session (it is then marked lost).
+            RequestTimeoutError: no ack within the ``timeout`` option.
         """
         await self.request({"janus": "keepalive"}, Expect.ACK)
 
     async def claim(self) -> None:
-        """Janus ``claim``: take this session over on the current connection."""
+        """Janus ``claim``: take this session over on the current connection.
+
+        Raises:
+            InvalidStateError: the session has no id yet (create it first).
+            JanusError: Janus refused, e.g. ``SessionNotFoundError``.
+        """
         if self._id is None:
             raise InvalidStateError("claim needs a session id: create the session first")
         await self.transport.send_request({"janus": "claim"}, Expect.SUCCESS, self._id)
@@ -340,7 +409,22 @@ class JanusSession(EventSource):
         loop_index: int | None = None,
         token: str | None = None,
     ) -> int:
-        """Janus ``attach``; raises ``PluginAttachFail`` (typed by code) on an error reply."""
+        """Janus ``attach`` of ``plugin`` (``JanusPlugin.attach`` calls this).
+
+        Args:
+            plugin: the plugin object; its ``name`` is the Janus plugin package.
+            opaque_id: Janus's ``opaque_id`` for the handle.
+            loop_index: the Janus event loop to run the handle on (with ``event_loops``).
+            token: a token for this handle (Janus token auth).
+
+        Returns:
+            The new handle id.
+
+        Raises:
+            PluginAttachFail: Janus answered ``error``; also the typed class of the code
+                (``PluginNotFoundError``, ``UnauthorizedPluginError`` …).
+            RequestTimeoutError: no answer within the ``timeout`` option.
+        """
         body: JsonDict = {"janus": "attach", "plugin": plugin.name}
         if opaque_id is not None:
             body["opaque_id"] = opaque_id

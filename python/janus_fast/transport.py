@@ -117,7 +117,22 @@ class PreparedRequest:
 
 
 class JanusTransport(ABC):
-    """Base of all transports; same public API as janus-client's ``JanusTransport``."""
+    """Base of all transports; same public API as janus-client's ``JanusTransport``.
+
+    One transport is one connection to Janus (WebSocket) or one pool of connections (HTTP),
+    shared by any number of sessions. Make one with ``create_transport`` (or let a
+    ``JanusSession`` make it). Custom transports subclass it and implement ``_connect``,
+    ``_disconnect`` and ``_send``, feeding what they read to ``receive``.
+
+    Args:
+        base_url: Janus's URL.
+        api_secret: Janus's ``api_secret``, added to every request (never logged).
+        token: a Janus auth token, added to every request (never logged).
+        **kwargs: transport options (see ``TransportOptions``).
+
+    Raises:
+        InvalidOptionError: an option with a bad value (also TLS options on a plain URL).
+    """
 
     _protocols: ClassVar[list[tuple[ProtocolMatcher, type[JanusTransport]]]] = []
 
@@ -187,7 +202,12 @@ class JanusTransport(ABC):
     def register_transport(
         protocol_matcher: ProtocolMatcher, transport_cls: type[JanusTransport]
     ) -> None:
-        """Register ``transport_cls`` for URLs ``protocol_matcher`` accepts."""
+        """Register ``transport_cls`` for the URLs ``protocol_matcher`` accepts.
+
+        Args:
+            protocol_matcher: a predicate on the URL string.
+            transport_cls: the ``JanusTransport`` subclass ``create_transport`` then makes.
+        """
         JanusTransport._protocols.append((protocol_matcher, transport_cls))
 
     @staticmethod
@@ -206,7 +226,22 @@ class JanusTransport(ABC):
         token: str | None = None,
         config: dict[str, Any] | None = None,
     ) -> JanusTransport:
-        """Instantiate the one registered transport whose matcher accepts ``base_url``."""
+        """Instantiate the one registered transport whose matcher accepts ``base_url``.
+
+        Args:
+            base_url: Janus's URL (``ws``, ``wss``, ``http`` and ``https`` are registered).
+            api_secret: Janus's ``api_secret``.
+            token: a Janus auth token.
+            config: transport options (see ``TransportOptions``); unknown keys are logged and
+                ignored.
+
+        Returns:
+            The new, not yet connected transport.
+
+        Raises:
+            InvalidURLError: no URL, no transport or several for it, or credentials in it.
+            InvalidOptionError: an option with a bad value.
+        """
         if not isinstance(base_url, str) or not base_url:
             raise InvalidURLError(f"a Janus URL is required, got {type(base_url).__name__}")
         matches = [cls for matcher, cls in JanusTransport._protocols if matcher(base_url)]
@@ -223,6 +258,12 @@ class JanusTransport(ABC):
 
     # -- janus-client API: connection ------------------------------------------------------------
     async def connect(self) -> None:
+        """Connect (idempotent); requests also connect on demand.
+
+        Raises:
+            TransportError: the connection could not be made (``connect_timeout`` bounds
+                each attempt).
+        """
         async with self._get_lock():
             if not self.connected:
                 self._loop = asyncio.get_running_loop()
@@ -273,6 +314,17 @@ class JanusTransport(ABC):
 
         The caller's dict is not modified. Call ``done()`` (or use ``async with``) when finished.
         (A plain function returning the ``open_stream`` coroutine: no coroutine layer more.)
+
+        Args:
+            message: the Janus request, with a ``janus`` key.
+            session_id: address it to this session.
+            handle_id: address it to this handle.
+
+        Returns:
+            A coroutine giving the ``MessageTransaction``.
+
+        Raises:
+            ValueError: ``message`` has no ``janus`` key.
         """
         if "janus" not in message:
             raise ValueError('a Janus request needs a "janus" key')
@@ -316,14 +368,31 @@ class JanusTransport(ABC):
         self._dispatch()
 
     async def info(self) -> JsonDict:
-        """Janus ``info`` (server_info), bounded by ``timeout``."""
+        """Janus ``info`` (server_info), bounded by the ``timeout`` option.
+
+        Returns:
+            The server's info (``version``, ``version_string``, ``plugins``,
+            ``reclaim-session-timeout`` …), also kept for the transport's own use.
+
+        Raises:
+            RequestTimeoutError: no answer in time.
+            TransportError: the connection could not be made or was lost.
+        """
         reply: Message = await self.send_request({"janus": "info"}, Expect.SERVER_INFO)
         info: JsonDict = reply.json()
         self._server_info = info
         return info
 
     async def ping(self) -> JsonDict:
-        """Janus ``ping``; returns the ``pong`` message."""
+        """Janus ``ping``, bounded by the ``timeout`` option.
+
+        Returns:
+            The ``pong`` message.
+
+        Raises:
+            RequestTimeoutError: no answer in time.
+            TransportError: the connection could not be made or was lost.
+        """
         reply: Message = await self.send_request({"janus": "ping"}, Expect.PONG)
         result: JsonDict = reply.json()
         return result
