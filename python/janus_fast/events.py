@@ -2,11 +2,14 @@
 
 Rule: an event for a handle or session is delivered in arrival order to (1) its ``on_receive``
 (janus-client's dict API), (2) callbacks registered with ``on(type, callback)`` and (3) every open
-``events()`` iterator. Delivery runs in a short-lived task per busy target, never in the reader, so
-a handler may await requests on the same connection; a handler that raises is logged and the
-others (and the reader) carry on. Idle targets hold no task and no queue. A busy target keeps at
-most ``event_queue_size`` events waiting (default 10,000); beyond it the oldest are dropped,
-counted in ``events_dropped`` and reported by one WARNING per overflow episode.
+``events()`` iterator. Delivery never runs in the reader: one runner task per event loop serves
+every target with events waiting, running each handler until it returns; a handler that suspends
+(awaits a request, a lock ...) keeps that task — the rest of its target's events follow it there —
+while a new runner takes over the other targets, so a handler may await requests on the same
+connection and never holds up another target. A handler that raises is logged and the others (and
+the reader) carry on. Idle targets hold no task. A busy target keeps at most ``event_queue_size``
+events waiting (default 10,000); beyond it the oldest are dropped, counted in ``events_dropped``
+and reported by one WARNING per overflow episode.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import collections
 import dataclasses
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, ClassVar
 
 from janus_fast._compat import StrEnum
@@ -195,6 +198,10 @@ _EVENT_CLASSES: dict[str, type[JanusEvent]] = {
 }
 
 
+async def _nothing() -> None:
+    pass
+
+
 def parse_event(message: JsonDict) -> JanusEvent:
     """The typed event for a Janus message (``OtherEvent`` for unknown types)."""
     cls = _EVENT_CLASSES.get(str(message.get("janus")), OtherEvent)
@@ -289,7 +296,8 @@ class EventSource:
         self.events_dropped = 0
         self._overflowing = False
         self._inbox: collections.deque[Any] | None = None
-        self._worker: asyncio.Task[None] | None = None
+        #: Set while the source has events waiting or being delivered (its runner owns it).
+        self._worker: object | None = None
         self._callbacks: dict[EventType | None, list[EventCallback]] | None = None
         self._subscriptions: list[_Subscription] | None = None
 
@@ -354,7 +362,8 @@ class EventSource:
             self._drop_oldest(inbox)
         inbox.append(message)
         if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._drain_inbox())
+            self._worker = _SCHEDULED
+            _schedule(self)
 
     def _drop_oldest(self, inbox: collections.deque[Any]) -> None:
         """The inbox is full (a slow ``on_receive``, a chatty server): drop its oldest event,
@@ -385,6 +394,76 @@ class EventSource:
                 subscription.queue.get_nowait()
             subscription.queue.put_nowait(None)
 
+    def _decode(self, item: Any) -> JsonDict | None:
+        """The dict of a queued message (None: undecodable, dropped and logged)."""
+        if isinstance(item, dict):
+            return item
+        try:
+            message: JsonDict = item.json()
+        except ValueError as exc:  # undecodable: dropped, never stops delivery
+            logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
+            return None
+        return message
+
+    def _deliver_ready(self) -> _Suspended | None:
+        """Deliver the waiting events in order on the runner, each handler run until it returns.
+
+        Returns the first handler that suspended (the caller finishes it, and the rest of the
+        inbox, with ``_finish_delivery`` in a task of this source's own); None once the inbox is
+        empty (the source is idle again).
+        """
+        inbox = self._inbox
+        while inbox:
+            item = inbox.popleft()
+            if item is _END_OF_EVENTS:
+                self._end_subscriptions()
+                continue
+            message = self._decode(item)
+            if message is None:
+                continue
+            notify = self._callbacks is not None or self._subscriptions is not None
+            try:
+                step: Coroutine[Any, Any, None] = self._on_message(message)
+                yielded = step.send(None)
+            except StopIteration:
+                pass
+            except Exception:
+                logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+            else:
+                return _Suspended(step, yielded, message, notify)
+            if notify:
+                step = self._notify(message)
+                try:
+                    yielded = step.send(None)
+                except StopIteration:
+                    pass
+                else:
+                    return _Suspended(step, yielded, message, False)
+            try:
+                self._after_message(message)
+            except Exception:
+                logger.exception("%r: handling a delivered event failed", self)
+        self._worker = None
+        self._overflowing = False
+        return None
+
+    async def _finish_delivery(self, suspended: _Suspended) -> None:
+        """Finish a handler that suspended, then deliver the rest of the inbox (this task is now
+        the source's own: its later events come here, in order)."""
+        try:
+            try:
+                await _Resume(suspended.step, suspended.yielded)
+            except Exception:
+                logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+            if suspended.notify:
+                await self._notify(suspended.message)
+            self._after_message(suspended.message)
+        except BaseException:
+            self._worker = None
+            self._overflowing = False
+            raise
+        await self._drain_inbox()
+
     async def _drain_inbox(self) -> None:
         inbox = self._inbox
         try:
@@ -393,15 +472,9 @@ class EventSource:
                 if item is _END_OF_EVENTS:
                     self._end_subscriptions()
                     continue
-                if isinstance(item, dict):
-                    message: JsonDict = item
-                else:
-                    try:
-                        message = item.json()
-                    except ValueError as exc:  # undecodable: dropped, never stops delivery
-                        logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
-                        continue
-                await self._handle_message(message)
+                message = self._decode(item)
+                if message is not None:
+                    await self._handle_message(message)
         finally:
             self._worker = None
             self._overflowing = False
@@ -428,11 +501,126 @@ class EventSource:
                 except Exception:
                     logger.exception("%r: event callback %r raised", self, callback)
 
-    async def _on_message(self, message: JsonDict) -> None:
-        """Subclasses route the dict to their janus-client style ``on_receive``."""
+    def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
+        """Subclasses route the dict to their janus-client style ``on_receive`` (returning its
+        coroutine: the runner steps it without a coroutine layer more)."""
+        return _nothing()
 
     def _after_message(self, message: JsonDict) -> None:
         """Subclasses react to a delivered message (e.g. a session ``timeout``)."""
+
+
+_SCHEDULED = object()
+
+
+class _Suspended:
+    """A handler coroutine stopped at its first real wait: what it yielded to the loop, the
+    message, and whether event callbacks still have to see it."""
+
+    __slots__ = ("message", "notify", "step", "yielded")
+
+    def __init__(
+        self, step: Coroutine[Any, Any, None], yielded: Any, message: JsonDict, notify: bool
+    ) -> None:
+        self.step = step
+        self.yielded = yielded
+        self.message = message
+        self.notify = notify
+
+
+class _Resume:
+    """Awaiting it continues a coroutine that was already stepped once (it yielded
+    ``yielded``), exactly as ``await`` would have: same task, results, exceptions, cancellation."""
+
+    __slots__ = ("step", "yielded")
+
+    def __init__(self, step: Coroutine[Any, Any, None], yielded: Any) -> None:
+        self.step = step
+        self.yielded = yielded
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        step, value = self.step, self.yielded
+        while True:
+            try:
+                sent = yield value
+            except BaseException as exc:  # thrown in by the task (cancellation): pass it on
+                try:
+                    value = step.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = step.send(sent)
+                except StopIteration:
+                    return
+
+
+class _Runner:
+    """The event sources of one loop with events waiting, served in order by one task."""
+
+    __slots__ = ("active", "loop", "serving", "targets")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.targets: collections.deque[EventSource] = collections.deque()
+        self.active = False
+        #: The task serving ``targets`` now (one that kept a suspended handler serves no more).
+        self.serving: asyncio.Task[None] | None = None
+
+    def add(self, target: EventSource) -> None:
+        self.targets.append(target)
+        if not self.active:
+            self.active = True
+            self._start()
+
+    def _start(self) -> None:
+        task = self.loop.create_task(self.run())
+        self.serving = task
+        task.add_done_callback(self._ended)
+
+    async def run(self) -> None:
+        targets = self.targets
+        while targets:
+            target = targets.popleft()
+            try:
+                suspended = target._deliver_ready()  # noqa: SLF001 (same module)
+            except BaseException:
+                target._worker = None  # noqa: SLF001
+                raise
+            if suspended is not None:
+                # This task stays with the suspended handler; a new one serves the others.
+                if targets:
+                    self._start()
+                else:
+                    self._stop()
+                await target._finish_delivery(suspended)  # noqa: SLF001
+                return
+        self._stop()
+
+    def _stop(self) -> None:
+        self.active = False
+        self.serving = None
+        if _RUNNERS.get(self.loop) is self:
+            del _RUNNERS[self.loop]
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self.serving is task and self.active:  # cancelled (with its loop) or crashed
+            for target in self.targets:  # nothing stays scheduled: the next event restarts
+                target._worker = None  # noqa: SLF001
+            self.targets.clear()
+            self._stop()
+
+
+#: The runner of each loop that has events waiting (removed when it goes idle).
+_RUNNERS: dict[asyncio.AbstractEventLoop, _Runner] = {}
+
+
+def _schedule(target: EventSource) -> None:
+    loop = asyncio.get_running_loop()
+    runner = _RUNNERS.get(loop)
+    if runner is None:
+        runner = _RUNNERS[loop] = _Runner(loop)
+    runner.add(target)
 
 
 ConnectionEventKind = str

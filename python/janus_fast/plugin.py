@@ -300,12 +300,18 @@ class JanusPlugin(EventSource):
         await session.request({"janus": "hangup"}, Expect.SUCCESS, self._id)
 
     # -- events ----------------------------------------------------------------------------------
-    async def _on_message(self, message: JsonDict) -> None:
+    def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
+        """The coroutine delivering one event: ``on_receive`` itself (stepped by the event
+        runner without a coroutine layer more), after the candidate for a ``trickle``."""
         if message.get("janus") == "trickle":
-            try:
-                await self._on_trickle(message)
-            except Exception:
-                logger.exception("%r: applying a trickled candidate failed", self)
+            return self._trickle_then_receive(message)
+        return self.on_receive(message)
+
+    async def _trickle_then_receive(self, message: JsonDict) -> None:
+        try:
+            await self._on_trickle(message)
+        except Exception:
+            logger.exception("%r: applying a trickled candidate failed", self)
         await self.on_receive(message)
 
     async def _on_trickle(self, message: JsonDict) -> None:

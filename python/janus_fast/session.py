@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -460,8 +461,8 @@ class JanusSession(EventSource):
         self.transport.register_handle(self._id, handle_id, plugin)
 
     # -- events ----------------------------------------------------------------------------------
-    async def _on_message(self, message: JsonDict) -> None:
-        await self.on_receive(message)
+    def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
+        return self.on_receive(message)  # stepped by the event runner, no coroutine layer more
 
     def _after_message(self, message: JsonDict) -> None:
         if message.get("janus") == "timeout" and self.created:
