@@ -180,3 +180,36 @@ async def test_http_keep_alive_expect_continue_and_auth() -> None:
         assert receiver.stats()["connections"] == 4
     assert receiver.stream.stats()["duplicates"] == 1  # the same event posted twice
     assert "pw" not in repr(receiver) and "user" not in repr(receiver)
+
+
+def test_the_package_imports_no_broker_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, janus_fast.eventhandlers as e; "
+        "print(sorted(m for m in ('aiomqtt', 'aio_pika', 'paho', 'aiormq', 'websockets', "
+        "'aiohttp') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("module", "receiver", "extra"),
+    [("aiomqtt", "MqttEventReceiver", "mqtt"), ("aio_pika", "AmqpEventReceiver", "amqp")],
+)
+async def test_a_missing_extra_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, module: str, receiver: str, extra: str
+) -> None:
+    import sys
+
+    import janus_fast.eventhandlers as package
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    instance = getattr(package, receiver)(port=1)
+    with pytest.raises(ImportError, match=rf"janus-fast\[{extra}\]"):
+        await instance.start()
+    assert instance.stats()["errors"] == 0  # nothing was started, nothing retried

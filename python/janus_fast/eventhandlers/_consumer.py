@@ -15,7 +15,7 @@ import logging
 import math
 import types
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from janus_fast.errors import InvalidOptionError, InvalidStateError, TransportError
 from janus_fast.eventhandlers.events import InvalidEventError, decode_payload
@@ -74,6 +74,7 @@ class BrokerReceiver:
     async def start(self: _C) -> _C:
         if self._task is not None:
             raise InvalidStateError(f"{self.kind} receiver already started")
+        self._library()  # a missing extra is an ImportError here, not a retried failure
         self._task = asyncio.get_running_loop().create_task(self._run())
         try:
             await asyncio.wait_for(self._ready.wait(), self.connect_timeout)
@@ -135,6 +136,10 @@ class BrokerReceiver:
     def _on_ready(self) -> None:
         self._count("connects")
         self._ready.set()
+
+    def _library(self) -> Any:
+        """The client library module (raises ImportError naming the extra to install)."""
+        raise NotImplementedError
 
     async def _consume(self, ready: Callable[[], None]) -> None:
         raise NotImplementedError

@@ -22,7 +22,7 @@ from janus_fast.eventhandlers.stream import EventStream
 def _aio_pika() -> Any:
     try:
         import aio_pika
-    except ImportError as exc:  # pragma: no cover - the extra is installed in the dev setup
+    except ImportError as exc:
         raise ImportError(
             "AmqpEventReceiver needs aio-pika: pip install 'janus-fast[amqp]'"
         ) from exc
@@ -81,6 +81,9 @@ class AmqpEventReceiver(BrokerReceiver):
             f"AmqpEventReceiver(host={self.host!r}, port={self.port}, vhost={self.vhost!r}, "
             f"{source}, server={self.server!r})"
         )
+
+    def _library(self) -> Any:
+        return _aio_pika()
 
     async def _consume(self, ready: Callable[[], None]) -> None:
         aio_pika = _aio_pika()

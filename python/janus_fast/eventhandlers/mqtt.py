@@ -19,7 +19,7 @@ from janus_fast.eventhandlers.stream import EventStream
 def _aiomqtt() -> Any:
     try:
         import aiomqtt
-    except ImportError as exc:  # pragma: no cover - the extra is installed in the dev setup
+    except ImportError as exc:
         raise ImportError(
             "MqttEventReceiver needs aiomqtt: pip install 'janus-fast[mqtt]'"
         ) from exc
@@ -75,6 +75,9 @@ class MqttEventReceiver(BrokerReceiver):
             f"MqttEventReceiver(host={self.host!r}, port={self.port}, topic={self.topic!r}, "
             f"server={self.server!r}, auth={self._username is not None})"
         )
+
+    def _library(self) -> Any:
+        return _aiomqtt()
 
     async def _consume(self, ready: Callable[[], None]) -> None:
         aiomqtt = _aiomqtt()
