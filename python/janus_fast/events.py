@@ -351,10 +351,6 @@ class EventSource:
     def deliver(self, message: Any) -> None:
         """The dispatch path's seam: the transport hands this session or handle one event
         (dict or lazy core message), queued for ordered delivery (``event_queue_size`` bound)."""
-        self._deliver(message)
-
-    def _deliver(self, message: Any) -> None:
-        """Queue one message (dict or lazy core message) for ordered delivery."""
         inbox = self._inbox
         if inbox is None:
             inbox = self._inbox = collections.deque()
@@ -364,6 +360,8 @@ class EventSource:
         if self._worker is None:
             self._worker = _SCHEDULED
             _schedule(self)
+
+    _deliver = deliver  # the name the library's own callers use
 
     def _drop_oldest(self, inbox: collections.deque[Any]) -> None:
         """The inbox is full (a slow ``on_receive``, a chatty server): drop its oldest event,
@@ -415,12 +413,17 @@ class EventSource:
         inbox = self._inbox
         while inbox:
             item = inbox.popleft()
-            if item is _END_OF_EVENTS:
+            if isinstance(item, dict):
+                message: JsonDict = item
+            elif item is _END_OF_EVENTS:
                 self._end_subscriptions()
                 continue
-            message = self._decode(item)
-            if message is None:
-                continue
+            else:
+                try:
+                    message = item.json()
+                except ValueError as exc:  # undecodable: dropped, never stops delivery
+                    logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
+                    continue
             notify = self._callbacks is not None or self._subscriptions is not None
             try:
                 step: Coroutine[Any, Any, None] = self._on_message(message)

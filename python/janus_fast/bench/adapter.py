@@ -94,8 +94,7 @@ def room_settings(room: int, publishers: int) -> dict[str, Any]:
 
 def is_joining(message: Any) -> bool:
     """True for a VideoRoom ``joining`` notification (the check every W7 client makes)."""
-    plugindata = message.get("plugindata")
-    if not isinstance(plugindata, dict):
+    try:
+        return "joining" in message["plugindata"]["data"]
+    except (KeyError, TypeError):
         return False
-    data = plugindata.get("data")
-    return isinstance(data, dict) and "joining" in data

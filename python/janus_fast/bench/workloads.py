@@ -316,29 +316,40 @@ async def _python_bytes_per_handle(
 
 class FanInCounter:
     """Counts the ``joining`` events each W7 handle receives; ``finished`` is set when all the
-    expected events arrived. ``hit(index)`` is the whole per-event work of the workload."""
+    expected events arrived. A handle's ``callback`` is the whole per-event work of the workload
+    (one bound method call: the same, and as little as possible, for every client)."""
 
-    __slots__ = ("counts", "expected", "finished", "received")
+    __slots__ = ("expected", "finished", "handles", "received")
 
     def __init__(self, handles: int) -> None:
-        self.counts = [0] * handles
         self.received = 0
         self.expected = handles * (handles - 1) // 2
         self.finished = asyncio.Event()
+        self.handles = [_HandleCount(self) for _ in range(handles)]
         if self.expected == 0:
             self.finished.set()
 
-    def hit(self, index: int) -> None:
-        self.counts[index] += 1
-        self.received += 1
-        if self.received >= self.expected:
-            self.finished.set()
+    @property
+    def counts(self) -> list[int]:
+        return [handle.count for handle in self.handles]
 
     def callback(self, index: int) -> Callable[[], None]:
-        def on_joining() -> None:
-            self.hit(index)
+        return self.handles[index].hit
 
-        return on_joining
+
+class _HandleCount:
+    __slots__ = ("count", "counter")
+
+    def __init__(self, counter: FanInCounter) -> None:
+        self.count = 0
+        self.counter = counter
+
+    def hit(self) -> None:
+        self.count += 1
+        counter = self.counter
+        counter.received += 1
+        if counter.received >= counter.expected:
+            counter.finished.set()
 
 
 async def _fanin_room(
