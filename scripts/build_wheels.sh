@@ -2,7 +2,7 @@
 # `make wheels`: a release wheel for each supported CPython found (pyenv, or pythonX.Y on PATH) and
 # an sdist, into dist/ (old janus_fast files there are removed first). A version that is not found
 # is reported and skipped here; the wheel smoke (scripts/wheel_smoke.sh) fails on it.
-# One wheel per interpreter (not abi3): README "Wheels" gives the build times and the core's cost.
+# One wheel per interpreter (not abi3): CONTRIBUTING.md "Wheels" gives the build times and the core's cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pythons.sh

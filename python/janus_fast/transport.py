@@ -495,7 +495,7 @@ class JanusTransport(ABC):
         request, session or handle owned, dropped) and ``open_connections``. The WebSocket
         transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
         ``receive_guard_trips``) and coalescing (``coalescing``, ``frames_resent``); the HTTP
-        transport adds ``long_polls`` and ``empty_polls``. The README lists them all.
+        transport adds ``long_polls`` and ``empty_polls``. docs/guide/transports.md lists them all.
         """
         stats = self._core.stats()
         stats["unrouted"] = self.stats_unrouted
