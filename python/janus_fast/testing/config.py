@@ -73,14 +73,15 @@ class TlsFiles:
     key_pem: str
 
 
-EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh"]
+EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh"]
 
 
 @dataclasses.dataclass(frozen=True)
 class EventHandler:
     """One Janus event handler to enable: ``sampleevh`` (HTTP POSTs to ``backend``), ``wsevh``
     (a WebSocket client of ``backend``), ``mqttevh`` (publishes to the broker at ``backend``,
-    ``tcp://host:port``) or ``rabbitmqevh`` (``backend`` ``amqp://host:port``). Each field is a
+    ``tcp://host:port``), ``rabbitmqevh`` (``backend`` ``amqp://host:port``) or ``gelfevh``
+    (``backend`` ``tcp://host:port`` or ``udp://host:port``). Each field is a
     setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of the
     last two; ``extra`` adds any other setting (``topic``, ``exchange``, ``route_key`` …)."""
 
@@ -101,7 +102,7 @@ class EventHandler:
     extra: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh"):
+        if self.kind not in ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh"):
             raise ValueError(f"unknown event handler kind {self.kind!r}")
 
     def __repr__(self) -> str:  # the backend URL may carry credentials: only its scheme shows
@@ -141,6 +142,10 @@ class EventHandler:
             else:
                 host, _, port = self.backend.split("://", 1)[-1].rstrip("/").rpartition(":")
                 general.update(host=host, port=int(port))
+        if self.kind == "gelfevh":
+            protocol, _, address = self.backend.partition("://")
+            host, _, port = address.rstrip("/").rpartition(":")
+            general.update(backend=host, port=port, protocol=protocol)  # its port is a string
         general.update(self.extra)
         return {"general": general}
 
