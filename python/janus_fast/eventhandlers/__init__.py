@@ -1,11 +1,11 @@
 """Janus event handlers as one typed async stream.
 
 Rule: receivers (``HttpEventReceiver`` for ``sampleevh``, ``WebSocketEventReceiver`` for
-``wsevh``, ``MqttEventReceiver`` for ``mqttevh``, ``AmqpEventReceiver`` for ``rabbitmqevh``) only
-decode what Janus sends and ``publish`` it into an ``EventStream``; the stream owns
-the bound, the de-duplication and the counters; ``events`` owns the types. HTTP and WebSocket need
-nothing beyond the core install (orjson); MQTT and AMQP import their client library (extras
-``janus-fast[mqtt]``, ``janus-fast[amqp]``) only when started.
+``wsevh``, ``MqttEventReceiver`` for ``mqttevh``, ``AmqpEventReceiver`` for ``rabbitmqevh``,
+``GelfEventReceiver`` for ``gelfevh``) only decode what Janus sends and ``publish`` it into an
+``EventStream``; the stream owns the bound, the de-duplication and the counters; ``events`` owns
+the types. HTTP, WebSocket and GELF need nothing beyond the core install (orjson); MQTT and AMQP
+import their client library (extras ``janus-fast[mqtt]``, ``janus-fast[amqp]``) only when started.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from janus_fast.eventhandlers.events import (
     decode_payload,
     parse_event,
 )
+from janus_fast.eventhandlers.gelf import GelfEventReceiver
 from janus_fast.eventhandlers.http import HttpEventReceiver
 from janus_fast.eventhandlers.mqtt import MqttEventReceiver
 from janus_fast.eventhandlers.stream import EventStream
@@ -43,6 +44,7 @@ __all__ = [
     "EventStream",
     "EventType",
     "ExternalEvent",
+    "GelfEventReceiver",
     "HandleEvent",
     "HttpEventReceiver",
     "InvalidEventError",

@@ -1,0 +1,223 @@
+"""``GelfEventReceiver``: the Graylog-style endpoint Janus's GELF event handler (``gelfevh``)
+sends to, over TCP (NUL-terminated messages) or UDP (datagrams, chunked and optionally gzipped).
+
+Rule: each GELF message carries one Janus event in ``full_message`` (an object, or a JSON string
+per the GELF spec); the GELF envelope (``host``, ``level``, ``short_message``) is dropped. Every
+buffer is bounded: a TCP message or reassembled UDP message over ``max_message_size`` is refused,
+at most ``max_pending`` chunked messages wait for their missing chunks, each for at most
+``chunk_timeout`` seconds (then dropped and counted as ``incomplete``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import math
+import time
+import types
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from janus_fast.errors import InvalidOptionError, InvalidStateError
+from janus_fast.eventhandlers._http import HttpError, gunzip
+from janus_fast.eventhandlers.stream import EventStream
+
+logger = logging.getLogger("janus_fast.eventhandlers")
+
+_G = TypeVar("_G", bound="GelfEventReceiver")
+_CHUNK_MAGIC = b"\x1e\x0f"
+_MAX_CHUNKS = 128  # the GELF limit
+
+
+class GelfEventReceiver:
+    """A GELF input for ``janus.eventhandler.gelfevh`` (its ``backend`` is ``host``, its ``port``
+    ``receiver.port``, its ``protocol`` ``protocol``). ``stats()``: ``messages``, ``invalid``,
+    ``incomplete`` (chunked messages never completed), ``connections`` (TCP)."""
+
+    def __init__(
+        self,
+        stream: EventStream | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        protocol: Literal["tcp", "udp"] = "tcp",
+        server: str | None = None,
+        max_message_size: int = 1024 * 1024,
+        max_pending: int = 256,
+        chunk_timeout: float = 5.0,
+    ) -> None:
+        if protocol not in ("tcp", "udp"):
+            raise InvalidOptionError(f"protocol must be tcp or udp, not {protocol!r}")
+        if not (isinstance(port, int) and 0 <= port <= 65535):
+            raise InvalidOptionError(f"port must be 0..65535, not {port!r}")
+        if not (isinstance(max_message_size, int) and max_message_size > 0):
+            raise InvalidOptionError("max_message_size must be an integer > 0")
+        if not (isinstance(max_pending, int) and max_pending > 0):
+            raise InvalidOptionError("max_pending must be an integer > 0")
+        if not (isinstance(chunk_timeout, int | float) and 0 < chunk_timeout < math.inf):
+            raise InvalidOptionError("chunk_timeout must be > 0 and finite")
+        self.stream = stream if stream is not None else EventStream()
+        self.host = host
+        self.port = port
+        self.protocol = protocol
+        self.server = server
+        self.max_message_size = max_message_size
+        self.max_pending = max_pending
+        self.chunk_timeout = float(chunk_timeout)
+        self._counters = {"messages": 0, "invalid": 0, "incomplete": 0, "connections": 0}
+        #: chunked message id → (first seen, total, chunks by sequence number)
+        self._pending: collections.OrderedDict[bytes, tuple[float, int, dict[int, bytes]]] = (
+            collections.OrderedDict()
+        )
+        self._server: asyncio.Server | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def __repr__(self) -> str:
+        return (
+            f"GelfEventReceiver(host={self.host!r}, port={self.port}, "
+            f"protocol={self.protocol!r}, server={self.server!r})"
+        )
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._counters, pending=len(self._pending))
+
+    async def start(self: _G) -> _G:
+        if self._server is not None or self._udp is not None:
+            raise InvalidStateError("receiver already started")
+        loop = asyncio.get_running_loop()
+        if self.protocol == "tcp":
+            self._server = await asyncio.start_server(
+                self._connection, self.host, self.port, limit=self.max_message_size + 1
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+        else:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(self._datagram), local_addr=(self.host, self.port)
+            )
+            self._udp = transport
+            self.port = transport.get_extra_info("sockname")[1]
+        return self
+
+    async def close(self, *, close_stream: bool = False) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            for writer in list(self._writers):
+                writer.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 5.0)
+        udp, self._udp = self._udp, None
+        if udp is not None:
+            udp.close()
+        self._pending.clear()
+        if close_stream:
+            self.stream.close()
+
+    async def __aenter__(self: _G) -> _G:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- TCP ---------------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        self._counters["connections"] += 1
+        try:
+            while True:
+                try:
+                    message = await reader.readuntil(b"\0")
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial.strip():
+                        self._message(exc.partial)  # the last one, unterminated
+                    return
+                except asyncio.LimitOverrunError:
+                    self._counters["invalid"] += 1
+                    logger.debug(
+                        "GELF message over %d bytes: connection closed", self.max_message_size
+                    )
+                    return
+                self._message(message[:-1])
+        except ConnectionError:
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    # -- UDP ---------------------------------------------------------------------------------
+    def _datagram(self, data: bytes) -> None:
+        now = time.monotonic()
+        self._expire(now)
+        if not data.startswith(_CHUNK_MAGIC):
+            self._message(data)
+            return
+        if len(data) < 12:
+            self._counters["invalid"] += 1
+            return
+        message_id, sequence, total = data[2:10], data[10], data[11]
+        if total == 0 or total > _MAX_CHUNKS or sequence >= total:
+            self._counters["invalid"] += 1
+            return
+        entry = self._pending.get(message_id)
+        if entry is None:
+            if len(self._pending) >= self.max_pending:
+                self._pending.popitem(last=False)
+                self._counters["incomplete"] += 1
+            entry = (now, total, {})
+            self._pending[message_id] = entry
+        chunks = entry[2]
+        chunks[sequence] = data[12:]
+        if sum(len(chunk) for chunk in chunks.values()) > self.max_message_size:
+            del self._pending[message_id]
+            self._counters["invalid"] += 1
+            return
+        if len(chunks) == entry[1]:
+            del self._pending[message_id]
+            self._message(b"".join(chunks[i] for i in range(entry[1])))
+
+    def _expire(self, now: float) -> None:
+        while self._pending:
+            message_id, (first_seen, _, _) = next(iter(self._pending.items()))
+            if now - first_seen < self.chunk_timeout:
+                return
+            del self._pending[message_id]
+            self._counters["incomplete"] += 1
+
+    # -- both --------------------------------------------------------------------------------
+    def _message(self, data: bytes) -> None:
+        try:
+            if data[:1] in (b"\x1f", b"\x78"):  # gzip or zlib
+                data = gunzip(data, self.max_message_size)
+            envelope = orjson.loads(data)
+            event: Any = envelope.get("full_message") if isinstance(envelope, dict) else None
+            if isinstance(event, str):
+                event = orjson.loads(event)
+        except (HttpError, orjson.JSONDecodeError):
+            event = None
+        if not isinstance(event, dict):
+            self._counters["invalid"] += 1
+            self.stream.count_invalid()
+            return
+        self._counters["messages"] += 1
+        self.stream.publish([event], self.server)
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, handle: Callable[[bytes], None]) -> None:
+        self._handle = handle
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            self._handle(data)
+        except Exception as exc:  # a bad datagram never stops the endpoint
+            logger.debug("GELF datagram refused: %r", exc)
