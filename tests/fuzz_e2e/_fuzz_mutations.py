@@ -33,6 +33,7 @@ COMMON = (
     "reorder",
     "delay",
     "flood",
+    "ending",
     "tcp",
     "close",
 )
@@ -350,12 +351,6 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
             if own and rng.random() < 0.5:  # shaped like a plugin's own events, odd inside
                 message["plugindata"] = {"plugin": "janus.plugin.videoroom", "data": _shaped(rng)}
         flood.append(Step("msg", encode(message), "event"))
-    if own and rng.random() < 0.2:  # among them, the end of this session or handle
-        ending = {"janus": "timeout", "session_id": sid}
-        if hid is not None and rng.random() < 0.5:
-            ending = {"janus": "detached", "session_id": sid, "sender": hid}
-        flood.insert(rng.randrange(len(flood) + 1), Step("msg", encode(ending), "event"))
-        log.append(f"with {ending['janus']!r} for this session/handle")
     where = rng.choice(("before", "after", "between"))
     plan = normal_plan(replies)
     position = {"before": 0, "after": len(plan.steps)}.get(
@@ -396,6 +391,23 @@ def _shaped(rng: random.Random) -> JsonDict:
     for key in rng.sample(EVENT_KEYS, rng.randint(1, 4)):
         data[key] = copy.deepcopy(rng.choice((*ODD_VALUES, "ok", [{"id": None}], {"event": 1})))
     return data
+
+
+def _ending(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
+    """Janus ends the session (``timeout``) or the handle (``detached``, or ``hangup``) while
+    the request is answered: before, between or after its replies."""
+    _, sid, hid = _ids(replies)
+    plan = normal_plan(replies)
+    if sid is None:
+        log.append("ending: no session in the answer, none ended")
+        return plan
+    ending: JsonDict = {"janus": "timeout", "session_id": sid}
+    if hid is not None and rng.random() < 0.5:
+        ending = {"janus": rng.choice(("detached", "hangup")), "session_id": sid, "sender": hid}
+    index = rng.randrange(len(plan.steps) + 1)
+    plan.steps.insert(index, Step("msg", encode(ending), "event"))
+    log.append(f"{ending['janus']!r} for this session/handle before reply #{index}")
+    return plan
 
 
 def _close(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Plan:
@@ -536,6 +548,8 @@ def mutator(
             plan = _delay(rng, replies, log, timeout)
         elif name == "flood":
             plan = _flood(rng, replies, log, kind)
+        elif name == "ending":
+            plan = _ending(rng, replies, log)
         elif name == "tcp":
             plan = normal_plan(replies)
             plan.tcp_split = True
