@@ -79,6 +79,7 @@ async def test_gelf_over_udp_compressed_and_chunked(janus_factory) -> None:
         ("test.big", big),
     ]
     assert receiver.stats()["invalid"] == receiver.stats()["incomplete"] == 0
+    assert receiver.stats()["chunked"] == 1  # the big one came in GELF chunks
 
 
 def _chunks(payload: bytes, size: int, message_id: bytes) -> list[bytes]:
@@ -98,6 +99,7 @@ async def test_udp_reassembly_out_of_order_bounded_and_expiring() -> None:
             sock.sendto(chunk, address)
         (got,) = await collect_until(receiver.stream, lambda got: len(got) == 1)
         assert isinstance(got, ExternalEvent) and got.data == {"n": 7}
+        assert receiver.stats()["chunked"] == 1
         # Three half-sent messages with room for two: the oldest is dropped at once…
         for message_id in (b"B" * 8, b"C" * 8, b"D" * 8):
             sock.sendto(_chunks(message, 16, message_id)[0], address)

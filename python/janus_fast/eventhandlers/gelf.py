@@ -35,8 +35,9 @@ _MAX_CHUNKS = 128  # the GELF limit
 
 class GelfEventReceiver:
     """A GELF input for ``janus.eventhandler.gelfevh`` (its ``backend`` is ``host``, its ``port``
-    ``receiver.port``, its ``protocol`` ``protocol``). ``stats()``: ``messages``, ``invalid``,
-    ``incomplete`` (chunked messages never completed), ``connections`` (TCP)."""
+    ``receiver.port``, its ``protocol`` ``protocol``). ``stats()``: ``messages``, ``chunked``
+    (UDP messages reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never
+    completed), ``pending``, ``connections`` (TCP)."""
 
     def __init__(
         self,
@@ -68,7 +69,13 @@ class GelfEventReceiver:
         self.max_message_size = max_message_size
         self.max_pending = max_pending
         self.chunk_timeout = float(chunk_timeout)
-        self._counters = {"messages": 0, "invalid": 0, "incomplete": 0, "connections": 0}
+        self._counters = {
+            "messages": 0,
+            "chunked": 0,
+            "invalid": 0,
+            "incomplete": 0,
+            "connections": 0,
+        }
         #: chunked message id → (first seen, total, chunks by sequence number)
         self._pending: collections.OrderedDict[bytes, tuple[float, int, dict[int, bytes]]] = (
             collections.OrderedDict()
@@ -183,6 +190,7 @@ class GelfEventReceiver:
             return
         if len(chunks) == entry[1]:
             del self._pending[message_id]
+            self._counters["chunked"] += 1
             self._message(b"".join(chunks[i] for i in range(entry[1])))
 
     def _expire(self, now: float) -> None:
