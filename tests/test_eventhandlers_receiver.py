@@ -7,6 +7,7 @@ import asyncio
 import base64
 import gzip
 import logging
+from pathlib import Path
 
 import orjson
 import pytest
@@ -213,3 +214,28 @@ async def test_a_missing_extra_is_named_at_start(
     with pytest.raises(ImportError, match=rf"janus-fast\[{extra}\]"):
         await instance.start()
     assert instance.stats()["errors"] == 0  # nothing was started, nothing retried
+
+
+def test_harness_event_handler_configs(tmp_path: Path) -> None:
+    from janus_fast.testing.config import EventHandler, JanusConfig, Ports, write_config_folder
+
+    handler = EventHandler(
+        "sampleevh", "http://127.0.0.1:9/x", backend_user="u", backend_pwd="pw-SECRET-1"
+    )
+    config = JanusConfig(event_handlers=(handler,), events={"stats_period": 2})
+    assert "pw-SECRET-1" not in repr(handler) and "pw-SECRET-1" not in repr(config)
+    ports = Ports(http=1, ws=2, admin_http=3, admin_ws=4)
+    write_config_folder(config, tmp_path / "on", ports, "name", tmp_path)
+    main = (tmp_path / "on" / "janus.jcfg").read_text()
+    assert "broadcast = true" in main and "stats_period = 2" in main
+    assert "libjanus_sampleevh.so" not in main and "libjanus_wsevh.so" in main  # disabled list
+    own = (tmp_path / "on" / "janus.eventhandler.sampleevh.jcfg").read_text()
+    assert 'backend_pwd = "pw-SECRET-1"' in own and 'events = "all"' in own
+    write_config_folder(JanusConfig(), tmp_path / "off", ports, "name", tmp_path)
+    assert "broadcast = false" in (tmp_path / "off" / "janus.jcfg").read_text()
+    with pytest.raises(ValueError, match="at most one event handler of each kind"):
+        write_config_folder(
+            JanusConfig(event_handlers=(handler, handler)), tmp_path / "two", ports, "n", tmp_path
+        )
+    with pytest.raises(ValueError, match="unknown event handler kind"):
+        EventHandler("nanomsgevh", "x")  # type: ignore[arg-type]
