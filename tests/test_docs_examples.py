@@ -36,6 +36,7 @@ RUNS: dict[str, tuple[str, str]] = {
     "shared_transport.py": ("janus", "10 sessions on one transport"),
     "admin.py": ("admin", "refused: 403"),
     "testing_harness.py": ("none", "session "),
+    "reconnect.py": ("none", "connection events: ['disconnected', 'reconnecting', 'reconnected']"),
 }
 
 
