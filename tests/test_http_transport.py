@@ -720,3 +720,29 @@ async def test_a_reply_orjson_cannot_decode_is_a_protocol_error(value: bytes) ->
         with pytest.raises(ProtocolError, match="malformed JSON"):
             await asyncio.wait_for(transport.ping(), 5)
         assert transport.stats_malformed == 1
+
+
+async def test_a_long_poll_failing_unexpectedly_reports_its_session_lost(
+    janus_server: JanusServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = JanusTransport.create_transport(janus_server.http_url)
+
+    async def broken_exchange(*args: Any) -> Any:
+        raise RuntimeError("a bug in the poll path")
+
+    transport._exchange = broken_exchange  # type: ignore[attr-defined]
+    session = JanusSession(transport=transport, keepalive_interval=60)
+    try:
+        with caplog.at_level(logging.ERROR, logger="janus_fast.transport.http"):
+            await session.create()
+            for _ in range(200):
+                if not session.created:
+                    break
+                await asyncio.sleep(0.01)
+        assert not session.created
+        assert isinstance(session._lost_error, TransportError)
+        assert "RuntimeError: a bug in the poll path" in str(session._lost_error)
+        assert "long poll of session" in caplog.text
+        assert transport.stats()["long_polls"] == 0
+    finally:
+        await transport.disconnect()

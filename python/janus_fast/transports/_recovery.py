@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +33,7 @@ import orjson
 
 from janus_fast._compat import timeout_at
 from janus_fast._core import Expect, Message
+from janus_fast._ids import reply_id
 from janus_fast.errors import (
     ConnectionClosedError,
     JanusError,
@@ -47,6 +47,7 @@ from janus_fast.errors import (
 )
 from janus_fast.events import ConnectionEvent
 from janus_fast.options import TransportOptions
+from janus_fast.transports._backoff import backoff_delay
 
 if TYPE_CHECKING:
     from janus_fast.plugin import JanusPlugin
@@ -92,12 +93,6 @@ class RecoveryLink:
     emit: Callable[[ConnectionEvent], None]
     #: Run a background task the transport keeps a reference to.
     spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
-
-
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter: ``base * 2**(attempt-1)`` capped, times [0.5, 1)."""
-    delay = min(base * 2.0 ** (attempt - 1), cap)
-    return delay * (0.5 + random.random() / 2)
 
 
 class _Retry(Exception):
@@ -385,7 +380,7 @@ class Reconnector:
                     session, SessionLostError(f"session {session.id} not re-created: {reply}")
                 )
             else:
-                new_id = _reply_id(_result(reply), "create")
+                new_id = reply_id(_result(reply), "create")
                 if new_id != session.id:
                     self._link.move_session(session, new_id)
                 back.append(session)
@@ -408,7 +403,7 @@ class Reconnector:
             if isinstance(reply, JanusError):
                 refused.setdefault(session, reply)
                 continue
-            handle_id = _reply_id(_result(reply), "attach")
+            handle_id = reply_id(_result(reply), "attach")
             old_id = plugin.id
             self._link.move_handle(session, plugin, handle_id)
             if old_id is not None:
@@ -453,16 +448,6 @@ def _reclaim_timeout(info: JsonDict) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ProtocolError(f"Janus's info has an invalid reclaim-session-timeout: {_short(value)}")
     return float(value)
-
-
-def _reply_id(reply: Message, what: str) -> int:
-    """The id in a ``success`` reply's ``data`` (a positive integer), or ``ProtocolError``."""
-    body = _json(reply, what)
-    data = body.get("data")
-    value = data.get("id") if isinstance(data, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ProtocolError(f"Janus's {what} reply has no valid data.id: {_short(data)}")
-    return value
 
 
 def _describe(error: BaseException) -> str:

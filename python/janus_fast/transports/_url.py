@@ -40,7 +40,7 @@ def parse_url(url: str, schemes: tuple[str, ...]) -> ParsedURL:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        reason = "port out of range or not a number" if "port" in str(exc) else "bad syntax"
+        reason = "port out of range or not a number" if "port" in str(exc).lower() else "bad syntax"
         raise InvalidURLError(f"malformed URL {shown!r}: {reason}") from None
     if parts.scheme not in schemes:
         raise InvalidURLError(f"URL {shown!r} must use one of {', '.join(schemes)}")

@@ -47,13 +47,13 @@ from janus_fast.transport import (
     PreparedRequest,
     fail_waiter,
 )
+from janus_fast.transports._backoff import backoff_delay
 from janus_fast.transports._http_pool import (
     Exchange,
     FutureExchange,
     HTTPConnection,
     HTTPConnectionPool,
 )
-from janus_fast.transports._recovery import backoff_delay
 from janus_fast.transports._url import parse_url
 
 if TYPE_CHECKING:
@@ -443,7 +443,21 @@ class JanusTransportHTTP(JanusTransport):
         return f"{self._path}/{session_id}?{query}"
 
     async def _poll(self, session_id: int) -> None:
-        """The one long poll of a session: until it is destroyed, lost or retries run out."""
+        """The one long poll of a session, supervised: whatever ends it unexpectedly (a bug, an
+        error nothing typed) is logged and reported to the session as a loss, never a silently
+        dead task."""
+        try:
+            await self._poll_loop(session_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("the long poll of session %s failed", session_id)
+            wrapped = TransportError(f"long poll failed: {type(exc).__name__}: {exc}")
+            wrapped.__cause__ = exc
+            self._report_session_lost(session_id, wrapped)
+
+    async def _poll_loop(self, session_id: int) -> None:
+        """The long poll's loop: until the session is destroyed, lost or retries run out."""
         failures = 0
         empty = 0  # 200 replies in a row that delivered no message
         while self.connected and session_id in self._sessions:
