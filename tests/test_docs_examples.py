@@ -36,6 +36,8 @@ RUNS: dict[str, tuple[str, str]] = {
     "shared_transport.py": ("janus", "10 sessions on one transport"),
     "admin.py": ("admin", "refused: 403"),
     "testing_harness.py": ("none", "session "),
+    "auth.py": ("none", "refused: 403 secret shown: False"),
+    "tls.py": ("none", "refused: True"),
     "reconnect.py": ("none", "connection events: ['disconnected', 'reconnecting', 'reconnected']"),
 }
 
