@@ -103,6 +103,29 @@ def test_readme_examples_are_the_run_examples() -> None:
 
 
 #: client class name -> its page under docs/plugins/
+#: pages written with the examples (the others' Python blocks are theirs to check)
+EXAMPLE_PAGES = [
+    "getting-started.md",
+    "migration.md",
+    "testing.md",
+    "admin-cli.md",
+    *(f"guide/{page.name}" for page in sorted((ROOT / "docs" / "guide").glob("*.md"))),
+]
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES)
+def test_page_code_is_a_run_example(page: str) -> None:
+    """Each Python block of these pages includes an example file, or is a copy of a part of one."""
+    text = (ROOT / "docs" / page).read_text()
+    sources = [p.read_text() for p in EXAMPLES.glob("*.py")]
+    for block in _python_blocks(text):
+        included = re.fullmatch(r'--8<-- "docs/examples/([\w.]+)"\n', block)
+        if included:
+            assert (EXAMPLES / included.group(1)).is_file(), block
+        else:
+            assert any(block in source for source in sources), f"{page}: {block}"
+
+
 PLUGIN_PAGES = {
     "JanusEchoTestPlugin": "echotest.md",
     "JanusVideoRoomPlugin": "videoroom.md",
