@@ -49,6 +49,8 @@ logger = logging.getLogger("janus_fast.transport.websocket")
 _READ_BUFFER_SIZE = 256 * 1024
 #: How long ``disconnect()`` waits for the socket (and its TLS shutdown) to finish.
 _CLOSE_WAIT = 2.0
+_STREAM = Expect.STREAM
+_dumps = orjson.dumps
 
 
 class _WebSocketProtocol(asyncio.BufferedProtocol):
@@ -566,15 +568,15 @@ class JanusTransportWebsocket(JanusTransport):
 
     def _submit(self, prepared: PreparedRequest) -> None:
         """Encode into the core's (coalescing) send buffer; one flush per loop iteration."""
-        expect = prepared.expect
+        expect, body = prepared.expect, prepared.body
         prepared.transaction = self._core.request(
-            orjson.dumps(prepared.body),
+            _dumps(body),
             prepared.waiter,
             expect,
             prepared.session_id,
             prepared.handle_id,
             prepared.deadline,
-            expect == Expect.STREAM and prepared.body.get("janus") == "message",
+            expect == _STREAM and body.get("janus") == "message",
         )
         if not self._flush_pending:
             self._flush_pending = True
