@@ -8,6 +8,7 @@ Works under `pytest benches` and `make bench` (`--benchmark-only`: one pedantic 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -86,3 +87,34 @@ def test_cost_floor_smoke(bench_janus: JanusServer) -> None:
         match = re.search(r"([0-9.]+) µs/op +([0-9.]+|-) ops/read call$", row)
         assert match is not None and float(match.group(1)) > 0, row
         assert match.group(2) == "-" or float(match.group(2)) > 0, row
+
+
+@pytest.mark.parametrize("transport", ["ws", "http"])
+def test_soak_slow_consumer_smoke(transport: str) -> None:
+    """``benches/soak_slow_consumer.py`` runs ~10 s (its own Janus) per transport: slow handlers
+    drop events, every event is accounted for (received = handled + dropped once drained), the
+    per-handle bound holds and RSS stays flat."""
+    script = Path(__file__).with_name("soak_slow_consumer.py")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--seconds",
+            "10",
+            "--quiet",
+            "--json",
+            "--transport",
+            transport,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=55,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["problems"] == [], report["problems"]
+    final = report["final"]
+    assert final["dropped"] > 0 and final["handled"] > 0, final
+    assert final["received"] == final["handled"] + final["dropped"], final
+    assert 0 < report["max_queued"] <= report["queued_bound"], report
+    assert len(report["samples"]) >= 8 and report["churn_failures"] == 0, report
