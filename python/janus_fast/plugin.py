@@ -17,7 +17,7 @@ from janus_fast._core import Expect, Message
 from janus_fast.errors import InvalidStateError, JanusFastError, PluginError, missing_janus_field
 from janus_fast.events import EventSource, JsonDict
 from janus_fast.message_transaction import MessageTransaction
-from janus_fast.transport import _DEFAULT
+from janus_fast.transport import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from janus_fast.session import JanusSession
@@ -183,7 +183,7 @@ class JanusPlugin(EventSource):
         body: JsonDict,
         jsep: JsonDict | None = None,
         *,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT_TIMEOUT,
         idempotent: bool = False,
     ) -> JsonDict:
         """Send a plugin ``message`` and return the completing reply as a dict.
@@ -219,7 +219,7 @@ class JanusPlugin(EventSource):
         body: JsonDict,
         jsep: JsonDict | None = None,
         *,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT_TIMEOUT,
         idempotent: bool = False,
     ) -> Message:
         """``request()`` returning the core's lazy message (no dict built unless asked)."""

@@ -30,7 +30,7 @@ from janus_fast.errors import (
 )
 from janus_fast.events import EVENT_QUEUE_SIZE, EventSource, JsonDict
 from janus_fast.message_transaction import CallerTransaction, MessageTransaction
-from janus_fast.transport import _DEFAULT, JanusTransport
+from janus_fast.transport import DEFAULT_TIMEOUT, JanusTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -261,7 +261,7 @@ class JanusSession(EventSource):
         body: JsonDict,
         expect: int = Expect.SUCCESS,
         handle_id: int | None = None,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT_TIMEOUT,
         *,
         idempotent: bool = False,
     ) -> Message:

@@ -57,6 +57,9 @@ logger = logging.getLogger("janus_fast.transport")
 JsonDict = dict[str, Any]
 ProtocolMatcher = Callable[[str], bool]
 _DEFAULT: Any = object()
+#: The default ``timeout`` of requests: the transport's ``timeout`` option (sessions and plugins
+#: take it as their own default and pass it on).
+DEFAULT_TIMEOUT: Any = _DEFAULT
 #: Keys the library sets itself; a caller's copy is dropped (janus-client warned and replaced).
 _RESERVED_KEYS = frozenset(("transaction", "session_id", "handle_id", "apisecret", "token"))
 #: Requests whose resending cannot change anything on the server: ping, info, and the ack-only
