@@ -78,6 +78,19 @@ async def test_pool_never_opens_more_than_max_connections(janus_server: JanusSer
         assert proxy.connections == 4
 
 
+async def test_streams_queued_for_a_connection_all_get_their_reply(
+    janus_server: JanusServer,
+) -> None:
+    async with proxied_transport(janus_server, max_connections=2) as (proxy, transport):
+        streams = await asyncio.gather(*(transport.send({"janus": "ping"}) for _ in range(40)))
+        assert len({stream.id for stream in streams}) == 40
+        for stream in streams:
+            assert (await stream.get({"janus": "pong"}, 10))["janus"] == "pong"
+            await stream.done()
+        assert proxy.connections == 2
+        assert transport.stats()["pending"] == 0
+
+
 async def test_one_byte_segments_requests_and_long_poll(janus_server: JanusServer) -> None:
     proxy = await FaultProxy(janus_server.ports.http, chunk=1).start()
     try:
