@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger("janus_fast.message_transaction")
+_loads = orjson.loads
 
 JsonDict = dict[str, Any]
 Matcher = JsonDict | Callable[[JsonDict], Any]
@@ -91,6 +92,7 @@ class MessageTransaction:
         "_on_done",
         "_taken",
         "_timeout",
+        "_types",
         "_waiter",
         "_waiting_for",
         "done_called",
@@ -115,6 +117,8 @@ class MessageTransaction:
         self.id: str = id
         self.done_called = False
         self._items: list[JsonDict | _LazyMessage] = []
+        #: The ``janus`` type of each kept message (read once, when it arrives).
+        self._types: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
         #: The message type the waiting ``get`` needs (None: any); others do not wake it.
         self._waiting_for: str | None = None
@@ -134,11 +138,13 @@ class MessageTransaction:
     # -- fed by the transport ------------------------------------------------------------------
     def put_msg(self, message: JsonDict | _LazyMessage) -> None:
         """Keep one more message (a dict, or the core's lazy message)."""
+        kind = message.get("janus") if isinstance(message, dict) else message.janus
         self._items.append(message)
+        self._types.append(kind)
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is not None:
             wanted = self._waiting_for
-            if wanted is None or _janus_type(message) == wanted:
+            if (wanted is None or kind == wanted) and not waiter.done():
                 waiter.set_result(None)
 
     def fail(self, error: BaseException) -> None:
@@ -171,33 +177,40 @@ class MessageTransaction:
             TransportError: the connection was lost (``ConnectionClosedError``) or the
                 session ended (``SessionLostError``) while waiting.
         """
-        wanted: JsonDict | None = None
         wanted_type: str | None = None
-        #: The matcher only names the message type: a type check decides, no is_subset needed.
-        type_only = False
+        #: What decides after the type check: None (the type alone, or accept all), a dict
+        #: (``is_subset``) or a callable.
+        check: Any = None
         if isinstance(matcher, dict):
-            wanted = matcher
             janus_type = matcher.get("janus")
             if isinstance(janus_type, str):
-                wanted_type = janus_type  # lets lazy messages of other types be skipped unparsed
-                type_only = len(matcher) == 1
-        elif not callable(matcher):  # janus-client's check and text
-            raise TypeError(f"matcher must be callable or dictionary: {matcher}")
-        limit = self._timeout if timeout is None else timeout
+                wanted_type = janus_type  # lets messages of other types be skipped unparsed
+                if len(matcher) > 1:
+                    check = matcher
+            else:
+                check = matcher
+        elif matcher is not _accept_all:
+            if not callable(matcher):  # janus-client's check and text
+                raise TypeError(f"matcher must be callable or dictionary: {matcher}")
+            check = matcher
         deadline: float | None = None
         index = 0
         items = self._items
+        types = self._types
         while True:
             while index < len(items):
+                if wanted_type is not None and types[index] != wanted_type:
+                    index += 1
+                    continue
                 item = items[index]
                 index += 1
                 if isinstance(item, dict):
                     message = item
                 else:
-                    if item is _DROPPED or (wanted_type is not None and item.janus != wanted_type):
+                    if item is _DROPPED:
                         continue
                     try:
-                        message = orjson.loads(item.raw)
+                        message = _loads(item.raw)
                     except orjson.JSONDecodeError as exc:  # dropped once, never blocks the rest
                         items[index - 1] = _DROPPED
                         raise ProtocolError(
@@ -205,40 +218,42 @@ class MessageTransaction:
                             f"({exc}); the messages after it can still be read"
                         ) from None
                     items[index - 1] = message
-                if type_only:
-                    accepted: Any = message.get("janus") == wanted_type
-                elif wanted is not None:
-                    accepted = is_subset(message, wanted)
-                else:
-                    accepted = matcher(message)  # type: ignore[operator]
-                if accepted:
+                if check is None or (
+                    is_subset(message, check) if isinstance(check, dict) else check(message)
+                ):
                     self._taken |= 1 << (index - 1)
                     return message
             if self._error is not None:
                 raise self._error
-            # Wait for the next message (or the deadline, or a failure).
+            # Wait for the next message of the wanted type (or the deadline, or a failure).
             loop = self._loop or asyncio.get_running_loop()
-            if deadline is None and limit is not None:
-                deadline = loop.time() + limit
             waiter: asyncio.Future[None] = loop.create_future()
+            if deadline is None:
+                limit = self._timeout if timeout is None else timeout
+                if limit is not None:
+                    deadline = loop.time() + limit
             self._waiter = waiter
             self._waiting_for = wanted_type
-            token: Any = None
-            if deadline is not None:
-                deadlines = self._deadlines
-                if deadlines is not None:
-                    token = deadlines.watch(waiter, deadline)
-                else:
-                    token = loop.call_at(deadline, _expire_waiter, waiter)
+            if deadline is None:
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+                continue
+            deadlines = self._deadlines
+            token: Any = (
+                deadlines.watch(waiter, deadline)
+                if deadlines is not None
+                else loop.call_at(deadline, _expire_waiter, waiter)
+            )
             try:
                 await waiter
             finally:
                 self._waiter = None
-                if token is not None:
-                    if self._deadlines is not None:
-                        self._deadlines.unwatch(token)
-                    else:
-                        token.cancel()
+                if deadlines is not None:
+                    deadlines.unwatch(token)
+                else:
+                    token.cancel()
 
     async def on_done(self) -> None:
         """Hook run by ``done()``: unregisters the transaction from its transport."""
@@ -292,10 +307,11 @@ class MessageTransaction:
         taken = self._taken
         if taken == (1 << len(items)) - 1:
             return []
+        types = self._types
         return [
             item
             for index, item in enumerate(items)
-            if not (taken >> index) & 1 and item is not _DROPPED and _janus_type(item) != "ack"
+            if not (taken >> index) & 1 and item is not _DROPPED and types[index] != "ack"
         ]
 
     async def __aenter__(self) -> Self:
@@ -320,10 +336,13 @@ class CallerTransaction(MessageTransaction):
     ``get`` returned go to ``on_receive``, and later events with its id go to ``on_receive``.
     """
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_stream", "done", "get")
 
     def __init__(self, stream: MessageTransaction) -> None:  # no super(): nothing of its own
         self._stream = stream
+        # The stream's own bound methods: a call costs no delegating frame.
+        self.get = stream.get  # type: ignore[method-assign]
+        self.done = stream.done  # type: ignore[method-assign]
 
     @property
     def id(self) -> str:  # type: ignore[override]
@@ -346,16 +365,8 @@ class CallerTransaction(MessageTransaction):
     def fail(self, error: BaseException) -> None:
         self._stream.fail(error)
 
-    def get(  # returns the stream's coroutine: no coroutine layer more
-        self, matcher: Matcher = _accept_all, timeout: float | None = None
-    ) -> Coroutine[Any, Any, JsonDict]:
-        return self._stream.get(matcher, timeout)
-
     def on_done(self) -> Coroutine[Any, Any, None]:
         return self._stream.on_done()
-
-    def done(self) -> Coroutine[Any, Any, None]:
-        return self._stream.done()
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
         return self._stream.leftovers()
@@ -384,12 +395,6 @@ class _Dropped:
 
 
 _DROPPED: Any = _Dropped()
-
-
-def _janus_type(message: JsonDict | _LazyMessage) -> Any:
-    if isinstance(message, dict):
-        return message.get("janus")
-    return getattr(message, "janus", None)
 
 
 def _expire_waiter(waiter: asyncio.Future[None]) -> None:

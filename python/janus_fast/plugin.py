@@ -155,8 +155,8 @@ class JanusPlugin(EventSource):
         self._close_events()
 
     # -- requests --------------------------------------------------------------------------------
-    async def send(self, message: JsonDict) -> MessageTransaction:
-        """Send a request on this handle: janus-client's API.
+    def send(self, message: JsonDict) -> Coroutine[Any, Any, MessageTransaction]:
+        """Send a request on this handle: janus-client's API (await it).
 
         Args:
             message: the Janus request, with a ``janus`` key (``{"janus": "message", "body":
@@ -169,7 +169,16 @@ class JanusPlugin(EventSource):
         Raises:
             InvalidStateError: not attached (janus-client's ``Plugin not attached to session``).
             InvalidMessageError: ``message`` has no ``janus`` key.
+
+        A plain function returning the session's ``send`` coroutine (no coroutine layer more);
+        the errors above are raised when it is awaited, as from a coroutine.
         """
+        session = self._session
+        if session is None or self._id is None or "janus" not in message or "handle_id" in message:
+            return self._send_checked(message)
+        return session.send(message, handle_id=self._id)
+
+    async def _send_checked(self, message: JsonDict) -> MessageTransaction:
         session = self._require_attached()
         if "janus" not in message:
             raise missing_janus_field()
