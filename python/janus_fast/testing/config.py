@@ -7,6 +7,7 @@ Rule: every file Janus reads is generated here into a private folder; nothing is
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,8 @@ from janus_fast.testing._jcfg import JcfgValue, render
 from janus_fast.testing.install import module_folders
 
 JsonStyle = Literal["indented", "plain", "compact"]
+#: The socket types of Janus's Unix-socket transport (pfunix): its ``type``/``admin_type``.
+UnixSocketType = Literal["SOCK_SEQPACKET", "SOCK_DGRAM"]
 
 #: Plugins a test instance can enable (short names → Janus library file).
 KNOWN_PLUGINS: Mapping[str, str] = {
@@ -44,7 +47,7 @@ DEFAULT_PLUGINS = (
     "nosip",
 )
 #: Transports other than http/websockets: off (nanomsg clashes between instances, mqtt's stock
-#: config is broken, the rest only warn).
+#: config is broken, the rest only warn); pfunix is on with ``JanusConfig.unix_socket``.
 _DISABLED_TRANSPORTS = (
     "libjanus_mqtt.so",
     "libjanus_nanomsg.so",
@@ -187,6 +190,12 @@ class JanusConfig:
     event_handlers: tuple[EventHandler, ...] = ()
     #: Extra ``events`` settings of janus.jcfg (``stats_period``, ``combine_media_stats``).
     events: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+    #: Enable Janus's Unix-socket transport (pfunix) with this socket type: the Janus API and
+    #: the Admin API each on a socket in the instance's folder (``JanusServer.unix_url``,
+    #: ``unix_admin_url``).
+    unix_socket: UnixSocketType | None = None
+    #: The Admin API socket's type when it differs from ``unix_socket``'s.
+    unix_admin_socket: UnixSocketType | None = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
@@ -194,6 +203,13 @@ class JanusConfig:
             raise ValueError(f"unknown plugin(s) {unknown}; known: {sorted(KNOWN_PLUGINS)}")
         if self.json not in ("indented", "plain", "compact"):
             raise ValueError(f"json style must be indented, plain or compact, not {self.json!r}")
+        for kind in (self.unix_socket, self.unix_admin_socket):
+            if kind not in (None, "SOCK_SEQPACKET", "SOCK_DGRAM"):
+                raise ValueError(
+                    f"a Unix socket type is SOCK_SEQPACKET or SOCK_DGRAM, not {kind!r}"
+                )
+        if self.unix_admin_socket is not None and self.unix_socket is None:
+            raise ValueError("unix_admin_socket needs unix_socket (pfunix is enabled by it)")
 
     def __repr__(self) -> str:  # secrets never appear in reprs
         return (
@@ -203,7 +219,8 @@ class JanusConfig:
             f"reclaim_session_timeout={self.reclaim_session_timeout}, "
             f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins}, "
             f"string_ids={self.string_ids}, modules_dir={self.modules_dir!r}, "
-            f"expect_version={self.expect_version!r}, event_handlers={self.event_handlers})"
+            f"expect_version={self.expect_version!r}, event_handlers={self.event_handlers}, "
+            f"unix_socket={self.unix_socket!r})"
         )
 
     @property
@@ -257,11 +274,55 @@ def _janus_jcfg(
         "media": {},
         "nat": {"nice_debug": False, "ice_ignore_list": "vmnet", **cfg.nat},
         "plugins": {"disable": ",".join(disabled_plugins)} if disabled_plugins else {},
-        "transports": {"disable": ",".join(_DISABLED_TRANSPORTS)},
+        "transports": {"disable": ",".join(_disabled_transports(cfg))},
         "loggers": {"disable": "libjanus_jsonlog.so"},
         "events": _events_jcfg(cfg),
     }
     return document
+
+
+def _disabled_transports(cfg: JanusConfig) -> list[str]:
+    if cfg.unix_socket is None:
+        return list(_DISABLED_TRANSPORTS)
+    return [name for name in _DISABLED_TRANSPORTS if name != "libjanus_pfunix.so"]
+
+
+#: File names of the pfunix sockets in an instance's folder (Janus API, Admin API).
+UNIX_API_SOCKET = "janus-api.sock"
+UNIX_ADMIN_SOCKET = "janus-admin.sock"
+#: Longest socket path the kernel takes (``sun_path`` is 108 bytes with its NUL); Janus would
+#: silently cut a longer one.
+_MAX_UNIX_PATH = 107
+
+
+def unix_socket_paths(folder: Path) -> tuple[Path, Path]:
+    """The pfunix socket paths (Janus API, Admin API) of the instance whose folder is ``folder``."""
+    return folder / UNIX_API_SOCKET, folder / UNIX_ADMIN_SOCKET
+
+
+def _pfunix_jcfg(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, JcfgValue]]:
+    assert cfg.unix_socket is not None
+    api, admin = unix_socket_paths(folder)
+    for path in (api, admin):
+        if len(os.fsencode(path)) > _MAX_UNIX_PATH:
+            raise ValueError(
+                f"the Unix socket path {str(path)!r} is longer than {_MAX_UNIX_PATH} bytes: "
+                "use a shorter instance folder"
+            )
+        path.unlink(missing_ok=True)  # a socket left by a killed instance
+    return {
+        "general": {
+            "enabled": True,
+            "json": cfg.json,
+            "path": str(api),
+            "type": cfg.unix_socket,
+        },
+        "admin": {
+            "admin_enabled": True,
+            "admin_path": str(admin),
+            "admin_type": cfg.unix_admin_socket or cfg.unix_socket,
+        },
+    }
 
 
 def _events_jcfg(cfg: JanusConfig) -> dict[str, JcfgValue]:
@@ -382,6 +443,8 @@ def write_config_folder(
     main.write_text(render(_janus_jcfg(cfg, folder, server_name, modules_dir)))
     (folder / "janus.transport.http.jcfg").write_text(render(_http_jcfg(cfg, ports)))
     (folder / "janus.transport.websockets.jcfg").write_text(render(_ws_jcfg(cfg, ports)))
+    if cfg.unix_socket is not None:
+        (folder / "janus.transport.pfunix.jcfg").write_text(render(_pfunix_jcfg(cfg, folder)))
     for handler in cfg.event_handlers:
         (folder / f"janus.eventhandler.{handler.kind}.jcfg").write_text(render(handler.jcfg()))
     for name, document in _plugin_jcfgs(cfg, folder).items():

@@ -15,10 +15,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import weakref
@@ -28,7 +30,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast.testing._ports import pick_free_ports, port_is_free, ports_owned_by
-from janus_fast.testing.config import JanusConfig, Ports, write_config_folder
+from janus_fast.testing.config import (
+    JanusConfig,
+    Ports,
+    UnixSocketType,
+    unix_socket_paths,
+    write_config_folder,
+)
 from janus_fast.testing.install import JanusInstallError, binary_version, modules_dir_for
 
 if TYPE_CHECKING:
@@ -43,6 +51,17 @@ _STARTUP_TIMEOUT = 15.0
 _STOP_TIMEOUT = 5.0
 _PR_SET_PDEATHSIG = 1
 _live_servers: weakref.WeakSet[JanusServer] = weakref.WeakSet()
+
+
+_SOCKET_TYPES: dict[str, int] = {
+    "SOCK_SEQPACKET": socket.SOCK_SEQPACKET,
+    "SOCK_DGRAM": socket.SOCK_DGRAM,
+}
+
+
+def _unix_url(kind: UnixSocketType, path: Path) -> str:
+    scheme = "unix+dgram" if kind == "SOCK_DGRAM" else "unix+seqpacket"
+    return f"{scheme}://{urllib.parse.quote(str(path))}"
 
 
 class JanusNotInstalledError(RuntimeError):
@@ -178,6 +197,29 @@ class JanusServer:
         if port is None:
             raise RuntimeError("this instance has no TLS listener (JanusConfig.tls)")
         return f"wss://localhost:{port}"
+
+    @property
+    def unix_url(self) -> str:
+        """The Janus API over pfunix (``JanusConfig.unix_socket``): ``unix+seqpacket://`` or
+        ``unix+dgram://`` and the socket's path."""
+        kind = self._require_unix().unix_socket
+        assert kind is not None
+        return _unix_url(kind, unix_socket_paths(self.folder)[0])
+
+    @property
+    def unix_admin_url(self) -> str:
+        """The Admin API over pfunix (for ``JanusAdminMonitorClient``)."""
+        config = self._require_unix()
+        kind = config.unix_admin_socket or config.unix_socket
+        assert kind is not None
+        return _unix_url(kind, unix_socket_paths(self.folder)[1])
+
+    def _require_unix(self) -> JanusConfig:
+        if self.config.unix_socket is None:
+            raise RuntimeError(
+                "this instance has no Unix-socket transport (JanusConfig.unix_socket)"
+            )
+        return self.config
 
     @property
     def admin_secret(self) -> str:
@@ -357,7 +399,7 @@ class JanusServer:
                     f"janus exited with {code} during startup:\n{self.log_tail()}"
                 )
             owned = ports_owned_by(process.pid, ports)
-            if all(owned.values()) and self._answers_as_itself():
+            if all(owned.values()) and self._answers_as_itself() and self._unix_sockets_ready():
                 return
             if time.monotonic() > deadline:
                 missing = [port for port, ok in owned.items() if not ok]
@@ -372,6 +414,22 @@ class JanusServer:
             return self.info().get("server-name") == self.server_name
         except (OSError, ValueError, urllib.error.URLError):
             return False
+
+    def _unix_sockets_ready(self) -> bool:
+        """pfunix's sockets take a connection (its thread may start after the HTTP listener)."""
+        config = self.config
+        if config.unix_socket is None:
+            return True
+        kinds = (config.unix_socket, config.unix_admin_socket or config.unix_socket)
+        for kind, path in zip(kinds, unix_socket_paths(self.folder), strict=True):
+            probe = socket.socket(socket.AF_UNIX, _SOCKET_TYPES[kind])
+            try:
+                probe.connect(str(path))
+            except OSError:
+                return False
+            finally:
+                probe.close()
+        return True
 
     def _read_binary_version(self) -> None:
         if self._binary_version is None:
