@@ -287,6 +287,16 @@ class EventSource:
         "events_dropped",
     )
 
+    #: The ``janus`` types ``_after_message`` reacts to; the runner skips the call for others
+    #: (None: every message). A subclass overriding ``_after_message`` without setting it
+    #: gets None.
+    _after_types: ClassVar[frozenset[str] | None] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_after_message" in cls.__dict__ and "_after_types" not in cls.__dict__:
+            cls._after_types = None
+
     def _init_event_source(self, event_queue_size: int = EVENT_QUEUE_SIZE) -> None:
         if event_queue_size < 1:
             raise ValueError(f"event_queue_size must be >= 1, not {event_queue_size!r}")
@@ -442,10 +452,12 @@ class EventSource:
                     pass
                 else:
                     return _Suspended(step, yielded, message, False)
-            try:
-                self._after_message(message)
-            except Exception:
-                logger.exception("%r: handling a delivered event failed", self)
+            after = self._after_types
+            if after is None or message.get("janus") in after:
+                try:
+                    self._after_message(message)
+                except Exception:
+                    logger.exception("%r: handling a delivered event failed", self)
         self._worker = None
         self._overflowing = False
         return None

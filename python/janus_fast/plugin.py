@@ -333,6 +333,8 @@ class JanusPlugin(EventSource):
 
         await add_remote_candidates(pc, trickle_entries(message))
 
+    _after_types = frozenset(("detached",))
+
     def _after_message(self, message: JsonDict) -> None:
         """Janus detached the handle on its own (admin ``detach_handle``, plugin teardown)."""
         if message.get("janus") == "detached" and self._session is not None:

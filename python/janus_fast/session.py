@@ -464,6 +464,8 @@ class JanusSession(EventSource):
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         return self.on_receive(message)  # stepped by the event runner, no coroutine layer more
 
+    _after_types = frozenset(("timeout",))
+
     def _after_message(self, message: JsonDict) -> None:
         if message.get("janus") == "timeout" and self.created:
             self.mark_lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
