@@ -542,9 +542,11 @@ def _claim_path(path: str) -> None:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         probe.connect(path)
-    except OSError:
-        os.unlink(path)  # nobody serves it
-        return
+    except OSError as exc:
+        if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+            os.unlink(path)  # nobody serves it
+            return
+        # EPERM: a live socket connected to someone else (another client of Janus)
     finally:
         probe.close()
     raise TransportError(f"client_path {path!r} is in use by another socket")

@@ -1,0 +1,319 @@
+"""The Unix-socket transport (Janus's pfunix) against a real Janus, SOCK_SEQPACKET and SOCK_DGRAM.
+
+Every async test runs on asyncio and uvloop (conftest) and, through ``unix_janus``, in both socket
+modes: session lifecycle, plugin requests native and janus-client style, events, ping/info,
+concurrency, the Admin API over the admin socket, the request size limit, the DGRAM client's own
+socket, a restarted Janus (reconnection) and a stopped one (typed give-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from janus_fast import (
+    ConnectionClosedError,
+    Expect,
+    InvalidURLError,
+    JanusPlugin,
+    JanusSession,
+    JanusTransport,
+    TransportError,
+)
+from janus_fast.admin import JanusAdminMonitorClient
+from janus_fast.errors import InvalidMessageError, InvalidOptionError, JanusError
+from janus_fast.events import ConnectionEvent
+from janus_fast.testing import JanusServer
+from janus_fast.testing.config import JanusConfig
+from janus_fast.transports.unix import MAX_REQUEST_SIZE, JanusTransportUnix, parse_unix_url
+
+MODES = ("SOCK_SEQPACKET", "SOCK_DGRAM")
+
+
+class EchoTest(JanusPlugin):
+    name = "janus.plugin.echotest"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[dict[str, Any]] = []
+        self.arrived = asyncio.Event()
+
+    async def on_receive(self, response: dict[str, Any]) -> None:
+        self.received.append(response)
+        self.arrived.set()
+
+
+@pytest.fixture(scope="module", params=MODES)
+def unix_janus(request: pytest.FixtureRequest) -> Iterator[JanusServer]:
+    """One real Janus per socket mode with pfunix on (both APIs), shared by this module."""
+    with JanusServer(JanusConfig(unix_socket=request.param)) as server:
+        yield server
+
+
+async def eventually(check: Callable[[], bool], limit: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not check():
+        assert loop.time() < end, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+# -- URLs and options (no Janus needed) -----------------------------------------------------------
+def test_urls_choose_the_socket_type() -> None:
+    assert parse_unix_url("unix:///run/janus/api.sock") == (
+        socket.SOCK_SEQPACKET,
+        "/run/janus/api.sock",
+    )
+    assert parse_unix_url("unix+seqpacket:///a/b") == (socket.SOCK_SEQPACKET, "/a/b")
+    assert parse_unix_url("unix+dgram:///a/b%20c") == (socket.SOCK_DGRAM, "/a/b c")
+    transport = JanusTransport.create_transport("unix+dgram:///tmp/x.sock")
+    assert isinstance(transport, JanusTransportUnix)
+    assert transport.socket_type == "SOCK_DGRAM" and transport.path == "/tmp/x.sock"
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("unix://janus.example/x.sock", "names a host"),
+        ("unix:///x.sock?token=abc", "no query"),
+        ("unix://", "no socket path"),
+        ("unix:///" + "d" * 200, "longer than 107"),
+        ("unix://user:pw@/x.sock", "names a host"),
+    ],
+)
+def test_bad_urls_are_typed_errors_without_secrets(url: str, match: str) -> None:
+    with pytest.raises(InvalidURLError, match=match) as caught:
+        JanusTransport.create_transport(url)
+    assert "abc" not in str(caught.value) and "pw" not in str(caught.value)
+
+
+def test_options_that_do_not_apply_are_refused() -> None:
+    with pytest.raises(InvalidOptionError, match="no TLS"):
+        JanusTransportUnix("unix:///x.sock", ssl=True)
+    with pytest.raises(InvalidOptionError, match="unix\\+dgram"):
+        JanusTransportUnix("unix:///x.sock", client_path="/tmp/c.sock")
+
+
+def test_repr_shows_no_credentials() -> None:
+    transport = JanusTransportUnix("unix:///x.sock", api_secret="s3cret", token="t0ken")
+    assert "s3cret" not in repr(transport) and "t0ken" not in repr(transport)
+
+
+# -- the Janus API --------------------------------------------------------------------------------
+async def test_session_plugin_native_and_compat_requests_and_events(
+    unix_janus: JanusServer,
+) -> None:
+    session = JanusSession(base_url=unix_janus.unix_url)
+    assert isinstance(session.transport, JanusTransportUnix)
+    async with session:
+        await session.create()
+        assert session.id is not None
+        echo = EchoTest()
+        await echo.attach(session)
+        assert echo.id is not None
+        # native: one call, one completed reply (ack then event, by the core's rule)
+        reply = await echo.request({"audio": True})
+        assert reply["plugindata"]["data"]["result"] == "ok"
+        # janus-client style: send, get, done; what get did not take goes to on_receive
+        transaction = await echo.send({"janus": "message", "body": {"video": True}})
+        ack = await transaction.get({"janus": "ack"}, timeout=5)
+        assert ack["janus"] == "ack"
+        await transaction.done()
+        await asyncio.wait_for(echo.arrived.wait(), 5)
+        event = echo.received[0]
+        assert event["janus"] == "event" and event["plugindata"]["data"]["result"] == "ok"
+        assert event["sender"] == echo.id
+        await echo.destroy()
+    assert session.transport.stats()["pending"] == 0
+    assert session.transport.stats()["open_connections"] == 0
+
+
+async def test_ping_info_and_100_concurrent_pings(unix_janus: JanusServer) -> None:
+    transport = JanusTransport.create_transport(unix_janus.unix_url)
+    await transport.connect()
+    try:
+        info = await transport.info()
+        assert info["janus"] == "server_info"
+        assert "janus.transport.pfunix" in info["transports"]
+        replies = await asyncio.gather(*(transport.ping() for _ in range(100)))
+        assert {reply["janus"] for reply in replies} == {"pong"}
+        assert len({reply["transaction"] for reply in replies}) == 100
+        stats = transport.stats()
+        assert stats["pending"] == 0 and stats["queued_writes"] == 0 and stats["malformed"] == 0
+    finally:
+        await transport.disconnect()
+
+
+async def test_a_request_over_the_limit_is_refused_and_one_under_it_goes(
+    unix_janus: JanusServer,
+) -> None:
+    transport = JanusTransport.create_transport(unix_janus.unix_url, config={"timeout": 5})
+    await transport.connect()
+    try:
+        # Janus ignores unknown fields of a ping: an 8000-byte request is answered whole.
+        big = await transport.request({"janus": "ping", "pad": "x" * 8000}, Expect.PONG)
+        assert big.janus == "pong"
+        with pytest.raises(InvalidMessageError, match=f"{MAX_REQUEST_SIZE} bytes at most"):
+            await transport.request({"janus": "ping", "pad": "x" * MAX_REQUEST_SIZE}, Expect.PONG)
+        assert transport.stats()["pending"] == 0  # refused before sending, nothing left behind
+        assert (await transport.ping())["janus"] == "pong"  # the connection is still good
+    finally:
+        await transport.disconnect()
+
+
+async def test_wrong_socket_type_is_a_typed_error_with_the_fix(unix_janus: JanusServer) -> None:
+    kind, path = parse_unix_url(unix_janus.unix_url)
+    other = "unix+dgram" if kind == socket.SOCK_SEQPACKET else "unix+seqpacket"
+    transport = JanusTransport.create_transport(f"{other}://{path}", config={"connect_timeout": 2})
+    with pytest.raises(TransportError, match="is not SOCK_"):
+        await transport.connect()
+    assert not transport.connected
+
+
+async def test_missing_socket_is_a_typed_error(tmp_path: Path) -> None:
+    transport = JanusTransport.create_transport(f"unix://{tmp_path}/none.sock")
+    with pytest.raises(TransportError, match="cannot connect"):
+        await transport.connect()
+
+
+# -- the Admin API over the admin socket -----------------------------------------------------------
+async def test_admin_api_over_the_admin_socket(unix_janus: JanusServer) -> None:
+    async with JanusSession(base_url=unix_janus.unix_url) as session:
+        await session.create()
+        assert session.id is not None
+        async with JanusAdminMonitorClient(
+            unix_janus.unix_admin_url, unix_janus.admin_secret
+        ) as admin:
+            assert isinstance(admin.transport, JanusTransportUnix)
+            assert session.id in await admin.list_sessions()
+            assert (await admin.ping())["janus"] == "pong"
+        async with JanusAdminMonitorClient(unix_janus.unix_admin_url, "bad-s3cr3t") as intruder:
+            with pytest.raises(JanusError) as caught:
+                await intruder.list_sessions()
+            assert caught.value.code == 403 and "bad-s3cr3t" not in str(caught.value)
+
+
+# -- the DGRAM client's own socket -----------------------------------------------------------------
+async def test_dgram_client_socket_is_private_and_removed_on_disconnect(
+    unix_janus: JanusServer,
+) -> None:
+    if unix_janus.config.unix_socket != "SOCK_DGRAM":
+        transport = JanusTransport.create_transport(unix_janus.unix_url)
+        await transport.connect()
+        assert isinstance(transport, JanusTransportUnix) and transport.client_path is None
+        await transport.disconnect()
+        return
+    transport = JanusTransport.create_transport(unix_janus.unix_url)
+    assert isinstance(transport, JanusTransportUnix)
+    await transport.connect()
+    path = transport.client_path
+    assert path is not None and stat.S_ISSOCK(os.stat(path).st_mode)
+    folder = os.path.dirname(path)
+    assert (await transport.ping())["janus"] == "pong"
+    # Connected to Janus's socket: another sender is refused by the kernel.
+    stranger = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with pytest.raises(OSError):
+        stranger.sendto(b'{"janus":"pong"}', path)
+    stranger.close()
+    await transport.disconnect()
+    assert not Path(path).exists() and not Path(folder).exists()  # noqa: ASYNC240
+    assert transport.client_path is None
+
+
+async def test_dgram_client_path_option_reclaims_a_stale_socket(
+    unix_janus: JanusServer, tmp_path: Path
+) -> None:
+    if unix_janus.config.unix_socket != "SOCK_DGRAM":
+        with pytest.raises(InvalidOptionError):
+            JanusTransport.create_transport(
+                unix_janus.unix_url, config={"client_path": str(tmp_path / "c.sock")}
+            )
+        return
+    client = tmp_path / "c.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stale.bind(str(client))
+    stale.close()  # a socket file nobody serves, as a killed process leaves it
+    transport = JanusTransport.create_transport(
+        unix_janus.unix_url, config={"client_path": str(client)}
+    )
+    await transport.connect()
+    assert (await transport.ping())["janus"] == "pong"
+    other = JanusTransport.create_transport(
+        unix_janus.unix_url, config={"client_path": str(client)}
+    )
+    with pytest.raises(TransportError, match="in use"):
+        await other.connect()
+    await transport.disconnect()
+    assert not client.exists()
+
+
+# -- a restarted or stopped Janus ---------------------------------------------------------------
+@pytest.fixture(params=MODES)
+def unix_mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+_FAST_RECOVERY = {
+    "retry_delay": 0.1,
+    "retry_delay_max": 0.4,
+    "ping_interval": 0.3,
+    "ping_timeout": 2.0,
+    "connect_timeout": 2.0,
+    "timeout": 10.0,
+}
+
+
+async def test_restarted_janus_reconnects_and_reports_the_session_lost(
+    janus_factory: Callable[..., JanusServer], unix_mode: str
+) -> None:
+    janus = janus_factory(unix_socket=unix_mode)
+    session = JanusSession(base_url=janus.unix_url, max_retries=60, **_FAST_RECOVERY)
+    events: list[ConnectionEvent] = []
+    session.transport.on_connection_event(events.append)
+    await session.create()
+    old_id = session.id
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, janus.restart)
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 20)
+        kinds = [e.kind for e in events]
+        assert kinds[0] == "disconnected" and "reconnecting" in kinds
+        # Janus restarted: it no longer knows the session (claim refused), which is reported.
+        await eventually(lambda: session.transport.session_count == 0)
+        assert (await session.transport.ping())["janus"] == "pong"
+        async with JanusSession(transport=session.transport) as fresh:
+            await fresh.create()
+            assert fresh.id is not None and fresh.id != old_id
+    finally:
+        await session.transport.disconnect()
+
+
+async def test_stopped_janus_gives_up_with_a_typed_error(
+    janus_factory: Callable[..., JanusServer], unix_mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "janus_fast")
+    janus = janus_factory(unix_socket=unix_mode, api_secret="not-in-logs")
+    session = JanusSession(
+        base_url=janus.unix_url, api_secret="not-in-logs", max_retries=2, **_FAST_RECOVERY
+    )
+    events: list[ConnectionEvent] = []
+    session.transport.on_connection_event(events.append)
+    await session.create()
+    await asyncio.get_running_loop().run_in_executor(None, janus.stop)
+    await eventually(lambda: any(e.kind == "given_up" for e in events), 20)
+    given_up = next(e for e in events if e.kind == "given_up")
+    assert isinstance(given_up.error, TransportError)
+    assert not session.transport.connected
+    with pytest.raises(ConnectionClosedError, match="lost for good"):
+        await session.transport.ping()
+    assert session.transport.session_count == 0
+    assert "not-in-logs" not in caplog.text
+    await session.transport.disconnect()
