@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import stat
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from janus_fast import (
     JanusPlugin,
     JanusSession,
     JanusTransport,
+    SessionLostError,
     TransportError,
 )
 from janus_fast.admin import JanusAdminMonitorClient
@@ -277,23 +279,34 @@ async def test_restarted_janus_reconnects_and_reports_the_session_lost(
 ) -> None:
     janus = janus_factory(unix_socket=unix_mode)
     session = JanusSession(base_url=janus.unix_url, max_retries=60, **_FAST_RECOVERY)
+    transport = session.transport
     events: list[ConnectionEvent] = []
-    session.transport.on_connection_event(events.append)
+    transport.on_connection_event(events.append)
     await session.create()
     old_id = session.id
+    loop = asyncio.get_running_loop()
     try:
-        await asyncio.get_running_loop().run_in_executor(None, janus.restart)
+        await loop.run_in_executor(None, janus.kill, signal.SIGTERM)
+        # SEQPACKET reads the end of the socket; DGRAM's next liveness ping is refused.
+        await eventually(lambda: any(e.kind == "disconnected" for e in events))
+        assert isinstance(transport, JanusTransportUnix) and transport.reconnecting
+        waiting = asyncio.ensure_future(transport.ping())  # waits in the outage queue
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await loop.run_in_executor(None, janus.start)
+        assert (await asyncio.wait_for(waiting, 20))["janus"] == "pong"
         await eventually(lambda: any(e.kind == "reconnected" for e in events), 20)
         kinds = [e.kind for e in events]
-        assert kinds[0] == "disconnected" and "reconnecting" in kinds
+        assert kinds[0] == "disconnected" and "reconnecting" in kinds and "given_up" not in kinds
         # Janus restarted: it no longer knows the session (claim refused), which is reported.
-        await eventually(lambda: session.transport.session_count == 0)
-        assert (await session.transport.ping())["janus"] == "pong"
-        async with JanusSession(transport=session.transport) as fresh:
+        await eventually(lambda: transport.session_count == 0)
+        with pytest.raises(SessionLostError):
+            await session.send({"janus": "keepalive"})
+        async with JanusSession(transport=transport) as fresh:
             await fresh.create()
             assert fresh.id is not None and fresh.id != old_id
     finally:
-        await session.transport.disconnect()
+        await transport.disconnect()
 
 
 async def test_stopped_janus_gives_up_with_a_typed_error(

@@ -374,6 +374,8 @@ class JanusServer:
         main_config = write_config_folder(
             self.config, self.folder, ports, self.server_name, self.modules_dir
         )
+        if self._log_file is not None:  # the log of a process that was kill()ed
+            self._log_file.close()
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in _terminate
         self._process = subprocess.Popen(
             [str(self.binary), "-F", str(self.folder), "-C", str(main_config), "-o"],
