@@ -330,3 +330,28 @@ async def test_stopped_janus_gives_up_with_a_typed_error(
     assert session.transport.session_count == 0
     assert "not-in-logs" not in caplog.text
     await session.transport.disconnect()
+
+
+async def test_a_session_timeout_closes_a_seqpacket_socket_and_the_others_are_claimed(
+    janus_factory: Callable[..., JanusServer],
+) -> None:
+    """pfunix closes a SOCK_SEQPACKET client's socket when one of its sessions times out."""
+    janus = janus_factory(unix_socket="SOCK_SEQPACKET", session_timeout=2)
+    transport = JanusTransport.create_transport(janus.unix_url, config={"retry_delay": 0.1})
+    await transport.connect()
+    events: list[ConnectionEvent] = []
+    transport.on_connection_event(events.append)
+    try:
+        silent = JanusSession(transport=transport, keepalive_interval=1000)
+        await silent.create()
+        kept = JanusSession(transport=transport, keepalive_interval=0.5)
+        await kept.create()
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 15)
+        assert events[0].kind == "disconnected"
+        assert [s.id for s in transport.sessions()] == [kept.id]  # claimed on the new socket
+        with pytest.raises(SessionLostError):
+            await silent.send({"janus": "keepalive"})
+        ack = await kept.request({"janus": "keepalive"}, Expect.ACK)
+        assert ack.janus == "ack"
+    finally:
+        await transport.disconnect()
