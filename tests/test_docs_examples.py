@@ -135,6 +135,7 @@ PLUGIN_PAGES = {
     "JanusAudioBridgePlugin": "audiobridge.md",
     "JanusRecordPlayPlugin": "recordplay.md",
     "JanusNoSipPlugin": "nosip.md",
+    "JanusSipPlugin": "sip.md",
 }
 #: the clients janus_fast exports (every one must have a page)
 CLIENTS = [

@@ -18,6 +18,7 @@ from janus_fast.plugins.recordplay import (
     RecordPlayError,
     RecordPlayEventType,
 )
+from janus_fast.plugins.sip import JanusSipPlugin, SipError, SipEventType
 from janus_fast.plugins.streaming import JanusStreamingPlugin, StreamingError, StreamingEventType
 from janus_fast.plugins.textroom import JanusTextRoomPlugin, TextRoomError, TextRoomEventType
 from janus_fast.plugins.videocall import JanusVideoCallPlugin, VideoCallError, VideoCallEventType
@@ -36,6 +37,7 @@ __all__ = [
     "JanusEchoTestPlugin",
     "JanusNoSipPlugin",
     "JanusRecordPlayPlugin",
+    "JanusSipPlugin",
     "JanusStreamingPlugin",
     "JanusTextRoomPlugin",
     "JanusVideoCallPlugin",
@@ -48,6 +50,8 @@ __all__ = [
     "RecordPlayError",
     "RecordPlayEventType",
     "RoomId",
+    "SipError",
+    "SipEventType",
     "StreamingError",
     "StreamingEventType",
     "TextRoomError",

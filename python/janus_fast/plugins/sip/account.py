@@ -1,0 +1,164 @@
+"""SIP account requests: register, unregister, subscribe, unsubscribe, message, reset.
+
+Rule: each request returns the event Janus answers it with (its ``result``, with ``call_id``);
+what happens later on the SIP side arrives as events (``REGISTERED``,
+``SUBSCRIBE_SUCCEEDED``, ``MESSAGEDELIVERY`` …). ``wait_registered`` turns the registration's
+outcome into a return value or a ``SipError`` with the SIP status code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from janus_fast.plugins._base import JsonDict, compact
+from janus_fast.plugins.sip.base import SipError, SipHandle, event_payload
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class SipAccount(SipHandle):
+    """The account part of a SIP handle."""
+
+    async def _sip_request(
+        self, body: JsonDict, timeout: Timeout, jsep: JsonDict | None = None, **extra: Any
+    ) -> JsonDict:
+        body = compact(body)
+        body.update(extra)
+        return event_payload(await self._send_request(body, jsep, timeout=timeout))
+
+    async def register(
+        self,
+        username: str,
+        *,
+        secret: str | None = None,
+        ha1_secret: str | None = None,
+        authuser: str | None = None,
+        display_name: str | None = None,
+        user_agent: str | None = None,
+        proxy: str | None = None,
+        outbound_proxy: str | None = None,
+        headers: dict[str, str] | None = None,
+        contact_params: dict[str, str] | None = None,
+        incoming_header_prefixes: list[str] | None = None,
+        register_ttl: int | None = None,
+        account_type: str | None = None,
+        send_register: bool | None = None,
+        master_id: int | None = None,
+        refresh: bool | None = None,
+        force_udp: bool | None = None,
+        force_tcp: bool | None = None,
+        sips: bool | None = None,
+        rfc2543_cancel: bool | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``register`` ``username`` (a SIP URI) at ``proxy``. Returns Janus's first answer
+        (``registering``; ``registered`` at once for a guest); ``wait_registered()`` then
+        waits for the registrar's verdict. ``account_type`` is Janus's ``type`` (``guest``: no
+        REGISTER; ``helper``: an extra line of the ``master_id`` account)."""
+        loop = asyncio.get_running_loop()
+        previous, self._registration = self._registration, loop.create_future()
+        if previous is not None and not previous.done():
+            previous.cancel()
+        body = {
+            "request": "register",
+            "username": username,
+            "secret": secret,
+            "ha1_secret": ha1_secret,
+            "authuser": authuser,
+            "display_name": display_name,
+            "user_agent": user_agent,
+            "proxy": proxy,
+            "outbound_proxy": outbound_proxy,
+            "headers": headers,
+            "contact_params": contact_params,
+            "incoming_header_prefixes": incoming_header_prefixes,
+            "register_ttl": register_ttl,
+            "type": account_type,
+            "send_register": send_register,
+            "master_id": master_id,
+            "refresh": refresh,
+            "force_udp": force_udp,
+            "force_tcp": force_tcp,
+            "sips": sips,
+            "rfc2543_cancel": rfc2543_cancel,
+        }
+        try:
+            result = await self._sip_request(body, timeout)
+        except BaseException:
+            self._registration = None
+            raise
+        self._username = username
+        return result
+
+    async def wait_registered(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """The ``registered`` event of the last ``register`` (at once if it came already);
+        ``SipError`` (the SIP code, e.g. 403) on ``registration_failed``."""
+        registration = self._registration
+        if registration is None:
+            raise SipError(0, "wait_registered() needs register() first")
+        async with self._within(timeout, "SIP registration"):
+            return await asyncio.shield(registration)
+
+    async def unregister(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``unregister`` (Janus answers ``unregistering``; ``UNREGISTERED`` follows)."""
+        result = await self._sip_request({"request": "unregister"}, timeout)
+        self._registration = None
+        return result
+
+    async def subscribe(
+        self,
+        event: str,
+        *,
+        to: str | None = None,
+        accept: str | None = None,
+        subscribe_ttl: int | None = None,
+        call_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``subscribe`` to a SIP event package (``message-summary`` …); ``NOTIFY`` events
+        follow, and ``SUBSCRIBE_SUCCEEDED``/``SUBSCRIBE_FAILED``."""
+        body = {
+            "request": "subscribe",
+            "event": event,
+            "to": to,
+            "accept": accept,
+            "subscribe_ttl": subscribe_ttl,
+            "call_id": call_id,
+            "headers": headers,
+        }
+        return await self._sip_request(body, timeout)
+
+    async def unsubscribe(
+        self, event: str, *, to: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``unsubscribe`` from an event package subscribed to before."""
+        return await self._sip_request(
+            {"request": "unsubscribe", "event": event, "to": to}, timeout
+        )
+
+    async def message(
+        self,
+        content: str,
+        *,
+        uri: str | None = None,
+        content_type: str | None = None,
+        call_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``message``: a SIP MESSAGE, to ``uri`` (out of dialog) or in the current call.
+        ``MESSAGEDELIVERY`` reports the SIP outcome."""
+        body = {
+            "request": "message",
+            "content": content,
+            "uri": uri,
+            "content_type": content_type,
+            "call_id": call_id,
+            "headers": headers,
+        }
+        return await self._sip_request(body, timeout)
+
+    async def reset(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``reset``: clear a call state stuck after a call (Janus's own workaround)."""
+        return await self._sip_request({"request": "reset"}, timeout)

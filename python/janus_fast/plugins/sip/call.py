@@ -1,0 +1,228 @@
+"""SIP calls: call, accept, decline, hangup, hold/unhold, update, info, DTMF, transfer, recording.
+
+Rule: ``call``/``accept`` negotiate media with aiortc (imported on call, ``[media]``) from a
+``player``/``recorder``, or send a ready-made ``jsep=``/``answer=`` (signalling only). Janus's
+answer to our offer arrives with ``accepted`` (or ``progress``) and is applied then; the
+``call`` reply is ``calling``. ``hangup`` (the plugin request) closes our PeerConnection; a
+``hangup`` event from the far end closes it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from janus_fast.media import import_aiortc
+from janus_fast.plugin import JanusPlugin
+from janus_fast.plugins._base import JsonDict
+from janus_fast.plugins.sip.account import SipAccount
+from janus_fast.plugins.sip.base import SipError
+from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
+
+
+class SipCall(SipAccount):
+    """The call part of a SIP handle (on a registered, guest or helper account)."""
+
+    async def _media_offer(self, player: Any, recorder: Any, what: str) -> JsonDict:
+        import_aiortc(what)
+        await self._fresh_pc()
+        self._setup_media_tracks(player, recorder)
+        pc = self.pc
+        if getattr(player, "audio", None) is None:
+            pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return self._jsep(pc, False)
+
+    async def call(
+        self,
+        uri: str,
+        player: Any = None,
+        recorder: Any = None,
+        *,
+        jsep: JsonDict | None = None,
+        headers: dict[str, str] | None = None,
+        call_id: str | None = None,
+        srtp: str | None = None,
+        srtp_profile: str | None = None,
+        autoaccept_reinvites: bool | None = None,
+        refer_id: int | None = None,
+        secret: str | None = None,
+        ha1_secret: str | None = None,
+        authuser: str | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``call`` ``uri`` (an INVITE). The offer is made here from ``player`` (audio
+        receive-only without one; remote tracks to ``recorder``), or sent as given with
+        ``jsep=``. Returns the ``calling`` result (with the ``call_id``); ``ACCEPTED`` follows
+        (its answer applied to our PeerConnection), or ``HANGUP`` with the SIP code."""
+        if self._in_call:
+            raise SipError(0, "Already in a call")
+        offer = jsep if jsep is not None else await self._media_offer(player, recorder, "SIP.call")
+        body = {
+            "request": "call",
+            "uri": uri,
+            "headers": headers,
+            "call_id": call_id,
+            "srtp": srtp,
+            "srtp_profile": srtp_profile,
+            "autoaccept_reinvites": autoaccept_reinvites,
+            "refer_id": refer_id,
+            "secret": secret,
+            "ha1_secret": ha1_secret,
+            "authuser": authuser,
+        }
+        result = await self._sip_request(body, timeout, offer)
+        self._in_call = True
+        if isinstance(result.get("call_id"), str):
+            self._call_id = result["call_id"]
+        return result
+
+    async def accept(
+        self,
+        jsep: JsonDict | None = None,
+        player: Any = None,
+        recorder: Any = None,
+        *,
+        answer: JsonDict | None = None,
+        srtp: str | None = None,
+        headers: dict[str, str] | None = None,
+        autoaccept_reinvites: bool | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``accept`` the incoming call whose offer is ``jsep`` (the ``INCOMINGCALL`` event's
+        ``"jsep"``), answered here from ``player``/``recorder``; or send a ready-made
+        ``answer=``. Returns the ``accepting`` result."""
+        if not self._in_call:
+            raise SipError(0, "No incoming call to accept")
+        if answer is None:
+            import_aiortc("SIP.accept")
+            if jsep is None:
+                raise ValueError("accept() needs the incoming offer (jsep) or an answer=")
+            await self._fresh_pc(send_hangup=False, incoming=True)
+            self._setup_media_tracks(player, recorder)
+            await self.on_receive_jsep(jsep)
+            pc = self.pc
+            await pc.setLocalDescription(await pc.createAnswer())
+            answer = self._jsep(pc, False)
+        body = {
+            "request": "accept",
+            "srtp": srtp,
+            "headers": headers,
+            "autoaccept_reinvites": autoaccept_reinvites,
+        }
+        return await self._sip_request(body, timeout, answer)
+
+    async def decline(
+        self,
+        code: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        refer_id: int | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``decline`` the incoming call (SIP ``code``, 486 by default), or a transfer's
+        ``refer_id``."""
+        body = {"request": "decline", "code": code, "headers": headers, "refer_id": refer_id}
+        result = await self._sip_request(body, timeout)
+        if refer_id is None:
+            self._in_call = False
+        return result
+
+    async def hangup(  # type: ignore[override]
+        self, headers: dict[str, str] | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """The SIP ``hangup`` request (a BYE, or a CANCEL while ringing); closes our
+        PeerConnection. The core hangup is ``core_hangup()``. Refused here when no call is
+        known (Janus 1.1.2 never answers a hangup outside a call)."""
+        if not self._in_call:
+            raise SipError(0, "No call to hang up")
+        result = await self._sip_request({"request": "hangup", "headers": headers}, timeout)
+        self._in_call = False
+        await self._close_pc()
+        return result
+
+    async def core_hangup(self) -> None:
+        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        await JanusPlugin.hangup(self)
+
+    async def hold(
+        self, direction: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``hold`` (a re-INVITE; ``direction``: sendonly, recvonly or inactive). Janus 1.1.2
+        does not answer a hold/unhold sent outside a call or while a re-INVITE is pending (the
+        request then times out), and reports no event when the re-INVITE completes."""
+        return await self._sip_request({"request": "hold", "direction": direction}, timeout)
+
+    async def unhold(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
+        """``unhold``."""
+        return await self._sip_request({"request": "unhold"}, timeout)
+
+    async def update(
+        self, *, jsep: JsonDict | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``update``: renegotiate the call (a re-INVITE) with a new offer: ``jsep=``, or one
+        made here from our PeerConnection. Janus's answer comes with ``UPDATED``."""
+        offer = jsep
+        if offer is None:
+            pc = self._pc
+            if pc is None:
+                raise SipError(0, "update() needs a jsep= or a PeerConnection")
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = self._jsep(pc, False)
+        return await self._sip_request({"request": "update"}, timeout, offer)
+
+    async def info(
+        self,
+        content_type: str,
+        content: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``info``: a SIP INFO in the call (``content_type`` is Janus's ``type``)."""
+        body = {"request": "info", "type": content_type, "content": content, "headers": headers}
+        return await self._sip_request(body, timeout)
+
+    async def dtmf_info(
+        self,
+        digit: str,
+        duration: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``dtmf_info``: a DTMF digit as a SIP INFO (``application/dtmf-relay``)."""
+        body = {"request": "dtmf_info", "digit": digit, "duration": duration, "headers": headers}
+        return await self._sip_request(body, timeout)
+
+    async def transfer(
+        self, uri: str, replace: str | None = None, timeout: Timeout = OPTION_TIMEOUT
+    ) -> JsonDict:
+        """``transfer`` the peer to ``uri`` (a REFER; ``replace``: the Call-ID of an attended
+        transfer). The peer gets a ``TRANSFER`` event."""
+        body = {"request": "transfer", "uri": uri, "replace": replace}
+        return await self._sip_request(body, timeout)
+
+    async def recording(
+        self,
+        action: str,
+        audio: bool | None = None,
+        video: bool | None = None,
+        peer_audio: bool | None = None,
+        peer_video: bool | None = None,
+        filename: str | None = None,
+        *,
+        send_peer_pli: bool | None = None,
+        timeout: Timeout = OPTION_TIMEOUT,
+    ) -> JsonDict:
+        """``recording`` ``start``/``stop`` of our and/or the peer's media to ``.mjr`` files."""
+        body = {
+            "request": "recording",
+            "action": action,
+            "audio": audio,
+            "video": video,
+            "peer_audio": peer_audio,
+            "peer_video": peer_video,
+            "filename": filename,
+            "send_peer_pli": send_peer_pli,
+        }
+        return await self._sip_request(body, timeout)

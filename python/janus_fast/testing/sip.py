@@ -1,0 +1,276 @@
+"""A real SIP registrar/proxy for tests: Kamailio on a loopback UDP port, from a generated config.
+
+Rule: like ``JanusServer``, nothing here is a mock and nothing is read from ``/etc``: the config
+is written into a private folder (registrar + location lookup + record-routing proxy, nothing
+else), the process listens on 127.0.0.1 only, is started by this module and stopped by its pid
+(SIGTERM, then SIGKILL), and dies with its parent. Ready means it answered a SIP ``OPTIONS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+_STARTUP_TIMEOUT = 10.0
+_STOP_TIMEOUT = 5.0
+_PR_SET_PDEATHSIG = 1
+_MODULES = (
+    "tm",
+    "sl",
+    "rr",
+    "pv",
+    "maxfwd",
+    "usrloc",
+    "registrar",
+    "textops",
+    "siputils",
+    "sanity",
+)
+
+
+class SipServerError(RuntimeError):
+    """Kamailio is missing, did not start, or did not answer in time."""
+
+
+def pick_free_udp_port() -> int:
+    """A free UDP port on 127.0.0.1 (released before returning)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def kamailio_config(port: int, modules_dir: str) -> str:
+    """A minimal kamailio.cfg: REGISTER is saved in memory, requests to a registered user are
+    relayed to its contact (record-routed), in-dialog requests follow their route."""
+    loads = "\n".join(f'loadmodule "{name}.so"' for name in _MODULES)
+    return f"""#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+tcp_children=1
+disable_tcp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+alias="127.0.0.1:{port}"
+mpath="{modules_dir}"
+{loads}
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "max_expires", 3600)
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (!sanity_check()) {{
+        exit;
+    }}
+    if (is_method("OPTIONS") && uri == myself && $rU == $null) {{
+        sl_send_reply("200", "OK");
+        exit;
+    }}
+    if (has_totag()) {{
+        if (loose_route()) {{
+            t_relay();
+            exit;
+        }}
+        if (is_method("ACK")) {{
+            if (t_check_trans()) {{
+                t_relay();
+            }}
+            exit;
+        }}
+        sl_send_reply("404", "Not Here");
+        exit;
+    }}
+    if (is_method("CANCEL")) {{
+        if (t_check_trans()) {{
+            t_relay();
+        }}
+        exit;
+    }}
+    if (is_method("REGISTER")) {{
+        if (!save("location")) {{
+            sl_reply_error();
+        }}
+        exit;
+    }}
+    if (uri == myself) {{
+        if (!lookup("location")) {{
+            sl_send_reply("404", "Not Found");
+            exit;
+        }}
+    }}
+    if (is_method("INVITE|SUBSCRIBE|REFER")) {{
+        record_route();
+    }}
+    if (!t_relay()) {{
+        sl_reply_error();
+    }}
+}}
+"""
+
+
+def find_kamailio() -> tuple[str, str]:
+    """The ``kamailio`` binary and its modules folder; raises ``SipServerError`` if missing."""
+    binary = os.environ.get("KAMAILIO_BINARY") or shutil.which("kamailio")
+    if not binary:
+        raise SipServerError("kamailio is not installed (Debian: apt-get install kamailio)")
+    candidates = [
+        *sorted(Path("/usr/lib").glob("*/kamailio/modules")),
+        Path("/usr/lib/kamailio/modules"),
+        Path("/usr/local/lib64/kamailio/modules"),
+    ]
+    for candidate in candidates:
+        if (candidate / "registrar.so").exists():
+            return binary, str(candidate)
+    raise SipServerError("kamailio's modules folder (registrar.so) was not found")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Kamailio:
+    """One local Kamailio (``with Kamailio() as sip:``): ``sip.port``, ``sip.uri(user)``."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self._own_folder = folder is None
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="kamailio-"))
+        self.port: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("kamailio is not running")
+        return self._process.pid
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:port``: the host part of SIP URIs and the proxy to register at."""
+        if self.port is None:
+            raise RuntimeError("kamailio has not been started")
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def proxy(self) -> str:
+        """The proxy URI for a SIP client (``sip:127.0.0.1:port``)."""
+        return f"sip:{self.address}"
+
+    def uri(self, user: str) -> str:
+        """The SIP URI of ``user`` in this registrar's domain."""
+        return f"sip:{user}@{self.address}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "kamailio.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def start(self) -> Kamailio:
+        binary, modules = find_kamailio()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = pick_free_udp_port()
+        config = self.folder / "kamailio.cfg"
+        config.write_text(kamailio_config(self.port, modules))
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = log
+        command = [binary, "-f", str(config), "-DD", "-E", "-m", "16", "-M", "4"]
+        command += ["-Y", str(self.folder), "-P", str(self.folder / "kamailio.pid")]
+        command += ["-w", str(self.folder)]
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while True:
+            process = self._process
+            if process is None or process.poll() is not None:
+                code = None if process is None else process.returncode
+                raise SipServerError(f"kamailio exited with {code}:\n{self.log_tail()}")
+            if self._answers_options():
+                return
+            if time.monotonic() > deadline:
+                raise SipServerError(f"kamailio did not answer OPTIONS:\n{self.log_tail()}")
+
+    def _answers_options(self) -> bool:
+        """Send one ``OPTIONS`` and wait up to 0.2 s for ``SIP/2.0 200``."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.settimeout(0.2)
+            local = sock.getsockname()[1]
+            tag, branch = secrets.token_hex(4), "z9hG4bK" + secrets.token_hex(6)
+            request = (
+                f"OPTIONS {self.proxy} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch={branch}\r\n"
+                "Max-Forwards: 5\r\n"
+                f"From: <sip:probe@127.0.0.1:{local}>;tag={tag}\r\n"
+                f"To: <{self.proxy}>\r\n"
+                f"Call-ID: {secrets.token_hex(8)}@127.0.0.1\r\n"
+                "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
+            try:
+                sock.sendto(request.encode(), ("127.0.0.1", self.port or 0))
+                reply = sock.recv(4096)
+            except OSError:  # timeout, or refused while starting
+                return False
+        return reply.startswith(b"SIP/2.0 200")
+
+    def stop(self) -> None:
+        """SIGTERM (SIGKILL after 5 s) to our pid; the workers exit with it."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=_STOP_TIMEOUT)
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
+        if self._own_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Kamailio:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

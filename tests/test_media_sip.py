@@ -1,0 +1,86 @@
+"""SIP with real media: two Janus SIP handles call each other through a real Kamailio, each
+side an aiortc peer sending a sine of its own frequency; each hears the other's tone in the
+audio it decodes (Janus bridges WebRTC to plain RTP and back on both legs). A hangup ends the
+call and closes both PeerConnections.
+
+Rule: all ICE and RTP stays on this machine (``no_stun()``, Janus's SIP ``local_ip`` is
+127.0.0.1); bounded by a ``deadline``; everything opened is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from _audio import ToneListener, player_of, tone_track
+from _media import (
+    clean_teardown,  # noqa: F401  (autouse fixture)
+    no_default_stun,  # noqa: F401  (autouse fixture)
+    no_stun,
+)
+from janus_fast import JanusSession
+from janus_fast._compat import timeout as deadline
+from janus_fast.plugins import JanusSipPlugin, SipEventType
+from janus_fast.testing import JanusServer
+from janus_fast.testing.config import DEFAULT_PLUGINS
+from janus_fast.testing.sip import Kamailio
+
+BOUND = 30.0
+ALICE_HZ, BOB_HZ = 440.0, 880.0
+HEARD, SILENT = 2000.0, 300.0
+
+
+@pytest.fixture(scope="module")
+def kamailio() -> Iterator[Kamailio]:
+    with Kamailio() as server:
+        yield server
+
+
+@pytest.fixture
+def sip_url(janus_factory: Any, transport_kind: str) -> str:
+    janus: JanusServer = janus_factory(plugins=(*DEFAULT_PLUGINS, "sip"))
+    return janus.ws_url if transport_kind == "ws" else janus.http_url
+
+
+async def registered(session: JanusSession, kamailio: Kamailio, name: str) -> JanusSipPlugin:
+    plugin = JanusSipPlugin(pc_config=no_stun())
+    await plugin.attach(session)
+    await plugin.register(kamailio.uri(name), secret="unused", proxy=kamailio.proxy)
+    await plugin.wait_registered()
+    return plugin
+
+
+async def test_call_through_kamailio_both_hear(sip_url: str, kamailio: Kamailio) -> None:
+    async with deadline(BOUND), JanusSession(base_url=sip_url) as session:
+        bob_name = f"bob{secrets.token_hex(3)}"
+        alice = await registered(session, kamailio, f"alice{secrets.token_hex(3)}")
+        bob = await registered(session, kamailio, bob_name)
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        bob.on_event(SipEventType.INCOMINGCALL, incoming.put_nowait)
+        hangups: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        bob.on_event(SipEventType.HANGUP, hangups.put_nowait)
+        alice_ears, bob_ears = ToneListener(), ToneListener()
+        try:
+            await alice.call(kamailio.uri(bob_name), player_of(tone_track(ALICE_HZ)), alice_ears)
+            call = await incoming.get()
+            await bob.accept(call["jsep"], player_of(tone_track(BOB_HZ)), bob_ears)
+
+            await bob_ears.until(lambda ears: ears.level(0.4, ALICE_HZ) > HEARD)
+            await alice_ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
+            assert alice_ears.level(0.4, ALICE_HZ) < SILENT
+            assert bob_ears.level(0.4, BOB_HZ) < SILENT
+
+            bob_pc = bob.pc
+            await alice.hangup()
+            assert alice._pc is None and not alice.in_call
+            assert (await hangups.get())["code"] == 200  # the BYE reached bob
+            while bob_pc.connectionState != "closed":  # Janus hung bob's PeerConnection up
+                await asyncio.sleep(0.02)
+            assert not bob.in_call
+        finally:
+            await alice.destroy()
+            await bob.destroy()
