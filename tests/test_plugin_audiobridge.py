@@ -307,3 +307,26 @@ async def test_join_with_ready_made_jsep(janus_url: str) -> None:
             assert hung["audiobridge"] == "hangingup"
         finally:
             await plugin.destroy_room(room)
+
+
+async def test_string_ids(janus_factory: Any) -> None:
+    """With ``string_ids = true`` room and participant ids are strings, sent and returned as
+    such (a number is refused by Janus, never cast)."""
+    janus = janus_factory(string_ids=True)
+    async with deadline(BOUND), JanusSession(base_url=janus.ws_url) as session:
+        admin, alice = await attached(session), await attached(session)
+        room = await admin.create_room(f"room-{secrets.token_hex(4)}", secret=SECRET)
+        assert isinstance(room, str)
+        generated = await admin.create_room()
+        assert isinstance(generated, str) and await admin.exists(generated)
+        joined = await alice.join(room, "alice-id", display="alice")
+        assert joined["id"] == "alice-id" and alice.participant_id == "alice-id"
+        assert [p["id"] for p in await admin.list_participants(room)] == ["alice-id"]
+        await admin.mute_participant(room, "alice-id", SECRET)
+        moved = await alice.change_room(generated)
+        assert isinstance(moved["id"], str) and alice.room_id == generated
+        with pytest.raises(AudioBridgeError) as caught:
+            await admin.exists(1234)  # a number where Janus wants a string
+        assert caught.value.error_code == 484  # invalid element
+        await admin.destroy_room(room, SECRET)
+        await admin.destroy_room(generated)

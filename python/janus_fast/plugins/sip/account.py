@@ -16,6 +16,11 @@ from janus_fast.plugins.sip.base import SipError, SipHandle, event_payload
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 
+def _retrieve(future: asyncio.Future[JsonDict]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class SipAccount(SipHandle):
     """The account part of a SIP handle."""
 
@@ -55,8 +60,10 @@ class SipAccount(SipHandle):
         (``registering``; ``registered`` at once for a guest); ``wait_registered()`` then
         waits for the registrar's verdict. ``account_type`` is Janus's ``type`` (``guest``: no
         REGISTER; ``helper``: an extra line of the ``master_id`` account)."""
-        loop = asyncio.get_running_loop()
-        previous, self._registration = self._registration, loop.create_future()
+        registration: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        # Its outcome is read by wait_registered(), if ever: never an unretrieved exception.
+        registration.add_done_callback(_retrieve)
+        previous, self._registration = self._registration, registration
         if previous is not None and not previous.done():
             previous.cancel()
         body = {
