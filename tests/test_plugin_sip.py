@@ -6,6 +6,7 @@ declined and failed calls, out-of-dialog messages, a refused SUBSCRIBE, typed er
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusSipPlugin, SipError, SipEventType
 from janus_fast.testing import JanusServer
 from janus_fast.testing.config import DEFAULT_PLUGINS
-from janus_fast.testing.sip import Kamailio
+from janus_fast.testing.sip import Kamailio, SipServerError
 
 BOUND = 30.0
 
@@ -34,6 +35,26 @@ def sip_url(janus_factory: Any, transport_kind: str) -> str:
     """A Janus with the SIP plugin (off in the shared instance), over both transports."""
     janus: JanusServer = janus_factory(plugins=(*DEFAULT_PLUGINS, "sip"))
     return janus.ws_url if transport_kind == "ws" else janus.http_url
+
+
+def test_kamailio_harness(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness: ready once it answers OPTIONS, its workers and folder gone after stop();
+    a missing binary is a clear error."""
+    server = Kamailio().start()
+    pid, folder = server.pid, server.folder
+    try:
+        assert server.proxy == f"sip:127.0.0.1:{server.port}"
+        assert server.uri("bob") == f"sip:bob@127.0.0.1:{server.port}"
+        assert server._answers_options()
+        assert os.getpgid(pid) == pid  # its own process group: the workers are its children
+    finally:
+        server.stop()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # neither it nor a worker is left
+    assert not folder.exists()
+    monkeypatch.setenv("KAMAILIO_BINARY", str(folder / "no-such-kamailio"))
+    with pytest.raises(SipServerError, match="not installed"):
+        Kamailio().start()
 
 
 class Events:

@@ -126,8 +126,11 @@ request_route {{
 def find_kamailio() -> tuple[str, str]:
     """The ``kamailio`` binary and its modules folder; raises ``SipServerError`` if missing."""
     binary = os.environ.get("KAMAILIO_BINARY") or shutil.which("kamailio")
-    if not binary:
-        raise SipServerError("kamailio is not installed (Debian: apt-get install kamailio)")
+    if not binary or not os.access(binary, os.X_OK):
+        raise SipServerError(
+            f"kamailio is not installed or not executable ({binary or 'not on PATH'}; "
+            "Debian: apt-get install kamailio)"
+        )
     candidates = [
         *sorted(Path("/usr/lib").glob("*/kamailio/modules")),
         Path("/usr/lib/kamailio/modules"),
