@@ -9,6 +9,7 @@ socket, a restarted Janus (reconnection) and a stopped one (typed give-up).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -27,6 +28,8 @@ from janus_fast import (
     JanusPlugin,
     JanusSession,
     JanusTransport,
+    QueueFullError,
+    RequestTimeoutError,
     SessionLostError,
     TransportError,
 )
@@ -355,3 +358,86 @@ async def test_a_session_timeout_closes_a_seqpacket_socket_and_the_others_are_cl
         assert ack.janus == "ack"
     finally:
         await transport.disconnect()
+
+
+# -- what a real Janus cannot be made to do: a server that does not read, an oversized reply ------
+class _FakeDgramJanus:
+    """A SOCK_DGRAM socket standing for Janus: it reads only when told to, answers pings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+
+    async def answer(self, count: int, pad: int = 0) -> list[dict[str, Any]]:
+        """Read ``count`` requests, answering each with a pong (``pad`` extra bytes)."""
+        got: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 10
+        while len(got) < count:
+            assert loop.time() < end, "the requests did not come"
+            try:
+                data, sender = self.sock.recvfrom(65536)
+            except BlockingIOError:
+                await asyncio.sleep(0.005)
+                continue
+            request = json.loads(data)
+            got.append(request)
+            reply = {"janus": "pong", "transaction": request["transaction"], "pad": "x" * pad}
+            self.sock.sendto(json.dumps(reply).encode(), sender)
+        return got
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def test_write_queue_is_bounded_and_drains_in_order(tmp_path: Path) -> None:
+    fake = _FakeDgramJanus(tmp_path / "fake.sock")
+    transport = JanusTransport.create_transport(
+        f"unix+dgram://{fake.path}", config={"queue_size": 5, "ping_interval": None}
+    )
+    await transport.connect()
+    try:
+        tasks = [
+            asyncio.ensure_future(transport.request({"janus": "ping", "n": n}, Expect.PONG))
+            for n in range(40)
+        ]
+        await asyncio.sleep(0.05)
+        # The kernel queues a few datagrams for the unread server, the transport 5 more; the
+        # rest are refused at once, typed, and never sent.
+        assert transport.stats()["queued_writes"] == 5
+        refused = [n for n, task in enumerate(tasks) if task.done()]
+        assert refused and all(isinstance(tasks[n].exception(), QueueFullError) for n in refused)
+        sent = [n for n in range(40) if n not in refused]
+        got = await fake.answer(len(sent))
+        assert [request["n"] for request in got] == sent == list(range(len(sent)))
+        replies = await asyncio.gather(*(tasks[n] for n in sent))
+        assert {reply.janus for reply in replies} == {"pong"}
+        assert transport.stats()["queued_writes"] == 0 and transport.stats()["pending"] == 0
+    finally:
+        await transport.disconnect()
+        fake.close()
+
+
+async def test_a_reply_longer_than_the_read_buffer_is_dropped_and_counted(tmp_path: Path) -> None:
+    fake = _FakeDgramJanus(tmp_path / "fake.sock")
+    transport = JanusTransport.create_transport(
+        f"unix+dgram://{fake.path}",
+        config={"max_message_size": 1000, "ping_interval": None, "timeout": 1.0},
+    )
+    await transport.connect()
+    try:
+        too_long = asyncio.ensure_future(transport.ping())
+        await fake.answer(1, pad=2000)
+        with pytest.raises(RequestTimeoutError):
+            await too_long
+        stats = transport.stats()
+        assert stats["oversized"] == 1 and stats["pending"] == 0
+        assert transport.stats_malformed == 1  # logged once as a malformed message
+        fits = asyncio.ensure_future(transport.ping())
+        await fake.answer(1, pad=500)
+        assert (await fits)["janus"] == "pong"
+    finally:
+        await transport.disconnect()
+        fake.close()
