@@ -360,7 +360,7 @@ async def test_a_session_timeout_closes_a_seqpacket_socket_and_the_others_are_cl
         await transport.disconnect()
 
 
-# -- what a real Janus cannot be made to do: a server that does not read, an oversized reply ------
+# -- what a real Janus cannot be made to do: a server that does not read, an oversized reply --
 class _FakeDgramJanus:
     """A SOCK_DGRAM socket standing for Janus: it reads only when told to, answers pings."""
 
@@ -441,3 +441,22 @@ async def test_a_reply_longer_than_the_read_buffer_is_dropped_and_counted(tmp_pa
     finally:
         await transport.disconnect()
         fake.close()
+
+
+# -- the harness's pfunix settings -------------------------------------------------------------
+def test_harness_refuses_bad_unix_socket_settings(janus_server: JanusServer) -> None:
+    with pytest.raises(ValueError, match="SOCK_SEQPACKET or SOCK_DGRAM"):
+        JanusConfig(unix_socket="SOCK_STREAM")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs unix_socket"):
+        JanusConfig(unix_admin_socket="SOCK_DGRAM")
+    with pytest.raises(RuntimeError, match="no Unix-socket transport"):
+        _ = janus_server.unix_url
+
+
+async def test_admin_socket_of_another_type(janus_factory: Callable[..., JanusServer]) -> None:
+    janus = janus_factory(unix_socket="SOCK_SEQPACKET", unix_admin_socket="SOCK_DGRAM")
+    assert janus.unix_url.startswith("unix+seqpacket:///")
+    assert janus.unix_admin_url.startswith("unix+dgram:///")
+    async with JanusAdminMonitorClient(janus.unix_admin_url, janus.admin_secret) as admin:
+        assert (await admin.info())["janus"] == "server_info"
+        assert await admin.list_sessions() == []
