@@ -267,7 +267,7 @@ def unix_mode(request: pytest.FixtureRequest) -> str:
     return mode
 
 
-_FAST_RECOVERY = {
+_FAST_RECOVERY: dict[str, Any] = {
     "retry_delay": 0.1,
     "retry_delay_max": 0.4,
     "ping_interval": 0.3,
@@ -323,6 +323,9 @@ async def test_stopped_janus_gives_up_with_a_typed_error(
     events: list[ConnectionEvent] = []
     session.transport.on_connection_event(events.append)
     await session.create()
+    assert isinstance(session.transport, JanusTransportUnix)
+    client = session.transport.client_path
+    assert (client is None) == (unix_mode == "SOCK_SEQPACKET")
     await asyncio.get_running_loop().run_in_executor(None, janus.stop)
     await eventually(lambda: any(e.kind == "given_up" for e in events), 20)
     given_up = next(e for e in events if e.kind == "given_up")
@@ -332,6 +335,9 @@ async def test_stopped_janus_gives_up_with_a_typed_error(
         await session.transport.ping()
     assert session.transport.session_count == 0
     assert "not-in-logs" not in caplog.text
+    assert session.transport.client_path is None  # a DGRAM client's socket is removed
+    if client is not None:
+        assert not Path(client).exists() and not Path(client).parent.exists()  # noqa: ASYNC240
     await session.transport.disconnect()
 
 

@@ -189,7 +189,11 @@ class JanusTransportUnix(JanusTransport):
     # -- connection ------------------------------------------------------------------------------
     async def _connect(self) -> None:
         self._recovery.clear()
-        await self._open_socket()
+        try:
+            await self._open_socket()
+        except BaseException:
+            self._release_client()
+            raise
 
     async def _open_socket(self) -> None:
         """A new socket connected to Janus's (bound to the client's path first in DGRAM mode),
@@ -210,14 +214,17 @@ class JanusTransportUnix(JanusTransport):
                 os.chmod(self._client_path, 0o666)
         except asyncio.TimeoutError:
             sock.close()
+            self._unlink_client()
             raise TransportError(
                 f"connecting to {self._base_url} timed out after {self.options.connect_timeout} s"
             ) from None
         except OSError as exc:
             sock.close()
+            self._unlink_client()
             raise TransportError(f"cannot connect to {self._base_url}: {self._why(exc)}") from exc
         except BaseException:
             sock.close()
+            self._unlink_client()
             raise
         self._sock = sock
         loop.add_reader(sock.fileno(), self._on_readable, sock)
@@ -251,13 +258,21 @@ class JanusTransportUnix(JanusTransport):
             _remove_client_files(path, None)  # this transport's previous socket
         sock.bind(path)
 
-    async def _disconnect(self) -> None:
-        self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
-        self._close_socket()
+    def _unlink_client(self) -> None:
+        """Remove the bound socket file of a socket that did not connect (kept: the folder)."""
+        _remove_client_files(self._client_path, None)
+
+    def _release_client(self) -> None:
+        """Remove the client's socket file and private folder (disconnected, or given up)."""
         cleanup, self._cleanup = self._cleanup, None
         if cleanup is not None:
             cleanup()
         self._client_path = self._client_folder = None
+
+    async def _disconnect(self) -> None:
+        self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
+        self._close_socket()
+        self._release_client()
 
     def _close_socket(self) -> None:
         """Drop the current socket, if any, with its queued packets and its pinger."""
@@ -448,7 +463,9 @@ class JanusTransportUnix(JanusTransport):
         )
 
     def _mark_down(self) -> None:
+        """Recovery gave up: the transport is plainly disconnected, its client socket gone."""
         self.connected = False
+        self._release_client()
 
     def _set_server_info(self, info: JsonDict) -> None:
         self._server_info = info
