@@ -110,6 +110,7 @@ def test_options_that_do_not_apply_are_refused() -> None:
 def test_repr_shows_no_credentials() -> None:
     transport = JanusTransportUnix("unix:///x.sock", api_secret="s3cret", token="t0ken")
     assert "s3cret" not in repr(transport) and "t0ken" not in repr(transport)
+    assert repr(transport) == "<JanusTransportUnix unix:///x.sock disconnected sessions=0>"
 
 
 # -- the Janus API --------------------------------------------------------------------------------

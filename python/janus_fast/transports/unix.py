@@ -47,7 +47,7 @@ from janus_fast.errors import (
     TransportError,
 )
 from janus_fast.redact import redact_url
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, PreparedRequest
+from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict
 from janus_fast.transports._recovery import Reconnector, RecoveryLink
 
 logger = logging.getLogger("janus_fast.transport.unix")
@@ -152,6 +152,9 @@ class JanusTransportUnix(JanusTransport):
         self._pinger: asyncio.TimerHandle | None = None
         self._oversized = 0
         super().__init__(base_url, api_secret, token, **kwargs)
+        #: Shown in reprs, logs and errors: the scheme and the path (a Unix socket URL has no
+        #: host, user info or query; ``redact_url`` would print ``unix:/path``).
+        self._base_url = f"{urlsplit(base_url).scheme}://{self._path}"
         if self.options.ssl not in (None, False) or self.options.ca_file:
             raise InvalidOptionError("ssl/ca_file were given for a Unix socket URL (no TLS there)")
         self._view = memoryview(bytearray(min(self.options.max_message_size, _READ_BUFFER_SIZE)))
@@ -495,19 +498,26 @@ class JanusTransportUnix(JanusTransport):
     def _may_resend(self) -> bool:
         return self._recovery.active
 
-    def _submit(self, prepared: PreparedRequest) -> None:
+    def _submit(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> str:
         """Encode (ids in the body, as pfunix wants them) and send as one packet."""
         transaction, data = self._core.encode(
-            orjson.dumps(prepared.body),
-            prepared.waiter,
-            prepared.expect,
-            prepared.session_id,
-            prepared.handle_id,
-            prepared.deadline,
+            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline
         )
-        prepared.transaction = transaction
-        self._write(data)
-        return None
+        try:
+            self._write(data)
+        except BaseException:
+            self.forget_transaction(transaction)
+            raise
+        return transaction
 
     def _send_now(
         self, body: JsonDict, expect: int, session_id: int | None, limit: float
@@ -518,15 +528,10 @@ class JanusTransportUnix(JanusTransport):
         if not self.connected or loop is None:
             raise self._not_connected()
         deadline = loop.time() + limit
-        prepared = PreparedRequest(
-            body, expect, session_id, None, deadline, loop.create_future(), False
-        )
-        waiter: asyncio.Future[Message] = prepared.waiter
+        waiter: asyncio.Future[Message] = loop.create_future()
         try:
-            self._submit(prepared)
+            self._submit(body, expect, session_id, None, deadline, waiter, False)
         except JanusFastError as exc:
-            if prepared.transaction:
-                self.forget_transaction(prepared.transaction)
             if not waiter.done():
                 waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
             return waiter
