@@ -199,8 +199,14 @@ async def test_admin_api_over_the_admin_socket(unix_janus: JanusServer) -> None:
             unix_janus.unix_admin_url, unix_janus.admin_secret
         ) as admin:
             assert isinstance(admin.transport, JanusTransportUnix)
-            assert session.id in await admin.list_sessions()
+            session_id = session.id
+            assert session_id in await admin.list_sessions()
             assert (await admin.ping())["janus"] == "pong"
+        await session.destroy()
+        async with JanusAdminMonitorClient(
+            unix_janus.unix_admin_url, unix_janus.admin_secret
+        ) as admin:
+            assert session_id not in await admin.list_sessions()  # destroyed over the socket
         async with JanusAdminMonitorClient(unix_janus.unix_admin_url, "bad-s3cr3t") as intruder:
             with pytest.raises(JanusError) as caught:
                 await intruder.list_sessions()
