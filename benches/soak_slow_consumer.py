@@ -5,9 +5,10 @@ Run: ``python benches/soak_slow_consumer.py [--seconds 120] [--transport ws|http
 
 ``--listeners`` handles sit in one VideoRoom with ``notify_joining`` (one session); ``--churners``
 tasks of another session on the same transport attach a handle, join the room and detach, in a
-loop, so every listener gets a ``joining`` (and ``leaving``) event per churn. Each listener's
-``on_receive`` and its typed ``on("event", ...)`` callback each sleep ``--handler-ms`` per event,
-so a listener consumes far fewer events per second than it receives. The session option
+loop, so every listener gets four events per churn (Janus 1.1.2 sends ``joining``, then
+``unpublished`` twice and ``leaving`` when a participant that never published detaches). Each
+listener's ``on_receive`` and its typed ``on("event", ...)`` callback each sleep ``--handler-ms``
+per event, so a listener consumes far fewer events per second than it receives. The session option
 ``event_queue_size`` bounds what waits per handle: the oldest are dropped and counted in
 ``events_dropped``. The WebSocket write buffer is bounded by ``write_buffer_limit``. Over HTTP the
 soak asks for ``--maxev 100`` events per long poll: with the library's default 10, this churn
@@ -31,6 +32,7 @@ import asyncio
 import json
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -95,7 +97,7 @@ def totals(listeners: list[Listener]) -> dict[str, int]:
 
 
 async def churn(session: JanusSession, index: int, stop: float, counts: dict[str, int]) -> None:
-    """Attach, join the room, detach, until ``stop``: a joining (and leaving) event per listener.
+    """Attach, join the room, detach, until ``stop``: four events per listener each time.
     (A VideoRoom handle that left cannot join again: each churn is a new handle.)"""
     while time.monotonic() < stop:
         handle = Room()
@@ -161,6 +163,9 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
     stop = started + args.seconds
     tasks = [asyncio.ensure_future(churn(quiet, i, stop, counts)) for i in range(args.churners)]
     samples: list[dict[str, float]] = []
+    baseline: tracemalloc.Snapshot | None = None
+    if args.tracemalloc:
+        tracemalloc.start()
     max_queued = 0
     bound = (queue_size + 1) * len(listeners)  # + 1: the event inside a handler
     while time.monotonic() < stop:
@@ -169,6 +174,10 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
         max_queued = max(max_queued, now["queued"])
         sample = {"t": round(time.monotonic() - started, 1), "rss_mib": round(rss_mib(), 1)}
         sample.update(now)
+        if args.tracemalloc:
+            sample["py_mib"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+            if baseline is None and sample["t"] >= args.seconds / 3:
+                baseline = tracemalloc.take_snapshot()
         samples.append(sample)
         if not args.quiet:
             print(
@@ -200,6 +209,11 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
     await chatty.destroy()
     await quiet.destroy()
 
+    growth: list[str] = []
+    if baseline is not None:
+        diff = tracemalloc.take_snapshot().compare_to(baseline, "lineno")
+        growth = [str(stat) for stat in diff[:8]]
+        tracemalloc.stop()
     third = max(1, len(samples) // 3)
     warmup = [s for s in samples[:third] if s["t"] >= args.warmup] or samples[:third]
     first_max = max(s["rss_mib"] for s in warmup)
@@ -231,6 +245,7 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
             for k, v in stats.items()
             if k in ("unrouted", "malformed", "routed_to_handle", "long_polls", "empty_polls")
         },
+        "py_growth_top": growth,  # --tracemalloc: biggest growth since the first third
         "samples": samples,
     }
 
@@ -271,13 +286,16 @@ def curve(samples: list[dict[str, Any]], rows: int = 12) -> str:
     picked = samples[step - 1 :: step]
     if samples and (not picked or picked[-1] is not samples[-1]):
         picked.append(samples[-1])
+    py = bool(samples) and "py_mib" in samples[0]
+    head = "| t (s) | RSS (MiB) |" + (" Python heap (MiB) |" if py else "")
     lines = [
-        "| t (s) | RSS (MiB) | received | handled | dropped | queued |",
-        "|---|---|---|---|---|---|",
+        head + " received | handled | dropped | queued |",
+        "|---" * (7 if py else 6) + "|",
     ]
     for s in picked:
+        heap = f" {s['py_mib']:.2f} |" if py else ""
         lines.append(
-            f"| {s['t']:.0f} | {s['rss_mib']:.1f} | {s['received']} | {s['handled']} "
+            f"| {s['t']:.0f} | {s['rss_mib']:.1f} |{heap} {s['received']} | {s['handled']} "
             f"| {s['dropped']} | {s['queued']} |"
         )
     return "\n".join(lines)
@@ -303,6 +321,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rss-margin-mib", type=float, default=8.0)
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also sample Python's traced memory and list where it grew (slower)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-second line on stderr")
     return parser.parse_args(argv)
 
