@@ -111,3 +111,24 @@ async def test_callbacks_and_iterators_see_events_delivered_by_the_runner() -> N
     assert (first.janus, second.janus) == ("event", "webrtcup")
     assert seen == ["event", "webrtcup"] and plugin.seen == [1, 2]
     await stream.aclose()
+
+
+async def test_an_on_receive_returning_any_awaitable_is_awaited() -> None:
+    loop = asyncio.get_running_loop()
+    later: asyncio.Future[None] = loop.create_future()
+    seen: list[int] = []
+
+    class FutureReceiver(JanusPlugin):
+        name = "janus.plugin.echotest"
+
+        def on_receive(self, response: dict[str, Any]) -> Any:  # type: ignore[override]
+            seen.append(response["n"])
+            return later if response["n"] == 0 else asyncio.sleep(0)
+
+    plugin = FutureReceiver()
+    plugin.deliver({"janus": "event", "n": 0})
+    plugin.deliver({"janus": "event", "n": 1})
+    await asyncio.sleep(0.01)
+    assert seen == [0]  # the second waits for the first's future
+    later.set_result(None)
+    await settle(lambda: seen == [0, 1])

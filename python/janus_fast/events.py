@@ -435,22 +435,17 @@ class EventSource:
                     logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
                     continue
             notify = self._callbacks is not None or self._subscriptions is not None
+            # Iterating the awaitable runs it until it waits (a yield) or returns (the loop
+            # ends, no StopIteration raised): the common, non-waiting handler costs no task.
             try:
-                step: Coroutine[Any, Any, None] = self._on_message(message)
-                yielded = step.send(None)
-            except StopIteration:
-                pass
+                step = self._on_message(message).__await__()
+                for yielded in step:
+                    return _Suspended(step, yielded, message, notify)
             except Exception:
                 logger.exception("%r: on_receive raised; the event is dropped for it only", self)
-            else:
-                return _Suspended(step, yielded, message, notify)
             if notify:
-                step = self._notify(message)
-                try:
-                    yielded = step.send(None)
-                except StopIteration:
-                    pass
-                else:
+                step = self._notify(message).__await__()
+                for yielded in step:
                     return _Suspended(step, yielded, message, False)
             after = self._after_types
             if after is None or message.get("janus") in after:
@@ -535,7 +530,7 @@ class _Suspended:
     __slots__ = ("message", "notify", "step", "yielded")
 
     def __init__(
-        self, step: Coroutine[Any, Any, None], yielded: Any, message: JsonDict, notify: bool
+        self, step: Generator[Any, Any, None], yielded: Any, message: JsonDict, notify: bool
     ) -> None:
         self.step = step
         self.yielded = yielded
@@ -544,12 +539,12 @@ class _Suspended:
 
 
 class _Resume:
-    """Awaiting it continues a coroutine that was already stepped once (it yielded
+    """Awaiting it continues an awaitable's iterator that was already stepped once (it yielded
     ``yielded``), exactly as ``await`` would have: same task, results, exceptions, cancellation."""
 
     __slots__ = ("step", "yielded")
 
-    def __init__(self, step: Coroutine[Any, Any, None], yielded: Any) -> None:
+    def __init__(self, step: Generator[Any, Any, None], yielded: Any) -> None:
         self.step = step
         self.yielded = yielded
 
