@@ -5,8 +5,9 @@ class owns the event loop side of them — one future per request, one timer for
 dispatch pass per batch of incoming messages — and the request template: ``send_request`` and
 ``open_stream`` prepare each request once (the connected guard, the deadline from the timeout
 rule, the outage wait, the waiter or stream, the resend rule, cancel and timeout handling). A
-concrete transport supplies only its I/O: ``_submit(prepared)`` (how a prepared request goes out),
-``feed(bytes)`` (how bytes come in), ``_connect``/``_disconnect`` (how a connection opens and
+concrete transport supplies only its I/O: ``_submit(...)`` (how a prepared request goes out: the
+transaction, or a ``Submitted`` when its I/O must still wait or holds state), ``feed(bytes)`` (how
+bytes come in), ``_connect``/``_disconnect`` (how a connection opens and
 closes), and optionally ``_must_wait``/``_wait_until_ready`` (an outage gate) and
 ``_may_resend`` (whether a resendable request goes again after its connection closed). Custom
 transports written for janus-client implement ``_connect``/``_disconnect``/``_send(dict)`` and
@@ -76,47 +77,19 @@ _TIMER_SLACK = 0.001
 STREAM_OPEN_LIMIT = 3600.0
 
 
-class PreparedRequest:
-    """One request as the template prepared it: what a transport's ``_submit`` sends.
+class Submitted:
+    """What ``_submit`` returns when a bare transaction is not enough: the request's
+    ``transaction``; ``wait``, an awaitable the template awaits (within the request's deadline and
+    cancellation) when the I/O must still wait (a free HTTP connection, a custom transport's
+    ``_send``); ``io``, the transport's own state of the request (``_withdraw`` gets it back).
+    The WebSocket transport returns the bare transaction: no object per request on its path."""
 
-    ``body`` is the request without transaction, ids or credentials (the transport's encoder adds
-    them); ``waiter`` is the future of the completing reply, or the ``MessageTransaction`` of a
-    stream (``expect == Expect.STREAM``, no ``deadline``); ``resendable``: sending it again cannot
-    change anything on the server (``RESENDABLE_EXPECTS`` or ``idempotent=True``). ``_submit`` sets
-    ``transaction`` and may keep its own I/O state in ``io``.
-    """
+    __slots__ = ("io", "transaction", "wait")
 
-    __slots__ = (
-        "body",
-        "deadline",
-        "expect",
-        "handle_id",
-        "io",
-        "resendable",
-        "session_id",
-        "transaction",
-        "waiter",
-    )
-
-    def __init__(
-        self,
-        body: JsonDict,
-        expect: int,
-        session_id: int | None,
-        handle_id: int | None,
-        deadline: float | None,
-        waiter: Any,
-        resendable: bool,
-    ) -> None:
-        self.body = body
-        self.expect = expect
-        self.session_id = session_id
-        self.handle_id = handle_id
-        self.deadline = deadline
-        self.waiter = waiter
-        self.resendable = resendable
-        self.transaction = ""
-        self.io: Any = None
+    def __init__(self, transaction: str, wait: Awaitable[None] | None, io: Any = None) -> None:
+        self.transaction = transaction
+        self.wait = wait
+        self.io = io
 
 
 class JanusTransport(ABC):
@@ -543,23 +516,23 @@ class JanusTransport(ABC):
         while True:
             if self._must_wait():
                 handle_id = await self._wait_until_ready(deadline, handle_id)
-            prepared = PreparedRequest(
-                body, expect, session_id, handle_id, deadline, loop.create_future(), resendable
-            )
+            waiter: asyncio.Future[Message] = loop.create_future()
+            sent: str | Submitted = ""
             try:
-                pending = self._submit(prepared)
+                sent = self._submit(
+                    body, expect, session_id, handle_id, deadline, waiter, resendable
+                )
                 if deadline is not None and (self._timer is None or deadline < self._timer_when):
                     self._arm_timer(deadline)
-                if pending is not None:
-                    await pending
-                reply: Message = await prepared.waiter
-                return reply
+                if type(sent) is Submitted and sent.wait is not None:
+                    await sent.wait
+                return await waiter
             except ConnectionClosedError:
-                self._withdraw(prepared)
+                self._withdraw(sent, waiter)
                 if not (resendable and self._may_resend()):
                     raise
             except BaseException:
-                self._withdraw(prepared)
+                self._withdraw(sent, waiter)
                 raise
 
     async def open_stream(
@@ -577,44 +550,58 @@ class JanusTransport(ABC):
             deadline = loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
             handle_id = await self._wait_until_ready(deadline, handle_id)
         stream = self._new_stream(session_id, handle_id)
-        prepared = PreparedRequest(body, Expect.STREAM, session_id, handle_id, None, stream, False)
+        sent: str | Submitted = ""
         try:
-            pending = self._submit(prepared)
-            stream.id = prepared.transaction
-            if pending is not None:
-                await pending
+            sent = self._submit(body, Expect.STREAM, session_id, handle_id, None, stream, False)
+            if isinstance(sent, str):
+                stream.id = sent
+            else:
+                stream.id = sent.transaction
+                if sent.wait is not None:
+                    await sent.wait
         except BaseException:
-            self._withdraw(prepared)
+            self._withdraw(sent, stream)
             raise
         return stream
 
     # -- what a transport supplies -----------------------------------------------------------------
-    def _submit(self, prepared: PreparedRequest) -> Awaitable[None] | None:
-        """Send a prepared request: register ``prepared.waiter`` with the core (setting
-        ``prepared.transaction``) and hand the bytes to the connection. Return None when it is
-        on its way, or an awaitable the template awaits (within the request's deadline and
-        cancellation) when the I/O must wait. This default serves custom janus-client
-        transports: the complete request dict goes to their ``_send``."""
-        prepared.transaction = transaction = self._core.register(
-            prepared.waiter, prepared.expect, prepared.deadline
-        )
-        message = self._wire_message(
-            prepared.body, transaction, prepared.session_id, prepared.handle_id
-        )
-        return self._send(message)
+    def _submit(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> str | Submitted:
+        """Send one prepared request: register ``waiter`` (the reply's future, or the
+        ``MessageTransaction`` of a stream: ``expect == Expect.STREAM``, no ``deadline``) with the
+        core and hand the bytes to the connection. ``body`` has no transaction, ids or
+        credentials yet; ``resendable``: sending it again cannot change anything on the server.
+        Return the transaction when the request is on its way, or a ``Submitted`` (with what the
+        template must still await, and the transport's own state of the request). This default
+        serves custom janus-client transports: the complete request dict goes to their
+        ``_send``."""
+        transaction: str = self._core.register(waiter, expect, deadline)
+        message = self._wire_message(body, transaction, session_id, handle_id)
+        return Submitted(transaction, self._send(message))
 
     def forget_transaction(self, transaction: str) -> None:
         """Forget a request the transport's I/O gave up on (its caller fails the waiter)."""
         self._core.cancel(transaction)
 
-    def _withdraw(self, prepared: PreparedRequest) -> None:
+    def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
         """The request ended without its reply (failed, timed out, cancelled): forget it in the
-        core (and, in a transport's override, drop its I/O)."""
-        if prepared.transaction:
-            self._core.cancel(prepared.transaction)
-        waiter = prepared.waiter
+        core (and, in a transport's override, drop its I/O). ``sent`` is what ``_submit``
+        returned ("" if it raised)."""
+        transaction = sent if isinstance(sent, str) else sent.transaction
+        if transaction:
+            self._core.cancel(transaction)
         if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
             waiter.exception()  # failed by the timer too: the caller gets the error raised
+        if isinstance(sent, Submitted) and isinstance(sent.wait, Coroutine):
+            sent.wait.close()  # never awaited when the timer or a cancel came first
 
     def _must_wait(self) -> bool:
         """Whether new requests must wait before going out (an outage, a full write buffer)."""

@@ -21,7 +21,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -44,7 +43,7 @@ from janus_fast.transport import (
     STREAM_OPEN_LIMIT,
     JanusTransport,
     JsonDict,
-    PreparedRequest,
+    Submitted,
     fail_waiter,
 )
 from janus_fast.transports._backoff import backoff_delay
@@ -296,53 +295,55 @@ class JanusTransportHTTP(JanusTransport):
         except asyncio.TimeoutError:
             raise RequestTimeoutError("no HTTP connection was free before the deadline") from None
 
-    def _submit(self, prepared: PreparedRequest) -> Awaitable[None] | None:
+    def _submit(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> Submitted:
         """A POST to the request's path on an idle pooled connection; when none is idle, the
-        template awaits one (opened or queued for, within the request's deadline)."""
+        template awaits one (opened or queued for, within the request's deadline). The exchange
+        is the request's I/O state (``_withdraw`` drops its connection if the reply is due)."""
         pool = self._requests
         if pool is None:
             raise self._not_connected()
-        session_id, handle_id, waiter = prepared.session_id, prepared.handle_id, prepared.waiter
         transaction, data = self._core.encode(
-            orjson.dumps(prepared.body),
-            waiter,
-            prepared.expect,
-            session_id,
-            handle_id,
-            prepared.deadline,
-            ids_in_body=False,
+            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline, ids_in_body=False
         )
-        prepared.transaction = transaction
-        request = self._writer.post(self._target(session_id, handle_id), data)
+        try:
+            request = self._writer.post(self._target(session_id, handle_id), data)
+        except BaseException:
+            self.forget_transaction(transaction)
+            raise
         exchange: _TransactionExchange
-        deadline = prepared.deadline
-        if prepared.expect == Expect.STREAM:
+        if expect == Expect.STREAM:
             exchange = _StreamExchange(self, transaction, waiter, request)
             limit = self.options.timeout
-            assert self._loop is not None
-            deadline = self._loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
+            deadline = pool.loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
         else:
-            exchange = _TransactionExchange(self, transaction, waiter, request, prepared.resendable)
-        prepared.io = exchange
+            exchange = _TransactionExchange(self, transaction, waiter, request, resendable)
         connection = pool.take_idle()
         if connection is None:
-            return self._send_when_free(pool, exchange, deadline)
+            return Submitted(transaction, self._send_when_free(pool, exchange, deadline), exchange)
         exchange.start(pool.loop, self.options.timeout)
         connection.send(exchange)
-        return None
+        return Submitted(transaction, None, exchange)
 
     async def _send_when_free(
         self, pool: HTTPConnectionPool, exchange: _TransactionExchange, deadline: float | None
     ) -> None:
         connection = await self._acquire(pool, deadline)
-        assert self._loop is not None
-        exchange.start(self._loop, self.options.timeout)
+        exchange.start(pool.loop, self.options.timeout)
         connection.send(exchange)
 
-    def _withdraw(self, prepared: PreparedRequest) -> None:
-        super()._withdraw(prepared)
-        exchange: _TransactionExchange | None = prepared.io
-        if exchange is not None:
+    def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
+        super()._withdraw(sent, waiter)
+        if isinstance(sent, Submitted) and sent.io is not None:
+            exchange: _TransactionExchange = sent.io
             exchange.withdraw()
 
     def _resend(self, exchange: _TransactionExchange) -> None:

@@ -33,7 +33,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, PreparedRequest
+from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._recovery import Reconnector, RecoveryLink
 from janus_fast.transports._url import parse_url
@@ -566,23 +566,31 @@ class JanusTransportWebsocket(JanusTransport):
     def _may_resend(self) -> bool:
         return self._recovery.active
 
-    def _submit(self, prepared: PreparedRequest) -> None:
+    def _submit(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> str:
         """Encode into the core's (coalescing) send buffer; one flush per loop iteration."""
-        expect, body = prepared.expect, prepared.body
-        prepared.transaction = self._core.request(
+        transaction: str = self._core.request(
             _dumps(body),
-            prepared.waiter,
+            waiter,
             expect,
-            prepared.session_id,
-            prepared.handle_id,
-            prepared.deadline,
+            session_id,
+            handle_id,
+            deadline,
             expect == _STREAM and body.get("janus") == "message",
         )
         if not self._flush_pending:
             self._flush_pending = True
             assert self._loop is not None
             self._loop.call_soon(self._flush)
-        return None
+        return transaction
 
     def _send_now(
         self, body: JsonDict, expect: int, session_id: int | None, timeout: float
@@ -593,12 +601,9 @@ class JanusTransportWebsocket(JanusTransport):
         if not self.connected or loop is None:
             raise self._not_connected()
         deadline = loop.time() + timeout
-        prepared = PreparedRequest(
-            body, expect, session_id, None, deadline, loop.create_future(), False
-        )
-        waiter: asyncio.Future[Message] = prepared.waiter
+        waiter: asyncio.Future[Message] = loop.create_future()
         try:
-            self._submit(prepared)
+            self._submit(body, expect, session_id, None, deadline, waiter, False)
         except (JanusFastError, ValueError) as exc:  # the socket closed under recovery
             waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
             return waiter
