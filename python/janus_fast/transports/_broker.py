@@ -1,0 +1,313 @@
+"""The I/O every message-broker transport shares (MQTT, RabbitMQ): one publish per request, every
+message of the response topic or queue fed to the Rust core, recovery by WebSocket's
+``Reconnector``.
+
+Rule: a concrete broker transport supplies only its link to the broker — ``_open_link`` (connect,
+subscribe, then hand each received payload to ``_received`` and report a failure with
+``_link_lost``), ``_publish`` (send one payload on the current link) and ``_drop_link`` (forget
+the current link now; its closing runs as a supervised task, bounded by ``connect_timeout``).
+Requests are encoded by the ``JanusCore`` with their ids in the body (a broker has no URL paths)
+and published at once; at most ``queue_size`` publishes are in flight (more raise
+``QueueFullError``). A lost link is recovered like a WebSocket (``transports/_recovery.py``):
+backoff, bounded outage queue, re-subscribe, ``claim`` every session (the broker transport is one
+Janus transport session, so Janus keeps them). Broker credentials never appear in logs, reprs or
+errors: every message taken from the broker library goes through ``scrub`` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+
+import orjson
+
+from janus_fast._compat import timeout
+from janus_fast._core import JanusCore, Message
+from janus_fast.errors import (
+    ConnectionClosedError,
+    InvalidOptionError,
+    JanusFastError,
+    QueueFullError,
+    TransportError,
+)
+from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, Submitted
+from janus_fast.transports._recovery import Reconnector, RecoveryLink
+
+logger = logging.getLogger("janus_fast.transport.broker")
+
+
+class BrokerTransport(JanusTransport):
+    """Base of ``JanusTransportMQTT`` and ``JanusTransportRabbitMQ`` (see the module rule)."""
+
+    #: Shown in errors ("MQTT", "RabbitMQ").
+    kind: ClassVar[str] = "broker"
+    _core: JanusCore
+
+    def __init__(
+        self,
+        base_url: str,
+        api_secret: str | None,
+        token: str | None,
+        *,
+        shown_url: str,
+        secrets: tuple[str, ...],
+        **kwargs: Any,
+    ) -> None:
+        #: Strings never to show (the broker password, the user name).
+        self._secrets = tuple(s for s in secrets if s)
+        self._inflight = 0
+        self._link_generation = 0
+        super().__init__(base_url, api_secret, token, **kwargs)
+        self._base_url = shown_url
+        if self.options.ssl not in (None, False) or self.options.ca_file:
+            raise InvalidOptionError(
+                f"ssl/ca_file: TLS to the broker is not supported by the {self.kind} transport yet"
+            )
+        self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
+
+    # -- what a broker transport supplies --------------------------------------------------------
+    async def _open_link(self) -> None:
+        """Connect to the broker and subscribe (the caller bounds it by ``connect_timeout``)."""
+        raise NotImplementedError
+
+    async def _publish(self, data: bytes) -> None:
+        """Publish one request on the current link; library errors propagate."""
+        raise NotImplementedError
+
+    def _drop_link(self) -> None:
+        """Forget the current link now (its closing may run on as a supervised task)."""
+        raise NotImplementedError
+
+    def _link_open(self) -> bool:
+        """Whether a link is up now."""
+        raise NotImplementedError
+
+    # -- shared helpers --------------------------------------------------------------------------
+    def scrub(self, text: str) -> str:
+        """``text`` with every credential replaced by ``***`` (library messages may quote them)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def describe(self, exc: BaseException) -> str:
+        """A library exception as shown in errors and logs: its class and scrubbed message."""
+        detail = self.scrub(str(exc)) or "no detail"
+        return f"{type(exc).__name__}: {detail}"
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the link is down and being re-established."""
+        return self._recovery.active
+
+    def _transport_stats(self) -> dict[str, int]:
+        return {"open_connections": int(self._link_open()), "inflight_publishes": self._inflight}
+
+    def _received(self, payload: bytes) -> None:
+        """One message from Janus (a reply, an event, an ack) into the core and out to its owner."""
+        self._core.receive_message(payload)
+        self._dispatch()
+
+    def _link_lost(self, generation: int, reason: str) -> None:
+        """Link ``generation`` failed: drop it; recovery takes over while the user wants it."""
+        if generation != self._link_generation or not self._link_open():
+            return
+        self._drop_link()
+        if not self.connected:
+            return
+        logger.warning("the %s link to %s was lost: %s", self.kind, self._base_url, reason)
+        error = ConnectionClosedError(None, reason)
+        if self._recovery.active:
+            self._fail_pending(error)
+        else:
+            assert self._loop is not None
+            self._recovery.start(error, self._loop)
+
+    # -- connection ------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        self._recovery.clear()
+        await self._open_bounded()
+
+    async def _open_bounded(self) -> None:
+        """A new link, bounded by ``connect_timeout``; ``TransportError`` when that fails."""
+        self._loop = asyncio.get_running_loop()
+        self._drop_link()
+        self._link_generation += 1
+        try:
+            async with timeout(self.options.connect_timeout):
+                await self._open_link()
+        except asyncio.TimeoutError:
+            self._drop_link()
+            raise TransportError(
+                f"connecting to {self._base_url} timed out after {self.options.connect_timeout} s"
+            ) from None
+        except JanusFastError:
+            self._drop_link()
+            raise
+        except ImportError:
+            raise
+        except Exception as exc:
+            self._drop_link()
+            raise TransportError(
+                f"cannot connect to {self._base_url}: {self.describe(exc)}"
+            ) from None
+
+    async def _disconnect(self) -> None:
+        self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
+        self._drop_link()
+
+    # -- recovery's view of the transport ---------------------------------------------------------
+    def _recovery_link(self) -> RecoveryLink:
+        return RecoveryLink(
+            open_socket=self._open_bounded,
+            close_socket=self._drop_link,
+            send=self._send_now,
+            fail_pending=self._fail_pending,
+            sessions=self.sessions,
+            move_session=self.rebind_session,
+            move_handle=self.rebind_handle,
+            lose_session=lambda session, error: session.mark_lost(error),
+            set_server_info=self._set_server_info,
+            server_info=self._known_server_info,
+            mark_down=self._mark_down,
+            emit=self._emit_connection_event,
+            spawn=self._spawn,
+        )
+
+    def _mark_down(self) -> None:
+        self.connected = False
+
+    def _set_server_info(self, info: JsonDict) -> None:
+        self._server_info = info
+
+    def _known_server_info(self) -> JsonDict | None:
+        return self._server_info
+
+    # -- the request template's I/O --------------------------------------------------------------
+    def _not_connected(self) -> Exception:
+        down_error = self._recovery.down_error
+        if down_error is not None:
+            detail = str(down_error) or repr(down_error)
+            return ConnectionClosedError(None, f"connection lost for good: {detail}")
+        return super()._not_connected()
+
+    def _must_wait(self) -> bool:
+        return self._recovery.active
+
+    async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
+        """The outage queue while reconnecting, bounded by ``queue_size`` and ``deadline``."""
+        while self._recovery.active:
+            await self._recovery.wait(deadline)
+            if handle_id is not None:
+                handle_id = self._recovery.alias(handle_id)
+        return handle_id
+
+    def _may_resend(self) -> bool:
+        return self._recovery.active
+
+    def _encode(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+    ) -> tuple[str, bytes]:
+        """Register ``waiter`` and encode the request (ids in the body), refusing it while
+        ``queue_size`` publishes are in flight."""
+        if self._inflight >= self.options.queue_size:
+            raise QueueFullError(
+                f"{self._inflight} requests are already being published to {self._base_url} "
+                f"(queue_size={self.options.queue_size})"
+            )
+        transaction: str
+        data: bytes
+        transaction, data = self._core.encode(
+            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline
+        )
+        return transaction, data
+
+    def _submit(
+        self,
+        body: JsonDict,
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: Any,
+        resendable: bool,
+    ) -> str | Submitted:
+        """Encode, then publish: the template awaits the publish (within the deadline)."""
+        transaction, data = self._encode(body, expect, session_id, handle_id, deadline, waiter)
+        return Submitted(transaction, self._publish_counted(data))
+
+    async def _publish_counted(self, data: bytes) -> None:
+        """Publish on the current link, counted in flight; a failed link raises
+        ``ConnectionClosedError`` (and recovery starts)."""
+        if not self._link_open():
+            raise ConnectionClosedError(None, f"the {self.kind} link is down")
+        generation = self._link_generation
+        self._inflight += 1
+        try:
+            await self._publish(data)
+        except JanusFastError:
+            raise
+        except Exception as exc:
+            reason = f"publishing to {self._base_url} failed: {self.describe(exc)}"
+            self._link_lost(generation, reason)
+            raise ConnectionClosedError(None, reason) from None
+        finally:
+            self._inflight -= 1
+
+    def _send_now(
+        self, body: JsonDict, expect: int, session_id: int | None, limit: float
+    ) -> asyncio.Future[Message]:
+        """Recovery's requests, past the outage gate: the future of the reply, failed rather than
+        raising."""
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        deadline = loop.time() + limit
+        waiter: asyncio.Future[Message] = loop.create_future()
+        try:
+            transaction, data = self._encode(body, expect, session_id, None, deadline, waiter)
+        except JanusFastError as exc:
+            waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
+            return waiter
+        self._arm_timer(deadline)
+        self._spawn(self._publish_for(transaction, data, waiter))
+        return waiter
+
+    async def _publish_for(
+        self, transaction: str, data: bytes, waiter: asyncio.Future[Message]
+    ) -> None:
+        try:
+            await self._publish_counted(data)
+        except JanusFastError as exc:
+            self.forget_transaction(transaction)
+            if not waiter.done():
+                waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
+
+    async def _send(self, message: JsonDict) -> None:
+        """Send a complete request dict as-is (kept for janus-client subclasses)."""
+        loop = self._loop
+        if not self.connected or loop is None:
+            raise self._not_connected()
+        if self._must_wait():
+            await self._wait_until_ready(
+                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
+            )
+        await self._publish_counted(orjson.dumps(message))
+
+
+async def close_quietly(closing: Any, limit: float, what: str) -> None:
+    """Await a library's close (``closing``), bounded by ``limit``; failures are logged at debug
+    level only (the link is already gone)."""
+    try:
+        async with timeout(limit):
+            await closing
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a dead link may fail to close in any way
+        logger.debug("closing the %s link: %s", what, type(exc).__name__)
