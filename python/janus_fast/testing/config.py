@@ -47,7 +47,8 @@ DEFAULT_PLUGINS = (
     "nosip",
 )
 #: Transports other than http/websockets: off (nanomsg clashes between instances, mqtt's stock
-#: config is broken, the rest only warn); pfunix is on with ``JanusConfig.unix_socket``.
+#: config is broken, the rest only warn); pfunix is on with ``JanusConfig.unix_socket``, mqtt
+#: with ``JanusConfig.mqtt_api`` and rabbitmq with ``JanusConfig.rabbitmq_api``.
 _DISABLED_TRANSPORTS = (
     "libjanus_mqtt.so",
     "libjanus_nanomsg.so",
@@ -154,6 +155,22 @@ class EventHandler:
 
 
 @dataclasses.dataclass(frozen=True)
+class BrokerAPI:
+    """The Janus API, and the Admin API with ``admin``, over a broker: Janus's MQTT transport
+    (``JanusConfig.mqtt_api``: topics ``to-janus``/``from-janus`` and ``to-janus-admin``/
+    ``from-janus-admin``) or RabbitMQ transport (``JanusConfig.rabbitmq_api``: queues of the
+    same names, vhost ``/``), connecting to the broker at ``host``:``port``. ``extra`` adds any
+    other ``general`` setting (``mqtt_version``, ``janus_exchange``, topic or queue names …)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    admin: bool = True
+    extra: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class JanusConfig:
     """The mode of a local Janus instance. Every field maps to a Janus setting."""
 
@@ -196,6 +213,10 @@ class JanusConfig:
     unix_socket: UnixSocketType | None = None
     #: The Admin API socket's type when it differs from ``unix_socket``'s.
     unix_admin_socket: UnixSocketType | None = None
+    #: Enable Janus's MQTT transport (``janus.transport.mqtt``) through this broker.
+    mqtt_api: BrokerAPI | None = None
+    #: Enable Janus's RabbitMQ transport (``janus.transport.rabbitmq``) through this broker.
+    rabbitmq_api: BrokerAPI | None = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
@@ -220,7 +241,8 @@ class JanusConfig:
             f"event_loops={self.event_loops}, json={self.json!r}, plugins={self.plugins}, "
             f"string_ids={self.string_ids}, modules_dir={self.modules_dir!r}, "
             f"expect_version={self.expect_version!r}, event_handlers={self.event_handlers}, "
-            f"unix_socket={self.unix_socket!r})"
+            f"unix_socket={self.unix_socket!r}, mqtt_api={self.mqtt_api!r}, "
+            f"rabbitmq_api={self.rabbitmq_api!r})"
         )
 
     @property
@@ -282,9 +304,61 @@ def _janus_jcfg(
 
 
 def _disabled_transports(cfg: JanusConfig) -> list[str]:
-    if cfg.unix_socket is None:
-        return list(_DISABLED_TRANSPORTS)
-    return [name for name in _DISABLED_TRANSPORTS if name != "libjanus_pfunix.so"]
+    enabled = {
+        "libjanus_pfunix.so": cfg.unix_socket is not None,
+        "libjanus_mqtt.so": cfg.mqtt_api is not None,
+        "libjanus_rabbitmq.so": cfg.rabbitmq_api is not None,
+    }
+    return [name for name in _DISABLED_TRANSPORTS if not enabled.get(name, False)]
+
+
+def _mqtt_jcfg(cfg: JanusConfig, server_name: str) -> dict[str, dict[str, JcfgValue]]:
+    api = cfg.mqtt_api
+    assert api is not None
+    general: dict[str, JcfgValue] = {
+        "enabled": True,
+        "json": cfg.json,
+        "url": f"tcp://{api.host}:{api.port}",
+        "client_id": f"{server_name}-mqtt",
+        "subscribe_topic": "to-janus",
+        "publish_topic": "from-janus",
+    }
+    if api.username is not None:
+        general["username"] = api.username
+    if api.password is not None:
+        general["password"] = api.password
+    general.update(api.extra)
+    admin: dict[str, JcfgValue] = {
+        "admin_enabled": api.admin,
+        "subscribe_topic": "to-janus-admin",
+        "publish_topic": "from-janus-admin",
+    }
+    return {"general": general, "admin": admin, "status": {"enabled": False}}
+
+
+def _rabbitmq_jcfg(cfg: JanusConfig) -> dict[str, dict[str, JcfgValue]]:
+    api = cfg.rabbitmq_api
+    assert api is not None
+    general: dict[str, JcfgValue] = {
+        "enabled": True,
+        "json": cfg.json,
+        "host": api.host,
+        "port": api.port,
+        "vhost": "/",
+        "to_janus": "to-janus",
+        "from_janus": "from-janus",
+    }
+    if api.username is not None:
+        general["username"] = api.username
+    if api.password is not None:
+        general["password"] = api.password
+    general.update(api.extra)
+    admin: dict[str, JcfgValue] = {
+        "admin_enabled": api.admin,
+        "to_janus_admin": "to-janus-admin",
+        "from_janus_admin": "from-janus-admin",
+    }
+    return {"general": general, "admin": admin}
 
 
 #: File names of the pfunix sockets in an instance's folder (Janus API, Admin API).
@@ -445,6 +519,10 @@ def write_config_folder(
     (folder / "janus.transport.websockets.jcfg").write_text(render(_ws_jcfg(cfg, ports)))
     if cfg.unix_socket is not None:
         (folder / "janus.transport.pfunix.jcfg").write_text(render(_pfunix_jcfg(cfg, folder)))
+    if cfg.mqtt_api is not None:
+        (folder / "janus.transport.mqtt.jcfg").write_text(render(_mqtt_jcfg(cfg, server_name)))
+    if cfg.rabbitmq_api is not None:
+        (folder / "janus.transport.rabbitmq.jcfg").write_text(render(_rabbitmq_jcfg(cfg)))
     for handler in cfg.event_handlers:
         (folder / f"janus.eventhandler.{handler.kind}.jcfg").write_text(render(handler.jcfg()))
     for name, document in _plugin_jcfgs(cfg, folder).items():
