@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 import tracemalloc
@@ -73,6 +74,17 @@ class Listener(Room):
     async def on_plugin_event(self, event: JanusEvent) -> None:
         await asyncio.sleep(self.delay)
         self.callbacks += 1
+
+
+class WarningCounter(logging.Handler):
+    """Counts the events module's overflow WARNINGs (one per handle per overflow episode)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 def rss_mib() -> float:
@@ -135,6 +147,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str, Any]:
+    warnings = WarningCounter()
+    events_logger = logging.getLogger("janus_fast.events")
+    events_logger.addHandler(warnings)
+    events_logger.propagate = False  # counted, not printed
     queue_size = args.event_queue_size
     quiet = JanusSession(transport=transport, event_queue_size=queue_size)
     chatty = JanusSession(transport=transport, event_queue_size=queue_size)
@@ -202,6 +218,8 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
     final = totals(listeners)
     owed_callbacks = sum(p.plugin_events for p in listeners)
     stats = transport.stats()
+    # WebSocket: times the write buffer went over write_buffer_limit (writing paused).
+    write_flow = getattr(transport, "write_flow_stats", None)
     try:
         await admin.request({"request": "destroy", "room": ROOM})
     except Exception as exc:  # the report is what matters; the server goes away anyway
@@ -245,6 +263,8 @@ async def _run(args: argparse.Namespace, transport: JanusTransport) -> dict[str,
             for k, v in stats.items()
             if k in ("unrouted", "malformed", "routed_to_handle", "long_polls", "empty_polls")
         },
+        "write_flow": write_flow,
+        "overflow_warnings": warnings.count,
         "py_growth_top": growth,  # --tracemalloc: biggest growth since the first third
         "samples": samples,
     }
