@@ -17,6 +17,7 @@ link, its backoff and session recovery are ``transports/_broker.py``'s; this mod
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -190,6 +191,8 @@ class JanusTransportMQTT(BrokerTransport):
             timeout=self.options.connect_timeout,
             keepalive=max(1, int(self.options.ping_interval or 60)),
             max_queued_incoming_messages=self.options.queue_size,
+            # Small publishes must not wait for the broker's delayed ACK (Nagle: ~40 ms each).
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         # aiomqtt warns past 10 publishes awaiting their acknowledgement; ours are bounded.
         client.pending_calls_threshold = self.options.queue_size + 1

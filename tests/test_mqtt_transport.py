@@ -1,0 +1,179 @@
+"""The MQTT API transport (``mqtt://``) against a real Janus 1.1.2 whose ``janus.transport.mqtt``
+talks to a real mosquitto (both started once for the module, loopback only): sessions, plugin
+requests native and janus-client style, events, ping/info, 100 concurrent pings, the Admin API
+over the admin topics, a cut link and a restarted broker (reconnection), a broker gone for good
+(typed give-up), shared response topics, credentials kept out of logs, reprs and errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from _broker_api import (
+    EchoTest,
+    cut_link_is_recovered,
+    eventually,
+    gone_broker_is_a_typed_give_up,
+    ping_info_concurrency_and_admin,
+    session_plugin_and_events,
+    shared_response_topic_counts_unrouted,
+    wait_janus_ready,
+)
+from janus_fast import JanusSession, JanusTransport
+from janus_fast.errors import InvalidURLError, TransportError
+from janus_fast.events import ConnectionEvent
+from janus_fast.testing import FaultProxy, JanusServer
+from janus_fast.testing.brokers import MosquittoBroker
+from janus_fast.testing.config import BrokerAPI, JanusConfig
+from janus_fast.transports.mqtt import JanusTransportMQTT
+
+PASSWORD = "mqtt-Api-Secret-5"
+
+
+@pytest.fixture(scope="module")
+def mosquitto() -> Iterator[MosquittoBroker]:
+    with MosquittoBroker(password=PASSWORD) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="module")
+def mqtt_janus(mosquitto: MosquittoBroker) -> Iterator[JanusServer]:
+    api = BrokerAPI("127.0.0.1", mosquitto.port, mosquitto.username, mosquitto.password)
+    with JanusServer(JanusConfig(mqtt_api=api)) as server:
+        asyncio.run(wait_janus_ready(_url(mosquitto)))  # Janus subscribes soon after it starts
+        yield server
+
+
+def _url(broker: MosquittoBroker, port: int | None = None, query: str = "") -> str:
+    return f"mqtt://{broker.username}:{PASSWORD}@127.0.0.1:{port or broker.port}/{query}"
+
+
+@pytest.fixture
+def url(mosquitto: MosquittoBroker, mqtt_janus: JanusServer) -> str:
+    return _url(mosquitto)
+
+
+# -- URLs (no broker needed) ----------------------------------------------------------------------
+def test_url_settings_and_registry() -> None:
+    transport = JanusTransport.create_transport(
+        "mqtt://u:pw@broker:1884/?request_topic=a/in&response_topic=a/out&qos=0&client_id=c1"
+    )
+    assert isinstance(transport, JanusTransportMQTT)
+    assert (transport.request_topic, transport.response_topic) == ("a/in", "a/out")
+    assert transport.settings.qos == 0 and transport.settings.client_id == "c1"
+    admin = JanusTransportMQTT("mqtt://broker/?admin=1")
+    assert (admin.request_topic, admin.response_topic) == ("to-janus-admin", "from-janus-admin")
+    assert admin.settings.port == 1883
+    assert "pw" not in repr(transport) and "u:" not in repr(transport)
+    assert repr(admin) == (
+        "<JanusTransportMQTT mqtt://broker:1883/?request_topic=to-janus-admin"
+        "&response_topic=from-janus-admin disconnected sessions=0>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("mqtt://u:s3cret@h/?password=s3cret", "unknown mqtt:// URL setting"),
+        ("mqtt://u:s3cret@h/?response_topic=a/%23", "no wildcards"),
+        ("mqtt://u:s3cret@h/?qos=3", "qos must be"),
+        ("mqtt://u:s3cret@h/x", "no path"),
+        ("mqtt://u:s3cret@/", "no host"),
+        ("mqtt://u:s3cret@h/?reply_topic=me", "needs mqtt_version=5"),
+        ("mqtt://u:s3cret@h:99999/", "malformed"),
+    ],
+)
+def test_bad_urls_are_typed_errors_without_secrets(url: str, match: str) -> None:
+    with pytest.raises(InvalidURLError, match=match) as caught:
+        JanusTransport.create_transport(url)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "aiomqtt", None)
+    with pytest.raises(ImportError, match=r"janus-fast\[mqtt\]"):
+        JanusTransport.create_transport("mqtt://h/")
+
+
+# -- against Janus and mosquitto ------------------------------------------------------------------
+async def test_session_plugin_native_and_compat_requests_and_events(url: str) -> None:
+    transport = await session_plugin_and_events(url)
+    assert isinstance(transport, JanusTransportMQTT)
+
+
+async def test_ping_info_100_concurrent_pings_and_admin_list_sessions(
+    url: str, mosquitto: MosquittoBroker, mqtt_janus: JanusServer
+) -> None:
+    admin_url = _url(mosquitto, query="?admin=1")
+    await ping_info_concurrency_and_admin(url, admin_url, mqtt_janus.config.admin_secret)
+
+
+async def test_shared_response_topic_counts_unrouted(url: str) -> None:
+    await shared_response_topic_counts_unrouted(url)
+
+
+async def test_cut_link_reconnects_and_resubscribes(url: str, mosquitto: MosquittoBroker) -> None:
+    proxy = await FaultProxy(mosquitto.port).start()
+    try:
+        await cut_link_is_recovered(_url(mosquitto, proxy.port), proxy)
+    finally:
+        await proxy.close()
+
+
+async def test_broker_gone_is_a_typed_give_up(
+    url: str, mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "janus_fast")
+    proxy = await FaultProxy(mosquitto.port).start()
+    try:
+        await gone_broker_is_a_typed_give_up(_url(mosquitto, proxy.port), proxy)
+    finally:
+        await proxy.close()
+    assert PASSWORD not in caplog.text
+
+
+async def test_wrong_password_is_a_typed_error_without_it(
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    transport = JanusTransport.create_transport(
+        f"mqtt://{mosquitto.username}:Wrong-Pw-77@127.0.0.1:{mosquitto.port}/"
+    )
+    with pytest.raises(TransportError, match="cannot connect") as caught:
+        await transport.connect()
+    assert "Wrong-Pw-77" not in str(caught.value) and "Wrong-Pw-77" not in caplog.text
+    assert "Wrong-Pw-77" not in repr(transport)
+
+
+async def test_restarted_broker_is_reconnected(
+    url: str, mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "janus_fast")
+    events: list[ConnectionEvent] = []
+    session = JanusSession(base_url=url, retry_delay=0.1, connect_timeout=2, max_retries=30)
+    async with session:
+        await session.create()
+        session.transport.on_connection_event(events.append)
+        echo = EchoTest()
+        await echo.attach(session)
+        # In this thread: the broker dies with the thread that started it (PDEATHSIG).
+        mosquitto.restart()
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 30)
+        assert events[0].kind == "disconnected"
+        for _ in range(50):  # Janus's own MQTT client reconnects on its own schedule
+            try:
+                reply = await echo.request({"audio": True}, timeout=0.5)
+                break
+            except Exception:  # until Janus is back on the broker
+                continue
+        else:
+            raise AssertionError("no reply after the broker restart")
+        assert reply["plugindata"]["data"]["result"] == "ok"
+        await echo.destroy()
+    assert PASSWORD not in caplog.text
+    await asyncio.sleep(0)
