@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Take a fresh Debian/Ubuntu machine (root, package registries only) to a working dev install:
-# system packages (janus, build tools, ffmpeg for the Streaming media tests, kamailio as the SIP
-# registrar/proxy of the SIP tests), a virtualenv in
+# system packages (janus, build tools, ffmpeg for the Streaming media tests, kamailio and baresip
+# as the SIP registrar/proxy and SIP peer of the SIP tests), a virtualenv in
 # .venv, Python deps, the Rust extension.
 # Idempotent: running it again only refreshes what changed.
 set -euo pipefail
@@ -12,12 +12,12 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=0
-for bin in janus make cc pkg-config ffmpeg mosquitto rabbitmq-server kamailio; do command -v "$bin" >/dev/null 2>&1 || need_apt=1; done
+for bin in janus make cc pkg-config ffmpeg mosquitto rabbitmq-server kamailio baresip; do command -v "$bin" >/dev/null 2>&1 || need_apt=1; done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt=1
 if [ "$need_apt" = 1 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
-        janus build-essential pkg-config ca-certificates git ffmpeg mosquitto rabbitmq-server kamailio \
+        janus build-essential pkg-config ca-certificates git ffmpeg mosquitto rabbitmq-server kamailio baresip \
         python3 python3-dev python3-venv python3-pip >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then

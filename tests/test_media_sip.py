@@ -1,7 +1,8 @@
 """SIP with real media: two Janus SIP handles call each other through a real Kamailio, each
 side an aiortc peer sending a sine of its own frequency; each hears the other's tone in the
 audio it decodes (Janus bridges WebRTC to plain RTP and back on both legs). A hangup ends the
-call and closes both PeerConnections.
+call and closes both PeerConnections. And a call to another SIP user agent, baresip (registered
+at the same Kamailio, answering by itself with a sine): its tone is heard, ours reaches it.
 
 Rule: all ICE and RTP stays on this machine (``no_stun()``, Janus's SIP ``local_ip`` is
 127.0.0.1); bounded by a ``deadline``; everything opened is closed.
@@ -27,9 +28,9 @@ from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusSipPlugin, SipEventType
 from janus_fast.testing import JanusServer
 from janus_fast.testing.config import DEFAULT_PLUGINS
-from janus_fast.testing.sip import Kamailio
+from janus_fast.testing.sip import Baresip, Kamailio
 
-BOUND = 30.0
+BOUND = 45.0
 ALICE_HZ, BOB_HZ = 440.0, 880.0
 HEARD, SILENT = 2000.0, 300.0
 
@@ -84,3 +85,32 @@ async def test_call_through_kamailio_both_hear(sip_url: str, kamailio: Kamailio)
         finally:
             await alice.destroy()
             await bob.destroy()
+
+
+async def test_call_to_baresip(sip_url: str, kamailio: Kamailio) -> None:
+    carol = Baresip(kamailio, f"carol{secrets.token_hex(3)}", tone_hz=int(BOB_HZ)).start()
+    try:
+        async with deadline(BOUND), JanusSession(base_url=sip_url) as session:
+            alice = await registered(session, kamailio, f"alice{secrets.token_hex(3)}")
+            accepted: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            alice.on_event(SipEventType.ACCEPTED, accepted.put_nowait)
+            ended: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            alice.on_event(SipEventType.HANGUP, ended.put_nowait)
+            ears = ToneListener()
+            try:
+                await alice.call(carol.uri, player_of(tone_track(ALICE_HZ)), ears)
+                assert (await accepted.get())["jsep"]["type"] == "answer"
+                await ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
+                assert ears.level(0.4, ALICE_HZ) < SILENT
+                await alice.hangup()
+                assert (await ended.get())["code"] == 200  # baresip answered our BYE
+            finally:
+                await alice.destroy()
+    finally:
+        carol.stop()
+    log = carol.log_text()
+    carol.close()
+    assert "Call established" in log and "Set audio decoder: opus" in log
+    assert "incoming rtp for 'audio' established" in log  # Janus's RTP leg reached it
+    # Our BYE ended its call (baresip logs a peer's BYE as a reset), before we stopped it.
+    assert log.index("session closed: Connection reset by peer") < log.index("signal 15")

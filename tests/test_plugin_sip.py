@@ -19,9 +19,9 @@ from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusSipPlugin, SipError, SipEventType
 from janus_fast.testing import JanusServer
 from janus_fast.testing.config import DEFAULT_PLUGINS
-from janus_fast.testing.sip import Kamailio, SipServerError
+from janus_fast.testing.sip import Baresip, Kamailio, SipServerError
 
-BOUND = 30.0
+BOUND = 45.0
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,22 @@ def test_kamailio_harness(monkeypatch: pytest.MonkeyPatch) -> None:
         Kamailio().start()
 
 
+def test_baresip_harness(kamailio: Kamailio) -> None:
+    """A baresip user agent is ready once registered and answering through the registrar;
+    after stop() it no longer answers; close() removes its folder."""
+    name = user("carol")
+    agent = Baresip(kamailio, name).start()
+    try:
+        assert agent.uri == kamailio.uri(name)
+        assert kamailio.reaches(name) and not kamailio.reaches(user("nobody"))
+    finally:
+        agent.stop()
+    assert not kamailio.reaches(name)
+    assert "baresip is ready" in agent.log_text()
+    agent.close()
+    assert not agent.folder.exists()
+
+
 class Events:
     def __init__(self, plugin: JanusSipPlugin) -> None:
         self.seen: dict[SipEventType, list[dict[str, Any]]] = {}
@@ -72,15 +88,19 @@ class Events:
         return collect
 
     async def wait(
-        self, event_type: SipEventType, match: Any = None, timeout: float = 10
+        self, event_type: SipEventType, match: Any = None, timeout: float = 20
     ) -> dict[str, Any]:
-        async with deadline(timeout):
-            while True:
-                for data in self.seen.get(event_type, []):
-                    if match is None or match(data):
-                        return data
-                self._arrived.clear()
-                await self._arrived.wait()
+        try:
+            async with deadline(timeout):
+                while True:
+                    for data in self.seen.get(event_type, []):
+                        if match is None or match(data):
+                            return data
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except asyncio.TimeoutError:
+            seen = {kind.name: len(items) for kind, items in self.seen.items()}
+            raise AssertionError(f"no {event_type.name} within {timeout} s; seen {seen}") from None
 
     def clear(self) -> None:
         self.seen.clear()

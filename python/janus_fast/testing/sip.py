@@ -51,6 +51,26 @@ def pick_free_udp_port() -> int:
         return port
 
 
+def pick_free_sip_port(attempts: int = 50) -> int:
+    """A port P of 127.0.0.1 with UDP P, TCP P and TCP P+1 free (baresip listens on all
+    three: UDP, TCP and TLS), all released before returning."""
+    for _ in range(attempts):
+        port = pick_free_udp_port()
+        sockets: list[socket.socket] = []
+        try:
+            for offset in (0, 1):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port + offset))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise SipServerError("no free SIP port pair on 127.0.0.1")
+
+
 def kamailio_config(port: int, modules_dir: str) -> str:
     """A minimal kamailio.cfg: REGISTER is saved in memory, requests to a registered user are
     relayed to its contact (record-routed), in-dialog requests follow their route."""
@@ -142,6 +162,35 @@ def find_kamailio() -> tuple[str, str]:
     raise SipServerError("kamailio's modules folder (registrar.so) was not found")
 
 
+def sip_options(address: tuple[str, int], request_uri: str, wait: float = 0.2) -> bytes:
+    """Send one SIP ``OPTIONS`` for ``request_uri`` to ``address`` over UDP; the first line
+    of the reply (``b""`` when none came within ``wait`` seconds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(wait)
+        local = sock.getsockname()[1]
+        tag, branch = secrets.token_hex(4), "z9hG4bK" + secrets.token_hex(6)
+        request = (
+            f"OPTIONS {request_uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch={branch};rport\r\n"
+            "Max-Forwards: 5\r\n"
+            f"From: <sip:probe@127.0.0.1:{local}>;tag={tag}\r\n"
+            f"To: <{request_uri}>\r\n"
+            f"Call-ID: {secrets.token_hex(8)}@127.0.0.1\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        deadline = time.monotonic() + wait
+        try:
+            sock.sendto(request.encode(), address)
+            while True:  # skip provisional replies (100 Trying from a proxy)
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                reply = sock.recv(4096)
+                if not reply.startswith(b"SIP/2.0 1"):
+                    return reply.split(b"\r\n", 1)[0]
+        except OSError:  # timeout, or refused while starting
+            return b""
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -229,26 +278,12 @@ class Kamailio:
                 raise SipServerError(f"kamailio did not answer OPTIONS:\n{self.log_tail()}")
 
     def _answers_options(self) -> bool:
-        """Send one ``OPTIONS`` and wait up to 0.2 s for ``SIP/2.0 200``."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            sock.settimeout(0.2)
-            local = sock.getsockname()[1]
-            tag, branch = secrets.token_hex(4), "z9hG4bK" + secrets.token_hex(6)
-            request = (
-                f"OPTIONS {self.proxy} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch={branch}\r\n"
-                "Max-Forwards: 5\r\n"
-                f"From: <sip:probe@127.0.0.1:{local}>;tag={tag}\r\n"
-                f"To: <{self.proxy}>\r\n"
-                f"Call-ID: {secrets.token_hex(8)}@127.0.0.1\r\n"
-                "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-            )
-            try:
-                sock.sendto(request.encode(), ("127.0.0.1", self.port or 0))
-                reply = sock.recv(4096)
-            except OSError:  # timeout, or refused while starting
-                return False
+        return sip_options(("127.0.0.1", self.port or 0), self.proxy).startswith(b"SIP/2.0 200")
+
+    def reaches(self, user: str) -> bool:
+        """Whether an ``OPTIONS`` to ``user`` is relayed to a registered client and answered
+        with 200 (so ``user`` is registered here and its client is up)."""
+        reply = sip_options(("127.0.0.1", self.port or 0), self.uri(user))
         return reply.startswith(b"SIP/2.0 200")
 
     def stop(self) -> None:
@@ -277,3 +312,145 @@ class Kamailio:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def find_baresip() -> tuple[str, str]:
+    """The ``baresip`` binary and its modules folder; raises ``SipServerError`` if missing."""
+    binary = os.environ.get("BARESIP_BINARY") or shutil.which("baresip")
+    if not binary or not os.access(binary, os.X_OK):
+        raise SipServerError(
+            f"baresip is not installed or not executable ({binary or 'not on PATH'}; "
+            "Debian: apt-get install baresip)"
+        )
+    for candidate in (Path("/usr/lib/baresip/modules"), Path("/usr/local/lib/baresip/modules")):
+        if (candidate / "ausine.so").exists():
+            return binary, str(candidate)
+    raise SipServerError("baresip's modules folder (ausine.so) was not found")
+
+
+class Baresip:
+    """A real SIP user agent (baresip) registered at a ``Kamailio`` as ``user``: it answers
+    every call at once and sends a sine of ``tone_hz`` (its ``ausine`` source), media on
+    127.0.0.1. ``with Baresip(kamailio, "carol") as carol:``; ``carol.uri`` is its address.
+    Its log (``log_text()``, complete once stopped) tells what it received."""
+
+    def __init__(
+        self,
+        registrar: Kamailio,
+        user: str,
+        *,
+        tone_hz: int = 880,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.registrar = registrar
+        self.user = user
+        self.tone_hz = tone_hz
+        self._own_folder = folder is None
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="baresip-"))
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return self.registrar.uri(self.user)
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("baresip is not running")
+        return self._process.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "baresip.log"
+
+    def log_text(self) -> str:
+        """Its log so far (baresip buffers it: complete after ``stop()``)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+
+    def _write_config(self, modules: str) -> None:
+        port = pick_free_sip_port()
+        tone = f"ausine,{self.tone_hz}"
+        lines = [
+            "poll_method epoll",
+            f"sip_listen 127.0.0.1:{port}",
+            "net_interface 127.0.0.1",
+            f"audio_source {tone}",
+            f"audio_player {tone}",  # baresip needs a player; nothing is played anywhere
+            f"audio_alert {tone}",
+            "ausrc_srate 48000",
+            "auplay_srate 48000",
+            "ausrc_channels 2",
+            "auplay_channels 2",
+            f"module_path {modules}",
+            "module g711.so",
+            "module opus.so",
+            "module ausine.so",
+            "module_app account.so",
+        ]
+        (self.folder / "config").write_text("\n".join(lines) + "\n")
+        account = f"<{self.uri}>;auth_pass=unused;regint=300;answermode=auto"
+        (self.folder / "accounts").write_text(account + "\n")
+
+    def start(self, timeout: float = _STARTUP_TIMEOUT) -> Baresip:
+        binary, modules = find_baresip()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._write_config(modules)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = log
+        self._process = subprocess.Popen(
+            [binary, "-f", str(self.folder), "-v"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while not self.registrar.reaches(self.user):  # registered, and answering
+                process = self._process
+                if process is None or process.poll() is not None:
+                    raise SipServerError(f"baresip exited:\n{self.log_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise SipServerError(f"baresip did not register within {timeout} s")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop(remove=False)
+            raise
+        return self
+
+    def stop(self, *, remove: bool = False) -> None:
+        """SIGTERM (SIGKILL after 5 s) to our pid. The folder (and log) stays until
+        ``remove=True`` or ``close()``."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=_STOP_TIMEOUT)
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
+        if remove and self._own_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def close(self) -> None:
+        self.stop(remove=True)
+
+    def __enter__(self) -> Baresip:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
