@@ -1,0 +1,180 @@
+"""The RabbitMQ API transport (``amqp://``) against a real Janus 1.1.2 whose
+``janus.transport.rabbitmq`` talks to a real rabbitmq-server (both started once for the module,
+loopback only): sessions, plugin requests native and janus-client style, events, ping/info, 100
+concurrent pings, the Admin API over the admin queues, a cut link (reconnection), a broker gone
+for good (typed give-up), clients sharing Janus's exchange, credentials kept out of logs, reprs
+and errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from _broker_api import (
+    cut_link_is_recovered,
+    gone_broker_is_a_typed_give_up,
+    ping_info_concurrency_and_admin,
+    session_plugin_and_events,
+    shared_response_topic_counts_unrouted,
+    wait_janus_ready,
+)
+from janus_fast import JanusTransport
+from janus_fast.errors import InvalidURLError, TransportError
+from janus_fast.testing import FaultProxy, JanusServer
+from janus_fast.testing.brokers import RabbitMQBroker
+from janus_fast.testing.config import BrokerAPI, JanusConfig
+from janus_fast.transports.rabbitmq import JanusTransportRabbitMQ
+
+PASSWORD = "amqp-Api-Secret-5"
+
+
+@pytest.fixture(scope="module")
+def rabbitmq() -> Iterator[RabbitMQBroker]:
+    with RabbitMQBroker(password=PASSWORD) as broker:
+        yield broker
+
+
+def _api(broker: RabbitMQBroker, **extra: str) -> BrokerAPI:
+    return BrokerAPI("127.0.0.1", broker.port, broker.username, broker.password, extra=extra)
+
+
+def _url(broker: RabbitMQBroker, port: int | None = None, query: str = "") -> str:
+    return f"amqp://{broker.username}:{PASSWORD}@127.0.0.1:{port or broker.port}/{query}"
+
+
+@pytest.fixture(scope="module")
+def amqp_janus(rabbitmq: RabbitMQBroker) -> Iterator[JanusServer]:
+    with JanusServer(JanusConfig(rabbitmq_api=_api(rabbitmq))) as server:
+        asyncio.run(wait_janus_ready(_url(rabbitmq)))  # Janus declares its queues soon after
+        yield server
+
+
+@pytest.fixture
+def url(rabbitmq: RabbitMQBroker, amqp_janus: JanusServer) -> str:
+    return _url(rabbitmq)
+
+
+# -- URLs (no broker needed) ----------------------------------------------------------------------
+def test_url_settings_and_registry() -> None:
+    transport = JanusTransport.create_transport(
+        "amqp://u:pw@broker:5673/janus%2Fvh?request_queue=in&response_queue=out"
+        "&exchange=jx&exchange_type=direct"
+    )
+    assert isinstance(transport, JanusTransportRabbitMQ)
+    assert (transport.request_queue, transport.response_queue) == ("in", "out")
+    assert transport.settings.vhost == "janus/vh" and transport.settings.exchange == "jx"
+    admin = JanusTransportRabbitMQ("amqp://broker?admin=1")
+    assert (admin.request_queue, admin.response_queue) == ("to-janus-admin", "from-janus-admin")
+    assert admin.settings.vhost == "/" and admin.settings.port == 5672
+    assert "pw" not in repr(transport) and "u:" not in repr(transport)
+    assert repr(admin) == (
+        "<JanusTransportRabbitMQ amqp://broker:5672/?request_queue=to-janus-admin"
+        "&response_queue=from-janus-admin disconnected sessions=0>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("amqp://u:s3cret@h/?password=s3cret", "unknown amqp:// URL setting"),
+        ("amqp://u:s3cret@h/?exchange_type=x", "exchange_type must be"),
+        ("amqp://u:s3cret@h/?heartbeat=-1", "heartbeat must be"),
+        ("amqp://u:s3cret@/", "no host"),
+        ("amqp://u:s3cret@h:99999/", "malformed"),
+        ("amqp://u:s3cret@h/?request_queue=", "AMQP name"),
+    ],
+)
+def test_bad_urls_are_typed_errors_without_secrets(url: str, match: str) -> None:
+    with pytest.raises(InvalidURLError, match=match) as caught:
+        JanusTransport.create_transport(url)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "aio_pika", None)
+    with pytest.raises(ImportError, match=r"janus-fast\[amqp\]"):
+        JanusTransport.create_transport("amqp://h/")
+
+
+# -- against Janus and RabbitMQ -------------------------------------------------------------------
+async def test_session_plugin_native_and_compat_requests_and_events(url: str) -> None:
+    transport = await session_plugin_and_events(url)
+    assert isinstance(transport, JanusTransportRabbitMQ)
+
+
+async def test_ping_info_100_concurrent_pings_and_admin_list_sessions(
+    url: str, rabbitmq: RabbitMQBroker, amqp_janus: JanusServer
+) -> None:
+    admin_url = _url(rabbitmq, query="?admin=1")
+    await ping_info_concurrency_and_admin(url, admin_url, amqp_janus.config.admin_secret)
+
+
+async def test_unroutable_request_is_a_typed_error(url: str) -> None:
+    transport = JanusTransport.create_transport(url + "?request_queue=nobody-consumes-this")
+    await transport.connect()
+    try:
+        with pytest.raises(TransportError, match="could not route"):
+            await transport.ping()
+    finally:
+        await transport.disconnect()
+
+
+async def test_clients_sharing_janus_exchange_count_unrouted(
+    rabbitmq: RabbitMQBroker, janus_factory: Callable[..., JanusServer]
+) -> None:
+    janus_factory(
+        rabbitmq_api=_api(
+            rabbitmq,
+            janus_exchange="janus-fast-x",
+            janus_exchange_type="direct",
+            to_janus="to-janus-x",
+            from_janus="from-janus-x",
+            declare_outgoing_queue="false",
+        ),
+    )
+    shared = _url(
+        rabbitmq,
+        query="?request_queue=to-janus-x&response_queue=from-janus-x"
+        "&exchange=janus-fast-x&exchange_type=direct",
+    )
+    await wait_janus_ready(shared)
+    await shared_response_topic_counts_unrouted(shared)
+
+
+async def test_cut_link_reconnects_and_resubscribes(url: str, rabbitmq: RabbitMQBroker) -> None:
+    proxy = await FaultProxy(rabbitmq.port).start()
+    try:
+        await cut_link_is_recovered(_url(rabbitmq, proxy.port), proxy)
+    finally:
+        await proxy.close()
+
+
+async def test_broker_gone_is_a_typed_give_up(
+    url: str, rabbitmq: RabbitMQBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "janus_fast")
+    proxy = await FaultProxy(rabbitmq.port).start()
+    try:
+        await gone_broker_is_a_typed_give_up(_url(rabbitmq, proxy.port), proxy)
+    finally:
+        await proxy.close()
+    assert PASSWORD not in caplog.text
+
+
+async def test_wrong_password_is_a_typed_error_without_it(
+    rabbitmq: RabbitMQBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    transport = JanusTransport.create_transport(
+        f"amqp://{rabbitmq.username}:Wrong-Pw-77@127.0.0.1:{rabbitmq.port}/",
+        config={"connect_timeout": 5},
+    )
+    with pytest.raises(TransportError, match="cannot connect") as caught:
+        await transport.connect()
+    assert "Wrong-Pw-77" not in str(caught.value) and "Wrong-Pw-77" not in caplog.text
+    assert "Wrong-Pw-77" not in repr(transport)
