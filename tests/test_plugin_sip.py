@@ -253,3 +253,28 @@ async def test_declined_and_failed_calls_and_messages(sip_url: str, kamailio: Ka
         first = await guest.register(kamailio.uri(user("guest")), account_type="guest")
         assert first["event"] == "registered" and first["register_sent"] is False
         assert (await guest.wait_registered())["event"] == "registered"
+
+
+def test_call_state_from_events() -> None:
+    """Only a new call starts one: a late event of an ended call (the 200 OK of a re-INVITE
+    arrives as ``accepted``) must not revive it (it did: a second hangup then went to Janus,
+    which answered 447 or never)."""
+    plugin = JanusSipPlugin()
+
+    def event(name: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        data = {"sip": "event", "call_id": "c1", "result": {"event": name, **fields}}
+        response = {"janus": "event", "plugindata": {"plugin": "janus.plugin.sip", "data": data}}
+        return plugin._classify_event(response, data)
+
+    assert event("incomingcall", username="sip:a@x")[0] is SipEventType.INCOMINGCALL
+    assert plugin.in_call and plugin.call_id == "c1"
+    assert event("hangup", code=200, reason="OK")[0] is SipEventType.HANGUP
+    assert not plugin.in_call
+    assert event("accepted", username="sip:a@x")[0] is SipEventType.ACCEPTED
+    assert not plugin.in_call
+    kind, payload = event("somethingnew", x=1)
+    assert kind is SipEventType.OTHER and payload == {
+        "event": "somethingnew",
+        "x": 1,
+        "call_id": "c1",
+    }
