@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from janus_fast._compat import StrEnum
 
 logger = logging.getLogger("janus_fast.events")
+_running_loop = asyncio.get_running_loop
 
 JsonDict = dict[str, Any]
 
@@ -367,9 +368,16 @@ class EventSource:
         elif len(inbox) >= self.event_queue_size:
             self._drop_oldest(inbox)
         inbox.append(message)
-        if self._worker is None:
+        if self._worker is None:  # idle until now: the loop's runner serves it (inlined)
             self._worker = _SCHEDULED
-            _schedule(self)
+            runner = _RUNNERS.get(_running_loop())
+            if runner is None:
+                _schedule(self)
+            else:
+                runner.targets.append(self)
+                if not runner.active:
+                    runner.active = True
+                    runner.start()
 
     _deliver = deliver  # the name the library's own callers use
 
@@ -581,9 +589,9 @@ class _Runner:
         self.targets.append(target)
         if not self.active:
             self.active = True
-            self._start()
+            self.start()
 
-    def _start(self) -> None:
+    def start(self) -> None:
         task = self.loop.create_task(self.run())
         self.serving = task
         task.add_done_callback(self._ended)
@@ -600,7 +608,7 @@ class _Runner:
             if suspended is not None:
                 # This task stays with the suspended handler; a new one serves the others.
                 if targets:
-                    self._start()
+                    self.start()
                 else:
                     self._stop()
                 await target._finish_delivery(suspended)  # noqa: SLF001
