@@ -11,13 +11,15 @@ samples aiortc decoded (``tests/_audio.py``), not packet counts.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import secrets
+import wave
 from pathlib import Path
 
 import pytest
 
-from _audio import ToneListener, player_of, tone_track, write_opus
+from _audio import ToneListener, goertzel, player_of, tone_track, write_opus
 from _media import (
     clean_teardown,  # noqa: F401  (autouse fixture)
     no_default_stun,  # noqa: F401  (autouse fixture)
@@ -62,7 +64,29 @@ def silent_at(listener: ToneListener, frequency: float) -> bool:
     return listener.level(0.4, frequency) < SILENT
 
 
-async def test_two_participants_hear_each_other(janus_url: str, opus: Path) -> None:
+def wav_levels(path: Path, frequencies: tuple[float, ...]) -> dict[float, float]:
+    """The amplitude of each frequency in a mono s16 WAV's samples (the whole file)."""
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1
+        rate = wav.getframerate()
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    return {frequency: goertzel(samples, frequency, rate) for frequency in frequencies}
+
+
+def wav_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def wav_finished(path: Path) -> bool:
+    """Janus wrote the final header (it does so when its mixer closes the file, just after
+    the ``enable_recording`` reply): RIFF/WAVE with a data size (Janus 1.1.2's counts the
+    44 header bytes too)."""
+    head = path.read_bytes()[:44]
+    data_size = int.from_bytes(head[40:44], "little") if len(head) == 44 else 0
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE" and data_size > 0
+
+
+async def test_two_participants_hear_each_other(janus_url: str, opus: Path, tmp_path: Path) -> None:
     async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         admin = JanusAudioBridgePlugin()
         await admin.attach(session)
@@ -75,6 +99,19 @@ async def test_two_participants_hear_each_other(janus_url: str, opus: Path) -> N
             await bob_ears.until(lambda ears: hears(ears, ALICE_HZ))
             await alice_ears.until(lambda ears: hears(ears, BOB_HZ))
             assert silent_at(alice_ears, ALICE_HZ) and silent_at(bob_ears, BOB_HZ)
+
+            # The room's mix recorded to a WAV: both tones are in it.
+            mix = tmp_path / "mix.wav"
+            await admin.enable_recording(
+                room, True, SECRET, record_file=mix.name, record_dir=str(tmp_path)
+            )
+            while wav_size(mix) < 16000 * 2:  # one second of 16 kHz s16 mono
+                await asyncio.sleep(0.1)
+            await admin.enable_recording(room, False, SECRET)
+            while not wav_finished(mix):
+                await asyncio.sleep(0.05)
+            levels = wav_levels(mix, (ALICE_HZ, BOB_HZ))
+            assert levels[ALICE_HZ] > HEARD and levels[BOB_HZ] > HEARD, levels
 
             # Bob muted (by the room admin): alice stops hearing him; bob still hears alice.
             assert bob.participant_id is not None
