@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import av
@@ -39,7 +40,16 @@ async def attached(session: JanusSession) -> JanusNoSipPlugin:
     return plugin
 
 
-async def test_two_handles_bridge_media(janus_url: str) -> None:
+def mjr_size(base: Path, side: str) -> int:
+    path = base.with_name(f"{base.name}-{side}-audio.mjr")
+    return path.stat().st_size if path.exists() else 0
+
+
+def mjr_header(base: Path, side: str) -> bytes:
+    return base.with_name(f"{base.name}-{side}-audio.mjr").read_bytes()[:8]
+
+
+async def test_two_handles_bridge_media(janus_url: str, tmp_path: Path) -> None:
     async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         alice, bob = await attached(session), await attached(session)
         alice_ears, bob_ears = ToneListener(), ToneListener()
@@ -56,6 +66,17 @@ async def test_two_handles_bridge_media(janus_url: str) -> None:
             await alice_ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
             assert alice_ears.level(0.4, ALICE_HZ) < SILENT  # no echo of one's own tone
             assert bob_ears.level(0.4, BOB_HZ) < SILENT
+
+            # Recording both directions of alice's leg to .mjr files (Janus's own format).
+            base = tmp_path / "alice"
+            started = await alice.recording(
+                "start", audio=True, peer_audio=True, filename=str(base)
+            )
+            assert started["event"] == "recordingupdated"
+            while min(mjr_size(base, "user"), mjr_size(base, "peer")) < 4000:  # ~1 s of Opus
+                await asyncio.sleep(0.1)
+            await alice.recording("stop", audio=True, peer_audio=True)
+            assert mjr_header(base, "user").startswith(b"MJR00002")
 
             assert (await alice.hangup())["event"] == "hangingup"
             assert alice._pc is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +56,14 @@ async def registered(session: JanusSession, kamailio: Kamailio, name: str) -> Ja
     return plugin
 
 
-async def test_call_through_kamailio_both_hear(sip_url: str, kamailio: Kamailio) -> None:
+def mjr_size(base: Path, side: str) -> int:
+    path = base.with_name(f"{base.name}-{side}-audio.mjr")
+    return path.stat().st_size if path.exists() else 0
+
+
+async def test_call_through_kamailio_both_hear(
+    sip_url: str, kamailio: Kamailio, tmp_path: Path
+) -> None:
     async with deadline(BOUND), JanusSession(base_url=sip_url) as session:
         bob_name = f"bob{secrets.token_hex(3)}"
         alice = await registered(session, kamailio, f"alice{secrets.token_hex(3)}")
@@ -74,6 +82,15 @@ async def test_call_through_kamailio_both_hear(sip_url: str, kamailio: Kamailio)
             await alice_ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
             assert alice_ears.level(0.4, ALICE_HZ) < SILENT
             assert bob_ears.level(0.4, BOB_HZ) < SILENT
+
+            # bob records both directions of his leg to .mjr files.
+            base = tmp_path / "bob"
+            await bob.recording("start", audio=True, peer_audio=True, filename=str(base))
+            while min(mjr_size(base, "user"), mjr_size(base, "peer")) < 4000:  # ~1 s of Opus
+                await asyncio.sleep(0.1)
+            assert (await bob.recording("stop", audio=True, peer_audio=True))["event"] == (
+                "recordingupdated"
+            )
 
             bob_pc = bob.pc
             await alice.hangup()
