@@ -58,6 +58,8 @@ class BrokerTransport(JanusTransport):
         self._secrets = tuple(s for s in secrets if s)
         self._inflight = 0
         self._link_generation = 0
+        #: Links being closed (``disconnect()`` waits for them, each bounded).
+        self._closing: set[asyncio.Task[None]] = set()
         super().__init__(base_url, api_secret, token, **kwargs)
         self._base_url = shown_url
         if self.options.ssl not in (None, False) or self.options.ca_file:
@@ -84,6 +86,12 @@ class BrokerTransport(JanusTransport):
         raise NotImplementedError
 
     # -- shared helpers --------------------------------------------------------------------------
+    def close_later(self, closing: Any) -> None:
+        """Close a dropped link in a supervised task, bounded by ``connect_timeout``."""
+        task = self._spawn(close_quietly(closing, self.options.connect_timeout, self.kind))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     def scrub(self, text: str) -> str:
         """``text`` with every credential replaced by ``***`` (library messages may quote them)."""
         for secret in self._secrets:
@@ -155,6 +163,8 @@ class BrokerTransport(JanusTransport):
     async def _disconnect(self) -> None:
         self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
         self._drop_link()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     # -- recovery's view of the transport ---------------------------------------------------------
     def _recovery_link(self) -> RecoveryLink:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from janus_fast.errors import InvalidURLError, TransportError
-from janus_fast.transports._broker import BrokerTransport, close_quietly
+from janus_fast.transports._broker import BrokerTransport
 
 #: The URL's query settings (anything else is refused).
 _QUERY_KEYS = frozenset(
@@ -240,8 +240,4 @@ class JanusTransportMQTT(BrokerTransport):
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
         if client is not None:
-            self._spawn(
-                close_quietly(
-                    client.__aexit__(None, None, None), self.options.connect_timeout, "MQTT"
-                )
-            )
+            self.close_later(client.__aexit__(None, None, None))

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from janus_fast.errors import InvalidURLError, TransportError
-from janus_fast.transports._broker import BrokerTransport, close_quietly
+from janus_fast.transports._broker import BrokerTransport
 
 _QUERY_KEYS = frozenset(
     ("request_queue", "response_queue", "exchange", "exchange_type", "admin", "heartbeat")
@@ -230,4 +230,4 @@ class JanusTransportRabbitMQ(BrokerTransport):
         connection, self._connection = self._connection, None
         self._channel = None
         if connection is not None:
-            self._spawn(close_quietly(connection.close(), self.options.connect_timeout, "RabbitMQ"))
+            self.close_later(connection.close())
