@@ -12,7 +12,7 @@ import pytest
 
 from janus_fast import JanusPlugin, JanusSession, JanusTransport
 from janus_fast.admin import JanusAdminMonitorClient
-from janus_fast.errors import ConnectionClosedError, TransportError
+from janus_fast.errors import ConnectionClosedError, QueueFullError, TransportError
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import FaultProxy
 
@@ -163,6 +163,21 @@ async def shared_response_topic_counts_unrouted(url: str) -> None:
     finally:
         await first.disconnect()
         await second.disconnect()
+
+
+async def publishes_in_flight_are_bounded(url: str) -> None:
+    """``queue_size`` publishes at most await the broker's acknowledgement; one more is refused
+    with ``QueueFullError``, and nothing is left pending."""
+    transport = JanusTransport.create_transport(url, config={"queue_size": 1})
+    await transport.connect()
+    try:
+        results = await asyncio.gather(transport.ping(), transport.ping(), return_exceptions=True)
+        assert isinstance(results[1], QueueFullError), results
+        assert isinstance(results[0], dict) and results[0]["janus"] == "pong"
+        assert transport.stats()["pending"] == 0
+        assert (await transport.ping())["janus"] == "pong"
+    finally:
+        await transport.disconnect()
 
 
 def assert_no_secret(secret: str, *texts: str) -> None:

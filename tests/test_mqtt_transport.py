@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -20,6 +20,7 @@ from _broker_api import (
     eventually,
     gone_broker_is_a_typed_give_up,
     ping_info_concurrency_and_admin,
+    publishes_in_flight_are_bounded,
     session_plugin_and_events,
     shared_response_topic_counts_unrouted,
     wait_janus_ready,
@@ -115,6 +116,41 @@ async def test_ping_info_100_concurrent_pings_and_admin_list_sessions(
 
 async def test_shared_response_topic_counts_unrouted(url: str) -> None:
     await shared_response_topic_counts_unrouted(url)
+
+
+async def test_publishes_in_flight_are_bounded(url: str) -> None:
+    await publishes_in_flight_are_bounded(url)
+
+
+async def test_mqtt5_reply_topic_gives_a_client_its_own_replies(
+    mosquitto: MosquittoBroker, janus_factory: Callable[..., JanusServer]
+) -> None:
+    topics = {"subscribe_topic": "to-janus-v5", "publish_topic": "from-janus-v5"}
+    api = BrokerAPI(
+        "127.0.0.1",
+        mosquitto.port,
+        mosquitto.username,
+        mosquitto.password,
+        admin=False,
+        extra={"mqtt_version": "5", **topics},
+    )
+    janus_factory(mqtt_api=api)
+    common = "?mqtt_version=5&request_topic=to-janus-v5&response_topic=from-janus-v5"
+    await wait_janus_ready(_url(mosquitto, query=common))
+    own = JanusTransport.create_transport(_url(mosquitto, query=common + "&reply_topic=c/a"))
+    shared = JanusTransport.create_transport(_url(mosquitto, query=common))
+    try:
+        await own.connect()
+        await shared.connect()
+        await asyncio.gather(*(own.ping() for _ in range(10)))
+        await asyncio.gather(*(shared.ping() for _ in range(10)))
+        # own's replies went to its reply topic only; shared's came on the common topic, which
+        # own also reads (Janus's events come there).
+        await eventually(lambda: own.stats()["unrouted"] >= 10)
+        assert shared.stats()["unrouted"] == 0
+    finally:
+        await own.disconnect()
+        await shared.disconnect()
 
 
 async def test_cut_link_reconnects_and_resubscribes(url: str, mosquitto: MosquittoBroker) -> None:

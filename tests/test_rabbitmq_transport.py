@@ -19,6 +19,7 @@ from _broker_api import (
     cut_link_is_recovered,
     gone_broker_is_a_typed_give_up,
     ping_info_concurrency_and_admin,
+    publishes_in_flight_are_bounded,
     session_plugin_and_events,
     shared_response_topic_counts_unrouted,
     wait_janus_ready,
@@ -39,8 +40,10 @@ def rabbitmq() -> Iterator[RabbitMQBroker]:
         yield broker
 
 
-def _api(broker: RabbitMQBroker, **extra: str) -> BrokerAPI:
-    return BrokerAPI("127.0.0.1", broker.port, broker.username, broker.password, extra=extra)
+def _api(broker: RabbitMQBroker, *, admin: bool = True, **extra: str) -> BrokerAPI:
+    return BrokerAPI(
+        "127.0.0.1", broker.port, broker.username, broker.password, admin=admin, extra=extra
+    )
 
 
 def _url(broker: RabbitMQBroker, port: int | None = None, query: str = "") -> str:
@@ -135,6 +138,7 @@ async def test_clients_sharing_janus_exchange_count_unrouted(
             to_janus="to-janus-x",
             from_janus="from-janus-x",
             declare_outgoing_queue="false",
+            admin=False,
         ),
     )
     shared = _url(
@@ -144,6 +148,10 @@ async def test_clients_sharing_janus_exchange_count_unrouted(
     )
     await wait_janus_ready(shared)
     await shared_response_topic_counts_unrouted(shared)
+
+
+async def test_publishes_in_flight_are_bounded(url: str) -> None:
+    await publishes_in_flight_are_bounded(url)
 
 
 async def test_cut_link_reconnects_and_resubscribes(url: str, rabbitmq: RabbitMQBroker) -> None:
