@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 
-from janus_fast import JanusPlugin, JanusSession, JanusTransport
+from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
 from janus_fast.admin import JanusAdminMonitorClient
-from janus_fast.errors import ConnectionClosedError, QueueFullError, TransportError
+from janus_fast.errors import (
+    ConnectionClosedError,
+    QueueFullError,
+    RequestTimeoutError,
+    TransportError,
+)
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import FaultProxy
 
@@ -176,6 +181,19 @@ async def publishes_in_flight_are_bounded(url: str) -> None:
         assert isinstance(results[0], dict) and results[0]["janus"] == "pong"
         assert transport.stats()["pending"] == 0
         assert (await transport.ping())["janus"] == "pong"
+    finally:
+        await transport.disconnect()
+
+
+async def oversized_messages_are_dropped(url: str) -> None:
+    """A message longer than ``max_message_size`` is dropped and counted; its request times out."""
+    transport = JanusTransport.create_transport(url, config={"max_message_size": 1024})
+    await transport.connect()
+    try:
+        assert (await transport.ping())["janus"] == "pong"  # small: delivered
+        with pytest.raises(RequestTimeoutError):
+            await transport.send_request({"janus": "info"}, Expect.SERVER_INFO, timeout=1)
+        assert transport.stats()["oversized"] == 1 and transport.stats_malformed == 1
     finally:
         await transport.disconnect()
 

@@ -19,6 +19,7 @@ from _broker_api import (
     cut_link_is_recovered,
     eventually,
     gone_broker_is_a_typed_give_up,
+    oversized_messages_are_dropped,
     ping_info_concurrency_and_admin,
     publishes_in_flight_are_bounded,
     session_plugin_and_events,
@@ -116,6 +117,10 @@ async def test_ping_info_100_concurrent_pings_and_admin_list_sessions(
 
 async def test_shared_response_topic_counts_unrouted(url: str) -> None:
     await shared_response_topic_counts_unrouted(url)
+
+
+async def test_oversized_messages_are_dropped_and_counted(url: str) -> None:
+    await oversized_messages_are_dropped(url)
 
 
 async def test_publishes_in_flight_are_bounded(url: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from _broker_api import (
     cut_link_is_recovered,
     gone_broker_is_a_typed_give_up,
+    oversized_messages_are_dropped,
     ping_info_concurrency_and_admin,
     publishes_in_flight_are_bounded,
     session_plugin_and_events,
@@ -148,6 +149,10 @@ async def test_clients_sharing_janus_exchange_count_unrouted(
     )
     await wait_janus_ready(shared)
     await shared_response_topic_counts_unrouted(shared)
+
+
+async def test_oversized_messages_are_dropped_and_counted(url: str) -> None:
+    await oversized_messages_are_dropped(url)
 
 
 async def test_publishes_in_flight_are_bounded(url: str) -> None:

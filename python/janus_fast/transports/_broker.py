@@ -57,6 +57,7 @@ class BrokerTransport(JanusTransport):
         #: Strings never to show (the broker password, the user name).
         self._secrets = tuple(s for s in secrets if s)
         self._inflight = 0
+        self._oversized = 0
         self._link_generation = 0
         #: Links being closed (``disconnect()`` waits for them, each bounded).
         self._closing: set[asyncio.Task[None]] = set()
@@ -109,10 +110,24 @@ class BrokerTransport(JanusTransport):
         return self._recovery.active
 
     def _transport_stats(self) -> dict[str, int]:
-        return {"open_connections": int(self._link_open()), "inflight_publishes": self._inflight}
+        return {
+            "open_connections": int(self._link_open()),
+            "inflight_publishes": self._inflight,
+            "oversized": self._oversized,
+        }
 
     def _received(self, payload: bytes) -> None:
-        """One message from Janus (a reply, an event, an ack) into the core and out to its owner."""
+        """One message from Janus (a reply, an event, an ack) into the core and out to its owner;
+        one longer than ``max_message_size`` is dropped, logged and counted (``malformed``)."""
+        limit = self.options.max_message_size
+        if len(payload) > limit:
+            self._oversized += 1
+            self.stats_malformed += 1
+            self._log_malformed(
+                f"a {len(payload)}-byte message, longer than max_message_size ({limit}), "
+                "was dropped"
+            )
+            return
         self._core.receive_message(payload)
         self._dispatch()
 
