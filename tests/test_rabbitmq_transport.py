@@ -106,8 +106,12 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- against Janus and RabbitMQ -------------------------------------------------------------------
-async def test_session_plugin_native_and_compat_requests_and_events(url: str) -> None:
+async def test_session_plugin_native_and_compat_requests_and_events(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, the broker library's too
     transport = await session_plugin_and_events(url)
+    assert PASSWORD not in caplog.text and PASSWORD not in repr(transport)
     assert isinstance(transport, JanusTransportRabbitMQ)
 
 
