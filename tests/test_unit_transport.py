@@ -18,10 +18,13 @@ from janus_fast.errors import (
     ConnectionClosedError,
     InvalidStateError,
     InvalidURLError,
+    ProtocolError,
     RequestTimeoutError,
     SessionLostError,
 )
 from janus_fast.redact import redact_url
+from janus_fast.session import session_timeout_of
+from janus_fast.transport import info_object
 from janus_fast.transports._backoff import backoff_delay
 from janus_fast.transports._url import parse_url
 
@@ -389,3 +392,41 @@ async def test_routes_disconnect_and_rebind() -> None:
     assert second.delivered == [] and transport.stats_unrouted == 2
     await transport.disconnect()
     assert (first.told, second.told) == (1, 0)  # every session still routed is told
+
+
+# -- hostile answers a server may give (found by the end-to-end fuzzer) ------------------------
+
+
+async def test_a_handle_of_a_session_that_ended_meanwhile_is_a_typed_error() -> None:
+    transport = MemoryTransport()
+    await transport.connect()
+    transport.register_session(31, StubSession())  # type: ignore[arg-type]
+    transport.drop_session(31, SessionLostError("gone"))
+    with pytest.raises(SessionLostError, match="ended before handle 7"):
+        transport.register_handle(31, 7, object())  # type: ignore[arg-type]
+    await transport.disconnect()
+
+
+@pytest.mark.parametrize("body", [9223372036854775808, [1, 2], "text", None, 1.5])
+def test_an_info_answer_that_is_not_an_object_is_a_protocol_error(body: object) -> None:
+    with pytest.raises(ProtocolError, match="not a JSON object"):
+        info_object(body, "info")
+    assert info_object({"version": 1102}, "info") == {"version": 1102}
+
+
+@pytest.mark.parametrize(
+    ("info", "seconds"),
+    [
+        ({"session-timeout": 60}, 60.0),
+        ({"session-timeout": 0}, 0.0),
+        ({"session-timeout": -5}, 0.0),
+        ({"session-timeout": "30s"}, 60),
+        ({"session-timeout": True}, 60),
+        ({"session-timeout": float("nan")}, 60),
+        ({"session-timeout": 10**30}, 86_400.0),
+        ({}, 60),
+        (9223372036854775808, 60),
+    ],
+)
+def test_session_timeout_of_a_hostile_info_falls_back(info: Any, seconds: float) -> None:
+    assert session_timeout_of(info) == seconds

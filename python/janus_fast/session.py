@@ -43,6 +43,15 @@ logger = logging.getLogger("janus_fast.session")
 _SESSION_KWARGS = ("keepalive_interval",)
 
 
+def session_timeout_of(info: JsonDict) -> float:
+    """The ``session-timeout`` of a server's ``info`` in seconds, or 60 when it is missing or
+    not a number (a hostile or broken server must not stop the keepalive from starting)."""
+    value = info.get("session-timeout") if isinstance(info, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return 60
+    return float(min(max(value, 0), 86_400))
+
+
 class JanusSession(EventSource):
     """A Janus session (janus-client's ``JanusSession``, same constructor and methods).
 
@@ -350,7 +359,7 @@ class JanusSession(EventSource):
         if interval is None:
             try:
                 info = await self.transport.server_info()
-                timeout = int(info.get("session-timeout") or 0)
+                timeout = session_timeout_of(info)
             except JanusFastError:
                 timeout = 60
             if timeout <= 0:

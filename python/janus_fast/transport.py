@@ -92,6 +92,18 @@ class Submitted:
         self.io = io
 
 
+def info_object(value: object, what: str) -> JsonDict:
+    """A server's ``info`` answer, checked once for every transport: it must be a JSON object.
+
+    Raises:
+        ProtocolError: anything else (a number, a list, a string…) from a broken or hostile
+            server.
+    """
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{what} is not a JSON object but {type(value).__name__}")
+    return value
+
+
 class JanusTransport(ABC):
     """Base of all transports; same public API as janus-client's ``JanusTransport``.
 
@@ -355,7 +367,7 @@ class JanusTransport(ABC):
             TransportError: the connection could not be made or was lost.
         """
         reply: Message = await self.send_request({"janus": "info"}, Expect.SERVER_INFO)
-        info: JsonDict = reply.json()
+        info = info_object(reply.json(), "info")
         self._server_info = info
         return info
 
@@ -429,7 +441,16 @@ class JanusTransport(ABC):
         return session
 
     def register_handle(self, session_id: int, handle_id: int, plugin: JanusPlugin) -> None:
-        """Route the events of handle ``handle_id`` of session ``session_id`` to ``plugin``."""
+        """Route the events of handle ``handle_id`` of session ``session_id`` to ``plugin``.
+
+        Raises:
+            SessionLostError: the session was lost or destroyed meanwhile (for example while
+                its ``attach`` reply was on the way), so nothing can be routed to it.
+        """
+        if session_id not in self._sessions:
+            raise SessionLostError(
+                f"session {session_id} ended before handle {handle_id} could be routed"
+            )
         self._core.add_handle(session_id, handle_id, plugin)
 
     def drop_handle(self, session_id: int, handle_id: int) -> None:

@@ -45,6 +45,7 @@ from janus_fast.transport import (
     JsonDict,
     Submitted,
     fail_waiter,
+    info_object,
 )
 from janus_fast.transports._backoff import backoff_delay
 from janus_fast.transports._http_pool import (
@@ -406,7 +407,7 @@ class JanusTransportHTTP(JanusTransport):
         if status != 200:
             raise _status_error(status, "/info")
         try:
-            info: JsonDict = orjson.loads(reply)
+            info = info_object(orjson.loads(reply), "/info")
         except orjson.JSONDecodeError as exc:
             raise ProtocolError(f"/info did not answer JSON: {exc}") from None
         self._server_info = info

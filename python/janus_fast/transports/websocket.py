@@ -16,6 +16,7 @@ down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict
+from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, info_object
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._recovery import Reconnector, RecoveryLink
 from janus_fast.transports._url import parse_url
@@ -164,7 +165,9 @@ class JanusTransportWebsocket(JanusTransport):
         if self._server_info is None:
             probed = self._core.server_info
             if probed is not None:
-                self._server_info = orjson.loads(probed)
+                # Not an object: ask again below, where the request path reports what is wrong.
+                with contextlib.suppress(orjson.JSONDecodeError, ProtocolError):
+                    self._server_info = info_object(orjson.loads(probed), "info")
         return await super().server_info()
 
     def _make_core(self) -> WebSocketConnection:
