@@ -47,6 +47,11 @@ def _check_topic(name: str, topic: str) -> str:
     return topic
 
 
+def _code(granted: Any) -> int:
+    """A SUBACK entry as a number: MQTT 3.1.1 grants a QoS (int), MQTT 5 gives a reason code."""
+    return int(granted.value if hasattr(granted, "value") else granted)
+
+
 class MqttSettings:
     """What an ``mqtt://`` URL says (credentials kept apart, never shown)."""
 
@@ -203,7 +208,11 @@ class JanusTransportMQTT(BrokerTransport):
         if settings.reply_topic is not None and settings.reply_topic != settings.response_topic:
             topics.append(settings.reply_topic)
         for topic in topics:
-            await client.subscribe(topic, qos=settings.qos)
+            granted = await client.subscribe(topic, qos=settings.qos)
+            if any(_code(code) >= 0x80 for code in granted):
+                raise TransportError(
+                    f"the MQTT broker refused the subscription to {topic!r} (check its ACL)"
+                )
         self._reader = self._spawn(self._read(client, generation))
 
     async def _read(self, client: Any, generation: int) -> None:
