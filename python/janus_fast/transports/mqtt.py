@@ -201,7 +201,12 @@ class JanusTransportMQTT(BrokerTransport):
         )
         # aiomqtt warns past 10 publishes awaiting their acknowledgement; ours are bounded.
         client.pending_calls_threshold = self.options.queue_size + 1
-        await client.__aenter__()
+        try:
+            await client.__aenter__()
+        except BaseException:
+            # Its socket may still be open (a CONNACK could connect it later): close it.
+            self.close_later(client.__aexit__(None, None, None))
+            raise
         self._client = client
         generation = self._link_generation
         topics = [settings.response_topic]
