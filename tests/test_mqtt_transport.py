@@ -78,6 +78,11 @@ def test_url_settings_and_registry() -> None:
     )
 
 
+def test_harness_config_hides_the_broker_password() -> None:
+    cfg = JanusConfig(mqtt_api=BrokerAPI("127.0.0.1", 1, "user", PASSWORD))
+    assert PASSWORD not in repr(cfg) and "mqtt_api=BrokerAPI(" in repr(cfg)
+
+
 @pytest.mark.parametrize(
     ("url", "match"),
     [
