@@ -2,8 +2,8 @@
 ``janus.transport.rabbitmq`` talks to a real rabbitmq-server (both started once for the module,
 loopback only): sessions, plugin requests native and janus-client style, events, ping/info, 100
 concurrent pings, the Admin API over the admin queues, a cut link (reconnection), a broker gone
-for good (typed give-up), clients sharing Janus's exchange, credentials kept out of logs, reprs
-and errors.
+for good (typed give-up), a restarted broker (reconnection), clients sharing Janus's exchange,
+credentials kept out of logs, reprs and errors.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from _broker_api import (
     cut_link_is_recovered,
+    eventually,
     gone_broker_is_a_typed_give_up,
     oversized_messages_are_dropped,
     ping_info_concurrency_and_admin,
@@ -27,6 +28,7 @@ from _broker_api import (
 )
 from janus_fast import JanusTransport
 from janus_fast.errors import InvalidURLError, TransportError
+from janus_fast.events import ConnectionEvent
 from janus_fast.testing import FaultProxy, JanusServer
 from janus_fast.testing.brokers import RabbitMQBroker
 from janus_fast.testing.config import BrokerAPI, JanusConfig
@@ -200,3 +202,27 @@ async def test_wrong_password_is_a_typed_error_without_it(
         await transport.connect()
     assert "Wrong-Pw-77" not in str(caught.value) and "Wrong-Pw-77" not in caplog.text
     assert "Wrong-Pw-77" not in repr(transport)
+
+
+async def test_restarted_broker_is_reconnected(caplog: pytest.LogCaptureFixture) -> None:
+    """``RabbitMQBroker.restart()`` brings the broker back on the same port with the same user:
+    the transport notices the lost link and reconnects (a private broker, so Janus's link to the
+    module's broker is left alone)."""
+    caplog.set_level(logging.DEBUG, "janus_fast")
+    events: list[ConnectionEvent] = []
+    with RabbitMQBroker(password=PASSWORD) as broker:
+        port = broker.port
+        transport = JanusTransport.create_transport(
+            _url(broker), config={"connect_timeout": 3, "retry_delay": 0.2, "max_retries": 60}
+        )
+        transport.on_connection_event(events.append)
+        await transport.connect()
+        try:
+            # In this thread: the broker dies with the thread that started it (PDEATHSIG).
+            broker.restart()
+            assert broker.port == port
+            await eventually(lambda: any(e.kind == "reconnected" for e in events), 30)
+            assert events[0].kind == "disconnected"
+        finally:
+            await transport.disconnect()
+    assert PASSWORD not in caplog.text
