@@ -494,7 +494,8 @@ def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[st
         },
         "audiobridge": {"general": {}, "room-1234": room("Demo Room", sampling_rate=16000)},
         "recordplay": {"general": {"path": str(recordings)}},
-        "nosip": {"general": {}},
+        # RTP stays on loopback (otherwise NoSIP picks an address of its own to bind and announce).
+        "nosip": {"general": {"local_ip": "127.0.0.1"}},
         "sip": {"general": {"keepalive_interval": 120, "local_ip": "127.0.0.1"}},
     }
     if cfg.string_ids:
