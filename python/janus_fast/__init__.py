@@ -83,7 +83,13 @@ from janus_fast.plugins import (
 )
 from janus_fast.session import JanusSession
 from janus_fast.transport import JanusTransport
-from janus_fast.transports import JanusTransportHTTP, JanusTransportWebsocket
+from janus_fast.transports import (
+    JanusTransportHTTP,
+    JanusTransportMQTT,
+    JanusTransportRabbitMQ,
+    JanusTransportUnix,
+    JanusTransportWebsocket,
+)
 
 __all__ = [
     "AdminError",
@@ -119,6 +125,9 @@ __all__ = [
     "JanusTextRoomPlugin",
     "JanusTransport",
     "JanusTransportHTTP",
+    "JanusTransportMQTT",
+    "JanusTransportRabbitMQ",
+    "JanusTransportUnix",
     "JanusTransportWebsocket",
     "JanusVideoCallPlugin",
     "JanusVideoRoomPlugin",
