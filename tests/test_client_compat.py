@@ -71,6 +71,7 @@ async def test_custom_transport_through_register_transport(
     url = janus_server.ws_url.replace("ws://", "relay://")
     session = JanusSession(base_url=url)
     assert isinstance(session.transport, WebsocketsRelay)
+    assert "WebsocketsRelay" in JanusTransport.registered_schemes()
     async with session:
         assert (await session.transport.ping())["janus"] == "pong"
         echo = EchoTest()
@@ -84,8 +85,12 @@ async def test_custom_transport_through_register_transport(
 
 
 def test_unknown_and_malformed_urls_are_typed_errors() -> None:
-    with pytest.raises(InvalidURLError, match="No protocol matched"):
+    with pytest.raises(InvalidURLError, match="No protocol matched") as caught:
         JanusSession(base_url="ftp://example.invalid/janus")
+    # The message names every registered scheme, built from the registry.
+    for scheme in ("ws", "wss", "http", "https", "unix", "unix+dgram", "mqtt", "amqp"):
+        assert scheme in JanusTransport.registered_schemes()
+        assert f" {scheme}," in str(caught.value) or f" {scheme})" in str(caught.value)
     with pytest.raises(InvalidURLError):
         JanusSession(base_url="ws://[::1")
     with pytest.raises(InvalidURLError):

@@ -57,6 +57,29 @@ logger = logging.getLogger("janus_fast.transport")
 
 JsonDict = dict[str, Any]
 ProtocolMatcher = Callable[[str], bool]
+
+
+class SchemeMatcher:
+    """A ``ProtocolMatcher`` for URL schemes: accepts ``scheme://…`` (or, with
+    ``authority=False``, also ``scheme:…``) for each of ``schemes``. ``create_transport`` names
+    the schemes of every registered ``SchemeMatcher`` when no transport accepts a URL."""
+
+    __slots__ = ("authority", "schemes")
+
+    def __init__(self, *schemes: str, authority: bool = True) -> None:
+        self.schemes = schemes
+        self.authority = authority
+
+    def __call__(self, url: str) -> bool:
+        scheme, colon, rest = url.partition(":")
+        return (
+            bool(colon) and scheme in self.schemes and (not self.authority or rest.startswith("//"))
+        )
+
+    def __repr__(self) -> str:
+        return f"SchemeMatcher({', '.join(map(repr, self.schemes))})"
+
+
 _DEFAULT: Any = object()
 #: The default ``timeout`` of requests: the transport's ``timeout`` option (sessions and plugins
 #: take it as their own default and pass it on).
@@ -208,6 +231,15 @@ class JanusTransport(ABC):
             JanusTransport._protocols.remove(entry)
 
     @staticmethod
+    def registered_schemes() -> list[str]:
+        """The URL schemes registered transports accept, in registration order (a transport
+        registered with a plain predicate appears as its class name)."""
+        names: list[str] = []
+        for matcher, cls in JanusTransport._protocols:
+            names.extend(matcher.schemes if isinstance(matcher, SchemeMatcher) else [cls.__name__])
+        return list(dict.fromkeys(names))
+
+    @staticmethod
     def create_transport(
         base_url: str,
         api_secret: str | None = None,
@@ -217,7 +249,9 @@ class JanusTransport(ABC):
         """Instantiate the one registered transport whose matcher accepts ``base_url``.
 
         Args:
-            base_url: Janus's URL (``ws``, ``wss``, ``http`` and ``https`` are registered).
+            base_url: Janus's URL; ``registered_schemes()`` lists what is registered (built in:
+                ``ws``, ``wss``, ``http``, ``https``, ``unix``, ``unix+seqpacket``,
+                ``unix+dgram``, ``mqtt`` and ``amqp``).
             api_secret: Janus's ``api_secret``.
             token: a Janus auth token.
             config: transport options (see ``TransportOptions``); unknown keys are logged and
@@ -236,7 +270,8 @@ class JanusTransport(ABC):
         unique = list(dict.fromkeys(matches))
         if not unique:
             raise InvalidURLError(
-                f"No protocol matched {redact_url(base_url)!r} (registered: ws, wss, http, https)"
+                f"No protocol matched {redact_url(base_url)!r} "
+                f"(registered: {', '.join(JanusTransport.registered_schemes())})"
             )
         if len(unique) > 1:
             raise InvalidURLError(
@@ -492,7 +527,10 @@ class JanusTransport(ABC):
         request, session or handle owned, dropped) and ``open_connections``. The WebSocket
         transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
         ``receive_guard_trips``) and coalescing (``coalescing``, ``frames_resent``); the HTTP
-        transport adds ``long_polls`` and ``empty_polls``. docs/guide/transports.md lists them all.
+        transport adds ``long_polls`` and ``empty_polls``; the Unix-socket transport adds
+        ``queued_writes`` and ``oversized`` (received packets over ``max_message_size``, dropped);
+        the MQTT and RabbitMQ transports add ``inflight_publishes`` and ``oversized``.
+        docs/guide/transports.md lists them all.
         """
         stats = self._core.stats()
         stats["unrouted"] = self.stats_unrouted

@@ -1,7 +1,8 @@
-"""WebSocket recovery: the ``Reconnector`` reconnects with backoff, then reclaims (or re-creates)
-every session at once, and owns the outage queue in the meantime.
+"""Connection recovery for the WebSocket, Unix-socket and broker (MQTT, RabbitMQ) transports: the
+``Reconnector`` reconnects with backoff, then reclaims (or re-creates) every session at once, and
+owns the outage queue in the meantime.
 
-Rule: the WebSocket transport owns one ``Reconnector`` and talks to it through four calls
+Rule: each such transport owns one ``Reconnector`` and talks to it through four calls
 (``start`` when the connection drops, ``stop`` on ``disconnect()``, ``wait`` and ``alias`` for
 requests made during an outage); the reconnector acts on the transport only through the
 ``RecoveryLink`` the transport hands it. While the connection is down, new requests wait in a
@@ -64,8 +65,8 @@ class RecoveryLink:
     """Everything the reconnector may do to its transport (built by the transport from its own
     methods; recovery touches nothing else)."""
 
-    #: A new socket with the WebSocket handshake done, bounded by ``connect_timeout``; raises
-    #: ``TransportError``/``ProtocolError`` when that fails.
+    #: A new connection (socket, handshake or broker link) ready for requests, bounded by
+    #: ``connect_timeout``; raises ``TransportError``/``ProtocolError`` when that fails.
     open_socket: Callable[[], Awaitable[None]]
     #: Drop the current socket, if any (and its liveness pings).
     close_socket: Callable[[], None]
@@ -104,7 +105,7 @@ class _Retry(Exception):
 
 
 class Reconnector:
-    """Reconnection, session recovery and the outage queue of one WebSocket transport."""
+    """Reconnection, session recovery and the outage queue of one transport."""
 
     __slots__ = (
         "_aliases",
