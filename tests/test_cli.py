@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from janus_fast.bench.workloads import WORKLOADS
 from janus_fast.cli import main
 from janus_fast.testing import JanusServer
 from janus_fast.testing._ports import pick_free_ports
@@ -241,7 +242,9 @@ def test_bench_smoke_json_against_url(
     assert code == 0, err
     report = json.loads(out)
     rows = report["rows"]
-    assert len(rows) == 2 * 3 * 7
+    # Every workload (the default), per loop and per client.
+    assert len(rows) == 2 * 3 * len(WORKLOADS)
+    assert {row["workload"] for row in rows} == {w.key for w in WORKLOADS}
     _check_rows(rows)
     assert all(row["janus_cpu_us_per_op"] is not None for row in rows)
     w5 = [row for row in rows if row["workload"] == "W5" and row["client"] == "fast"]
