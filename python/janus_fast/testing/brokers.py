@@ -13,7 +13,6 @@ the tests): start and restart it from a thread that lives as long as it should (
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pwd
 import secrets
@@ -28,21 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from janus_fast.testing._ports import pick_free_ports, ports_owned_by
+from janus_fast.testing._process import die_with_parent, log_tail
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-_PR_SET_PDEATHSIG = 1
 _STOP_TIMEOUT = 15.0
 
 
 class BrokerStartError(RuntimeError):
     """The broker is not installed, exited, or did not listen in time."""
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -110,10 +104,7 @@ class _Broker:
         return self.folder / f"{self.name}.log"
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines, missing="")
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         if shutil.which(argv[0]) is None:
@@ -134,7 +125,7 @@ class _Broker:
             cwd=self.folder,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def _ready(self) -> bool:

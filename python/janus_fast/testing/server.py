@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import ctypes
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast.testing._ports import pick_free_ports, port_is_free, ports_owned_by
+from janus_fast.testing._process import die_with_parent, log_tail, terminate
 from janus_fast.testing.config import (
     JanusConfig,
     Ports,
@@ -49,7 +49,6 @@ INSTALL_HINT = (
 _BINARY_CANDIDATES = ("/usr/bin/janus", "/usr/local/bin/janus", "/opt/janus/bin/janus")
 _STARTUP_TIMEOUT = 15.0
 _STOP_TIMEOUT = 5.0
-_PR_SET_PDEATHSIG = 1
 _live_servers: weakref.WeakSet[JanusServer] = weakref.WeakSet()
 
 
@@ -100,14 +99,6 @@ def find_janus_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
         if os.access(default, os.X_OK):
             return Path(default)
     raise JanusNotInstalledError(f"the janus binary was not found; {INSTALL_HINT}")
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 @atexit.register
@@ -234,10 +225,7 @@ class JanusServer:
         return self.folder / "janus.log"
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def __repr__(self) -> str:
         state = f"pid={self._process.pid}" if self.running and self._process else "stopped"
@@ -384,7 +372,7 @@ class JanusServer:
             stderr=subprocess.STDOUT,
             cwd=self.folder,
             start_new_session=True,
-            preexec_fn=None if self.detached else _die_with_parent,
+            preexec_fn=None if self.detached else die_with_parent,
         )
         if not self.detached:
             _live_servers.add(self)
@@ -470,13 +458,7 @@ class JanusServer:
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=_STOP_TIMEOUT)
+        terminate(process, _STOP_TIMEOUT)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

@@ -8,12 +8,9 @@ else), the process listens on 127.0.0.1 only, is started by this module and stop
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,9 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from janus_fast.testing._process import die_with_parent, log_tail, terminate
+
 _STARTUP_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
-_PR_SET_PDEATHSIG = 1
 _MODULES = (
     "tm",
     "sl",
@@ -191,11 +189,6 @@ def sip_options(address: tuple[str, int], request_uri: str, wait: float = 0.2) -
             return b""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 class Kamailio:
     """One local Kamailio (``with Kamailio() as sip:``): ``sip.port``, ``sip.uri(user)``."""
 
@@ -233,10 +226,7 @@ class Kamailio:
         return self.folder / "kamailio.log"
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def start(self) -> Kamailio:
         binary, modules = find_kamailio()
@@ -256,7 +246,7 @@ class Kamailio:
             stderr=subprocess.STDOUT,
             cwd=self.folder,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         try:
             self._wait_ready()
@@ -289,13 +279,7 @@ class Kamailio:
     def stop(self) -> None:
         """SIGTERM (SIGKILL after 5 s) to our pid; the workers exit with it."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=_STOP_TIMEOUT)
+        terminate(process, _STOP_TIMEOUT)
         log, self._log = self._log, None
         if log is not None:
             log.close()
@@ -408,7 +392,7 @@ class Baresip:
             stderr=subprocess.STDOUT,
             cwd=self.folder,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         try:
             deadline = time.monotonic() + timeout
@@ -428,13 +412,7 @@ class Baresip:
         """SIGTERM (SIGKILL after 5 s) to our pid. The folder (and log) stays until
         ``remove=True`` or ``close()``."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=_STOP_TIMEOUT)
+        terminate(process, _STOP_TIMEOUT)
         log, self._log = self._log, None
         if log is not None:
             log.close()
