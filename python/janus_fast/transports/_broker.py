@@ -1,6 +1,6 @@
 """The I/O every message-broker transport shares (MQTT, RabbitMQ): one publish per request, every
-message of the response topic or queue fed to the Rust core, recovery by WebSocket's
-``Reconnector``.
+message of the response topic or queue fed to the Rust core, recovery by the shared
+``Reconnector`` (through ``RecoveringTransport``).
 
 Rule: a concrete broker transport supplies only its link to the broker — ``_open_link`` (connect,
 subscribe, then hand each received payload to ``_received`` and report a failure with
@@ -31,13 +31,14 @@ from janus_fast.errors import (
     QueueFullError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, Submitted
-from janus_fast.transports._recovery import Reconnector, RecoveryLink
+from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict, Submitted
+from janus_fast.transports._recovering import RecoveringTransport
+from janus_fast.transports._recovery import Reconnector
 
 logger = logging.getLogger("janus_fast.transport.broker")
 
 
-class BrokerTransport(JanusTransport):
+class BrokerTransport(RecoveringTransport):
     """Base of ``JanusTransportMQTT`` and ``JanusTransportRabbitMQ`` (see the module rule)."""
 
     #: Shown in errors ("MQTT", "RabbitMQ").
@@ -67,7 +68,11 @@ class BrokerTransport(JanusTransport):
             raise InvalidOptionError(
                 f"ssl/ca_file: TLS to the broker is not supported by the {self.kind} transport yet"
             )
-        self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
+        self._recovery = Reconnector(
+            self._recovery_link(self._open_bounded, self._drop_link, self._send_now),
+            self.options,
+            self._base_url,
+        )
 
     # -- what a broker transport supplies --------------------------------------------------------
     async def _open_link(self) -> None:
@@ -181,55 +186,7 @@ class BrokerTransport(JanusTransport):
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
-    # -- recovery's view of the transport ---------------------------------------------------------
-    def _recovery_link(self) -> RecoveryLink:
-        return RecoveryLink(
-            open_socket=self._open_bounded,
-            close_socket=self._drop_link,
-            send=self._send_now,
-            fail_pending=self._fail_pending,
-            sessions=self.sessions,
-            move_session=self.rebind_session,
-            move_handle=self.rebind_handle,
-            lose_session=lambda session, error: session.mark_lost(error),
-            set_server_info=self._set_server_info,
-            server_info=self._known_server_info,
-            mark_down=self._mark_down,
-            emit=self._emit_connection_event,
-            spawn=self._spawn,
-        )
-
-    def _mark_down(self) -> None:
-        self.connected = False
-
-    def _set_server_info(self, info: JsonDict) -> None:
-        self._server_info = info
-
-    def _known_server_info(self) -> JsonDict | None:
-        return self._server_info
-
     # -- the request template's I/O --------------------------------------------------------------
-    def _not_connected(self) -> Exception:
-        down_error = self._recovery.down_error
-        if down_error is not None:
-            detail = str(down_error) or repr(down_error)
-            return ConnectionClosedError(None, f"connection lost for good: {detail}")
-        return super()._not_connected()
-
-    def _must_wait(self) -> bool:
-        return self._recovery.active
-
-    async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
-        """The outage queue while reconnecting, bounded by ``queue_size`` and ``deadline``."""
-        while self._recovery.active:
-            await self._recovery.wait(deadline)
-            if handle_id is not None:
-                handle_id = self._recovery.alias(handle_id)
-        return handle_id
-
-    def _may_resend(self) -> bool:
-        return self._recovery.active
-
     def _encode(
         self,
         body: JsonDict,

@@ -47,8 +47,9 @@ from janus_fast.errors import (
     TransportError,
 )
 from janus_fast.redact import redact_url
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict
-from janus_fast.transports._recovery import Reconnector, RecoveryLink
+from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict
+from janus_fast.transports._recovering import RecoveringTransport
+from janus_fast.transports._recovery import Reconnector
 
 logger = logging.getLogger("janus_fast.transport.unix")
 
@@ -111,7 +112,7 @@ def _remove_client_files(path: str | None, folder: str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class JanusTransportUnix(JanusTransport):
+class JanusTransportUnix(RecoveringTransport):
     """Janus's Unix-socket transport (pfunix), ``SOCK_SEQPACKET`` or ``SOCK_DGRAM``.
 
     Args:
@@ -159,7 +160,11 @@ class JanusTransportUnix(JanusTransport):
             raise InvalidOptionError("ssl/ca_file were given for a Unix socket URL (no TLS there)")
         self._view = memoryview(bytearray(min(self.options.max_message_size, _READ_BUFFER_SIZE)))
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
-        self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
+        self._recovery = Reconnector(
+            self._recovery_link(self._open_socket, self._close_socket, self._send_now),
+            self.options,
+            self._base_url,
+        )
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -448,56 +453,12 @@ class JanusTransportUnix(JanusTransport):
             self._start_pinger(sock)
 
     # -- recovery's view of the transport ---------------------------------------------------------
-    def _recovery_link(self) -> RecoveryLink:
-        return RecoveryLink(
-            open_socket=self._open_socket,
-            close_socket=self._close_socket,
-            send=self._send_now,
-            fail_pending=self._fail_pending,
-            sessions=self.sessions,
-            move_session=self.rebind_session,
-            move_handle=self.rebind_handle,
-            lose_session=lambda session, error: session.mark_lost(error),
-            set_server_info=self._set_server_info,
-            server_info=self._known_server_info,
-            mark_down=self._mark_down,
-            emit=self._emit_connection_event,
-            spawn=self._spawn,
-        )
-
     def _mark_down(self) -> None:
         """Recovery gave up: the transport is plainly disconnected, its client socket gone."""
         self.connected = False
         self._release_client()
 
-    def _set_server_info(self, info: JsonDict) -> None:
-        self._server_info = info
-
-    def _known_server_info(self) -> JsonDict | None:
-        return self._server_info
-
     # -- the request template's I/O --------------------------------------------------------------
-    def _not_connected(self) -> Exception:
-        down_error = self._recovery.down_error
-        if down_error is not None:
-            detail = str(down_error) or repr(down_error)
-            return ConnectionClosedError(None, f"connection lost for good: {detail}")
-        return super()._not_connected()
-
-    def _must_wait(self) -> bool:
-        return self._recovery.active
-
-    async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
-        """The outage queue while reconnecting, bounded by ``queue_size`` and ``deadline``."""
-        while self._recovery.active:
-            await self._recovery.wait(deadline)
-            if handle_id is not None:
-                handle_id = self._recovery.alias(handle_id)
-        return handle_id
-
-    def _may_resend(self) -> bool:
-        return self._recovery.active
-
     def _submit(
         self,
         body: JsonDict,
