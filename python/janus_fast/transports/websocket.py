@@ -34,9 +34,10 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JanusTransport, JsonDict, info_object
+from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict, info_object
 from janus_fast.transports._batching import ReceiveBatcher
-from janus_fast.transports._recovery import Reconnector, RecoveryLink
+from janus_fast.transports._recovering import RecoveringTransport
+from janus_fast.transports._recovery import Reconnector
 from janus_fast.transports._url import parse_url
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
         self._owner._on_connection_lost(self, exc)  # noqa: SLF001
 
 
-class JanusTransportWebsocket(JanusTransport):
+class JanusTransportWebsocket(RecoveringTransport):
     """janus-client's WebSocket transport: same name, and now every documented knob works."""
 
     _core: WebSocketConnection
@@ -129,7 +130,11 @@ class JanusTransportWebsocket(JanusTransport):
         self._coalesce_rejected = False
         super().__init__(base_url, api_secret, token, **kwargs)
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
-        self._recovery = Reconnector(self._recovery_link(), self.options, self._base_url)
+        self._recovery = Reconnector(
+            self._recovery_link(self._open_socket, self._close_for_recovery, self._send_now),
+            self.options,
+            self._base_url,
+        )
 
     @property
     def subprotocol(self) -> str:
@@ -450,32 +455,9 @@ class JanusTransportWebsocket(JanusTransport):
             self._recovery.start(error, self._loop)
 
     # -- recovery's view of the transport ---------------------------------------------------------
-    def _recovery_link(self) -> RecoveryLink:
-        return RecoveryLink(
-            open_socket=self._open_socket,
-            close_socket=self._close_for_recovery,
-            send=self._send_now,
-            fail_pending=self._fail_pending,
-            sessions=self.sessions,
-            move_session=self.rebind_session,
-            move_handle=self.rebind_handle,
-            lose_session=lambda session, error: session.mark_lost(error),
-            set_server_info=self._set_server_info,
-            server_info=self._known_server_info,
-            mark_down=self._mark_down,
-            emit=self._emit_connection_event,
-            spawn=self._spawn,
-        )
-
     def _close_for_recovery(self) -> None:
         self._stop_pinger()
         self._abort()
-
-    def _mark_down(self) -> None:
-        self.connected = False
-
-    def _set_server_info(self, info: JsonDict) -> None:
-        self._server_info = info
 
     def _known_server_info(self) -> JsonDict | None:
         if self._server_info is None:
@@ -544,13 +526,6 @@ class JanusTransportWebsocket(JanusTransport):
                 self._batcher.tune()
 
     # -- the request template's I/O --------------------------------------------------------------
-    def _not_connected(self) -> Exception:
-        down_error = self._recovery.down_error
-        if down_error is not None:
-            detail = str(down_error) or repr(down_error)
-            return ConnectionClosedError(None, f"connection lost for good: {detail}")
-        return super()._not_connected()
-
     def _must_wait(self) -> bool:
         return self._recovery.active or self._write_gate is not None
 
@@ -565,9 +540,6 @@ class JanusTransportWebsocket(JanusTransport):
             else:
                 await self._wait_writable(deadline)
         return handle_id
-
-    def _may_resend(self) -> bool:
-        return self._recovery.active
 
     def _submit(
         self,
