@@ -17,8 +17,11 @@ errors: every message taken from the broker library goes through ``scrub`` first
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import importlib
 import logging
 from typing import Any, ClassVar
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 import orjson
 
@@ -27,6 +30,7 @@ from janus_fast._core import JanusCore, Message
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidOptionError,
+    InvalidURLError,
     JanusFastError,
     QueueFullError,
     TransportError,
@@ -36,6 +40,56 @@ from janus_fast.transports._recovering import RecoveringTransport
 from janus_fast.transports._recovery import Reconnector
 
 logger = logging.getLogger("janus_fast.transport.broker")
+
+
+def import_broker_library(module: str, package: str, what: str, extra: str) -> Any:
+    """Import the broker library ``module`` when a transport is made; without it, an
+    ``ImportError`` that names its ``package`` and the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{what} needs {package}: pip install 'janus-fast[{extra}]'") from exc
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BrokerURL:
+    """What both broker URLs (``mqtt://``, ``amqp://``) say alike: the split URL, its port (or
+    the default), its query (known settings only) and the queue/topic name suffix (``-admin``
+    with ``admin=1``, else empty)."""
+
+    parts: SplitResult
+    port: int
+    query: dict[str, str]
+    admin_suffix: str
+
+    @classmethod
+    def parse(
+        cls, url: str, scheme: str, kind: str, default_port: int, known: frozenset[str]
+    ) -> BrokerURL:
+        """Split and check ``url`` (``InvalidURLError``, never showing the URL itself)."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise InvalidURLError(f"malformed {scheme}:// URL (bad syntax or port)") from None
+        if parts.scheme != scheme:
+            raise InvalidURLError(
+                f"the {kind} transport takes {scheme}:// URLs, not {parts.scheme}://"
+            )
+        if not parts.hostname:
+            raise InvalidURLError(f"the {scheme}:// URL has no host")
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = sorted(set(query) - known)
+        if unknown:
+            raise InvalidURLError(
+                f"unknown {scheme}:// URL setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        admin = query.get("admin", "0")
+        if admin not in ("0", "1", "true", "false"):
+            raise InvalidURLError(f"admin must be 0 or 1, not {admin!r}")
+        suffix = "-admin" if admin in ("1", "true") else ""
+        return cls(parts, port or default_port, query, suffix)
 
 
 class BrokerTransport(RecoveringTransport):

@@ -19,26 +19,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from janus_fast.errors import InvalidURLError, TransportError
-from janus_fast.transports._broker import BrokerTransport
+from janus_fast.transports._broker import BrokerTransport, BrokerURL, import_broker_library
 
 #: The URL's query settings (anything else is refused).
 _QUERY_KEYS = frozenset(
     ("request_topic", "response_topic", "reply_topic", "qos", "client_id", "admin", "mqtt_version")
 )
 _VERSIONS = ("3.1.1", "5")
-
-
-def _aiomqtt() -> Any:
-    try:
-        import aiomqtt
-    except ImportError as exc:
-        raise ImportError(
-            "the MQTT transport (mqtt:// URLs) needs aiomqtt: pip install 'janus-fast[mqtt]'"
-        ) from exc
-    return aiomqtt
 
 
 def _check_topic(name: str, topic: str) -> str:
@@ -69,32 +59,15 @@ class MqttSettings:
     )
 
     def __init__(self, url: str) -> None:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise InvalidURLError("malformed mqtt:// URL (bad syntax or port)") from None
-        if parts.scheme != "mqtt":
-            raise InvalidURLError(f"an MQTT URL starts with mqtt://, not {parts.scheme}://")
-        if not parts.hostname:
-            raise InvalidURLError("the mqtt:// URL has no host")
+        split = BrokerURL.parse(url, "mqtt", "MQTT", 1883, _QUERY_KEYS)
+        parts, query, suffix = split.parts, split.query, split.admin_suffix
         if parts.path not in ("", "/") or parts.fragment:
             raise InvalidURLError("an mqtt:// URL has no path or fragment; topics go in the query")
+        assert parts.hostname is not None  # checked by BrokerURL.parse
         self.host = parts.hostname
-        self.port = port or 1883
+        self.port = split.port
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        unknown = sorted(set(query) - _QUERY_KEYS)
-        if unknown:
-            raise InvalidURLError(
-                f"unknown mqtt:// URL setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_QUERY_KEYS))}"
-            )
-        admin = query.get("admin", "0")
-        if admin not in ("0", "1", "true", "false"):
-            raise InvalidURLError(f"admin must be 0 or 1, not {admin!r}")
-        suffix = "-admin" if admin in ("1", "true") else ""
         self.request_topic = _check_topic(
             "request_topic", query.get("request_topic", f"to-janus{suffix}")
         )
@@ -149,7 +122,9 @@ class JanusTransportMQTT(BrokerTransport):
         **kwargs: Any,
     ) -> None:
         self.settings = MqttSettings(base_url)
-        self._aiomqtt = _aiomqtt()
+        self._aiomqtt = import_broker_library(
+            "aiomqtt", "aiomqtt", "the MQTT transport (mqtt:// URLs)", "mqtt"
+        )
         self._client: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._properties: Any = None

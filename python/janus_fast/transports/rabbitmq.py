@@ -21,25 +21,15 @@ the optional extra ``janus-fast[amqp]``, imported when the transport is made).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from janus_fast.errors import InvalidURLError, TransportError
-from janus_fast.transports._broker import BrokerTransport
+from janus_fast.transports._broker import BrokerTransport, BrokerURL, import_broker_library
 
 _QUERY_KEYS = frozenset(
     ("request_queue", "response_queue", "exchange", "exchange_type", "admin", "heartbeat")
 )
 _EXCHANGE_TYPES = ("fanout", "direct", "topic")
-
-
-def _aio_pika() -> Any:
-    try:
-        import aio_pika
-    except ImportError as exc:
-        raise ImportError(
-            "the RabbitMQ transport (amqp:// URLs) needs aio-pika: pip install 'janus-fast[amqp]'"
-        ) from exc
-    return aio_pika
 
 
 def _check_name(name: str, value: str) -> str:
@@ -65,34 +55,17 @@ class AmqpSettings:
     )
 
     def __init__(self, url: str) -> None:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise InvalidURLError("malformed amqp:// URL (bad syntax or port)") from None
-        if parts.scheme != "amqp":
-            raise InvalidURLError(f"a RabbitMQ URL starts with amqp://, not {parts.scheme}://")
-        if not parts.hostname:
-            raise InvalidURLError("the amqp:// URL has no host")
+        split = BrokerURL.parse(url, "amqp", "RabbitMQ", 5672, _QUERY_KEYS)
+        parts, query, suffix = split.parts, split.query, split.admin_suffix
         if parts.fragment:
             raise InvalidURLError("an amqp:// URL has no fragment")
+        assert parts.hostname is not None  # checked by BrokerURL.parse
         self.host = parts.hostname
-        self.port = port or 5672
+        self.port = split.port
         self.username = unquote(parts.username) if parts.username else "guest"
         self.password = unquote(parts.password) if parts.password else "guest"
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         self.vhost = unquote(path) if path else "/"
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        unknown = sorted(set(query) - _QUERY_KEYS)
-        if unknown:
-            raise InvalidURLError(
-                f"unknown amqp:// URL setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_QUERY_KEYS))}"
-            )
-        admin = query.get("admin", "0")
-        if admin not in ("0", "1", "true", "false"):
-            raise InvalidURLError(f"admin must be 0 or 1, not {admin!r}")
-        suffix = "-admin" if admin in ("1", "true") else ""
         self.request_queue = _check_name(
             "request_queue", query.get("request_queue", f"to-janus{suffix}")
         )
@@ -146,7 +119,9 @@ class JanusTransportRabbitMQ(BrokerTransport):
         **kwargs: Any,
     ) -> None:
         self.settings = AmqpSettings(base_url)
-        self._aio_pika = _aio_pika()
+        self._aio_pika = import_broker_library(
+            "aio_pika", "aio-pika", "the RabbitMQ transport (amqp:// URLs)", "amqp"
+        )
         self._connection: Any = None
         self._channel: Any = None
         secrets = (self.settings.password,) if self.settings.password != "guest" else ()
