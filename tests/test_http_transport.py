@@ -759,3 +759,30 @@ async def test_a_long_poll_failing_unexpectedly_reports_its_session_lost(
         assert transport.stats()["long_polls"] == 0
     finally:
         await transport.disconnect()
+
+
+async def test_lowering_the_pool_limit_closes_idle_connections_over_it_at_once() -> None:
+    """Each new long poll lowers the request pool's limit (``max_connections`` minus the polls).
+    Idle request connections over the new limit must close at once: before, they stayed open
+    until idle expiry (4 s) next to the polls, so a burst of creates answered together took the
+    transport over its budget (575 connections for 512 in a loaded CI run)."""
+    server_open = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        nonlocal server_open
+        server_open += 1
+        try:
+            while True:
+                writer.write(response(pong_for(await read_request(reader))))
+                await writer.drain()
+        finally:
+            server_open -= 1
+
+    async with fake_janus_http(script, max_connections=8) as (transport, _):
+        pool = transport._requests
+        await asyncio.gather(*(transport.ping() for _ in range(6)))
+        assert len(pool) == 6 and server_open == 6  # all idle now, the limit is still 8
+        pool.set_limit(2)  # what 6 new long polls do to max_connections=8
+        await eventually(lambda: len(pool) <= 2 and server_open <= 2, limit=1.0)
+        await asyncio.gather(*(transport.ping() for _ in range(6)))
+        assert len(pool) <= 2 and server_open <= 2

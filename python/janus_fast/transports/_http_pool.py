@@ -7,7 +7,8 @@ for, a response cut short, an abandoned exchange or an idle age over ``idle_expi
 An exchange learns its outcome exactly once — ``resolve(status, body)`` or ``fail(error)`` — and
 a connection goes back to its pool by itself the moment its response is read, before the owner
 even runs. The pool lends idle connections newest first, opens new ones up to ``limit`` (0: no
-limit; it may change, see ``set_limit``) and queues borrowers first-come first-served beyond it.
+limit; it may change, see ``set_limit``: lowered, it closes idle connections over it at once) and
+queues borrowers first-come first-served beyond it.
 """
 
 from __future__ import annotations
@@ -201,13 +202,22 @@ class HTTPConnectionPool:
         return len(self._connections)
 
     def set_limit(self, limit: int) -> None:
-        """Change the limit (>= 1). Over it, connections close as they finish their exchange;
-        under it, queued borrowers get to open the new room."""
+        """Change the limit (>= 1). Over it, idle connections close at once (oldest first) and
+        busy ones as they finish their exchange; under it, queued borrowers get to open the new
+        room."""
         room = limit - self._limit
         self._limit = limit
         for _ in range(max(room, 0)):
             if not self._wake_one(None):
                 break
+        # Connections already closing (aborted, their close not yet seen) no longer count.
+        surplus = sum(c.reusable for c in self._connections) + self._opening - limit
+        idle = self._idle
+        while surplus > 0 and idle:
+            connection = idle.pop(0)
+            if connection.reusable:
+                connection.abort()
+                surplus -= 1
 
     def take_idle(self) -> HTTPConnection | None:
         """An idle connection, or None (never waits)."""
