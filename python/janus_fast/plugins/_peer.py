@@ -3,11 +3,13 @@
 Rule: the PeerConnection is created on first use only (aiortc is imported then, never at import
 time) and at most one is live per handle. Before a new negotiation ``_fresh_pc`` closes ours and
 waits (bounded) until Janus's teardown of the old one was delivered, so a late ``hangup`` never
-closes the new one. Candidates go both ways: Janus's are kept until a remote description exists,
-ours are sent as one ``trickle`` array when asked. Closing stops the recorder, the PeerConnection
-and the player's tracks, in that order, once even when called concurrently. Plugin-specific
-behaviour enters only through the hooks ``_accept_jsep``, ``_on_remote_offer`` and
-``_on_hangup``; this module knows no plugin request.
+closes the new one. Candidates go both ways: Janus's are kept until a remote description exists
+(at most ``MAX_EARLY_CANDIDATES`` per handle: beyond it the oldest is dropped, counted in
+``candidates_dropped``, with one warning per handle), then applied in arrival order; ours are
+sent as one ``trickle`` array when asked. Closing stops the recorder, the PeerConnection and the
+player's tracks, in that order, once even when called concurrently. Plugin-specific behaviour
+enters only through the hooks ``_accept_jsep``, ``_on_remote_offer`` and ``_on_hangup``; this
+module knows no plugin request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from janus_fast.plugin import JanusPlugin
 
 logger = logging.getLogger("janus_fast.plugins")
 
+#: Candidates Janus may trickle to a handle before its remote description exists; beyond it the
+#: oldest kept one is dropped (a real negotiation sends a few dozen at most).
+MAX_EARLY_CANDIDATES = 256
+
 
 class PeerHandle(JanusPlugin):
     """A plugin handle with an aiortc PeerConnection, its recorder and player, and trickle."""
@@ -37,6 +43,8 @@ class PeerHandle(JanusPlugin):
         self._closing: set[asyncio.Task[None]] = set()
         #: Candidates Janus trickled before its remote description was applied (None: none).
         self._trickled: list[JsonDict] | None = None
+        #: Early candidates dropped because ``MAX_EARLY_CANDIDATES`` were already kept.
+        self.candidates_dropped = 0
         #: Janus has a PeerConnection for this handle whose ``hangup`` was not delivered yet.
         self._peer_live = False
         self._hungup: asyncio.Event | None = None
@@ -107,6 +115,12 @@ class PeerHandle(JanusPlugin):
         await self._close_pc()
         self._pc = self._new_pc()
 
+    @property
+    def pending_candidates(self) -> int:
+        """Candidates Janus trickled that wait for the remote description (at most
+        ``MAX_EARLY_CANDIDATES``)."""
+        return len(self._trickled) if self._trickled is not None else 0
+
     async def on_receive_jsep(self, jsep: JsonDict) -> None:
         """Apply a remote JSEP, then the candidates Janus trickled before it arrived."""
         await super().on_receive_jsep(jsep)
@@ -157,9 +171,21 @@ class PeerHandle(JanusPlugin):
         entries = trickle_entries(message)
         pc = self._pc
         if pc is None or pc.remoteDescription is None:
-            if self._trickled is None:
-                self._trickled = []
-            self._trickled.extend(entries)
+            kept = self._trickled
+            if kept is None:
+                kept = self._trickled = []
+            kept.extend(entries)
+            excess = len(kept) - MAX_EARLY_CANDIDATES
+            if excess > 0:
+                del kept[:excess]
+                if not self.candidates_dropped:
+                    logger.warning(
+                        "%r: %d candidates trickled before the remote description are kept "
+                        "already; dropping the oldest (counted in candidates_dropped)",
+                        self,
+                        MAX_EARLY_CANDIDATES,
+                    )
+                self.candidates_dropped += excess
             return
         await add_remote_candidates(pc, entries)
 
