@@ -18,14 +18,21 @@ LABELS = {
 LOOPS = ("asyncio", "uvloop")
 ENV_API_SECRET = "JANUS_FAST_BENCH_API_SECRET"
 ENV_TOKEN = "JANUS_FAST_BENCH_TOKEN"
+#: JSON object: transport (``unix``, ``mqtt``, ``amqp``, ``pool1``, ``pool3``) → URL.
+ENV_URLS = "JANUS_FAST_BENCH_URLS"
 
 
 def make_adapter(client: str, transport: str, api_secret: str | None, token: str | None) -> Adapter:
-    """The adapter of ``client`` for a ``ws`` or ``http`` URL (imports it lazily)."""
+    """The adapter of ``client`` for a workload's transport (imports it lazily); ``pool1``/
+    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapter."""
     if client == "fast":
         from janus_fast.bench.fast import FastCompat
 
         return FastCompat(api_secret, token)
+    if client == "fast-native" and transport.startswith("pool"):
+        from janus_fast.bench.fast import FastPool
+
+        return FastPool(api_secret, token)
     if client == "fast-native":
         from janus_fast.bench.fast import FastNative
 

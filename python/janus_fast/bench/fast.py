@@ -7,6 +7,9 @@ exist and the same calls as ``FastCompat`` for sessions and handles (there is no
 Fan-in (W7): ``FastCompat`` counts ``joining`` events in a ``JanusPlugin.on_receive`` override and
 makes VideoRoom requests with ``send``/``get``; ``FastNative`` uses the typed VideoRoom client
 (``create_room``, ``join_as_publisher``) and an ``on_event(JOINING, ...)`` callback.
+``FastPool`` (W9) is ``FastNative`` through a ``JanusPool``: its URL is a comma list of
+WebSocket URLs, sessions come from ``pool.session()`` (unkeyed: least loaded), pings go round
+robin over the pool's per-server transports.
 """
 
 from __future__ import annotations
@@ -152,3 +155,36 @@ class FastNative(FastCompat):
 
     async def fanin_destroy_room(self, handle: Any, room: int) -> None:
         await handle.destroy_room(room)
+
+
+class FastPool(FastNative):
+    key = "fast-native"
+    label = "janus_fast (native API, JanusPool)"
+
+    def __init__(self, api_secret: str | None = None, token: str | None = None) -> None:
+        super().__init__(api_secret, token)
+        self.pool: Any = None
+        self.transports: list[JanusTransport] = []
+        self.turn = 0
+
+    async def open(self, url: str) -> None:
+        from janus_fast.pool import JanusPool
+
+        urls = [part for part in url.split(",") if part]
+        # W9 runs only against the benchmark's own servers, which need no credentials.
+        self.pool = JanusPool(urls, timeout=REQUEST_TIMEOUT)
+        await self.pool.start()
+        self.transports = [self.pool.server(name).transport for name in self.pool.servers]
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    async def ping(self) -> None:
+        self.turn += 1
+        transport = self.transports[self.turn % len(self.transports)]
+        await transport.send_request({"janus": "ping"}, Expect.PONG)
+
+    async def create_session(self) -> Any:
+        return await self.pool.session()

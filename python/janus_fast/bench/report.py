@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from janus_fast.bench.workloads import BY_KEY
+
 #: Client CPU per operation on W2/W3: janus_fast ≤ 1/15 of janus-client's, ≤ 1/5 of the floor's.
 CPU_VS_PEER = 15.0
 CPU_VS_FLOOR = 5.0
@@ -23,10 +25,7 @@ COMPAT_VS_NATIVE = 1.2
 #: W7: client CPU per ``joining`` event delivered through ``on_receive`` (µs).
 FANIN_CPU_PER_EVENT = 3.5
 FAST_CLIENTS = ("fast", "fast-native")
-_ORDER = {
-    key: number
-    for number, key in enumerate(("W1", "W2", "W3", "W4", "W5", "W6a", "W6b", "W7a", "W7b"))
-}
+_ORDER = {key: number for number, key in enumerate(BY_KEY)}
 _CLIENT_ORDER = {
     key: number for number, key in enumerate(("fast", "fast-native", "janus-client", "floor"))
 }

@@ -24,8 +24,21 @@ from typing import Any
 
 import orjson
 
-from janus_fast.bench.clients import CLIENTS, ENV_API_SECRET, ENV_TOKEN, LABELS, LOOPS
-from janus_fast.bench.workloads import BY_KEY, WORKLOADS, expand_workloads
+from janus_fast.bench.clients import (
+    CLIENTS,
+    ENV_API_SECRET,
+    ENV_TOKEN,
+    ENV_URLS,
+    LABELS,
+    LOOPS,
+)
+from janus_fast.bench.workloads import (
+    ALL_WORKLOADS,
+    BY_KEY,
+    DEFAULT_KEYS,
+    expand_workloads,
+    runs_on,
+)
 
 #: The Janus a local run starts (the issue's setting: two event loops, compact JSON).
 LOCAL_JANUS = {"event_loops": 2, "json": "compact", "debug_level": 3}
@@ -42,7 +55,7 @@ class BenchOptions:
     janus_pid: int | None = None
     clients: Sequence[str] = CLIENTS
     loops: Sequence[str] = LOOPS
-    workloads: Sequence[str] = tuple(BY_KEY)
+    workloads: Sequence[str] = DEFAULT_KEYS
     smoke: bool = False
     scale: float = 1.0
     time_scale: float = 1.0
@@ -51,6 +64,9 @@ class BenchOptions:
     #: Never in the repr (nor in the report): credentials.
     api_secret: str | None = dataclasses.field(default=None, repr=False)
     token: str | None = dataclasses.field(default=None, repr=False)
+    #: URLs of the opt-in workloads' transports (``unix``, ``mqtt``, ``amqp``, ``pool1``,
+    #: ``pool3``), set by a local run; broker URLs hold credentials: never in the repr.
+    extra_urls: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -67,17 +83,24 @@ def run_benchmark(
     if options.ws_url or options.http_url:
         _preflight(options)
         return _run_all(options, progress, janus=None)
-    from janus_fast.testing import JanusConfig, JanusServer
+    import contextlib
+
+    from janus_fast.testing.brokers import BrokerStartError
     from janus_fast.testing.server import JanusNotInstalledError, JanusStartError
 
-    try:
-        server = JanusServer(JanusConfig(**LOCAL_JANUS))  # type: ignore[arg-type]
-        server.start()
-    except (JanusNotInstalledError, JanusStartError, OSError) as exc:
-        raise BenchSetupError(f"cannot start a local Janus: {_one_line(exc)}") from None
-    try:
+    transports: set[str] = {BY_KEY[key].transport for key in options.workloads}
+    with contextlib.ExitStack() as stack:
+        try:
+            server, extra = _start_local(stack, transports)
+        except (JanusNotInstalledError, JanusStartError, BrokerStartError, OSError) as exc:
+            raise BenchSetupError(f"cannot start a local Janus: {_one_line(exc)}") from None
+        extra["pool1"] = server.ws_url
         local = dataclasses.replace(
-            options, ws_url=server.ws_url, http_url=server.http_url, janus_pid=server.pid
+            options,
+            ws_url=server.ws_url,
+            http_url=server.http_url,
+            janus_pid=server.pid,
+            extra_urls=extra,
         )
         janus = {
             "started_by_benchmark": True,
@@ -85,8 +108,41 @@ def run_benchmark(
             "version": _janus_version(server.info()),
         }
         return _run_all(local, progress, janus=janus)
-    finally:
-        server.stop()
+    raise AssertionError("unreachable")  # pragma: no cover (mypy: ExitStack may swallow)
+
+
+def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]:
+    """Start the local Janus (with the Unix-socket, MQTT and RabbitMQ transports and their
+    brokers only when a selected W10 row needs them) and, for W9's pool of three, two more;
+    every process is stopped by ``stack`` (by pid). Returns the main server and the URLs of
+    the opt-in transports."""
+    from janus_fast.testing import JanusConfig, JanusServer
+    from janus_fast.testing.brokers import MosquittoBroker, RabbitMQBroker
+    from janus_fast.testing.config import BrokerAPI
+
+    settings: dict[str, Any] = dict(LOCAL_JANUS)
+    extra: dict[str, str] = {}
+    brokers: dict[str, Any] = {}
+    if "mqtt" in transports:
+        brokers["mqtt"] = stack.enter_context(MosquittoBroker())
+    if "amqp" in transports:
+        brokers["amqp"] = stack.enter_context(RabbitMQBroker())
+    for scheme, broker in brokers.items():
+        api = BrokerAPI("127.0.0.1", broker.port, broker.username, broker.password, admin=False)
+        settings["mqtt_api" if scheme == "mqtt" else "rabbitmq_api"] = api
+        extra[scheme] = f"{scheme}://{broker.username}:{broker.password}@127.0.0.1:{broker.port}/"
+    if "unix" in transports:
+        settings["unix_socket"] = "SOCK_SEQPACKET"
+    server = stack.enter_context(JanusServer(JanusConfig(**settings)))
+    if "unix" in transports:
+        extra["unix"] = server.unix_url
+    if "pool3" in transports:
+        others = [
+            stack.enter_context(JanusServer(JanusConfig(**LOCAL_JANUS)))  # type: ignore[arg-type]
+            for _ in range(2)
+        ]
+        extra["pool3"] = ",".join([server.ws_url] + [other.ws_url for other in others])
+    return server, extra
 
 
 def _validate(options: BenchOptions) -> None:
@@ -147,14 +203,18 @@ def _worker_deadline(keys: Sequence[str], options: BenchOptions) -> float:
 def _run_all(
     options: BenchOptions, progress: ProgressCallback | None, janus: dict[str, Any] | None
 ) -> dict[str, Any]:
-    keys = [w.key for w in WORKLOADS if w.key in options.workloads]
+    keys = [w.key for w in ALL_WORKLOADS if w.key in options.workloads]
     keys = [
         key
         for key in keys
-        if (options.http_url if BY_KEY[key].transport == "http" else options.ws_url)
+        if BY_KEY[key].transport not in ("ws", "http")
+        or (options.http_url if BY_KEY[key].transport == "http" else options.ws_url)
     ]
     repeat = max(1, options.repeat)
-    total = repeat * len(options.loops) * len(options.clients) * len(keys)
+    per_client = {
+        client: [key for key in keys if runs_on(BY_KEY[key], client)] for client in options.clients
+    }
+    total = repeat * len(options.loops) * sum(len(k) for k in per_client.values())
     done = 0
     runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     skipped: list[dict[str, Any]] = []
@@ -165,6 +225,9 @@ def _run_all(
     for attempt in range(repeat):
         for loop in options.loops:
             for client in options.clients:
+                client_keys = per_client[client]
+                if not client_keys:
+                    continue
                 prefix = f"run {attempt + 1}/{repeat} " if repeat > 1 else ""
 
                 def tick(
@@ -178,13 +241,13 @@ def _run_all(
                     if progress is not None:
                         progress(base + finished, total, f"{prefix}{loop} {client} {label}")
 
-                result = _run_worker(client, loop, keys, options, tick)
+                result = _run_worker(client, loop, client_keys, options, tick)
                 versions.update(result["versions"])
                 if result["unavailable"] is not None and attempt == 0:
                     skipped.append(
                         {"client": client, "loop": loop, "reason": result["unavailable"]}
                     )
-                for key in keys:
+                for key in client_keys:
                     row = result["rows"].get(key) or {
                         "failed": result["error"] or "the worker produced no result"
                     }
@@ -231,7 +294,7 @@ def _run_all(
                 "handles": w.handles,
                 "time_limit_s": w.time_limit * options.time_scale,
             }
-            for w in WORKLOADS
+            for w in ALL_WORKLOADS
             if w.key in keys
         },
         "rows": rows,
@@ -293,6 +356,7 @@ def _run_worker(
     env = dict(os.environ)
     env.pop(ENV_API_SECRET, None)
     env.pop(ENV_TOKEN, None)
+    env[ENV_URLS] = orjson.dumps(options.extra_urls).decode()
     if options.api_secret:
         env[ENV_API_SECRET] = options.api_secret
     if options.token:

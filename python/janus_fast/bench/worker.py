@@ -3,8 +3,9 @@
 Rule: one process per (client, loop), so the clients cannot disturb each other (imports, logging,
 garbage, event-loop state) and ``time.process_time()`` is that client's CPU alone. The process
 talks to the runner only through stdout, one JSON object per line: ``begin`` before a workload,
-``result`` after it (or ``failed`` with a one-line reason), ``meta`` first. Credentials come
-from the environment, never from argv.
+``result`` after it (or ``failed`` with a one-line reason), ``meta`` first. Credentials (and
+the URLs of the opt-in workloads' transports, which may hold them) come from the environment,
+never from argv.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 import orjson
 
 from janus_fast._compat import run
-from janus_fast.bench.clients import CLIENTS, ENV_API_SECRET, ENV_TOKEN, LOOPS, make_adapter
+from janus_fast.bench.clients import (
+    CLIENTS,
+    ENV_API_SECRET,
+    ENV_TOKEN,
+    ENV_URLS,
+    LOOPS,
+    make_adapter,
+)
 from janus_fast.bench.workloads import BY_KEY, run_workload
 
 
@@ -61,19 +69,27 @@ def _versions(client: str, loop: str) -> dict[str, str | None]:
 async def _run(args: argparse.Namespace) -> int:
     api_secret = os.environ.get(ENV_API_SECRET) or None
     token = os.environ.get(ENV_TOKEN) or None
+    # URLs of the opt-in workloads' transports (may hold broker credentials: never in argv).
+    extra: dict[str, str] = orjson.loads(os.environ.get(ENV_URLS) or "{}")
     for key in args.workloads.split(","):
         workload = BY_KEY[key]
-        url = args.http if workload.transport == "http" else args.ws
+        transport = workload.transport
+        url = {"http": args.http, "ws": args.ws}.get(transport) or extra.get(transport)
         if not url:
-            _emit("failed", workload=key, reason=f"no {workload.transport} URL given")
+            reason = f"no {transport} URL given"
+            if transport not in ("ws", "http"):
+                reason += " (W9 and W10 need the benchmark's own Janus: run it without URL)"
+            _emit("failed", workload=key, reason=reason)
             continue
+        # The Janus CPU of a pool of three is not one pid's: not reported.
+        janus_pid = None if transport == "pool3" else args.janus_pid
         count = workload.smoke_count if args.smoke else workload.count
         count = max(1, int(count * args.scale))
         limit = workload.time_limit * args.time_scale
         _emit("begin", workload=key, count=count)
         try:
             adapter = make_adapter(args.client, workload.transport, api_secret, token)
-            fields = await run_workload(adapter, workload, url, count, limit, args.janus_pid)
+            fields = await run_workload(adapter, workload, url, count, limit, janus_pid)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
             _emit("failed", workload=key, reason=reason)

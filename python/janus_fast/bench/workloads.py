@@ -9,6 +9,12 @@ the workload (W4, W5). W7 (event fan-in) measures the events, not the requests: 
 one VideoRoom room with ``notify_joining``, so Janus sends N(N-1)/2 ``joining`` events; its
 "operations" are the events received, its latencies those of the joins, and it stops when every
 event arrived or at its time limit.
+
+Opt-in workloads (``EXTRA_WORKLOADS``, run only when named in ``--workloads``; janus_fast only):
+W8 holds many sessions of two echotest handles each on one WebSocket transport (memory per
+handle, attach rate); W9 runs ping and echotest through a ``JanusPool`` of three local servers
+and of one (``transport="pool"``); W10 runs ping and echotest over each transport of one local
+Janus (WebSocket, Unix socket, MQTT, RabbitMQ), one row per transport and operation.
 """
 
 from __future__ import annotations
@@ -42,13 +48,17 @@ FANIN_WARMUP_HANDLES = 10
 class Workload:
     key: str
     title: str
-    transport: Literal["ws", "http"]
+    transport: Literal["ws", "http", "unix", "mqtt", "amqp", "pool1", "pool3"]
     count: int
     smoke_count: int
     concurrency: int = 1
     handles: int = 0
     time_limit: float = 10.0
-    kind: Literal["ping", "message", "session", "handles", "fanin"] = "ping"
+    kind: Literal["ping", "message", "session", "handles", "fanin", "sessions"] = "ping"
+    #: Sessions the ``message`` handles are spread over (round robin).
+    sessions: int = 1
+    #: The clients that run this workload (empty: every client).
+    only: tuple[str, ...] = ()
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -110,7 +120,113 @@ WORKLOADS: tuple[Workload, ...] = (
         kind="fanin",
     ),
 )
-BY_KEY = {workload.key: workload for workload in WORKLOADS}
+#: W8: sessions being set up at once.
+MANY_SESSIONS_IN_FLIGHT = 16
+#: W8: sessions (of two handles) measured under tracemalloc for Python bytes per handle.
+MANY_SESSIONS_SAMPLE = 500
+_NATIVE = ("fast-native",)
+
+
+def _transport_rows(key: str, transport: Any, name: str) -> tuple[Workload, Workload]:
+    return (
+        Workload(
+            f"W10{key[0]}",
+            f"{name} ping, 64 in flight",
+            transport,
+            40_000,
+            100,
+            concurrency=64,
+            time_limit=10.0,
+            only=_NATIVE,
+        ),
+        Workload(
+            f"W10{key[1]}",
+            f"{name} echotest message, 64 in flight on 8 handles",
+            transport,
+            20_000,
+            50,
+            concurrency=64,
+            handles=8,
+            time_limit=10.0,
+            kind="message",
+            only=_NATIVE,
+        ),
+    )
+
+
+#: Opt-in workloads: never in the default set (W9 and W10 start extra servers and brokers).
+EXTRA_WORKLOADS: tuple[Workload, ...] = (
+    Workload(
+        "W8",
+        "10,000 sessions x 2 echotest handles on one WebSocket",
+        "ws",
+        10_000,
+        20,
+        concurrency=MANY_SESSIONS_IN_FLIGHT,
+        time_limit=45.0,
+        kind="sessions",
+        only=("fast", "fast-native"),
+    ),
+    Workload(
+        "W9a",
+        "JanusPool of 3 servers: ping, 64 in flight",
+        "pool3",
+        60_000,
+        100,
+        concurrency=64,
+        time_limit=10.0,
+        only=_NATIVE,
+    ),
+    Workload(
+        "W9b",
+        "JanusPool of 3 servers: echotest, 64 in flight on 12 handles / 3 sessions",
+        "pool3",
+        30_000,
+        60,
+        concurrency=64,
+        handles=12,
+        sessions=3,
+        time_limit=10.0,
+        kind="message",
+        only=_NATIVE,
+    ),
+    Workload(
+        "W9c",
+        "JanusPool of 1 server: ping, 64 in flight",
+        "pool1",
+        60_000,
+        100,
+        concurrency=64,
+        time_limit=10.0,
+        only=_NATIVE,
+    ),
+    Workload(
+        "W9d",
+        "JanusPool of 1 server: echotest, 64 in flight on 12 handles / 3 sessions",
+        "pool1",
+        30_000,
+        60,
+        concurrency=64,
+        handles=12,
+        sessions=3,
+        time_limit=10.0,
+        kind="message",
+        only=_NATIVE,
+    ),
+    *_transport_rows("ab", "ws", "WebSocket"),
+    *_transport_rows("cd", "unix", "Unix socket (seqpacket)"),
+    *_transport_rows("ef", "mqtt", "MQTT"),
+    *_transport_rows("gh", "amqp", "RabbitMQ"),
+)
+ALL_WORKLOADS = WORKLOADS + EXTRA_WORKLOADS
+#: Every workload by key (the default set is ``WORKLOADS``).
+BY_KEY = {workload.key: workload for workload in ALL_WORKLOADS}
+DEFAULT_KEYS = tuple(workload.key for workload in WORKLOADS)
+
+
+def runs_on(workload: Workload, client: str) -> bool:
+    """Whether ``client`` runs ``workload`` (opt-in workloads are janus_fast only)."""
+    return not workload.only or client in workload.only
 
 
 def expand_workloads(keys: Sequence[str]) -> tuple[str, ...]:
@@ -121,11 +237,13 @@ def expand_workloads(keys: Sequence[str]) -> tuple[str, ...]:
         if key in BY_KEY:
             wanted.add(key)
             continue
-        group = [w.key for w in WORKLOADS if w.key[:-1] == key and w.key[-1].isalpha()]
+        group = [w.key for w in ALL_WORKLOADS if w.key[:-1] == key and w.key[-1].isalpha()]
         if not group:
-            raise ValueError(f"unknown workload {key!r} (known: {', '.join(BY_KEY)}, W6, W7)")
+            raise ValueError(
+                f"unknown workload {key!r} (known: {', '.join(BY_KEY)}, W6, W7, W9, W10)"
+            )
         wanted.update(group)
-    return tuple(w.key for w in WORKLOADS if w.key in wanted)
+    return tuple(w.key for w in ALL_WORKLOADS if w.key in wanted)
 
 
 Op = Callable[[int], Awaitable[Any]]
@@ -177,6 +295,8 @@ async def run_workload(
                 return await _run_handles(adapter, count, time_limit, janus_pid)
             if workload.kind == "fanin":
                 return await _run_fanin(adapter, workload, count, time_limit, janus_pid)
+            if workload.kind == "sessions":
+                return await _run_sessions(adapter, workload, count, time_limit, janus_pid)
             return await _run_simple(adapter, workload, count, time_limit, janus_pid)
     finally:
         await adapter.close()
@@ -186,6 +306,7 @@ async def _run_simple(
     adapter: Adapter, workload: Workload, count: int, time_limit: float, janus_pid: int | None
 ) -> dict[str, object]:
     session: Any = None
+    sessions: list[Any] = []
     handles: list[Any] = []
     op: Op
     if workload.kind == "ping":
@@ -194,9 +315,10 @@ async def _run_simple(
             await adapter.ping()
 
     elif workload.kind == "message":
-        session = await adapter.create_session()
-        for _ in range(workload.handles):
-            handles.append(await adapter.attach(session))
+        for _ in range(max(1, workload.sessions)):
+            sessions.append(await adapter.create_session())
+        for index in range(workload.handles):
+            handles.append(await adapter.attach(sessions[index % len(sessions)]))
         width = len(handles)
 
         async def op(index: int) -> None:
@@ -222,6 +344,8 @@ async def _run_simple(
     finally:
         for handle in handles:
             await adapter.detach(handle)
+        for held in sessions:
+            await adapter.destroy_session(held)
         if session is not None:
             await adapter.destroy_session(session)
 
@@ -437,3 +561,100 @@ async def _run_fanin(
         return summarize(outcome, meter)
     finally:
         await adapter.destroy_session(session)
+
+
+async def _run_sessions(
+    adapter: Adapter, workload: Workload, count: int, time_limit: float, janus_pid: int | None
+) -> dict[str, object]:
+    """W8: ``count`` sessions of two echotest handles each, set up ``concurrency`` at a time on
+    one connection and held together; memory per handle, attach rate. An operation is one
+    session with its two handles; they are all destroyed after (bounded, not measured)."""
+    held: list[Any] = []
+    try:
+        for _ in range(min(5, count)):  # warm-up: the whole cycle
+            session = await adapter.create_session()
+            await adapter.attach(session)
+            await adapter.attach(session)
+            await adapter.destroy_session(session)
+
+        async def setup(_index: int) -> None:
+            session = await adapter.create_session()
+            held.append(session)
+            await adapter.attach(session)
+            await adapter.attach(session)
+
+        gc.collect()
+        rss_before = rss_bytes()
+        outcome = Outcome()
+        meter = Meter(janus_pid)
+        meter.start()
+        await _drive(setup, count, workload.concurrency, meter_deadline(time_limit), outcome)
+        meter.stop()
+        gc.collect()
+        rss_after = rss_bytes()
+        handles = outcome.ops * 2
+        await _destroy_all(adapter, held, workload.concurrency, time_limit)
+        python_bytes, sample = await _python_bytes_per_session_handle(
+            adapter, min(outcome.ops, MANY_SESSIONS_SAMPLE), workload.concurrency, time_limit
+        )
+        outcome.extra = {
+            "sessions_held": outcome.ops,
+            "handles_attached": handles,
+            "attach_handles_per_s": round(handles / meter.wall, 1) if meter.wall > 0 else 0.0,
+            "mem_rss_bytes_per_handle": round((rss_after - rss_before) / handles)
+            if handles
+            else None,
+            "mem_py_bytes_per_handle": python_bytes,
+            "mem_sample_handles": sample,
+        }
+        return summarize(outcome, meter)
+    finally:
+        await _destroy_all(adapter, held, workload.concurrency, time_limit)
+
+
+async def _destroy_all(adapter: Adapter, held: list[Any], concurrency: int, limit: float) -> None:
+    """Destroy every session in ``held`` (and empty it), ``concurrency`` at a time, within
+    ``limit`` seconds; failures are ignored (the connection closes after anyway)."""
+    sessions = list(held)
+    held.clear()
+    if not sessions:
+        return
+    remaining = iter(sessions)
+
+    async def destroy(_index: int) -> None:
+        await adapter.destroy_session(next(remaining))
+
+    await _drive(destroy, len(sessions), concurrency, meter_deadline(limit), Outcome())
+
+
+async def _python_bytes_per_session_handle(
+    adapter: Adapter, sample: int, concurrency: int, limit: float
+) -> tuple[float | None, int]:
+    """tracemalloc: Python heap held per handle over ``sample`` sessions of two handles
+    (the session's own share included), then those sessions are destroyed."""
+    if sample <= 0:
+        return None, 0
+    held: list[Any] = []
+    held.extend([None] * sample)  # allocated before tracing
+    held.clear()
+    made = [0]
+
+    async def setup(_index: int) -> None:
+        session = await adapter.create_session()
+        held.append(session)
+        await adapter.attach(session)
+        await adapter.attach(session)
+        made[0] += 1
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        await _drive(setup, sample, concurrency, meter_deadline(limit), Outcome())
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+        await _destroy_all(adapter, held, concurrency, limit)
+    handles = made[0] * 2
+    return (round(used / handles, 1) if handles else None), handles

@@ -74,7 +74,7 @@ def run_bench(args: argparse.Namespace, out: TextIO) -> int:
     from janus_fast.bench.clients import CLIENTS, LOOPS
     from janus_fast.bench.report import render_table
     from janus_fast.bench.runner import BenchOptions, BenchSetupError, core_build, run_benchmark
-    from janus_fast.bench.workloads import BY_KEY
+    from janus_fast.bench.workloads import DEFAULT_KEYS
     from janus_fast.transports._url import parse_url
 
     ws_url = http_url = None
@@ -105,7 +105,7 @@ def run_bench(args: argparse.Namespace, out: TextIO) -> int:
         janus_pid=args.janus_pid,
         clients=split_list(args.clients, CLIENTS),
         loops=loops,
-        workloads=split_list(args.workloads, tuple(BY_KEY)),
+        workloads=split_list(args.workloads, DEFAULT_KEYS),
         smoke=args.smoke,
         scale=args.scale,
         time_scale=args.time_scale,
@@ -175,7 +175,12 @@ def register(commands: Commands) -> None:
     )
     bench.add_argument("--clients", help="comma list of fast,fast-native,janus-client,floor")
     bench.add_argument("--loops", help="comma list of asyncio,uvloop (default both)")
-    bench.add_argument("--workloads", help="comma list of W1,W2,W3,W4,W5,W6a,W6b")
+    bench.add_argument(
+        "--workloads",
+        help="comma list of W1..W7b (default), or the opt-in W8 (many sessions), W9 "
+        "(JanusPool of 3 local servers) and W10 (Unix socket, MQTT, RabbitMQ next to "
+        "WebSocket; starts the brokers)",
+    )
     bench.add_argument("--scale", type=float, default=1.0, help="multiply operation counts")
     bench.add_argument("--time-scale", type=float, default=1.0, help="multiply time limits")
     bench.add_argument(
