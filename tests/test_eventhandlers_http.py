@@ -35,6 +35,10 @@ def _named(events: list[JanusEvent], kind: type[JanusEvent], name: str) -> list[
     return [e for e in events if isinstance(e, kind) and getattr(e, "name", None) == name]
 
 
+def _started(events: list[JanusEvent]) -> list[JanusEvent]:
+    return [e for e in events if isinstance(e, CoreEvent) and e.status == "started"]
+
+
 async def test_session_handle_and_plugin_events_with_their_ids(janus_factory) -> None:
     async with HttpEventReceiver(path="/janus-events", server="janus-a") as receiver:
         janus = janus_factory(event_handlers=_sampleevh(receiver.url, json="indented"))
@@ -43,17 +47,32 @@ async def test_session_handle_and_plugin_events_with_their_ids(janus_factory) ->
             await echo.attach(session, opaque_id="evh-opaque-1")
             handle_id = echo.id
             await echo.configure(audio=True, video=False)
+            # The EchoTest notifies its plugin event after it answered, from its own thread, and
+            # Janus drops it if the handle is gone by then: wait for it before detaching.
+            events = await collect_until(
+                receiver.stream, lambda got: any(isinstance(e, PluginEvent) for e in got)
+            )
             await echo.destroy()
             session_id = session.id
-        events = await collect_until(
-            receiver.stream, lambda got: bool(_named(got, SessionEvent, "destroyed"))
-        )
+        before = list(events)
         events += await collect_until(
             receiver.stream,
-            lambda got: bool(_named(events + got, HandleEvent, "detached")),
+            lambda got: (
+                bool(_started(before + got))
+                and all(
+                    _named(before + got, kind, name)
+                    for kind, name in (
+                        (SessionEvent, "created"),
+                        (HandleEvent, "attached"),
+                        (HandleEvent, "detached"),
+                        (SessionEvent, "destroyed"),
+                    )
+                )
+            ),
         )
-    assert isinstance(events[0], CoreEvent) and events[0].status == "started"
-    assert events[0].session_id is None
+    # Janus gives no order across its threads (core, transports, plugins): look events up by kind.
+    (started,) = _started(events)
+    assert started.session_id is None and started.type == EventType.CORE
     (created,) = _named(events, SessionEvent, "created")
     assert created.session_id == session_id and created.type == EventType.SESSION
     assert created.transport is not None
