@@ -23,7 +23,7 @@ from janus_fast.bench import BenchOptions, run_benchmark
 from janus_fast.bench.clients import CLIENTS, LOOPS
 from janus_fast.bench.report import render_table
 from janus_fast.bench.runner import LOCAL_JANUS
-from janus_fast.bench.workloads import WORKLOADS
+from janus_fast.bench.workloads import BY_KEY, DEFAULT_KEYS, WORKLOADS
 from janus_fast.testing import JanusConfig, JanusServer
 
 
@@ -118,3 +118,62 @@ def test_soak_slow_consumer_smoke(transport: str) -> None:
     assert final["received"] == final["handled"] + final["dropped"], final
     assert 0 < report["max_queued"] <= report["queued_bound"], report
     assert len(report["samples"]) >= 8 and report["churn_failures"] == 0, report
+
+
+def _rows_ok(report: dict[str, Any], keys: list[str]) -> dict[str, dict[str, Any]]:
+    assert not report["skipped"], report["skipped"]
+    rows = {row["workload"]: row for row in report["rows"]}
+    assert sorted(rows) == sorted(keys), report["rows"]
+    for key, row in rows.items():
+        workload = BY_KEY[key]
+        assert not row.get("failed"), row
+        assert row["ops"] == workload.smoke_count and row["errors"] == 0, row
+        assert not row["truncated"] and row["ops_per_s"] > 0, row
+        assert row["client_cpu_us_per_op"] > 0 and 0 < row["p50_us"] <= row["p99_us"], row
+    return rows
+
+
+def test_many_sessions_smoke(bench_janus: JanusServer) -> None:
+    """W8 (opt-in, janus_fast only): sessions of two handles held at once on one WebSocket;
+    the floor, given too, runs nothing."""
+    assert "W8" not in DEFAULT_KEYS
+    options = BenchOptions(
+        ws_url=bench_janus.ws_url,
+        janus_pid=bench_janus.pid,
+        clients=("fast-native", "floor"),
+        loops=("uvloop",),
+        workloads=("W8",),
+        smoke=True,
+    )
+    report = run_benchmark(options)
+    assert [row["client"] for row in report["rows"]] == ["fast-native"]
+    row = _rows_ok(report, ["W8"])["W8"]
+    assert row["sessions_held"] == BY_KEY["W8"].smoke_count, row
+    assert row["handles_attached"] == 2 * BY_KEY["W8"].smoke_count, row
+    assert row["attach_handles_per_s"] > 0 and 0 < row["mem_py_bytes_per_handle"] < 1e6, row
+    assert row["mem_sample_handles"] == row["handles_attached"], row
+
+
+def test_pool_smoke() -> None:
+    """W9 (opt-in): the benchmark starts three Janus servers of its own; ping and echotest
+    through a JanusPool of three and of one."""
+    assert not {"W9a", "W9b"} & set(DEFAULT_KEYS)
+    options = BenchOptions(
+        clients=("fast-native",), loops=("asyncio",), workloads=("W9",), smoke=True
+    )
+    report = run_benchmark(options)
+    rows = _rows_ok(report, ["W9a", "W9b", "W9c", "W9d"])
+    assert rows["W9a"]["janus_cpu_us_per_op"] is None  # three pids: not one Janus's CPU
+    assert rows["W9c"]["janus_cpu_us_per_op"] is not None
+
+
+def test_transports_smoke() -> None:
+    """W10 (opt-in): ping and echotest over WebSocket, Unix socket, MQTT and RabbitMQ of one
+    local Janus (the benchmark starts both brokers)."""
+    options = BenchOptions(
+        clients=("fast-native",), loops=("uvloop",), workloads=("W10",), smoke=True
+    )
+    report = run_benchmark(options)
+    rows = _rows_ok(report, [f"W10{letter}" for letter in "abcdefgh"])
+    assert {BY_KEY[key].transport for key in rows} == {"ws", "unix", "mqtt", "amqp"}
+    assert "amqp://" not in render_table(report)  # broker credentials stay out of the report
