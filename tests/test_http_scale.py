@@ -68,6 +68,15 @@ async def run_scale(janus: JanusServer, wanted: int) -> dict[str, Any]:
         except Exception as exc:
             outcomes[type(exc).__name__] += 1
 
+    async def sample() -> None:
+        """The budget holds at every moment, not only where a handle looks: between the creates
+        and the handles too (idle request connections once outlived the polls' arrival)."""
+        nonlocal most_connections
+        while True:
+            most_connections = max(most_connections, transport.stats()["open_connections"])
+            await asyncio.sleep(0.001)
+
+    sampler = loop.create_task(sample())
     try:
         t0 = time.monotonic()
         await asyncio.gather(*(create(s) for s in sessions))
@@ -91,6 +100,8 @@ async def run_scale(janus: JanusServer, wanted: int) -> dict[str, Any]:
             "max_sessions": transport.max_sessions,  # type: ignore[attr-defined]
         }
     finally:
+        sampler.cancel()
+        await asyncio.gather(sampler, return_exceptions=True)
         await asyncio.gather(*(s.destroy() for s in sessions if s.created))
         await transport.disconnect()
 

@@ -786,3 +786,49 @@ async def test_lowering_the_pool_limit_closes_idle_connections_over_it_at_once()
         await eventually(lambda: len(pool) <= 2 and server_open <= 2, limit=1.0)
         await asyncio.gather(*(transport.ping() for _ in range(6)))
         assert len(pool) <= 2 and server_open <= 2
+
+
+async def test_requests_busy_when_long_polls_open_stay_within_max_connections() -> None:
+    """7 sessions created at once with ``max_connections=8`` (7 polls, 1 kept for requests):
+    each session's ``info`` after its create is slow to answer. A session's poll room is taken
+    when it is admitted, so the request pool never holds connections the polls will need —
+    before, creates answered together left request connections busy with ``info`` while the
+    polls opened: 11 connections at once for a budget of 8."""
+    budget, wanted = 8, 7
+    creates: list[tuple[asyncio.StreamWriter, bytes]] = []
+    accepted_ids: list[int] = []
+    server_open = most = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        nonlocal server_open, most
+        server_open += 1
+        most = max(most, server_open)
+        try:
+            while True:
+                target, body = await read_request_with_target(reader)
+                if target == "/janus":  # creates: answered together (or after 0.1 s)
+                    creates.append((writer, body))
+                    if len(creates) < wanted:
+                        await asyncio.sleep(0.1)
+                    for each, create_body in creates:
+                        each.write(created(create_body, 100 + len(accepted_ids)))
+                        accepted_ids.append(len(accepted_ids))
+                    creates.clear()
+                elif "?" in target:  # a long poll: held
+                    await reader.read()
+                    return
+                else:  # /info: answered late (404: no cached info, each session asks)
+                    await asyncio.sleep(0.05)
+                    writer.write(response(b"", "404 Not Found"))
+                await writer.drain()
+        finally:
+            server_open -= 1
+
+    async with fake_janus_http(script, max_connections=budget, timeout=5) as (transport, _):
+        sessions = [
+            JanusSession(transport=transport, keepalive_interval=None) for _ in range(wanted)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(s.create() for s in sessions)), 5)
+        await eventually(lambda: transport.stats()["long_polls"] == wanted)
+        await asyncio.sleep(0.2)  # every info answered
+    assert most <= budget, most

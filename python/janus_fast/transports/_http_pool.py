@@ -210,8 +210,8 @@ class HTTPConnectionPool:
         for _ in range(max(room, 0)):
             if not self._wake_one(None):
                 break
-        # Connections already closing (aborted, their close not yet seen) no longer count.
-        surplus = sum(c.reusable for c in self._connections) + self._opening - limit
+        # Connections still closing count (their socket is open until their close is seen).
+        surplus = len(self._connections) + self._opening - limit
         idle = self._idle
         while surplus > 0 and idle:
             connection = idle.pop(0)

@@ -9,8 +9,9 @@ its reply is complete is sent once more on another connection when resending can
 anything on the server (ping, info, keepalive, or ``idempotent=True``, as on WebSocket
 reconnection); the others fail at once. Events come from exactly one long poll per Janus session,
 on connections of their own (``maxev`` batches, ``rid``, credentials on the GET). Long polls and
-requests share one budget, ``max_connections``: requests may use what the polls leave, never less
-than a reserve; a session that would leave less fails at once with ``ConnectionLimitError``. Poll
+requests share one budget, ``max_connections``: requests may use what the polls leave (a session's
+poll counts from its admission, before its create is sent), never less than a reserve; a session
+that would leave less fails at once with ``ConnectionLimitError``. Poll
 failures are retried with backoff (so are polls answered at once with no message); 404 means the
 session is lost and 403 an auth failure — both are delivered to the session, never swallowed.
 """
@@ -245,7 +246,11 @@ class JanusTransportHTTP(JanusTransport):
         return limit - max(1, min(_MAX_REQUEST_RESERVE, limit // 8))
 
     def _request_limit(self) -> int:
-        return self.options.max_connections - min(len(self._polls), self.max_sessions)
+        # A session's long-poll room is taken from the moment it is admitted, before its create
+        # is sent: shrunk only later, the limit could fall under connections busy with requests
+        # just as the polls open, and the two together exceed the budget.
+        sessions = len(self._polls) + self._creating
+        return self.options.max_connections - min(sessions, self.max_sessions)
 
     def _resize_request_pool(self) -> None:
         if self._requests is not None:
@@ -261,10 +266,12 @@ class JanusTransportHTTP(JanusTransport):
                 "Janus HTTP server accepts (about 1,000)"
             )
         self._creating += 1
+        self._resize_request_pool()
         try:
             return await super().create_session(session, session_id=session_id)
         finally:
             self._creating -= 1
+            self._resize_request_pool()
 
     @property
     def open_connections(self) -> int:
