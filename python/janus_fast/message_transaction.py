@@ -5,9 +5,13 @@ Rule: a MessageTransaction is a *stream*: every message carrying its transaction
 Messages are kept in their lazy core form and turned into dicts only when a ``get`` looks at them.
 Unlike janus-client, ``timeout`` is an overall deadline (default: the transport's ``timeout``), a
 lost connection fails a waiting ``get`` at once, and ``async with`` guarantees ``done()``.
-Lifetime: the caller's handle (``CallerTransaction``, what session and plugin ``send`` return)
-releases its transaction when it is dropped without ``done()``; a message that is not valid JSON
-is dropped with one ``ProtocolError`` and never blocks the messages after it.
+Bound: a stream keeps at most ``MAX_KEPT_MESSAGES`` messages; beyond it the oldest is dropped
+(counted in ``messages_dropped`` when no ``get`` had returned it, one warning per stream).
+Lifetime: a stream lives until ``done()`` (or ``async with`` exit), until the caller drops its
+handle (``CallerTransaction``, what session and plugin ``send`` return: released as ``done()``
+would), or until its session or connection ends (a waiting ``get`` then fails); it has no deadline
+of its own, each ``get`` has one. A message that is not valid JSON is dropped with one
+``ProtocolError`` and never blocks the messages after it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ _loads = orjson.loads
 
 JsonDict = dict[str, Any]
 Matcher = JsonDict | Callable[[JsonDict], Any]
+
+#: Messages one stream keeps (arrived, not yet released by ``done()``); beyond it the oldest is
+#: dropped. A request's real replies are a handful; this only stops a chatty or hostile server.
+MAX_KEPT_MESSAGES = 1_000
 
 
 class _LazyMessage(Protocol):
@@ -77,7 +85,8 @@ def _accept_all(*_args: Any, **_kwargs: Any) -> bool:
 
 
 class MessageTransaction:
-    """The messages of one request, in arrival order, until ``done()`` (janus-client's API).
+    """The messages of one request, in arrival order, until ``done()`` (janus-client's API);
+    at most ``MAX_KEPT_MESSAGES`` of them (``messages_dropped`` counts the oldest dropped).
 
     Returned by ``JanusSession.send`` and ``JanusPlugin.send``. ``async with transaction:``
     calls ``done()`` at the end; a transaction dropped without ``done()`` is released as
@@ -87,6 +96,7 @@ class MessageTransaction:
     __slots__ = (
         "_deadlines",
         "_error",
+        "_first",
         "_items",
         "_loop",
         "_on_done",
@@ -97,6 +107,7 @@ class MessageTransaction:
         "_waiting_for",
         "done_called",
         "id",
+        "messages_dropped",
         "route",
     )
 
@@ -131,6 +142,10 @@ class MessageTransaction:
         self._deadlines = deadlines
         #: Bit i set: message i was returned by a ``get`` (not a leftover).
         self._taken = 0
+        #: How many messages were dropped from the front (``MAX_KEPT_MESSAGES``).
+        self._first = 0
+        #: Messages dropped at the bound before any ``get`` returned them.
+        self.messages_dropped = 0
 
     def __repr__(self) -> str:
         return f"<MessageTransaction {self.id} messages={len(self._items)} done={self.done_called}>"
@@ -139,13 +154,35 @@ class MessageTransaction:
     def put_msg(self, message: JsonDict | _LazyMessage) -> None:
         """Keep one more message (a dict, or the core's lazy message)."""
         kind = message.get("janus") if isinstance(message, dict) else message.janus
-        self._items.append(message)
+        items = self._items
+        if len(items) >= MAX_KEPT_MESSAGES:
+            self._drop_oldest()
+        items.append(message)
         self._types.append(kind)
         waiter = self._waiter
         if waiter is not None:
             wanted = self._waiting_for
             if (wanted is None or kind == wanted) and not waiter.done():
                 waiter.set_result(None)
+
+    def _drop_oldest(self) -> None:
+        """The bound is reached: forget the oldest kept message (counted unless a ``get``
+        returned it already; the first counted drop of the stream is logged)."""
+        del self._items[0]
+        kind = self._types.pop(0)
+        taken = self._taken & 1
+        self._taken >>= 1
+        self._first += 1
+        if taken or kind == "ack":
+            return
+        if not self.messages_dropped:
+            logger.warning(
+                "%r: %d messages kept already and no get() took them; dropping the oldest "
+                "(counted in messages_dropped; call get() or done())",
+                self,
+                MAX_KEPT_MESSAGES,
+            )
+        self.messages_dropped += 1
 
     def fail(self, error: BaseException) -> None:
         """The transaction can receive nothing more (connection lost, session gone)."""
@@ -234,11 +271,14 @@ class MessageTransaction:
                     deadline = loop.time() + limit
             self._waiter = waiter
             self._waiting_for = wanted_type
+            first = self._first
             if deadline is None:
                 try:
                     await waiter
                 finally:
                     self._waiter = None
+                if self._first != first:  # messages were dropped at the front meanwhile
+                    index = max(0, index - (self._first - first))
                 continue
             deadlines = self._deadlines
             token: Any = (
@@ -254,6 +294,8 @@ class MessageTransaction:
                     deadlines.unwatch(token)
                 else:
                     token.cancel()
+            if self._first != first:  # messages were dropped at the front meanwhile
+                index = max(0, index - (self._first - first))
 
     async def on_done(self) -> None:
         """Hook run by ``done()``: unregisters the transaction from its transport."""
@@ -355,6 +397,10 @@ class CallerTransaction(MessageTransaction):
     @property
     def route(self) -> tuple[int | None, int | None]:  # type: ignore[override]
         return self._stream.route
+
+    @property
+    def messages_dropped(self) -> int:  # type: ignore[override]
+        return self._stream.messages_dropped
 
     def __repr__(self) -> str:
         return repr(self._stream)
