@@ -250,8 +250,8 @@ def build_rows() -> list[tuple[str, str, str, str, str]]:
             test = None
             if method is not None:
                 order = (
-                    f"test_media_{plugin}_cascade.py",
                     f"test_media_{plugin}.py",
+                    f"test_media_{plugin}_cascade.py",
                     f"test_plugin_{plugin}.py",
                 )
                 test = next(
