@@ -2,8 +2,9 @@
 
 Rule: benchmark code only — nothing in the library imports this package. Each client runs in its
 own worker process (``worker``) through one adapter interface (``adapter``: ``fast``, ``peer``,
-``floor``); ``workloads`` defines W1–W6 and drives them, ``measure`` computes every number,
-``runner`` starts Janus and the workers, ``report`` and ``plot`` render the result.
+``floor``); ``workloads`` defines W1–W7 (default) and the opt-in W8–W10 and drives them,
+``measure`` computes every number, ``runner`` starts Janus and the workers, ``report`` and
+``plot`` render the result.
 ``janus-fast bench`` (``janus_fast.cli``) is the command line.
 """
 
