@@ -288,7 +288,10 @@ async def test_restarted_janus_reconnects_and_reports_the_session_lost(
     janus_factory: Callable[..., JanusServer], unix_mode: str
 ) -> None:
     janus = janus_factory(unix_socket=unix_mode)
-    session = JanusSession(base_url=janus.unix_url, max_retries=60, **_FAST_RECOVERY)
+    # The waiting ping's deadline must outlast a restart plus one lost recovery attempt (a
+    # request Janus takes while still starting can go unanswered until recovery retries).
+    options = {**_FAST_RECOVERY, "timeout": 30.0}
+    session = JanusSession(base_url=janus.unix_url, max_retries=120, **options)
     transport = session.transport
     events: list[ConnectionEvent] = []
     transport.on_connection_event(events.append)
@@ -304,8 +307,8 @@ async def test_restarted_janus_reconnects_and_reports_the_session_lost(
         await asyncio.sleep(0.3)
         assert not waiting.done()
         await loop.run_in_executor(None, janus.start)
-        assert (await asyncio.wait_for(waiting, 20))["janus"] == "pong"
-        await eventually(lambda: any(e.kind == "reconnected" for e in events), 20)
+        assert (await asyncio.wait_for(waiting, 40))["janus"] == "pong"
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 40)
         kinds = [e.kind for e in events]
         assert kinds[0] == "disconnected" and "reconnecting" in kinds and "given_up" not in kinds
         # Janus restarted: it no longer knows the session (claim refused), which is reported.
