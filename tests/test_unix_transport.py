@@ -79,9 +79,9 @@ def test_urls_choose_the_socket_type() -> None:
     )
     assert parse_unix_url("unix+seqpacket:///a/b") == (socket.SOCK_SEQPACKET, "/a/b")
     assert parse_unix_url("unix+dgram:///a/b%20c") == (socket.SOCK_DGRAM, "/a/b c")
-    transport = JanusTransport.create_transport("unix+dgram:///tmp/x.sock")
+    transport = JanusTransport.create_transport("unix+dgram:///run/janus/x.sock")
     assert isinstance(transport, JanusTransportUnix)
-    assert transport.socket_type == "SOCK_DGRAM" and transport.path == "/tmp/x.sock"
+    assert transport.socket_type == "SOCK_DGRAM" and transport.path == "/run/janus/x.sock"
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_options_that_do_not_apply_are_refused() -> None:
     with pytest.raises(InvalidOptionError, match="no TLS"):
         JanusTransportUnix("unix:///x.sock", ssl=True)
     with pytest.raises(InvalidOptionError, match="unix\\+dgram"):
-        JanusTransportUnix("unix:///x.sock", client_path="/tmp/c.sock")
+        JanusTransportUnix("unix:///x.sock", client_path="/run/janus/c.sock")
 
 
 def test_repr_shows_no_credentials() -> None:
