@@ -45,7 +45,8 @@ class AdminError(JanusError):
 
 def admin_error(code: int, reason: str) -> AdminError:
     """An ``AdminError`` that is also the typed ``JanusError`` of ``code`` and a ``KeyError``
-    (what janus-client's typed admin methods raised on an error reply), from the errors factory."""
+    (what janus-client's typed admin methods raised on an error reply), from the errors factory.
+    """
     return combined_class(AdminError, janus_error_class(code), KeyError)(code, reason)
 
 
@@ -232,7 +233,8 @@ class JanusAdminMonitorClient:
 
     async def _id_list(self, message: JsonDict, field: str, *path: int | None) -> list[int]:
         """``field`` of the reply as a list of ids (a missing or non-list value: no ids); an
-        entry that is not a JSON integer fails the call."""
+        entry that is not a JSON integer fails the call.
+        """
         values = await self._field(message, field, *path)
         if not isinstance(values, list):
             return []
@@ -490,7 +492,8 @@ class JanusAdminMonitorClient:
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``test_stun``: ask Janus to query the STUN server ``address:port``; returns
-        ``{"public_ip", "public_port", "elapsed"}``."""
+        ``{"public_ip", "public_port", "elapsed"}``.
+        """
         message: JsonDict = {"janus": "test_stun", "address": address, "port": port}
         if localport is not None:
             message["localport"] = localport

@@ -40,7 +40,8 @@ class InvalidURLError(JanusFastError, ValueError):
 
 class InvalidOptionError(JanusFastError, ValueError):
     """A transport or session option is invalid (NaN, infinite or negative duration, TLS settings
-    on a plain URL, ...): raised when the transport is constructed."""
+    on a plain URL, ...): raised when the transport is constructed.
+    """
 
 
 class TransportError(JanusFastError, ConnectionError):
@@ -50,7 +51,8 @@ class TransportError(JanusFastError, ConnectionError):
 def connect_error(error: TransportError) -> TransportError:
     """A failed connect as janus-client showed it: the ``OSError`` the socket raised (its class,
     e.g. ``ConnectionRefusedError``, and its text), combined with ``TransportError``. ``error``
-    itself when it does not carry the socket's ``OSError`` as its cause."""
+    itself when it does not carry the socket's ``OSError`` as its cause.
+    """
     cause = error.__cause__
     if not isinstance(cause, OSError) or isinstance(cause, JanusFastError):
         return error
@@ -66,6 +68,7 @@ class ConnectionClosedError(TransportError):
     Attributes:
         code: the WebSocket close code, if any.
         reason: why (the close reason, or what the transport saw).
+
     """
 
     def __init__(self, code: int | None = None, reason: str = "connection closed") -> None:
@@ -122,7 +125,8 @@ class QueueFullError(JanusFastError):
 class ConnectionLimitError(JanusFastError):
     """The HTTP transport's connection budget (``max_connections``) has no room for another
     session's long poll: create the session on another transport, raise the limit (below what
-    the Janus HTTP server accepts), or use WebSocket, which multiplexes every session."""
+    the Janus HTTP server accepts), or use WebSocket, which multiplexes every session.
+    """
 
 
 class SessionLostError(TransportError):
@@ -143,6 +147,7 @@ class JanusError(JanusFastError):
     Attributes:
         code: Janus's error code.
         reason: Janus's error text.
+
     """
 
     code: int
@@ -294,7 +299,8 @@ JANUS_ERROR_CLASSES: dict[int, type[JanusError]] = {
 
 def janus_error_class(code: int) -> type[JanusError]:
     """The typed ``JanusError`` subclass of a core error code; ``JanusError`` itself for a code
-    outside the table (the one fallback rule of every typed Janus error)."""
+    outside the table (the one fallback rule of every typed Janus error).
+    """
     return JANUS_ERROR_CLASSES.get(code, JanusError)
 
 
@@ -305,7 +311,8 @@ def janus_error(code: int, reason: str) -> JanusError:
 
 def create_session_error(error: JanusError) -> JanusError:
     """``error`` (an error reply to ``create``) with janus-client's text:
-    ``Create session fail: {'code': 403, 'reason': '...'}``. Its class stays the typed one."""
+    ``Create session fail: {'code': 403, 'reason': '...'}``. Its class stays the typed one.
+    """
     error.args = (f"Create session fail: {error.error_object()}",)
     return error
 
@@ -320,6 +327,7 @@ class PluginError(JanusFastError):
         plugin: the plugin package (``janus.plugin.videoroom`` …).
         error_code: the plugin's ``error_code``.
         error: the plugin's ``error`` text.
+
     """
 
     def __init__(self, plugin: str, error_code: int, error: str) -> None:
@@ -423,7 +431,8 @@ def _class_spec(cls: type[BaseException]) -> Any:
 
 def _restore(spec: Any, args: tuple[Any, ...]) -> BaseException:
     """Unpickle an error: rebuild (or find) its class, then set ``args`` without ``__init__``
-    (the pickled ``__dict__`` restores every attribute)."""
+    (the pickled ``__dict__`` restores every attribute).
+    """
     cls = combined_class(*spec) if isinstance(spec, tuple) else spec
     error: BaseException = cls.__new__(cls, *args)
     error.args = args

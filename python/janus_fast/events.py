@@ -324,6 +324,7 @@ class EventSource:
 
         Raises:
             ValueError: ``event_type`` is not an ``EventType`` value.
+
         """
         key = EventType(event_type) if event_type is not None else None
         if self._callbacks is None:
@@ -351,6 +352,7 @@ class EventSource:
 
         Raises:
             ValueError: a type is not an ``EventType`` value.
+
         """
         subscription = _Subscription(frozenset(EventType(t) for t in types) if types else None)
         if self._subscriptions is None:
@@ -361,7 +363,8 @@ class EventSource:
     # -- fed by the transport ------------------------------------------------------------------
     def deliver(self, message: Any) -> None:
         """The dispatch path's seam: the transport hands this session or handle one event
-        (dict or lazy core message), queued for ordered delivery (``event_queue_size`` bound)."""
+        (dict or lazy core message), queued for ordered delivery (``event_queue_size`` bound).
+        """
         inbox = self._inbox
         if inbox is None:
             inbox = self._inbox = collections.deque()
@@ -383,7 +386,8 @@ class EventSource:
 
     def _drop_oldest(self, inbox: collections.deque[Any]) -> None:
         """The inbox is full (a slow ``on_receive``, a chatty server): drop its oldest event,
-        count it, and say so once per overflow episode. The end-of-events mark is kept."""
+        count it, and say so once per overflow episode. The end-of-events mark is kept.
+        """
         oldest = inbox.popleft()
         if oldest is _END_OF_EVENTS:
             if inbox:
@@ -467,7 +471,8 @@ class EventSource:
 
     async def _finish_delivery(self, suspended: _Suspended) -> None:
         """Finish a handler that suspended, then deliver the rest of the inbox (this task is now
-        the source's own: its later events come here, in order)."""
+        the source's own: its later events come here, in order).
+        """
         try:
             try:
                 await _Resume(suspended.step, suspended.yielded)
@@ -521,7 +526,8 @@ class EventSource:
 
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         """Subclasses route the dict to their janus-client style ``on_receive`` (returning its
-        coroutine: the runner steps it without a coroutine layer more)."""
+        coroutine: the runner steps it without a coroutine layer more).
+        """
         return _nothing()
 
     def _after_message(self, message: JsonDict) -> None:
@@ -533,7 +539,8 @@ _SCHEDULED = object()
 
 class _Suspended:
     """A handler coroutine stopped at its first real wait: what it yielded to the loop, the
-    message, and whether event callbacks still have to see it."""
+    message, and whether event callbacks still have to see it.
+    """
 
     __slots__ = ("message", "notify", "step", "yielded")
 
@@ -548,7 +555,8 @@ class _Suspended:
 
 class _Resume:
     """Awaiting it continues an awaitable's iterator that was already stepped once (it yielded
-    ``yielded``), exactly as ``await`` would have: same task, results, exceptions, cancellation."""
+    ``yielded``), exactly as ``await`` would have: same task, results, exceptions, cancellation.
+    """
 
     __slots__ = ("step", "yielded")
 
@@ -647,7 +655,8 @@ ConnectionEventKind = str
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConnectionEvent:
     """A change of a transport's connection: ``disconnected``, ``reconnecting`` (with the attempt
-    number), ``reconnected`` or ``given_up`` (with the last error)."""
+    number), ``reconnected`` or ``given_up`` (with the last error).
+    """
 
     kind: ConnectionEventKind
     attempt: int = 0

@@ -47,7 +47,8 @@ def import_aiortc_media(what: str = "WebRTC media") -> ModuleType:
 def new_peer_connection(config: Any) -> Any:
     """A new ``RTCPeerConnection``. ``config`` is an ``RTCConfiguration`` or None; None keeps
     aiortc's own default, which includes a public STUN server (as janus-client did) — pass
-    ``RTCConfiguration(iceServers=[])`` to contact nothing but Janus."""
+    ``RTCConfiguration(iceServers=[])`` to contact nothing but Janus.
+    """
     aiortc = import_aiortc("a PeerConnection")
     return aiortc.RTCPeerConnection(configuration=config)
 
@@ -87,7 +88,8 @@ def strip_candidates(sdp: str) -> str:
 
 def sdp_candidates(sdp: str) -> list[JsonDict]:
     """The candidates of an SDP as Janus ``trickle`` entries (``candidate``, ``sdpMid``,
-    ``sdpMLineIndex``)."""
+    ``sdpMLineIndex``).
+    """
     entries: list[JsonDict] = []
     index = -1
     mid: str | None = None
@@ -122,7 +124,8 @@ def local_candidates(pc: Any) -> list[JsonDict]:
 
 def remote_candidate(entry: JsonDict) -> Any:
     """An ``RTCIceCandidate`` from one Janus ``trickle`` entry; None for end-of-candidates
-    (``{"completed": true}``). Raises ``ValueError`` for an entry that is neither."""
+    (``{"completed": true}``). Raises ``ValueError`` for an entry that is neither.
+    """
     if entry.get("completed") is True:
         return None
     import_aiortc("applying a trickled candidate")
@@ -156,7 +159,8 @@ def trickle_entries(message: JsonDict) -> list[JsonDict]:
 
 async def add_remote_candidates(pc: Any, entries: list[JsonDict]) -> int:
     """``addIceCandidate`` for each Janus trickle entry; returns how many were applied.
-    Malformed entries are logged and skipped; a closed PeerConnection takes nothing."""
+    Malformed entries are logged and skipped; a closed PeerConnection takes nothing.
+    """
     applied = 0
     for entry in entries:
         if pc.signalingState == "closed":

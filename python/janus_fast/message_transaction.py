@@ -167,7 +167,8 @@ class MessageTransaction:
 
     def _drop_oldest(self) -> None:
         """The bound is reached: forget the oldest kept message (counted unless a ``get``
-        returned it already; the first counted drop of the stream is logged)."""
+        returned it already; the first counted drop of the stream is logged).
+        """
         del self._items[0]
         kind = self._types.pop(0)
         taken = self._taken & 1
@@ -213,6 +214,7 @@ class MessageTransaction:
                 the next ``get`` reads on).
             TransportError: the connection was lost (``ConnectionClosedError``) or the
                 session ended (``SessionLostError``) while waiting.
+
         """
         wanted_type: str | None = None
         #: What decides after the type check: None (the type alone, or accept all), a dict
@@ -324,7 +326,8 @@ class MessageTransaction:
 
     def release_soon(self) -> None:
         """``done()`` without awaiting, from anywhere (a finalizer, another thread): the release
-        runs on the transaction's loop soon after; nothing happens if that loop is closed."""
+        runs on the transaction's loop soon after; nothing happens if that loop is closed.
+        """
         loop = self._loop
         if self.done_called or loop is None or loop.is_closed():
             return

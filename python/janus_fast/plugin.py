@@ -36,6 +36,7 @@ class JanusPlugin(EventSource):
         pc_config: an aiortc ``RTCConfiguration`` for the PeerConnection made on first use of
             ``pc`` (``None``: aiortc's default, which includes a public STUN server).
         **kwargs: accepted and ignored (janus-client compatibility).
+
     """
 
     name: ClassVar[str] = "janus.plugin.base.dummy"
@@ -57,7 +58,8 @@ class JanusPlugin(EventSource):
 
     def rebind(self, new_id: int) -> None:
         """Take the id Janus gave this handle when it was re-attached after a reconnection; the
-        session's ``plugin_handles`` follows (the transport re-registers the route)."""
+        session's ``plugin_handles`` follows (the transport re-registers the route).
+        """
         old_id, self._id = self._id, new_id
         session = self._session
         if session is not None:
@@ -104,6 +106,7 @@ class JanusPlugin(EventSource):
             PluginAttachFail: Janus answered ``error``; also the typed class of the code
                 (``PluginNotFoundError``, ``UnauthorizedPluginError`` …).
             RequestTimeoutError: no answer within the ``timeout`` option.
+
         """
         if self._id is not None:
             raise InvalidStateError(f"{self!r} is already attached")
@@ -136,7 +139,8 @@ class JanusPlugin(EventSource):
         """Bind this plugin object to the existing handle ``handle_id`` of ``session`` (a
         created or adopted session), e.g. one ``JanusPool.reconcile`` found by its opaque_id:
         its events come here from now on. No request is sent; a handle that no longer exists
-        makes the next request fail with ``HandleNotFoundError``."""
+        makes the next request fail with ``HandleNotFoundError``.
+        """
         if self._id is not None:
             raise InvalidStateError(f"{self!r} is already attached")
         session.bind_plugin(self, handle_id)
@@ -172,6 +176,7 @@ class JanusPlugin(EventSource):
 
         A plain function returning the session's ``send`` coroutine (no coroutine layer more);
         the errors above are raised when it is awaited, as from a coroutine.
+
         """
         session = self._session
         if session is None or self._id is None or "janus" not in message or "handle_id" in message:
@@ -217,6 +222,7 @@ class JanusPlugin(EventSource):
             InvalidStateError: not attached, or the handle was detached meanwhile.
             RequestTimeoutError: no completing reply before the deadline.
             SessionLostError: the session was lost meanwhile.
+
         """
         reply = await self._plugin_request(body, jsep, timeout, idempotent)
         self._raise_plugin_error(reply)
@@ -240,7 +246,8 @@ class JanusPlugin(EventSource):
         self, body: JsonDict, jsep: JsonDict | None, timeout: float | None, idempotent: bool
     ) -> Coroutine[Any, Any, Message]:
         """The session request of a plugin ``message``, not awaited: a plain function, so
-        ``request()`` and ``request_raw()`` share it without a coroutine layer more per call."""
+        ``request()`` and ``request_raw()`` share it without a coroutine layer more per call.
+        """
         return self._require_attached().request(
             _plugin_message(body, jsep),
             Expect.PLUGIN_MESSAGE,
@@ -281,6 +288,7 @@ class JanusPlugin(EventSource):
             InvalidStateError: not attached.
             JanusError: Janus refused the candidate.
             RequestTimeoutError: no ack within the ``timeout`` option.
+
         """
         session = self._require_attached()
         body: JsonDict = {"janus": "trickle"}
@@ -304,6 +312,7 @@ class JanusPlugin(EventSource):
             InvalidStateError: not attached.
             JanusError: Janus refused it.
             RequestTimeoutError: no answer within the ``timeout`` option.
+
         """
         session = self._require_attached()
         await session.request({"janus": "hangup"}, Expect.SUCCESS, self._id)
@@ -311,7 +320,8 @@ class JanusPlugin(EventSource):
     # -- events ----------------------------------------------------------------------------------
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         """The coroutine delivering one event: ``on_receive`` itself (stepped by the event
-        runner without a coroutine layer more), after the candidate for a ``trickle``."""
+        runner without a coroutine layer more), after the candidate for a ``trickle``.
+        """
         if message.get("janus") == "trickle":
             return self._trickle_then_receive(message)
         return self.on_receive(message)
@@ -325,7 +335,8 @@ class JanusPlugin(EventSource):
 
     async def _on_trickle(self, message: JsonDict) -> None:
         """A server candidate (``full_trickle``): applied to the PeerConnection when it has a
-        remote description (the shipped plugin classes also keep early ones for later)."""
+        remote description (the shipped plugin classes also keep early ones for later).
+        """
         pc = self._pc
         if pc is None or pc.remoteDescription is None:
             return
@@ -369,7 +380,8 @@ class JanusPlugin(EventSource):
 
     async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:
         """``{sdp, trickle, type}`` of ``pc``'s local description, as janus-client made it (the
-        SDP carries all candidates; ``trickle`` only sets the flag)."""
+        SDP carries all candidates; ``trickle`` only sets the flag).
+        """
         from janus_fast.media import local_jsep
 
         return local_jsep(pc, trickle)

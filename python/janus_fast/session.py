@@ -45,7 +45,8 @@ _SESSION_KWARGS = ("keepalive_interval",)
 
 def session_timeout_of(info: JsonDict) -> float:
     """The ``session-timeout`` of a server's ``info`` in seconds, or 60 when it is missing or
-    not a number (a hostile or broken server must not stop the keepalive from starting)."""
+    not a number (a hostile or broken server must not stop the keepalive from starting).
+    """
     value = info.get("session-timeout") if isinstance(info, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return 60
@@ -73,6 +74,7 @@ class JanusSession(EventSource):
     Raises:
         InvalidURLError: no transport for the URL's scheme, or credentials in the URL.
         InvalidOptionError: an option with a bad value.
+
     """
 
     def __init__(
@@ -113,7 +115,8 @@ class JanusSession(EventSource):
 
     def rebind(self, new_id: int) -> None:
         """Take the id Janus gave this session when it re-created it after a reconnection (the
-        transport re-registers the route; nothing else changes)."""
+        transport re-registers the route; nothing else changes).
+        """
         self._id = new_id
 
     def __repr__(self) -> str:
@@ -150,6 +153,7 @@ class JanusSession(EventSource):
                 token (janus-client's ``Create session fail: …`` text).
             TransportError: the connection could not be made.
             RequestTimeoutError: no answer within the ``timeout`` option.
+
         """
         if self._create_lock is None:
             self._create_lock = asyncio.Lock()
@@ -211,7 +215,8 @@ class JanusSession(EventSource):
     def mark_lost(self, error: Exception) -> None:
         """The session is gone on the server (timeout, 404, lost connection): its listeners get
         a ``lost`` event, its handles are released and its waiting requests fail. Transports
-        call this; nothing happens if the session is not created or is being destroyed."""
+        call this; nothing happens if the session is not created or is being destroyed.
+        """
         if not self.created or self._destroying:
             return
         logger.warning("session %s lost: %s", self._id, error)
@@ -251,6 +256,7 @@ class JanusSession(EventSource):
         Raises:
             InvalidMessageError: ``message`` has no ``janus`` key (janus-client's text).
             SessionLostError: the session was lost earlier.
+
         """
         if "janus" not in message:
             raise missing_janus_field()
@@ -295,6 +301,7 @@ class JanusSession(EventSource):
             RequestTimeoutError: no completing reply before the deadline.
             ConnectionClosedError: the connection was lost with the request in flight.
             SessionLostError: the session is lost.
+
         """
         session_id = self._id if self.created else await self._ensure_created()
         self._touch()
@@ -316,6 +323,7 @@ class JanusSession(EventSource):
         Raises:
             SessionNotFoundError: Janus no longer has the session (it is then marked lost).
             RequestTimeoutError: no ack within the ``timeout`` option.
+
         """
         await self.request({"janus": "keepalive"}, Expect.ACK)
 
@@ -325,6 +333,7 @@ class JanusSession(EventSource):
         Raises:
             InvalidStateError: the session has no id yet (create it first).
             JanusError: Janus refused, e.g. ``SessionNotFoundError``.
+
         """
         if self._id is None:
             raise InvalidStateError("claim needs a session id: create the session first")
@@ -337,7 +346,8 @@ class JanusSession(EventSource):
         here (``claim=False``: only check it is alive with a ``keepalive``; Janus then keeps
         sending its events, plugin replies included, to the connection that owns it), then keep
         it alive as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError``
-        ...) if Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``."""
+        ...) if Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``.
+        """
         if self.created:
             raise InvalidStateError(f"{self!r} is already bound to a Janus session")
         if not self.transport.connected:
@@ -382,7 +392,8 @@ class JanusSession(EventSource):
     def transport_disconnected(self) -> None:
         """The transport was disconnected on purpose: stop the keepalive now (it runs again with
         the next request on this session). Transports call this; the keepalive also stops by
-        itself at its next tick when it finds the transport disconnected."""
+        itself at its next tick when it finds the transport disconnected.
+        """
         task, self.keepalive_task = self.keepalive_task, None
         if task is not None:
             task.cancel()
@@ -434,6 +445,7 @@ class JanusSession(EventSource):
             PluginAttachFail: Janus answered ``error``; also the typed class of the code
                 (``PluginNotFoundError``, ``UnauthorizedPluginError`` …).
             RequestTimeoutError: no answer within the ``timeout`` option.
+
         """
         body: JsonDict = {"janus": "attach", "plugin": plugin.name}
         if opaque_id is not None:
@@ -463,7 +475,8 @@ class JanusSession(EventSource):
 
     def bind_plugin(self, plugin: JanusPlugin, handle_id: int) -> None:
         """Route the events of the existing handle ``handle_id`` of this session to ``plugin``
-        (``JanusPlugin.adopt`` calls this; no request is sent)."""
+        (``JanusPlugin.adopt`` calls this; no request is sent).
+        """
         if not self.created or self._id is None:
             raise InvalidStateError("bind_plugin needs a created or adopted session")
         self.plugin_handles[handle_id] = plugin

@@ -62,7 +62,8 @@ ProtocolMatcher = Callable[[str], bool]
 class SchemeMatcher:
     """A ``ProtocolMatcher`` for URL schemes: accepts ``scheme://…`` (or, with
     ``authority=False``, also ``scheme:…``) for each of ``schemes``. ``create_transport`` names
-    the schemes of every registered ``SchemeMatcher`` when no transport accepts a URL."""
+    the schemes of every registered ``SchemeMatcher`` when no transport accepts a URL.
+    """
 
     __slots__ = ("authority", "schemes")
 
@@ -105,7 +106,8 @@ class Submitted:
     ``transaction``; ``wait``, an awaitable the template awaits (within the request's deadline and
     cancellation) when the I/O must still wait (a free HTTP connection, a custom transport's
     ``_send``); ``io``, the transport's own state of the request (``_withdraw`` gets it back).
-    The WebSocket transport returns the bare transaction: no object per request on its path."""
+    The WebSocket transport returns the bare transaction: no object per request on its path.
+    """
 
     __slots__ = ("io", "transaction", "wait")
 
@@ -121,6 +123,7 @@ def info_object(value: object, what: str) -> JsonDict:
     Raises:
         ProtocolError: anything else (a number, a list, a string…) from a broken or hostile
             server.
+
     """
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object but {type(value).__name__}")
@@ -143,6 +146,7 @@ class JanusTransport(ABC):
 
     Raises:
         InvalidOptionError: an option with a bad value (also TLS options on a plain URL).
+
     """
 
     _protocols: ClassVar[list[tuple[ProtocolMatcher, type[JanusTransport]]]] = []
@@ -188,7 +192,8 @@ class JanusTransport(ABC):
     # -- connection events -----------------------------------------------------------------------
     def on_connection_event(self, callback: ConnectionCallback) -> None:
         """Call ``callback(ConnectionEvent)`` on disconnected / reconnecting / reconnected /
-        given_up. Exceptions it raises are logged; coroutine callbacks run as tasks."""
+        given_up. Exceptions it raises are logged; coroutine callbacks run as tasks.
+        """
         self._connection_callbacks.append(callback)
 
     def _emit_connection_event(self, event: ConnectionEvent) -> None:
@@ -218,6 +223,7 @@ class JanusTransport(ABC):
         Args:
             protocol_matcher: a predicate on the URL string.
             transport_cls: the ``JanusTransport`` subclass ``create_transport`` then makes.
+
         """
         JanusTransport._protocols.append((protocol_matcher, transport_cls))
 
@@ -233,7 +239,8 @@ class JanusTransport(ABC):
     @staticmethod
     def registered_schemes() -> list[str]:
         """The URL schemes registered transports accept, in registration order (a transport
-        registered with a plain predicate appears as its class name)."""
+        registered with a plain predicate appears as its class name).
+        """
         names: list[str] = []
         for matcher, cls in JanusTransport._protocols:
             names.extend(matcher.schemes if isinstance(matcher, SchemeMatcher) else [cls.__name__])
@@ -263,6 +270,7 @@ class JanusTransport(ABC):
         Raises:
             InvalidURLError: no URL, no transport or several for it, or credentials in it.
             InvalidOptionError: an option with a bad value.
+
         """
         if not isinstance(base_url, str) or not base_url:
             raise InvalidURLError(f"a Janus URL is required, got {type(base_url).__name__}")
@@ -286,6 +294,7 @@ class JanusTransport(ABC):
         Raises:
             TransportError: the connection could not be made (``connect_timeout`` bounds
                 each attempt).
+
         """
         async with self._get_lock():
             if not self.connected:
@@ -295,7 +304,8 @@ class JanusTransport(ABC):
 
     async def disconnect(self) -> None:
         """Close the connection on purpose: pending requests fail with ``ConnectionClosedError``
-        and every session is told (``transport_disconnected``: its keepalive stops)."""
+        and every session is told (``transport_disconnected``: its keepalive stops).
+        """
         async with self._get_lock():
             if self.connected:
                 self.connected = False
@@ -348,6 +358,7 @@ class JanusTransport(ABC):
 
         Raises:
             ValueError: ``message`` has no ``janus`` key.
+
         """
         if "janus" not in message:
             raise ValueError('a Janus request needs a "janus" key')
@@ -386,7 +397,8 @@ class JanusTransport(ABC):
     def feed(self, data: bytes) -> None:
         """Bytes in: one payload (a JSON object, several concatenated, or a long-poll array)
         goes to the core, then one dispatch pass hands out what it completed or routed. Bad
-        JSON is counted and logged (``stats_malformed``), never raised."""
+        JSON is counted and logged (``stats_malformed``), never raised.
+        """
         self._core.receive_message(data)
         self._dispatch()
 
@@ -400,6 +412,7 @@ class JanusTransport(ABC):
         Raises:
             RequestTimeoutError: no answer in time.
             TransportError: the connection could not be made or was lost.
+
         """
         reply: Message = await self.send_request({"janus": "info"}, Expect.SERVER_INFO)
         info = info_object(reply.json(), "info")
@@ -415,6 +428,7 @@ class JanusTransport(ABC):
         Raises:
             RequestTimeoutError: no answer in time.
             TransportError: the connection could not be made or was lost.
+
         """
         reply: Message = await self.send_request({"janus": "ping"}, Expect.PONG)
         result: JsonDict = reply.json()
@@ -462,13 +476,15 @@ class JanusTransport(ABC):
 
     def register_session(self, session_id: int, session: JanusSession) -> None:
         """Route the events of Janus session ``session_id`` to ``session`` (after ``create``,
-        ``claim`` or an adoption)."""
+        ``claim`` or an adoption).
+        """
         self._sessions[session_id] = session
         self._core.add_session(session_id, session)
 
     def drop_session(self, session_id: int, error: JanusFastError) -> JanusSession | None:
         """Forget a session (lost or destroyed) and fail the requests still waiting in it with
-        ``error``: their replies or events would only ever have come from that session."""
+        ``error``: their replies or events would only ever have come from that session.
+        """
         session = self._sessions.pop(session_id, None)
         self._core.remove_session(session_id)
         for waiter in self._core.drain_session(session_id):
@@ -481,6 +497,7 @@ class JanusTransport(ABC):
         Raises:
             SessionLostError: the session was lost or destroyed meanwhile (for example while
                 its ``attach`` reply was on the way), so nothing can be routed to it.
+
         """
         if session_id not in self._sessions:
             raise SessionLostError(
@@ -497,7 +514,8 @@ class JanusTransport(ABC):
 
     def rebind_session(self, session: JanusSession, new_id: int) -> None:
         """Route ``session`` under the new id Janus gave it (re-created after a reconnection)
-        and tell it (``session.rebind``); its waiting requests keep their routes."""
+        and tell it (``session.rebind``); its waiting requests keep their routes.
+        """
         old_id = session.id
         if old_id is not None:
             self._sessions.pop(old_id, None)
@@ -507,7 +525,8 @@ class JanusTransport(ABC):
 
     def rebind_handle(self, session: JanusSession, plugin: JanusPlugin, new_id: int) -> None:
         """Route ``plugin`` (a handle of ``session``) under the new id Janus gave it (re-attached
-        after a reconnection) and tell it (``plugin.rebind``)."""
+        after a reconnection) and tell it (``plugin.rebind``).
+        """
         session_id, old_id = session.id, plugin.id
         assert session_id is not None
         if old_id is not None:
@@ -540,7 +559,8 @@ class JanusTransport(ABC):
 
     def _transport_stats(self) -> dict[str, int]:
         """Hook: the counters a transport kind adds to ``stats()`` (may replace
-        ``open_connections``)."""
+        ``open_connections``).
+        """
         return {}
 
     # -- the request template ----------------------------------------------------------------------
@@ -600,7 +620,8 @@ class JanusTransport(ABC):
         """The stream path (``send()``): send ``body`` as given; every message carrying its
         transaction goes to the returned ``MessageTransaction`` until ``done()``. Same guard and
         outage wait as ``send_request`` (bounded by the ``timeout`` option); no reply deadline
-        (``MessageTransaction.get`` has its own)."""
+        (``MessageTransaction.get`` has its own).
+        """
         loop = self._loop
         if not self.connected or loop is None:
             raise self._not_connected()
@@ -641,7 +662,8 @@ class JanusTransport(ABC):
         Return the transaction when the request is on its way, or a ``Submitted`` (with what the
         template must still await, and the transport's own state of the request). This default
         serves custom janus-client transports: the complete request dict goes to their
-        ``_send``."""
+        ``_send``.
+        """
         transaction: str = self._core.register(waiter, expect, deadline)
         message = self._wire_message(body, transaction, session_id, handle_id)
         return Submitted(transaction, self._send(message))
@@ -653,7 +675,8 @@ class JanusTransport(ABC):
     def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
         """The request ended without its reply (failed, timed out, cancelled): forget it in the
         core (and, in a transport's override, drop its I/O). ``sent`` is what ``_submit``
-        returned ("" if it raised)."""
+        returned ("" if it raised).
+        """
         transaction = sent if isinstance(sent, str) else sent.transaction
         if transaction:
             self._core.cancel(transaction)
@@ -668,12 +691,14 @@ class JanusTransport(ABC):
 
     async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
         """Wait (bounded by ``deadline``) until requests may go out; returns the id the handle
-        has now (a handle re-attached during an outage has a new one)."""
+        has now (a handle re-attached during an outage has a new one).
+        """
         return handle_id
 
     def _may_resend(self) -> bool:
         """Whether a resendable request whose connection closed goes again (the transport is
-        recovering the connection)."""
+        recovering the connection).
+        """
         return False
 
     def _not_connected(self) -> Exception:
@@ -779,7 +804,8 @@ class JanusTransport(ABC):
 
     def _log_malformed(self, fault: str) -> None:
         """Log a dropped message: the first of each kind of fault as a warning, the rest at
-        debug level (a hostile peer could repeat one forever); ``stats_malformed`` counts all."""
+        debug level (a hostile peer could repeat one forever); ``stats_malformed`` counts all.
+        """
         if fault in self._malformed_kinds or len(self._malformed_kinds) >= _MAX_MALFORMED_KINDS:
             logger.debug("dropped a malformed message from Janus: %s", fault)
             return
@@ -803,7 +829,8 @@ async def _log_errors(awaitable: Any, callback: Any) -> None:
 
 def _error_reply(message: Message) -> JanusFastError:
     """The error a Janus ``error`` reply fails its request with: the typed ``JanusError`` for its
-    code, or ``ProtocolError`` when ``error.code`` was missing or not an integer."""
+    code, or ``ProtocolError`` when ``error.code`` was missing or not an integer.
+    """
     reason = message.error_reason or ""
     code = message.error_code
     if code is None or code == _INVALID_ERROR_CODE:

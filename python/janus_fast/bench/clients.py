@@ -24,7 +24,8 @@ ENV_URLS = "JANUS_FAST_BENCH_URLS"
 
 def make_adapter(client: str, transport: str, api_secret: str | None, token: str | None) -> Adapter:
     """The adapter of ``client`` for a workload's transport (imports it lazily); ``pool1``/
-    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapter."""
+    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapter.
+    """
     if client == "fast":
         from janus_fast.bench.fast import FastCompat
 

@@ -48,7 +48,8 @@ class _FanInRoom(JanusPlugin):
 
 async def compat_videoroom_request(handle: Any, body: dict[str, Any], reply: str) -> None:
     """A VideoRoom request through janus-client's API (``send`` → ``get`` → ``done``); raises
-    ``BenchError`` when the plugin answers with an error. Shared by janus_fast and janus-client."""
+    ``BenchError`` when the plugin answers with an error. Shared by janus_fast and janus-client.
+    """
     transaction = await handle.send({"janus": "message", "body": body})
     try:
         message = await transaction.get({"janus": reply}, timeout=REQUEST_TIMEOUT)

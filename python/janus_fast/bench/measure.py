@@ -21,7 +21,7 @@ QUANTILE_POINTS = 101
 
 
 def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of process ``pid`` (every thread), in seconds; None if unreadable."""
+    """Utime + stime of process ``pid`` (every thread), in seconds; None if unreadable."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             data = stat.read()

@@ -77,7 +77,8 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Run the benchmark; start a local Janus when no URL is given. Returns the report dict.
 
-    Workload groups are accepted (``W6`` for W6a and W6b, ``W7`` for W7a and W7b)."""
+    Workload groups are accepted (``W6`` for W6a and W6b, ``W7`` for W7a and W7b).
+    """
     options = dataclasses.replace(options, workloads=expand_workloads(options.workloads))
     _validate(options)
     if options.ws_url or options.http_url:
@@ -115,7 +116,8 @@ def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]
     """Start the local Janus (with the Unix-socket, MQTT and RabbitMQ transports and their
     brokers only when a selected W10 row needs them) and, for W9's pool of three, two more;
     every process is stopped by ``stack`` (by pid). Returns the main server and the URLs of
-    the opt-in transports."""
+    the opt-in transports.
+    """
     from janus_fast.testing import JanusConfig, JanusServer
     from janus_fast.testing.brokers import MosquittoBroker, RabbitMQBroker
     from janus_fast.testing.config import BrokerAPI
@@ -307,7 +309,8 @@ def _run_all(
 def median_run(attempts: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median client CPU per operation (a real run, never a mix of fields),
     with every run's CPU per operation and throughput attached; a failed run counts as failed
-    only when every run failed."""
+    only when every run failed.
+    """
     good = [row for row in attempts if not row.get("failed")]
     if not good:
         return attempts[0]
@@ -402,7 +405,8 @@ def _run_worker(
 
 def _lines_until(process: subprocess.Popen[bytes], deadline: float) -> Any:
     """Lines of the worker's stdout; TimeoutError once ``deadline`` passes (checked per line
-    and by a watchdog that kills the process, so a silent hang cannot block the run)."""
+    and by a watchdog that kills the process, so a silent hang cannot block the run).
+    """
     import threading
 
     expired = threading.Event()

@@ -237,7 +237,8 @@ def runs_on(workload: Workload, client: str) -> bool:
 
 def expand_workloads(keys: Sequence[str]) -> tuple[str, ...]:
     """Workload keys with group names expanded (``W6`` → W6a, W6b; ``W7`` → W7a, W7b), in the
-    benchmark's order; an unknown key raises ``ValueError``."""
+    benchmark's order; an unknown key raises ``ValueError``.
+    """
     wanted: set[str] = set()
     for key in keys:
         if key in BY_KEY:
@@ -447,7 +448,8 @@ async def _python_bytes_per_handle(
 class FanInCounter:
     """Counts the ``joining`` events each W7 handle receives; ``finished`` is set when all the
     expected events arrived. A handle's ``callback`` is the whole per-event work of the workload
-    (one bound method call: the same, and as little as possible, for every client)."""
+    (one bound method call: the same, and as little as possible, for every client).
+    """
 
     __slots__ = ("expected", "finished", "handles", "received")
 
@@ -492,7 +494,8 @@ async def _fanin_room(
     meter: Meter | None,
 ) -> int:
     """Create a room, let every handle join it, wait for all ``joining`` events (or the
-    deadline); returns the room id (destroyed by the caller). ``meter`` spans joins and events."""
+    deadline); returns the room id (destroyed by the caller). ``meter`` spans joins and events.
+    """
     room = random.randrange(10**9, 2 * 10**9)
     await adapter.fanin_create_room(handles[0], room, len(handles) + 1)
     if meter is not None:
@@ -574,7 +577,8 @@ async def _run_sessions(
 ) -> dict[str, object]:
     """W8: ``count`` sessions of two echotest handles each, set up ``concurrency`` at a time on
     one connection and held together; memory per handle, attach rate. An operation is one
-    session with its two handles; they are all destroyed after (bounded, not measured)."""
+    session with its two handles; they are all destroyed after (bounded, not measured).
+    """
     held: list[Any] = []
     try:
         for _ in range(min(5, count)):  # warm-up: the whole cycle
@@ -620,7 +624,8 @@ async def _run_sessions(
 
 async def _destroy_all(adapter: Adapter, held: list[Any], concurrency: int, limit: float) -> None:
     """Destroy every session in ``held`` (and empty it), ``concurrency`` at a time, within
-    ``limit`` seconds; failures are ignored (the connection closes after anyway)."""
+    ``limit`` seconds; failures are ignored (the connection closes after anyway).
+    """
     sessions = list(held)
     held.clear()
     if not sessions:
@@ -637,7 +642,8 @@ async def _python_bytes_per_session_handle(
     adapter: Adapter, sample: int, concurrency: int, limit: float
 ) -> tuple[float | None, int]:
     """tracemalloc: Python heap held per handle over ``sample`` sessions of two handles
-    (the session's own share included), then those sessions are destroyed."""
+    (the session's own share included), then those sessions are destroyed.
+    """
     if sample <= 0:
         return None, 0
     held: list[Any] = []

@@ -34,7 +34,8 @@ def _positive(name: str, value: float) -> float:
 
 class BrokerReceiver:
     """Base of ``MqttEventReceiver`` and ``AmqpEventReceiver``; subclasses implement
-    ``_consume(ready)`` (connect, subscribe, call ``ready()``, then ``_deliver`` each message)."""
+    ``_consume(ready)`` (connect, subscribe, call ``ready()``, then ``_deliver`` each message).
+    """
 
     kind = "broker"
 

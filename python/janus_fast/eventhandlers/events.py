@@ -60,7 +60,8 @@ class MediaSubtype(enum.IntEnum):
 @dataclasses.dataclass(frozen=True)
 class JanusEvent:
     """Fields every event has. ``timestamp`` is Janus's real-time clock in microseconds;
-    ``server`` is the tag of the receiver that got it (``emitter`` when no tag was given)."""
+    ``server`` is the tag of the receiver that got it (``emitter`` when no tag was given).
+    """
 
     type: int
     subtype: int | None
@@ -83,7 +84,8 @@ class JanusEvent:
 @dataclasses.dataclass(frozen=True)
 class SessionEvent(JanusEvent):
     """Type 1: ``name`` is ``created``, ``destroyed`` or ``timeout``; ``transport`` (on
-    ``created``) says which transport and connection created the session."""
+    ``created``) says which transport and connection created the session.
+    """
 
     name: str | None
     transport: Mapping[str, Any] | None
@@ -112,7 +114,8 @@ class JsepEvent(JanusEvent):
 class WebRTCEvent(JanusEvent):
     """Type 16, by ``subtype`` (``WebRTCSubtype``): ICE state (``ice``), local/remote candidate,
     selected pair, DTLS state (``dtls``), PeerConnection state (``connection``: ``webrtcup``,
-    ``hangup``). The whole object is in ``data``."""
+    ``hangup``). The whole object is in ``data``.
+    """
 
     ice: str | None
     dtls: str | None
@@ -125,7 +128,8 @@ class WebRTCEvent(JanusEvent):
 @dataclasses.dataclass(frozen=True)
 class MediaEvent(JanusEvent):
     """Type 32, by ``subtype`` (``MediaSubtype``): media state (``receiving``), slow link, stats
-    (``data`` holds the counters; a list when ``combine_media_stats`` is on)."""
+    (``data`` holds the counters; a list when ``combine_media_stats`` is on).
+    """
 
     media: str | None
     mid: str | None
@@ -266,7 +270,8 @@ def parse_event(raw: Mapping[str, Any], server: str | None = None) -> JanusEvent
 
 def decode_payload(payload: bytes | str) -> list[dict[str, Any]]:
     """A POST body or WebSocket message → its event objects (one object, or an array of them
-    when Janus groups events). Raises ``InvalidEventError`` for anything else."""
+    when Janus groups events). Raises ``InvalidEventError`` for anything else.
+    """
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:

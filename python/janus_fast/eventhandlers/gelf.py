@@ -37,7 +37,8 @@ class GelfEventReceiver:
     """A GELF input for ``janus.eventhandler.gelfevh`` (its ``backend`` is ``host``, its ``port``
     ``receiver.port``, its ``protocol`` ``protocol``). ``stats()``: ``messages``, ``chunked``
     (UDP messages reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never
-    completed), ``pending``, ``connections`` (TCP)."""
+    completed), ``pending``, ``connections`` (TCP).
+    """
 
     def __init__(
         self,

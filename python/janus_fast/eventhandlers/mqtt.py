@@ -28,7 +28,8 @@ def _aiomqtt() -> Any:
 
 class MqttEventReceiver(BrokerReceiver):
     """Subscribe to mqttevh's events at an MQTT broker. ``topic`` is mqttevh's ``topic``
-    (default ``/janus/events``). ``stats()``: ``connects``, ``messages``, ``status``, ``errors``."""
+    (default ``/janus/events``). ``stats()``: ``connects``, ``messages``, ``status``, ``errors``.
+    """
 
     kind = "MQTT"
 

@@ -28,7 +28,8 @@ DedupKey = tuple[Any, ...]
 
 def dedup_key(raw: Mapping[str, Any], server: str | None) -> DedupKey:
     """What makes two received events the same event: a retransmission repeats the bytes, so
-    the header fields and a hash of the body identify it (the body keeps Janus's key order)."""
+    the header fields and a hash of the body identify it (the body keeps Janus's key order).
+    """
     try:
         body_hash = hash(orjson.dumps(raw.get("event")))
     except TypeError:  # not JSON-serialisable: cannot be a retransmission we can recognise
@@ -100,7 +101,8 @@ class EventStream:
     def stats(self) -> dict[str, int]:
         """Counters: ``received`` (accepted into the queue), ``delivered`` (taken out),
         ``dropped`` (oldest dropped at the bound), ``duplicates``, ``invalid`` (payloads
-        refused), and ``queued`` (now)."""
+        refused), and ``queued`` (now).
+        """
         return dict(self._stats, queued=len(self._queue))
 
     def count_invalid(self) -> None:
@@ -147,7 +149,8 @@ class EventStream:
 
     async def get(self, timeout: float | None = None) -> JanusEvent:
         """The next event; ``asyncio.TimeoutError`` after ``timeout`` seconds (None: wait until
-        one comes or the stream closes); ``EOFError`` once closed and drained."""
+        one comes or the stream closes); ``EOFError`` once closed and drained.
+        """
         if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
             raise InvalidOptionError(f"timeout must be finite and >= 0, not {timeout!r}")
         async with _timeout(timeout):

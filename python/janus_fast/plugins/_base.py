@@ -151,7 +151,8 @@ class PluginClient(PeerHandle):
     @contextlib.asynccontextmanager
     async def _within(self, timeout: Timeout, what: str) -> AsyncIterator[None]:
         """A method's own wait (not a Janus request), bounded by ``timeout`` as requests are:
-        its expiry raises ``RequestTimeoutError`` (``what`` in its detail), as theirs does."""
+        its expiry raises ``RequestTimeoutError`` (``what`` in its detail), as theirs does.
+        """
         seconds = self._timeout(timeout)
         try:
             async with deadline(seconds):
@@ -169,14 +170,16 @@ class PluginClient(PeerHandle):
     # -- events -----------------------------------------------------------------------------------
     async def on_receive(self, response: JsonDict) -> None:
         """janus-client's handling of the handle's events, safe against any message shape: the
-        PeerConnection's part first (jsep, webrtcup, hangup, media), then plugin events."""
+        PeerConnection's part first (jsep, webrtcup, hangup, media), then plugin events.
+        """
         await self._on_peer_event(response)
         if response.get("janus") == "event":
             await self._handle_event(response)
 
     async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
         """Fire the enum event for one plugin ``event``. ``solicited``: the reply of one of our
-        requests (its errors were raised to the caller; ``OTHER`` is not fired for it)."""
+        requests (its errors were raised to the caller; ``OTHER`` is not fired for it).
+        """
         data = plugin_data(response)
         if data is None:
             if not solicited:
@@ -195,7 +198,8 @@ class PluginClient(PeerHandle):
         self, response: JsonDict, data: JsonDict
     ) -> tuple[enum.Enum | None, JsonDict]:
         """Plugin-specific: the enum event (and its payload) of one non-error plugin event;
-        may update the plugin's state."""
+        may update the plugin's state.
+        """
         enum_cls = self.event_types
         if enum_cls is None or "OTHER" not in enum_cls.__members__:
             return None, data

@@ -19,7 +19,8 @@ JsonDict = dict[str, Any]
 
 class TypedPluginError(PluginError):
     """Base of ``VideoRoomError``/``VideoCallError``/``TextRoomError`` …: janus-client's
-    ``(error_code, error_message)`` constructor, and a ``PluginError`` of janus_fast."""
+    ``(error_code, error_message)`` constructor, and a ``PluginError`` of janus_fast.
+    """
 
     plugin_name: ClassVar[str] = ""
     label: ClassVar[str] = "Plugin"
@@ -35,7 +36,8 @@ class TypedPluginError(PluginError):
 
 def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPluginError:
     """A Janus core error on a plugin request: both ``cls`` (as janus-client raised) and the
-    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …), from the errors factory."""
+    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …), from the errors factory.
+    """
     error = combined_class(cls, janus_error_class(code))(code, reason)
     error.code = code  # type: ignore[attr-defined]
     error.reason = reason  # type: ignore[attr-defined]
@@ -44,7 +46,8 @@ def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPlug
 
 def typed_error(cls: type[TypedPluginError], exc: PluginError | JanusError) -> TypedPluginError:
     """``exc`` (raised by a plain plugin request) as the plugin's own error class ``cls``; a
-    ``TypedPluginError`` already is one and is returned as it is."""
+    ``TypedPluginError`` already is one and is returned as it is.
+    """
     if isinstance(exc, TypedPluginError):
         return exc
     if isinstance(exc, PluginError):
@@ -54,7 +57,8 @@ def typed_error(cls: type[TypedPluginError], exc: PluginError | JanusError) -> T
 
 def error_in(data: JsonDict | None, key: str) -> tuple[int, str] | None:
     """(code, reason) when ``data`` (a ``plugindata.data``) is a plugin error, with or without
-    ``error_code`` (``key`` names the plugin: ``{"videoroom": "error"}`` …); None otherwise."""
+    ``error_code`` (``key`` names the plugin: ``{"videoroom": "error"}`` …); None otherwise.
+    """
     if data is None:
         return None
     if "error_code" in data or "error" in data or data.get(key) == "error":

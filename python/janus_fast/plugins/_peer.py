@@ -53,7 +53,8 @@ class PeerHandle(JanusPlugin):
     # -- Janus's media events ---------------------------------------------------------------------
     async def _on_peer_event(self, response: JsonDict) -> None:
         """The PeerConnection's part of one event: apply its jsep (when ``_accept_jsep``),
-        ``webrtcup``/``media`` start the recorder, ``hangup`` goes to ``_on_hangup``."""
+        ``webrtcup``/``media`` start the recorder, ``hangup`` goes to ``_on_hangup``.
+        """
         jsep = response.get("jsep")
         if isinstance(jsep, dict) and self._pc is not None and self._accept_jsep(jsep):
             try:
@@ -116,9 +117,28 @@ class PeerHandle(JanusPlugin):
         self._pc = self._new_pc()
 
     @property
+    def peer_connection(self) -> Any:
+        """The live aiortc PeerConnection, or None (none made yet, or closed).
+
+        Unlike ``pc``, reading it never creates one: it tells whether media is open.
+        """
+        return self._pc
+
+    @property
+    def recorder(self) -> Any:
+        """The media recorder given to the last negotiation, or None (none, or closed)."""
+        return self._recorder
+
+    @property
+    def webrtcup_event(self) -> asyncio.Event:
+        """Set when Janus reports ``webrtcup`` for this handle's PeerConnection."""
+        return self._webrtcup_event
+
+    @property
     def pending_candidates(self) -> int:
         """Candidates Janus trickled that wait for the remote description (at most
-        ``MAX_EARLY_CANDIDATES``)."""
+        ``MAX_EARLY_CANDIDATES``).
+        """
         return len(self._trickled) if self._trickled is not None else 0
 
     async def on_receive_jsep(self, jsep: JsonDict) -> None:
@@ -167,7 +187,8 @@ class PeerHandle(JanusPlugin):
 
     async def _on_trickle(self, message: JsonDict) -> None:
         """A candidate from Janus (``full_trickle``): applied now when the remote description is
-        set, else kept until it is (Janus may trickle before its offer reaches us)."""
+        set, else kept until it is (Janus may trickle before its offer reaches us).
+        """
         entries = trickle_entries(message)
         pc = self._pc
         if pc is None or pc.remoteDescription is None:
@@ -191,12 +212,14 @@ class PeerHandle(JanusPlugin):
 
     def _jsep(self, pc: Any, trickle: bool) -> JsonDict:
         """The jsep a plugin method sends: with ``trickle`` its SDP has no candidates, which
-        ``_send_local_candidates`` sends after it (real trickle, which janus-client lacked)."""
+        ``_send_local_candidates`` sends after it (real trickle, which janus-client lacked).
+        """
         return local_jsep(pc, trickle, candidates=not trickle)
 
     async def _send_local_candidates(self) -> None:
         """Outgoing trickle: our candidates (left out of a ``trickle=True`` jsep) as one
-        ``trickle`` array, then end-of-candidates."""
+        ``trickle`` array, then end-of-candidates.
+        """
         pc = self._pc
         if pc is None:
             return
@@ -207,7 +230,8 @@ class PeerHandle(JanusPlugin):
 
     async def _close_pc(self) -> None:
         """Stop the recorder, close the PeerConnection, stop the player's tracks. A concurrent
-        call (a ``hangup`` event during ``hangup()``) waits until the first one is done."""
+        call (a ``hangup`` event during ``hangup()``) waits until the first one is done.
+        """
         if self._close_lock is None:
             self._close_lock = asyncio.Lock()
         async with self._close_lock:

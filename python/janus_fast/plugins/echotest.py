@@ -48,11 +48,22 @@ class JanusEchoTestPlugin(PluginClient):
         self._webrtcup_event.clear()
 
     async def start(self, play_from: str, record_to: str = "", *, trickle: bool = False) -> None:
-        """Echo ``play_from`` (a file or device for aiortc's ``MediaPlayer``) through Janus,
-        recording what comes back to ``record_to`` when given. Needs ``[media]``.
+        """Echo a media file or device through Janus, recording what comes back.
 
-        Returns once Janus's answer is applied; ``wait_webrtcup()`` then waits for the media
-        path. New: ``trickle=True`` sends our candidates in a ``trickle`` after the offer.
+        Needs the ``[media]`` extra. Returns once Janus's answer is applied;
+        ``wait_webrtcup()`` then waits for the media path.
+
+        Args:
+            play_from: A file or device for aiortc's ``MediaPlayer``; without a video track, a
+                test video track is sent.
+            record_to: Where aiortc's ``MediaRecorder`` writes the echoed media; ``""``
+                records nothing.
+            trickle: New: send our ICE candidates in a ``trickle`` after the offer instead of
+                inside it.
+
+        Raises:
+            EchoTestError: Janus refused the offer (or a core error on the request).
+            RequestTimeoutError: No reply within the session's ``timeout``.
         """
         media = import_aiortc_media("EchoTest.start")
         aiortc = import_aiortc()
@@ -99,7 +110,8 @@ class JanusEchoTestPlugin(PluginClient):
         """The EchoTest request (new): toggle audio/video, cap the bitrate, record, pick
         simulcast layers; other options (``svc``, ``spatial_layer``, ``audiocodec``,
         ``videocodec``, ``videoprofile``, ``opusred``, ``min_delay``, ``max_delay`` …) go in
-        kwargs. With ``jsep=offer``, Janus's answer is returned under ``data["jsep"]``."""
+        kwargs. With ``jsep=offer``, Janus's answer is returned under ``data["jsep"]``.
+        """
         body = compact(
             {
                 "audio": audio,

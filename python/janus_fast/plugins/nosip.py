@@ -29,7 +29,8 @@ class NoSipError(TypedPluginError):
 
 class NoSipEventType(enum.Enum):
     """NoSIP events for ``on_event`` (handlers get the event's ``result``; its jsep, if any,
-    under ``"jsep"``)."""
+    under ``"jsep"``).
+    """
 
     GENERATED = "generated"
     PROCESSED = "processed"
@@ -93,7 +94,8 @@ class JanusNoSipPlugin(PluginClient):
     ) -> JsonDict:
         """``generate``: the barebone SDP for a WebRTC ``jsep`` (our offer or answer). Returns
         the result (``type``, ``sdp``, ``update`` on a renegotiation). ``srtp``:
-        ``sdes_optional`` or ``sdes_mandatory`` (SDES-SRTP towards the legacy peer)."""
+        ``sdes_optional`` or ``sdes_mandatory`` (SDES-SRTP towards the legacy peer).
+        """
         body = compact(
             {"request": "generate", "info": info, "srtp": srtp, "srtp_profile": srtp_profile}
         )
@@ -111,7 +113,8 @@ class JanusNoSipPlugin(PluginClient):
     ) -> JsonDict:
         """``process`` the legacy peer's barebone ``sdp`` (``sdp_type``: ``offer`` or ``answer``);
         the result carries Janus's WebRTC jsep under ``"jsep"`` (an answer for an answer,
-        an offer for an offer)."""
+        an offer for an offer).
+        """
         body = compact(
             {
                 "request": "process",
@@ -126,7 +129,8 @@ class JanusNoSipPlugin(PluginClient):
 
     async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:  # type: ignore[override]
         """The NoSIP ``hangup`` request (Janus closes the PeerConnection and the RTP session);
-        ours is closed too. The core hangup is ``core_hangup()``."""
+        ours is closed too. The core hangup is ``core_hangup()``.
+        """
         result = _result(await self._send_request({"request": "hangup"}, timeout=timeout))
         await self._close_pc()
         return result
@@ -146,7 +150,8 @@ class JanusNoSipPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``recording`` ``action`` ``start``/``stop``: our and/or the peer's audio/video to
-        ``.mjr`` files named from ``filename`` (a base path Janus can write)."""
+        ``.mjr`` files named from ``filename`` (a base path Janus can write).
+        """
         body = compact(
             {
                 "request": "recording",
@@ -183,7 +188,8 @@ class JanusNoSipPlugin(PluginClient):
         """Caller side: a PeerConnection with ``player``'s tracks (audio receive-only without
         one; remote tracks to ``recorder``), its offer through ``generate``. Returns the
         barebone offer (``{"type": "offer", "sdp": …}``) for the legacy peer; its answer goes
-        to ``accept_answer``."""
+        to ``accept_answer``.
+        """
         pc = await self._new_media(player, recorder, "NoSIP.make_offer")
         await pc.setLocalDescription(await pc.createOffer())
         result = await self.generate(
@@ -195,7 +201,8 @@ class JanusNoSipPlugin(PluginClient):
         self, sdp: str, *, info: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """Caller side: ``process`` the legacy peer's barebone answer and apply Janus's WebRTC
-        answer to our PeerConnection; media then flows. Returns the result."""
+        answer to our PeerConnection; media then flows. Returns the result.
+        """
         if self._pc is None:
             raise NoSipError(0, "accept_answer() needs make_offer() first")
         result = await self.process("answer", sdp, info=info, timeout=timeout)
@@ -215,7 +222,8 @@ class JanusNoSipPlugin(PluginClient):
     ) -> JsonDict:
         """Callee side: ``process`` the legacy peer's barebone offer, answer Janus's WebRTC
         offer from a PeerConnection with ``player``'s tracks, and ``generate`` the barebone
-        answer. Returns it (``{"type": "answer", "sdp": …}``) for the legacy peer."""
+        answer. Returns it (``{"type": "answer", "sdp": …}``) for the legacy peer.
+        """
         import_aiortc("NoSIP.accept_offer")
         result = await self.process("offer", sdp, info=info, timeout=timeout)
         await self._fresh_pc()

@@ -35,7 +35,8 @@ class RecordPlayError(TypedPluginError):
 
 class RecordPlayEventType(enum.Enum):
     """Record&Play events for ``on_event`` (handlers get the event's ``result`` dict, with a
-    jsep under ``"jsep"`` when one came with it)."""
+    jsep under ``"jsep"`` when one came with it).
+    """
 
     #: ``record`` accepted: the recording's ``id`` (Janus's answer is attached).
     RECORDING = "recording"
@@ -127,7 +128,8 @@ class JanusRecordPlayPlugin(PluginClient):
     # -- synchronous requests ---------------------------------------------------------------------
     async def list_recordings(self, timeout: Timeout = OPTION_TIMEOUT) -> list[JsonDict]:
         """``list``: the complete recordings (``id``, ``name``, ``date``, ``audio``/``video``/
-        ``data`` flags, codecs)."""
+        ``data`` flags, codecs).
+        """
         recordings = (await self._request({"request": "list"}, timeout)).get("list")
         return recordings if isinstance(recordings, list) else []
 
@@ -142,7 +144,8 @@ class JanusRecordPlayPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``configure`` this handle's recording: the video bitrate cap (REMB, bit/s) and the
-        keyframe request interval (ms). Returns the data, whose ``settings`` echo both."""
+        keyframe request interval (ms). Returns the data, whose ``settings`` echo both.
+        """
         body = {
             "request": "configure",
             "video-bitrate-max": video_bitrate_max,
@@ -172,7 +175,8 @@ class JanusRecordPlayPlugin(PluginClient):
         ``MediaPlayer``, or anything with ``audio``/``video`` tracks) the offer is made here
         (needs ``[media]``) and Janus's answer applied; with ``jsep=offer`` the offer is sent as
         is and the answer returned under ``data["jsep"]``. Returns the data: its ``result.id`` is
-        the recording's id (also ``recording_id``)."""
+        the recording's id (also ``recording_id``).
+        """
         offer = jsep
         if offer is None:
             import_aiortc("RecordPlay.record")
@@ -220,7 +224,8 @@ class JanusRecordPlayPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``play`` (signalling only): returns the data with Janus's offer under ``"jsep"``;
-        answer it with ``start(jsep=answer)``."""
+        answer it with ``start(jsep=answer)``.
+        """
         body = {"request": "play", "id": recording_id, "restart": restart}
         data = await self._request(body, timeout)
         self._recording_id = recording_id
@@ -235,7 +240,8 @@ class JanusRecordPlayPlugin(PluginClient):
     ) -> JsonDict:
         """``play``, then answer Janus's offer with ``start`` (needs ``[media]``): the
         recording's tracks go to ``recorder`` (an aiortc ``MediaRecorder`` or anything with
-        ``addTrack``, ``start`` and ``stop``). Returns the ``play`` data."""
+        ``addTrack``, ``start`` and ``stop``). Returns the ``play`` data.
+        """
         import_aiortc("RecordPlay.play_media")
         await self._fresh_pc()  # before the play: Janus may trickle right after its offer
         self._webrtcup_event.clear()
@@ -270,7 +276,8 @@ class JanusRecordPlayPlugin(PluginClient):
 
     async def stop(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """``stop`` recording or playing: Janus closes the PeerConnection (a recording is
-        complete, and listed, from then on); ours is closed too."""
+        complete, and listed, from then on); ours is closed too.
+        """
         data = await self._request({"request": "stop"}, timeout)
         self._recording_id = None
         await self._close_pc()

@@ -35,7 +35,8 @@ class StreamingError(TypedPluginError):
 
 class StreamingEventType(enum.Enum):
     """Streaming events for ``on_event`` (handlers get the event's ``result`` dict, with the
-    offer under ``"jsep"`` when one came with it)."""
+    offer under ``"jsep"`` when one came with it).
+    """
 
     #: ``watch`` answered: Janus's offer is attached.
     PREPARING = "preparing"
@@ -118,7 +119,8 @@ class JanusStreamingPlugin(PluginClient):
     @property
     def mountpoint_id(self) -> MountpointId | None:
         """The mountpoint this handle watches (set by ``watch``, ``switch``; None after
-        ``stop``)."""
+        ``stop``).
+        """
         return self._mountpoint_id
 
     @property
@@ -207,7 +209,8 @@ class JanusStreamingPlugin(PluginClient):
         ``rtsp``). ``media`` is the list of streams (``[{"type", "mid", "port", "pt", "codec",
         …}]``; port 0 lets the OS choose); type-specific fields (``threads``, ``url``,
         ``filename`` …) go in kwargs. Returns the data: its ``stream`` has the ``id`` and, for
-        RTP, the ``ports`` bound."""
+        RTP, the ``ports`` bound.
+        """
         body = {
             "request": "create",
             "type": mountpoint_type,
@@ -240,7 +243,8 @@ class JanusStreamingPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``edit``: change the description, metadata, secret, PIN or privacy; with
-        ``edited_event`` the viewers get an ``EDITED`` event."""
+        ``edited_event`` the viewers get an ``EDITED`` event.
+        """
         body = {
             "request": "edit",
             "id": mountpoint_id,
@@ -282,7 +286,8 @@ class JanusStreamingPlugin(PluginClient):
     ) -> JsonDict:
         """``recording``: ``action`` ``"start"`` with ``media=[{"mid", "filename"}]`` (Janus adds
         ``.mjr``) or ``"stop"`` with ``media=[{"mid"}]``; the deprecated ``audio``/``video``/
-        ``data`` fields go in kwargs."""
+        ``data`` fields go in kwargs.
+        """
         body = {
             "request": "recording",
             "id": mountpoint_id,
@@ -313,7 +318,8 @@ class JanusStreamingPlugin(PluginClient):
         """``disable``: the mountpoint stays and viewers may still watch it, but Janus relays
         no media to them until ``enable``. ``stop_recording=True`` also closes its recordings;
         it is sent explicitly and defaults to False here (Janus's own default is true) because
-        Janus 1.1.2 crashes on it when a stream of an RTP mountpoint is not being recorded."""
+        Janus 1.1.2 crashes on it when a stream of an RTP mountpoint is not being recorded.
+        """
         body = {
             "request": "disable",
             "id": mountpoint_id,
@@ -346,7 +352,8 @@ class JanusStreamingPlugin(PluginClient):
         """``watch`` (signalling only): returns the data with Janus's offer under ``"jsep"``;
         answer it with ``start(jsep=answer)``. ``media`` lists the mids wanted (all by
         default); ``restart=True`` on a watched mountpoint asks for a new offer (ICE restart).
-        The deprecated ``offer_audio``/``offer_video``/``offer_data`` go in kwargs."""
+        The deprecated ``offer_audio``/``offer_video``/``offer_data`` go in kwargs.
+        """
         body = {
             "request": "watch",
             "id": mountpoint_id,
@@ -373,7 +380,8 @@ class JanusStreamingPlugin(PluginClient):
         """``watch``, then answer Janus's offer with ``start`` (needs ``[media]``): remote
         tracks go to ``recorder`` (an aiortc ``MediaRecorder`` or anything with ``addTrack``,
         ``start`` and ``stop``). Returns the ``watch`` data; ``webrtcup_event`` is set once the
-        PeerConnection is up."""
+        PeerConnection is up.
+        """
         import_aiortc("Streaming.watch_media")
         await self._fresh_pc()  # before the watch: Janus may trickle right after its offer
         self._webrtcup_event.clear()
@@ -421,7 +429,8 @@ class JanusStreamingPlugin(PluginClient):
         self, mountpoint_id: MountpointId, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``switch`` to another RTP mountpoint of the same media configuration, on the same
-        PeerConnection (no renegotiation)."""
+        PeerConnection (no renegotiation).
+        """
         data = await self._request({"request": "switch", "id": mountpoint_id}, timeout)
         self._mountpoint_id = mountpoint_id
         return data
@@ -442,7 +451,8 @@ class JanusStreamingPlugin(PluginClient):
         **kwargs: Any,
     ) -> JsonDict:
         """``configure`` the subscription: relay stream ``mid`` or not (``send``), pick
-        simulcast/SVC layers, set the playout delay; deprecated fields go in kwargs."""
+        simulcast/SVC layers, set the playout delay; deprecated fields go in kwargs.
+        """
         body = {
             "request": "configure",
             "mid": mid,

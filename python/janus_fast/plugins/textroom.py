@@ -161,7 +161,8 @@ class JanusTextRoomPlugin(PluginClient):
     # -- the PeerConnection and DataChannel (needs [media]) ----------------------------------------
     async def setup(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
         """``setup`` + ``ack``: negotiate the PeerConnection whose DataChannel carries the room
-        traffic, and wait for ``webrtcup``. Needs ``[media]``."""
+        traffic, and wait for ``webrtcup``. Needs ``[media]``.
+        """
         import_aiortc("TextRoom.setup")
         # A fresh PeerConnection before the request: candidates Janus trickles for its offer
         # (full_trickle) are kept for it.
@@ -186,7 +187,8 @@ class JanusTextRoomPlugin(PluginClient):
 
     async def restart(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """``restart`` (new): ICE restart of the DataChannel's PeerConnection (Janus sends a new
-        offer, answered here). Without ``setup`` Janus answers error 416."""
+        offer, answered here). Without ``setup`` Janus answers error 416.
+        """
         reply = await self._send_request({"request": "restart"}, timeout=timeout)
         offer = reply.get("jsep")
         if isinstance(offer, dict) and self._pc is not None:
@@ -221,7 +223,8 @@ class JanusTextRoomPlugin(PluginClient):
         self, body: JsonDict, timeout: Timeout, api_request: str | None = None
     ) -> JsonDict:
         """Over the DataChannel when open, else over the Janus API (``api_request`` names the
-        native API request; without one Janus processes the ``textroom`` verb behind ``list``)."""
+        native API request; without one Janus processes the ``textroom`` verb behind ``list``).
+        """
         if self._channel_open():
             return await self._send_datachannel_request(body, timeout)
         api_body = dict(body)
@@ -263,7 +266,8 @@ class JanusTextRoomPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> RoomId:
         """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
-        also a generated one)."""
+        also a generated one).
+        """
         body = compact(
             {
                 "request": "create",

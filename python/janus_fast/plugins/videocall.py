@@ -142,7 +142,8 @@ class JanusVideoCallPlugin(PluginClient):
         jsep: JsonDict | None = None,
     ) -> bool:
         """``call`` ``username``; True on ``calling``. The offer is made here from ``player``
-        (needs ``[media]``), or sent as given with ``jsep=``."""
+        (needs ``[media]``), or sent as given with ``jsep=``.
+        """
         if not self._username:
             raise VideoCallError(0, "Must register a username first")
         if self._in_call:
@@ -173,7 +174,8 @@ class JanusVideoCallPlugin(PluginClient):
         answer: JsonDict | None = None,
     ) -> bool:
         """``accept`` the incoming call whose offer is ``jsep`` (answered here; needs
-        ``[media]``), or send a ready-made ``answer=``. True on ``accepted``."""
+        ``[media]``), or send a ready-made ``answer=``. True on ``accepted``.
+        """
         if not self._username:
             raise VideoCallError(0, "Must register a username first")
         if not self._in_call:

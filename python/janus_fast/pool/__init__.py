@@ -6,13 +6,14 @@ drain and failover; ``ServerSpec`` (spec.py) describes a server; placement polic
 See docs/orchestrator.md.
 """
 
-from janus_fast.pool.errors import NoServerAvailableError, UnknownServerError
+from janus_fast.pool.errors import NoServerAvailableError, ServerDownError, UnknownServerError
 from janus_fast.pool.events import (
     PoolEvent,
     PoolEventStream,
     ServerDrained,
     ServerDraining,
     ServerLost,
+    ServerRecovered,
     ServerStateChanged,
 )
 from janus_fast.pool.hashing import rendezvous_rank, rendezvous_score, stable_hash64
@@ -32,7 +33,9 @@ __all__ = [
     "RendezvousPlacement",
     "ServerDrained",
     "ServerDraining",
+    "ServerDownError",
     "ServerLost",
+    "ServerRecovered",
     "ServerSpec",
     "ServerState",
     "ServerStateChanged",

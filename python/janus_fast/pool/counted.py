@@ -50,7 +50,8 @@ def outcome_of(error: BaseException) -> str:
 
 class CountedSession(JanusSession):
     """A session placed by a ``JanusPool``; ``request()`` (hence every plugin request) is
-    counted in its server's metrics."""
+    counted in its server's metrics.
+    """
 
     pool_metrics: ServerMetrics | None = None
 

@@ -50,7 +50,8 @@ class ServerDraining(PoolEvent):
 @dataclasses.dataclass(frozen=True)
 class ServerDrained(PoolEvent):
     """``drain()`` ended: ``remaining`` sessions were still there (0: fully drained);
-    ``janus_refusing``: Janus confirmed it refuses new sessions (Admin ``accept_new_sessions``)."""
+    ``janus_refusing``: Janus confirmed it refuses new sessions (Admin ``accept_new_sessions``).
+    """
 
     remaining: int
     timed_out: bool
@@ -69,6 +70,18 @@ class ServerLost(PoolEvent):
     sessions: tuple[int, ...]
     keys: tuple[str, ...]
     moved: Mapping[str, str | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerRecovered(PoolEvent):
+    """A server that was down answers again (up or degraded): ``keys`` are this pool's keys whose
+    rendezvous owner is that server again, ``placed`` where each is recorded now (None: on no
+    server, it had none left). Nothing moves by itself: the caller decides whether to move each
+    key back (``pool.session(key)`` now lands on the recovered server) or to leave it.
+    """
+
+    keys: tuple[str, ...]
+    placed: Mapping[str, str | None]
 
 
 PoolCallback = Callable[[PoolEvent], Awaitable[None] | None]
@@ -183,5 +196,6 @@ __all__ = [
     "ServerDrained",
     "ServerDraining",
     "ServerLost",
+    "ServerRecovered",
     "ServerStateChanged",
 ]

@@ -161,7 +161,8 @@ class PoolServer:
 
     async def count(self, limit: float, handle_scan_limit: int) -> tuple[int, int | None]:
         """Sessions (and handles, while there are at most ``handle_scan_limit`` sessions) by the
-        Admin API, within ``limit`` seconds. Raises on an Admin failure or the deadline."""
+        Admin API, within ``limit`` seconds. Raises on an Admin failure or the deadline.
+        """
         admin = self.admin
         assert admin is not None
         started = time.perf_counter()

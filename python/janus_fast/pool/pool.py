@@ -118,7 +118,8 @@ class JanusPool:
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         """Connect to and probe every server once, all at once (each probe bounded by
-        ``probe_timeout``), then keep probing in the background."""
+        ``probe_timeout``), then keep probing in the background.
+        """
         if self._started:
             return
         self._started = True
@@ -131,7 +132,8 @@ class JanusPool:
 
     async def close(self) -> None:
         """Stop probing, end event iterators, disconnect every shared connection (sessions are
-        left to Janus's session timeout; destroy them first to end them at once)."""
+        left to Janus's session timeout; destroy them first to end them at once).
+        """
         if self._closed:
             return
         self._closed = True
@@ -213,7 +215,8 @@ class JanusPool:
 
     def server_for(self, key: str, labels: Mapping[str, str] | None = None) -> str | None:
         """The server ``key`` is placed on now (None: no eligible server). Pure: every replica
-        with the same server list and health gets the same answer."""
+        with the same server list and health gets the same answer.
+        """
         ranked = self.rank(key, labels)
         return ranked[0] if ranked else None
 
@@ -226,7 +229,8 @@ class JanusPool:
     ) -> JanusSession:
         """A created ``JanusSession`` on the chosen server (keyed: rendezvous; unkeyed: least
         loaded). A refusal (e.g. Janus 472, not accepting sessions) or a failure tries the next
-        server in the ranking, up to ``max_attempts``; then ``NoServerAvailableError``."""
+        server in the ranking, up to ``max_attempts``; then ``NoServerAvailableError``.
+        """
         if not self._started or self._closed:
             raise NoServerAvailableError("the pool is not started (use async with / start())")
         ranked = self.rank(key, labels)
@@ -277,7 +281,8 @@ class JanusPool:
         """A ``JanusSession`` bound to the existing session ``session_id`` on ``server`` (e.g.
         found by ``reconcile()`` after a restart), claimed on the pool's connection
         (``JanusSession.adopt``) within ``create_timeout``; ``key`` is recorded as placed
-        there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``."""
+        there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``.
+        """
         member = self.server(server)
         session = self._new_session(member, session_options)
         started = time.perf_counter()
@@ -405,7 +410,8 @@ class JanusPool:
     async def drain(self, name: str, deadline: float) -> ServerDrained:
         """Stop placing on ``name``, make Janus refuse new sessions there (Admin
         ``accept_new_sessions``, when an admin URL is given) and wait up to ``deadline`` seconds
-        until no session is left (by the Admin API's count, else this pool's own sessions)."""
+        until no session is left (by the Admin API's count, else this pool's own sessions).
+        """
         member = self.server(name)
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
@@ -457,7 +463,8 @@ class JanusPool:
     # -- reconcile ---------------------------------------------------------------------------
     async def reconcile(self, *, deadline: float = 10.0, concurrency: int = 32) -> Reconciliation:
         """Walk every server's Admin API (``list_sessions``, ``list_handles``, ``handle_info``)
-        and group what exists by ``opaque_id``; each server's walk is bounded by ``deadline``."""
+        and group what exists by ``opaque_id``; each server's walk is bounded by ``deadline``.
+        """
         members = list(self._members.values())
         skipped: dict[str, str] = {}
         walks = []

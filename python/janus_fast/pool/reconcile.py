@@ -32,7 +32,8 @@ class HandleRecord:
 @dataclasses.dataclass(frozen=True)
 class Reconciliation:
     """The walk's result: ``by_opaque_id`` (None: handles without one), every session id per
-    server (sessions without handles too), and the servers not walked (name → reason)."""
+    server (sessions without handles too), and the servers not walked (name → reason).
+    """
 
     by_opaque_id: dict[str | None, list[HandleRecord]]
     sessions: dict[str, list[int]]

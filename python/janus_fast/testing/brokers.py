@@ -163,7 +163,8 @@ class _Broker:
 
     def restart(self) -> Self:
         """Stop the broker process and start it again on the same port(s), with the same
-        config and state folder (clients lose their link, their credentials stay valid)."""
+        config and state folder (clients lose their link, their credentials stay valid).
+        """
         if not self._argv:
             raise BrokerStartError(f"{self.name} was never started")
         self._stop_process()
@@ -236,7 +237,8 @@ class MosquittoBroker(_Broker):
 
 class RabbitMQBroker(_Broker):
     """``rabbitmq-server`` (a private node, Mnesia dir and epmd) on 127.0.0.1:``port``, with
-    one user (``username``/``password``) on vhost ``/``. Starting takes several seconds."""
+    one user (``username``/``password``) on vhost ``/``. Starting takes several seconds.
+    """
 
     name = "rabbitmq"
     startup_timeout = 60.0

@@ -87,7 +87,8 @@ class EventHandler:
     ``tcp://host:port``), ``rabbitmqevh`` (``backend`` ``amqp://host:port``) or ``gelfevh``
     (``backend`` ``tcp://host:port`` or ``udp://host:port``). Each field is a
     setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of the
-    last two; ``extra`` adds any other setting (``topic``, ``exchange``, ``route_key`` …)."""
+    last two; ``extra`` adds any other setting (``topic``, ``exchange``, ``route_key`` …).
+    """
 
     kind: EventHandlerKind
     backend: str
@@ -160,7 +161,8 @@ class BrokerAPI:
     (``JanusConfig.mqtt_api``: topics ``to-janus``/``from-janus`` and ``to-janus-admin``/
     ``from-janus-admin``) or RabbitMQ transport (``JanusConfig.rabbitmq_api``: queues of the
     same names, vhost ``/``), connecting to the broker at ``host``:``port``. ``extra`` adds any
-    other ``general`` setting (``mqtt_version``, ``janus_exchange``, topic or queue names …)."""
+    other ``general`` setting (``mqtt_version``, ``janus_exchange``, topic or queue names …).
+    """
 
     host: str
     port: int
@@ -458,7 +460,8 @@ def _demo_room(description: str, **settings: JcfgValue) -> dict[str, JcfgValue]:
 def recordings_folder(folder: Path) -> Path:
     """The Record&Play recordings folder of an instance whose config folder is ``folder``
     (``JanusServer.folder``): what ``list`` shows and ``play`` reads; a ``record`` filename is
-    relative to it."""
+    relative to it.
+    """
     return folder / "recordings"
 
 

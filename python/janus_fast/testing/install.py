@@ -65,7 +65,8 @@ def parse_version_output(text: str) -> str:
 
 def binary_version(binary: str | os.PathLike[str]) -> str:
     """The version string ``binary --version`` prints (its exit status is not used: Janus 1.0.x
-    and 1.1.x print "Unknown option --version" after it and exit 1, 1.4.1 exits 0)."""
+    and 1.1.x print "Unknown option --version" after it and exit 1, 1.4.1 exits 0).
+    """
     try:
         done = subprocess.run(
             [str(binary), "--version"],

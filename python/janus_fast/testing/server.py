@@ -192,7 +192,8 @@ class JanusServer:
     @property
     def unix_url(self) -> str:
         """The Janus API over pfunix (``JanusConfig.unix_socket``): ``unix+seqpacket://`` or
-        ``unix+dgram://`` and the socket's path."""
+        ``unix+dgram://`` and the socket's path.
+        """
         kind = self._require_unix().unix_socket
         assert kind is not None
         return _unix_url(kind, unix_socket_paths(self.folder)[0])
@@ -406,7 +407,7 @@ class JanusServer:
             return False
 
     def _unix_sockets_ready(self) -> bool:
-        """pfunix's sockets take a connection (its thread may start after the HTTP listener)."""
+        """Pfunix's sockets take a connection (its thread may start after the HTTP listener)."""
         config = self.config
         if config.unix_socket is None:
             return True

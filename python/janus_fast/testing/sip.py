@@ -51,7 +51,8 @@ def pick_free_udp_port() -> int:
 
 def pick_free_sip_port(attempts: int = 50) -> int:
     """A port P of 127.0.0.1 with UDP P, TCP P and TCP P+1 free (baresip listens on all
-    three: UDP, TCP and TLS), all released before returning."""
+    three: UDP, TCP and TLS), all released before returning.
+    """
     for _ in range(attempts):
         port = pick_free_udp_port()
         sockets: list[socket.socket] = []
@@ -71,7 +72,8 @@ def pick_free_sip_port(attempts: int = 50) -> int:
 
 def kamailio_config(port: int, modules_dir: str) -> str:
     """A minimal kamailio.cfg: REGISTER is saved in memory, requests to a registered user are
-    relayed to its contact (record-routed), in-dialog requests follow their route."""
+    relayed to its contact (record-routed), in-dialog requests follow their route.
+    """
     loads = "\n".join(f'loadmodule "{name}.so"' for name in _MODULES)
     return f"""#!KAMAILIO
 debug=2
@@ -162,7 +164,8 @@ def find_kamailio() -> tuple[str, str]:
 
 def sip_options(address: tuple[str, int], request_uri: str, wait: float = 0.2) -> bytes:
     """Send one SIP ``OPTIONS`` for ``request_uri`` to ``address`` over UDP; the first line
-    of the reply (``b""`` when none came within ``wait`` seconds)."""
+    of the reply (``b""`` when none came within ``wait`` seconds).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(wait)
@@ -272,7 +275,8 @@ class Kamailio:
 
     def reaches(self, user: str) -> bool:
         """Whether an ``OPTIONS`` to ``user`` is relayed to a registered client and answered
-        with 200 (so ``user`` is registered here and its client is up)."""
+        with 200 (so ``user`` is registered here and its client is up).
+        """
         reply = sip_options(("127.0.0.1", self.port or 0), self.uri(user))
         return reply.startswith(b"SIP/2.0 200")
 
@@ -316,7 +320,8 @@ class Baresip:
     """A real SIP user agent (baresip) registered at a ``Kamailio`` as ``user``: it answers
     every call at once and sends a sine of ``tone_hz`` (its ``ausine`` source), media on
     127.0.0.1. ``with Baresip(kamailio, "carol") as carol:``; ``carol.uri`` is its address.
-    Its log (``log_text()``, complete once stopped) tells what it received."""
+    Its log (``log_text()``, complete once stopped) tells what it received.
+    """
 
     def __init__(
         self,
@@ -410,7 +415,8 @@ class Baresip:
 
     def stop(self, *, remove: bool = False) -> None:
         """SIGTERM (SIGKILL after 5 s) to our pid. The folder (and log) stays until
-        ``remove=True`` or ``close()``."""
+        ``remove=True`` or ``close()``.
+        """
         process, self._process = self._process, None
         terminate(process, _STOP_TIMEOUT)
         log, self._log = self._log, None

@@ -1,6 +1,7 @@
 """Built-in transports; importing this package registers ws/wss, http/https, Unix-socket URLs
 (``unix://``, ``unix+seqpacket://``, ``unix+dgram://``), ``mqtt://`` and ``amqp://`` (the broker
-libraries are imported only when such a transport is made)."""
+libraries are imported only when such a transport is made).
+"""
 
 from janus_fast.transport import JanusTransport, SchemeMatcher
 from janus_fast.transports.http import JanusTransportHTTP

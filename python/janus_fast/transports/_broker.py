@@ -44,7 +44,8 @@ logger = logging.getLogger("janus_fast.transport.broker")
 
 def import_broker_library(module: str, package: str, what: str, extra: str) -> Any:
     """Import the broker library ``module`` when a transport is made; without it, an
-    ``ImportError`` that names its ``package`` and the extra that installs it."""
+    ``ImportError`` that names its ``package`` and the extra that installs it.
+    """
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -55,7 +56,8 @@ def import_broker_library(module: str, package: str, what: str, extra: str) -> A
 class BrokerURL:
     """What both broker URLs (``mqtt://``, ``amqp://``) say alike: the split URL, its port (or
     the default), its query (known settings only) and the queue/topic name suffix (``-admin``
-    with ``admin=1``, else empty)."""
+    with ``admin=1``, else empty).
+    """
 
     parts: SplitResult
     port: int
@@ -177,7 +179,8 @@ class BrokerTransport(RecoveringTransport):
 
     def _received(self, payload: bytes) -> None:
         """One message from Janus (a reply, an event, an ack) into the core and out to its owner;
-        one longer than ``max_message_size`` is dropped, logged and counted (``malformed``)."""
+        one longer than ``max_message_size`` is dropped, logged and counted (``malformed``).
+        """
         limit = self.options.max_message_size
         if len(payload) > limit:
             self._oversized += 1
@@ -251,7 +254,8 @@ class BrokerTransport(RecoveringTransport):
         waiter: Any,
     ) -> tuple[str, bytes]:
         """Register ``waiter`` and encode the request (ids in the body), refusing it while
-        ``queue_size`` publishes are in flight."""
+        ``queue_size`` publishes are in flight.
+        """
         if self._inflight >= self.options.queue_size:
             raise QueueFullError(
                 f"{self._inflight} requests are already being published to {self._base_url} "
@@ -280,7 +284,8 @@ class BrokerTransport(RecoveringTransport):
 
     async def _publish_counted(self, data: bytes) -> None:
         """Publish on the current link, counted in flight; a failed link raises
-        ``ConnectionClosedError`` (and recovery starts)."""
+        ``ConnectionClosedError`` (and recovery starts).
+        """
         if not self._link_open():
             raise ConnectionClosedError(None, f"the {self.kind} link is down")
         generation = self._link_generation
@@ -300,7 +305,8 @@ class BrokerTransport(RecoveringTransport):
         self, body: JsonDict, expect: int, session_id: int | None, limit: float
     ) -> asyncio.Future[Message]:
         """Recovery's requests, past the outage gate: the future of the reply, failed rather than
-        raising."""
+        raising.
+        """
         loop = self._loop
         if not self.connected or loop is None:
             raise self._not_connected()
@@ -339,7 +345,8 @@ class BrokerTransport(RecoveringTransport):
 
 async def close_quietly(closing: Any, limit: float, what: str) -> None:
     """Await a library's close (``closing``), bounded by ``limit``; failures are logged at debug
-    level only (the link is already gone)."""
+    level only (the link is already gone).
+    """
     try:
         async with timeout(limit):
             await closing

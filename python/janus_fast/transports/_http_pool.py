@@ -204,7 +204,8 @@ class HTTPConnectionPool:
     def set_limit(self, limit: int) -> None:
         """Change the limit (>= 1). Over it, idle connections close at once (oldest first) and
         busy ones as they finish their exchange; under it, queued borrowers get to open the new
-        room."""
+        room.
+        """
         room = limit - self._limit
         self._limit = limit
         for _ in range(max(room, 0)):
@@ -235,7 +236,8 @@ class HTTPConnectionPool:
     async def acquire(self, *, fresh: bool = False) -> HTTPConnection:
         """An idle connection, a new one, or the next one released when at the limit. With
         ``fresh``, never one that sat idle: after a failure, idle connections may be failing too
-        (a server restart or a cut drops them all, and their close may not be seen yet)."""
+        (a server restart or a cut drops them all, and their close may not be seen yet).
+        """
         while True:
             connection = None if fresh else self.take_idle()
             if connection is not None:
@@ -295,7 +297,8 @@ class HTTPConnectionPool:
 
     def release(self, connection: HTTPConnection) -> None:
         """A connection finished an exchange and may carry another (unless the pool is over its
-        limit: then it closes, and its closing lets a queued borrower go round)."""
+        limit: then it closes, and its closing lets a queued borrower go round).
+        """
         if self._limit and len(self._connections) > self._limit:
             connection.abort()
             return

@@ -63,7 +63,8 @@ _T = TypeVar("_T")
 @dataclasses.dataclass(frozen=True, slots=True)
 class RecoveryLink:
     """Everything the reconnector may do to its transport (built by the transport from its own
-    methods; recovery touches nothing else)."""
+    methods; recovery touches nothing else).
+    """
 
     #: A new connection (socket, handshake or broker link) ready for requests, bounded by
     #: ``connect_timeout``; raises ``TransportError``/``ProtocolError`` when that fails.
@@ -154,7 +155,8 @@ class Reconnector:
 
     def start(self, error: ConnectionClosedError, loop: asyncio.AbstractEventLoop) -> None:
         """The connection dropped while wanted: open the outage gate, fail what must fail
-        (resendable requests wait at the gate and go again), report, and recover or give up."""
+        (resendable requests wait at the gate and go again), report, and recover or give up.
+        """
         options = self._options
         can_recover = options.reconnect and options.max_retries > 0
         if can_recover:
@@ -177,7 +179,8 @@ class Reconnector:
     async def wait(self, deadline: float | None) -> None:
         """Wait in the bounded outage queue until the connection is back (``deadline`` is loop
         time); raise ``ConnectionClosedError`` if recovery gave up, ``QueueFullError`` if the
-        queue is full, ``RequestTimeoutError`` at the deadline."""
+        queue is full, ``RequestTimeoutError`` at the deadline.
+        """
         outage = self._outage
         if outage is None:
             self._raise_if_down()
@@ -306,7 +309,8 @@ class Reconnector:
         self, requests: Iterable[tuple[JsonDict, int, int | None]]
     ) -> list[Message | BaseException]:
         """Send every request at once and wait for all of them; each result is its reply or its
-        error."""
+        error.
+        """
         return await _gather(self._send_all(requests))
 
     async def _restore(self) -> None:
@@ -366,7 +370,8 @@ class Reconnector:
 
     async def _recreate(self, failed: list[tuple[JanusSession, Exception]]) -> None:
         """Create the sessions again under their ids (retry-safe), then re-attach every handle;
-        each step is one batch."""
+        each step is one batch.
+        """
         sessions = [session for session, _ in failed]
         replies = await self._batch(
             ({"janus": "create", "id": s.id}, Expect.SUCCESS, None) for s in sessions

@@ -123,7 +123,8 @@ class _TransactionExchange(Exchange):
 class _StreamExchange(_TransactionExchange):
     """The POST behind a ``send()`` stream: its HTTP reply is due within the request timeout
     (else the connection is dropped and the stream fails with ``RequestTimeoutError``), and
-    ``done()`` drops a connection still waiting for it — a reply that never comes pins nothing."""
+    ``done()`` drops a connection still waiting for it — a reply that never comes pins nothing.
+    """
 
     __slots__ = ("timer",)
 
@@ -241,7 +242,8 @@ class JanusTransportHTTP(JanusTransport):
     @property
     def max_sessions(self) -> int:
         """Sessions this transport can hold: one long poll each, within ``max_connections``
-        minus the connections kept for requests (an eighth, at most 64, at least 1)."""
+        minus the connections kept for requests (an eighth, at most 64, at least 1).
+        """
         limit = self.options.max_connections
         return limit - max(1, min(_MAX_REQUEST_RESERVE, limit // 8))
 
@@ -315,7 +317,8 @@ class JanusTransportHTTP(JanusTransport):
     ) -> Submitted:
         """A POST to the request's path on an idle pooled connection; when none is idle, the
         template awaits one (opened or queued for, within the request's deadline). The exchange
-        is the request's I/O state (``_withdraw`` drops its connection if the reply is due)."""
+        is the request's I/O state (``_withdraw`` drops its connection if the reply is due).
+        """
         pool = self._requests
         if pool is None:
             raise self._not_connected()
@@ -436,7 +439,8 @@ class JanusTransportHTTP(JanusTransport):
 
     async def _stop_poll(self, task: asyncio.Task[None]) -> None:
         """End a poll (Janus keeps a poll of a destroyed session open for up to 30 s): the
-        cancelled exchange drops its connection."""
+        cancelled exchange drops its connection.
+        """
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -454,7 +458,8 @@ class JanusTransportHTTP(JanusTransport):
     async def _poll(self, session_id: int) -> None:
         """The one long poll of a session, supervised: whatever ends it unexpectedly (a bug, an
         error nothing typed) is logged and reported to the session as a loss, never a silently
-        dead task."""
+        dead task.
+        """
         try:
             await self._poll_loop(session_id)
         except asyncio.CancelledError:
@@ -515,7 +520,8 @@ class JanusTransportHTTP(JanusTransport):
 
     def _deliver_poll(self, payload: bytes) -> bool:
         """Feed a 200 long-poll reply to the core; False if it held no message (empty, ``[]``
-        or not Janus JSON, which ``_dispatch`` counts as malformed)."""
+        or not Janus JSON, which ``_dispatch`` counts as malformed).
+        """
         if not payload.strip(b" \t\r\n[]"):
             return False
         malformed = self.stats_malformed
@@ -524,7 +530,8 @@ class JanusTransportHTTP(JanusTransport):
 
     def _count_empty_poll(self, session_id: int, payload: bytes) -> None:
         """Count a poll that delivered nothing; warn at most once per ``_EMPTY_POLL_WARN_EVERY``
-        seconds (a broken proxy would otherwise log once per poll)."""
+        seconds (a broken proxy would otherwise log once per poll).
+        """
         self.stats_empty_polls += 1
         assert self._loop is not None
         now = self._loop.time()

@@ -110,6 +110,7 @@ class JanusTransportMQTT(BrokerTransport):
             ``queue_size`` (publishes in flight and requests waiting during an outage; also the
             incoming message queue), ``reconnect``, ``max_retries``, ``retry_delay(_max)``,
             ``ping_interval`` (the MQTT keepalive, s), ``reconnect_policy``.
+
     """
 
     kind = "MQTT"

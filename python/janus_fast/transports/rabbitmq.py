@@ -107,6 +107,7 @@ class JanusTransportRabbitMQ(BrokerTransport):
         **kwargs: transport options (``TransportOptions``): ``timeout``, ``connect_timeout``,
             ``queue_size`` (publishes in flight and requests waiting during an outage),
             ``reconnect``, ``max_retries``, ``retry_delay(_max)``, ``reconnect_policy``.
+
     """
 
     kind = "RabbitMQ"

@@ -123,6 +123,7 @@ class JanusTransportUnix(RecoveringTransport):
         client_path: ``SOCK_DGRAM`` only: where to bind the client's own socket (default: a
             fresh private folder); removed on ``disconnect()``.
         **kwargs: transport options (``TransportOptions``); ``ssl``/``ca_file`` are refused.
+
     """
 
     _core: JanusCore
@@ -205,7 +206,8 @@ class JanusTransportUnix(RecoveringTransport):
 
     async def _open_socket(self) -> None:
         """A new socket connected to Janus's (bound to the client's path first in DGRAM mode),
-        bounded by ``connect_timeout``; ``TransportError`` when that fails."""
+        bounded by ``connect_timeout``; ``TransportError`` when that fails.
+        """
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._close_socket()
@@ -330,7 +332,8 @@ class JanusTransportUnix(RecoveringTransport):
 
     def _on_oversized(self, count: int, size: int) -> None:
         """A packet longer than the read buffer was cut by the kernel: counted, logged, dropped
-        (its request, if any, fails at its deadline)."""
+        (its request, if any, fails at its deadline).
+        """
         self._oversized += 1
         self.stats_malformed += 1
         self._log_malformed(
@@ -362,6 +365,7 @@ class JanusTransportUnix(RecoveringTransport):
             InvalidMessageError: longer than pfunix reads (``MAX_REQUEST_SIZE``).
             QueueFullError: ``queue_size`` packets already wait for the socket.
             ConnectionClosedError: the socket is gone (the loss is reported first).
+
         """
         if len(data) > MAX_REQUEST_SIZE:
             raise InvalidMessageError(
@@ -395,7 +399,8 @@ class JanusTransportUnix(RecoveringTransport):
 
     def _socket_lost(self, sock: socket.socket, reason: str) -> None:
         """The socket ``sock`` failed: drop it; recovery takes over while the user wants it (or,
-        if it is already at work, what it sent on that socket fails now)."""
+        if it is already at work, what it sent on that socket fails now).
+        """
         if sock is not self._sock:
             return
         self._close_socket()
@@ -427,7 +432,8 @@ class JanusTransportUnix(RecoveringTransport):
     def _ping_tick(self, sock: socket.socket) -> None:
         """A Janus ``ping`` each ``ping_interval``: a DGRAM socket learns that Janus went away
         only by sending, and a hung Janus answers nothing; no pong within ``ping_timeout``
-        drops the socket and recovery starts."""
+        drops the socket and recovery starts.
+        """
         self._pinger = None
         if sock is not self._sock or not self.connected:
             return
@@ -484,7 +490,8 @@ class JanusTransportUnix(RecoveringTransport):
         self, body: JsonDict, expect: int, session_id: int | None, limit: float
     ) -> asyncio.Future[Message]:
         """Send a request on the current socket past the outage gate (recovery's requests and
-        liveness pings): the future of its completion, failed rather than raising."""
+        liveness pings): the future of its completion, failed rather than raising.
+        """
         loop = self._loop
         if not self.connected or loop is None:
             raise self._not_connected()
@@ -513,7 +520,8 @@ class JanusTransportUnix(RecoveringTransport):
 
 def _claim_path(path: str) -> None:
     """Make ``path`` free for the client's socket: a socket nobody serves (left by a process
-    that died) is removed; anything else there is refused."""
+    that died) is removed; anything else there is refused.
+    """
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:

@@ -149,13 +149,15 @@ class JanusTransportWebsocket(RecoveringTransport):
     def coalescing(self) -> bool:
         """Whether requests queued now share WebSocket frames: only after the server said (on
         this socket) it is Janus >= 1.1.2, never after it rejected such a frame, never with
-        ``coalesce=False``."""
+        ``coalesce=False``.
+        """
         return bool(self._core.coalesce)
 
     @property
     def server_version(self) -> int | None:
         """Janus's ``version`` (e.g. 1102) from the ``info`` sent after the handshake, once
-        answered; learned again on every reconnection."""
+        answered; learned again on every reconnection.
+        """
         version: int | None = self._core.server_version
         return version
 
@@ -273,7 +275,8 @@ class JanusTransportWebsocket(RecoveringTransport):
     def receive_batching_stats(self) -> dict[str, int]:
         """The current socket's receive batching: its watermark now, times it was raised, times
         the guard dropped it for a partial batch (``guard_trips``) or because nothing arrived
-        (``quiet_drops``), and the guard's ticks (all 0 when batching is off or unsupported)."""
+        (``quiet_drops``), and the guard's ticks (all 0 when batching is off or unsupported).
+        """
         batcher = self._batcher
         if batcher is None:
             return {
@@ -305,7 +308,8 @@ class JanusTransportWebsocket(RecoveringTransport):
     @property
     def write_flow_stats(self) -> dict[str, int]:
         """Write backpressure: whether writing is paused now (1/0), times it paused, bytes in the
-        socket's write buffer, requests waiting for it to drain."""
+        socket's write buffer, requests waiting for it to drain.
+        """
         socket = self._socket
         return {
             "paused": int(self._write_gate is not None),
@@ -347,7 +351,8 @@ class JanusTransportWebsocket(RecoveringTransport):
     def _on_write_paused(self, protocol: _WebSocketProtocol) -> None:
         """The write buffer went over ``write_buffer_limit`` (the peer does not read): stop
         reading, so that nothing we answer by ourselves (pongs) piles up, and hold new
-        requests back until it drains."""
+        requests back until it drains.
+        """
         socket = self._socket
         if protocol is not self._protocol or socket is None or self._write_gate is not None:
             return
@@ -426,7 +431,8 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
         """The WebSocket ended (close frame, EOF or protocol error): the socket is done now,
-        not when the OS reports it, so no request can slip into a closed connection."""
+        not when the OS reports it, so no request can slip into a closed connection.
+        """
         self._close_info = (code, reason or "closed by Janus")
         socket = self._socket
         self._forget_socket()
@@ -444,7 +450,8 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     def _socket_gone(self, error: ConnectionClosedError) -> None:
         """The socket is gone while the user wants it: recovery takes over (or, if it is already
-        at work, the requests it sent on that socket fail now instead of at their deadline)."""
+        at work, the requests it sent on that socket fail now instead of at their deadline).
+        """
         if not self.connected:
             return
         self._stop_pinger()
@@ -483,7 +490,8 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     def _ping_tick(self) -> None:
         """Send a WebSocket ping each ``ping_interval``; no pong within ``ping_timeout`` means the
-        peer is dead (no FIN needed): the socket is aborted and reconnection starts."""
+        peer is dead (no FIN needed): the socket is aborted and reconnection starts.
+        """
         assert self._loop is not None
         self._pinger = None
         if self._socket is None or self._core.state != "open":
@@ -531,7 +539,8 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
         """The outage queue while reconnecting, the write gate while the socket's buffer is
-        full; both bounded by ``queue_size`` and ``deadline``."""
+        full; both bounded by ``queue_size`` and ``deadline``.
+        """
         while self._recovery.active or self._write_gate is not None:
             if self._recovery.active:
                 await self._recovery.wait(deadline)
@@ -571,7 +580,8 @@ class JanusTransportWebsocket(RecoveringTransport):
         self, body: JsonDict, expect: int, session_id: int | None, timeout: float
     ) -> asyncio.Future[Message]:
         """Queue a request on the current socket past the outage gate (recovery's requests);
-        requests queued in the same loop iteration share coalesced frames."""
+        requests queued in the same loop iteration share coalesced frames.
+        """
         loop = self._loop
         if not self.connected or loop is None:
             raise self._not_connected()

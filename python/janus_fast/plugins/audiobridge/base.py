@@ -27,7 +27,8 @@ class AudioBridgeError(TypedPluginError):
 
 class AudioBridgeEventType(enum.Enum):
     """AudioBridge events for ``on_event`` (handlers get the ``plugindata.data`` dict; the
-    jsep, when the event carries one, under ``"jsep"``)."""
+    jsep, when the event carries one, under ``"jsep"``).
+    """
 
     #: Our own join (with ``id``) or another participant's (``participants`` only).
     JOINED = "joined"

@@ -71,7 +71,8 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         audio is sent and ``recorder`` (a ``MediaRecorder`` or anything with ``addTrack``/
         ``start``/``stop``) gets the room's mix. ``rtp``: join with plain RTP instead (the
         reply's ``rtp`` says where to send). Other options (``prebuffer``,
-        ``audio_level_average`` …) go in kwargs."""
+        ``audio_level_average`` …) go in kwargs.
+        """
         offer = jsep
         made_here = jsep is None and (player is not None or recorder is not None)
         if made_here:
@@ -135,7 +136,8 @@ class AudioBridgeParticipant(AudioBridgeHandle):
     ) -> JsonDict:
         """``configure`` our participation (mute/unmute ourselves, display, volume …); emits
         ``CONFIGURED``. With ``jsep=offer`` (a first negotiation after a plain ``join``, or a
-        renegotiation) Janus's answer is returned under ``data["jsep"]``."""
+        renegotiation) Janus's answer is returned under ``data["jsep"]``.
+        """
         if self._room_id is None:
             raise AudioBridgeError(0, "Must join a room before configuring")
         body = compact(
@@ -178,7 +180,8 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``changeroom``: leave our room and join ``room_id`` keeping the PeerConnection;
-        emits ``ROOM_CHANGED``; returns the data (new ``id``, ``participants``)."""
+        emits ``ROOM_CHANGED``; returns the data (new ``id``, ``participants``).
+        """
         if self._room_id is None:
             raise AudioBridgeError(0, "Must join a room before changing room")
         body = compact(
@@ -205,14 +208,16 @@ class AudioBridgeParticipant(AudioBridgeHandle):
 
     async def leave(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """``leave`` (the PeerConnection stays; ``join`` + ``configure`` reuse it); emits
-        ``LEFT``, resets the room state."""
+        ``LEFT``, resets the room state.
+        """
         data = reply_data(await self._send_request({"request": "leave"}, timeout=timeout))
         self._reset_state()
         return data
 
     async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:  # type: ignore[override]
         """The AudioBridge ``hangup`` request: Janus closes the PeerConnection (we stay in the
-        room); ours is closed too. The core hangup is ``core_hangup()``."""
+        room); ours is closed too. The core hangup is ``core_hangup()``.
+        """
         data = reply_data(await self._send_request({"request": "hangup"}, timeout=timeout))
         await self._close_pc()
         return data

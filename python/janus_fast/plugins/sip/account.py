@@ -59,7 +59,8 @@ class SipAccount(SipHandle):
         """``register`` ``username`` (a SIP URI) at ``proxy``. Returns Janus's first answer
         (``registering``; ``registered`` at once for a guest); ``wait_registered()`` then
         waits for the registrar's verdict. ``account_type`` is Janus's ``type`` (``guest``: no
-        REGISTER; ``helper``: an extra line of the ``master_id`` account)."""
+        REGISTER; ``helper``: an extra line of the ``master_id`` account).
+        """
         registration: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
         # Its outcome is read by wait_registered(), if ever: never an unretrieved exception.
         registration.add_done_callback(_retrieve)
@@ -99,7 +100,8 @@ class SipAccount(SipHandle):
 
     async def wait_registered(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """The ``registered`` event of the last ``register`` (at once if it came already);
-        ``SipError`` (the SIP code, e.g. 403) on ``registration_failed``."""
+        ``SipError`` (the SIP code, e.g. 403) on ``registration_failed``.
+        """
         registration = self._registration
         if registration is None:
             raise SipError(0, "wait_registered() needs register() first")
@@ -124,7 +126,8 @@ class SipAccount(SipHandle):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``subscribe`` to a SIP event package (``message-summary`` …); ``NOTIFY`` events
-        follow, and ``SUBSCRIBE_SUCCEEDED``/``SUBSCRIBE_FAILED``."""
+        follow, and ``SUBSCRIBE_SUCCEEDED``/``SUBSCRIBE_FAILED``.
+        """
         body = {
             "request": "subscribe",
             "event": event,
@@ -155,7 +158,8 @@ class SipAccount(SipHandle):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``message``: a SIP MESSAGE, to ``uri`` (out of dialog) or in the current call.
-        ``MESSAGEDELIVERY`` reports the SIP outcome."""
+        ``MESSAGEDELIVERY`` reports the SIP outcome.
+        """
         body = {
             "request": "message",
             "content": content,

@@ -20,7 +20,8 @@ from janus_fast.plugins._errors import TypedPluginError
 
 class SipError(TypedPluginError):
     """A SIP plugin error (``error_code``/``error_message``), or a SIP failure the client turns
-    into one (``registration_failed``: the SIP status code and reason)."""
+    into one (``registration_failed``: the SIP status code and reason).
+    """
 
     plugin_name = "janus.plugin.sip"
     label = "SIP"

@@ -53,7 +53,8 @@ class SipCall(SipAccount):
         """``call`` ``uri`` (an INVITE). The offer is made here from ``player`` (audio
         receive-only without one; remote tracks to ``recorder``), or sent as given with
         ``jsep=``. Returns the ``calling`` result (with the ``call_id``); ``ACCEPTED`` follows
-        (its answer applied to our PeerConnection), or ``HANGUP`` with the SIP code."""
+        (its answer applied to our PeerConnection), or ``HANGUP`` with the SIP code.
+        """
         if self._in_call:
             raise SipError(0, "Already in a call")
         offer = jsep if jsep is not None else await self._media_offer(player, recorder, "SIP.call")
@@ -90,7 +91,8 @@ class SipCall(SipAccount):
     ) -> JsonDict:
         """``accept`` the incoming call whose offer is ``jsep`` (the ``INCOMINGCALL`` event's
         ``"jsep"``), answered here from ``player``/``recorder``; or send a ready-made
-        ``answer=``. Returns the ``accepting`` result."""
+        ``answer=``. Returns the ``accepting`` result.
+        """
         if not self._in_call:
             raise SipError(0, "No incoming call to accept")
         if answer is None:
@@ -120,7 +122,8 @@ class SipCall(SipAccount):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``decline`` the incoming call (SIP ``code``, 486 by default), or a transfer's
-        ``refer_id``."""
+        ``refer_id``.
+        """
         body = {"request": "decline", "code": code, "headers": headers, "refer_id": refer_id}
         result = await self._sip_request(body, timeout)
         if refer_id is None:
@@ -132,7 +135,8 @@ class SipCall(SipAccount):
     ) -> JsonDict:
         """The SIP ``hangup`` request (a BYE, or a CANCEL while ringing); closes our
         PeerConnection. The core hangup is ``core_hangup()``. Refused here when no call is
-        known (Janus 1.1.2 never answers a hangup outside a call)."""
+        known (Janus 1.1.2 never answers a hangup outside a call).
+        """
         if not self._in_call:
             raise SipError(0, "No call to hang up")
         result = await self._sip_request({"request": "hangup", "headers": headers}, timeout)
@@ -149,7 +153,8 @@ class SipCall(SipAccount):
     ) -> JsonDict:
         """``hold`` (a re-INVITE; ``direction``: sendonly, recvonly or inactive). Janus 1.1.2
         does not answer a hold/unhold sent outside a call or while a re-INVITE is pending (the
-        request then times out), and reports no event when the re-INVITE completes."""
+        request then times out), and reports no event when the re-INVITE completes.
+        """
         return await self._sip_request({"request": "hold", "direction": direction}, timeout)
 
     async def unhold(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
@@ -160,7 +165,8 @@ class SipCall(SipAccount):
         self, *, jsep: JsonDict | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``update``: renegotiate the call (a re-INVITE) with a new offer: ``jsep=``, or one
-        made here from our PeerConnection. Janus's answer comes with ``UPDATED``."""
+        made here from our PeerConnection. Janus's answer comes with ``UPDATED``.
+        """
         offer = jsep
         if offer is None:
             pc = self._pc
@@ -198,7 +204,8 @@ class SipCall(SipAccount):
         self, uri: str, replace: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``transfer`` the peer to ``uri`` (a REFER; ``replace``: the Call-ID of an attended
-        transfer). The peer gets a ``TRANSFER`` event."""
+        transfer). The peer gets a ``TRANSFER`` event.
+        """
         body = {"request": "transfer", "uri": uri, "replace": replace}
         return await self._sip_request(body, timeout)
 

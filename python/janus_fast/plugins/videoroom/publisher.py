@@ -63,7 +63,8 @@ class VideoRoomPublisher(VideoRoomHandle):
     ) -> JsonDict:
         """``joinandconfigure`` (new): join as publisher and configure (with a jsep: publish) in
         one request. ``configure`` kwargs (bitrate, record, descriptions …) are sent as given.
-        The returned data carries Janus's answer under ``jsep`` when one was sent."""
+        The returned data carries Janus's answer under ``jsep`` when one was sent.
+        """
         body = compact(
             {
                 "request": "joinandconfigure",
@@ -98,7 +99,8 @@ class VideoRoomPublisher(VideoRoomHandle):
     ) -> JsonDict:
         """``publish``. With ``player`` (an aiortc ``MediaPlayer``) the offer is made here (needs
         ``[media]``) and the answer applied; with ``jsep=offer`` the offer is sent as is and the
-        answer is returned under ``data["jsep"]``."""
+        answer is returned under ``data["jsep"]``.
+        """
         if self._participant_type != ParticipantType.PUBLISHER:
             raise VideoRoomError(-1, "Must join as publisher before publishing")
         offer = jsep
@@ -151,7 +153,8 @@ class VideoRoomPublisher(VideoRoomHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``configure`` (publisher or subscriber). New: ``jsep=`` (renegotiation) and extra
-        kwargs (e.g. subscriber ``substream``/``temporal``, ``restart``), sent as given."""
+        kwargs (e.g. subscriber ``substream``/``temporal``, ``restart``), sent as given.
+        """
         body = compact(
             {
                 "request": "configure",

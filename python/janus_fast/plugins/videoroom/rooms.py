@@ -39,7 +39,8 @@ class VideoRoomAdministration(VideoRoomHandle):
         **kwargs: Any,
     ) -> RoomId:
         """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
-        also a generated one). Extra kwargs are room settings, sent as given."""
+        also a generated one). Extra kwargs are room settings, sent as given.
+        """
         body = compact(
             {
                 "request": "create",
@@ -219,7 +220,8 @@ class VideoRoomAdministration(VideoRoomHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``rtp_forward`` (new): forward a publisher's streams (``[{mid, port, …}]``) to
-        ``host``. Returns the data, whose ``forwarders`` carry the ``stream_id``s."""
+        ``host``. Returns the data, whose ``forwarders`` carry the ``stream_id``s.
+        """
         body = compact(
             {
                 "request": "rtp_forward",
@@ -283,7 +285,8 @@ class VideoRoomAdministration(VideoRoomHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``add_remote_publisher`` (new): a publisher fed by plain RTP on ``iface``
-        (e.g. from another Janus); returns the data with the ``id``, ``ip`` and ``port``."""
+        (e.g. from another Janus); returns the data with the ``id``, ``ip`` and ``port``.
+        """
         body = compact(
             {
                 "request": "add_remote_publisher",
@@ -330,7 +333,8 @@ class VideoRoomAdministration(VideoRoomHandle):
     ) -> JsonDict:
         """``update_remote_publisher`` (new): new or changed ``streams`` (as for
         ``add_remote_publisher``, only those that change) and/or a new ``display``; extra
-        kwargs (``metadata``, ``srtp_suite``, ``srtp_crypto``) are sent as given."""
+        kwargs (``metadata``, ``srtp_suite``, ``srtp_crypto``) are sent as given.
+        """
         body = compact(
             {
                 "request": "update_remote_publisher",
@@ -362,7 +366,8 @@ class VideoRoomAdministration(VideoRoomHandle):
         """``publish_remotely`` (new): send a local publisher's streams to the remote publisher
         another instance created at ``host:port`` (its ``add_remote_publisher`` reply's ``ip`` and
         ``port``). ``remote_id`` names this remotization here (for ``unpublish_remotely``); extra
-        kwargs (``srtp_suite``, ``srtp_crypto``) are sent as given."""
+        kwargs (``srtp_suite``, ``srtp_crypto``) are sent as given.
+        """
         body = compact(
             {
                 "request": "publish_remotely",
@@ -408,7 +413,8 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> list[JsonDict]:
         """``listremotes`` (new): a local publisher's remotizations
-        (``[{"remote_id", "host", "port", "rtcp_port"?}]``)."""
+        (``[{"remote_id", "host", "port", "rtcp_port"?}]``).
+        """
         body = compact(
             {
                 "request": "listremotes",

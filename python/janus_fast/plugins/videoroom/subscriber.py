@@ -33,7 +33,8 @@ class VideoRoomSubscriber(VideoRoomHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``configure`` for a subscriber (new): per-stream ``streams=[{mid, substream, …}]``
-        or the legacy top-level simulcast/SVC layer fields."""
+        or the legacy top-level simulcast/SVC layer fields.
+        """
         body = compact(
             {
                 "request": "configure",
@@ -59,7 +60,8 @@ class VideoRoomSubscriber(VideoRoomHandle):
         **kwargs: Any,
     ) -> JsonDict:
         """``join`` as subscriber (new, signalling only): returns the data with Janus's offer
-        under ``jsep``; answer it with ``start(jsep=answer)``."""
+        under ``jsep``; answer it with ``start(jsep=answer)``.
+        """
         self._refuse_publisher()
         body = compact(
             {
@@ -89,7 +91,8 @@ class VideoRoomSubscriber(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
         """``join`` as subscriber, then answer Janus's offer with ``start`` (needs ``[media]``).
-        Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given."""
+        Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given.
+        """
         import_aiortc("VideoRoom.subscribe_to_publisher")
         self._refuse_publisher()
         await self._fresh_pc()  # before the join: Janus may trickle right after its offer
@@ -149,7 +152,8 @@ class VideoRoomSubscriber(VideoRoomHandle):
         self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
         """``subscribe`` to more streams; renegotiates when a PeerConnection exists, else the
-        new offer is returned under ``data["jsep"]``."""
+        new offer is returned under ``data["jsep"]``.
+        """
         body = {"request": "subscribe", "streams": streams}
         data = reply_data(await self._send_request(body, timeout=timeout))
         await self._renegotiate(data, timeout)
