@@ -1,5 +1,7 @@
-"""``JanusEchoTestPlugin``: janus-client's EchoTest (``start``/``wait_webrtcup``/``close_stream``)
-plus ``configure``, the plugin's one request with all its options.
+"""The EchoTest client ``JanusEchoTestPlugin``, janus-client's names plus ``configure``.
+
+janus-client's EchoTest (``start``/``wait_webrtcup``/``close_stream``) plus ``configure``, the
+plugin's one request with all its options.
 
 Rule: ``start`` needs aiortc (imported on call); ``configure`` is pure signalling and takes an
 optional ready-made ``jsep``. A ``media`` event without a recorder, or ``close_stream`` before
@@ -107,10 +109,32 @@ class JanusEchoTestPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """The EchoTest request (new): toggle audio/video, cap the bitrate, record, pick
-        simulcast layers; other options (``svc``, ``spatial_layer``, ``audiocodec``,
-        ``videocodec``, ``videoprofile``, ``opusred``, ``min_delay``, ``max_delay`` …) go in
-        kwargs. With ``jsep=offer``, Janus's answer is returned under ``data["jsep"]``.
+        """Send the EchoTest request (new): toggle media, cap the bitrate, record, pick layers.
+
+        Options left at None are not sent.
+
+        Args:
+            audio: Echo audio back or not.
+            video: Echo video back or not.
+            bitrate: Cap on the video bitrate (bit/s) Janus asks the browser for (REMB).
+            record: Start or stop recording on the Janus side.
+            filename: Base path of Janus's recordings.
+            substream: Simulcast substream to echo.
+            temporal: Simulcast temporal layer to echo.
+            fallback: Simulcast fallback delay, in microseconds.
+            jsep: A ready-made offer to send with the request.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` by default.
+            **kwargs: Other EchoTest options, sent as they are (``svc``, ``spatial_layer``,
+                ``audiocodec``, ``videocodec``, ``videoprofile``, ``opusred``, ``min_delay``,
+                ``max_delay`` …).
+
+        Returns:
+            The reply's ``plugindata.data``; with ``jsep=offer``, Janus's answer under
+            ``"jsep"``.
+
+        Raises:
+            EchoTestError: Janus refused the request (or a core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
