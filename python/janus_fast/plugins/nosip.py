@@ -28,8 +28,9 @@ class NoSipError(TypedPluginError):
 
 
 class NoSipEventType(enum.Enum):
-    """NoSIP events for ``on_event`` (handlers get the event's ``result``; its jsep, if any,
-    under ``"jsep"``).
+    """NoSIP events for ``on_event``.
+
+    Handlers get the event's ``result``, with its jsep (if any) under ``"jsep"``.
     """
 
     GENERATED = "generated"
@@ -92,9 +93,21 @@ class JanusNoSipPlugin(PluginClient):
         srtp_profile: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``generate``: the barebone SDP for a WebRTC ``jsep`` (our offer or answer). Returns
-        the result (``type``, ``sdp``, ``update`` on a renegotiation). ``srtp``:
-        ``sdes_optional`` or ``sdes_mandatory`` (SDES-SRTP towards the legacy peer).
+        """Send ``generate``: turn a WebRTC jsep into the barebone (plain RTP) SDP.
+
+        Args:
+            jsep: Our WebRTC offer or answer.
+            info: Opaque text Janus attaches to the session (shown in its events).
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
+            srtp_profile: The SRTP profile to offer (with ``srtp``).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's ``result``: ``type``, ``sdp``, and ``update`` on a renegotiation.
+
+        Raises:
+            NoSipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {"request": "generate", "info": info, "srtp": srtp, "srtp_profile": srtp_profile}
@@ -111,9 +124,23 @@ class JanusNoSipPlugin(PluginClient):
         srtp_profile: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``process`` the legacy peer's barebone ``sdp`` (``sdp_type``: ``offer`` or ``answer``);
-        the result carries Janus's WebRTC jsep under ``"jsep"`` (an answer for an answer,
-        an offer for an offer).
+        """Send ``process``: turn the legacy peer's barebone SDP into Janus's WebRTC jsep.
+
+        Args:
+            sdp_type: ``offer`` or ``answer``.
+            sdp: The legacy peer's barebone SDP.
+            info: Opaque text Janus attaches to the session (shown in its events).
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
+            srtp_profile: The SRTP profile to offer (with ``srtp``).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's ``result``, with Janus's WebRTC jsep under ``"jsep"`` (an answer for
+            an answer, an offer for an offer).
+
+        Raises:
+            NoSipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -128,8 +155,20 @@ class JanusNoSipPlugin(PluginClient):
         return _result(await self._send_request(body, timeout=timeout))
 
     async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:  # type: ignore[override]
-        """The NoSIP ``hangup`` request (Janus closes the PeerConnection and the RTP session);
-        ours is closed too. The core hangup is ``core_hangup()``.
+        """Send the NoSIP ``hangup`` request and close our PeerConnection.
+
+        Janus closes its PeerConnection and the RTP session. The core hangup is
+        ``core_hangup()``.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's ``result``.
+
+        Raises:
+            NoSipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         result = _result(await self._send_request({"request": "hangup"}, timeout=timeout))
         await self._close_pc()
@@ -149,8 +188,25 @@ class JanusNoSipPlugin(PluginClient):
         filename: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``recording`` ``action`` ``start``/``stop``: our and/or the peer's audio/video to
-        ``.mjr`` files named from ``filename`` (a base path Janus can write).
+        """Send ``recording``: start or stop recording our and/or the peer's media.
+
+        Options left at None are not sent.
+
+        Args:
+            action: ``start`` or ``stop``.
+            audio: Record (or stop recording) our audio.
+            video: Record (or stop recording) our video.
+            peer_audio: Record (or stop recording) the peer's audio.
+            peer_video: Record (or stop recording) the peer's video.
+            filename: Base path Janus can write; the ``.mjr`` files are named from it.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's ``result``.
+
+        Raises:
+            NoSipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -185,10 +241,25 @@ class JanusNoSipPlugin(PluginClient):
         srtp_profile: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """Caller side: a PeerConnection with ``player``'s tracks (audio receive-only without
-        one; remote tracks to ``recorder``), its offer through ``generate``. Returns the
-        barebone offer (``{"type": "offer", "sdp": …}``) for the legacy peer; its answer goes
-        to ``accept_answer``.
+        """Caller side: make a PeerConnection and turn its offer into a barebone offer.
+
+        Needs the ``[media]`` extra. The legacy peer's answer goes to ``accept_answer``.
+
+        Args:
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent; without one, audio is receive-only.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            info: Opaque text Janus attaches to the session (shown in its events).
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
+            srtp_profile: The SRTP profile to offer (with ``srtp``).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The barebone offer ``{"type": "offer", "sdp": …}`` for the legacy peer.
+
+        Raises:
+            NoSipError: Janus refused ``generate`` (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         pc = await self._new_media(player, recorder, "NoSIP.make_offer")
         await pc.setLocalDescription(await pc.createOffer())
@@ -200,8 +271,22 @@ class JanusNoSipPlugin(PluginClient):
     async def accept_answer(
         self, sdp: str, *, info: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """Caller side: ``process`` the legacy peer's barebone answer and apply Janus's WebRTC
-        answer to our PeerConnection; media then flows. Returns the result.
+        """Caller side: apply the legacy peer's barebone answer; media then flows.
+
+        The answer goes through ``process``; Janus's WebRTC answer is applied to our
+        PeerConnection.
+
+        Args:
+            sdp: The legacy peer's barebone answer.
+            info: Opaque text Janus attaches to the session (shown in its events).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The ``process`` result (Janus's WebRTC answer under ``"jsep"``).
+
+        Raises:
+            NoSipError: ``make_offer()`` was not called first, or Janus refused ``process``.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._pc is None:
             raise NoSipError(0, "accept_answer() needs make_offer() first")
@@ -220,9 +305,29 @@ class JanusNoSipPlugin(PluginClient):
         srtp_profile: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """Callee side: ``process`` the legacy peer's barebone offer, answer Janus's WebRTC
-        offer from a PeerConnection with ``player``'s tracks, and ``generate`` the barebone
-        answer. Returns it (``{"type": "answer", "sdp": …}``) for the legacy peer.
+        """Callee side: answer the legacy peer's barebone offer with a barebone answer.
+
+        Needs the ``[media]`` extra. The offer goes through ``process``; Janus's WebRTC offer
+        is answered by a fresh PeerConnection with ``player``'s tracks, and that answer goes
+        through ``generate``.
+
+        Args:
+            sdp: The legacy peer's barebone offer.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            info: Opaque text Janus attaches to the session (shown in its events).
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
+            srtp_profile: The SRTP profile to offer (with ``srtp``).
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The barebone answer ``{"type": "answer", "sdp": …}`` for the legacy peer.
+
+        Raises:
+            NoSipError: Janus refused ``process`` or ``generate`` (or a core error on them).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         import_aiortc("NoSIP.accept_offer")
         result = await self.process("offer", sdp, info=info, timeout=timeout)
