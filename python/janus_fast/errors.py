@@ -1,5 +1,4 @@
-"""The one exception tree of janus_fast, the Janus error-code table, and the one factory of
-combined error classes.
+"""The exception tree of janus_fast, the Janus error-code table and the combined-class factory.
 
 Rule: every error the library raises is a ``JanusFastError``. Each also subclasses the builtin
 that janus-client code catches for the same situation (``Exception``, ``ConnectionError``,
@@ -39,8 +38,10 @@ class InvalidURLError(JanusFastError, ValueError):
 
 
 class InvalidOptionError(JanusFastError, ValueError):
-    """A transport or session option is invalid (NaN, infinite or negative duration, TLS settings
-    on a plain URL, ...): raised when the transport is constructed.
+    """A transport or session option is invalid.
+
+    Raised when the transport is constructed: a NaN, infinite or negative duration, TLS settings
+    on a plain URL, ...
     """
 
 
@@ -49,9 +50,15 @@ class TransportError(JanusFastError, ConnectionError):
 
 
 def connect_error(error: TransportError) -> TransportError:
-    """A failed connect as janus-client showed it: the ``OSError`` the socket raised (its class,
-    e.g. ``ConnectionRefusedError``, and its text), combined with ``TransportError``. ``error``
-    itself when it does not carry the socket's ``OSError`` as its cause.
+    """Show a failed connect as janus-client did: as the ``OSError`` the socket raised.
+
+    Args:
+        error: the ``TransportError`` of the failed connect.
+
+    Returns:
+        An error that is both ``TransportError`` and the class of the socket's ``OSError`` (e.g.
+        ``ConnectionRefusedError``), with that error's args and text; ``error`` itself when its
+        cause is not such an ``OSError``.
     """
     cause = error.__cause__
     if not isinstance(cause, OSError) or isinstance(cause, JanusFastError):
@@ -123,9 +130,11 @@ class QueueFullError(JanusFastError):
 
 
 class ConnectionLimitError(JanusFastError):
-    """The HTTP transport's connection budget (``max_connections``) has no room for another
-    session's long poll: create the session on another transport, raise the limit (below what
-    the Janus HTTP server accepts), or use WebSocket, which multiplexes every session.
+    """The HTTP transport's connection budget (``max_connections``) is spent.
+
+    There is no room for another session's long poll: create the session on another transport,
+    raise the limit (below what the Janus HTTP server accepts), or use WebSocket, which
+    multiplexes every session.
     """
 
 
@@ -161,107 +170,157 @@ class JanusError(JanusFastError):
         super().__init__(f"Janus error {code}: {reason}")
 
     def error_object(self) -> dict[str, Any]:
-        """The reply's ``error`` object, as janus-client showed it in its messages."""
+        """Return the reply's ``error`` object, as janus-client showed it in its messages."""
         return {"code": self.code, "reason": self.reason}
 
 
 class UnauthorizedError(JanusError, AuthError):
+    """Janus error 403: unauthorized: a missing or wrong apisecret or token."""
+
     janus_code = 403
 
 
 class UnauthorizedPluginError(JanusError, AuthError):
+    """Janus error 405: the token may not use this plugin."""
+
     janus_code = 405
 
 
 class TransportSpecificError(JanusError):
+    """Janus error 450: a transport-specific error."""
+
     janus_code = 450
 
 
 class MissingRequestError(JanusError):
+    """Janus error 452: the request is missing."""
+
     janus_code = 452
 
 
 class UnknownRequestError(JanusError):
+    """Janus error 453: Janus does not know the request."""
+
     janus_code = 453
 
 
 class InvalidJSONError(JanusError):
+    """Janus error 454: the request is not valid JSON."""
+
     janus_code = 454
 
 
 class InvalidJSONObjectError(JanusError):
+    """Janus error 455: the request is not a JSON object."""
+
     janus_code = 455
 
 
 class MissingElementError(JanusError):
+    """Janus error 456: a mandatory element is missing."""
+
     janus_code = 456
 
 
 class InvalidRequestPathError(JanusError):
+    """Janus error 457: the request is not valid on this path (session or handle)."""
+
     janus_code = 457
 
 
 class SessionNotFoundError(JanusError):
+    """Janus error 458: no such session."""
+
     janus_code = 458
 
 
 class HandleNotFoundError(JanusError):
+    """Janus error 459: no such handle."""
+
     janus_code = 459
 
 
 class PluginNotFoundError(JanusError):
+    """Janus error 460: no such plugin."""
+
     janus_code = 460
 
 
 class PluginAttachError(JanusError):
+    """Janus error 461: attaching to the plugin failed."""
+
     janus_code = 461
 
 
 class PluginMessageError(JanusError):
+    """Janus error 462: sending the message to the plugin failed."""
+
     janus_code = 462
 
 
 class PluginDetachError(JanusError):
+    """Janus error 463: detaching from the plugin failed."""
+
     janus_code = 463
 
 
 class JsepUnknownTypeError(JanusError):
+    """Janus error 464: the JSEP type is unknown."""
+
     janus_code = 464
 
 
 class JsepInvalidSdpError(JanusError):
+    """Janus error 465: the JSEP SDP is invalid."""
+
     janus_code = 465
 
 
 class TrickleInvalidStreamError(JanusError):
+    """Janus error 466: the trickle candidate names an invalid stream."""
+
     janus_code = 466
 
 
 class InvalidElementTypeError(JanusError):
+    """Janus error 467: an element has the wrong JSON type."""
+
     janus_code = 467
 
 
 class SessionConflictError(JanusError):
+    """Janus error 468: the session id is already in use."""
+
     janus_code = 468
 
 
 class UnexpectedAnswerError(JanusError):
+    """Janus error 469: a JSEP answer arrived where none was expected."""
+
     janus_code = 469
 
 
 class TokenNotFoundError(JanusError):
+    """Janus error 470: the token is not known."""
+
     janus_code = 470
 
 
 class WebRTCStateError(JanusError):
+    """Janus error 471: the request does not fit the handle's WebRTC state."""
+
     janus_code = 471
 
 
 class NotAcceptingSessionsError(JanusError):
+    """Janus error 472: Janus is not accepting new sessions."""
+
     janus_code = 472
 
 
 class UnknownJanusError(JanusError):
+    """Janus error 490: an unknown error."""
+
     janus_code = 490
 
 
@@ -298,20 +357,40 @@ JANUS_ERROR_CLASSES: dict[int, type[JanusError]] = {
 
 
 def janus_error_class(code: int) -> type[JanusError]:
-    """The typed ``JanusError`` subclass of a core error code; ``JanusError`` itself for a code
-    outside the table (the one fallback rule of every typed Janus error).
+    """Look up the typed ``JanusError`` subclass of a Janus core error code.
+
+    Args:
+        code: the ``error.code`` of a Janus ``error`` reply.
+
+    Returns:
+        The subclass from ``JANUS_ERROR_CLASSES``; ``JanusError`` itself for a code outside the
+        table (the one fallback rule of every typed Janus error).
     """
     return JANUS_ERROR_CLASSES.get(code, JanusError)
 
 
 def janus_error(code: int, reason: str) -> JanusError:
-    """The typed ``JanusError`` for a core error code (``JanusError`` if unknown)."""
+    """Build the typed ``JanusError`` for a core error code (``JanusError`` if unknown).
+
+    Args:
+        code: the Janus error code.
+        reason: the Janus error text.
+
+    Returns:
+        An instance of ``janus_error_class(code)``.
+    """
     return janus_error_class(code)(code, reason)
 
 
 def create_session_error(error: JanusError) -> JanusError:
-    """``error`` (an error reply to ``create``) with janus-client's text:
-    ``Create session fail: {'code': 403, 'reason': '...'}``. Its class stays the typed one.
+    """Give the error reply to a ``create`` request janus-client's text.
+
+    Args:
+        error: the typed error of the reply; its ``args`` are rewritten in place.
+
+    Returns:
+        ``error`` itself, whose ``str()`` is now
+        ``Create session fail: {'code': 403, 'reason': '...'}``; its class stays the typed one.
     """
     error.args = (f"Create session fail: {error.error_object()}",)
     return error
@@ -338,12 +417,16 @@ class PluginError(JanusFastError):
 
 
 class PluginAttachFail(JanusError):
-    """janus-client's attach failure, kept by name and text: raised when ``attach`` gets an error
-    reply; ``str(exc)`` is ``Fail to attach plugin: {'code': 460, 'reason': '...'}``.
+    """janus-client's attach failure, kept by name and text.
 
-    The raised object is also the typed class of its code (see ``attach_error``). janus-client
-    built it from the reply (``PluginAttachFail(response)``); both that form and
-    ``(code, reason)`` are accepted.
+    Raised when ``attach`` gets an error reply; ``str(exc)`` is
+    ``Fail to attach plugin: {'code': 460, 'reason': '...'}``. The raised object is also the
+    typed class of its code (see ``attach_error``). janus-client built it from the reply
+    (``PluginAttachFail(response)``); both that form and ``(code, reason)`` are accepted.
+
+    Args:
+        code_or_response: the Janus error code, or the whole error reply.
+        reason: the Janus error text (with a code only).
     """
 
     def __init__(self, code_or_response: int | dict[str, Any], reason: str = "") -> None:
@@ -357,7 +440,15 @@ class PluginAttachFail(JanusError):
 
 
 def attach_error(code: int, reason: str) -> PluginAttachFail:
-    """An attach failure that is both ``PluginAttachFail`` and the typed class of ``code``."""
+    """Build an attach failure that is both ``PluginAttachFail`` and the typed class of ``code``.
+
+    Args:
+        code: the Janus error code of the attach reply.
+        reason: the Janus error text.
+
+    Returns:
+        The combined error, named ``PluginAttachFail`` with janus-client's text.
+    """
     return combined_class(PluginAttachFail, janus_error_class(code))(code, reason)
 
 
@@ -373,7 +464,7 @@ _combined_lock = threading.Lock()
 
 
 def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
-    """One class that is ``first`` and every class of ``others`` (an ``isinstance`` of each).
+    """Return one class that is ``first`` and every class of ``others``.
 
     ``first`` gives the name, module, constructor and ``str()`` (janus-client's class, e.g.
     ``PluginAttachFail``); ``others`` add the typed classes (``PluginNotFoundError`` …). A base
@@ -381,6 +472,14 @@ def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
     ``PluginAttachFail`` itself. Classes are cached by their bases (bounded, see
     ``COMBINED_CACHE_SIZE``); instances pickle through this factory, so an unpickled error is an
     instance of the same bases even after its class left the cache.
+
+    Args:
+        first: the leading class.
+        *others: the classes added to it.
+
+    Returns:
+        A class whose instances are an ``isinstance`` of every given class; ``first`` itself
+        when it already subclasses all of ``others``.
     """
     bases = _essential_bases((first, *others))
     if len(bases) == 1:
@@ -407,7 +506,7 @@ def combined_class(first: type[_E], *others: type[BaseException]) -> type[_E]:
 
 
 def combined_cache_size() -> int:
-    """How many combined classes the factory holds now (at most ``COMBINED_CACHE_SIZE``)."""
+    """Return how many combined classes the factory holds now (at most ``COMBINED_CACHE_SIZE``)."""
     return len(_combined)
 
 
@@ -430,8 +529,16 @@ def _class_spec(cls: type[BaseException]) -> Any:
 
 
 def _restore(spec: Any, args: tuple[Any, ...]) -> BaseException:
-    """Unpickle an error: rebuild (or find) its class, then set ``args`` without ``__init__``
-    (the pickled ``__dict__`` restores every attribute).
+    """Unpickle an error: rebuild (or find) its class, then set ``args`` without ``__init__``.
+
+    The pickled ``__dict__`` restores every attribute.
+
+    Args:
+        spec: the class, or the bases of a combined class (``_class_spec``).
+        args: the error's ``args``.
+
+    Returns:
+        The error, without its attributes yet.
     """
     cls = combined_class(*spec) if isinstance(spec, tuple) else spec
     error: BaseException = cls.__new__(cls, *args)
