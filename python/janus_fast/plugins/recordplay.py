@@ -1,5 +1,6 @@
-"""``JanusRecordPlayPlugin``: the Record&Play plugin (``janus.plugin.recordplay``), all 9
-requests of Janus 1.1.2.
+"""The Record&Play client ``JanusRecordPlayPlugin``: all 9 requests of Janus 1.1.2.
+
+The plugin is ``janus.plugin.recordplay``.
 
 Rule: ``list``, ``update`` and ``configure`` are plain signalling. Recording: we make the offer —
 ``record`` with a player makes it here with aiortc (imported on call, ``[media]``) and applies
@@ -34,8 +35,10 @@ class RecordPlayError(TypedPluginError):
 
 
 class RecordPlayEventType(enum.Enum):
-    """Record&Play events for ``on_event`` (handlers get the event's ``result`` dict, with a
-    jsep under ``"jsep"`` when one came with it).
+    """Record&Play events for ``on_event``.
+
+    Handlers get the event's ``result`` dict, with a jsep under ``"jsep"`` when one came with
+    it.
     """
 
     #: ``record`` accepted: the recording's ``id`` (Janus's answer is attached).
@@ -127,8 +130,18 @@ class JanusRecordPlayPlugin(PluginClient):
 
     # -- synchronous requests ---------------------------------------------------------------------
     async def list_recordings(self, timeout: Timeout = OPTION_TIMEOUT) -> list[JsonDict]:
-        """``list``: the complete recordings (``id``, ``name``, ``date``, ``audio``/``video``/
-        ``data`` flags, codecs).
+        """Send ``list``: the complete recordings.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per recording (``id``, ``name``, ``date``, ``audio``/``video``/``data``
+            flags, codecs); empty when the reply has no list.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         recordings = (await self._request({"request": "list"}, timeout)).get("list")
         return recordings if isinstance(recordings, list) else []
@@ -143,8 +156,21 @@ class JanusRecordPlayPlugin(PluginClient):
         video_keyframe_interval: int | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``configure`` this handle's recording: the video bitrate cap (REMB, bit/s) and the
-        keyframe request interval (ms). Returns the data, whose ``settings`` echo both.
+        """Send ``configure`` for this handle's recording.
+
+        Options left at None are not sent.
+
+        Args:
+            video_bitrate_max: The video bitrate cap (REMB), in bit/s.
+            video_keyframe_interval: The keyframe request interval, in ms.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data, whose ``settings`` echo both values.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "configure",
@@ -171,11 +197,34 @@ class JanusRecordPlayPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``record`` a new recording called ``name``. With ``player`` (an aiortc
-        ``MediaPlayer``, or anything with ``audio``/``video`` tracks) the offer is made here
-        (needs ``[media]``) and Janus's answer applied; with ``jsep=offer`` the offer is sent as
-        is and the answer returned under ``data["jsep"]``. Returns the data: its ``result.id`` is
-        the recording's id (also ``recording_id``).
+        """Send ``record``: start a new recording.
+
+        With ``player`` the offer is made here (needs ``[media]``) and Janus's answer applied;
+        with ``jsep=offer`` the offer is sent as is and the answer returned under
+        ``data["jsep"]``. Options left at None are not sent.
+
+        Args:
+            name: The recording's name.
+            player: An aiortc ``MediaPlayer``, or anything with ``audio``/``video`` tracks.
+            recording_id: The id to give the recording; Janus picks one when None.
+            filename: Base path of the recording's files.
+            audiocodec: The audio codec to negotiate.
+            videocodec: The video codec to negotiate.
+            videoprofile: The video codec profile (H.264, VP9).
+            opusred: Negotiate RED for Opus.
+            textdata: Record data channel messages as text (``False``: binary).
+            trickle: Send our ICE candidates in a ``trickle`` after the offer.
+            jsep: A ready-made offer to send instead of making one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other ``record`` options, sent as they are.
+
+        Returns:
+            The reply data: ``result.id`` is the recording's id (also ``recording_id``).
+
+        Raises:
+            ValueError: Neither ``player`` nor ``jsep`` was given.
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         offer = jsep
         if offer is None:
@@ -223,8 +272,19 @@ class JanusRecordPlayPlugin(PluginClient):
         restart: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``play`` (signalling only): returns the data with Janus's offer under ``"jsep"``;
-        answer it with ``start(jsep=answer)``.
+        """Send ``play`` (signalling only); answer Janus's offer with ``start(jsep=answer)``.
+
+        Args:
+            recording_id: The recording to play.
+            restart: Restart a playout in progress (a new offer).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data, with Janus's offer under ``"jsep"``.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {"request": "play", "id": recording_id, "restart": restart}
         data = await self._request(body, timeout)
@@ -238,9 +298,24 @@ class JanusRecordPlayPlugin(PluginClient):
         trickle: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``play``, then answer Janus's offer with ``start`` (needs ``[media]``): the
-        recording's tracks go to ``recorder`` (an aiortc ``MediaRecorder`` or anything with
-        ``addTrack``, ``start`` and ``stop``). Returns the ``play`` data.
+        """Play a recording into a local recorder: ``play``, then answer with ``start``.
+
+        Needs the ``[media]`` extra.
+
+        Args:
+            recording_id: The recording to play.
+            recorder: Where the recording's tracks go: an aiortc ``MediaRecorder`` or anything
+                with ``addTrack``, ``start`` and ``stop``.
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The ``play`` reply data.
+
+        Raises:
+            RecordPlayError: Janus refused a request, or its ``play`` reply had no offer.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         import_aiortc("RecordPlay.play_media")
         await self._fresh_pc()  # before the play: Janus may trickle right after its offer
@@ -275,8 +350,19 @@ class JanusRecordPlayPlugin(PluginClient):
         return data
 
     async def stop(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``stop`` recording or playing: Janus closes the PeerConnection (a recording is
-        complete, and listed, from then on); ours is closed too.
+        """Send ``stop`` (recording or playing) and close our PeerConnection.
+
+        Janus closes its PeerConnection; a recording is complete, and listed, from then on.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         data = await self._request({"request": "stop"}, timeout)
         self._recording_id = None
