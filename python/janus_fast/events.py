@@ -51,7 +51,14 @@ class EventType(StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class JanusEvent:
-    """An event for a session or handle. ``message`` is the full Janus message."""
+    """An event for a session or handle; the base of every typed event.
+
+    Attributes:
+        type: the event's ``EventType`` (a class attribute of each subclass).
+        session_id: the ``session_id`` of the message, if it has an integer one.
+        handle_id: the ``sender`` of the message (the handle), if it has an integer one.
+        message: the full Janus message, as received.
+    """
 
     type: ClassVar[EventType] = EventType.OTHER
     session_id: int | None
@@ -60,6 +67,7 @@ class JanusEvent:
 
     @property
     def janus(self) -> str:
+        """The message's ``janus`` field (``""`` if absent)."""
         return str(self.message.get("janus", ""))
 
 
@@ -71,72 +79,93 @@ class PluginEvent(JanusEvent):
 
     @property
     def plugin(self) -> str | None:
+        """The plugin package (``plugindata.plugin``, e.g. ``janus.plugin.echotest``), if any."""
         plugindata = self.message.get("plugindata")
         return plugindata.get("plugin") if isinstance(plugindata, dict) else None
 
     @property
     def data(self) -> JsonDict:
+        """The plugin's payload (``plugindata.data``); ``{}`` when it is missing or not a dict."""
         plugindata = self.message.get("plugindata")
         data = plugindata.get("data") if isinstance(plugindata, dict) else None
         return data if isinstance(data, dict) else {}
 
     @property
     def jsep(self) -> JsonDict | None:
+        """The event's JSEP (``{"type", "sdp"}``), if it carries one."""
         jsep = self.message.get("jsep")
         return jsep if isinstance(jsep, dict) else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WebRTCUpEvent(JanusEvent):
+    """The handle's PeerConnection is up (ICE and DTLS done)."""
+
     type: ClassVar[EventType] = EventType.WEBRTCUP
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MediaEvent(JanusEvent):
+    """Janus started or stopped receiving a medium on the handle."""
+
     type: ClassVar[EventType] = EventType.MEDIA
 
     @property
     def media_type(self) -> str | None:
+        """The medium: ``"audio"`` or ``"video"`` (the message's ``type``), if given."""
         return self.message.get("type")
 
     @property
     def receiving(self) -> bool:
+        """Whether Janus is receiving that medium now."""
         return bool(self.message.get("receiving"))
 
     @property
     def mid(self) -> str | None:
+        """The ``mid`` of the stream concerned, if given."""
         return self.message.get("mid")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SlowLinkEvent(JanusEvent):
+    """Janus saw packet loss on the handle's PeerConnection."""
+
     type: ClassVar[EventType] = EventType.SLOWLINK
 
     @property
     def uplink(self) -> bool:
+        """True: the peer reported packets from Janus missing; False: Janus misses the peer's."""
         return bool(self.message.get("uplink"))
 
     @property
     def lost(self) -> int:
+        """How many packets were lost (0 if not given)."""
         return int(self.message.get("lost") or 0)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HangupEvent(JanusEvent):
+    """The handle's PeerConnection was closed."""
+
     type: ClassVar[EventType] = EventType.HANGUP
 
     @property
     def reason(self) -> str:
+        """Why Janus hung up (``""`` if not given)."""
         return str(self.message.get("reason", ""))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DetachedEvent(JanusEvent):
+    """The handle was detached from its plugin."""
+
     type: ClassVar[EventType] = EventType.DETACHED
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class IceFailedEvent(JanusEvent):
+    """ICE failed on the handle's PeerConnection."""
+
     type: ClassVar[EventType] = EventType.ICE_FAILED
 
 
@@ -148,6 +177,7 @@ class TrickleEvent(JanusEvent):
 
     @property
     def candidate(self) -> JsonDict | None:
+        """The candidate (``{"sdpMid", "sdpMLineIndex", "candidate"}``); None for ``completed``."""
         candidate = self.message.get("candidate")
         if isinstance(candidate, dict) and not candidate.get("completed"):
             return candidate
@@ -155,6 +185,7 @@ class TrickleEvent(JanusEvent):
 
     @property
     def completed(self) -> bool:
+        """Whether this is the end-of-candidates mark."""
         candidate = self.message.get("candidate")
         return isinstance(candidate, dict) and bool(candidate.get("completed"))
 
@@ -174,11 +205,14 @@ class SessionLostEvent(JanusEvent):
 
     @property
     def reason(self) -> str:
+        """Why the session is lost (timeout, not reclaimed, refused long poll, gave up)."""
         return str(self.message.get("reason", ""))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OtherEvent(JanusEvent):
+    """A message of any other ``janus`` type, kept as data."""
+
     type: ClassVar[EventType] = EventType.OTHER
 
 
@@ -204,7 +238,15 @@ async def _nothing() -> None:
 
 
 def parse_event(message: JsonDict) -> JanusEvent:
-    """The typed event for a Janus message (``OtherEvent`` for unknown types)."""
+    """Build the typed event for a Janus message.
+
+    Args:
+        message: a decoded Janus message (an event or notification).
+
+    Returns:
+        The ``JanusEvent`` subclass instance for its ``janus`` type; ``OtherEvent`` for a type
+        without its own class.
+    """
     cls = _EVENT_CLASSES.get(str(message.get("janus")), OtherEvent)
     session_id = message.get("session_id")
     sender = message.get("sender")
@@ -266,6 +308,7 @@ class EventStream:
         return event
 
     async def aclose(self) -> None:
+        """Stop this iterator: it receives no more events (those buffered are discarded)."""
         self._detach()
 
     def _detach(self) -> None:
@@ -332,13 +375,21 @@ class EventSource:
         self._callbacks.setdefault(key, []).append(callback)
 
     def off(self, event_type: EventType | str | None, callback: EventCallback) -> None:
-        """Remove a callback added with ``on(event_type, callback)`` (nothing if absent)."""
+        """Remove a callback added with ``on(event_type, callback)`` (nothing if absent).
+
+        Args:
+            event_type: the ``event_type`` it was added with.
+            callback: the callback to remove.
+
+        Raises:
+            ValueError: ``event_type`` is not an ``EventType`` value.
+        """
         key = EventType(event_type) if event_type is not None else None
         if self._callbacks and callback in self._callbacks.get(key, []):
             self._callbacks[key].remove(callback)
 
     def events(self, *types: EventType | str) -> EventStream:
-        """An async iterator over events from now on (optionally only of ``types``).
+        """Return an async iterator over events from now on (optionally only of ``types``).
 
         The subscription starts at this call, so nothing arriving before the first ``anext`` is
         missed; it ends when the session/handle goes away or ``aclose()`` is called. Each
@@ -362,8 +413,13 @@ class EventSource:
 
     # -- fed by the transport ------------------------------------------------------------------
     def deliver(self, message: Any) -> None:
-        """The dispatch path's seam: the transport hands this session or handle one event
-        (dict or lazy core message), queued for ordered delivery (``event_queue_size`` bound).
+        """Queue one event for ordered delivery to this session or handle.
+
+        The dispatch path's seam: the transport hands over a dict or a lazy core message; at
+        most ``event_queue_size`` wait, beyond it the oldest is dropped (``events_dropped``).
+
+        Args:
+            message: the event, a dict or a core message decoded on delivery.
         """
         inbox = self._inbox
         if inbox is None:
@@ -385,8 +441,9 @@ class EventSource:
     _deliver = deliver  # the name the library's own callers use
 
     def _drop_oldest(self, inbox: collections.deque[Any]) -> None:
-        """The inbox is full (a slow ``on_receive``, a chatty server): drop its oldest event,
-        count it, and say so once per overflow episode. The end-of-events mark is kept.
+        """Drop the oldest event of a full inbox (a slow ``on_receive``, a chatty server).
+
+        It is counted, and logged once per overflow episode. The end-of-events mark is kept.
         """
         oldest = inbox.popleft()
         if oldest is _END_OF_EVENTS:
@@ -415,7 +472,7 @@ class EventSource:
             subscription.queue.put_nowait(None)
 
     def _decode(self, item: Any) -> JsonDict | None:
-        """The dict of a queued message (None: undecodable, dropped and logged)."""
+        """Return the dict of a queued message (None: undecodable, dropped and logged)."""
         if isinstance(item, dict):
             return item
         try:
@@ -428,9 +485,10 @@ class EventSource:
     def _deliver_ready(self) -> _Suspended | None:
         """Deliver the waiting events in order on the runner, each handler run until it returns.
 
-        Returns the first handler that suspended (the caller finishes it, and the rest of the
-        inbox, with ``_finish_delivery`` in a task of this source's own); None once the inbox is
-        empty (the source is idle again).
+        Returns:
+            The first handler that suspended (the caller finishes it, and the rest of the
+            inbox, with ``_finish_delivery`` in a task of this source's own); None once the
+            inbox is empty (the source is idle again).
         """
         inbox = self._inbox
         while inbox:
@@ -470,8 +528,9 @@ class EventSource:
         return None
 
     async def _finish_delivery(self, suspended: _Suspended) -> None:
-        """Finish a handler that suspended, then deliver the rest of the inbox (this task is now
-        the source's own: its later events come here, in order).
+        """Finish a handler that suspended, then deliver the rest of the inbox.
+
+        This task is now the source's own: its later events come here, in order.
         """
         try:
             try:
@@ -525,8 +584,10 @@ class EventSource:
                     logger.exception("%r: event callback %r raised", self, callback)
 
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
-        """Subclasses route the dict to their janus-client style ``on_receive`` (returning its
-        coroutine: the runner steps it without a coroutine layer more).
+        """Route the dict to the janus-client style ``on_receive`` (subclasses override).
+
+        Returns:
+            The handler's coroutine: the runner steps it without a coroutine layer more.
         """
         return _nothing()
 
@@ -538,8 +599,10 @@ _SCHEDULED = object()
 
 
 class _Suspended:
-    """A handler coroutine stopped at its first real wait: what it yielded to the loop, the
-    message, and whether event callbacks still have to see it.
+    """A handler coroutine stopped at its first real wait.
+
+    It keeps what the handler yielded to the loop, the message, and whether event callbacks
+    still have to see it.
     """
 
     __slots__ = ("message", "notify", "step", "yielded")
@@ -554,8 +617,10 @@ class _Suspended:
 
 
 class _Resume:
-    """Awaiting it continues an awaitable's iterator that was already stepped once (it yielded
-    ``yielded``), exactly as ``await`` would have: same task, results, exceptions, cancellation.
+    """Continue an awaitable's iterator that was already stepped once, when awaited.
+
+    It yielded ``yielded``; awaiting this goes on exactly as ``await`` would have: same task,
+    results, exceptions, cancellation.
     """
 
     __slots__ = ("step", "yielded")
@@ -654,8 +719,12 @@ ConnectionEventKind = str
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConnectionEvent:
-    """A change of a transport's connection: ``disconnected``, ``reconnecting`` (with the attempt
-    number), ``reconnected`` or ``given_up`` (with the last error).
+    """A change of a transport's connection.
+
+    Attributes:
+        kind: ``disconnected``, ``reconnecting``, ``reconnected`` or ``given_up``.
+        attempt: the reconnection attempt number (``reconnecting``), else 0.
+        error: the last error (``given_up``, maybe ``disconnected``), else None.
     """
 
     kind: ConnectionEventKind
