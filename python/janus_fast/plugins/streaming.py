@@ -1,5 +1,6 @@
-"""``JanusStreamingPlugin``: the Streaming plugin (``janus.plugin.streaming``), all 15 requests
-of Janus 1.1.2.
+"""The Streaming client ``JanusStreamingPlugin``: all 15 requests of Janus 1.1.2.
+
+The plugin is ``janus.plugin.streaming``.
 
 Rule: mountpoint administration (``list``, ``info``, ``create``, ``edit``, ``destroy``,
 ``recording``, ``enable``, ``disable``, ``kick_all``) is plain signalling on any attached handle
@@ -34,8 +35,10 @@ class StreamingError(TypedPluginError):
 
 
 class StreamingEventType(enum.Enum):
-    """Streaming events for ``on_event`` (handlers get the event's ``result`` dict, with the
-    offer under ``"jsep"`` when one came with it).
+    """Streaming events for ``on_event``.
+
+    Handlers get the event's ``result`` dict, with the offer under ``"jsep"`` when one came
+    with it.
     """
 
     #: ``watch`` answered: Janus's offer is attached.
@@ -118,9 +121,7 @@ class JanusStreamingPlugin(PluginClient):
 
     @property
     def mountpoint_id(self) -> MountpointId | None:
-        """The mountpoint this handle watches (set by ``watch``, ``switch``; None after
-        ``stop``).
-        """
+        """The mountpoint this handle watches: set by ``watch``, ``switch``; None after ``stop``."""
         return self._mountpoint_id
 
     @property
@@ -205,11 +206,33 @@ class JanusStreamingPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``create`` a mountpoint of ``mountpoint_type`` (``rtp``, ``live``, ``ondemand``,
-        ``rtsp``). ``media`` is the list of streams (``[{"type", "mid", "port", "pt", "codec",
-        …}]``; port 0 lets the OS choose); type-specific fields (``threads``, ``url``,
-        ``filename`` …) go in kwargs. Returns the data: its ``stream`` has the ``id`` and, for
-        RTP, the ``ports`` bound.
+        """Send ``create``: make a mountpoint.
+
+        Options left at None are not sent.
+
+        Args:
+            mountpoint_type: ``rtp``, ``live``, ``ondemand`` or ``rtsp``.
+            mountpoint_id: The id to give the mountpoint; Janus picks one when None.
+            name: The mountpoint's name.
+            description: Its description (shown in ``list``).
+            metadata: Opaque metadata stored with it.
+            secret: The secret needed to edit or destroy it.
+            pin: The PIN viewers need to watch it.
+            is_private: Leave it out of ``list``.
+            media: The streams (``[{"type", "mid", "port", "pt", "codec", …}]``); port 0 lets
+                the OS choose.
+            permanent: Also save it in the plugin's configuration file.
+            admin_key: The plugin's ``admin_key``, when creating needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Type-specific fields (``threads``, ``url``, ``filename`` …), sent as
+                they are.
+
+        Returns:
+            The reply data: its ``stream`` has the ``id`` and, for RTP, the ``ports`` bound.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "create",
@@ -242,8 +265,28 @@ class JanusStreamingPlugin(PluginClient):
         edited_event: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``edit``: change the description, metadata, secret, PIN or privacy; with
-        ``edited_event`` the viewers get an ``EDITED`` event.
+        """Send ``edit``: change a mountpoint's description, metadata, secret, PIN or privacy.
+
+        Options left at None are not sent.
+
+        Args:
+            mountpoint_id: The mountpoint to edit.
+            secret: Its current secret, if it has one.
+            new_description: The new description.
+            new_metadata: The new metadata.
+            new_secret: The new secret.
+            new_pin: The new PIN.
+            new_is_private: The new privacy flag.
+            permanent: Also save the change in the plugin's configuration file.
+            edited_event: Send the viewers an ``EDITED`` event.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "edit",
@@ -284,9 +327,23 @@ class JanusStreamingPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``recording``: ``action`` ``"start"`` with ``media=[{"mid", "filename"}]`` (Janus adds
-        ``.mjr``) or ``"stop"`` with ``media=[{"mid"}]``; the deprecated ``audio``/``video``/
-        ``data`` fields go in kwargs.
+        """Send ``recording``: start or stop recording a mountpoint's streams.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            action: ``"start"`` with ``media=[{"mid", "filename"}]`` (Janus adds ``.mjr``), or
+                ``"stop"`` with ``media=[{"mid"}]``.
+            media: The streams concerned.
+            secret: The mountpoint's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: The deprecated ``audio``/``video``/``data`` fields, sent as they are.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "recording",
@@ -315,10 +372,24 @@ class JanusStreamingPlugin(PluginClient):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``disable``: the mountpoint stays and viewers may still watch it, but Janus relays
-        no media to them until ``enable``. ``stop_recording=True`` also closes its recordings;
-        it is sent explicitly and defaults to False here (Janus's own default is true) because
-        Janus 1.1.2 crashes on it when a stream of an RTP mountpoint is not being recorded.
+        """Send ``disable``: Janus relays no media of the mountpoint until ``enable``.
+
+        The mountpoint stays and viewers may still watch it.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            stop_recording: Also close its recordings. Sent explicitly, and False here
+                (Janus's own default is true) because Janus 1.1.2 crashes on it when a stream
+                of an RTP mountpoint is not being recorded.
+            secret: The mountpoint's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "disable",
@@ -349,10 +420,23 @@ class JanusStreamingPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``watch`` (signalling only): returns the data with Janus's offer under ``"jsep"``;
-        answer it with ``start(jsep=answer)``. ``media`` lists the mids wanted (all by
-        default); ``restart=True`` on a watched mountpoint asks for a new offer (ICE restart).
-        The deprecated ``offer_audio``/``offer_video``/``offer_data`` go in kwargs.
+        """Send ``watch`` (signalling only); answer Janus's offer with ``start(jsep=answer)``.
+
+        Args:
+            mountpoint_id: The mountpoint to watch.
+            pin: Its PIN, if it has one.
+            media: The mids wanted; all when None.
+            restart: On a watched mountpoint, ask for a new offer (ICE restart).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: The deprecated ``offer_audio``/``offer_video``/``offer_data``, sent as
+                they are.
+
+        Returns:
+            The reply data, with Janus's offer under ``"jsep"``.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "watch",
@@ -377,10 +461,26 @@ class JanusStreamingPlugin(PluginClient):
         trickle: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``watch``, then answer Janus's offer with ``start`` (needs ``[media]``): remote
-        tracks go to ``recorder`` (an aiortc ``MediaRecorder`` or anything with ``addTrack``,
-        ``start`` and ``stop``). Returns the ``watch`` data; ``webrtcup_event`` is set once the
-        PeerConnection is up.
+        """Watch a mountpoint into a local recorder: ``watch``, then answer with ``start``.
+
+        Needs the ``[media]`` extra; ``webrtcup_event`` is set once the PeerConnection is up.
+
+        Args:
+            mountpoint_id: The mountpoint to watch.
+            recorder: Where the remote tracks go: an aiortc ``MediaRecorder`` or anything with
+                ``addTrack``, ``start`` and ``stop``.
+            pin: The mountpoint's PIN, if it has one.
+            media: The mids wanted; all when None.
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The ``watch`` reply data.
+
+        Raises:
+            StreamingError: Janus refused a request, or its ``watch`` reply had no offer.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         import_aiortc("Streaming.watch_media")
         await self._fresh_pc()  # before the watch: Janus may trickle right after its offer
@@ -428,8 +528,21 @@ class JanusStreamingPlugin(PluginClient):
     async def switch(
         self, mountpoint_id: MountpointId, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``switch`` to another RTP mountpoint of the same media configuration, on the same
-        PeerConnection (no renegotiation).
+        """Send ``switch``: move to another mountpoint on the same PeerConnection.
+
+        The other mountpoint must be RTP and have the same media configuration (no
+        renegotiation).
+
+        Args:
+            mountpoint_id: The mountpoint to switch to.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         data = await self._request({"request": "switch", "id": mountpoint_id}, timeout)
         self._mountpoint_id = mountpoint_id
@@ -450,8 +563,29 @@ class JanusStreamingPlugin(PluginClient):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``configure`` the subscription: relay stream ``mid`` or not (``send``), pick
-        simulcast/SVC layers, set the playout delay; deprecated fields go in kwargs.
+        """Send ``configure``: relay a stream or not, pick simulcast/SVC layers, set delays.
+
+        Options left at None are not sent.
+
+        Args:
+            mid: The stream concerned.
+            send: Relay it (True) or not (False).
+            substream: Simulcast substream wanted.
+            temporal: Simulcast temporal layer wanted.
+            fallback: Simulcast fallback delay, in microseconds.
+            spatial_layer: SVC spatial layer wanted.
+            temporal_layer: SVC temporal layer wanted.
+            min_delay: Minimum playout delay (the ``playout-delay`` extension).
+            max_delay: Maximum playout delay (the ``playout-delay`` extension).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Deprecated fields, sent as they are.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "configure",
@@ -469,12 +603,22 @@ class JanusStreamingPlugin(PluginClient):
         return await self._request(body, timeout)
 
     async def stop(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``stop``: end the subscription; Janus tears its PeerConnection down and ours is
-        closed. Returns Janus's reply (``{"result": {"status": "stopping"}}``).
+        """Send ``stop``: end the subscription; Janus's PeerConnection and ours are closed.
 
         Janus 1.1.2 ignores a ``stop`` (and answers nothing) until it reported ``started``:
         before that (``started`` is False: only watched, or ICE never connected) the
-        subscription is ended with the core ``hangup`` instead, and ``{}`` is returned.
+        subscription is ended with the core ``hangup`` instead.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            Janus's reply data (``{"result": {"status": "stopping"}}``), or ``{}`` after a
+            core ``hangup``.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._started:
             data = await self._request({"request": "stop"}, timeout)
