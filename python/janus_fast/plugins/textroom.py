@@ -1,5 +1,6 @@
-"""``JanusTextRoomPlugin``: janus-client's TextRoom client plus ``exists``/``edit``/``allowed``/
-``restart``.
+"""The TextRoom client ``JanusTextRoomPlugin``, janus-client's names plus a few requests.
+
+janus-client's TextRoom client plus ``exists``/``edit``/``allowed``/``restart``.
 
 Rule: room management travels over the Janus API and needs no media. ``setup`` (aiortc, imported
 on call) opens the DataChannel; once it is open, ``leave_room``/``send_message``/
@@ -73,6 +74,7 @@ class JanusTextRoomPlugin(PluginClient):
 
     @property
     def webrtcup_event(self) -> asyncio.Event:
+        """An ``asyncio.Event`` set when Janus reports ``webrtcup`` (cleared by ``setup``)."""
         return self._webrtcup_event
 
     def _channel_open(self) -> bool:
@@ -97,9 +99,20 @@ class JanusTextRoomPlugin(PluginClient):
     async def send_wrapper(
         self, message: JsonDict, matcher: JsonDict | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """Send a plugin request over the Janus API; returns the reply, raises on errors.
+        """Send a plugin request over the Janus API and wait for its reply.
 
-        ``matcher`` is accepted for janus-client compatibility; completion follows Janus's rules.
+        Args:
+            message: The request body, sent as is.
+            matcher: Accepted for janus-client compatibility and ignored; completion follows
+                Janus's rules.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply as Janus sent it.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         return await self._send_request(message, timeout=timeout)
 
@@ -160,8 +173,18 @@ class JanusTextRoomPlugin(PluginClient):
 
     # -- the PeerConnection and DataChannel (needs [media]) ----------------------------------------
     async def setup(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
-        """``setup`` + ``ack``: negotiate the PeerConnection whose DataChannel carries the room
-        traffic, and wait for ``webrtcup``. Needs ``[media]``.
+        """Open the DataChannel: ``setup``, answer with ``ack``, wait for ``webrtcup``.
+
+        Negotiates the PeerConnection whose DataChannel carries the room traffic. Needs the
+        ``[media]`` extra.
+
+        Args:
+            timeout: Seconds to wait for each reply and for ``webrtcup``; the session's
+                ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused a request, or its ``setup`` reply had no offer.
+            RequestTimeoutError: No reply, or no ``webrtcup``, within ``timeout``.
         """
         import_aiortc("TextRoom.setup")
         # A fresh PeerConnection before the request: candidates Janus trickles for its offer
@@ -186,8 +209,20 @@ class JanusTextRoomPlugin(PluginClient):
         await self._send_request({"request": "ack"}, self._jsep(pc, False), timeout=timeout)
 
     async def restart(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``restart`` (new): ICE restart of the DataChannel's PeerConnection (Janus sends a new
-        offer, answered here). Without ``setup`` Janus answers error 416.
+        """Send ``restart`` (new): ICE restart of the DataChannel's PeerConnection.
+
+        Janus sends a new offer, answered here. Without ``setup`` Janus answers error 416.
+
+        Args:
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The reply's ``plugindata.data``.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         reply = await self._send_request({"request": "restart"}, timeout=timeout)
         offer = reply.get("jsep")
@@ -195,9 +230,26 @@ class JanusTextRoomPlugin(PluginClient):
             await self._answer(offer, timeout)
         return _data(reply)
 
-    async def _send_datachannel_request(
+    async def datachannel_request(
         self, body: JsonDict, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
+        """Send one TextRoom request over the DataChannel and wait for its reply.
+
+        The DataChannel twin of ``send_wrapper``: ``body`` is sent as is with a new
+        ``transaction``, the reply with that transaction completes it.
+
+        Args:
+            body: the request (``{"textroom": ..., ...}``).
+            timeout: seconds to wait for the reply (default: the session's ``timeout`` option).
+
+        Returns:
+            The reply as Janus sent it.
+
+        Raises:
+            TextRoomError: no DataChannel (``setup()`` first), or Janus answered ``error``.
+            RequestTimeoutError: no reply within ``timeout`` (e.g. a request sent with
+                ``"ack": false``, which Janus never answers).
+        """
         channel = self._data_channel
         if channel is None:
             raise TextRoomError(0, "DataChannel not established")
@@ -222,11 +274,19 @@ class JanusTextRoomPlugin(PluginClient):
     async def _room_request(
         self, body: JsonDict, timeout: Timeout, api_request: str | None = None
     ) -> JsonDict:
-        """Over the DataChannel when open, else over the Janus API (``api_request`` names the
-        native API request; without one Janus processes the ``textroom`` verb behind ``list``).
+        """Send a room request over the DataChannel when open, else over the Janus API.
+
+        Args:
+            body: The request (``{"textroom": ..., ...}``).
+            timeout: Seconds to wait for the reply.
+            api_request: The native Janus API request; without one Janus processes the
+                ``textroom`` verb behind ``list``.
+
+        Returns:
+            The reply data.
         """
         if self._channel_open():
-            return await self._send_datachannel_request(body, timeout)
+            return await self.datachannel_request(body, timeout)
         api_body = dict(body)
         if api_request is not None:
             del api_body["textroom"]
@@ -265,8 +325,29 @@ class JanusTextRoomPlugin(PluginClient):
         permanent: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> RoomId:
-        """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
-        also a generated one).
+        """Send ``create``: make a room.
+
+        Empty or default options are not sent.
+
+        Args:
+            room: The id to give the room; Janus picks one when None.
+            description: The room's description.
+            secret: The secret needed to edit or destroy it.
+            pin: The PIN participants need to join.
+            is_private: Leave it out of ``list``.
+            history: How many messages to keep for participants who join later.
+            post: An HTTP backend URL Janus posts every message to.
+            admin_key: The plugin's ``admin_key``, when creating needs one.
+            permanent: Also save it in the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The room id as Janus sent it (a ``str`` with ``string_ids``, also a generated
+            one).
+
+        Raises:
+            TextRoomError: Janus refused the request, or its reply had no room id.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -370,9 +451,27 @@ class JanusTextRoomPlugin(PluginClient):
         history: bool = True,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> list[JsonDict]:
-        """``join`` (over the Janus API, as janus-client did); returns the other participants.
+        """Send ``join`` over the Janus API, as janus-client did.
 
-        After ``setup`` it also waits for Janus to open the DataChannel (messages arrive there).
+        After ``setup`` it also waits for Janus to open the DataChannel (messages arrive
+        there).
+
+        Args:
+            room: The room to join.
+            username: Our unique name in the room.
+            display: Our display name.
+            pin: The room's PIN, if it has one.
+            token: A token, for rooms that check an allowed list.
+            history: Receive the room's kept messages.
+            timeout: Seconds to wait for the reply (and the DataChannel); the session's
+                ``timeout`` option by default.
+
+        Returns:
+            The other participants, as Janus listed them.
+
+        Raises:
+            TextRoomError: Janus refused the join, or its reply had no participants.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
