@@ -141,8 +141,27 @@ class JanusVideoCallPlugin(PluginClient):
         *,
         jsep: JsonDict | None = None,
     ) -> bool:
-        """``call`` ``username``; True on ``calling``. The offer is made here from ``player``
-        (needs ``[media]``), or sent as given with ``jsep=``.
+        """Send ``call``: call a registered user.
+
+        The offer is made here from ``player`` (needs ``[media]``), or sent as given with
+        ``jsep=``.
+
+        Args:
+            username: The user to call.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            trickle: Send our ICE candidates in a ``trickle`` after the offer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: A ready-made offer to send instead of making one.
+
+        Returns:
+            True when Janus answered ``calling``.
+
+        Raises:
+            VideoCallError: No username registered, already in a call, or Janus refused the
+                request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if not self._username:
             raise VideoCallError(0, "Must register a username first")
@@ -173,8 +192,28 @@ class JanusVideoCallPlugin(PluginClient):
         *,
         answer: JsonDict | None = None,
     ) -> bool:
-        """``accept`` the incoming call whose offer is ``jsep`` (answered here; needs
-        ``[media]``), or send a ready-made ``answer=``. True on ``accepted``.
+        """Send ``accept``: take the incoming call.
+
+        The offer ``jsep`` is answered here (needs ``[media]``), or a ready-made ``answer=`` is
+        sent.
+
+        Args:
+            jsep: The incoming call's offer.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            answer: A ready-made answer to send instead of making one.
+
+        Returns:
+            True when Janus answered ``accepted``.
+
+        Raises:
+            ValueError: Neither ``jsep`` nor ``answer`` was given.
+            VideoCallError: No username registered, no incoming call, or Janus refused the
+                request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if not self._username:
             raise VideoCallError(0, "Must register a username first")
@@ -230,9 +269,19 @@ class JanusVideoCallPlugin(PluginClient):
         return _result(reply).get("event") == "set"
 
     async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> bool:  # type: ignore[override]
-        """The VideoCall ``hangup`` request (the core hangup is ``JanusPlugin.hangup(plugin)``).
+        """Send the VideoCall ``hangup`` request and close the PeerConnection and recorder.
 
-        Closes the PeerConnection and recorder; True on Janus's ``hangup`` event.
+        The core hangup is ``JanusPlugin.hangup(plugin)``.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when Janus answered with a ``hangup`` event.
+
+        Raises:
+            VideoCallError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         reply = await self._send_request({"request": "hangup"}, timeout=timeout)
         self._in_call = False
