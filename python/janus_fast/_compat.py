@@ -49,6 +49,13 @@ else:  # pragma: no cover - exercised by the 3.10 wheel smoke run
         As ``asyncio.Runner`` does on 3.11+: the loop is not installed as the current loop; tasks
         still pending when ``main`` ends are cancelled and awaited, then async generators and the
         default executor are shut down.
+
+        Args:
+            main: the coroutine to run.
+            loop_factory: builds the new event loop.
+
+        Returns:
+            What ``main`` returned.
         """
         loop = loop_factory()
         try:

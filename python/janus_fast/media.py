@@ -1,11 +1,11 @@
-"""PeerConnection helpers shared by the plugin handles (the optional ``media`` extra: aiortc),
-and ``MediaKind``.
+"""PeerConnection helpers shared by the plugin handles (the ``media`` extra: aiortc).
 
-Rule: importing this module imports neither aiortc nor PyAV. Each helper imports aiortc when it
-is called and otherwise raises ``ImportError: … pip install janus-fast[media]``, so
-signalling-only code never pays for (or needs) a media stack. Trickle goes both ways: Janus's
-``trickle`` candidates are parsed here for ``addIceCandidate``, and our own candidates are cut out
-of a local description and sent as one ``trickle`` array when the caller asks for trickle.
+Also ``MediaKind``. Rule: importing this module imports neither aiortc nor PyAV. Each helper
+imports aiortc when it is called and otherwise raises ``ImportError: … pip install
+janus-fast[media]``, so signalling-only code never pays for (or needs) a media stack. Trickle
+goes both ways: Janus's ``trickle`` candidates are parsed here for ``addIceCandidate``, and our
+own candidates are cut out of a local description and sent as one ``trickle`` array when the
+caller asks for trickle.
 """
 
 from __future__ import annotations
@@ -31,7 +31,17 @@ class MediaKind(enum.Enum):
 
 
 def import_aiortc(what: str = "WebRTC media") -> ModuleType:
-    """The ``aiortc`` module, or an ``ImportError`` naming the extra to install."""
+    """Import ``aiortc`` on demand.
+
+    Args:
+        what: what needs it, for the error text.
+
+    Returns:
+        The ``aiortc`` module.
+
+    Raises:
+        ImportError: aiortc is not installed; the text names the extra to install.
+    """
     try:
         return importlib.import_module("aiortc")
     except ImportError as exc:
@@ -39,22 +49,52 @@ def import_aiortc(what: str = "WebRTC media") -> ModuleType:
 
 
 def import_aiortc_media(what: str = "WebRTC media") -> ModuleType:
-    """``aiortc.contrib.media`` (``MediaPlayer``, ``MediaRecorder``), imported on demand."""
+    """Import ``aiortc.contrib.media`` (``MediaPlayer``, ``MediaRecorder``) on demand.
+
+    Args:
+        what: what needs it, for the error text.
+
+    Returns:
+        The ``aiortc.contrib.media`` module.
+
+    Raises:
+        ImportError: aiortc is not installed; the text names the extra to install.
+    """
     import_aiortc(what)
     return importlib.import_module("aiortc.contrib.media")
 
 
 def new_peer_connection(config: Any) -> Any:
-    """A new ``RTCPeerConnection``. ``config`` is an ``RTCConfiguration`` or None; None keeps
-    aiortc's own default, which includes a public STUN server (as janus-client did) — pass
-    ``RTCConfiguration(iceServers=[])`` to contact nothing but Janus.
+    """Create an ``RTCPeerConnection``.
+
+    Args:
+        config: an ``RTCConfiguration``, or None to keep aiortc's own default, which includes a
+            public STUN server (as janus-client did); pass ``RTCConfiguration(iceServers=[])``
+            to contact nothing but Janus.
+
+    Returns:
+        The new ``RTCPeerConnection``.
+
+    Raises:
+        ImportError: aiortc is not installed.
     """
     aiortc = import_aiortc("a PeerConnection")
     return aiortc.RTCPeerConnection(configuration=config)
 
 
 def session_description(jsep: JsonDict) -> Any:
-    """An ``RTCSessionDescription`` from a Janus jsep dict."""
+    """Build an ``RTCSessionDescription`` from a Janus jsep dict.
+
+    Args:
+        jsep: ``{"type": "offer"|"answer", "sdp": ...}``.
+
+    Returns:
+        The ``RTCSessionDescription``.
+
+    Raises:
+        ValueError: ``sdp`` or ``type`` is missing or not a string.
+        ImportError: aiortc is not installed.
+    """
     aiortc = import_aiortc("applying a JSEP")
     sdp, kind = jsep.get("sdp"), jsep.get("type")
     if not isinstance(sdp, str) or not isinstance(kind, str):
@@ -63,11 +103,22 @@ def session_description(jsep: JsonDict) -> Any:
 
 
 def local_jsep(pc: Any, trickle: bool = False, *, candidates: bool = True) -> JsonDict:
-    """janus-client's ``create_jsep``: the local description as a Janus jsep.
+    """Return the local description as a Janus jsep (janus-client's ``create_jsep``).
 
     The SDP carries all our candidates (aiortc gathers before ``setLocalDescription``
-    returns); ``candidates=False`` leaves them out, for a caller that trickles them with
-    ``local_candidates``.
+    returns).
+
+    Args:
+        pc: the ``RTCPeerConnection``, after ``setLocalDescription``.
+        trickle: the jsep's ``trickle`` flag.
+        candidates: False leaves the candidates out of the SDP, for a caller that trickles
+            them with ``local_candidates``.
+
+    Returns:
+        ``{"sdp", "trickle", "type"}``.
+
+    Raises:
+        RuntimeError: the PeerConnection has no local description yet.
     """
     description = pc.localDescription
     if description is None:
@@ -81,14 +132,20 @@ def _is_candidate_line(line: str) -> bool:
 
 
 def strip_candidates(sdp: str) -> str:
-    """``sdp`` without its ``a=candidate`` and ``a=end-of-candidates`` lines."""
+    """Return ``sdp`` without its ``a=candidate`` and ``a=end-of-candidates`` lines."""
     lines = [line for line in sdp.split("\r\n") if not _is_candidate_line(line)]
     return "\r\n".join(lines)
 
 
 def sdp_candidates(sdp: str) -> list[JsonDict]:
-    """The candidates of an SDP as Janus ``trickle`` entries (``candidate``, ``sdpMid``,
-    ``sdpMLineIndex``).
+    """Extract the candidates of an SDP as Janus ``trickle`` entries.
+
+    Args:
+        sdp: a session description (CRLF line ends).
+
+    Returns:
+        One ``{"candidate", "sdpMLineIndex", "sdpMid"?}`` dict per ``a=candidate`` line, in
+        order (``sdpMid`` when the m-section has an ``a=mid``).
     """
     entries: list[JsonDict] = []
     index = -1
@@ -117,14 +174,24 @@ def sdp_candidates(sdp: str) -> list[JsonDict]:
 
 
 def local_candidates(pc: Any) -> list[JsonDict]:
-    """Our gathered candidates (from the local description), as Janus ``trickle`` entries."""
+    """Return our gathered candidates (from the local description) as Janus trickle entries."""
     description = pc.localDescription
     return sdp_candidates(description.sdp) if description is not None else []
 
 
 def remote_candidate(entry: JsonDict) -> Any:
-    """An ``RTCIceCandidate`` from one Janus ``trickle`` entry; None for end-of-candidates
-    (``{"completed": true}``). Raises ``ValueError`` for an entry that is neither.
+    """Build an ``RTCIceCandidate`` from one Janus ``trickle`` entry.
+
+    Args:
+        entry: ``{"candidate", "sdpMid"?, "sdpMLineIndex"?}`` or ``{"completed": true}``.
+
+    Returns:
+        The candidate (on m-line 0 when the entry names neither mid nor index); None for
+        end-of-candidates.
+
+    Raises:
+        ValueError: the entry is neither a candidate nor end-of-candidates.
+        ImportError: aiortc is not installed.
     """
     if entry.get("completed") is True:
         return None
@@ -147,7 +214,7 @@ def remote_candidate(entry: JsonDict) -> Any:
 
 
 def trickle_entries(message: JsonDict) -> list[JsonDict]:
-    """The candidate entries of a Janus ``trickle`` event (``candidate`` or ``candidates``)."""
+    """Return the candidate entries of a Janus ``trickle`` event (``candidate``/``candidates``)."""
     single = message.get("candidate")
     if isinstance(single, dict):
         return [single]
@@ -158,8 +225,16 @@ def trickle_entries(message: JsonDict) -> list[JsonDict]:
 
 
 async def add_remote_candidates(pc: Any, entries: list[JsonDict]) -> int:
-    """``addIceCandidate`` for each Janus trickle entry; returns how many were applied.
+    """Call ``addIceCandidate`` for each Janus trickle entry.
+
     Malformed entries are logged and skipped; a closed PeerConnection takes nothing.
+
+    Args:
+        pc: the ``RTCPeerConnection``.
+        entries: Janus trickle entries (see ``trickle_entries``).
+
+    Returns:
+        How many entries were applied.
     """
     applied = 0
     for entry in entries:

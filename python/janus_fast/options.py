@@ -24,6 +24,13 @@ logger = logging.getLogger("janus_fast.options")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TransportOptions:
+    """Every transport and session setting, validated and immutable.
+
+    Built by ``from_kwargs`` from the keyword arguments of a transport (or session). Each field
+    is described by the comment above it in the source; the defaults are the values below. The
+    repr shows header names, never their values.
+    """
+
     #: Default deadline (s) of every request and ``MessageTransaction.get``; None: no deadline.
     timeout: float | None = 30.0
     #: Deadline (s) for opening the connection (TCP + TLS + WebSocket handshake).
@@ -78,6 +85,19 @@ class TransportOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> TransportOptions:
+        """Parse and validate the keyword arguments of a transport or session.
+
+        Unknown keys are logged (WARNING) and ignored, as janus-client ignored them.
+
+        Args:
+            kwargs: the options by field name; ``headers`` may be a mapping or pairs.
+
+        Returns:
+            The validated options.
+
+        Raises:
+            InvalidOptionError: a value is out of range or of the wrong type (see ``validate``).
+        """
         known = {field.name for field in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for key, value in kwargs.items():
@@ -94,6 +114,14 @@ class TransportOptions:
         return options
 
     def validate(self) -> None:
+        """Check every field.
+
+        Raises:
+            InvalidOptionError: a duration is not a finite real number in range (NaN, inf,
+                negative or a bool), an integer option is below its minimum,
+                ``reconnect_policy`` is neither ``"claim"`` nor ``"recreate"``, or ``ssl`` is
+                not an ``SSLContext``, a bool or None.
+        """
         for name in _OPTIONAL_DURATIONS:
             value = getattr(self, name)
             if value is not None:
@@ -112,7 +140,14 @@ class TransportOptions:
             raise InvalidOptionError("ssl must be an ssl.SSLContext, True, False or None")
 
     def check_url(self, scheme: str) -> None:
-        """Refuse TLS settings for a plain ``ws://``/``http://`` URL (they would be ignored)."""
+        """Refuse TLS settings for a plain ``ws://``/``http://`` URL (they would be ignored).
+
+        Args:
+            scheme: the URL's scheme (``ws``, ``wss``, ``http``, ``https`` …).
+
+        Raises:
+            InvalidOptionError: ``ssl`` or ``ca_file`` is set and the scheme is plain.
+        """
         if scheme in ("ws", "http") and (self.ssl not in (None, False) or self.ca_file):
             raise InvalidOptionError(
                 f"ssl/ca_file were given for a plain {scheme}:// URL; use {scheme}s:// for TLS"
@@ -128,7 +163,15 @@ class TransportOptions:
         return f"TransportOptions({', '.join(fields)})"
 
     def ssl_context(self, secure: bool) -> _ssl.SSLContext | None:
-        """The TLS context for a secure URL (verifying, unless the caller's context says not)."""
+        """Return the TLS context for a URL.
+
+        Args:
+            secure: whether the URL's scheme is a TLS one (``wss``, ``https``).
+
+        Returns:
+            None for a plain URL; the caller's ``SSLContext`` if ``ssl`` is one; otherwise a
+            new verifying default context (with ``ca_file`` as its CA bundle, if set).
+        """
         if not secure:
             return None
         if isinstance(self.ssl, _ssl.SSLContext):
