@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from janus_fast.cli.common import (
     EXIT_ERROR,
@@ -70,9 +70,58 @@ def split_list(value: str | None, default: Sequence[str]) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-def run_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from janus_fast.bench.clients import CLIENTS, LOOPS
+def load_saved_report(path: str) -> dict[str, object]:
+    """Read a report saved by ``--save`` (for ``--from``): a usage error if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as saved:
+            report = json.load(saved)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the saved report {path!r}: {exc}", EXIT_USAGE) from None
+    if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
+        raise CliError(f"{path!r} is not a saved benchmark report", EXIT_USAGE)
+    return report
+
+
+def write_outputs(args: argparse.Namespace, report: dict[str, Any], out: TextIO) -> None:
+    """Write the report where the options ask: JSON, chart, Markdown (page), or the table."""
+    from janus_fast.bench.markdown import render_markdown, replace_block
     from janus_fast.bench.report import render_table
+
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as saved:
+            json.dump(report, saved, indent=1)
+    if args.plot:
+        from janus_fast.bench.plot import write_plot
+
+        written = write_plot(report, args.plot)
+        if str(written) != args.plot:
+            sys.stderr.write(
+                f"janus-fast: note: matplotlib is not installed; wrote an HTML chart to {written}\n"
+            )
+    if args.markdown_into:
+        try:
+            with open(args.markdown_into, encoding="utf-8") as page_file:
+                page = page_file.read()
+            page = replace_block(page, render_markdown(report))
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot update {args.markdown_into!r}: {exc}", EXIT_USAGE) from None
+        with open(args.markdown_into, "w", encoding="utf-8") as page_file:
+            page_file.write(page)
+    if args.json:
+        out.write(json.dumps(report, indent=1) + "\n")
+    elif args.markdown:
+        out.write(render_markdown(report) + "\n")
+    elif not args.markdown_into:
+        out.write(render_table(report) + "\n")
+
+
+def run_bench(args: argparse.Namespace, out: TextIO) -> int:
+    if args.from_report:
+        if args.urls:
+            raise CliError("--from re-renders a saved report: give no URL", EXIT_USAGE)
+        write_outputs(args, load_saved_report(args.from_report), out)
+        return 0
+    from janus_fast.bench.clients import CLIENTS, LOOPS
     from janus_fast.bench.runner import BenchOptions, BenchSetupError, core_build, run_benchmark
     from janus_fast.bench.workloads import DEFAULT_KEYS
     from janus_fast.transports._url import parse_url
@@ -128,21 +177,7 @@ def run_bench(args: argparse.Namespace, out: TextIO) -> int:
         raise setup_error(exc) from None
     finally:
         bar.close()
-    if args.save:
-        with open(args.save, "w", encoding="utf-8") as saved:
-            json.dump(report, saved, indent=1)
-    if args.plot:
-        from janus_fast.bench.plot import write_plot
-
-        written = write_plot(report, args.plot)
-        if str(written) != args.plot:
-            sys.stderr.write(
-                f"janus-fast: note: matplotlib is not installed; wrote an HTML chart to {written}\n"
-            )
-    if args.json:
-        out.write(json.dumps(report, indent=1) + "\n")
-    else:
-        out.write(render_table(report) + "\n")
+    write_outputs(args, report, out)
     failed = [row for row in report["rows"] if row.get("failed") and "skipped" not in row["failed"]]
     return EXIT_ERROR if failed and len(failed) == len(report["rows"]) else 0
 
@@ -170,6 +205,18 @@ def register(commands: Commands) -> None:
     bench.add_argument("--smoke", action="store_true", help="tiny sizes: a functional check")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     bench.add_argument("--save", metavar="FILE", help="also write the JSON report to FILE")
+    bench.add_argument(
+        "--from",
+        dest="from_report",
+        metavar="FILE",
+        help="do not run: re-render a report saved with --save",
+    )
+    bench.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    bench.add_argument(
+        "--markdown-into",
+        metavar="PAGE",
+        help="replace the generated block of a Markdown page with the report's tables",
+    )
     bench.add_argument(
         "--plot", metavar="FILE", help="write a chart (.png with matplotlib, or .html)"
     )
