@@ -26,8 +26,10 @@ class AudioBridgeError(TypedPluginError):
 
 
 class AudioBridgeEventType(enum.Enum):
-    """AudioBridge events for ``on_event`` (handlers get the ``plugindata.data`` dict; the
-    jsep, when the event carries one, under ``"jsep"``).
+    """AudioBridge events for ``on_event``.
+
+    Handlers get the ``plugindata.data`` dict, with the jsep (when the event carries one)
+    under ``"jsep"``.
     """
 
     #: Our own join (with ``id``) or another participant's (``participants`` only).
@@ -121,6 +123,7 @@ class AudioBridgeHandle(PluginClient):
 
     @property
     def display_name(self) -> str | None:
+        """Our display name in the room (None when not joined or not given)."""
         return self._display_name
 
     @property

@@ -65,13 +65,47 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``join``; emits ``JOINED``; returns the data (``id``, ``participants`` …).
+        """Send ``join``: enter a room; emits ``JOINED``.
 
-        ``player``: an object with an ``audio`` track (aiortc ``MediaPlayer`` or any such); its
-        audio is sent and ``recorder`` (a ``MediaRecorder`` or anything with ``addTrack``/
-        ``start``/``stop``) gets the room's mix. ``rtp``: join with plain RTP instead (the
-        reply's ``rtp`` says where to send). Other options (``prebuffer``,
-        ``audio_level_average`` …) go in kwargs.
+        With ``player`` or ``recorder`` (and no ``jsep``) the offer is made here (needs
+        ``[media]``) and Janus's answer applied. Options left at None are not sent.
+
+        Args:
+            room_id: The room to join.
+            participant_id: The id to take; Janus picks one when None.
+            display: Our display name.
+            player: An object with an ``audio`` track (aiortc ``MediaPlayer`` or any such);
+                its audio is sent.
+            recorder: A ``MediaRecorder`` (or anything with ``addTrack``/``start``/``stop``)
+                that gets the room's mix.
+            trickle: Send our ICE candidates in a ``trickle`` after the offer.
+            jsep: A ready-made offer to send with the join.
+            pin: The room's PIN, if it has one.
+            token: A token, for rooms with an allowed list.
+            muted: Join muted.
+            codec: The codec to use (``opus``, ``pcma``, ``pcmu``).
+            bitrate: Opus encoder bitrate, in bit/s.
+            quality: Opus encoder complexity, 1 to 10.
+            expected_loss: Expected packet loss percentage (Opus FEC).
+            volume: Our volume, as a percentage (100 is unchanged).
+            spatial_position: Our position in a spatial-audio room, 0 (left) to 100 (right).
+            secret: The room's secret, if joining needs it.
+            group: The group to join in a room with groups.
+            record: Record our audio.
+            filename: Base path of our recording.
+            generate_offer: With ``rtp``: ask Janus for an offer.
+            rtp: Join with plain RTP instead of WebRTC (the reply's ``rtp`` says where to
+                send).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``prebuffer``, ``audio_level_average`` …), sent as they
+                are.
+
+        Returns:
+            The reply data (``id``, ``participants`` …; Janus's answer under ``"jsep"``).
+
+        Raises:
+            AudioBridgeError: Janus refused the request, or sent no answer to our offer.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         offer = jsep
         made_here = jsep is None and (player is not None or recorder is not None)
@@ -134,9 +168,33 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``configure`` our participation (mute/unmute ourselves, display, volume …); emits
-        ``CONFIGURED``. With ``jsep=offer`` (a first negotiation after a plain ``join``, or a
-        renegotiation) Janus's answer is returned under ``data["jsep"]``.
+        """Send ``configure``: change our participation (mute, display, volume …).
+
+        Emits ``CONFIGURED``. With ``jsep=offer`` (a first negotiation after a plain
+        ``join``, or a renegotiation) Janus's answer is returned under ``data["jsep"]``.
+        Options left at None are not sent.
+
+        Args:
+            muted: Mute or unmute ourselves.
+            display: Our new display name.
+            bitrate: Opus encoder bitrate, in bit/s.
+            quality: Opus encoder complexity, 1 to 10.
+            expected_loss: Expected packet loss percentage (Opus FEC).
+            volume: Our volume, as a percentage (100 is unchanged).
+            spatial_position: Our position in a spatial-audio room, 0 (left) to 100 (right).
+            record: Record our audio.
+            filename: Base path of our recording.
+            group: Move to this group.
+            jsep: An offer to send with the request.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options, sent as they are.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: We are in no room, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._room_id is None:
             raise AudioBridgeError(0, "Must join a room before configuring")
@@ -179,8 +237,30 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``changeroom``: leave our room and join ``room_id`` keeping the PeerConnection;
-        emits ``ROOM_CHANGED``; returns the data (new ``id``, ``participants``).
+        """Send ``changeroom``: move to another room, keeping the PeerConnection.
+
+        Emits ``ROOM_CHANGED``. Options left at None are not sent.
+
+        Args:
+            room_id: The room to move to.
+            participant_id: The id to take there; Janus picks one when None.
+            display: Our display name there.
+            pin: That room's PIN, if it has one.
+            token: A token, for rooms with an allowed list.
+            muted: Join muted.
+            group: The group to join in a room with groups.
+            bitrate: Opus encoder bitrate, in bit/s.
+            quality: Opus encoder complexity, 1 to 10.
+            expected_loss: Expected packet loss percentage (Opus FEC).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options, sent as they are.
+
+        Returns:
+            The reply data (new ``id``, ``participants``).
+
+        Raises:
+            AudioBridgeError: We are in no room, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._room_id is None:
             raise AudioBridgeError(0, "Must join a room before changing room")
@@ -207,16 +287,39 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         return data
 
     async def leave(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``leave`` (the PeerConnection stays; ``join`` + ``configure`` reuse it); emits
-        ``LEFT``, resets the room state.
+        """Send ``leave``: leave the room; emits ``LEFT`` and resets the room state.
+
+        The PeerConnection stays; ``join`` + ``configure`` reuse it.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         data = reply_data(await self._send_request({"request": "leave"}, timeout=timeout))
         self._reset_state()
         return data
 
     async def hangup(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:  # type: ignore[override]
-        """The AudioBridge ``hangup`` request: Janus closes the PeerConnection (we stay in the
-        room); ours is closed too. The core hangup is ``core_hangup()``.
+        """Send the AudioBridge ``hangup`` request and close our PeerConnection.
+
+        Janus closes its PeerConnection; we stay in the room. The core hangup is
+        ``core_hangup()``.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         data = reply_data(await self._send_request({"request": "hangup"}, timeout=timeout))
         await self._close_pc()

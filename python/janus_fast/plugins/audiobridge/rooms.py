@@ -46,9 +46,36 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> RoomId:
-        """``create``; returns the room id (as Janus sent it, also a generated one). Other
-        settings (``audio_active_packets``, ``default_prebuffering``, ``mjrs``,
-        ``allow_rtp_participants``, ``groups`` …) go in kwargs.
+        """Send ``create``: make a room.
+
+        Options left at None are not sent.
+
+        Args:
+            room_id: The id to give the room; Janus picks one when None.
+            description: The room's description.
+            secret: The secret needed to edit or destroy it.
+            pin: The PIN participants need to join.
+            is_private: Leave it out of ``list``.
+            allowed: Tokens allowed to join (an allowed list).
+            sampling_rate: The mix's sampling rate (8000, 12000, 16000, 24000 or 48000).
+            spatial_audio: Mix in stereo, with a position per participant.
+            audiolevel_ext: Negotiate the audio-level RTP extension.
+            audiolevel_event: Send talking/stopped-talking events.
+            record: Record the mix.
+            record_file: The recording's file name.
+            record_dir: The directory recordings go to.
+            permanent: Also save it in the plugin's configuration file.
+            admin_key: The plugin's ``admin_key``, when creating needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other settings (``audio_active_packets``, ``default_prebuffering``,
+                ``mjrs``, ``allow_rtp_participants``, ``groups`` …), sent as they are.
+
+        Returns:
+            The room id as Janus sent it (also a generated one).
+
+        Raises:
+            AudioBridgeError: Janus refused the request, or its reply had no room id.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "create",
@@ -195,8 +222,22 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``kick`` (everyone in the room gets a ``KICKED`` event; the kicked PeerConnection is
-        closed by Janus).
+        """Send ``kick``: remove a participant from the room.
+
+        Everyone in the room gets a ``KICKED`` event; Janus closes the kicked PeerConnection.
+
+        Args:
+            room_id: The room.
+            participant_id: The participant to kick.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {"request": "kick", "room": room_id, "id": participant_id, "secret": secret}
         return await self._admin(body, timeout)
@@ -268,9 +309,31 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``rtp_forward``: send the room's mix (or a ``group``'s) as RTP to ``host:port``.
-        Returns the data with the forwarder's ``stream_id``; ``srtp_suite``/``srtp_crypto``
-        go in kwargs.
+        """Send ``rtp_forward``: send the room's mix (or a group's) as RTP to ``host:port``.
+
+        Options left at None are not sent.
+
+        Args:
+            room_id: The room.
+            host: Where the RTP goes.
+            port: The UDP port it goes to.
+            secret: The room's secret, if it has one.
+            group: Forward this group's mix only.
+            ssrc: The SSRC of the forwarded stream.
+            codec: The codec of the forwarded stream (``opus``, ``pcma``, ``pcmu``).
+            ptype: The RTP payload type.
+            host_family: ``ipv4`` or ``ipv6``, to resolve ``host`` with.
+            always_on: Forward even when nobody is talking (silence).
+            admin_key: The plugin's ``admin_key``, when forwarding needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``srtp_suite``, ``srtp_crypto`` …), sent as they are.
+
+        Returns:
+            The reply data, with the forwarder's ``stream_id``.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "rtp_forward",
@@ -328,9 +391,26 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         admin_key: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> str:
-        """``play_file``: play an ``.opus`` file (a path Janus can read) into the room's mix;
-        returns the ``file_id`` (generated by Janus when not given). The room gets
-        ``ANNOUNCEMENT_STARTED`` and, at the end, ``ANNOUNCEMENT_STOPPED``.
+        """Send ``play_file``: play an ``.opus`` file into the room's mix.
+
+        The room gets ``ANNOUNCEMENT_STARTED`` and, at the end, ``ANNOUNCEMENT_STOPPED``.
+
+        Args:
+            room_id: The room.
+            filename: The ``.opus`` file, a path Janus can read.
+            secret: The room's secret, if it has one.
+            file_id: The id to give the announcement; Janus picks one when None.
+            loop: Play the file in a loop (until ``stop_file``).
+            group: Play it into this group only.
+            admin_key: The plugin's ``admin_key``, when playing needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The announcement's ``file_id``.
+
+        Raises:
+            AudioBridgeError: Janus refused the request, or its reply had no ``file_id``.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "play_file",
