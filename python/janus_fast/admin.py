@@ -44,8 +44,17 @@ class AdminError(JanusError):
 
 
 def admin_error(code: int, reason: str) -> AdminError:
-    """An ``AdminError`` that is also the typed ``JanusError`` of ``code`` and a ``KeyError``
-    (what janus-client's typed admin methods raised on an error reply), from the errors factory.
+    """Build an ``AdminError`` that is also the typed ``JanusError`` of ``code`` and a ``KeyError``.
+
+    ``KeyError`` is what janus-client's typed admin methods raised on an error reply; the class
+    comes from the errors factory (``combined_class``).
+
+    Args:
+        code: the Janus error code (0 for a malformed reply).
+        reason: the error text.
+
+    Returns:
+        The combined error.
     """
     return combined_class(AdminError, janus_error_class(code), KeyError)(code, reason)
 
@@ -62,6 +71,19 @@ class JanusAdminMonitorClient:
     keyword arguments are transport options (``timeout``, ``ssl``, ``headers`` …). The Admin
     API authenticates with ``admin_secret`` only; ``api_secret``/``token`` are kept for
     janus-client compatibility and are not sent.
+
+    Every typed method raises ``AdminError`` (also the typed ``JanusError`` of the code, e.g.
+    ``UnauthorizedError`` for a wrong secret, and a ``KeyError``) on an error reply or a reply
+    without the expected field, ``RequestTimeoutError`` past its deadline and
+    ``TransportError`` when the connection fails.
+
+    Args:
+        base_url: the admin endpoint (``ws://``, ``wss://``, ``http://`` or ``https://``).
+        admin_secret: Janus's ``admin_secret``, added to every request but ``ping`` and
+            ``info``; never logged or shown.
+        api_secret: accepted for janus-client compatibility; not sent.
+        token: accepted for janus-client compatibility; not sent.
+        **transport_options: transport options (``TransportOptions`` fields).
     """
 
     def __init__(
@@ -81,10 +103,12 @@ class JanusAdminMonitorClient:
 
     @property
     def transport(self) -> JanusTransport:
+        """The transport the requests go through."""
         return self._transport
 
     @property
     def base_url(self) -> str:
+        """The admin endpoint's URL."""
         return self._transport.base_url
 
     def __repr__(self) -> str:  # never shows admin_secret, api_secret or token
@@ -141,12 +165,29 @@ class JanusAdminMonitorClient:
         authorize: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """Send one Admin API request and return its reply; raises ``AdminError`` on errors.
+        """Send one Admin API request and return its reply.
 
-        ``session_id``/``handle_id`` address session and handle requests (in the URL path over
-        HTTP, in the body over WebSocket). ``admin_secret`` is added unless ``authorize`` is
-        False (by default it is left out only for ``ping`` and ``info``).
-        """
+        The caller's dict is not modified.
+
+        Args:
+            message: the request (``{"janus": ..., ...}``); a ``session_id``/``handle_id`` in it
+                addresses the request when the arguments do not.
+            session_id: the session a session or handle request is for (in the URL path over
+                HTTP, in the body over WebSocket).
+            handle_id: the handle a handle request is for.
+            authorize: whether to add ``admin_secret``; by default it is left out only for
+                ``ping`` and ``info``.
+            timeout: deadline in seconds (None: none); by default the ``timeout`` option.
+
+        Returns:
+            The reply, decoded.
+
+        Raises:
+            ValueError: ``message`` has no ``janus`` key.
+            AdminError: Janus answered with an error (also the typed ``JanusError`` of its code).
+            RequestTimeoutError: no reply before the deadline.
+            TransportError: connecting failed or the connection was lost.
+        """  # noqa: DOC501 (admin_error builds the AdminError listed)
         if "janus" not in message:
             raise ValueError('an Admin API request needs a "janus" key')
         if authorize is None:
@@ -178,10 +219,26 @@ class JanusAdminMonitorClient:
         timeout: float | None = SEND_WRAPPER_TIMEOUT,
         authorize: bool = True,
     ) -> JsonDict:
-        """janus-client's raw request: the first reply ``matcher`` accepts, or the ``error``.
+        """Send a raw request (janus-client's) and return the first reply ``matcher`` accepts.
 
         Unlike the typed methods it returns error replies (as janus-client did). The caller's
         dict is not modified; ``session_id``/``handle_id`` in it address the request.
+
+        Args:
+            message: the request (``{"janus": ..., ...}``).
+            matcher: a callable that accepts a reply, or a dict every accepted reply contains
+                (an ``error`` reply is accepted too); None or ``{}``: the first reply.
+            jsep: a JSEP to add to the request.
+            timeout: deadline in seconds (None: none); 15 s as in janus-client.
+            authorize: whether to add ``admin_secret``.
+
+        Returns:
+            The accepted reply, or the ``error`` reply.
+
+        Raises:
+            ValueError: ``message`` has no ``janus`` key.
+            RequestTimeoutError: no accepted reply before the deadline.
+            TransportError: connecting failed or the connection was lost.
         """
         if "janus" not in message:
             raise ValueError('an Admin API request needs a "janus" key')
@@ -214,7 +271,7 @@ class JanusAdminMonitorClient:
         return reply[field]
 
     async def _int_field(self, message: JsonDict, field: str, *path: int | None) -> int:
-        """``field`` of the reply, which must be a JSON integer (never cast from another type)."""
+        """Return ``field`` of the reply, which must be a JSON integer (never cast)."""
         value = await self._field(message, field, *path)
         if type(value) is not int:
             raise admin_error(
@@ -223,7 +280,7 @@ class JanusAdminMonitorClient:
         return value
 
     async def _object_field(self, message: JsonDict, field: str, *path: int | None) -> JsonDict:
-        """``field`` of the reply, which must be a JSON object."""
+        """Return ``field`` of the reply, which must be a JSON object."""
         value = await self._field(message, field, *path)
         if not isinstance(value, dict):
             raise admin_error(
@@ -232,9 +289,10 @@ class JanusAdminMonitorClient:
         return value
 
     async def _id_list(self, message: JsonDict, field: str, *path: int | None) -> list[int]:
-        """``field`` of the reply as a list of ids (a missing or non-list value: no ids); an
-        entry that is not a JSON integer fails the call.
-        """
+        """Return ``field`` of the reply as a list of ids (a missing or non-list value: no ids).
+
+        An entry that is not a JSON integer fails the call with ``AdminError``.
+        """  # noqa: DOC501 (admin_error builds an AdminError)
         values = await self._field(message, field, *path)
         if not isinstance(values, list):
             return []
@@ -247,76 +305,94 @@ class JanusAdminMonitorClient:
 
     # -- server -----------------------------------------------------------------------------------
     async def ping(self) -> JsonDict:
-        """``ping`` (no secret needed); returns the ``pong`` reply."""
+        """Send ``ping`` (no secret needed) and return the ``pong`` reply."""
         return await self.request({"janus": "ping"}, authorize=False)
 
     async def info(self) -> JsonDict:
-        """``info`` (no secret needed); returns the ``server_info`` reply."""
+        """Send ``info`` (no secret needed) and return the ``server_info`` reply."""
         return await self.request({"janus": "info"}, authorize=False)
 
     async def loops_info(self) -> list[Any]:
-        """``loops_info``: handles per static event loop (empty without static loops)."""
+        """Return ``loops_info``: handles per static event loop (empty without static loops)."""
         loops = await self._field({"janus": "loops_info"}, "loops")
         return list(loops) if isinstance(loops, list) else []
 
     async def get_settings(self) -> JsonDict:
-        """``get_status``: the settings that can be changed at runtime."""
+        """Return ``get_status``: the settings that can be changed at runtime."""
         return await self._object_field({"janus": "get_status"}, "status")
 
     get_status = get_settings
 
     async def accept_new_sessions(self, accept: bool) -> bool:
-        """``accept_new_sessions``: refuse (False, error 472 on ``create``) or accept them."""
+        """Refuse (False: error 472 on ``create``) or accept new sessions; return the setting."""
         return bool(await self._field({"janus": "accept_new_sessions", "accept": accept}, "accept"))
 
     # -- settings (each returns the value Janus now uses) -----------------------------------------
     async def set_session_timeout(self, session_timeout: int, session_id: int | None = None) -> int:
-        """``set_session_timeout``: globally, or for one session (new: ``session_id``)."""
+        """Set the session timeout (s) globally, or for one session; return the value now used.
+
+        Args:
+            session_timeout: the timeout in seconds (0: sessions never time out).
+            session_id: only this session (a janus_fast addition); None: the global setting.
+
+        Returns:
+            The timeout Janus now uses.
+        """
         message = {"janus": "set_session_timeout", "timeout": session_timeout}
         return await self._int_field(message, "timeout", session_id)
 
     async def set_log_level(self, log_level: int) -> int:
+        """Set Janus's log level (0-7); return the level now used."""
         return await self._int_field({"janus": "set_log_level", "level": log_level}, "level")
 
     async def set_log_timestamps(self, log_timestamps: bool) -> bool:
+        """Turn timestamps in Janus's log on or off; return the setting now used."""
         message = {"janus": "set_log_timestamps", "timestamps": log_timestamps}
         return bool(await self._field(message, "log_timestamps"))
 
     async def set_log_colors(self, log_colors: bool) -> bool:
+        """Turn colors in Janus's log on or off; return the setting now used."""
         message = {"janus": "set_log_colors", "colors": log_colors}
         return bool(await self._field(message, "log_colors"))
 
     async def set_locking_debug(self, locking_debug: bool) -> bool:
+        """Turn Janus's locking debug on or off; return the setting now used."""
         message = {"janus": "set_locking_debug", "debug": locking_debug}
         return bool(await self._field(message, "locking_debug"))
 
     async def set_refcount_debug(self, refcount_debug: bool) -> bool:
+        """Turn Janus's reference-count debug on or off; return the setting now used."""
         message = {"janus": "set_refcount_debug", "debug": refcount_debug}
         return bool(await self._field(message, "refcount_debug"))
 
     async def set_libnice_debug(self, libnice_debug: bool) -> bool:
+        """Turn libnice debugging on or off; return the setting now used."""
         message = {"janus": "set_libnice_debug", "debug": libnice_debug}
         return bool(await self._field(message, "libnice_debug"))
 
     async def set_min_nack_queue(self, min_nack_queue: int) -> int:
+        """Set the minimum NACK queue (ms); return the value now used."""
         message = {"janus": "set_min_nack_queue", "min_nack_queue": min_nack_queue}
         return await self._int_field(message, "min_nack_queue")
 
     async def set_nack_optimizations(self, nack_optimizations: bool) -> bool:
+        """Turn NACK optimizations on or off; return the setting now used."""
         message = {"janus": "set_nack_optimizations", "nack_optimizations": nack_optimizations}
         return bool(await self._field(message, "nack-optimizations"))
 
     async def set_no_media_timer(self, no_media_timer: int) -> int:
+        """Set the no-media timer (s) after which ``media`` events report no media; return it."""
         message = {"janus": "set_no_media_timer", "no_media_timer": no_media_timer}
         return await self._int_field(message, "no_media_timer")
 
     async def set_slowlink_threshold(self, slowlink_threshold: int) -> int:
+        """Set the lost packets per second that trigger ``slowlink`` (0: off); return it."""
         message = {"janus": "set_slowlink_threshold", "slowlink_threshold": slowlink_threshold}
         return await self._int_field(message, "slowlink_threshold")
 
     # -- tokens (stored-token authentication) -----------------------------------------------------
     async def list_tokens(self) -> list[JsonDict]:
-        """``list_tokens``: ``[{"token", "allowed_plugins"}]``."""
+        """Return the stored tokens: ``[{"token", "allowed_plugins"}]``."""
         data = await self._field({"janus": "list_tokens"}, "data")
         tokens = data.get("tokens") if isinstance(data, dict) else None
         return tokens if isinstance(tokens, list) else []
@@ -324,9 +400,14 @@ class JanusAdminMonitorClient:
     async def add_token(
         self, token: str | None = None, plugins: Sequence[str] | None = None
     ) -> str:
-        """``add_token``; returns the token (a new random one per call when not given).
+        """Add a stored token (``add_token``).
 
-        ``plugins`` restricts the token to those plugins (none: every plugin).
+        Args:
+            token: the token; None: a new random one per call.
+            plugins: the plugins the token may use; none: every plugin.
+
+        Returns:
+            The token added.
         """
         if token is None:
             token = uuid.uuid4().hex
@@ -337,16 +418,38 @@ class JanusAdminMonitorClient:
         return token
 
     async def remove_token(self, token: str) -> bool:
-        """``remove_token`` (error 470 if unknown)."""
+        """Remove a stored token and return True (an unknown token: error 470)."""
         await self.request({"janus": "remove_token", "token": token})
         return True
 
     async def allow_token(self, token: str, plugins: Sequence[str]) -> list[str]:
-        """``allow_token``: add plugins to a token; returns its plugins."""
+        """Allow a token to use more plugins; return the plugins it may use now.
+
+        Args:
+            token: a stored token.
+            plugins: the plugins to allow (at least one).
+
+        Returns:
+            The token's plugins.
+
+        Raises:
+            ValueError: ``plugins`` is empty.
+        """
         return await self._token_plugins("allow_token", token, plugins)
 
     async def disallow_token(self, token: str, plugins: Sequence[str]) -> list[str]:
-        """``disallow_token``: remove plugins from a token; returns its plugins."""
+        """Take plugins away from a token; return the plugins it may still use.
+
+        Args:
+            token: a stored token.
+            plugins: the plugins to disallow (at least one).
+
+        Returns:
+            The token's plugins.
+
+        Raises:
+            ValueError: ``plugins`` is empty.
+        """
         return await self._token_plugins("disallow_token", token, plugins)
 
     async def _token_plugins(self, request: str, token: str, plugins: Sequence[str]) -> list[str]:
@@ -359,32 +462,41 @@ class JanusAdminMonitorClient:
 
     # -- sessions and handles ---------------------------------------------------------------------
     async def list_sessions(self) -> list[int]:
-        """``list_sessions``: the ids of every session."""
+        """Return the ids of every session (``list_sessions``)."""
         return await self._id_list({"janus": "list_sessions"}, "sessions")
 
     async def list_handles(self, session_id: int) -> list[int]:
-        """``list_handles`` of a session."""
+        """Return the ids of a session's handles (``list_handles``)."""
         return await self._id_list({"janus": "list_handles"}, "handles", session_id)
 
     async def handle_info(
         self, session_id: int, handle_id: int, plugin_only: bool = False
     ) -> JsonDict:
-        """``handle_info``: everything Janus knows about a handle (or only its plugin's view)."""
+        """Return everything Janus knows about a handle (``handle_info``).
+
+        Args:
+            session_id: the handle's session.
+            handle_id: the handle.
+            plugin_only: only the plugin's view of the handle.
+
+        Returns:
+            The ``info`` object of the reply.
+        """
         message: JsonDict = {"janus": "handle_info"}
         if plugin_only:
             message["plugin_only"] = True
         return await self._object_field(message, "info", session_id, handle_id)
 
     async def destroy_session(self, session_id: int) -> None:
-        """``destroy_session``: Janus destroys the session (its handles are detached)."""
+        """Make Janus destroy a session (its handles are detached)."""
         await self.request({"janus": "destroy_session"}, session_id)
 
     async def detach_handle(self, session_id: int, handle_id: int) -> None:
-        """``detach_handle``: the client gets a ``detached`` event."""
+        """Make Janus detach a handle (its client gets a ``detached`` event)."""
         await self.request({"janus": "detach_handle"}, session_id, handle_id)
 
     async def hangup_webrtc(self, session_id: int, handle_id: int) -> None:
-        """``hangup_webrtc``: close the handle's PeerConnection."""
+        """Make Janus close a handle's PeerConnection (``hangup_webrtc``)."""
         await self.request({"janus": "hangup_webrtc"}, session_id, handle_id)
 
     async def start_pcap(
@@ -395,10 +507,19 @@ class JanusAdminMonitorClient:
         filename: str | None = None,
         truncate: int | None = None,
     ) -> None:
-        """``start_pcap``: dump the handle's (unencrypted) traffic to a pcap file."""
+        """Start dumping a handle's (unencrypted) traffic to a pcap file (``start_pcap``).
+
+        Args:
+            session_id: the handle's session.
+            handle_id: the handle.
+            folder: the folder on the Janus host; None: Janus's default.
+            filename: the file name; None: Janus picks one.
+            truncate: bytes kept per packet; None: whole packets.
+        """
         await self._capture("start_pcap", session_id, handle_id, folder, filename, truncate)
 
     async def stop_pcap(self, session_id: int, handle_id: int) -> None:
+        """Stop a handle's pcap dump."""
         await self.request({"janus": "stop_pcap"}, session_id, handle_id)
 
     async def start_text2pcap(
@@ -409,10 +530,11 @@ class JanusAdminMonitorClient:
         filename: str | None = None,
         truncate: int | None = None,
     ) -> None:
-        """``start_text2pcap``: as ``start_pcap``, in text2pcap format."""
+        """Start dumping a handle's traffic in text2pcap format (arguments as ``start_pcap``)."""
         await self._capture("start_text2pcap", session_id, handle_id, folder, filename, truncate)
 
     async def stop_text2pcap(self, session_id: int, handle_id: int) -> None:
+        """Stop a handle's text2pcap dump."""
         await self.request({"janus": "stop_text2pcap"}, session_id, handle_id)
 
     async def _capture(
@@ -434,10 +556,20 @@ class JanusAdminMonitorClient:
     async def message_plugin(
         self, plugin: str, request: JsonDict, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``message_plugin``: a synchronous plugin request without a session (e.g. room CRUD).
+        """Send a plugin request without a session (``message_plugin``, e.g. room CRUD).
 
-        Returns the plugin's response; a plugin-level error raises ``PluginError``.
-        """
+        Args:
+            plugin: the plugin package (``janus.plugin.videoroom`` …).
+            request: the plugin request (``{"request": "list"}`` …).
+            timeout: deadline in seconds (None: none); by default the ``timeout`` option.
+
+        Returns:
+            The plugin's ``response``.
+
+        Raises:
+            PluginError: the plugin answered with an error.
+            AdminError: Janus answered with an error, or the reply has no ``response``.
+        """  # noqa: DOC501 (admin_error builds the AdminError listed)
         message = {"janus": "message_plugin", "plugin": plugin, "request": request}
         reply = await self.request(message, timeout=timeout)
         response = reply.get("response")
@@ -451,15 +583,15 @@ class JanusAdminMonitorClient:
         return response
 
     async def query_transport(self, transport: str, request: JsonDict) -> JsonDict:
-        """``query_transport``: the transport plugin's ``response`` (returned as is)."""
+        """Send a request to a transport plugin; return its ``response`` as is."""
         return await self._query("query_transport", "transport", transport, request)
 
     async def query_eventhandler(self, handler: str, request: JsonDict) -> JsonDict:
-        """``query_eventhandler``: the event handler's ``response`` (returned as is)."""
+        """Send a request to an event handler plugin; return its ``response`` as is."""
         return await self._query("query_eventhandler", "handler", handler, request)
 
     async def query_logger(self, logger_name: str, request: JsonDict) -> JsonDict:
-        """``query_logger``: the logger plugin's ``response`` (returned as is)."""
+        """Send a request to a logger plugin; return its ``response`` as is."""
         return await self._query("query_logger", "logger", logger_name, request)
 
     async def _query(self, janus: str, key: str, name: str, request: JsonDict) -> JsonDict:
@@ -468,11 +600,11 @@ class JanusAdminMonitorClient:
         return response if isinstance(response, dict) else {}
 
     async def custom_event(self, schema: str, data: JsonDict) -> None:
-        """``custom_event``: push an event of ``schema`` to the event handlers."""
+        """Push an event of ``schema`` with ``data`` to Janus's event handlers."""
         await self.request({"janus": "custom_event", "schema": schema, "data": data})
 
     async def custom_logline(self, line: str, level: int | None = None) -> None:
-        """``custom_logline``: write ``line`` to Janus's log (at ``level``)."""
+        """Write ``line`` to Janus's log (at ``level``; None: Janus's default)."""
         message: JsonDict = {"janus": "custom_logline", "line": line}
         if level is not None:
             message["level"] = level
@@ -480,7 +612,7 @@ class JanusAdminMonitorClient:
 
     # -- network helpers --------------------------------------------------------------------------
     async def resolve_address(self, address: str) -> JsonDict:
-        """``resolve_address``: ``{"ip", "elapsed"}`` as resolved by Janus."""
+        """Have Janus resolve a host name; return ``{"ip", "elapsed"}``."""
         reply = await self.request({"janus": "resolve_address", "address": address})
         return {key: reply[key] for key in ("ip", "elapsed") if key in reply}
 
@@ -491,8 +623,16 @@ class JanusAdminMonitorClient:
         localport: int | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``test_stun``: ask Janus to query the STUN server ``address:port``; returns
-        ``{"public_ip", "public_port", "elapsed"}``.
+        """Ask Janus to query a STUN server (``test_stun``).
+
+        Args:
+            address: the STUN server's host.
+            port: the STUN server's port.
+            localport: the local port Janus binds; None: any.
+            timeout: deadline in seconds (None: none); by default the ``timeout`` option.
+
+        Returns:
+            ``{"public_ip", "public_port", "elapsed"}`` as Janus saw them.
         """
         message: JsonDict = {"janus": "test_stun", "address": address, "port": port}
         if localport is not None:
@@ -502,6 +642,6 @@ class JanusAdminMonitorClient:
 
 
 def _short(value: Any) -> str:
-    """A bounded description of an unexpected value (its type and the start of its repr)."""
+    """Describe an unexpected value in bounded length (its type and the start of its repr)."""
     text = repr(value)
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
