@@ -56,10 +56,41 @@ class SipAccount(SipHandle):
         rfc2543_cancel: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``register`` ``username`` (a SIP URI) at ``proxy``. Returns Janus's first answer
-        (``registering``; ``registered`` at once for a guest); ``wait_registered()`` then
-        waits for the registrar's verdict. ``account_type`` is Janus's ``type`` (``guest``: no
-        REGISTER; ``helper``: an extra line of the ``master_id`` account).
+        """Send ``register``: register a SIP account at a proxy.
+
+        ``wait_registered()`` then waits for the registrar's verdict. Options left at None
+        are not sent.
+
+        Args:
+            username: Our SIP URI (``sip:user@domain``).
+            secret: The SIP password.
+            ha1_secret: The SIP password as an HA1 hash (instead of ``secret``).
+            authuser: The user name to authenticate with, when not the URI's.
+            display_name: Our display name.
+            user_agent: The User-Agent header to send.
+            proxy: The registrar/proxy (``sip:host:port``).
+            outbound_proxy: An outbound proxy.
+            headers: Extra SIP headers for the REGISTER.
+            contact_params: Extra parameters for the Contact header.
+            incoming_header_prefixes: Header prefixes to report in incoming-call events.
+            register_ttl: The registration's expiry, in seconds.
+            account_type: Janus's ``type``: ``guest`` (no REGISTER) or ``helper`` (an extra
+                line of the ``master_id`` account).
+            send_register: False: no REGISTER is sent.
+            master_id: The account a ``helper`` belongs to.
+            refresh: Refresh an existing registration.
+            force_udp: Use UDP for this account.
+            force_tcp: Use TCP for this account.
+            sips: Use SIPS URIs.
+            rfc2543_cancel: CANCEL INVITEs the RFC 2543 way.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            Janus's first answer: ``registering``, or ``registered`` at once for a guest.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         registration: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
         # Its outcome is read by wait_registered(), if ever: never an unretrieved exception.
@@ -99,8 +130,20 @@ class SipAccount(SipHandle):
         return result
 
     async def wait_registered(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """The ``registered`` event of the last ``register`` (at once if it came already);
-        ``SipError`` (the SIP code, e.g. 403) on ``registration_failed``.
+        """Wait for the ``registered`` event of the last ``register``.
+
+        Returns at once if it came already.
+
+        Args:
+            timeout: Seconds to wait; the session's ``timeout`` option by default.
+
+        Returns:
+            The ``registered`` event's result.
+
+        Raises:
+            SipError: ``register()`` was not called, or ``registration_failed`` (the SIP
+                code, e.g. 403).
+            RequestTimeoutError: No verdict within ``timeout``.
         """
         registration = self._registration
         if registration is None:
@@ -125,8 +168,26 @@ class SipAccount(SipHandle):
         headers: dict[str, str] | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``subscribe`` to a SIP event package (``message-summary`` …); ``NOTIFY`` events
-        follow, and ``SUBSCRIBE_SUCCEEDED``/``SUBSCRIBE_FAILED``.
+        """Send ``subscribe``: subscribe to a SIP event package (``message-summary`` …).
+
+        ``SUBSCRIBE_SUCCEEDED`` or ``SUBSCRIBE_FAILED`` follows, then ``NOTIFY`` events.
+        Options left at None are not sent.
+
+        Args:
+            event: The event package.
+            to: The URI to subscribe at; our own URI when None.
+            accept: The Accept header.
+            subscribe_ttl: The subscription's expiry, in seconds.
+            call_id: The Call-ID to use.
+            headers: Extra SIP headers.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "subscribe",
@@ -157,8 +218,24 @@ class SipAccount(SipHandle):
         headers: dict[str, str] | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``message``: a SIP MESSAGE, to ``uri`` (out of dialog) or in the current call.
-        ``MESSAGEDELIVERY`` reports the SIP outcome.
+        """Send ``message``: a SIP MESSAGE, out of dialog to ``uri`` or in the current call.
+
+        ``MESSAGEDELIVERY`` reports the SIP outcome. Options left at None are not sent.
+
+        Args:
+            content: The message body.
+            uri: The recipient, for a message out of dialog.
+            content_type: Its content type (``text/plain`` by Janus's default).
+            call_id: The Call-ID to use.
+            headers: Extra SIP headers.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {
             "request": "message",

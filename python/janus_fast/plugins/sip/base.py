@@ -19,8 +19,9 @@ from janus_fast.plugins._errors import TypedPluginError
 
 
 class SipError(TypedPluginError):
-    """A SIP plugin error (``error_code``/``error_message``), or a SIP failure the client turns
-    into one (``registration_failed``: the SIP status code and reason).
+    """A SIP plugin error (``error_code``/``error_message``), or a SIP failure made one.
+
+    The client turns ``registration_failed`` into one (the SIP status code and reason).
     """
 
     plugin_name = "janus.plugin.sip"
@@ -118,6 +119,7 @@ class SipHandle(PluginClient):
 
     @property
     def registered(self) -> bool:
+        """Whether the last ``register`` was confirmed (``registered`` event)."""
         return self._registered
 
     @property

@@ -50,10 +50,35 @@ class SipCall(SipAccount):
         authuser: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``call`` ``uri`` (an INVITE). The offer is made here from ``player`` (audio
-        receive-only without one; remote tracks to ``recorder``), or sent as given with
-        ``jsep=``. Returns the ``calling`` result (with the ``call_id``); ``ACCEPTED`` follows
-        (its answer applied to our PeerConnection), or ``HANGUP`` with the SIP code.
+        """Send ``call``: an INVITE to ``uri``.
+
+        The offer is made here from ``player`` (needs ``[media]``), or sent as given with
+        ``jsep=``. ``ACCEPTED`` follows (its answer applied to our PeerConnection), or
+        ``HANGUP`` with the SIP code. Options left at None are not sent.
+
+        Args:
+            uri: The SIP URI to call.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent; without one, audio is receive-only.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            jsep: A ready-made offer to send instead of making one.
+            headers: Extra SIP headers for the INVITE.
+            call_id: The Call-ID to use.
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the SIP peer.
+            srtp_profile: The SRTP profile to offer (with ``srtp``).
+            autoaccept_reinvites: Let Janus accept re-INVITEs without asking us.
+            refer_id: The transfer this call completes (from a ``TRANSFER`` event).
+            secret: A SIP password for this call (guest accounts).
+            ha1_secret: The same as an HA1 hash.
+            authuser: The user name to authenticate with.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The ``calling`` result, with the ``call_id``.
+
+        Raises:
+            SipError: Already in a call, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._in_call:
             raise SipError(0, "Already in a call")
@@ -89,9 +114,29 @@ class SipCall(SipAccount):
         autoaccept_reinvites: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``accept`` the incoming call whose offer is ``jsep`` (the ``INCOMINGCALL`` event's
-        ``"jsep"``), answered here from ``player``/``recorder``; or send a ready-made
-        ``answer=``. Returns the ``accepting`` result.
+        """Send ``accept``: take the incoming call.
+
+        The offer ``jsep`` is answered here (needs ``[media]``), or a ready-made ``answer=``
+        is sent. Options left at None are not sent.
+
+        Args:
+            jsep: The incoming call's offer (the ``INCOMINGCALL`` event's ``"jsep"``).
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
+                whose tracks are sent.
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            answer: A ready-made answer to send instead of making one.
+            srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the SIP peer.
+            headers: Extra SIP headers for the 200 OK.
+            autoaccept_reinvites: Let Janus accept re-INVITEs without asking us.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The ``accepting`` result.
+
+        Raises:
+            ValueError: Neither ``jsep`` nor ``answer`` was given.
+            SipError: No incoming call, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if not self._in_call:
             raise SipError(0, "No incoming call to accept")
@@ -121,8 +166,20 @@ class SipCall(SipAccount):
         refer_id: int | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``decline`` the incoming call (SIP ``code``, 486 by default), or a transfer's
-        ``refer_id``.
+        """Send ``decline``: refuse the incoming call, or a transfer.
+
+        Args:
+            code: The SIP status code; Janus sends 486 when None.
+            headers: Extra SIP headers.
+            refer_id: The transfer to decline (from a ``TRANSFER`` event) instead of the call.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {"request": "decline", "code": code, "headers": headers, "refer_id": refer_id}
         result = await self._sip_request(body, timeout)
@@ -133,9 +190,21 @@ class SipCall(SipAccount):
     async def hangup(  # type: ignore[override]
         self, headers: dict[str, str] | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """The SIP ``hangup`` request (a BYE, or a CANCEL while ringing); closes our
-        PeerConnection. The core hangup is ``core_hangup()``. Refused here when no call is
-        known (Janus 1.1.2 never answers a hangup outside a call).
+        """Send the SIP ``hangup`` request (a BYE, or a CANCEL while ringing).
+
+        Closes our PeerConnection. The core hangup is ``core_hangup()``.
+
+        Args:
+            headers: Extra SIP headers.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: No call is known (Janus 1.1.2 never answers a hangup outside a call),
+                or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if not self._in_call:
             raise SipError(0, "No call to hang up")
@@ -151,9 +220,22 @@ class SipCall(SipAccount):
     async def hold(
         self, direction: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``hold`` (a re-INVITE; ``direction``: sendonly, recvonly or inactive). Janus 1.1.2
-        does not answer a hold/unhold sent outside a call or while a re-INVITE is pending (the
-        request then times out), and reports no event when the re-INVITE completes.
+        """Send ``hold``: put the call on hold (a re-INVITE).
+
+        Janus 1.1.2 does not answer a hold/unhold sent outside a call or while a re-INVITE is
+        pending (the request then times out), and reports no event when the re-INVITE
+        completes.
+
+        Args:
+            direction: ``sendonly``, ``recvonly`` or ``inactive``; Janus's default when None.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         return await self._sip_request({"request": "hold", "direction": direction}, timeout)
 
@@ -164,8 +246,20 @@ class SipCall(SipAccount):
     async def update(
         self, *, jsep: JsonDict | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``update``: renegotiate the call (a re-INVITE) with a new offer: ``jsep=``, or one
-        made here from our PeerConnection. Janus's answer comes with ``UPDATED``.
+        """Send ``update``: renegotiate the call (a re-INVITE) with a new offer.
+
+        Janus's answer comes with ``UPDATED``.
+
+        Args:
+            jsep: The new offer; when None, one is made here from our PeerConnection.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: No ``jsep`` and no PeerConnection, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         offer = jsep
         if offer is None:
@@ -203,8 +297,21 @@ class SipCall(SipAccount):
     async def transfer(
         self, uri: str, replace: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``transfer`` the peer to ``uri`` (a REFER; ``replace``: the Call-ID of an attended
-        transfer). The peer gets a ``TRANSFER`` event.
+        """Send ``transfer``: a REFER sending the peer to ``uri``.
+
+        The peer gets a ``TRANSFER`` event.
+
+        Args:
+            uri: Where to transfer the peer.
+            replace: The Call-ID of the call to replace (an attended transfer).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {"request": "transfer", "uri": uri, "replace": replace}
         return await self._sip_request(body, timeout)
