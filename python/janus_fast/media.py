@@ -1,11 +1,12 @@
 """PeerConnection helpers shared by the plugin handles (the ``media`` extra: aiortc).
 
-Also ``MediaKind``. Rule: importing this module imports neither aiortc nor PyAV. Each helper
-imports aiortc when it is called and otherwise raises ``ImportError: … pip install
-janus-fast[media]``, so signalling-only code never pays for (or needs) a media stack. Trickle
-goes both ways: Janus's ``trickle`` candidates are parsed here for ``addIceCandidate``, and our
-own candidates are cut out of a local description and sent as one ``trickle`` array when the
-caller asks for trickle.
+It also holds ``MediaKind``.
+
+Rule: importing this module imports neither aiortc nor PyAV. Each helper imports aiortc when it
+is called and otherwise raises ``ImportError: … pip install janus-fast[media]``, so
+signalling-only code never pays for (or needs) a media stack. Trickle goes both ways: Janus's
+``trickle`` candidates are parsed here for ``addIceCandidate``, and our own candidates are cut out
+of a local description and sent as one ``trickle`` array when the caller asks for trickle.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The lifecycle every broker consumer shares (MQTT, AMQP): one supervised task that connects,
-subscribes, feeds the stream, and reconnects after ``reconnect_interval`` when the link fails.
+"""The lifecycle every broker consumer shares (MQTT, AMQP).
+
+One supervised task connects, subscribes, feeds the stream, and reconnects after
+``reconnect_interval`` when the link fails.
 
 Rule: ``start()`` returns once the first subscription is in place, or raises ``TransportError``
 after ``connect_timeout``; later failures are counted (``errors``), logged at WARNING once per
@@ -33,8 +35,10 @@ def _positive(name: str, value: float) -> float:
 
 
 class BrokerReceiver:
-    """Base of ``MqttEventReceiver`` and ``AmqpEventReceiver``; subclasses implement
-    ``_consume(ready)`` (connect, subscribe, call ``ready()``, then ``_deliver`` each message).
+    """Base of ``MqttEventReceiver`` and ``AmqpEventReceiver``.
+
+    Subclasses implement ``_consume(ready)``: connect, subscribe, call ``ready()``, then
+    ``_deliver`` each message.
     """
 
     kind = "broker"
@@ -63,6 +67,7 @@ class BrokerReceiver:
         self._failure: BaseException | None = None
 
     def stats(self) -> dict[str, int]:
+        """Return the counters: ``connects``, ``messages``, ``errors`` (and the subclass's)."""
         return dict(self._counters)
 
     def _count(self, name: str) -> None:
@@ -70,9 +75,20 @@ class BrokerReceiver:
 
     @property
     def connected(self) -> bool:
+        """Whether the subscription is in place now."""
         return self._ready.is_set()
 
     async def start(self: _C) -> _C:
+        """Start the consumer task and wait for the first subscription.
+
+        Returns:
+            The receiver itself.
+
+        Raises:
+            InvalidStateError: the receiver was already started.
+            ImportError: the broker client library (the extra) is not installed.
+            TransportError: no subscription within ``connect_timeout`` (the task is stopped).
+        """
         if self._task is not None:
             raise InvalidStateError(f"{self.kind} receiver already started")
         self._library()  # a missing extra is an ImportError here, not a retried failure
@@ -90,6 +106,11 @@ class BrokerReceiver:
         return self
 
     async def close(self, *, close_stream: bool = False) -> None:
+        """Stop the consumer (within about 5 s).
+
+        Args:
+            close_stream: also close the event stream, ending its iterators.
+        """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

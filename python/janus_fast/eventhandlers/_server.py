@@ -1,5 +1,6 @@
-"""The lifecycle every network receiver shares: listen on loopback (or a given host), track the
-connections, close them all on ``close()``.
+"""The lifecycle every network receiver shares.
+
+Listen on loopback (or a given host), track the connections, close them all on ``close()``.
 
 Rule: each connection runs in a handler the asyncio server supervises; a failing handler is
 logged at DEBUG and its connection closed, never the server. ``close()`` is bounded in time.
@@ -63,12 +64,22 @@ class ReceiverServer:
         return f"{self.scheme}://{host}:{self.port}{self.path}"
 
     def stats(self) -> dict[str, int]:
+        """Return the receiver's counters (see the receiver class)."""
         return dict(self._counters)
 
     def _count(self, name: str, amount: int = 1) -> None:
         self._counters[name] = self._counters.get(name, 0) + amount
 
     async def start(self: _R) -> _R:
+        """Start listening; ``port`` 0 is replaced by the port picked.
+
+        Returns:
+            The receiver itself.
+
+        Raises:
+            InvalidStateError: the receiver was already started.
+            OSError: the address cannot be bound.
+        """
         if self._server is not None:
             raise InvalidStateError("receiver already started")
         self._server = await asyncio.start_server(

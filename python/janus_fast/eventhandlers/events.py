@@ -38,11 +38,15 @@ class EventType(enum.IntFlag):
 
 
 class CoreSubtype(enum.IntEnum):
+    """Subtypes of core events (type 256)."""
+
     STARTUP = 1
     SHUTDOWN = 2
 
 
 class WebRTCSubtype(enum.IntEnum):
+    """Subtypes of WebRTC events (type 16)."""
+
     ICE = 1
     LOCAL_CANDIDATE = 2
     REMOTE_CANDIDATE = 3
@@ -52,6 +56,8 @@ class WebRTCSubtype(enum.IntEnum):
 
 
 class MediaSubtype(enum.IntEnum):
+    """Subtypes of media events (type 32)."""
+
     STATE = 1
     SLOW_LINK = 2
     STATS = 3
@@ -59,8 +65,18 @@ class MediaSubtype(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class JanusEvent:
-    """Fields every event has. ``timestamp`` is Janus's real-time clock in microseconds;
-    ``server`` is the tag of the receiver that got it (``emitter`` when no tag was given).
+    """Fields every event has; the base of every typed event-handler event.
+
+    Attributes:
+        type: the event type (an ``EventType`` value).
+        subtype: the subtype (``CoreSubtype``, ``WebRTCSubtype``, ``MediaSubtype``), if any.
+        emitter: the name of the Janus instance that sent it (its ``server_name``).
+        timestamp: Janus's real-time clock in microseconds.
+        session_id: the session it concerns, if any.
+        handle_id: the handle it concerns, if any.
+        opaque_id: the handle's opaque id, if any.
+        server: the tag of the receiver that got it (``emitter`` when no tag was given).
+        raw: the event as Janus sent it (one object of a grouped array).
     """
 
     type: int
@@ -83,8 +99,11 @@ class JanusEvent:
 
 @dataclasses.dataclass(frozen=True)
 class SessionEvent(JanusEvent):
-    """Type 1: ``name`` is ``created``, ``destroyed`` or ``timeout``; ``transport`` (on
-    ``created``) says which transport and connection created the session.
+    """Type 1: a session was created, destroyed or timed out.
+
+    Attributes:
+        name: ``created``, ``destroyed`` or ``timeout``.
+        transport: on ``created``, which transport and connection created the session.
     """
 
     name: str | None
@@ -112,9 +131,11 @@ class JsepEvent(JanusEvent):
 
 @dataclasses.dataclass(frozen=True)
 class WebRTCEvent(JanusEvent):
-    """Type 16, by ``subtype`` (``WebRTCSubtype``): ICE state (``ice``), local/remote candidate,
-    selected pair, DTLS state (``dtls``), PeerConnection state (``connection``: ``webrtcup``,
-    ``hangup``). The whole object is in ``data``.
+    """Type 16: a WebRTC state change, by ``subtype`` (``WebRTCSubtype``).
+
+    ICE state (``ice``), local/remote candidate, selected pair, DTLS state (``dtls``),
+    PeerConnection state (``connection``: ``webrtcup``, ``hangup``). The whole object is in
+    ``data``.
     """
 
     ice: str | None
@@ -127,8 +148,10 @@ class WebRTCEvent(JanusEvent):
 
 @dataclasses.dataclass(frozen=True)
 class MediaEvent(JanusEvent):
-    """Type 32, by ``subtype`` (``MediaSubtype``): media state (``receiving``), slow link, stats
-    (``data`` holds the counters; a list when ``combine_media_stats`` is on).
+    """Type 32: a media report, by ``subtype`` (``MediaSubtype``).
+
+    Media state (``receiving``), slow link, stats (``data`` holds the counters; a list when
+    ``combine_media_stats`` is on).
     """
 
     media: str | None
@@ -196,7 +219,19 @@ def _bool(value: Any) -> bool | None:
 
 
 def parse_event(raw: Mapping[str, Any], server: str | None = None) -> JanusEvent:
-    """One Janus event object → its typed event. ``server`` tags it (default: its emitter)."""
+    """Build the typed event of one Janus event object.
+
+    Args:
+        raw: one event object (an element of a grouped array).
+        server: the receiver's tag; None: the event's ``emitter``.
+
+    Returns:
+        The event (``UnknownEvent`` for a type this module does not know); missing fields are
+        None.
+
+    Raises:
+        InvalidEventError: ``raw`` is not a mapping.
+    """
     if not isinstance(raw, Mapping):
         raise InvalidEventError(f"a Janus event is a JSON object, not {type(raw).__name__}")
     kind = _int(raw.get("type")) or 0
@@ -269,8 +304,16 @@ def parse_event(raw: Mapping[str, Any], server: str | None = None) -> JanusEvent
 
 
 def decode_payload(payload: bytes | str) -> list[dict[str, Any]]:
-    """A POST body or WebSocket message → its event objects (one object, or an array of them
-    when Janus groups events). Raises ``InvalidEventError`` for anything else.
+    """Decode a POST body or WebSocket message into its event objects.
+
+    Args:
+        payload: one object, or an array of them when Janus groups events.
+
+    Returns:
+        The event objects, in order.
+
+    Raises:
+        InvalidEventError: the payload is not JSON, or not an object or array of objects.
     """
     try:
         value = orjson.loads(payload)

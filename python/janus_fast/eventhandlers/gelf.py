@@ -1,5 +1,7 @@
-"""``GelfEventReceiver``: the Graylog-style endpoint Janus's GELF event handler (``gelfevh``)
-sends to, over TCP (NUL-terminated messages) or UDP (datagrams, chunked and optionally gzipped).
+"""``GelfEventReceiver``: the endpoint Janus's GELF event handler (``gelfevh``) sends to.
+
+Graylog-style, over TCP (NUL-terminated messages) or UDP (datagrams, chunked and optionally
+gzipped).
 
 Rule: each GELF message carries one Janus event in ``full_message`` (an object, or a JSON string
 per the GELF spec); the GELF envelope (``host``, ``level``, ``short_message``) is dropped. Every
@@ -34,10 +36,12 @@ _MAX_CHUNKS = 128  # the GELF limit
 
 
 class GelfEventReceiver:
-    """A GELF input for ``janus.eventhandler.gelfevh`` (its ``backend`` is ``host``, its ``port``
-    ``receiver.port``, its ``protocol`` ``protocol``). ``stats()``: ``messages``, ``chunked``
-    (UDP messages reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never
-    completed), ``pending``, ``connections`` (TCP).
+    """A GELF input for ``janus.eventhandler.gelfevh``.
+
+    Configure gelfevh with ``backend`` = ``host``, ``port`` = ``receiver.port`` and
+    ``protocol`` = ``protocol``. ``stats()``: ``messages``, ``chunked`` (UDP messages
+    reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never completed),
+    ``pending``, ``connections`` (TCP).
     """
 
     def __init__(
@@ -92,9 +96,19 @@ class GelfEventReceiver:
         )
 
     def stats(self) -> dict[str, int]:
+        """Return the counters (see the class docstring), with ``pending`` chunked messages."""
         return dict(self._counters, pending=len(self._pending))
 
     async def start(self: _G) -> _G:
+        """Start listening (TCP) or bind the datagram socket (UDP); ``port`` 0 is replaced.
+
+        Returns:
+            The receiver itself.
+
+        Raises:
+            InvalidStateError: the receiver was already started.
+            OSError: the address cannot be bound.
+        """
         if self._server is not None or self._udp is not None:
             raise InvalidStateError("receiver already started")
         loop = asyncio.get_running_loop()
@@ -112,6 +126,11 @@ class GelfEventReceiver:
         return self
 
     async def close(self, *, close_stream: bool = False) -> None:
+        """Stop listening and close every connection (within a few seconds).
+
+        Args:
+            close_stream: also close the event stream, ending its iterators.
+        """
         server, self._server = self._server, None
         if server is not None:
             server.close()

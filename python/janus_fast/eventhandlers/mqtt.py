@@ -27,8 +27,10 @@ def _aiomqtt() -> Any:
 
 
 class MqttEventReceiver(BrokerReceiver):
-    """Subscribe to mqttevh's events at an MQTT broker. ``topic`` is mqttevh's ``topic``
-    (default ``/janus/events``). ``stats()``: ``connects``, ``messages``, ``status``, ``errors``.
+    """Subscribe to mqttevh's events at an MQTT broker.
+
+    ``topic`` is mqttevh's ``topic`` (default ``/janus/events``). ``stats()``: ``connects``,
+    ``messages``, ``status``, ``errors``.
     """
 
     kind = "MQTT"

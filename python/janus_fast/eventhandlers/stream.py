@@ -27,8 +27,17 @@ DedupKey = tuple[Any, ...]
 
 
 def dedup_key(raw: Mapping[str, Any], server: str | None) -> DedupKey:
-    """What makes two received events the same event: a retransmission repeats the bytes, so
-    the header fields and a hash of the body identify it (the body keeps Janus's key order).
+    """Return what makes two received events the same event.
+
+    A retransmission repeats the bytes, so the header fields and a hash of the body identify it
+    (the body keeps Janus's key order).
+
+    Args:
+        raw: one event object as received.
+        server: the receiver's tag.
+
+    Returns:
+        A hashable key, equal for a retransmission of the same event.
     """
     try:
         body_hash = hash(orjson.dumps(raw.get("event")))
@@ -96,21 +105,33 @@ class EventStream:
 
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` was called."""
         return self._closed
 
     def stats(self) -> dict[str, int]:
-        """Counters: ``received`` (accepted into the queue), ``delivered`` (taken out),
-        ``dropped`` (oldest dropped at the bound), ``duplicates``, ``invalid`` (payloads
-        refused), and ``queued`` (now).
+        """Return the counters.
+
+        Returns:
+            ``received`` (accepted into the queue), ``delivered`` (taken out), ``dropped``
+            (oldest dropped at the bound), ``duplicates``, ``invalid`` (payloads refused), and
+            ``queued`` (now).
         """
         return dict(self._stats, queued=len(self._queue))
 
     def count_invalid(self) -> None:
-        """A receiver refused a payload that was not Janus events."""
+        """Count a payload a receiver refused because it was not Janus events."""
         self._stats["invalid"] += 1
 
     def publish(self, raw_events: list[dict[str, Any]], server: str | None = None) -> int:
-        """Queue events decoded from one payload; return how many were new (not duplicates)."""
+        """Queue events decoded from one payload, skipping duplicates.
+
+        Args:
+            raw_events: the event objects of one payload (``decode_payload``).
+            server: the receiver's tag (None: each event's ``emitter``).
+
+        Returns:
+            How many were new (not duplicates).
+        """
         added = 0
         for raw in raw_events:
             if self._dedup.seen(dedup_key(raw, server)):
@@ -139,7 +160,7 @@ class EventStream:
         self._ready.set()
 
     def get_nowait(self) -> JanusEvent | None:
-        """The oldest queued event, or None."""
+        """Take the oldest queued event; return None if there is none."""
         if not self._queue:
             return None
         self._stats["delivered"] += 1
@@ -148,8 +169,18 @@ class EventStream:
         return self._queue.popleft()
 
     async def get(self, timeout: float | None = None) -> JanusEvent:
-        """The next event; ``asyncio.TimeoutError`` after ``timeout`` seconds (None: wait until
-        one comes or the stream closes); ``EOFError`` once closed and drained.
+        """Wait for the next event.
+
+        Args:
+            timeout: seconds to wait at most; None: until one comes or the stream closes.
+
+        Returns:
+            The oldest queued event.
+
+        Raises:
+            InvalidOptionError: ``timeout`` is negative, NaN or infinite.
+            asyncio.TimeoutError: no event within ``timeout``.
+            EOFError: the stream is closed and drained.
         """
         if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
             raise InvalidOptionError(f"timeout must be finite and >= 0, not {timeout!r}")
