@@ -127,26 +127,32 @@ class VideoRoomHandle(PluginClient):
     # -- properties (janus-client) ----------------------------------------------------------------
     @property
     def room_id(self) -> RoomId | None:
+        """The room this handle joined (None when not in a room)."""
         return self._room_id
 
     @property
     def publisher_id(self) -> ParticipantId | None:
+        """Our publisher id in the room, as Janus sent it (None when not joined as one)."""
         return self._publisher_id
 
     @property
     def private_id(self) -> int | None:
+        """Our ``private_id`` from the ``joined`` event (None when not joined)."""
         return self._private_id
 
     @property
     def display_name(self) -> str | None:
+        """Our display name in the room (None when not joined or not given)."""
         return self._display_name
 
     @property
     def participant_type(self) -> ParticipantType | None:
+        """Publisher or subscriber, once joined (None before)."""
         return self._participant_type
 
     @property
     def is_publishing(self) -> bool:
+        """Whether this handle publishes media (after ``publish``, until ``unpublish``)."""
         return self._is_publishing
 
     @property

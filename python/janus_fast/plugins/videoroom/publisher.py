@@ -21,7 +21,7 @@ from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 
 class VideoRoomPublisher(VideoRoomHandle):
-    """The publisher role: ``join_as_publisher``, ``join_and_configure``, ``publish`` …"""
+    """The publisher role: ``join_as_publisher``, ``join_and_configure``, ``publish`` and more."""
 
     async def join_as_publisher(
         self,
@@ -61,9 +61,26 @@ class VideoRoomPublisher(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **configure: Any,
     ) -> JsonDict:
-        """``joinandconfigure`` (new): join as publisher and configure (with a jsep: publish) in
-        one request. ``configure`` kwargs (bitrate, record, descriptions …) are sent as given.
-        The returned data carries Janus's answer under ``jsep`` when one was sent.
+        """Send ``joinandconfigure`` (new): join as publisher and configure in one request.
+
+        With a jsep it also publishes.
+
+        Args:
+            room_id: The room to join.
+            publisher_id: The id to take; Janus picks one when None.
+            display: Our display name.
+            token: A token, for rooms with an allowed list.
+            pin: The room's PIN, if it has one.
+            jsep: An offer, to publish at once.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **configure: ``configure`` fields (bitrate, record, descriptions …), sent as given.
+
+        Returns:
+            The reply data; Janus's answer under ``jsep`` when an offer was sent.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -97,9 +114,31 @@ class VideoRoomPublisher(VideoRoomHandle):
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
-        """``publish``. With ``player`` (an aiortc ``MediaPlayer``) the offer is made here (needs
-        ``[media]``) and the answer applied; with ``jsep=offer`` the offer is sent as is and the
-        answer is returned under ``data["jsep"]``.
+        """Send ``publish``: start publishing media in the joined room.
+
+        With ``player`` the offer is made here (needs ``[media]``) and the answer applied;
+        with ``jsep=offer`` the offer is sent as is and the answer is returned under
+        ``data["jsep"]``.
+
+        Args:
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks).
+            audiocodec: The audio codec to use (one the room allows).
+            videocodec: The video codec to use (one the room allows).
+            bitrate: Our bitrate cap (REMB), in bit/s.
+            record: Record what we publish.
+            filename: Base path of the recording.
+            descriptions: Per-stream descriptions (``[{mid, description}]``).
+            trickle: Send our ICE candidates in a ``trickle`` after the offer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: A ready-made offer to send instead of making one.
+
+        Returns:
+            The reply data (Janus's answer under ``"jsep"``).
+
+        Raises:
+            VideoRoomError: Not joined as publisher, or Janus refused the request.
+            ValueError: Neither ``player`` nor ``jsep`` was given.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         if self._participant_type != ParticipantType.PUBLISHER:
             raise VideoRoomError(-1, "Must join as publisher before publishing")
@@ -152,8 +191,29 @@ class VideoRoomPublisher(VideoRoomHandle):
         jsep: JsonDict | None = None,
         **kwargs: Any,
     ) -> JsonDict:
-        """``configure`` (publisher or subscriber). New: ``jsep=`` (renegotiation) and extra
-        kwargs (e.g. subscriber ``substream``/``temporal``, ``restart``), sent as given.
+        """Send ``configure`` (publisher or subscriber).
+
+        Empty or default options are not sent.
+
+        Args:
+            bitrate: Our bitrate cap (REMB), in bit/s.
+            keyframe: Ask publishers for a keyframe.
+            record: Start or stop recording.
+            filename: Base path of the recording.
+            display: Our new display name.
+            streams: Per-stream settings (``[{mid, send, …}]``).
+            descriptions: Per-stream descriptions (``[{mid, description}]``).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: New: an offer, for a renegotiation.
+            **kwargs: New: other fields (e.g. subscriber ``substream``/``temporal``,
+                ``restart``), sent as given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {

@@ -38,8 +38,35 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> RoomId:
-        """``create``; returns the room id (as Janus sent it: a ``str`` with ``string_ids``,
-        also a generated one). Extra kwargs are room settings, sent as given.
+        """Send ``create``: make a room.
+
+        Empty or default options are not sent.
+
+        Args:
+            room_id: The id to give the room; Janus picks one when None.
+            description: The room's description.
+            secret: The secret needed to edit or destroy it.
+            pin: The PIN participants need to join.
+            is_private: Leave it out of ``list``.
+            publishers: How many publishers may publish at once.
+            bitrate: The publishers' bitrate cap (REMB), in bit/s.
+            fir_freq: Send publishers a keyframe request every this many seconds (0: never).
+            audiocodec: Allowed audio codecs, comma-separated (``opus,pcmu`` …).
+            videocodec: Allowed video codecs, comma-separated (``vp8,h264`` …).
+            record: Record every publisher.
+            rec_dir: The directory recordings go to.
+            permanent: Also save it in the plugin's configuration file.
+            admin_key: The plugin's ``admin_key``, when creating needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other room settings, sent as given.
+
+        Returns:
+            The room id as Janus sent it (a ``str`` with ``string_ids``, also a generated
+            one).
+
+        Raises:
+            VideoRoomError: Janus refused the request, or its reply had no room id.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -219,8 +246,25 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``rtp_forward`` (new): forward a publisher's streams (``[{mid, port, …}]``) to
-        ``host``. Returns the data, whose ``forwarders`` carry the ``stream_id``s.
+        """Send ``rtp_forward`` (new): forward a publisher's streams as RTP to ``host``.
+
+        Args:
+            room_id: The room.
+            publisher_id: The publisher whose streams are forwarded.
+            host: Where the RTP goes.
+            streams: The streams and their ports (``[{mid, port, …}]``).
+            secret: The room's secret, if it has one.
+            host_family: ``ipv4`` or ``ipv6``, to resolve ``host`` with.
+            admin_key: The plugin's ``admin_key``, when forwarding needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``srtp_suite``, ``srtp_crypto`` …), sent as given.
+
+        Returns:
+            The reply data, whose ``forwarders`` carry the ``stream_id`` of each.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -284,8 +328,28 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``add_remote_publisher`` (new): a publisher fed by plain RTP on ``iface``
-        (e.g. from another Janus); returns the data with the ``id``, ``ip`` and ``port``.
+        """Send ``add_remote_publisher`` (new): a publisher fed by plain RTP.
+
+        The RTP comes, e.g., from another Janus's ``publish_remotely``.
+
+        Args:
+            room_id: The room.
+            streams: The streams the remote publisher sends (``[{type, mid, codec, …}]``).
+            iface: The local interface (IP) Janus receives the RTP on.
+            publisher_id: The id to give the publisher; Janus picks one when None.
+            display: Its display name.
+            port: The port to receive on; Janus picks one when None.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``metadata``, ``srtp_suite``, ``srtp_crypto`` …), sent as
+                given.
+
+        Returns:
+            The reply data, with the publisher's ``id``, ``ip`` and ``port``.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -331,9 +395,24 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``update_remote_publisher`` (new): new or changed ``streams`` (as for
-        ``add_remote_publisher``, only those that change) and/or a new ``display``; extra
-        kwargs (``metadata``, ``srtp_suite``, ``srtp_crypto``) are sent as given.
+        """Send ``update_remote_publisher`` (new): change a remote publisher's streams or name.
+
+        Args:
+            room_id: The room.
+            publisher_id: The remote publisher.
+            streams: The new or changed streams only (as for ``add_remote_publisher``).
+            display: Its new display name.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``metadata``, ``srtp_suite``, ``srtp_crypto``), sent as
+                given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -363,10 +442,30 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``publish_remotely`` (new): send a local publisher's streams to the remote publisher
-        another instance created at ``host:port`` (its ``add_remote_publisher`` reply's ``ip`` and
-        ``port``). ``remote_id`` names this remotization here (for ``unpublish_remotely``); extra
-        kwargs (``srtp_suite``, ``srtp_crypto``) are sent as given.
+        """Send ``publish_remotely`` (new): send a local publisher's streams to another Janus.
+
+        The other instance created a remote publisher at ``host:port`` (its
+        ``add_remote_publisher`` reply's ``ip`` and ``port``).
+
+        Args:
+            room_id: The room.
+            publisher_id: The local publisher.
+            remote_id: Names this remotization here (for ``unpublish_remotely``).
+            host: The other instance's address.
+            port: Its RTP port.
+            rtcp_port: Its RTCP port, for feedback.
+            host_family: ``ipv4`` or ``ipv6``, to resolve ``host`` with.
+            secret: The room's secret, if it has one.
+            admin_key: The plugin's ``admin_key``, when needed.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other options (``srtp_suite``, ``srtp_crypto``), sent as given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -412,8 +511,21 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> list[JsonDict]:
-        """``listremotes`` (new): a local publisher's remotizations
-        (``[{"remote_id", "host", "port", "rtcp_port"?}]``).
+        """Send ``listremotes`` (new): a local publisher's remotizations.
+
+        Args:
+            room_id: The room.
+            publisher_id: The local publisher.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            ``[{"remote_id", "host", "port", "rtcp_port"?}]``; empty when the reply has no
+            list.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {

@@ -18,7 +18,7 @@ from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 
 class VideoRoomSubscriber(VideoRoomHandle):
-    """The subscriber role: ``join_as_subscriber``, ``start``, ``subscribe``, ``switch`` …"""
+    """The subscriber role: ``join_as_subscriber``, ``start``, ``subscribe``, ``switch``."""
 
     async def configure_subscriber(
         self,
@@ -32,8 +32,27 @@ class VideoRoomSubscriber(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``configure`` for a subscriber (new): per-stream ``streams=[{mid, substream, …}]``
-        or the legacy top-level simulcast/SVC layer fields.
+        """Send ``configure`` for a subscriber (new): pick simulcast/SVC layers.
+
+        Per stream with ``streams``, or with the legacy top-level fields. Options left at
+        None are not sent.
+
+        Args:
+            streams: Per-stream settings (``[{mid, substream, …}]``).
+            substream: Legacy: the simulcast substream wanted.
+            temporal: Legacy: the simulcast temporal layer wanted.
+            spatial_layer: Legacy: the SVC spatial layer wanted.
+            temporal_layer: Legacy: the SVC temporal layer wanted.
+            fallback: Legacy: the simulcast fallback delay, in microseconds.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other fields, sent as given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -59,8 +78,25 @@ class VideoRoomSubscriber(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``join`` as subscriber (new, signalling only): returns the data with Janus's offer
-        under ``jsep``; answer it with ``start(jsep=answer)``.
+        """Send ``join`` as subscriber (new, signalling only).
+
+        Answer Janus's offer with ``start(jsep=answer)``.
+
+        Args:
+            room_id: The room.
+            streams: The streams wanted (``[{feed, mid?}]``).
+            private_id: Our publisher handle's ``private_id``, to tie both together.
+            use_msid: Name the tracks after the publishers (msid).
+            autoupdate: Let Janus renegotiate when a subscribed publisher goes away.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other fields, sent as given.
+
+        Returns:
+            The reply data, with Janus's offer under ``jsep``.
+
+        Raises:
+            VideoRoomError: This handle joined as publisher, or Janus refused the request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         self._refuse_publisher()
         body = compact(
@@ -90,8 +126,27 @@ class VideoRoomSubscriber(VideoRoomHandle):
         trickle: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``join`` as subscriber, then answer Janus's offer with ``start`` (needs ``[media]``).
-        Remote tracks go to ``recorder`` (an aiortc ``MediaRecorder``) when given.
+        """Subscribe with media: ``join`` as subscriber, then answer with ``start``.
+
+        Needs the ``[media]`` extra.
+
+        Args:
+            room_id: The room.
+            streams: The streams wanted (``[{feed, mid?}]``).
+            recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
+            private_id: Our publisher handle's ``private_id``, to tie both together.
+            use_msid: Name the tracks after the publishers (msid).
+            autoupdate: Let Janus renegotiate when a subscribed publisher goes away.
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The ``join`` reply data.
+
+        Raises:
+            VideoRoomError: This handle joined as publisher, or Janus refused a request.
+            RequestTimeoutError: No reply within ``timeout``.
         """
         import_aiortc("VideoRoom.subscribe_to_publisher")
         self._refuse_publisher()
@@ -151,8 +206,22 @@ class VideoRoomSubscriber(VideoRoomHandle):
     async def subscribe(
         self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``subscribe`` to more streams; renegotiates when a PeerConnection exists, else the
-        new offer is returned under ``data["jsep"]``.
+        """Send ``subscribe``: add streams to the subscription.
+
+        Renegotiates when a PeerConnection exists; else the new offer is returned under
+        ``data["jsep"]``.
+
+        Args:
+            streams: The streams to add (``[{feed, mid?}]``).
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by
+                default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = {"request": "subscribe", "streams": streams}
         data = reply_data(await self._send_request(body, timeout=timeout))
