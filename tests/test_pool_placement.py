@@ -137,6 +137,7 @@ def test_server_spec_checks_and_hides_secrets() -> None:
         {"probe_timeout": float("inf")},
         {"create_timeout": float("nan")},
         {"degraded_latency": True},
+        {"recheck_interval": 0},
         {"down_after": 0},
         {"max_attempts": 1.5},
         {"handle_scan_limit": -1},
@@ -145,6 +146,8 @@ def test_server_spec_checks_and_hides_secrets() -> None:
     ):
         with pytest.raises(InvalidOptionError):
             JanusPool(["ws://h:1"], **bad_option)
+    assert JanusPool(["ws://h:1"], probe_interval=0.3).recheck_interval == 0.3
+    assert JanusPool(["ws://h:1"]).recheck_interval == 1.0
 
 
 def test_request_types_are_bounded() -> None:

@@ -5,6 +5,10 @@ request itself, its errors and its deadline are the session's own. The type is t
 (``attach``, ``keepalive``, ``trickle`` ...) or, for plugin messages, ``message:<request>`` — at
 most ``MAX_TYPES`` distinct types per server, the rest counted as ``other``. Outcomes: ``ok``,
 ``timeout``, ``janus_error``, ``connection``, ``error``.
+
+A session also knows which of its calls are waiting (one set add and discard per request), so the
+pool can end them all with a typed error when it declares the session's server down
+(``end_calls``), including calls parked in the transport's outage queue.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from typing import Any
 
 from janus_fast._core import Message
-from janus_fast.errors import JanusError, RequestTimeoutError, TransportError
+from janus_fast.errors import JanusError, RequestTimeoutError, SessionLostError, TransportError
 from janus_fast.pool.metrics import ServerMetrics
 from janus_fast.session import JanusSession
 
@@ -54,8 +58,45 @@ class CountedSession(JanusSession):
     """
 
     pool_metrics: ServerMetrics | None = None
+    #: The tasks waiting in ``request()`` now, and those ``end_calls`` cancelled.
+    _calls: set[asyncio.Task[Any]] | None = None
+    _ended: dict[asyncio.Task[Any], SessionLostError] | None = None
 
     async def request(self, body: dict[str, Any], *args: Any, **kwargs: Any) -> Message:
+        """Send a request in this session (see ``JanusSession.request``), counted per server.
+
+        Args:
+            body: the Janus request.
+            *args: passed on to ``JanusSession.request``.
+            **kwargs: passed on to ``JanusSession.request``.
+
+        Returns:
+            The completing reply.
+
+        Raises:
+            SessionLostError: the pool ended the call (``end_calls``: its server is down), or
+                any error of ``JanusSession.request``.
+        """
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - request() always runs in a task
+            return await self._counted(body, args, kwargs)
+        if self._calls is None:
+            self._calls = set()
+        self._calls.add(task)
+        try:
+            return await self._counted(body, args, kwargs)
+        except asyncio.CancelledError:
+            error = self._ended.pop(task, None) if self._ended else None
+            if error is None:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
+            raise error from None
+        finally:
+            self._calls.discard(task)
+
+    async def _counted(self, body: dict[str, Any], args: Any, kwargs: Any) -> Message:
         metrics = self.pool_metrics
         if metrics is None:
             return await super().request(body, *args, **kwargs)
@@ -68,6 +109,25 @@ class CountedSession(JanusSession):
             raise
         metrics.observe(kind, "ok", time.perf_counter() - started)
         return reply
+
+    def end_calls(self, error: SessionLostError) -> int:
+        """Fail every call waiting in this session with a copy of ``error``, wherever it waits.
+
+        Args:
+            error: the typed error the calls raise (a ``SessionLostError``, e.g.
+                ``ServerDownError``).
+
+        Returns:
+            How many calls were ended.
+        """
+        calls = [task for task in self._calls or () if not task.done()]
+        if calls and self._ended is None:
+            self._ended = {}
+        for task in calls:
+            assert self._ended is not None
+            self._ended[task] = type(error)(*error.args)
+            task.cancel()
+        return len(calls)
 
 
 __all__ = ["CountedSession", "request_type"]

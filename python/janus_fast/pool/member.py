@@ -5,7 +5,8 @@ Rule: one transport per server, shared by every session the pool places there; t
 opens a second one. A probe is ``info`` on that connection (which also says whether Janus accepts
 new sessions) and, with an Admin API, ``list_sessions`` (plus ``list_handles`` per session while
 there are at most ``handle_scan_limit`` sessions); every step runs under the probe's deadline and
-ends in a ``ProbeResult``, never an exception.
+ends in a ``ProbeResult``, never an exception. While the connection is down (its transport
+reconnecting) a probe fails at once rather than wait in the transport's outage queue.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class PoolServer:
         self.keys: set[str] = set()
         self.metrics = ServerMetrics()
         self.wake = asyncio.Event()
+        #: The shared connection dropped and its transport is reconnecting: a probe fails at
+        #: once instead of waiting in the transport's outage queue.
+        self.outage = False
         self.transport.on_connection_event(self._on_connection_event)
 
     @property
@@ -88,7 +92,11 @@ class PoolServer:
 
     def _on_connection_event(self, event: ConnectionEvent) -> None:
         self.metrics.connection_events[event.kind] += 1
-        if event.kind in ("disconnected", "given_up"):
+        if event.kind == "disconnected":
+            self.outage = True
+        elif event.kind in ("reconnected", "given_up"):
+            self.outage = False  # back, or plainly disconnected: the next probe connects
+        if event.kind in ("disconnected", "reconnected", "given_up"):
             self.wake.set()  # probe now rather than at the next tick
 
     # -- placement ---------------------------------------------------------------------------
@@ -129,6 +137,9 @@ class PoolServer:
     # -- probing -----------------------------------------------------------------------------
     async def probe(self, limit: float, handle_scan_limit: int) -> ProbeResult:
         started = time.perf_counter()
+        if self.outage:
+            self.metrics.observe("info", "error", 0.0)
+            return ProbeResult(False, 0.0, error="connection lost, reconnecting")
         try:
             async with timeout(limit):
                 if not self.transport.connected:

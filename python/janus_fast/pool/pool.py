@@ -5,7 +5,11 @@ Rule: one shared transport per server; a supervised probe task per server (``pro
 each probe bounded by ``probe_timeout``) sets its state — a failure makes an up server degraded,
 ``down_after`` failures in a row make it down; a slow ``info`` (over ``degraded_latency``) or a
 failing Admin API makes it degraded. Every state change is a ``ServerStateChanged`` event; going
-down also emits ``ServerLost`` naming this pool's sessions and keys there and where the keys go.
+down also declares this pool's sessions there lost at once (``fail_sessions``: their waiting calls
+fail with ``ServerDownError``) and emits ``ServerLost`` naming those sessions and keys and where the
+keys go; coming back emits ``ServerRecovered`` naming the keys it owns again (nothing moves). A
+failing server is probed every ``recheck_interval`` (and at once when its connection drops), so
+a dead server is down about ``(down_after - 1) * recheck_interval`` after its connection drops.
 New sessions go only to eligible servers (up or degraded, accepting sessions per ``info``, not
 being drained), ranked by the placement policy. Every await has a deadline.
 """
@@ -24,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from janus_fast._compat import timeout
 from janus_fast.errors import InvalidOptionError, JanusFastError, NotAcceptingSessionsError
 from janus_fast.pool.counted import CountedSession
-from janus_fast.pool.errors import NoServerAvailableError, UnknownServerError
+from janus_fast.pool.errors import NoServerAvailableError, ServerDownError, UnknownServerError
 from janus_fast.pool.events import (
     EventHub,
     PoolCallback,
@@ -33,6 +37,7 @@ from janus_fast.pool.events import (
     ServerDrained,
     ServerDraining,
     ServerLost,
+    ServerRecovered,
     ServerStateChanged,
 )
 from janus_fast.pool.member import PoolServer, ProbeResult, describe
@@ -62,6 +67,8 @@ class JanusPool:
         probe_interval: float = 5.0,
         probe_timeout: float = 2.0,
         down_after: int = 2,
+        recheck_interval: float | None = None,
+        fail_sessions: bool = True,
         degraded_latency: float = 1.0,
         create_timeout: float = 10.0,
         handle_scan_limit: int = 256,
@@ -78,6 +85,7 @@ class JanusPool:
         for label, value in (
             ("probe_interval", probe_interval),
             ("probe_timeout", probe_timeout),
+            ("recheck_interval", 1.0 if recheck_interval is None else recheck_interval),
             ("degraded_latency", degraded_latency),
             ("create_timeout", create_timeout),
         ):
@@ -97,6 +105,14 @@ class JanusPool:
         self.probe_interval = float(probe_interval)
         self.probe_timeout = float(probe_timeout)
         self.down_after = down_after
+        #: Seconds between probes of a server whose last probe failed (default: the smaller of
+        #: ``probe_interval`` and 1 s), so ``down_after`` failures come quickly.
+        self.recheck_interval = float(
+            min(probe_interval, 1.0) if recheck_interval is None else recheck_interval
+        )
+        #: Declare a down server's sessions lost at once (``SessionLostEvent``, waiting calls
+        #: fail with ``ServerDownError``) instead of waiting for its transport to give up.
+        self.fail_sessions = bool(fail_sessions)
         self.degraded_latency = float(degraded_latency)
         self.create_timeout = float(create_timeout)
         self.handle_scan_limit = handle_scan_limit
@@ -110,6 +126,8 @@ class JanusPool:
             spec.name: PoolServer(spec, self._transport_options) for spec in specs
         }
         self._keys: dict[str, str] = {}
+        #: Keys whose server went down while no other server was eligible.
+        self._unplaced: set[str] = set()
         self._hub = EventHub()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started = False
@@ -318,11 +336,13 @@ class JanusPool:
         if previous is not None and previous in self._members:
             self._members[previous].keys.discard(key)
         self._keys[key] = member.name
+        self._unplaced.discard(key)
         member.keys.add(key)
 
     def release(self, key: str) -> None:
         """Forget a key (its work ended): it is no longer reported by ``ServerLost``."""
         name = self._keys.pop(key, None)
+        self._unplaced.discard(key)
         if name is not None:
             self._members[name].keys.discard(key)
 
@@ -335,8 +355,9 @@ class JanusPool:
     async def _watch(self, member: PoolServer) -> None:
         """The supervised probe loop of one server: an error is logged and the loop goes on."""
         while True:
+            interval = self.recheck_interval if member.failures else self.probe_interval
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(member.wake.wait(), self.probe_interval)
+                await asyncio.wait_for(member.wake.wait(), interval)
             member.wake.clear()
             try:
                 await self._probe_once(member)
@@ -390,10 +411,22 @@ class JanusPool:
         self._hub.emit(ServerStateChanged(member.name, old, new, reason))
         if new is ServerState.DOWN and old is not ServerState.UNKNOWN:
             self._fail_over(member)
+        elif old is ServerState.DOWN:
+            self._recovered(member)
 
     def _fail_over(self, member: PoolServer) -> None:
-        sessions = tuple(sorted(member.sessions))
+        member.prune()
+        lost = sorted(member.sessions.items())
         member.sessions.clear()
+        if self.fail_sessions:
+            error = ServerDownError(f"pool server {member.name} is down ({member.reason})")
+            for session_id, session in lost:
+                # Fail the waiting calls with the typed error first, then end the session
+                # (its listeners get a ``lost`` event naming the server).
+                member.transport.drop_session(session_id, error)
+                if isinstance(session, CountedSession):
+                    session.end_calls(error)  # also those waiting for the connection
+                session.mark_lost(error)
         keys = tuple(sorted(member.keys))
         member.keys.clear()
         moved: dict[str, str | None] = {}
@@ -402,9 +435,19 @@ class JanusPool:
             moved[key] = target
             if target is None:
                 self._keys.pop(key, None)
+                self._unplaced.add(key)
             else:
                 self._assign(key, self._members[target])
-        self._hub.emit(ServerLost(member.name, sessions, keys, moved))
+        self._hub.emit(ServerLost(member.name, tuple(i for i, _ in lost), keys, moved))
+
+    def _recovered(self, member: PoolServer) -> None:
+        """Report the keys whose rendezvous owner is ``member`` again (nothing is moved)."""
+        placed: dict[str, str | None] = {}
+        for key in sorted({*self._keys, *self._unplaced}):
+            where = self._keys.get(key)
+            if where != member.name and self.server_for(key) == member.name:
+                placed[key] = where
+        self._hub.emit(ServerRecovered(member.name, tuple(placed), placed))
 
     # -- drain -------------------------------------------------------------------------------
     async def drain(self, name: str, deadline: float) -> ServerDrained:
