@@ -35,6 +35,7 @@ class ProgressBar:
         self.shown = False
 
     def __call__(self, done: int, total: int, label: str) -> None:
+        """Redraw the bar: ``done`` of ``total`` steps, the elapsed time and ``label``."""
         if not self.enabled or total <= 0:
             return
         width = 28
@@ -49,12 +50,24 @@ class ProgressBar:
         self.shown = True
 
     def close(self) -> None:
+        """Erase the bar, if it was drawn."""
         if self.shown:
             self.stream.write("\r" + " " * 118 + "\r")
             self.stream.flush()
 
 
 def positive_int(text: str) -> int:
+    """Parse a whole number >= 1 (an argparse ``type``).
+
+    Args:
+        text: the option's text.
+
+    Returns:
+        The number.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not a whole number >= 1.
+    """
     try:
         value = int(text)
     except ValueError:
@@ -65,13 +78,24 @@ def positive_int(text: str) -> int:
 
 
 def split_list(value: str | None, default: Sequence[str]) -> tuple[str, ...]:
+    """Split a comma-separated option into its non-empty items (``default`` when not given)."""
     if not value:
         return tuple(default)
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def load_saved_report(path: str) -> dict[str, object]:
-    """Read a report saved by ``--save`` (for ``--from``): a usage error if it is not one."""
+    """Read a report saved by ``--save`` (for ``--from``).
+
+    Args:
+        path: the saved JSON file.
+
+    Returns:
+        The report.
+
+    Raises:
+        CliError: the file cannot be read or is not a saved report (a usage error, exit 2).
+    """
     try:
         with open(path, encoding="utf-8") as saved:
             report = json.load(saved)
@@ -83,7 +107,17 @@ def load_saved_report(path: str) -> dict[str, object]:
 
 
 def write_outputs(args: argparse.Namespace, report: dict[str, Any], out: TextIO) -> None:
-    """Write the report where the options ask: JSON, chart, Markdown (page), or the table."""
+    """Write the report where the options ask: JSON, chart, Markdown (page), or the table.
+
+    Args:
+        args: the parsed ``bench`` options (``save``, ``plot``, ``markdown_into``, ``json``,
+            ``markdown``).
+        report: the benchmark report.
+        out: where the report goes when no file is named.
+
+    Raises:
+        CliError: the page given to ``--markdown-into`` cannot be read or has no report block.
+    """
     from janus_fast.bench.markdown import render_markdown, replace_block
     from janus_fast.bench.report import render_table
 
@@ -116,6 +150,18 @@ def write_outputs(args: argparse.Namespace, report: dict[str, Any], out: TextIO)
 
 
 def run_bench(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``janus-fast bench``: benchmark against the given servers, or re-render a report.
+
+    Args:
+        args: the parsed ``bench`` options.
+        out: where the report is written.
+
+    Returns:
+        The exit code: 1 when every row failed (not counting skipped ones), else 0.
+
+    Raises:
+        CliError: a usage error (bad or conflicting options) or a setup failure.
+    """  # noqa: DOC501 (setup_error builds the CliError listed)
     if args.from_report:
         if args.urls:
             raise CliError("--from re-renders a saved report: give no URL", EXIT_USAGE)
@@ -183,7 +229,7 @@ def run_bench(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def setup_error(exc: BaseException) -> CliError:
-    """A benchmark that could not start: its message, with the exit code of its cause."""
+    """Turn a benchmark that could not start into a ``CliError`` with its cause's exit code."""
     cause = exc.__cause__
     if cause is not None:
         classified = classify(cause)

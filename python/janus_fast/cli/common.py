@@ -32,16 +32,27 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are ``CliError``s (one line, exit 2)."""
 
     def error(self, message: str) -> NoReturn:
+        """Raise the usage error instead of printing it and exiting.
+
+        Args:
+            message: argparse's text.
+
+        Raises:
+            CliError: always, with exit code 2 and a pointer to ``--help``.
+        """
         raise CliError(f"{message} (see `{self.prog} --help`)", EXIT_USAGE)
 
 
 class Commands(Protocol):
     """The subcommand registry a command module adds its parsers to (argparse's subparsers)."""
 
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """Add the parser of subcommand ``name`` (``kwargs`` as argparse takes them)."""
+        ...
 
 
 def one_line(text: str) -> str:
+    """Return ``text`` on one line, its whitespace runs collapsed to single spaces."""
     return " ".join(str(text).split())
 
 
@@ -51,7 +62,15 @@ def transport_config(timeout: float) -> dict[str, Any]:
 
 
 def classify(exc: BaseException) -> CliError:
-    """Map a library error to a one-line ``CliError`` (with an exit code)."""
+    """Map a library error to a one-line ``CliError`` (with an exit code).
+
+    Args:
+        exc: the error a command raised.
+
+    Returns:
+        ``exc`` itself if it is a ``CliError``; a usage error for a bad URL; an authentication
+        error (exit 3) for a refused secret or token; otherwise a plain error (exit 1).
+    """
     from janus_fast import AuthError, InvalidURLError, JanusError, RequestTimeoutError
 
     if isinstance(exc, CliError):
@@ -69,7 +88,15 @@ def classify(exc: BaseException) -> CliError:
 
 
 async def open_transport(url: str, args: argparse.Namespace) -> JanusTransport:
-    """A connected transport to the Janus API at ``url`` (``args``: timeout and credentials)."""
+    """Open a connected transport to the Janus API at ``url``.
+
+    Args:
+        url: the Janus API URL.
+        args: the parsed options (``timeout``, ``api_secret``, ``token``).
+
+    Returns:
+        The connected transport (the caller disconnects it).
+    """
     transport = JanusTransport.create_transport(
         url, api_secret=args.api_secret, token=args.token, config=transport_config(args.timeout)
     )
@@ -78,6 +105,7 @@ async def open_transport(url: str, args: argparse.Namespace) -> JanusTransport:
 
 
 def add_secret_options(sub: argparse.ArgumentParser) -> None:
+    """Add ``--api-secret`` and ``--token`` (defaults from the environment) to ``sub``."""
     sub.add_argument(
         "--api-secret",
         default=os.environ.get("JANUS_API_SECRET"),
@@ -89,4 +117,5 @@ def add_secret_options(sub: argparse.ArgumentParser) -> None:
 
 
 def add_timeout_option(sub: argparse.ArgumentParser) -> None:
+    """Add ``--timeout`` (seconds, default 10) to ``sub``."""
     sub.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")

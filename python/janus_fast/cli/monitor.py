@@ -26,7 +26,7 @@ from janus_fast.cli.common import (
 
 
 async def snapshot(client: JanusAdminMonitorClient, max_handles: int) -> dict[str, Any]:
-    """Sessions, their handle counts, and details of the first ``max_handles`` handles."""
+    """Collect sessions, their handle counts, and details of the first ``max_handles`` handles."""
     begin = time.perf_counter()
     sessions = sorted(await client.list_sessions())
     handle_lists = await asyncio.gather(
@@ -98,6 +98,19 @@ def render(url: str, shot: dict[str, Any], max_handles: int) -> str:
 
 
 async def run_monitor(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``janus-fast monitor``: print a snapshot every ``interval`` seconds.
+
+    Args:
+        args: the parsed ``monitor`` options (``url``, ``admin_secret``, ``interval``,
+            ``iterations`` (0: until interrupted), ``max_handles``, ``json``, ``timeout``).
+        out: where the snapshots are written.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        CliError: no admin secret was given (a usage error).
+    """
     secret = args.admin_secret
     if not secret:
         raise CliError(

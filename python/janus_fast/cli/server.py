@@ -22,6 +22,15 @@ from janus_fast.cli.common import (
 
 
 async def run_info(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``janus-fast info``: print the server's ``info`` (a summary, or the JSON).
+
+    Args:
+        args: the parsed ``info`` options (``url``, ``json``, credentials, ``timeout``).
+        out: where the output is written.
+
+    Returns:
+        The exit code, 0.
+    """
     transport = await open_transport(args.url, args)
     try:
         info = await transport.info()
@@ -50,6 +59,19 @@ async def run_info(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def run_ping(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``janus-fast ping``: ping the server ``count`` times and print the round trips.
+
+    Args:
+        args: the parsed ``ping`` options (``url``, ``count``, ``interval``, ``json``,
+            credentials, ``timeout``).
+        out: where the output is written.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        CliError: Janus answered a ping with something other than ``pong``.
+    """
     transport = await open_transport(args.url, args)
     times: list[float] = []
     try:
