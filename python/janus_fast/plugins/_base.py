@@ -121,11 +121,24 @@ class PluginClient(PeerHandle):
         *,
         emit: bool = True,
     ) -> JsonDict:
-        """A plugin request; returns the reply, raises ``error_class`` on any Janus error.
+        """Send a plugin request and wait for its completing reply.
 
         A reply of type ``event`` also fires the matching ``on_event`` handlers, as janus-client
         did for the VideoRoom (e.g. ``JOINED`` for ``join_as_publisher``).
-        """
+
+        Args:
+            body: The request body.
+            jsep: A jsep to send with it.
+            timeout: Seconds to wait; the session's ``timeout`` option by default.
+            emit: Fire the ``on_event`` handlers for an ``event`` reply.
+
+        Returns:
+            The reply as Janus sent it.
+
+        Raises:
+            TypedPluginError: The plugin's ``error_class``, on any Janus or plugin error or an
+                unexpected reply shape.
+        """  # noqa: DOC501 (the raised `typed_error(...)` is an `error_class`)
         try:
             reply = await self.request(body, jsep, timeout=self._timeout(timeout))
         except TypedPluginError:
@@ -150,8 +163,17 @@ class PluginClient(PeerHandle):
 
     @contextlib.asynccontextmanager
     async def _within(self, timeout: Timeout, what: str) -> AsyncIterator[None]:
-        """A method's own wait (not a Janus request), bounded by ``timeout`` as requests are:
-        its expiry raises ``RequestTimeoutError`` (``what`` in its detail), as theirs does.
+        """Bound a method's own wait (not a Janus request) by ``timeout``, as requests are.
+
+        Args:
+            timeout: Seconds to wait; the session's ``timeout`` option for ``OPTION_TIMEOUT``.
+            what: What is awaited, for the error's detail.
+
+        Yields:
+            Nothing; the body of the ``async with`` runs under the deadline.
+
+        Raises:
+            RequestTimeoutError: The deadline passed, as a request's expiry does.
         """
         seconds = self._timeout(timeout)
         try:
@@ -169,16 +191,25 @@ class PluginClient(PeerHandle):
 
     # -- events -----------------------------------------------------------------------------------
     async def on_receive(self, response: JsonDict) -> None:
-        """janus-client's handling of the handle's events, safe against any message shape: the
-        PeerConnection's part first (jsep, webrtcup, hangup, media), then plugin events.
+        """Handle one of the handle's messages, as janus-client did, safe against any shape.
+
+        The PeerConnection's part comes first (jsep, webrtcup, hangup, media), then plugin
+        events.
+
+        Args:
+            response: The message from Janus.
         """
         await self._on_peer_event(response)
         if response.get("janus") == "event":
             await self._handle_event(response)
 
     async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
-        """Fire the enum event for one plugin ``event``. ``solicited``: the reply of one of our
-        requests (its errors were raised to the caller; ``OTHER`` is not fired for it).
+        """Fire the enum event for one plugin ``event``.
+
+        Args:
+            response: The ``event`` message.
+            solicited: It is the reply of one of our requests (its errors were raised to the
+                caller; ``OTHER`` is not fired for it).
         """
         data = plugin_data(response)
         if data is None:
@@ -197,8 +228,15 @@ class PluginClient(PeerHandle):
     def _classify_event(
         self, response: JsonDict, data: JsonDict
     ) -> tuple[enum.Enum | None, JsonDict]:
-        """Plugin-specific: the enum event (and its payload) of one non-error plugin event;
-        may update the plugin's state.
+        """Classify one non-error plugin event (plugin-specific; may update the state).
+
+        Args:
+            response: The ``event`` message.
+            data: Its ``plugindata.data``.
+
+        Returns:
+            The enum event (None: fire nothing) and the payload for its handlers; here the
+            ``OTHER`` event with ``data``.
         """
         enum_cls = self.event_types
         if enum_cls is None or "OTHER" not in enum_cls.__members__:

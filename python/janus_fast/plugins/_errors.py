@@ -18,8 +18,14 @@ JsonDict = dict[str, Any]
 
 
 class TypedPluginError(PluginError):
-    """Base of ``VideoRoomError``/``VideoCallError``/``TextRoomError`` …: janus-client's
-    ``(error_code, error_message)`` constructor, and a ``PluginError`` of janus_fast.
+    """Base of ``VideoRoomError``/``VideoCallError``/``TextRoomError`` and the other plugins'.
+
+    It has janus-client's ``(error_code, error_message)`` constructor, and is a
+    ``PluginError`` of janus_fast.
+
+    Args:
+        error_code: The plugin's error code (0 for an error the client detected).
+        error_message: The reason, as Janus (or the client) gave it.
     """
 
     plugin_name: ClassVar[str] = ""
@@ -35,8 +41,16 @@ class TypedPluginError(PluginError):
 
 
 def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPluginError:
-    """A Janus core error on a plugin request: both ``cls`` (as janus-client raised) and the
-    typed ``JanusError`` of ``code`` (``SessionNotFoundError`` …), from the errors factory.
+    """Build the error for a Janus core error on a plugin request.
+
+    Args:
+        cls: The plugin's error class (as janus-client raised).
+        code: The Janus core error code.
+        reason: Janus's reason.
+
+    Returns:
+        An instance of both ``cls`` and the typed ``JanusError`` of ``code``
+        (``SessionNotFoundError`` …), from the errors factory.
     """
     error = combined_class(cls, janus_error_class(code))(code, reason)
     error.code = code  # type: ignore[attr-defined]
@@ -45,8 +59,15 @@ def core_error(cls: type[TypedPluginError], code: int, reason: str) -> TypedPlug
 
 
 def typed_error(cls: type[TypedPluginError], exc: PluginError | JanusError) -> TypedPluginError:
-    """``exc`` (raised by a plain plugin request) as the plugin's own error class ``cls``; a
-    ``TypedPluginError`` already is one and is returned as it is.
+    """Convert an error raised by a plain plugin request into the plugin's own error class.
+
+    Args:
+        cls: The plugin's error class.
+        exc: The error raised.
+
+    Returns:
+        ``exc`` itself when it already is a ``TypedPluginError``; else a ``cls`` with its
+        code and reason (also the typed ``JanusError`` for a core error).
     """
     if isinstance(exc, TypedPluginError):
         return exc
@@ -56,8 +77,15 @@ def typed_error(cls: type[TypedPluginError], exc: PluginError | JanusError) -> T
 
 
 def error_in(data: JsonDict | None, key: str) -> tuple[int, str] | None:
-    """(code, reason) when ``data`` (a ``plugindata.data``) is a plugin error, with or without
-    ``error_code`` (``key`` names the plugin: ``{"videoroom": "error"}`` …); None otherwise.
+    """Recognise a plugin error in a ``plugindata.data``, with or without ``error_code``.
+
+    Args:
+        data: The ``plugindata.data`` (None: no plugin data).
+        key: The key naming the plugin (``{"videoroom": "error"}`` …).
+
+    Returns:
+        ``(code, reason)`` when ``data`` is a plugin error (code 0 and ``"unknown error"``
+        when missing), None otherwise.
     """
     if data is None:
         return None
