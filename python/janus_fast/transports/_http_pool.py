@@ -202,9 +202,13 @@ class HTTPConnectionPool:
         return len(self._connections)
 
     def set_limit(self, limit: int) -> None:
-        """Change the limit (>= 1). Over it, idle connections close at once (oldest first) and
-        busy ones as they finish their exchange; under it, queued borrowers get to open the new
-        room.
+        """Change the connection limit.
+
+        Over it, idle connections close at once (oldest first) and busy ones as they finish
+        their exchange; under it, queued borrowers get to open the new room.
+
+        Args:
+            limit: The new limit (>= 1).
         """
         room = limit - self._limit
         self._limit = limit
@@ -234,9 +238,21 @@ class HTTPConnectionPool:
         return None
 
     async def acquire(self, *, fresh: bool = False) -> HTTPConnection:
-        """An idle connection, a new one, or the next one released when at the limit. With
-        ``fresh``, never one that sat idle: after a failure, idle connections may be failing too
-        (a server restart or a cut drops them all, and their close may not be seen yet).
+        """Borrow a connection: an idle one, a new one, or the next released at the limit.
+
+        Args:
+            fresh: Never one that sat idle: after a failure, idle connections may be failing
+                too (a server restart or a cut drops them all, and their close may not be seen
+                yet).
+
+        Returns:
+            A connection, to give back with ``release``.
+
+        Raises:
+            ConnectionClosedError: The pool is closed.
+            TransportError: A new connection could not be opened (refused, timed out).
+            CancelledError: The wait was cancelled; a connection handed over meanwhile goes
+                back to the pool.
         """
         while True:
             connection = None if fresh else self.take_idle()
@@ -296,8 +312,12 @@ class HTTPConnectionPool:
         return connection
 
     def release(self, connection: HTTPConnection) -> None:
-        """A connection finished an exchange and may carry another (unless the pool is over its
-        limit: then it closes, and its closing lets a queued borrower go round).
+        """Give back a connection that finished an exchange; it may carry another.
+
+        Over the limit it closes instead, and its closing lets a queued borrower go round.
+
+        Args:
+            connection: The connection borrowed with ``acquire``.
         """
         if self._limit and len(self._connections) > self._limit:
             connection.abort()

@@ -1,5 +1,6 @@
-"""``RecoveringTransport``: the part of a reconnecting transport (WebSocket, Unix socket, MQTT,
-RabbitMQ) that talks to its ``Reconnector``.
+"""``RecoveringTransport``: the part of a reconnecting transport that talks to its ``Reconnector``.
+
+The reconnecting transports are the WebSocket, Unix-socket, MQTT and RabbitMQ ones.
 
 Rule: a subclass creates its reconnector in ``__init__`` as ``self._recovery =
 Reconnector(self._recovery_link(open_socket, close_socket, send), ...)``, handing over only its
