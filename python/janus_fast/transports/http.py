@@ -121,8 +121,9 @@ class _TransactionExchange(Exchange):
 
 
 class _StreamExchange(_TransactionExchange):
-    """The POST behind a ``send()`` stream: its HTTP reply is due within the request timeout
-    (else the connection is dropped and the stream fails with ``RequestTimeoutError``), and
+    """The POST behind a ``send()`` stream, whose HTTP reply is due within the request timeout.
+
+    Else the connection is dropped and the stream fails with ``RequestTimeoutError``; and
     ``done()`` drops a connection still waiting for it — a reply that never comes pins nothing.
     """
 
@@ -241,8 +242,10 @@ class JanusTransportHTTP(JanusTransport):
     # -- the connection budget ---------------------------------------------------------------------
     @property
     def max_sessions(self) -> int:
-        """Sessions this transport can hold: one long poll each, within ``max_connections``
-        minus the connections kept for requests (an eighth, at most 64, at least 1).
+        """Sessions this transport can hold: one long poll each.
+
+        They fit within ``max_connections`` minus the connections kept for requests (an
+        eighth, at most 64, at least 1).
         """
         limit = self.options.max_connections
         return limit - max(1, min(_MAX_REQUEST_RESERVE, limit // 8))
@@ -259,6 +262,18 @@ class JanusTransportHTTP(JanusTransport):
             self._requests.set_limit(self._request_limit())
 
     async def create_session(self, session: JanusSession, *, session_id: int | None = None) -> int:
+        """Send Janus ``create`` and register the session; its long poll then starts.
+
+        Args:
+            session: The session object that gets the session's events.
+            session_id: A client-chosen session id; Janus picks one when None.
+
+        Returns:
+            The new session's id.
+
+        Raises:
+            ConnectionLimitError: The transport already holds ``max_sessions`` sessions.
+        """
         if len(self._polls) + self._creating >= self.max_sessions:
             raise ConnectionLimitError(
                 f"this HTTP transport already holds {len(self._polls) + self._creating} sessions, "
@@ -315,9 +330,26 @@ class JanusTransportHTTP(JanusTransport):
         waiter: Any,
         resendable: bool,
     ) -> Submitted:
-        """A POST to the request's path on an idle pooled connection; when none is idle, the
-        template awaits one (opened or queued for, within the request's deadline). The exchange
-        is the request's I/O state (``_withdraw`` drops its connection if the reply is due).
+        """Start a POST to the request's path on an idle pooled connection.
+
+        When none is idle, the template awaits one (opened or queued for, within the
+        request's deadline). The exchange is the request's I/O state (``_withdraw`` drops its
+        connection if the reply is due).
+
+        Args:
+            body: The request.
+            expect: What completes it (an ``Expect`` value).
+            session_id: The session it addresses, if any.
+            handle_id: The handle it addresses, if any.
+            deadline: The loop time by which it must complete (None: no deadline).
+            waiter: What the core completes with the reply.
+            resendable: Whether it may be sent again after a lost connection.
+
+        Returns:
+            The transaction, the wait for a connection (if none was idle) and the exchange.
+
+        Raises:
+            TransportError: The transport is not connected.
         """
         pool = self._requests
         if pool is None:
@@ -425,6 +457,11 @@ class JanusTransportHTTP(JanusTransport):
 
     # -- long poll -------------------------------------------------------------------------------
     async def dispatch_session_created(self, session_id: int) -> None:
+        """Start the session's long poll (a supervised task).
+
+        Args:
+            session_id: The new session.
+        """
         assert self._loop is not None
         self._polls[session_id] = self._loop.create_task(
             self._poll(session_id), name=f"janus-fast long poll {session_id}"
@@ -432,14 +469,23 @@ class JanusTransportHTTP(JanusTransport):
         self._resize_request_pool()
 
     async def dispatch_session_destroyed(self, session_id: int) -> None:
+        """Stop the session's long poll.
+
+        Args:
+            session_id: The destroyed session.
+        """
         task = self._polls.pop(session_id, None)
         self._resize_request_pool()
         if task is not None and task is not asyncio.current_task():
             await self._stop_poll(task)
 
     async def _stop_poll(self, task: asyncio.Task[None]) -> None:
-        """End a poll (Janus keeps a poll of a destroyed session open for up to 30 s): the
-        cancelled exchange drops its connection.
+        """End a poll; the cancelled exchange drops its connection.
+
+        Janus keeps a poll of a destroyed session open for up to 30 s.
+
+        Args:
+            task: The poll's task.
         """
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -456,9 +502,16 @@ class JanusTransportHTTP(JanusTransport):
         return f"{self._path}/{session_id}?{query}"
 
     async def _poll(self, session_id: int) -> None:
-        """The one long poll of a session, supervised: whatever ends it unexpectedly (a bug, an
-        error nothing typed) is logged and reported to the session as a loss, never a silently
-        dead task.
+        """Run the one long poll of a session, supervised.
+
+        Whatever ends it unexpectedly (a bug, an error nothing typed) is logged and reported
+        to the session as a loss, never a silently dead task.
+
+        Args:
+            session_id: The session polled.
+
+        Raises:
+            CancelledError: The poll was stopped (re-raised).
         """
         try:
             await self._poll_loop(session_id)
@@ -519,8 +572,14 @@ class JanusTransportHTTP(JanusTransport):
         return backoff_delay(attempt, self.options.retry_delay, self.options.retry_delay_max)
 
     def _deliver_poll(self, payload: bytes) -> bool:
-        """Feed a 200 long-poll reply to the core; False if it held no message (empty, ``[]``
-        or not Janus JSON, which ``_dispatch`` counts as malformed).
+        """Feed a 200 long-poll reply to the core.
+
+        Args:
+            payload: The reply's body.
+
+        Returns:
+            False if it held no message (empty, ``[]`` or not Janus JSON, which ``_dispatch``
+            counts as malformed).
         """
         if not payload.strip(b" \t\r\n[]"):
             return False
@@ -529,8 +588,14 @@ class JanusTransportHTTP(JanusTransport):
         return self.stats_malformed == malformed
 
     def _count_empty_poll(self, session_id: int, payload: bytes) -> None:
-        """Count a poll that delivered nothing; warn at most once per ``_EMPTY_POLL_WARN_EVERY``
-        seconds (a broken proxy would otherwise log once per poll).
+        """Count a poll that delivered nothing, and warn (rate-limited).
+
+        The warning comes at most once per ``_EMPTY_POLL_WARN_EVERY`` seconds (a broken proxy
+        would otherwise log once per poll).
+
+        Args:
+            session_id: The session polled.
+            payload: The reply's body.
         """
         self.stats_empty_polls += 1
         assert self._loop is not None
