@@ -1,6 +1,7 @@
-"""Connection recovery for the WebSocket, Unix-socket and broker (MQTT, RabbitMQ) transports: the
-``Reconnector`` reconnects with backoff, then reclaims (or re-creates) every session at once, and
-owns the outage queue in the meantime.
+"""Connection recovery for the WebSocket, Unix-socket and broker (MQTT, RabbitMQ) transports.
+
+The ``Reconnector`` reconnects with backoff, then reclaims (or re-creates) every session at once,
+and owns the outage queue in the meantime.
 
 Rule: each such transport owns one ``Reconnector`` and talks to it through four calls
 (``start`` when the connection drops, ``stop`` on ``disconnect()``, ``wait`` and ``alias`` for
@@ -62,8 +63,9 @@ _T = TypeVar("_T")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RecoveryLink:
-    """Everything the reconnector may do to its transport (built by the transport from its own
-    methods; recovery touches nothing else).
+    """Everything the reconnector may do to its transport; recovery touches nothing else.
+
+    The transport builds it from its own methods.
     """
 
     #: A new connection (socket, handshake or broker link) ready for requests, bounded by
@@ -154,8 +156,15 @@ class Reconnector:
         self._down_error = None
 
     def start(self, error: ConnectionClosedError, loop: asyncio.AbstractEventLoop) -> None:
-        """The connection dropped while wanted: open the outage gate, fail what must fail
-        (resendable requests wait at the gate and go again), report, and recover or give up.
+        """Handle a connection dropped while wanted: open the outage gate, then recover.
+
+        What must fail fails (resendable requests wait at the gate and go again), the
+        ``disconnected`` event is reported, and recovery starts, or gives up at once when
+        reconnection is off.
+
+        Args:
+            error: Why the connection dropped.
+            loop: The transport's event loop.
         """
         options = self._options
         can_recover = options.reconnect and options.max_retries > 0
@@ -177,9 +186,15 @@ class Reconnector:
         self._end_outage(error)
 
     async def wait(self, deadline: float | None) -> None:
-        """Wait in the bounded outage queue until the connection is back (``deadline`` is loop
-        time); raise ``ConnectionClosedError`` if recovery gave up, ``QueueFullError`` if the
-        queue is full, ``RequestTimeoutError`` at the deadline.
+        """Wait in the bounded outage queue until the connection is back.
+
+        Args:
+            deadline: The loop time to give up at (None: no deadline).
+
+        Raises:
+            ConnectionClosedError: Recovery gave up.
+            QueueFullError: ``queue_size`` requests already wait.
+            RequestTimeoutError: The deadline passed first.
         """
         outage = self._outage
         if outage is None:
@@ -308,8 +323,13 @@ class Reconnector:
     async def _batch(
         self, requests: Iterable[tuple[JsonDict, int, int | None]]
     ) -> list[Message | BaseException]:
-        """Send every request at once and wait for all of them; each result is its reply or its
-        error.
+        """Send every request at once and wait for all of them.
+
+        Args:
+            requests: ``(body, expect, session_id)`` of each request.
+
+        Returns:
+            Each request's reply or error, in order.
         """
         return await _gather(self._send_all(requests))
 
@@ -369,8 +389,12 @@ class Reconnector:
             return True
 
     async def _recreate(self, failed: list[tuple[JanusSession, Exception]]) -> None:
-        """Create the sessions again under their ids (retry-safe), then re-attach every handle;
-        each step is one batch.
+        """Create the sessions again under their ids (retry-safe), then re-attach every handle.
+
+        Each step is one batch.
+
+        Args:
+            failed: The sessions that could not be claimed, with why.
         """
         sessions = [session for session, _ in failed]
         replies = await self._batch(
