@@ -39,6 +39,7 @@ RUNS: dict[str, tuple[str, str]] = {
     "auth.py": ("none", "refused: 403 secret shown: False"),
     "tls.py": ("none", "refused: True"),
     "reconnect.py": ("none", "connection events: ['disconnected', 'reconnecting', 'reconnected']"),
+    "orchestrator.py": ("none", "adopted 6 rooms after the restart"),
 }
 
 
