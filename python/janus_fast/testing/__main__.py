@@ -83,6 +83,14 @@ def _down(_args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m janus_fast.testing up|down``: start or stop a detached local Janus.
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+    """
     parser = argparse.ArgumentParser(prog="python -m janus_fast.testing")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start a detached local Janus")

@@ -1,5 +1,6 @@
-"""Real message brokers for event-handler tests: ``MosquittoBroker`` (MQTT) and
-``RabbitMQBroker`` (AMQP 0-9-1), each from the Debian package, on loopback ports.
+"""Real message brokers for event-handler tests, each from the Debian package, on loopback.
+
+``MosquittoBroker`` (MQTT) and ``RabbitMQBroker`` (AMQP 0-9-1).
 
 Rule: like ``JanusServer``: every file the broker reads is generated into a private folder, every
 listener binds 127.0.0.1 on a free port, readiness is proven by the listening socket belonging to
@@ -162,8 +163,15 @@ class _Broker:
                 process.wait(timeout=1)
 
     def restart(self) -> Self:
-        """Stop the broker process and start it again on the same port(s), with the same
-        config and state folder (clients lose their link, their credentials stay valid).
+        """Stop the broker process and start it again on the same port(s).
+
+        Same config and state folder: clients lose their link, their credentials stay valid.
+
+        Returns:
+            The broker itself.
+
+        Raises:
+            BrokerStartError: the broker was never started, or did not come back listening.
         """
         if not self._argv:
             raise BrokerStartError(f"{self.name} was never started")
@@ -173,6 +181,7 @@ class _Broker:
         return self
 
     def stop(self) -> None:
+        """Stop the broker process (SIGTERM, then SIGKILL) and close its log."""
         self._stop_process()
         log, self._log = self._log, None
         if log is not None:
@@ -206,6 +215,14 @@ class MosquittoBroker(_Broker):
         return f"<MosquittoBroker port={self.port} username={self.username!r}>"
 
     def start(self) -> MosquittoBroker:
+        """Write the config and password file, start ``mosquitto`` and wait until it listens.
+
+        Returns:
+            The broker itself.
+
+        Raises:
+            BrokerStartError: it exited or did not listen within ``startup_timeout``.
+        """
         (self.port,) = pick_free_ports(1)
         passwords = self.folder / "passwords"
         passwords.write_text(f"{self.username}:{self.password}\n")
@@ -236,8 +253,9 @@ class MosquittoBroker(_Broker):
 
 
 class RabbitMQBroker(_Broker):
-    """``rabbitmq-server`` (a private node, Mnesia dir and epmd) on 127.0.0.1:``port``, with
-    one user (``username``/``password``) on vhost ``/``. Starting takes several seconds.
+    """``rabbitmq-server`` on 127.0.0.1:``port``: a private node, Mnesia dir and epmd.
+
+    It has one user (``username``/``password``) on vhost ``/``. Starting takes several seconds.
     """
 
     name = "rabbitmq"
@@ -253,6 +271,14 @@ class RabbitMQBroker(_Broker):
         return f"<RabbitMQBroker port={self.port} username={self.username!r}>"
 
     def start(self) -> RabbitMQBroker:
+        """Write the config, start a private RabbitMQ node and wait until it speaks AMQP.
+
+        Returns:
+            The broker itself.
+
+        Raises:
+            BrokerStartError: it exited or did not answer within ``startup_timeout``.
+        """
         self.port, dist_port, self.epmd_port = pick_free_ports(3)
         folder = self.folder
         (folder / "rabbitmq.conf").write_text(
@@ -300,6 +326,7 @@ class RabbitMQBroker(_Broker):
             return False
 
     def stop(self) -> None:
+        """Stop the node, then the private ``epmd`` it started (by its port, no other)."""
         super().stop()
         # The epmd the node started is a daemon on our private port: stop that one only.
         if self.epmd_port:

@@ -46,9 +46,10 @@ DEFAULT_PLUGINS = (
     "recordplay",
     "nosip",
 )
-#: Transports other than http/websockets: off (nanomsg clashes between instances, mqtt's stock
-#: config is broken, the rest only warn); pfunix is on with ``JanusConfig.unix_socket``, mqtt
-#: with ``JanusConfig.mqtt_api`` and rabbitmq with ``JanusConfig.rabbitmq_api``.
+#: Transports other than http/websockets: off (nanomsg's stock address clashes between instances,
+#: mqtt's stock config is broken, the rest only warn); pfunix is on with
+#: ``JanusConfig.unix_socket``, mqtt with ``JanusConfig.mqtt_api``, rabbitmq with
+#: ``JanusConfig.rabbitmq_api`` and nanomsg with ``JanusConfig.nanomsg_api``.
 _DISABLED_TRANSPORTS = (
     "libjanus_mqtt.so",
     "libjanus_nanomsg.so",
@@ -77,17 +78,26 @@ class TlsFiles:
     key_pem: str
 
 
-EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh"]
+EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh", "nanomsgevh"]
+_EVENT_HANDLER_KINDS = ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh", "nanomsgevh")
 
 
 @dataclasses.dataclass(frozen=True)
 class EventHandler:
-    """One Janus event handler to enable: ``sampleevh`` (HTTP POSTs to ``backend``), ``wsevh``
-    (a WebSocket client of ``backend``), ``mqttevh`` (publishes to the broker at ``backend``,
-    ``tcp://host:port``), ``rabbitmqevh`` (``backend`` ``amqp://host:port``) or ``gelfevh``
-    (``backend`` ``tcp://host:port`` or ``udp://host:port``). Each field is a
-    setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of the
-    last two; ``extra`` adds any other setting (``topic``, ``exchange``, ``route_key`` …).
+    """One Janus event handler to enable.
+
+    ``kind`` is ``sampleevh`` (HTTP POSTs to ``backend``), ``wsevh`` (a WebSocket client of
+    ``backend``), ``mqttevh`` (publishes to the broker at ``backend``, ``tcp://host:port``),
+    ``rabbitmqevh`` (``backend`` ``amqp://host:port``), ``gelfevh`` (``backend``
+    ``tcp://host:port`` or ``udp://host:port``) or ``nanomsgevh`` (an NN_PUB socket that
+    connects to the nanomsg address ``backend``, ``ipc:///path`` or ``tcp://host:port``, where a
+    ``NanomsgEventReceiver`` listens; ``extra={"mode": "bind"}`` turns it round). Each field is
+    a setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of
+    the broker handlers; ``extra`` adds any other setting (``topic``, ``exchange``,
+    ``route_key`` …). The repr shows only the backend's scheme (it may carry credentials).
+
+    Raises:
+        ValueError: ``kind`` is not one of the handlers above (on construction).
     """
 
     kind: EventHandlerKind
@@ -107,7 +117,7 @@ class EventHandler:
     extra: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh"):
+        if self.kind not in _EVENT_HANDLER_KINDS:
             raise ValueError(f"unknown event handler kind {self.kind!r}")
 
     def __repr__(self) -> str:  # the backend URL may carry credentials: only its scheme shows
@@ -119,6 +129,7 @@ class EventHandler:
         )
 
     def jcfg(self) -> dict[str, dict[str, JcfgValue]]:
+        """Return the handler's ``.jcfg`` content: ``{"general": {...}}``."""
         general: dict[str, JcfgValue] = {
             "enabled": True,
             "events": self.events,
@@ -151,17 +162,22 @@ class EventHandler:
             protocol, _, address = self.backend.partition("://")
             host, _, port = address.rstrip("/").rpartition(":")
             general.update(backend=host, port=port, protocol=protocol)  # its port is a string
+        if self.kind == "nanomsgevh":
+            general["address"] = general.pop("backend")
+            general["mode"] = "connect"
         general.update(self.extra)
         return {"general": general}
 
 
 @dataclasses.dataclass(frozen=True)
 class BrokerAPI:
-    """The Janus API, and the Admin API with ``admin``, over a broker: Janus's MQTT transport
-    (``JanusConfig.mqtt_api``: topics ``to-janus``/``from-janus`` and ``to-janus-admin``/
-    ``from-janus-admin``) or RabbitMQ transport (``JanusConfig.rabbitmq_api``: queues of the
-    same names, vhost ``/``), connecting to the broker at ``host``:``port``. ``extra`` adds any
-    other ``general`` setting (``mqtt_version``, ``janus_exchange``, topic or queue names …).
+    """The Janus API, and the Admin API with ``admin``, over a broker.
+
+    Janus's MQTT transport (``JanusConfig.mqtt_api``: topics ``to-janus``/``from-janus`` and
+    ``to-janus-admin``/``from-janus-admin``) or RabbitMQ transport (``JanusConfig.rabbitmq_api``:
+    queues of the same names, vhost ``/``), connecting to the broker at ``host``:``port``.
+    ``extra`` adds any other ``general`` setting (``mqtt_version``, ``janus_exchange``, topic or
+    queue names …).
     """
 
     host: str
@@ -170,6 +186,20 @@ class BrokerAPI:
     password: str | None = dataclasses.field(default=None, repr=False)
     admin: bool = True
     extra: Mapping[str, JcfgValue] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class NanomsgAPI:
+    """The Janus API, and the Admin API with ``admin``, over Janus's Nanomsg transport.
+
+    An NN_PAIR socket Janus binds, one client at a time. ``api``/``admin_address`` are nanomsg
+    addresses (``ipc:///path`` or ``tcp://127.0.0.1:port``); by default each is an IPC socket in
+    the instance's folder (``nanomsg_addresses``).
+    """
+
+    api: str | None = None
+    admin: bool = True
+    admin_address: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,6 +249,8 @@ class JanusConfig:
     mqtt_api: BrokerAPI | None = None
     #: Enable Janus's RabbitMQ transport (``janus.transport.rabbitmq``) through this broker.
     rabbitmq_api: BrokerAPI | None = None
+    #: Enable Janus's Nanomsg transport (``janus.transport.nanomsg``) at these addresses.
+    nanomsg_api: NanomsgAPI | None = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.plugins if name not in KNOWN_PLUGINS]
@@ -244,11 +276,12 @@ class JanusConfig:
             f"string_ids={self.string_ids}, modules_dir={self.modules_dir!r}, "
             f"expect_version={self.expect_version!r}, event_handlers={self.event_handlers}, "
             f"unix_socket={self.unix_socket!r}, mqtt_api={self.mqtt_api!r}, "
-            f"rabbitmq_api={self.rabbitmq_api!r})"
+            f"rabbitmq_api={self.rabbitmq_api!r}, nanomsg_api={self.nanomsg_api!r})"
         )
 
     @property
     def uses_tokens(self) -> bool:
+        """Whether the instance authenticates with tokens (stored or HMAC-signed)."""
         return self.token_auth or self.token_auth_secret is not None
 
 
@@ -264,6 +297,7 @@ class Ports:
     wss: int | None = None
 
     def all(self) -> tuple[int, ...]:
+        """Return every port in use (the TLS ones only when set)."""
         return tuple(p for p in dataclasses.astuple(self) if p is not None)
 
 
@@ -310,8 +344,15 @@ def _disabled_transports(cfg: JanusConfig) -> list[str]:
         "libjanus_pfunix.so": cfg.unix_socket is not None,
         "libjanus_mqtt.so": cfg.mqtt_api is not None,
         "libjanus_rabbitmq.so": cfg.rabbitmq_api is not None,
+        "libjanus_nanomsg.so": cfg.nanomsg_api is not None,
     }
     return [name for name in _DISABLED_TRANSPORTS if not enabled.get(name, False)]
+
+
+#: Janus's MQTT transport: replies and events published at QoS 1 awaiting the broker's PUBACK
+#: at once (stock 10), and held behind them before one is dropped (stock 100).
+MQTT_MAX_INFLIGHT = 10
+MQTT_MAX_BUFFERED = 100
 
 
 def _mqtt_jcfg(cfg: JanusConfig, server_name: str) -> dict[str, dict[str, JcfgValue]]:
@@ -324,6 +365,12 @@ def _mqtt_jcfg(cfg: JanusConfig, server_name: str) -> dict[str, dict[str, JcfgVa
         "client_id": f"{server_name}-mqtt",
         "subscribe_topic": "to-janus",
         "publish_topic": "from-janus",
+        # Janus's MQTT client (Paho's MQTTAsync) holds a QoS 1 publish while ``max_inflight``
+        # of them await their PUBACK, and *drops* a new one when ``max_buffered`` are held
+        # (logged "return code: -12"). The stock 10/100 lose replies with ~64 EchoTest
+        # requests in flight (ack + event each); see docs/janus-notes.md.
+        "max_inflight": MQTT_MAX_INFLIGHT,
+        "max_buffered": MQTT_MAX_BUFFERED,
     }
     if api.username is not None:
         general["username"] = api.username
@@ -401,6 +448,53 @@ def _pfunix_jcfg(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, JcfgValu
     }
 
 
+#: File names of the Nanomsg transport's default IPC sockets in an instance's folder.
+NANOMSG_API_SOCKET = "janus-api.ipc"
+NANOMSG_ADMIN_SOCKET = "janus-admin.ipc"
+
+
+def nanomsg_addresses(cfg: JanusConfig, folder: Path) -> tuple[str, str | None]:
+    """Return the nanomsg addresses Janus binds for ``cfg.nanomsg_api``: (Janus API, Admin API).
+
+    Args:
+        cfg: the instance's mode; its ``nanomsg_api`` must be set.
+        folder: the instance's config folder (``JanusServer.folder``).
+
+    Returns:
+        The Janus API address and the Admin API address (None when the Admin API is off), each
+        ``ipc:///path`` or ``tcp://host:port``. A client URL is ``"nanomsg+"`` followed by one.
+
+    Raises:
+        ValueError: the instance has no Nanomsg transport.
+    """
+    api = cfg.nanomsg_api
+    if api is None:
+        raise ValueError("this instance has no Nanomsg transport (JanusConfig.nanomsg_api)")
+    address = api.api or f"ipc://{folder / NANOMSG_API_SOCKET}"
+    admin = api.admin_address or f"ipc://{folder / NANOMSG_ADMIN_SOCKET}"
+    return address, admin if api.admin else None
+
+
+def _nanomsg_jcfg(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, JcfgValue]]:
+    address, admin = nanomsg_addresses(cfg, folder)
+    for each in (address, admin):
+        if each is not None and each.startswith("ipc://"):
+            path = each[len("ipc://") :]
+            if len(os.fsencode(path)) > _MAX_UNIX_PATH:
+                raise ValueError(
+                    f"the nanomsg IPC path {path!r} is longer than {_MAX_UNIX_PATH} bytes: "
+                    "use a shorter instance folder"
+                )
+            Path(path).unlink(missing_ok=True)  # a socket left by a killed instance
+    admin_section: dict[str, JcfgValue] = {"admin_enabled": admin is not None}
+    if admin is not None:
+        admin_section.update(admin_mode="bind", admin_address=admin)
+    return {
+        "general": {"enabled": True, "json": cfg.json, "mode": "bind", "address": address},
+        "admin": admin_section,
+    }
+
+
 def _events_jcfg(cfg: JanusConfig) -> dict[str, JcfgValue]:
     enabled = {f"libjanus_{handler.kind}.so" for handler in cfg.event_handlers}
     if len(enabled) != len(cfg.event_handlers):
@@ -458,9 +552,15 @@ def _demo_room(description: str, **settings: JcfgValue) -> dict[str, JcfgValue]:
 
 
 def recordings_folder(folder: Path) -> Path:
-    """The Record&Play recordings folder of an instance whose config folder is ``folder``
-    (``JanusServer.folder``): what ``list`` shows and ``play`` reads; a ``record`` filename is
-    relative to it.
+    """Return the Record&Play recordings folder of an instance.
+
+    It is what ``list`` shows and ``play`` reads; a ``record`` filename is relative to it.
+
+    Args:
+        folder: the instance's config folder (``JanusServer.folder``).
+
+    Returns:
+        The recordings folder.
     """
     return folder / "recordings"
 
@@ -512,9 +612,17 @@ def _plugin_jcfgs(cfg: JanusConfig, folder: Path) -> dict[str, dict[str, dict[st
 def write_config_folder(
     cfg: JanusConfig, folder: Path, ports: Ports, server_name: str, modules_dir: Path
 ) -> Path:
-    """Write every config file the instance needs into ``folder``; return the janus.jcfg path.
+    """Write every config file the instance needs into ``folder``.
 
-    ``modules_dir`` holds the plugins/, transports/, events/ and loggers/ Janus loads.
+    Args:
+        cfg: the instance's configuration.
+        folder: the config folder (created if missing).
+        ports: the loopback ports picked for it.
+        server_name: Janus's ``server_name``.
+        modules_dir: holds the plugins/, transports/, events/ and loggers/ Janus loads.
+
+    Returns:
+        The path of ``janus.jcfg``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     main = folder / "janus.jcfg"
@@ -527,6 +635,8 @@ def write_config_folder(
         (folder / "janus.transport.mqtt.jcfg").write_text(render(_mqtt_jcfg(cfg, server_name)))
     if cfg.rabbitmq_api is not None:
         (folder / "janus.transport.rabbitmq.jcfg").write_text(render(_rabbitmq_jcfg(cfg)))
+    if cfg.nanomsg_api is not None:
+        (folder / "janus.transport.nanomsg.jcfg").write_text(render(_nanomsg_jcfg(cfg, folder)))
     for handler in cfg.event_handlers:
         (folder / f"janus.eventhandler.{handler.kind}.jcfg").write_text(render(handler.jcfg()))
     for name, document in _plugin_jcfgs(cfg, folder).items():

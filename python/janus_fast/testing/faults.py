@@ -1,5 +1,6 @@
-"""``FaultProxy``: a TCP proxy for fault injection on loopback, for this project's tests and
-benches and for users' own suites.
+"""``FaultProxy``: a TCP proxy for fault injection on loopback.
+
+For this project's tests and benches and for users' own suites.
 
 Rule: it forwards bytes between a client and a local target port and changes nothing unless told:
 ``cut()`` aborts every live connection, ``hold()``/``release()`` buffer server→client data,
@@ -15,6 +16,19 @@ import socket
 
 
 class FaultProxy:
+    """A loopback TCP proxy to ``target_port`` that injects faults on demand.
+
+    Args:
+        target_port: the local port to forward to (e.g. Janus's WebSocket port).
+        chunk: split every write into segments of at most this many bytes (None: as read).
+        delay: seconds added before forwarding each read.
+
+    Attributes:
+        connections: client connections accepted so far.
+        refuse: while True, new client connections are closed at once.
+        hold_downstream: while True, server→client bytes are buffered (``hold``/``release``).
+    """
+
     def __init__(self, target_port: int, *, chunk: int | None = None, delay: float = 0.0) -> None:
         self.target_port = target_port
         self.chunk = chunk
@@ -46,18 +60,22 @@ class FaultProxy:
 
     @property
     def port(self) -> int:
+        """The proxy's listening port (after ``start``)."""
         assert self._server is not None
         port: int = self._server.sockets[0].getsockname()[1]
         return port
 
     def url(self, scheme: str = "ws") -> str:
+        """Return the proxy's URL for ``scheme`` (``http`` adds the ``/janus`` path)."""
         return f"{scheme}://127.0.0.1:{self.port}" + ("/janus" if scheme == "http" else "")
 
     async def start(self) -> FaultProxy:
+        """Listen on 127.0.0.1 on a free port and return the proxy itself."""
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         return self
 
     async def close(self) -> None:
+        """Cut every connection, stop listening and end the forwarding tasks."""
         self.cut()
         if self._server is not None:
             self._server.close()
@@ -74,10 +92,12 @@ class FaultProxy:
         self._links.clear()
 
     def hold(self) -> None:
+        """Buffer server→client data instead of forwarding it, until ``release``."""
         self.hold_downstream = True
         self._released.clear()
 
     def release(self) -> None:
+        """Forward what ``hold`` buffered, and everything after it."""
         self.hold_downstream = False
         self._released.set()
 

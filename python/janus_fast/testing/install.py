@@ -64,8 +64,19 @@ def parse_version_output(text: str) -> str:
 
 
 def binary_version(binary: str | os.PathLike[str]) -> str:
-    """The version string ``binary --version`` prints (its exit status is not used: Janus 1.0.x
-    and 1.1.x print "Unknown option --version" after it and exit 1, 1.4.1 exits 0).
+    """Return the version string ``binary --version`` prints.
+
+    Its exit status is not used: Janus 1.0.x and 1.1.x print "Unknown option --version" after
+    it and exit 1, 1.4.1 exits 0.
+
+    Args:
+        binary: the janus executable.
+
+    Returns:
+        The version, e.g. ``1.1.2``.
+
+    Raises:
+        JanusInstallError: it cannot be run, or prints no version line.
     """
     try:
         done = subprocess.run(

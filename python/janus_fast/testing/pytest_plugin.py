@@ -20,6 +20,7 @@ JanusFactory = Callable[..., JanusServer]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--janus-binary`` and ``--janus-expect-version`` to pytest's options."""
     group = parser.getgroup("janus_fast")
     group.addoption(
         "--janus-binary",
@@ -45,7 +46,11 @@ def _expect_version(config: pytest.Config) -> str | None:
 
 @pytest.fixture(scope="session")
 def janus_server(pytestconfig: pytest.Config) -> Iterator[JanusServer]:
-    """One real Janus (default mode) shared by the whole test session."""
+    """Start one real Janus (default mode) shared by the whole test session.
+
+    Yields:
+        The running ``JanusServer``; it is stopped when the session ends.
+    """
     config = JanusConfig(expect_version=_expect_version(pytestconfig))
     with JanusServer(config, binary=_binary(pytestconfig)) as server:
         yield server
@@ -56,6 +61,11 @@ def janus_factory(pytestconfig: pytest.Config) -> Iterator[JanusFactory]:
     """Start Janus instances in other modes: ``janus_factory(api_secret="s")``.
 
     ``binary=`` runs another Janus build than ``--janus-binary`` (its own modules are loaded).
+    Every instance started is stopped when the test ends.
+
+    Yields:
+        ``start(config=None, *, binary=None, **settings)``: starts a ``JanusServer`` from a
+        ``JanusConfig`` or from its fields as keywords (not both: ``TypeError``).
     """
     started: list[JanusServer] = []
 

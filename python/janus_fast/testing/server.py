@@ -108,7 +108,18 @@ def _stop_all_at_exit() -> None:
 
 
 class JanusServer:
-    """One local Janus instance. Use ``with JanusServer() as janus:`` or ``async with``."""
+    """One local Janus instance. Use ``with JanusServer() as janus:`` or ``async with``.
+
+    Args:
+        config: the instance's settings (default: ``JanusConfig()``).
+        binary: the janus executable (default: ``$JANUS_BINARY``, then ``PATH``).
+        folder: the config folder (default: a new temporary folder, removed on stop).
+        keep_folder: keep the folder after stopping.
+        detached: the instance outlives this Python process (implies ``keep_folder``).
+
+    Raises:
+        JanusNotInstalledError: no Janus binary, or no modules folder next to it.
+    """
 
     def __init__(
         self,
@@ -146,12 +157,14 @@ class JanusServer:
     # -- public facts --------------------------------------------------------------------------
     @property
     def pid(self) -> int:
+        """The Janus process id (``RuntimeError`` when it is not running)."""
         if self._process is None:
             raise RuntimeError("Janus is not running")
         return self._process.pid
 
     @property
     def running(self) -> bool:
+        """Whether the Janus process is alive."""
         return self._process is not None and self._process.poll() is None
 
     def _require_ports(self) -> Ports:
@@ -161,22 +174,27 @@ class JanusServer:
 
     @property
     def http_url(self) -> str:
+        """The Janus API over HTTP (``RuntimeError`` before ``start``)."""
         return f"http://127.0.0.1:{self._require_ports().http}/janus"
 
     @property
     def ws_url(self) -> str:
+        """The Janus API over WebSocket (``RuntimeError`` before ``start``)."""
         return f"ws://127.0.0.1:{self._require_ports().ws}"
 
     @property
     def admin_http_url(self) -> str:
+        """The Admin API over HTTP (``RuntimeError`` before ``start``)."""
         return f"http://127.0.0.1:{self._require_ports().admin_http}/admin"
 
     @property
     def admin_ws_url(self) -> str:
+        """The Admin API over WebSocket (``RuntimeError`` before ``start``)."""
         return f"ws://127.0.0.1:{self._require_ports().admin_ws}"
 
     @property
     def https_url(self) -> str:
+        """The Janus API over HTTPS (``JanusConfig.tls``; else ``RuntimeError``)."""
         port = self._require_ports().https
         if port is None:
             raise RuntimeError("this instance has no TLS listener (JanusConfig.tls)")
@@ -184,6 +202,7 @@ class JanusServer:
 
     @property
     def wss_url(self) -> str:
+        """The Janus API over secure WebSocket (``JanusConfig.tls``; else ``RuntimeError``)."""
         port = self._require_ports().wss
         if port is None:
             raise RuntimeError("this instance has no TLS listener (JanusConfig.tls)")
@@ -191,8 +210,9 @@ class JanusServer:
 
     @property
     def unix_url(self) -> str:
-        """The Janus API over pfunix (``JanusConfig.unix_socket``): ``unix+seqpacket://`` or
-        ``unix+dgram://`` and the socket's path.
+        """The Janus API over pfunix (``JanusConfig.unix_socket``; else ``RuntimeError``).
+
+        ``unix+seqpacket://`` or ``unix+dgram://`` and the socket's path.
         """
         kind = self._require_unix().unix_socket
         assert kind is not None
@@ -215,17 +235,21 @@ class JanusServer:
 
     @property
     def admin_secret(self) -> str:
+        """The instance's ``admin_secret``."""
         return self.config.admin_secret
 
     @property
     def api_secret(self) -> str | None:
+        """The instance's ``api_secret`` (None: none required)."""
         return self.config.api_secret
 
     @property
     def log_path(self) -> Path:
+        """Janus's log file."""
         return self.folder / "janus.log"
 
     def log_tail(self, lines: int = 40) -> str:
+        """Return the last ``lines`` lines of Janus's log."""
         return log_tail(self.log_path, lines)
 
     def __repr__(self) -> str:
@@ -236,8 +260,15 @@ class JanusServer:
     def start(self) -> Self:
         """Start Janus and wait until all its listeners answer; retried on a port race.
 
-        Raises ``JanusVersionError`` (nothing left running) when the server's ``info`` version
-        is not the binary's ``--version`` or not ``JanusConfig.expect_version``.
+        Nothing happens if it is already running.
+
+        Returns:
+            The server itself.
+
+        Raises:
+            JanusVersionError: the server's ``info`` version is not the binary's ``--version``
+                or not ``JanusConfig.expect_version`` (nothing is left running).
+            JanusStartError: Janus did not start after 3 attempts.
         """
         if self.running:
             return self
@@ -259,7 +290,15 @@ class JanusServer:
         raise JanusStartError(f"Janus did not start after 3 attempts: {last_error}")
 
     async def astart(self) -> Self:
-        """``start()`` for event loops: the readiness polling yields to the loop."""
+        """Start as ``start()`` does, for event loops: the readiness polling yields to the loop.
+
+        Returns:
+            The server itself.
+
+        Raises:
+            JanusVersionError: as ``start()``.
+            JanusStartError: Janus did not start after 3 attempts.
+        """
         if self.running:
             return self
         await asyncio.get_running_loop().run_in_executor(None, self._read_binary_version)
