@@ -44,8 +44,14 @@ _SESSION_KWARGS = ("keepalive_interval",)
 
 
 def session_timeout_of(info: JsonDict) -> float:
-    """The ``session-timeout`` of a server's ``info`` in seconds, or 60 when it is missing or
-    not a number (a hostile or broken server must not stop the keepalive from starting).
+    """Read the ``session-timeout`` of a server's ``info``, in seconds.
+
+    Args:
+        info: The server's ``info`` reply.
+
+    Returns:
+        The timeout, clamped to 0..86400; 60 when it is missing or not a number (a hostile or
+        broken server must not stop the keepalive from starting).
     """
     value = info.get("session-timeout") if isinstance(info, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
@@ -114,8 +120,12 @@ class JanusSession(EventSource):
     session_id = id
 
     def rebind(self, new_id: int) -> None:
-        """Take the id Janus gave this session when it re-created it after a reconnection (the
-        transport re-registers the route; nothing else changes).
+        """Take the id Janus gave this session when it re-created it after a reconnection.
+
+        The transport re-registers the route; nothing else changes.
+
+        Args:
+            new_id: The session's new id.
         """
         self._id = new_id
 
@@ -154,7 +164,7 @@ class JanusSession(EventSource):
             TransportError: the connection could not be made.
             RequestTimeoutError: no answer within the ``timeout`` option.
 
-        """
+        """  # noqa: DOC501 (create_session_error builds the JanusError listed)
         if self._create_lock is None:
             self._create_lock = asyncio.Lock()
         async with self._create_lock:
@@ -213,9 +223,14 @@ class JanusSession(EventSource):
         self._close_events()
 
     def mark_lost(self, error: Exception) -> None:
-        """The session is gone on the server (timeout, 404, lost connection): its listeners get
-        a ``lost`` event, its handles are released and its waiting requests fail. Transports
-        call this; nothing happens if the session is not created or is being destroyed.
+        """Mark the session gone on the server (timeout, 404, lost connection).
+
+        Its listeners get a ``lost`` event, its handles are released and its waiting requests
+        fail. Transports call this; nothing happens if the session is not created or is being
+        destroyed.
+
+        Args:
+            error: Why the session is gone (in the ``lost`` event and the requests' errors).
         """
         if not self.created or self._destroying:
             return
@@ -257,7 +272,7 @@ class JanusSession(EventSource):
             InvalidMessageError: ``message`` has no ``janus`` key (janus-client's text).
             SessionLostError: the session was lost earlier.
 
-        """
+        """  # noqa: DOC501 (missing_janus_field builds the InvalidMessageError listed)
         if "janus" not in message:
             raise missing_janus_field()
         if "session_id" in message:
@@ -296,8 +311,8 @@ class JanusSession(EventSource):
             The completing reply, the core's lazy ``Message`` (``.json()`` gives the dict).
 
         Raises:
-            JanusError: Janus answered ``error`` (the typed subclass of its code); a
-                ``SessionNotFoundError`` also marks the session lost.
+            JanusError: Janus answered ``error`` (the typed subclass of its code).
+            SessionNotFoundError: Janus no longer has the session; it is then marked lost.
             RequestTimeoutError: no completing reply before the deadline.
             ConnectionClosedError: the connection was lost with the request in flight.
             SessionLostError: the session is lost.
@@ -341,12 +356,23 @@ class JanusSession(EventSource):
         self.transport.register_session(self._id, self)
 
     async def adopt(self, session_id: int, *, claim: bool = True) -> None:
-        """Bind this new session object to the existing Janus session ``session_id`` (one a
-        process that restarted had created): ``claim`` it on this connection so its events come
-        here (``claim=False``: only check it is alive with a ``keepalive``; Janus then keeps
-        sending its events, plugin replies included, to the connection that owns it), then keep
-        it alive as after ``create``. Raises the typed ``JanusError`` (``SessionNotFoundError``
-        ...) if Janus refuses; nothing is registered then. Handles: ``JanusPlugin.adopt``.
+        """Bind this new session object to an existing Janus session.
+
+        The session is one a process that restarted had created. It is claimed on this
+        connection so its events come here, then kept alive as after ``create``. Its handles:
+        ``JanusPlugin.adopt``.
+
+        Args:
+            session_id: The existing session's id.
+            claim: ``claim`` it; False: only check it is alive with a ``keepalive`` (Janus
+                then keeps sending its events, plugin replies included, to the connection
+                that owns it).
+
+        Raises:
+            InvalidStateError: This object is already bound to a Janus session.
+            JanusError: Janus refused (the typed class: ``SessionNotFoundError`` …); nothing
+                is registered then.
+            RequestTimeoutError: No answer within the ``timeout`` option.
         """
         if self.created:
             raise InvalidStateError(f"{self!r} is already bound to a Janus session")
@@ -390,9 +416,11 @@ class JanusSession(EventSource):
             self._run_keepalive()
 
     def transport_disconnected(self) -> None:
-        """The transport was disconnected on purpose: stop the keepalive now (it runs again with
-        the next request on this session). Transports call this; the keepalive also stops by
-        itself at its next tick when it finds the transport disconnected.
+        """Stop the keepalive now: the transport was disconnected on purpose.
+
+        The keepalive runs again with the next request on this session. Transports call this;
+        the keepalive also stops by itself at its next tick when it finds the transport
+        disconnected.
         """
         task, self.keepalive_task = self.keepalive_task, None
         if task is not None:
@@ -446,7 +474,7 @@ class JanusSession(EventSource):
                 (``PluginNotFoundError``, ``UnauthorizedPluginError`` …).
             RequestTimeoutError: no answer within the ``timeout`` option.
 
-        """
+        """  # noqa: DOC501 (attach_error builds the PluginAttachFail listed)
         body: JsonDict = {"janus": "attach", "plugin": plugin.name}
         if opaque_id is not None:
             body["opaque_id"] = opaque_id
@@ -474,8 +502,16 @@ class JanusSession(EventSource):
             self.transport.drop_handle(self._id, handle_id)
 
     def bind_plugin(self, plugin: JanusPlugin, handle_id: int) -> None:
-        """Route the events of the existing handle ``handle_id`` of this session to ``plugin``
-        (``JanusPlugin.adopt`` calls this; no request is sent).
+        """Route the events of an existing handle of this session to ``plugin``.
+
+        ``JanusPlugin.adopt`` calls this; no request is sent.
+
+        Args:
+            plugin: The plugin object that gets the handle's events.
+            handle_id: The existing handle's id.
+
+        Raises:
+            InvalidStateError: The session is neither created nor adopted.
         """
         if not self.created or self._id is None:
             raise InvalidStateError("bind_plugin needs a created or adopted session")
