@@ -11,6 +11,15 @@ import random
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Seconds to wait before retry ``attempt`` (1, 2, ...): exponential, capped, jittered."""
+    """Compute the seconds to wait before a retry: exponential, capped, jittered.
+
+    Args:
+        attempt: The retry's number, from 1.
+        base: The first delay, in seconds (``retry_delay``).
+        cap: The longest delay before jitter, in seconds (``retry_delay_max``).
+
+    Returns:
+        ``min(base * 2**(attempt-1), cap)`` times a random factor in [0.5, 1).
+    """
     delay = min(base * 2.0 ** (attempt - 1), cap)
     return delay * (0.5 + random.random() / 2)

@@ -95,7 +95,16 @@ class ReceiveBatcher:
     def attach(
         cls, core: CoreTables, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
     ) -> ReceiveBatcher | None:
-        """A batcher for ``transport``'s socket, or None where the platform cannot batch."""
+        """Make a batcher for a transport's socket.
+
+        Args:
+            core: The Rust core tables that count the replies still owed.
+            loop: The event loop (for the guard timer).
+            transport: The asyncio transport whose socket is tuned.
+
+        Returns:
+            The batcher, or None where the platform (or the socket) cannot batch.
+        """
         if _SO_RCVLOWAT is None:
             return None
         raw = transport.get_extra_info("socket")

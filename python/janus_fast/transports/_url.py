@@ -17,6 +17,15 @@ _DEFAULT_PORTS = {"ws": 80, "wss": 443, "http": 80, "https": 443}
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ParsedURL:
+    """A validated Janus URL: its scheme, host, port (the default filled in) and path.
+
+    Attributes:
+        scheme: ``ws``, ``wss``, ``http`` or ``https`` (one of those the caller accepts).
+        host: The host name or IP address (an IPv6 address without brackets).
+        port: The port, the scheme's default when the URL names none.
+        path: The path (``/`` when empty), with the query string when there is one.
+    """
+
     scheme: str
     host: str
     port: int
@@ -24,10 +33,12 @@ class ParsedURL:
 
     @property
     def secure(self) -> bool:
+        """Whether the scheme uses TLS (``wss``, ``https``)."""
         return self.scheme in ("wss", "https")
 
     @property
     def host_header(self) -> str:
+        """The ``Host`` header value: the host (IPv6 in brackets), with a non-default port."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         if self.port == _DEFAULT_PORTS[self.scheme]:
             return host
@@ -35,6 +46,19 @@ class ParsedURL:
 
 
 def parse_url(url: str, schemes: tuple[str, ...]) -> ParsedURL:
+    """Parse and validate a Janus URL.
+
+    Args:
+        url: The URL as the user gave it.
+        schemes: The schemes the caller accepts (``("ws", "wss")`` …).
+
+    Returns:
+        The URL's parts.
+
+    Raises:
+        InvalidURLError: Bad syntax or port, a scheme not in ``schemes``, no host, or
+            credentials in the URL; the message shows the URL only redacted.
+    """
     shown = redact_url(url)
     try:
         parts = urlsplit(url)
