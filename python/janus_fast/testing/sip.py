@@ -50,8 +50,18 @@ def pick_free_udp_port() -> int:
 
 
 def pick_free_sip_port(attempts: int = 50) -> int:
-    """A port P of 127.0.0.1 with UDP P, TCP P and TCP P+1 free (baresip listens on all
-    three: UDP, TCP and TLS), all released before returning.
+    """Find a port P of 127.0.0.1 with UDP P, TCP P and TCP P+1 free, all released again.
+
+    baresip listens on all three: UDP, TCP and TLS.
+
+    Args:
+        attempts: candidate ports tried at most.
+
+    Returns:
+        The port P.
+
+    Raises:
+        SipServerError: no candidate was free.
     """
     for _ in range(attempts):
         port = pick_free_udp_port()
@@ -71,8 +81,17 @@ def pick_free_sip_port(attempts: int = 50) -> int:
 
 
 def kamailio_config(port: int, modules_dir: str) -> str:
-    """A minimal kamailio.cfg: REGISTER is saved in memory, requests to a registered user are
-    relayed to its contact (record-routed), in-dialog requests follow their route.
+    """Return a minimal kamailio.cfg.
+
+    REGISTER is saved in memory, requests to a registered user are relayed to its contact
+    (record-routed), in-dialog requests follow their route.
+
+    Args:
+        port: the UDP port Kamailio listens on (127.0.0.1).
+        modules_dir: Kamailio's modules folder.
+
+    Returns:
+        The config text.
     """
     loads = "\n".join(f'loadmodule "{name}.so"' for name in _MODULES)
     return f"""#!KAMAILIO
@@ -163,8 +182,15 @@ def find_kamailio() -> tuple[str, str]:
 
 
 def sip_options(address: tuple[str, int], request_uri: str, wait: float = 0.2) -> bytes:
-    """Send one SIP ``OPTIONS`` for ``request_uri`` to ``address`` over UDP; the first line
-    of the reply (``b""`` when none came within ``wait`` seconds).
+    """Send one SIP ``OPTIONS`` for ``request_uri`` to ``address`` over UDP.
+
+    Args:
+        address: the SIP server's ``(host, port)``.
+        request_uri: the request URI (``sip:user@host:port``).
+        wait: seconds to wait for the reply.
+
+    Returns:
+        The first line of the reply; ``b""`` when none came within ``wait`` seconds.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -204,6 +230,7 @@ class Kamailio:
 
     @property
     def pid(self) -> int:
+        """Kamailio's process id (``RuntimeError`` when it is not running)."""
         if self._process is None:
             raise RuntimeError("kamailio is not running")
         return self._process.pid
@@ -226,12 +253,22 @@ class Kamailio:
 
     @property
     def log_path(self) -> Path:
+        """Kamailio's log file."""
         return self.folder / "kamailio.log"
 
     def log_tail(self, lines: int = 40) -> str:
+        """Return the last ``lines`` lines of Kamailio's log."""
         return log_tail(self.log_path, lines)
 
     def start(self) -> Kamailio:
+        """Start Kamailio on a free UDP port and wait until it answers ``OPTIONS``.
+
+        Returns:
+            The registrar itself.
+
+        Raises:
+            SipServerError: Kamailio is not installed, exited, or did not answer in time.
+        """
         binary, modules = find_kamailio()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = pick_free_udp_port()
@@ -274,14 +311,19 @@ class Kamailio:
         return sip_options(("127.0.0.1", self.port or 0), self.proxy).startswith(b"SIP/2.0 200")
 
     def reaches(self, user: str) -> bool:
-        """Whether an ``OPTIONS`` to ``user`` is relayed to a registered client and answered
-        with 200 (so ``user`` is registered here and its client is up).
+        """Tell whether ``user`` is registered here and its client is up.
+
+        Args:
+            user: the SIP user name.
+
+        Returns:
+            Whether an ``OPTIONS`` to ``user`` was relayed to its client and answered with 200.
         """
         reply = sip_options(("127.0.0.1", self.port or 0), self.uri(user))
         return reply.startswith(b"SIP/2.0 200")
 
     def stop(self) -> None:
-        """SIGTERM (SIGKILL after 5 s) to our pid; the workers exit with it."""
+        """Stop Kamailio: SIGTERM (SIGKILL after 5 s) to our pid; the workers exit with it."""
         process, self._process = self._process, None
         terminate(process, _STOP_TIMEOUT)
         log, self._log = self._log, None
@@ -303,7 +345,14 @@ class Kamailio:
 
 
 def find_baresip() -> tuple[str, str]:
-    """The ``baresip`` binary and its modules folder; raises ``SipServerError`` if missing."""
+    """Find the ``baresip`` binary (``$BARESIP_BINARY``, then ``PATH``) and its modules folder.
+
+    Returns:
+        ``(binary, modules_dir)``.
+
+    Raises:
+        SipServerError: baresip or its modules folder is missing.
+    """
     binary = os.environ.get("BARESIP_BINARY") or shutil.which("baresip")
     if not binary or not os.access(binary, os.X_OK):
         raise SipServerError(
@@ -317,10 +366,17 @@ def find_baresip() -> tuple[str, str]:
 
 
 class Baresip:
-    """A real SIP user agent (baresip) registered at a ``Kamailio`` as ``user``: it answers
-    every call at once and sends a sine of ``tone_hz`` (its ``ausine`` source), media on
-    127.0.0.1. ``with Baresip(kamailio, "carol") as carol:``; ``carol.uri`` is its address.
-    Its log (``log_text()``, complete once stopped) tells what it received.
+    """A real SIP user agent (baresip) registered at a ``Kamailio`` as ``user``.
+
+    It answers every call at once and sends a sine of ``tone_hz`` (its ``ausine`` source),
+    media on 127.0.0.1. ``with Baresip(kamailio, "carol") as carol:``; ``carol.uri`` is its
+    address. Its log (``log_text()``, complete once stopped) tells what it received.
+
+    Args:
+        registrar: the ``Kamailio`` to register at.
+        user: the SIP user name.
+        tone_hz: the frequency of the tone it sends.
+        folder: its config folder (default: a new temporary folder, removed on ``close``).
     """
 
     def __init__(
@@ -341,20 +397,23 @@ class Baresip:
 
     @property
     def uri(self) -> str:
+        """Its SIP URI at the registrar."""
         return self.registrar.uri(self.user)
 
     @property
     def pid(self) -> int:
+        """The baresip process id (``RuntimeError`` when it is not running)."""
         if self._process is None:
             raise RuntimeError("baresip is not running")
         return self._process.pid
 
     @property
     def log_path(self) -> Path:
+        """The baresip log file."""
         return self.folder / "baresip.log"
 
     def log_text(self) -> str:
-        """Its log so far (baresip buffers it: complete after ``stop()``)."""
+        """Return its log so far (baresip buffers it: complete after ``stop()``)."""
         try:
             return self.log_path.read_text(errors="replace")
         except OSError:
@@ -385,6 +444,17 @@ class Baresip:
         (self.folder / "accounts").write_text(account + "\n")
 
     def start(self, timeout: float = _STARTUP_TIMEOUT) -> Baresip:
+        """Start baresip and wait until it is registered and answers.
+
+        Args:
+            timeout: seconds to wait for the registration.
+
+        Returns:
+            The user agent itself.
+
+        Raises:
+            SipServerError: baresip is not installed, exited, or did not register in time.
+        """
         binary, modules = find_baresip()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_config(modules)
@@ -414,8 +484,11 @@ class Baresip:
         return self
 
     def stop(self, *, remove: bool = False) -> None:
-        """SIGTERM (SIGKILL after 5 s) to our pid. The folder (and log) stays until
-        ``remove=True`` or ``close()``.
+        """Stop baresip: SIGTERM (SIGKILL after 5 s) to our pid.
+
+        Args:
+            remove: also remove its folder (and log), if this object created it; otherwise it
+                stays until ``close()``.
         """
         process, self._process = self._process, None
         terminate(process, _STOP_TIMEOUT)
@@ -426,6 +499,7 @@ class Baresip:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def close(self) -> None:
+        """Stop baresip and remove its folder (if this object created it)."""
         self.stop(remove=True)
 
     def __enter__(self) -> Baresip:
