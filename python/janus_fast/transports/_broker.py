@@ -1,6 +1,7 @@
-"""The I/O every message-broker transport shares (MQTT, RabbitMQ): one publish per request, every
-message of the response topic or queue fed to the Rust core, recovery by the shared
-``Reconnector`` (through ``RecoveringTransport``).
+"""The I/O every message-broker transport (MQTT, RabbitMQ) shares.
+
+One publish per request, every message of the response topic or queue fed to the Rust core,
+recovery by the shared ``Reconnector`` (through ``RecoveringTransport``).
 
 Rule: a concrete broker transport supplies only its link to the broker — ``_open_link`` (connect,
 subscribe, then hand each received payload to ``_received`` and report a failure with
@@ -43,8 +44,20 @@ logger = logging.getLogger("janus_fast.transport.broker")
 
 
 def import_broker_library(module: str, package: str, what: str, extra: str) -> Any:
-    """Import the broker library ``module`` when a transport is made; without it, an
-    ``ImportError`` that names its ``package`` and the extra that installs it.
+    """Import a broker library when a transport is made.
+
+    Args:
+        module: The library's module name.
+        package: The package that provides it (named in the error).
+        what: What needs it (named in the error).
+        extra: The janus-fast extra that installs it.
+
+    Returns:
+        The imported module.
+
+    Raises:
+        ImportError: The library is missing; the message names ``package`` and the extra
+            that installs it.
     """
     try:
         return importlib.import_module(module)
@@ -54,9 +67,13 @@ def import_broker_library(module: str, package: str, what: str, extra: str) -> A
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BrokerURL:
-    """What both broker URLs (``mqtt://``, ``amqp://``) say alike: the split URL, its port (or
-    the default), its query (known settings only) and the queue/topic name suffix (``-admin``
-    with ``admin=1``, else empty).
+    """What both broker URLs (``mqtt://``, ``amqp://``) say alike.
+
+    Attributes:
+        parts: The split URL.
+        port: Its port, or the default.
+        query: Its query (known settings only).
+        admin_suffix: The queue/topic name suffix: ``-admin`` with ``admin=1``, else empty.
     """
 
     parts: SplitResult
@@ -178,8 +195,12 @@ class BrokerTransport(RecoveringTransport):
         }
 
     def _received(self, payload: bytes) -> None:
-        """One message from Janus (a reply, an event, an ack) into the core and out to its owner;
-        one longer than ``max_message_size`` is dropped, logged and counted (``malformed``).
+        """Feed one message from Janus (a reply, an event, an ack) to the core and its owner.
+
+        One longer than ``max_message_size`` is dropped, logged and counted (``malformed``).
+
+        Args:
+            payload: The message as the broker delivered it.
         """
         limit = self.options.max_message_size
         if len(payload) > limit:
@@ -253,8 +274,21 @@ class BrokerTransport(RecoveringTransport):
         deadline: float | None,
         waiter: Any,
     ) -> tuple[str, bytes]:
-        """Register ``waiter`` and encode the request (ids in the body), refusing it while
-        ``queue_size`` publishes are in flight.
+        """Register ``waiter`` and encode the request, with its ids in the body.
+
+        Args:
+            body: The request.
+            expect: What completes it (an ``Expect`` value).
+            session_id: The session it addresses, if any.
+            handle_id: The handle it addresses, if any.
+            deadline: The loop time by which it must complete (None: no deadline).
+            waiter: What the core completes with the reply.
+
+        Returns:
+            The request's transaction and the payload to publish.
+
+        Raises:
+            QueueFullError: ``queue_size`` publishes are already in flight.
         """
         if self._inflight >= self.options.queue_size:
             raise QueueFullError(
@@ -283,8 +317,14 @@ class BrokerTransport(RecoveringTransport):
         return Submitted(transaction, self._publish_counted(data))
 
     async def _publish_counted(self, data: bytes) -> None:
-        """Publish on the current link, counted in flight; a failed link raises
-        ``ConnectionClosedError`` (and recovery starts).
+        """Publish on the current link, counted in flight.
+
+        Args:
+            data: The payload.
+
+        Raises:
+            ConnectionClosedError: The link is down, or failed (recovery then starts).
+            JanusFastError: A typed error of the publish itself, as it was raised.
         """
         if not self._link_open():
             raise ConnectionClosedError(None, f"the {self.kind} link is down")
@@ -304,8 +344,17 @@ class BrokerTransport(RecoveringTransport):
     def _send_now(
         self, body: JsonDict, expect: int, session_id: int | None, limit: float
     ) -> asyncio.Future[Message]:
-        """Recovery's requests, past the outage gate: the future of the reply, failed rather than
-        raising.
+        """Send one of recovery's requests past the outage gate.
+
+        Args:
+            body: The request.
+            expect: What completes it (an ``Expect`` value).
+            session_id: The session it addresses, if any.
+            limit: Seconds it may take.
+
+        Returns:
+            The future of the reply; a request that cannot be sent fails it rather than
+            raising.
         """
         loop = self._loop
         if not self.connected or loop is None:
@@ -344,8 +393,17 @@ class BrokerTransport(RecoveringTransport):
 
 
 async def close_quietly(closing: Any, limit: float, what: str) -> None:
-    """Await a library's close (``closing``), bounded by ``limit``; failures are logged at debug
-    level only (the link is already gone).
+    """Await a library's close, bounded; failures are logged at debug level only.
+
+    The link is already gone, so a failing close changes nothing.
+
+    Args:
+        closing: The library's close, an awaitable.
+        limit: Seconds it may take.
+        what: The link's kind, for the log.
+
+    Raises:
+        CancelledError: The wait was cancelled (re-raised).
     """
     try:
         async with timeout(limit):

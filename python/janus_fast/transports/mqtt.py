@@ -147,10 +147,12 @@ class JanusTransportMQTT(BrokerTransport):
 
     @property
     def request_topic(self) -> str:
+        """The topic requests are published to (Janus's ``subscribe_topic``)."""
         return self.settings.request_topic
 
     @property
     def response_topic(self) -> str:
+        """The topic Janus publishes replies and events to (its ``publish_topic``)."""
         return self.settings.response_topic
 
     def _link_open(self) -> bool:

@@ -137,10 +137,12 @@ class JanusTransportRabbitMQ(BrokerTransport):
 
     @property
     def request_queue(self) -> str:
+        """The queue requests are published to (Janus's ``to_janus``)."""
         return self.settings.request_queue
 
     @property
     def response_queue(self) -> str:
+        """The queue Janus publishes replies and events to (its ``from_janus``)."""
         return self.settings.response_queue
 
     def _link_open(self) -> bool:

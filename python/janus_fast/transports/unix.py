@@ -205,8 +205,12 @@ class JanusTransportUnix(RecoveringTransport):
             raise
 
     async def _open_socket(self) -> None:
-        """A new socket connected to Janus's (bound to the client's path first in DGRAM mode),
-        bounded by ``connect_timeout``; ``TransportError`` when that fails.
+        """Open a new socket connected to Janus's, within ``connect_timeout``.
+
+        In DGRAM mode it is bound to the client's path first.
+
+        Raises:
+            TransportError: The connection failed or timed out.
         """
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -331,8 +335,13 @@ class JanusTransportUnix(RecoveringTransport):
             self._socket_lost(sock, lost)
 
     def _on_oversized(self, count: int, size: int) -> None:
-        """A packet longer than the read buffer was cut by the kernel: counted, logged, dropped
-        (its request, if any, fails at its deadline).
+        """Count, log and drop a packet the kernel cut (longer than the read buffer).
+
+        Its request, if any, fails at its deadline.
+
+        Args:
+            count: The packet's full length.
+            size: The read buffer's size.
         """
         self._oversized += 1
         self.stats_malformed += 1
@@ -398,8 +407,13 @@ class JanusTransportUnix(RecoveringTransport):
             self._writer_armed = True
 
     def _socket_lost(self, sock: socket.socket, reason: str) -> None:
-        """The socket ``sock`` failed: drop it; recovery takes over while the user wants it (or,
-        if it is already at work, what it sent on that socket fails now).
+        """Drop a failed socket; recovery takes over while the user wants the connection.
+
+        If recovery is already at work, what it sent on that socket fails now.
+
+        Args:
+            sock: The socket that failed (ignored when no longer the current one).
+            reason: Why, for the error.
         """
         if sock is not self._sock:
             return
@@ -430,9 +444,13 @@ class JanusTransportUnix(RecoveringTransport):
         return self.options.ping_timeout or self.options.ping_interval or 20.0
 
     def _ping_tick(self, sock: socket.socket) -> None:
-        """A Janus ``ping`` each ``ping_interval``: a DGRAM socket learns that Janus went away
-        only by sending, and a hung Janus answers nothing; no pong within ``ping_timeout``
-        drops the socket and recovery starts.
+        """Send a Janus ``ping``; runs each ``ping_interval``.
+
+        A DGRAM socket learns that Janus went away only by sending, and a hung Janus answers
+        nothing; no pong within ``ping_timeout`` drops the socket and recovery starts.
+
+        Args:
+            sock: The socket pinged (ignored when no longer the current one).
         """
         self._pinger = None
         if sock is not self._sock or not self.connected:
@@ -489,8 +507,19 @@ class JanusTransportUnix(RecoveringTransport):
     def _send_now(
         self, body: JsonDict, expect: int, session_id: int | None, limit: float
     ) -> asyncio.Future[Message]:
-        """Send a request on the current socket past the outage gate (recovery's requests and
-        liveness pings): the future of its completion, failed rather than raising.
+        """Send a request on the current socket past the outage gate.
+
+        Used by recovery's requests and the liveness pings.
+
+        Args:
+            body: The request.
+            expect: What completes it (an ``Expect`` value).
+            session_id: The session it addresses, if any.
+            limit: Seconds it may take.
+
+        Returns:
+            The future of its completion; a request that cannot be sent fails it rather
+            than raising.
         """
         loop = self._loop
         if not self.connected or loop is None:
@@ -519,8 +548,16 @@ class JanusTransportUnix(RecoveringTransport):
 
 
 def _claim_path(path: str) -> None:
-    """Make ``path`` free for the client's socket: a socket nobody serves (left by a process
-    that died) is removed; anything else there is refused.
+    """Make ``path`` free for the client's socket.
+
+    A socket nobody serves (left by a process that died) is removed.
+
+    Args:
+        path: The client socket's path.
+
+    Raises:
+        TransportError: Something other than a dead socket is there (a file, a live socket),
+            or the path cannot be checked.
     """
     try:
         mode = os.lstat(path).st_mode
