@@ -24,8 +24,12 @@ ENV_URLS = "JANUS_FAST_BENCH_URLS"
 
 def make_adapter(client: str, transport: str, api_secret: str | None, token: str | None) -> Adapter:
     """The adapter of ``client`` for a workload's transport (imports it lazily); ``pool1``/
-    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapter.
+    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapters (compat and native API).
     """
+    if client == "fast" and transport.startswith("pool"):
+        from janus_fast.bench.fast import FastPoolCompat
+
+        return FastPoolCompat(api_secret, token)
     if client == "fast":
         from janus_fast.bench.fast import FastCompat
 

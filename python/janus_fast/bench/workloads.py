@@ -125,6 +125,8 @@ MANY_SESSIONS_IN_FLIGHT = 16
 #: W8: sessions (of two handles) measured under tracemalloc for Python bytes per handle.
 MANY_SESSIONS_SAMPLE = 500
 _NATIVE = ("fast-native",)
+#: W9 (JanusPool): a janus-client-compatible row next to the native one.
+_POOL = ("fast", "fast-native")
 
 
 #: W10: requests in flight on every transport. At 64 in flight some MQTT echotest requests
@@ -181,7 +183,7 @@ EXTRA_WORKLOADS: tuple[Workload, ...] = (
         100,
         concurrency=64,
         time_limit=10.0,
-        only=_NATIVE,
+        only=_POOL,
     ),
     Workload(
         "W9b",
@@ -194,7 +196,7 @@ EXTRA_WORKLOADS: tuple[Workload, ...] = (
         sessions=3,
         time_limit=10.0,
         kind="message",
-        only=_NATIVE,
+        only=_POOL,
     ),
     Workload(
         "W9c",
@@ -204,7 +206,7 @@ EXTRA_WORKLOADS: tuple[Workload, ...] = (
         100,
         concurrency=64,
         time_limit=10.0,
-        only=_NATIVE,
+        only=_POOL,
     ),
     Workload(
         "W9d",
@@ -217,7 +219,7 @@ EXTRA_WORKLOADS: tuple[Workload, ...] = (
         sessions=3,
         time_limit=10.0,
         kind="message",
-        only=_NATIVE,
+        only=_POOL,
     ),
     *_transport_rows("ab", "ws", "WebSocket"),
     *_transport_rows("cd", "unix", "Unix socket (seqpacket)"),
