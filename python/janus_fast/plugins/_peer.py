@@ -52,8 +52,13 @@ class PeerHandle(JanusPlugin):
 
     # -- Janus's media events ---------------------------------------------------------------------
     async def _on_peer_event(self, response: JsonDict) -> None:
-        """The PeerConnection's part of one event: apply its jsep (when ``_accept_jsep``),
-        ``webrtcup``/``media`` start the recorder, ``hangup`` goes to ``_on_hangup``.
+        """Handle the PeerConnection's part of one event.
+
+        Its jsep is applied (when ``_accept_jsep``), ``webrtcup``/``media`` start the
+        recorder, ``hangup`` goes to ``_on_hangup``.
+
+        Args:
+            response: The message from Janus.
         """
         jsep = response.get("jsep")
         if isinstance(jsep, dict) and self._pc is not None and self._accept_jsep(jsep):
@@ -136,8 +141,10 @@ class PeerHandle(JanusPlugin):
 
     @property
     def pending_candidates(self) -> int:
-        """Candidates Janus trickled that wait for the remote description (at most
-        ``MAX_EARLY_CANDIDATES``).
+        """Candidates Janus trickled that wait for the remote description.
+
+        At most ``MAX_EARLY_CANDIDATES`` are kept; the oldest beyond are dropped and counted
+        in ``candidates_dropped``.
         """
         return len(self._trickled) if self._trickled is not None else 0
 
@@ -160,13 +167,16 @@ class PeerHandle(JanusPlugin):
     async def _fresh_pc(
         self, timeout: float = 2.0, *, send_hangup: bool = True, incoming: bool = False
     ) -> None:
-        """Before negotiating a new PeerConnection on this handle: close ours and make sure
-        Janus dropped its previous one *and* its teardown events (``hangup``, EchoTest's
-        ``done``) were delivered, so none of them can close the new one. Bounded by ``timeout``.
+        """Prepare for a new PeerConnection on this handle: close ours, wait for Janus's.
 
-        ``send_hangup=False``: only wait (Janus is tearing the old one down already, and a new
-        offer from Janus may be pending). ``incoming``: Janus's offer is already here; keep the
-        candidates it trickled.
+        Makes sure Janus dropped its previous one *and* its teardown events (``hangup``,
+        EchoTest's ``done``) were delivered, so none of them can close the new one.
+
+        Args:
+            timeout: Seconds to wait for Janus's ``hangup``; past them, a log line and on.
+            send_hangup: Send the core hangup; False: only wait (Janus is tearing the old
+                one down already, and a new offer from Janus may be pending).
+            incoming: Janus's offer is already here; keep the candidates it trickled.
         """
         await self._close_pc()
         if self._peer_live and self._id is not None:
@@ -186,8 +196,13 @@ class PeerHandle(JanusPlugin):
         await self.reset_connection()
 
     async def _on_trickle(self, message: JsonDict) -> None:
-        """A candidate from Janus (``full_trickle``): applied now when the remote description is
-        set, else kept until it is (Janus may trickle before its offer reaches us).
+        """Apply a candidate from Janus (``full_trickle``), or keep it for later.
+
+        It is kept until the remote description is set (Janus may trickle before its offer
+        reaches us).
+
+        Args:
+            message: Janus's ``trickle`` message.
         """
         entries = trickle_entries(message)
         pc = self._pc
@@ -211,14 +226,22 @@ class PeerHandle(JanusPlugin):
         await add_remote_candidates(pc, entries)
 
     def _jsep(self, pc: Any, trickle: bool) -> JsonDict:
-        """The jsep a plugin method sends: with ``trickle`` its SDP has no candidates, which
-        ``_send_local_candidates`` sends after it (real trickle, which janus-client lacked).
+        """Build the jsep a plugin method sends from the local description.
+
+        Args:
+            pc: The PeerConnection.
+            trickle: Leave the candidates out of the SDP; ``_send_local_candidates`` sends
+                them after it (real trickle, which janus-client lacked).
+
+        Returns:
+            The jsep (``type``, ``sdp``, and its ``trickle`` flag).
         """
         return local_jsep(pc, trickle, candidates=not trickle)
 
     async def _send_local_candidates(self) -> None:
-        """Outgoing trickle: our candidates (left out of a ``trickle=True`` jsep) as one
-        ``trickle`` array, then end-of-candidates.
+        """Send our candidates (left out of a ``trickle=True`` jsep), then end-of-candidates.
+
+        The candidates go as one ``trickle`` array.
         """
         pc = self._pc
         if pc is None:
@@ -229,8 +252,10 @@ class PeerHandle(JanusPlugin):
         await self.trickle(completed=True)
 
     async def _close_pc(self) -> None:
-        """Stop the recorder, close the PeerConnection, stop the player's tracks. A concurrent
-        call (a ``hangup`` event during ``hangup()``) waits until the first one is done.
+        """Stop the recorder, close the PeerConnection, stop the player's tracks.
+
+        A concurrent call (a ``hangup`` event during ``hangup()``) waits until the first one
+        is done.
         """
         if self._close_lock is None:
             self._close_lock = asyncio.Lock()
