@@ -42,23 +42,28 @@ class Adapter(ABC):
         """Connect to ``url`` (ws:// or http://)."""
 
     @abstractmethod
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close the connection (and whatever ``open`` started)."""
 
     @abstractmethod
-    async def ping(self) -> None: ...
+    async def ping(self) -> None:
+        """Send one Janus ``ping``; complete on its ``pong``."""
 
     @abstractmethod
-    async def create_session(self) -> Any: ...
+    async def create_session(self) -> Any:
+        """Create a Janus session; return the client's session object."""
 
     @abstractmethod
-    async def destroy_session(self, session: Any) -> None: ...
+    async def destroy_session(self, session: Any) -> None:
+        """Destroy a session made by ``create_session``."""
 
     @abstractmethod
     async def attach(self, session: Any) -> Any:
         """Attach one echotest handle to ``session``; returns the client's handle object."""
 
     @abstractmethod
-    async def detach(self, handle: Any) -> None: ...
+    async def detach(self, handle: Any) -> None:
+        """Detach a handle made by ``attach``."""
 
     @abstractmethod
     async def message(self, handle: Any) -> None:
@@ -78,11 +83,12 @@ class Adapter(ABC):
         """Join ``room`` as a publisher; complete on the ``joined`` event."""
 
     @abstractmethod
-    async def fanin_destroy_room(self, handle: Any, room: int) -> None: ...
+    async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        """Destroy VideoRoom ``room``."""
 
 
 def room_settings(room: int, publishers: int) -> dict[str, Any]:
-    """The VideoRoom ``create`` body of the fan-in workload (the same for every client)."""
+    """Return the VideoRoom ``create`` body of the fan-in workload (the same for every client)."""
     return {
         "request": "create",
         "room": room,

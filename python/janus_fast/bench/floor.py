@@ -158,6 +158,7 @@ class FloorWebSocket(_FloorBase):
     label = "floor (websockets+orjson / aiohttp+orjson)"
 
     async def open(self, url: str) -> None:
+        """Open the WebSocket and start the reader task."""
         websockets = importlib.import_module("websockets")
         self.ws: Any = await websockets.connect(
             url, subprotocols=["janus-protocol"], compression=None, max_size=None
@@ -179,6 +180,7 @@ class FloorWebSocket(_FloorBase):
                     listener(message)
 
     async def close(self) -> None:
+        """Stop the reader task and close the WebSocket."""
         self.reader.cancel()
         await asyncio.gather(self.reader, return_exceptions=True)
         await self.ws.close()
@@ -190,6 +192,17 @@ class FloorWebSocket(_FloorBase):
         session_id: int | None = None,
         handle_id: int | None = None,
     ) -> JsonDict:
+        """Send ``message`` over the WebSocket and wait for its ``replies``-th reply.
+
+        Args:
+            message: the request (a transaction is added).
+            replies: how many replies complete it (2: an ack, then the event).
+            session_id: added to the message when given.
+            handle_id: added to the message when given.
+
+        Returns:
+            The completing reply.
+        """
         if session_id is not None:
             message["session_id"] = session_id
         if handle_id is not None:
@@ -212,6 +225,7 @@ class FloorHTTP(_FloorBase):
     label = FloorWebSocket.label
 
     async def open(self, url: str) -> None:
+        """Open the pooled aiohttp session (at most 100 connections)."""
         import aiohttp
 
         self.url = url.rstrip("/")
@@ -219,6 +233,7 @@ class FloorHTTP(_FloorBase):
         self.polls: dict[int, asyncio.Task[None]] = {}
 
     async def close(self) -> None:
+        """Stop the long polls and close the aiohttp session."""
         for task in self.polls.values():
             task.cancel()
         await asyncio.gather(*self.polls.values(), return_exceptions=True)
@@ -231,6 +246,20 @@ class FloorHTTP(_FloorBase):
         session_id: int | None = None,
         handle_id: int | None = None,
     ) -> JsonDict:
+        """POST ``message`` to its session/handle path and wait for its ``replies``-th reply.
+
+        Args:
+            message: the request (a transaction is added).
+            replies: how many replies complete it (2: the POST's ack, then the polled event).
+            session_id: the session path part, when given.
+            handle_id: the handle path part, when given.
+
+        Returns:
+            The completing reply.
+
+        Raises:
+            BenchError: the POST was answered with an HTTP status other than 200.
+        """
         url = self.url
         if session_id is not None:
             url = f"{url}/{session_id}"

@@ -70,6 +70,7 @@ class Meter:
     _janus0: float | None = None
 
     def start(self) -> None:
+        """Start (or resume) measuring: note wall time, our CPU and Janus's CPU now."""
         self._janus0 = proc_cpu_seconds(self.janus_pid) if self.janus_pid else None
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self._usage0 = (usage.ru_utime, usage.ru_stime)
@@ -77,6 +78,7 @@ class Meter:
         self._wall0 = time.perf_counter()
 
     def stop(self) -> None:
+        """Stop measuring: add the time and CPU spent since ``start`` to the totals."""
         self.wall += time.perf_counter() - self._wall0
         self.client_cpu += time.process_time() - self._cpu0
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -100,6 +102,7 @@ class Outcome:
     extra: dict[str, float | int | str | None] = dataclasses.field(default_factory=dict)
 
     def error(self, exc: BaseException) -> None:
+        """Count a failed operation; keep the first error's text (one line, 300 chars)."""
         self.errors += 1
         if self.first_error is None:
             text = f"{type(exc).__name__}: {exc}".replace("\n", " ")

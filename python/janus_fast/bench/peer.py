@@ -41,6 +41,7 @@ def load_janus_client() -> Any:
 
 
 def installed_version() -> str | None:
+    """Return the installed janus-client's version, or None when it is not installed."""
     try:
         from importlib.metadata import version
 
@@ -50,6 +51,8 @@ def installed_version() -> str | None:
 
 
 class PeerClient(Adapter):
+    """janus-client 0.9.0, driven through its public API as its users write it."""
+
     key = "janus-client"
     label = "janus-client 0.9.0"
 
@@ -80,17 +83,26 @@ class PeerClient(Adapter):
         self.transport: Any = None
 
     async def open(self, url: str) -> None:
+        """Create janus-client's transport for ``url`` and connect it."""
         self.transport = self.jc.JanusTransport.create_transport(
             base_url=url, api_secret=self.api_secret, token=self.token
         )
         await self.transport.connect()
 
     async def close(self) -> None:
+        """Disconnect the transport."""
         if self.transport is not None:
             await self.transport.disconnect()
             self.transport = None
 
     async def ping(self) -> None:
+        """Ping with ``transport.ping()``, reconnecting first if needed.
+
+        janus-client disconnects with its last session.
+
+        Raises:
+            BenchError: the reply is not a ``pong``.
+        """
         if not self.transport.connected:  # janus-client disconnects with its last session
             await self.transport.connect()
         reply = await self.transport.ping()
@@ -98,22 +110,27 @@ class PeerClient(Adapter):
             raise BenchError(f"ping answered {reply.get('janus')!r}")
 
     async def create_session(self) -> Any:
+        """Create a janus-client ``JanusSession`` and return it."""
         session = self.jc.JanusSession(transport=self.transport)
         await session.create()
         return session
 
     async def destroy_session(self, session: Any) -> None:
+        """Destroy the session with ``session.destroy()``."""
         await session.destroy()
 
     async def attach(self, session: Any) -> Any:
+        """Attach a janus-client ``JanusPlugin`` subclass for echotest and return it."""
         plugin = self._plugin_class()
         await plugin.attach(session)
         return plugin
 
     async def detach(self, handle: Any) -> None:
+        """Detach with ``handle.destroy()``."""
         await handle.destroy()
 
     async def message(self, handle: Any) -> None:
+        """Send the message, then ``get`` its ``event`` (with ``plugindata``) and its ``ack``."""
         transaction = await handle.send({"janus": "message", "body": {"audio": True}})
         try:
             event = await transaction.get({"janus": "event"}, timeout=REQUEST_TIMEOUT)
@@ -124,16 +141,20 @@ class PeerClient(Adapter):
             raise BenchError("echotest event without plugindata")
 
     async def fanin_attach(self, session: Any, on_joining: Callable[[], None]) -> Any:
+        """Attach a VideoRoom ``JanusPlugin`` whose ``on_receive`` counts ``joining`` events."""
         plugin = self._room_class(on_joining)
         await plugin.attach(session)
         return plugin
 
     async def fanin_create_room(self, handle: Any, room: int, publishers: int) -> None:
+        """Create the room with a ``create`` request (``send`` → ``get`` → ``done``)."""
         await compat_videoroom_request(handle, room_settings(room, publishers), "success")
 
     async def fanin_join(self, handle: Any, room: int, display: str) -> None:
+        """Join as publisher with a ``join`` request; complete on its event."""
         body = {"request": "join", "ptype": "publisher", "room": room, "display": display}
         await compat_videoroom_request(handle, body, "event")
 
     async def fanin_destroy_room(self, handle: Any, room: int) -> None:
+        """Destroy the room with a ``destroy`` request."""
         await compat_videoroom_request(handle, {"request": "destroy", "room": room}, "success")
