@@ -158,7 +158,7 @@ async def test_a_server_killed_under_load(janus_factory: Any) -> None:
                 assert w.slowest < DETECTION_BOUND + 1.0, w.slowest
             else:
                 assert w.errors == [] and lost_events[w.key] == [], (w.key, w.errors)
-                assert w.session.created and w.ok > 20
+                assert w.session.created and w.ok > 5
         assert pool.state(victim) is ServerState.DOWN
         for w in workers:
             if w.session.created:
