@@ -23,8 +23,20 @@ ENV_URLS = "JANUS_FAST_BENCH_URLS"
 
 
 def make_adapter(client: str, transport: str, api_secret: str | None, token: str | None) -> Adapter:
-    """The adapter of ``client`` for a workload's transport (imports it lazily); ``pool1``/
-    ``pool3`` (W9) give janus_fast's ``JanusPool`` adapters (compat and native API).
+    """Build the adapter of ``client`` for a workload's transport (imported lazily).
+
+    Args:
+        client: ``fast``, ``fast-native``, ``janus-client`` or ``floor``.
+        transport: the workload's transport; ``pool1``/``pool3`` (W9) give janus_fast's
+            ``JanusPool`` adapters (compat and native API), ``http`` the HTTP floor.
+        api_secret: Janus's ``api_secret``, if any.
+        token: a Janus token, if any.
+
+    Returns:
+        The adapter, not yet opened.
+
+    Raises:
+        ValueError: an unknown client.
     """
     if client == "fast" and transport.startswith("pool"):
         from janus_fast.bench.fast import FastPoolCompat

@@ -32,6 +32,15 @@ def _series(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def write_plot(report: dict[str, Any], path: str | Path) -> Path:
+    """Chart a report: a PNG with matplotlib, else a self-contained HTML page.
+
+    Args:
+        report: the benchmark report.
+        path: the file to write; a ``.png`` becomes ``.html`` when matplotlib is missing.
+
+    Returns:
+        The path written.
+    """
     target = Path(path)
     if target.suffix.lower() == ".png":
         try:
@@ -156,6 +165,7 @@ def _cdf_svg(rows: list[dict[str, Any]]) -> str:
 
 
 def render_html(report: dict[str, Any]) -> str:
+    """Return a self-contained HTML page charting the report (inline SVG bars)."""
     meta = report.get("meta", {})
     out = [
         "<!doctype html><html><head><meta charset='utf-8'><title>janus_fast benchmark</title>",

@@ -50,6 +50,20 @@ class BenchSetupError(RuntimeError):
 
 @dataclasses.dataclass
 class BenchOptions:
+    """What to benchmark, and where (``janus-fast bench``'s options).
+
+    Attributes:
+        ws_url: the Janus WebSocket URL; with ``http_url`` None, a local Janus is started.
+        http_url: the Janus HTTP URL.
+        janus_pid: the Janus process to charge CPU to (a local one), if known.
+        clients: the clients to compare (``CLIENTS``).
+        loops: the event loops (``asyncio``, ``uvloop``).
+        workloads: workload keys or groups (``W1`` … ``W10``).
+        smoke: run each workload's small smoke count (a quick check that every row works).
+        scale: multiplies the operation counts.
+        time_scale: multiplies every workload's time limit.
+    """
+
     ws_url: str | None = None
     http_url: str | None = None
     janus_pid: int | None = None
@@ -75,10 +89,23 @@ ProgressCallback = Callable[[int, int, str], None]
 def run_benchmark(
     options: BenchOptions, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
-    """Run the benchmark; start a local Janus when no URL is given. Returns the report dict.
+    """Run the benchmark; start a local Janus when no URL is given.
 
     Workload groups are accepted (``W6`` for W6a and W6b, ``W7`` for W7a and W7b).
-    """
+
+    Args:
+        options: what to run, and where.
+        progress: called with ``(done, total, label)`` as the runs proceed.
+
+    Returns:
+        The report: ``meta``, ``rows`` (one per workload, client and loop), ``skipped``
+        and ``targets``.
+
+    Raises:
+        ValueError: an unknown client, loop or workload.
+        BenchSetupError: a URL cannot be reached, credentials are refused, or the local Janus
+            (or a broker) cannot be started.
+    """  # noqa: DOC501 (the AssertionError at the end is unreachable)
     options = dataclasses.replace(options, workloads=expand_workloads(options.workloads))
     _validate(options)
     if options.ws_url or options.http_url:
@@ -113,10 +140,13 @@ def run_benchmark(
 
 
 def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]:
-    """Start the local Janus (with the Unix-socket, MQTT and RabbitMQ transports and their
-    brokers only when a selected W10 row needs them) and, for W9's pool of three, two more;
-    every process is stopped by ``stack`` (by pid). Returns the main server and the URLs of
-    the opt-in transports.
+    """Start the local Janus and, for W9's pool of three, two more.
+
+    The Unix-socket, MQTT and RabbitMQ transports and their brokers are started only when a
+    selected W10 row needs them; every process is stopped by ``stack`` (by pid).
+
+    Returns:
+        The main server and the URLs of the opt-in transports.
     """
     from janus_fast.testing import JanusConfig, JanusServer
     from janus_fast.testing.brokers import MosquittoBroker, RabbitMQBroker
@@ -307,9 +337,14 @@ def _run_all(
 
 
 def median_run(attempts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median client CPU per operation (a real run, never a mix of fields),
-    with every run's CPU per operation and throughput attached; a failed run counts as failed
-    only when every run failed.
+    """Pick the run with the median client CPU per operation (a real run, never a mix).
+
+    Args:
+        attempts: the rows of every run of one (workload, client, loop).
+
+    Returns:
+        That run's row, with every run's CPU per operation and throughput attached; a failed
+        row only when every run failed.
     """
     good = [row for row in attempts if not row.get("failed")]
     if not good:
@@ -404,8 +439,16 @@ def _run_worker(
 
 
 def _lines_until(process: subprocess.Popen[bytes], deadline: float) -> Any:
-    """Lines of the worker's stdout; TimeoutError once ``deadline`` passes (checked per line
-    and by a watchdog that kills the process, so a silent hang cannot block the run).
+    """Yield the non-blank lines of the worker's stdout until ``deadline``.
+
+    A watchdog kills the process once ``deadline`` passes, so a silent hang cannot block the
+    run.
+
+    Yields:
+        Each non-blank line, as bytes.
+
+    Raises:
+        TimeoutError: the deadline passed (the process was killed).
     """
     import threading
 
@@ -443,10 +486,13 @@ def _machine() -> dict[str, Any]:
 
 
 def core_build() -> str:
-    """``release`` or ``debug`` (unoptimised) for the installed ``janus_fast._core``.
+    """Tell whether the installed ``janus_fast._core`` is a ``release`` or ``debug`` build.
 
     A debug build keeps Rust's debug assertions (``precondition_check`` symbols); its numbers
     say nothing about the library, so the benchmark reports it and the CLI warns.
+
+    Returns:
+        ``release``, ``debug`` or ``unknown`` (the file cannot be read).
     """
     from janus_fast import _core
 

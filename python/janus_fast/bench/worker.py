@@ -32,6 +32,7 @@ from janus_fast.bench.workloads import BY_KEY, run_workload
 
 
 def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """Return the event-loop factory of ``name`` (``uvloop``; anything else: asyncio's)."""
     if name == "uvloop":
         import uvloop
 
@@ -99,6 +100,14 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one (client, loop) worker over the chosen workloads, reporting in JSON lines.
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+    """
     parser = argparse.ArgumentParser(prog="python -m janus_fast.bench.worker")
     parser.add_argument("--client", choices=CLIENTS, required=True)
     parser.add_argument("--loop", choices=LOOPS, default="asyncio")
