@@ -85,7 +85,14 @@ _EVENT_KEYS: tuple[tuple[str, AudioBridgeEventType], ...] = (
 
 
 def classify_event(data: JsonDict) -> AudioBridgeEventType:
-    """The event type of one (non-error) AudioBridge ``plugindata.data``."""
+    """Classify one (non-error) AudioBridge ``plugindata.data``.
+
+    Args:
+        data: The ``plugindata.data``.
+
+    Returns:
+        Its event type; ``OTHER`` when unknown.
+    """
     kind = data.get("audiobridge")
     if isinstance(kind, str) and kind in _TOP_LEVEL:
         return _TOP_LEVEL[kind]

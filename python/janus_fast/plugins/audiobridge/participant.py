@@ -330,5 +330,16 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         await JanusPlugin.hangup(self)
 
     async def reset_decoder(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``resetdecoder``: Janus recreates our Opus decoder."""
+        """Send ``resetdecoder``: Janus recreates our Opus decoder.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return reply_data(await self._send_request({"request": "resetdecoder"}, timeout=timeout))

@@ -112,7 +112,30 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``edit``: description, secret, PIN (``""`` removes it), privacy, recording folders."""
+        """Send ``edit``: change a room's description, secret, PIN, privacy or folders.
+
+        Options left at None are not sent.
+
+        Args:
+            room_id: The room.
+            secret: The room's current secret, if it has one.
+            new_description: The new description.
+            new_secret: The new secret.
+            new_pin: The new PIN (``""`` removes it).
+            new_is_private: The new privacy flag.
+            new_record_dir: The new folder of the mix recordings.
+            new_mjrs_dir: The new folder of the per-participant ``.mjr`` recordings.
+            permanent: Also save the change in the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other fields, sent as given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "edit",
             "room": room_id,
@@ -134,19 +157,57 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         permanent: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``destroy`` (the participants get a ``DESTROYED`` event)."""
+        """Send ``destroy``: remove a room; the participants get a ``DESTROYED`` event.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            permanent: Also remove it from the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "destroy", "room": room_id, "secret": secret, "permanent": permanent}
         return await self._admin(body, timeout)
 
     async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
-        """``exists``."""
+        """Send ``exists``: check whether a room exists.
+
+        Args:
+            room_id: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when it does.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         data = await self._admin({"request": "exists", "room": room_id}, timeout)
         return data.get("exists") is True
 
     async def list_rooms(
         self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``list``: the public rooms (private ones too with the ``admin_key``)."""
+        """Send ``list``: the public rooms (private ones too with the ``admin_key``).
+
+        Args:
+            admin_key: The plugin's ``admin_key``, to list the private rooms too.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per room; empty when the reply has no list.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         data = await self._admin({"request": "list", "admin_key": admin_key}, timeout)
         rooms = data.get("list")
         return rooms if isinstance(rooms, list) else []
@@ -154,7 +215,19 @@ class AudioBridgeAdministration(AudioBridgeHandle):
     async def list_participants(
         self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``listparticipants``: ``[{id, display, setup, muted, talking?, …}]``."""
+        """Send ``listparticipants``: the participants of a room.
+
+        Args:
+            room_id: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            ``[{id, display, setup, muted, talking?, …}]``; empty when the reply has no list.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         data = await self._admin({"request": "listparticipants", "room": room_id}, timeout)
         participants = data.get("participants")
         return participants if isinstance(participants, list) else []
@@ -167,7 +240,22 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``allowed``: ``action`` is enable, disable, add or remove (join tokens)."""
+        """Send ``allowed``: manage the tokens a room accepts at ``join``.
+
+        Args:
+            room_id: The room.
+            action: ``enable``, ``disable`` (the check), ``add`` or ``remove`` (tokens).
+            allowed: The tokens to add or remove.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "allowed",
             "room": room_id,
@@ -185,7 +273,21 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``mute`` one participant (the room sees a ``PARTICIPANTS`` event)."""
+        """Send ``mute``: mute one participant; the room sees a ``PARTICIPANTS`` event.
+
+        Args:
+            room_id: The room.
+            participant_id: The participant to mute.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "mute", "room": room_id, "id": participant_id, "secret": secret}
         return await self._admin(body, timeout)
 
@@ -196,14 +298,41 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``unmute`` one participant."""
+        """Send ``unmute``: unmute one participant.
+
+        Args:
+            room_id: The room.
+            participant_id: The participant to unmute.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "unmute", "room": room_id, "id": participant_id, "secret": secret}
         return await self._admin(body, timeout)
 
     async def mute_room(
         self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``mute_room``: every participant but the admins (joined with the secret)."""
+        """Send ``mute_room``: mute every participant but the admins (joined with the secret).
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._admin(
             {"request": "mute_room", "room": room_id, "secret": secret}, timeout
         )
@@ -211,7 +340,20 @@ class AudioBridgeAdministration(AudioBridgeHandle):
     async def unmute_room(
         self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``unmute_room``."""
+        """Send ``unmute_room``: unmute the room.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "unmute_room", "room": room_id, "secret": secret}
         return await self._admin(body, timeout)
 
@@ -245,7 +387,20 @@ class AudioBridgeAdministration(AudioBridgeHandle):
     async def kick_all(
         self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``kick_all`` (each participant gets a ``KICKED_ALL`` event)."""
+        """Send ``kick_all``: remove every participant; each gets a ``KICKED_ALL`` event.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._admin(
             {"request": "kick_all", "room": room_id, "secret": secret}, timeout
         )
@@ -261,7 +416,23 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         record_dir: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``enable_recording``: start/stop recording the room's mix to a ``.wav``."""
+        """Send ``enable_recording``: start or stop recording the room's mix to a ``.wav``.
+
+        Args:
+            room_id: The room.
+            record: Start (True) or stop (False).
+            secret: The room's secret, if it has one.
+            record_file: The recording's file name.
+            record_dir: The folder the recording goes to.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "enable_recording",
             "room": room_id,
@@ -281,7 +452,22 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         mjrs_dir: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``enable_mjrs``: record every participant to its own ``.mjr`` (or stop)."""
+        """Send ``enable_mjrs``: start or stop recording each participant to its own ``.mjr``.
+
+        Args:
+            room_id: The room.
+            mjrs: Start (True) or stop (False).
+            secret: The room's secret, if it has one.
+            mjrs_dir: The folder the recordings go to.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "enable_mjrs",
             "room": room_id,
@@ -360,7 +546,22 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         admin_key: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``stop_rtp_forward``."""
+        """Send ``stop_rtp_forward``: stop one RTP forwarder of the room.
+
+        Args:
+            room_id: The room.
+            stream_id: The forwarder's ``stream_id`` (from ``rtp_forward``).
+            secret: The room's secret, if it has one.
+            admin_key: The plugin's ``admin_key``, when the request needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "stop_rtp_forward",
             "room": room_id,
@@ -373,7 +574,21 @@ class AudioBridgeAdministration(AudioBridgeHandle):
     async def list_forwarders(
         self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``listforwarders``: ``[{stream_id, ip, port, codec, ptype, always_on, …}]``."""
+        """Send ``listforwarders``: the room's RTP forwarders.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            ``[{stream_id, ip, port, codec, ptype, always_on, …}]``; empty when the reply has no
+            list.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "listforwarders", "room": room_id, "secret": secret}
         forwarders = (await self._admin(body, timeout)).get("rtp_forwarders")
         return forwarders if isinstance(forwarders, list) else []
@@ -434,7 +649,21 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> bool:
-        """``is_playing``."""
+        """Send ``is_playing``: whether an announcement still plays.
+
+        Args:
+            room_id: The room.
+            file_id: The announcement's ``file_id``.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True while it plays.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "is_playing", "room": room_id, "file_id": file_id, "secret": secret}
         return (await self._admin(body, timeout)).get("playing") is True
 
@@ -445,6 +674,20 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``stop_file``."""
+        """Send ``stop_file``: stop an announcement.
+
+        Args:
+            room_id: The room.
+            file_id: The announcement's ``file_id``.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            AudioBridgeError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "stop_file", "room": room_id, "file_id": file_id, "secret": secret}
         return await self._admin(body, timeout)
