@@ -46,6 +46,21 @@ FANIN_WARMUP_HANDLES = 10
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
+    """One benchmark workload (a row of the report per client and loop).
+
+    Attributes:
+        key: stable key (``W1`` …).
+        title: what it does, for the report.
+        transport: where it runs (``ws``, ``http`` or an opt-in transport).
+        count: operations of a full run.
+        smoke_count: operations of a smoke run.
+        concurrency: operations in flight at once.
+        handles: echotest handles the operations are spread over (0: none).
+        time_limit: seconds before the run is cut short (reported as truncated).
+        kind: the operation (``ping``, ``message``, ``session``, ``handles``, ``fanin``,
+            ``sessions``).
+    """
+
     key: str
     title: str
     transport: Literal["ws", "http", "unix", "mqtt", "amqp", "pool1", "pool3"]
@@ -238,8 +253,16 @@ def runs_on(workload: Workload, client: str) -> bool:
 
 
 def expand_workloads(keys: Sequence[str]) -> tuple[str, ...]:
-    """Workload keys with group names expanded (``W6`` → W6a, W6b; ``W7`` → W7a, W7b), in the
-    benchmark's order; an unknown key raises ``ValueError``.
+    """Expand group names among workload keys (``W6`` → W6a, W6b; ``W7`` → W7a, W7b).
+
+    Args:
+        keys: workload keys and group names.
+
+    Returns:
+        The workload keys, each once, in the benchmark's order.
+
+    Raises:
+        ValueError: an unknown key.
     """
     wanted: set[str] = set()
     for key in keys:
@@ -360,6 +383,7 @@ async def _run_simple(
 
 
 def meter_deadline(time_limit: float) -> float:
+    """Return the ``perf_counter`` time ``time_limit`` seconds from now."""
     return time.perf_counter() + time_limit
 
 
@@ -448,9 +472,14 @@ async def _python_bytes_per_handle(
 
 
 class FanInCounter:
-    """Counts the ``joining`` events each W7 handle receives; ``finished`` is set when all the
-    expected events arrived. A handle's ``callback`` is the whole per-event work of the workload
-    (one bound method call: the same, and as little as possible, for every client).
+    """Count the ``joining`` events each W7 handle receives.
+
+    ``finished`` is set when all the expected events arrived. A handle's ``callback`` is the
+    whole per-event work of the workload (one bound method call: the same, and as little as
+    possible, for every client).
+
+    Args:
+        handles: the handles joining one room; each sees the joins after its own.
     """
 
     __slots__ = ("expected", "finished", "handles", "received")
@@ -465,9 +494,11 @@ class FanInCounter:
 
     @property
     def counts(self) -> list[int]:
+        """The ``joining`` events each handle received so far."""
         return [handle.count for handle in self.handles]
 
     def callback(self, index: int) -> Callable[[], None]:
+        """Return the per-event callback of handle ``index``."""
         return self.handles[index].hit
 
 
@@ -495,8 +526,12 @@ async def _fanin_room(
     outcome: Outcome,
     meter: Meter | None,
 ) -> int:
-    """Create a room, let every handle join it, wait for all ``joining`` events (or the
-    deadline); returns the room id (destroyed by the caller). ``meter`` spans joins and events.
+    """Create a room, let every handle join it, wait for all ``joining`` events (or the deadline).
+
+    ``meter`` spans joins and events.
+
+    Returns:
+        The room id (the caller destroys the room).
     """
     room = random.randrange(10**9, 2 * 10**9)
     await adapter.fanin_create_room(handles[0], room, len(handles) + 1)
@@ -577,9 +612,14 @@ async def _run_fanin(
 async def _run_sessions(
     adapter: Adapter, workload: Workload, count: int, time_limit: float, janus_pid: int | None
 ) -> dict[str, object]:
-    """W8: ``count`` sessions of two echotest handles each, set up ``concurrency`` at a time on
-    one connection and held together; memory per handle, attach rate. An operation is one
-    session with its two handles; they are all destroyed after (bounded, not measured).
+    """Run W8: ``count`` sessions of two echotest handles each, held together.
+
+    They are set up ``concurrency`` at a time on one connection; it measures memory per handle
+    and the attach rate. An operation is one session with its two handles; they are all
+    destroyed after (bounded, not measured).
+
+    Returns:
+        The report fields of the run.
     """
     held: list[Any] = []
     try:
@@ -625,8 +665,9 @@ async def _run_sessions(
 
 
 async def _destroy_all(adapter: Adapter, held: list[Any], concurrency: int, limit: float) -> None:
-    """Destroy every session in ``held`` (and empty it), ``concurrency`` at a time, within
-    ``limit`` seconds; failures are ignored (the connection closes after anyway).
+    """Destroy every session in ``held`` (and empty it), ``concurrency`` at a time.
+
+    Bounded by ``limit`` seconds; failures are ignored (the connection closes after anyway).
     """
     sessions = list(held)
     held.clear()
@@ -643,8 +684,13 @@ async def _destroy_all(adapter: Adapter, held: list[Any], concurrency: int, limi
 async def _python_bytes_per_session_handle(
     adapter: Adapter, sample: int, concurrency: int, limit: float
 ) -> tuple[float | None, int]:
-    """tracemalloc: Python heap held per handle over ``sample`` sessions of two handles
-    (the session's own share included), then those sessions are destroyed.
+    """Measure with tracemalloc the Python heap held per handle.
+
+    Over ``sample`` sessions of two handles (the session's own share included); those
+    sessions are destroyed after.
+
+    Returns:
+        The bytes per handle (None when ``sample`` is 0) and the handles measured.
     """
     if sample <= 0:
         return None, 0
