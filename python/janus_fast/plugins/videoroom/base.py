@@ -94,7 +94,14 @@ _TOP_LEVEL: dict[str, VideoRoomEventType] = {
 
 
 def classify_event(data: JsonDict) -> VideoRoomEventType:
-    """The event type of one (non-error) VideoRoom ``plugindata.data``."""
+    """Classify one (non-error) VideoRoom ``plugindata.data``.
+
+    Args:
+        data: The ``plugindata.data``.
+
+    Returns:
+        Its event type; ``OTHER`` when unknown.
+    """
     kind = data.get("videoroom")
     if isinstance(kind, str) and kind in _TOP_LEVEL:
         return _TOP_LEVEL[kind]
@@ -197,6 +204,14 @@ class VideoRoomHandle(PluginClient):
 
     # -- common -----------------------------------------------------------------------------------
     async def leave(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
-        """``leave``; resets the room state."""
+        """Send ``leave``: leave the room; resets the room state.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         await self._send_request({"request": "leave"}, timeout=timeout)
         self._reset_state()

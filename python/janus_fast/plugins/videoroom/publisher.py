@@ -33,7 +33,23 @@ class VideoRoomPublisher(VideoRoomHandle):
         *,
         pin: str | None = None,
     ) -> JsonDict:
-        """``join`` as publisher; emits ``JOINED``; returns the data (``id``, ``publishers``)."""
+        """Send ``join`` as publisher; emits ``JOINED``.
+
+        Args:
+            room_id: The room to join.
+            publisher_id: The id to take; Janus picks one when None.
+            display: Our display name.
+            token: A token, for rooms with an allowed list.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            pin: The room's PIN, if it has one.
+
+        Returns:
+            The reply data (``id``, ``private_id``, ``publishers`` …).
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "join",
@@ -173,7 +189,15 @@ class VideoRoomPublisher(VideoRoomHandle):
         return reply_data(reply)
 
     async def unpublish(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
-        """``unpublish``."""
+        """Send ``unpublish``: stop publishing (we stay in the room).
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         await self._send_request({"request": "unpublish"}, timeout=timeout)
         self._is_publishing = False
 

@@ -98,7 +98,18 @@ class VideoRoomAdministration(VideoRoomHandle):
         permanent: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``destroy``."""
+        """Send ``destroy``: remove a room.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            permanent: Also remove it from the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {"request": "destroy", "room": room_id, "permanent": permanent, "secret": secret}
         )
@@ -123,7 +134,34 @@ class VideoRoomAdministration(VideoRoomHandle):
         timeout: Timeout = OPTION_TIMEOUT,
         **kwargs: Any,
     ) -> JsonDict:
-        """``edit`` (new): change room settings; extra kwargs are sent as given."""
+        """Send ``edit`` (new): change a room's settings.
+
+        Options left at None are not sent.
+
+        Args:
+            room_id: The room.
+            secret: The room's current secret, if it has one.
+            new_description: The new description.
+            new_secret: The new secret.
+            new_pin: The new PIN.
+            new_is_private: The new privacy flag.
+            new_require_pvtid: Require subscribers to give a publisher's ``private_id``.
+            new_bitrate: The new publishers' bitrate cap (REMB), in bit/s.
+            new_fir_freq: Send publishers a keyframe request every this many seconds.
+            new_publishers: How many publishers may publish at once.
+            new_lock_record: Require the secret to start or stop recording.
+            new_rec_dir: The new folder of the recordings.
+            permanent: Also save the change in the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            **kwargs: Other fields, sent as given.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "edit",
@@ -148,7 +186,19 @@ class VideoRoomAdministration(VideoRoomHandle):
     async def list_rooms(
         self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``list``: the rooms (private ones too with the ``admin_key``)."""
+        """Send ``list``: the rooms (private ones too with the ``admin_key``).
+
+        Args:
+            admin_key: The plugin's ``admin_key``, to list the private rooms too.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per room; empty when the reply has no list.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact({"request": "list", "admin_key": admin_key or None})
         rooms = reply_data(await self._send_request(body, timeout=timeout)).get("list")
         return rooms if isinstance(rooms, list) else []
@@ -156,7 +206,20 @@ class VideoRoomAdministration(VideoRoomHandle):
     async def list_participants(
         self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``listparticipants``."""
+        """Send ``listparticipants``: the participants of a room.
+
+        Args:
+            room_id: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per participant (``id``, ``display``, ``publisher`` …); empty when the reply
+            has no list.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "listparticipants", "room": room_id}
         participants = reply_data(await self._send_request(body, timeout=timeout)).get(
             "participants"
@@ -164,7 +227,19 @@ class VideoRoomAdministration(VideoRoomHandle):
         return participants if isinstance(participants, list) else []
 
     async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
-        """``exists``."""
+        """Send ``exists``: check whether a room exists.
+
+        Args:
+            room_id: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when it does.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         reply = await self._send_request({"request": "exists", "room": room_id}, timeout=timeout)
         return bool(reply_data(reply).get("exists", False))
 
@@ -176,7 +251,22 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
+        """Send ``allowed`` (new): manage the tokens a room accepts at ``join``.
+
+        Args:
+            room_id: The room.
+            action: ``enable``, ``disable`` (the check), ``add`` or ``remove`` (tokens).
+            allowed: The tokens to add or remove.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "allowed",
@@ -195,7 +285,18 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``kick``."""
+        """Send ``kick``: remove a participant from the room.
+
+        Args:
+            room_id: The room.
+            participant_id: The participant to kick.
+            secret: The room's secret.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "kick", "room": room_id, "id": participant_id, "secret": secret}
         await self._send_request(body, timeout=timeout)
 
@@ -208,7 +309,20 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``moderate``: mute or unmute one stream (``mid``) of a publisher."""
+        """Send ``moderate``: mute or unmute one stream of a publisher.
+
+        Args:
+            room_id: The room.
+            participant_id: The publisher.
+            mid: The stream to mute or unmute.
+            mute: Mute (True) or unmute (False).
+            secret: The room's secret.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "moderate",
             "room": room_id,
@@ -226,7 +340,21 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``enable_recording`` (new): start/stop recording every publisher of the room."""
+        """Send ``enable_recording`` (new): start or stop recording every publisher.
+
+        Args:
+            room_id: The room.
+            record: Start (True) or stop (False).
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {"request": "enable_recording", "room": room_id, "record": record, "secret": secret}
         )
@@ -291,7 +419,23 @@ class VideoRoomAdministration(VideoRoomHandle):
         admin_key: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``stop_rtp_forward`` (new)."""
+        """Send ``stop_rtp_forward`` (new): stop one RTP forwarder.
+
+        Args:
+            room_id: The room.
+            publisher_id: The publisher forwarded.
+            stream_id: The forwarder's ``stream_id`` (from ``rtp_forward``).
+            secret: The room's secret, if it has one.
+            admin_key: The plugin's ``admin_key``, when the request needs one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "stop_rtp_forward",
@@ -307,7 +451,20 @@ class VideoRoomAdministration(VideoRoomHandle):
     async def list_forwarders(
         self, room_id: RoomId, secret: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``listforwarders`` (new): the publishers with their forwarders."""
+        """Send ``listforwarders`` (new): the publishers with their RTP forwarders.
+
+        Args:
+            room_id: The room.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per publisher, with its ``forwarders``; empty when the reply has no list.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact({"request": "listforwarders", "room": room_id, "secret": secret})
         publishers = reply_data(await self._send_request(body, timeout=timeout)).get("publishers")
         return publishers if isinstance(publishers, list) else []
@@ -373,7 +530,18 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``remove_remote_publisher`` (new)."""
+        """Send ``remove_remote_publisher`` (new): remove a remote publisher.
+
+        Args:
+            room_id: The room.
+            publisher_id: The remote publisher.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "remove_remote_publisher",
@@ -492,7 +660,22 @@ class VideoRoomAdministration(VideoRoomHandle):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``unpublish_remotely`` (new): stop the remotization ``remote_id`` of a publisher."""
+        """Send ``unpublish_remotely`` (new): stop a remotization of a publisher.
+
+        Args:
+            room_id: The room.
+            publisher_id: The local publisher.
+            remote_id: The remotization (from ``publish_remotely``).
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "unpublish_remotely",

@@ -173,7 +173,22 @@ class VideoRoomSubscriber(VideoRoomHandle):
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
-        """``start``: send the answer (from the PeerConnection, or ``jsep=`` as given)."""
+        """Send ``start`` with our answer: the media starts flowing.
+
+        The answer comes from our PeerConnection (needs ``[media]``), or is ``jsep=`` as given.
+
+        Args:
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: A ready-made answer to send instead of our PeerConnection's.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         answer = jsep
         if answer is None:
             import_aiortc("VideoRoom.start")
@@ -184,11 +199,30 @@ class VideoRoomSubscriber(VideoRoomHandle):
         return data
 
     async def resume(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``start`` without a jsep (new): resume a paused subscription."""
+        """Send ``start`` without a jsep (new): resume a paused subscription.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return reply_data(await self._send_request({"request": "start"}, timeout=timeout))
 
     async def pause(self, timeout: Timeout = OPTION_TIMEOUT) -> None:
-        """``pause``."""
+        """Send ``pause``: Janus stops relaying media until ``resume``.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         await self._send_request({"request": "pause"}, timeout=timeout)
 
     async def _on_remote_offer(self, jsep: JsonDict) -> None:
@@ -231,7 +265,21 @@ class VideoRoomSubscriber(VideoRoomHandle):
     async def unsubscribe(
         self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``unsubscribe`` from streams (renegotiation as for ``subscribe``)."""
+        """Send ``unsubscribe``: drop streams from the subscription.
+
+        Renegotiates as ``subscribe`` does.
+
+        Args:
+            streams: The streams to drop (``[{feed?, mid?, sub_mid?}]``).
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "unsubscribe", "streams": streams}
         data = reply_data(await self._send_request(body, timeout=timeout))
         await self._renegotiate(data, timeout)
@@ -243,7 +291,20 @@ class VideoRoomSubscriber(VideoRoomHandle):
         unsubscribe: list[JsonDict] | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``update`` (new): subscribe and unsubscribe in one renegotiation."""
+        """Send ``update`` (new): subscribe and unsubscribe in one renegotiation.
+
+        Args:
+            subscribe: The streams to add (``[{feed, mid?}]``).
+            unsubscribe: The streams to drop (``[{feed?, mid?, sub_mid?}]``).
+            timeout: Seconds to wait for each reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact({"request": "update", "subscribe": subscribe, "unsubscribe": unsubscribe})
         data = reply_data(await self._send_request(body, timeout=timeout))
         await self._renegotiate(data, timeout)
@@ -252,5 +313,14 @@ class VideoRoomSubscriber(VideoRoomHandle):
     async def switch_publisher(
         self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
-        """``switch``: change the source of subscribed streams without renegotiating."""
+        """Send ``switch``: change the source of subscribed streams without renegotiating.
+
+        Args:
+            streams: ``[{feed, mid, sub_mid}]``: which publisher stream feeds which of ours.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            VideoRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         await self._send_request({"request": "switch", "streams": streams}, timeout=timeout)
