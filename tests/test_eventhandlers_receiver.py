@@ -238,4 +238,4 @@ def test_harness_event_handler_configs(tmp_path: Path) -> None:
             JanusConfig(event_handlers=(handler, handler)), tmp_path / "two", ports, "n", tmp_path
         )
     with pytest.raises(ValueError, match="unknown event handler kind"):
-        EventHandler("nanomsgevh", "x")  # type: ignore[arg-type]
+        EventHandler("bogusevh", "x")  # type: ignore[arg-type]

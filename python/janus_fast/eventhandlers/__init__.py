@@ -2,10 +2,11 @@
 
 Rule: receivers (``HttpEventReceiver`` for ``sampleevh``, ``WebSocketEventReceiver`` for
 ``wsevh``, ``MqttEventReceiver`` for ``mqttevh``, ``AmqpEventReceiver`` for ``rabbitmqevh``,
-``GelfEventReceiver`` for ``gelfevh``) only decode what Janus sends and ``publish`` it into an
-``EventStream``; the stream owns the bound, the de-duplication and the counters; ``events`` owns
-the types. HTTP, WebSocket and GELF need nothing beyond the core install (orjson); MQTT and AMQP
-import their client library (extras ``janus-fast[mqtt]``, ``janus-fast[amqp]``) only when started.
+``GelfEventReceiver`` for ``gelfevh``, ``NanomsgEventReceiver`` for ``nanomsgevh``) only decode
+what Janus sends and ``publish`` it into an ``EventStream``; the stream owns the bound, the
+de-duplication and the counters; ``events`` owns the types. HTTP, WebSocket and GELF need nothing
+beyond the core install (orjson); MQTT, AMQP and Nanomsg import their client library (extras
+``janus-fast[mqtt]``, ``janus-fast[amqp]``, ``janus-fast[nanomsg]``) only when started.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from janus_fast.eventhandlers.events import (
 from janus_fast.eventhandlers.gelf import GelfEventReceiver
 from janus_fast.eventhandlers.http import HttpEventReceiver
 from janus_fast.eventhandlers.mqtt import MqttEventReceiver
+from janus_fast.eventhandlers.nanomsg import NanomsgEventReceiver
 from janus_fast.eventhandlers.stream import EventStream
 from janus_fast.eventhandlers.websocket import WebSocketEventReceiver
 
@@ -53,6 +55,7 @@ __all__ = [
     "MediaEvent",
     "MediaSubtype",
     "MqttEventReceiver",
+    "NanomsgEventReceiver",
     "PluginEvent",
     "SessionEvent",
     "TransportEvent",
