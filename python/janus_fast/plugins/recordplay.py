@@ -69,7 +69,14 @@ _STATUSES: dict[str, RecordPlayEventType] = {
 
 
 def classify_event(data: JsonDict) -> tuple[RecordPlayEventType, JsonDict]:
-    """The event type of one (non-error) Record&Play ``plugindata.data``, and its payload."""
+    """Classify one (non-error) Record&Play ``plugindata.data``.
+
+    Args:
+        data: The ``plugindata.data``.
+
+    Returns:
+        Its event type (``OTHER`` when unknown) and the payload for its handlers.
+    """
     result = data.get("result")
     if data.get("recordplay") != "event":
         return RecordPlayEventType.OTHER, data
@@ -147,7 +154,18 @@ class JanusRecordPlayPlugin(PluginClient):
         return recordings if isinstance(recordings, list) else []
 
     async def update(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``update``: rescan the recordings folder (for recordings added by hand)."""
+        """Send ``update``: rescan the recordings folder (for recordings added by hand).
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._request({"request": "update"}, timeout)
 
     async def configure(
@@ -258,11 +276,33 @@ class JanusRecordPlayPlugin(PluginClient):
         return data
 
     async def pause(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``pause`` the recording in progress (nothing is written until ``resume``)."""
+        """Send ``pause``: nothing of the recording in progress is written until ``resume``.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._request({"request": "pause"}, timeout)
 
     async def resume(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``resume`` a paused recording."""
+        """Send ``resume``: continue a paused recording.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._request({"request": "resume"}, timeout)
 
     # -- playout ----------------------------------------------------------------------------------
@@ -339,7 +379,22 @@ class JanusRecordPlayPlugin(PluginClient):
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
-        """``start`` the playout: send the answer (from the PeerConnection, or ``jsep=``)."""
+        """Send ``start`` with our answer: the playout starts.
+
+        The answer comes from our PeerConnection (needs ``[media]``), or is ``jsep=`` as given.
+
+        Args:
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: A ready-made answer to send instead of our PeerConnection's.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            RecordPlayError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         answer = jsep
         if answer is None:
             import_aiortc("RecordPlay.start")

@@ -85,7 +85,14 @@ _STATUSES: dict[str, StreamingEventType] = {
 
 
 def classify_event(data: JsonDict) -> tuple[StreamingEventType, JsonDict]:
-    """The event type of one (non-error) Streaming ``plugindata.data``, and its payload."""
+    """Classify one (non-error) Streaming ``plugindata.data``.
+
+    Args:
+        data: The ``plugindata.data``.
+
+    Returns:
+        Its event type (``OTHER`` when unknown) and the payload for its handlers.
+    """
     if data.get("event") == "edited":  # pushed to viewers as it is, without a "streaming" key
         return StreamingEventType.EDITED, data
     result = data.get("result")
@@ -173,7 +180,19 @@ class JanusStreamingPlugin(PluginClient):
     async def list_mountpoints(
         self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``list``: the public mountpoints (private ones too with the ``admin_key``)."""
+        """Send ``list``: the public mountpoints (private ones too with the ``admin_key``).
+
+        Args:
+            admin_key: The plugin's ``admin_key``, to list the private mountpoints too.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per mountpoint; empty when the reply has no list.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         data = await self._request({"request": "list", "admin_key": admin_key}, timeout)
         mountpoints = data.get("list")
         return mountpoints if isinstance(mountpoints, list) else []
@@ -184,7 +203,20 @@ class JanusStreamingPlugin(PluginClient):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``info``: one mountpoint's details (ports, secret and PIN only with its ``secret``)."""
+        """Send ``info``: one mountpoint's details.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            secret: Its secret; with it, the reply also has the ports, secret and PIN.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The ``info`` dict; empty when the reply has none.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "info", "id": mountpoint_id, "secret": secret}
         info = (await self._request(body, timeout)).get("info")
         return info if isinstance(info, dict) else {}
@@ -309,7 +341,21 @@ class JanusStreamingPlugin(PluginClient):
         permanent: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``destroy``: its viewers get ``STOPPED`` and lose their PeerConnection."""
+        """Send ``destroy``: its viewers get ``STOPPED`` and lose their PeerConnection.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            secret: The mountpoint's secret, if it has one.
+            permanent: Also remove it from the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "destroy",
             "id": mountpoint_id,
@@ -361,7 +407,20 @@ class JanusStreamingPlugin(PluginClient):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``enable`` a disabled mountpoint."""
+        """Send ``enable``: relay a disabled mountpoint's media again.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            secret: The mountpoint's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "enable", "id": mountpoint_id, "secret": secret}
         return await self._request(body, timeout)
 
@@ -405,7 +464,20 @@ class JanusStreamingPlugin(PluginClient):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``kick_all``: remove every viewer (they may watch again); not for on-demand ones."""
+        """Send ``kick_all``: remove every viewer (they may watch again); not for on-demand ones.
+
+        Args:
+            mountpoint_id: The mountpoint.
+            secret: The mountpoint's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "kick_all", "id": mountpoint_id, "secret": secret}
         return await self._request(body, timeout)
 
@@ -507,7 +579,22 @@ class JanusStreamingPlugin(PluginClient):
         *,
         jsep: JsonDict | None = None,
     ) -> JsonDict:
-        """``start``: send the answer (from the PeerConnection, or ``jsep=`` as given)."""
+        """Send ``start`` with our answer: the media starts flowing.
+
+        The answer comes from our PeerConnection (needs ``[media]``), or is ``jsep=`` as given.
+
+        Args:
+            trickle: Send our ICE candidates in a ``trickle`` after the answer.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+            jsep: A ready-made answer to send instead of our PeerConnection's.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         answer = jsep
         if answer is None:
             import_aiortc("Streaming.start")
@@ -518,11 +605,33 @@ class JanusStreamingPlugin(PluginClient):
         return data
 
     async def resume(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``start`` without a jsep: resume a paused subscription."""
+        """Send ``start`` without a jsep: resume a paused subscription.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._request({"request": "start"}, timeout)
 
     async def pause(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``pause``: stop relaying every stream to this viewer (``resume`` restarts it)."""
+        """Send ``pause``: stop relaying every stream to this viewer (``resume`` restarts it).
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            StreamingError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._request({"request": "pause"}, timeout)
 
     async def switch(

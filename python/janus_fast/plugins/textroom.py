@@ -83,7 +83,16 @@ class JanusTextRoomPlugin(PluginClient):
 
     # -- errors (janus-client's public helpers) ----------------------------------------------------
     def check_error_in_response(self, response: JsonDict) -> None:
-        """Raise ``TextRoomError`` when ``response`` is a core or plugin error (never KeyError)."""
+        """Raise ``TextRoomError`` when a message is a core or plugin error.
+
+        Any message shape is safe here (never a ``KeyError``).
+
+        Args:
+            response: The message from Janus.
+
+        Raises:
+            TextRoomError: ``response`` is a Janus core error or a TextRoom error.
+        """
         if response.get("janus") == "error":
             error = response.get("error")
             error = error if isinstance(error, dict) else {}
@@ -299,7 +308,19 @@ class JanusTextRoomPlugin(PluginClient):
     async def list_rooms(
         self, admin_key: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``list``: the rooms (private ones too with the ``admin_key``)."""
+        """Send ``list``: the rooms (private ones too with the ``admin_key``).
+
+        Args:
+            admin_key: The plugin's ``admin_key``, to list the private rooms too.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            One dict per room; empty when the reply has no list.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact({"request": "list", "admin_key": admin_key or None})
         rooms = _data(await self._send_request(body, timeout=timeout)).get("list")
         return rooms if isinstance(rooms, list) else []
@@ -307,7 +328,19 @@ class JanusTextRoomPlugin(PluginClient):
     async def list_participants(
         self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT
     ) -> list[JsonDict]:
-        """``listparticipants``."""
+        """Send ``listparticipants``: the participants of a room.
+
+        Args:
+            room: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            ``[{username, display?}]``; empty when the reply has no list.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "listparticipants", "room": room}
         participants = _data(await self._send_request(body, timeout=timeout)).get("participants")
         return participants if isinstance(participants, list) else []
@@ -373,7 +406,18 @@ class JanusTextRoomPlugin(PluginClient):
         permanent: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``destroy``."""
+        """Send ``destroy``: remove a room.
+
+        Args:
+            room: The room.
+            secret: The room's secret, if it has one.
+            permanent: Also remove it from the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "destroy",
@@ -385,7 +429,19 @@ class JanusTextRoomPlugin(PluginClient):
         await self._send_request(body, timeout=timeout)
 
     async def exists(self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
-        """``exists`` (new)."""
+        """Send ``exists`` (new): check whether a room exists.
+
+        Args:
+            room: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when it does.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         reply = await self._send_request({"request": "exists", "room": room}, timeout=timeout)
         return bool(_data(reply).get("exists", False))
 
@@ -403,7 +459,29 @@ class JanusTextRoomPlugin(PluginClient):
         permanent: bool = False,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``edit`` (new): change room settings."""
+        """Send ``edit`` (new): change a room's settings.
+
+        Options left at None are not sent.
+
+        Args:
+            room: The room.
+            secret: The room's current secret, if it has one.
+            new_description: The new description.
+            new_secret: The new secret.
+            new_pin: The new PIN.
+            new_is_private: The new privacy flag.
+            new_history: How many messages to keep for participants who join later.
+            new_post: The new HTTP backend URL Janus posts every message to.
+            permanent: Also save the change in the plugin's configuration file.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "edit",
@@ -428,7 +506,22 @@ class JanusTextRoomPlugin(PluginClient):
         secret: str | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``allowed`` (new): ``action`` is enable, disable, add or remove (join tokens)."""
+        """Send ``allowed`` (new): manage the tokens a room accepts at ``join``.
+
+        Args:
+            room: The room.
+            action: ``enable``, ``disable`` (the check), ``add`` or ``remove`` (tokens).
+            allowed: The tokens to add or remove.
+            secret: The room's secret, if it has one.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The reply data.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "allowed",
@@ -494,7 +587,16 @@ class JanusTextRoomPlugin(PluginClient):
         return participants
 
     async def leave_room(self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> None:
-        """``leave``."""
+        """Send ``leave``: leave the room (over the DataChannel when open).
+
+        Args:
+            room: The room.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         await self._room_request({"textroom": "leave", "room": room}, timeout)
 
     async def send_message(
@@ -506,10 +608,22 @@ class JanusTextRoomPlugin(PluginClient):
         ack: bool = True,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> None:
-        """``message`` to the room, or privately ``to`` one or ``tos`` several users.
+        """Send ``message`` to the room, or privately to one or several users.
 
-        ``ack=False`` is fire-and-forget on the DataChannel; over the Janus API (no
-        DataChannel) Janus always acknowledges.
+        Goes over the DataChannel when open, else over the Janus API.
+
+        Args:
+            room: The room.
+            text: The message.
+            to: The one user to send it to privately.
+            tos: The users to send it to privately.
+            ack: Wait for Janus's acknowledgement. False is fire-and-forget on the DataChannel; over
+                the Janus API (no DataChannel) Janus always acknowledges.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
         """
         body = compact(
             {
@@ -530,13 +644,35 @@ class JanusTextRoomPlugin(PluginClient):
     async def send_announcement(
         self, room: RoomId, text: str, secret: str, timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
-        """``announcement`` (needs the room secret)."""
+        """Send ``announcement``: a message from the room itself.
+
+        Args:
+            room: The room.
+            text: The announcement.
+            secret: The room's secret (required).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"textroom": "announcement", "room": room, "text": text, "secret": secret}
         await self._room_request(body, timeout, api_request="announcement")
 
     async def kick_participant(
         self, room: RoomId, username: str, secret: str, timeout: Timeout = OPTION_TIMEOUT
     ) -> None:
-        """``kick`` (needs the room secret)."""
+        """Send ``kick``: remove a participant from the room.
+
+        Args:
+            room: The room.
+            username: The participant to kick.
+            secret: The room's secret (required).
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Raises:
+            TextRoomError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"textroom": "kick", "room": room, "username": username, "secret": secret}
         await self._room_request(body, timeout, api_request="kick")

@@ -115,12 +115,36 @@ class JanusVideoCallPlugin(PluginClient):
 
     # -- requests ---------------------------------------------------------------------------------
     async def list_users(self, timeout: Timeout = OPTION_TIMEOUT) -> list[str]:
-        """``list``: the registered usernames."""
+        """Send ``list``: the registered usernames.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The usernames; empty when the reply has no list.
+
+        Raises:
+            VideoCallError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         users = _result(await self._send_request({"request": "list"}, timeout=timeout)).get("list")
         return [str(user) for user in users] if isinstance(users, list) else []
 
     async def register(self, username: str, timeout: Timeout = OPTION_TIMEOUT) -> bool:
-        """``register`` ``username``; True when Janus confirmed it (emits ``REGISTERED``)."""
+        """Send ``register``: take a username; emits ``REGISTERED``.
+
+        Args:
+            username: The username to take.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when Janus confirmed it.
+
+        Raises:
+            VideoCallError: This handle is already registered.
+            VideoCallError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         if self._username:
             raise VideoCallError(0, f"Already registered as '{self._username}'")
         reply = await self._send_request(
@@ -251,7 +275,29 @@ class JanusVideoCallPlugin(PluginClient):
         jsep: JsonDict | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> bool:
-        """``set``: media settings of the call (a ``jsep`` makes it a renegotiation)."""
+        """Send ``set``: change the media settings of the call.
+
+        A ``jsep`` makes it a renegotiation. Options left at None are not sent.
+
+        Args:
+            audio: Send our audio to the peer or not.
+            video: Send our video to the peer or not.
+            bitrate: Cap on the video bitrate (REMB), in bit/s.
+            record: Start or stop recording the call.
+            filename: Base path of the recordings.
+            substream: Simulcast substream to receive.
+            temporal: Simulcast temporal layer to receive.
+            fallback: Simulcast fallback delay, in microseconds.
+            jsep: An offer, for a renegotiation.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            True when Janus answered ``set``.
+
+        Raises:
+            VideoCallError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = compact(
             {
                 "request": "set",
