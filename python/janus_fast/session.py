@@ -493,7 +493,11 @@ class JanusSession(EventSource):
         return handle_id
 
     def detach_plugin(self, plugin: JanusPlugin) -> None:
-        """Forget a plugin handle locally (the Janus ``detach`` is sent by the plugin)."""
+        """Forget a plugin handle locally (the Janus ``detach`` is sent by the plugin).
+
+        Args:
+            plugin: The plugin whose handle is forgotten.
+        """
         handle_id = plugin.id
         if handle_id is None:
             return
@@ -529,4 +533,10 @@ class JanusSession(EventSource):
             self.mark_lost(SessionLostError(f"Janus destroyed session {self._id} for inactivity"))
 
     async def on_receive(self, response: JsonDict) -> None:
-        """Session-level events (``timeout``, events for unknown handles). Override freely."""
+        """Handle a session-level event (``timeout``, events for unknown handles).
+
+        Does nothing here; override freely (janus-client's hook).
+
+        Args:
+            response: The message from Janus.
+        """

@@ -39,14 +39,28 @@ ParticipantId = RoomId
 
 
 def id_or_none(value: object) -> RoomId | None:
-    """``value`` when it is an id (an int that is not a bool, or a str, as Janus sent it)."""
+    """Return ``value`` when it is an id, as Janus sent it.
+
+    Args:
+        value: Anything from a reply or event.
+
+    Returns:
+        ``value`` when it is an int that is not a bool, or a str; else None.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         return None
     return value
 
 
 def plugin_data(message: JsonDict) -> JsonDict | None:
-    """``plugindata.data`` of a message, or None when the shape is not the expected one."""
+    """Extract ``plugindata.data`` from a message.
+
+    Args:
+        message: A reply or event from Janus.
+
+    Returns:
+        The dict, or None when the shape is not the expected one.
+    """
     plugindata = message.get("plugindata")
     if not isinstance(plugindata, dict):
         return None
@@ -55,7 +69,14 @@ def plugin_data(message: JsonDict) -> JsonDict | None:
 
 
 def reply_data(reply: JsonDict) -> JsonDict:
-    """``plugindata.data`` of a reply, with the reply's ``jsep`` (if any) under ``"jsep"``."""
+    """Extract ``plugindata.data`` from a reply, with the reply's jsep.
+
+    Args:
+        reply: A plugin reply.
+
+    Returns:
+        The data (empty when missing), with the reply's ``jsep`` (if any) under ``"jsep"``.
+    """
     data = plugin_data(reply) or {}
     jsep = reply.get("jsep")
     if isinstance(jsep, dict):
@@ -64,7 +85,14 @@ def reply_data(reply: JsonDict) -> JsonDict:
 
 
 def compact(body: JsonDict) -> JsonDict:
-    """``body`` without the None values (optional request fields)."""
+    """Drop the None values of a request body (its optional fields left out).
+
+    Args:
+        body: The request body.
+
+    Returns:
+        A new dict without the None values.
+    """
     return {key: value for key, value in body.items() if value is not None}
 
 
@@ -82,11 +110,31 @@ class PluginClient(PeerHandle):
 
     # -- janus-client's on_event ----------------------------------------------------------------
     def on_event(self, event_type: Any, handler: EventHandler) -> None:
-        """Call ``handler(data)`` (sync or async) for each event of ``event_type``."""
+        """Call ``handler(data)`` (sync or async) for each event of ``event_type``.
+
+        A handler that raises is logged; it never breaks the delivery of events.
+
+        Args:
+            event_type: A member (or value) of the plugin's event enum.
+            handler: Called with the event's payload; may return an awaitable.
+
+        Raises:
+            TypeError: This plugin has no typed events.
+            ValueError: ``event_type`` is not one of the plugin's events.
+        """
         self._event_handlers.setdefault(self._event_type(event_type), []).append(handler)
 
     def off_event(self, event_type: Any, handler: EventHandler) -> None:
-        """Remove a handler added with ``on_event``."""
+        """Remove a handler added with ``on_event`` (nothing when it is not there).
+
+        Args:
+            event_type: A member (or value) of the plugin's event enum.
+            handler: The handler to remove.
+
+        Raises:
+            TypeError: This plugin has no typed events.
+            ValueError: ``event_type`` is not one of the plugin's events.
+        """
         handlers = self._event_handlers.get(self._event_type(event_type), [])
         if handler in handlers:
             handlers.remove(handler)

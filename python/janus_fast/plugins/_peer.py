@@ -149,7 +149,11 @@ class PeerHandle(JanusPlugin):
         return len(self._trickled) if self._trickled is not None else 0
 
     async def on_receive_jsep(self, jsep: JsonDict) -> None:
-        """Apply a remote JSEP, then the candidates Janus trickled before it arrived."""
+        """Apply a remote JSEP, then the candidates Janus trickled before it arrived.
+
+        Args:
+            jsep: Janus's offer or answer.
+        """
         await super().on_receive_jsep(jsep)
         self._peer_live = True
         pending, self._trickled = self._trickled, None

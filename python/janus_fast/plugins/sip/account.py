@@ -152,7 +152,18 @@ class SipAccount(SipHandle):
             return await asyncio.shield(registration)
 
     async def unregister(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``unregister`` (Janus answers ``unregistering``; ``UNREGISTERED`` follows)."""
+        """Send ``unregister``: Janus answers ``unregistering``; ``UNREGISTERED`` follows.
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         result = await self._sip_request({"request": "unregister"}, timeout)
         self._registration = None
         return result
@@ -203,7 +214,20 @@ class SipAccount(SipHandle):
     async def unsubscribe(
         self, event: str, *, to: str | None = None, timeout: Timeout = OPTION_TIMEOUT
     ) -> JsonDict:
-        """``unsubscribe`` from an event package subscribed to before."""
+        """Send ``unsubscribe`` from an event package subscribed to before.
+
+        Args:
+            event: The event package.
+            to: The URI subscribed at; our own URI when None.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._sip_request(
             {"request": "unsubscribe", "event": event, "to": to}, timeout
         )
@@ -248,5 +272,16 @@ class SipAccount(SipHandle):
         return await self._sip_request(body, timeout)
 
     async def reset(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``reset``: clear a call state stuck after a call (Janus's own workaround)."""
+        """Send ``reset``: clear a call state stuck after a call (Janus's own workaround).
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._sip_request({"request": "reset"}, timeout)

@@ -83,7 +83,15 @@ _CALL_ON = {"calling", "incomingcall"}
 
 
 def event_payload(response: JsonDict) -> JsonDict:
-    """The ``result`` of a SIP event with its ``call_id`` and jsep (when present) added."""
+    """Extract the ``result`` of a SIP event, with its ``call_id`` and jsep.
+
+    Args:
+        response: The SIP event.
+
+    Returns:
+        A copy of the event's ``result`` (empty when missing), with the event's ``call_id`` and its
+        jsep (under ``"jsep"``) added when present.
+    """
     data = plugin_data(response) or {}
     result = data.get("result")
     payload = dict(result) if isinstance(result, dict) else {}

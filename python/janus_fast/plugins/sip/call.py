@@ -240,7 +240,18 @@ class SipCall(SipAccount):
         return await self._sip_request({"request": "hold", "direction": direction}, timeout)
 
     async def unhold(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
-        """``unhold``."""
+        """Send ``unhold``: resume a call on hold (a re-INVITE).
+
+        Args:
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         return await self._sip_request({"request": "unhold"}, timeout)
 
     async def update(
@@ -278,7 +289,21 @@ class SipCall(SipAccount):
         headers: dict[str, str] | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``info``: a SIP INFO in the call (``content_type`` is Janus's ``type``)."""
+        """Send ``info``: a SIP INFO in the call.
+
+        Args:
+            content_type: The body's content type (Janus's ``type``).
+            content: The body.
+            headers: Extra SIP headers.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "info", "type": content_type, "content": content, "headers": headers}
         return await self._sip_request(body, timeout)
 
@@ -290,7 +315,21 @@ class SipCall(SipAccount):
         headers: dict[str, str] | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``dtmf_info``: a DTMF digit as a SIP INFO (``application/dtmf-relay``)."""
+        """Send ``dtmf_info``: a DTMF digit as a SIP INFO (``application/dtmf-relay``).
+
+        Args:
+            digit: The digit (``0``-``9``, ``*``, ``#``, ``A``-``D``).
+            duration: The tone's duration, in ms; Janus's default when None.
+            headers: Extra SIP headers.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {"request": "dtmf_info", "digit": digit, "duration": duration, "headers": headers}
         return await self._sip_request(body, timeout)
 
@@ -328,7 +367,27 @@ class SipCall(SipAccount):
         send_peer_pli: bool | None = None,
         timeout: Timeout = OPTION_TIMEOUT,
     ) -> JsonDict:
-        """``recording`` ``start``/``stop`` of our and/or the peer's media to ``.mjr`` files."""
+        """Send ``recording``: start or stop recording our and/or the peer's media.
+
+        The media goes to ``.mjr`` files. Options left at None are not sent.
+
+        Args:
+            action: ``start`` or ``stop``.
+            audio: Record (or stop recording) our audio.
+            video: Record (or stop recording) our video.
+            peer_audio: Record (or stop recording) the peer's audio.
+            peer_video: Record (or stop recording) the peer's video.
+            filename: Base path Janus can write; the ``.mjr`` files are named from it.
+            send_peer_pli: Ask the peer for a keyframe when the video recording starts.
+            timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
+
+        Returns:
+            The event's result.
+
+        Raises:
+            SipError: Janus refused the request (or a Janus core error on it).
+            RequestTimeoutError: No reply within ``timeout``.
+        """
         body = {
             "request": "recording",
             "action": action,
