@@ -10,6 +10,8 @@ import dataclasses
 import time
 from typing import Any
 
+import pytest
+
 from janus_fast import EventType, JanusSession
 from janus_fast._compat import timeout
 from janus_fast.errors import JanusFastError, SessionLostError, TransportError
@@ -24,7 +26,7 @@ from janus_fast.pool import (
     ServerState,
 )
 from janus_fast.pool.hashing import rendezvous_rank
-from janus_fast.testing import JanusServer
+from janus_fast.testing import FaultProxy, JanusServer
 
 #: Fast health: a failing server is re-probed every 0.2 s; two failures make it down.
 FAST = {"probe_interval": 0.5, "probe_timeout": 1.0, "down_after": 2, "recheck_interval": 0.2}
@@ -198,3 +200,39 @@ async def test_the_return_of_a_server_names_its_keys_and_moves_nothing(
         again = await pool.session(key=mine[0])
         assert pool.server_of(again) == victim == pool.keys[mine[0]]
         await again.destroy()
+
+
+async def test_a_hung_server_is_found_by_its_probes_and_its_calls_end(janus_factory: Any) -> None:
+    """No connection drop (a frozen peer): the periodic probe finds it, in the documented time."""
+    servers = start_servers(janus_factory, 2)
+    proxy = await FaultProxy(servers[0].ports.ws).start()
+    health = {"probe_interval": 0.3, "probe_timeout": 0.3, "down_after": 2, "recheck_interval": 0.2}
+    bound = 0.3 + 2 * 0.3 + 0.2 + 1.0  # probe_interval + down_after x probe_timeout + recheck
+    pool = JanusPool(
+        [ServerSpec(proxy.url("ws"), name="hung"), ServerSpec(servers[1].ws_url, name="ok")],
+        **health,
+    )
+    try:
+        async with pool:
+            key = next(f"k{i}" for i in range(1000) if pool.server_for(f"k{i}") == "hung")
+            session = await pool.session(key=key)
+            plugin = JanusEchoTestPlugin()
+            await plugin.attach(session)
+            lost: list[Any] = []
+            session.on(EventType.LOST, lost.append)
+            stream = pool.events(ServerLost)
+            proxy.freeze = True
+            started = time.perf_counter()
+            with pytest.raises(ServerDownError, match="pool server hung is down"):
+                await plugin.request({"audio": True}, timeout=30.0)  # waits for a reply
+            elapsed = time.perf_counter() - started
+            event: ServerLost = await next_event(stream, ServerLost, 1.0)
+            assert event.keys == (key,) and event.moved == {key: "ok"}
+            assert elapsed < bound, elapsed
+            async with timeout(1.0):  # session events are delivered by the session's own task
+                while not lost:
+                    await asyncio.sleep(0.01)
+            assert len(lost) == 1 and "pool server hung is down" in lost[0].reason
+    finally:
+        proxy.freeze = False
+        await proxy.close()
