@@ -26,6 +26,16 @@ MAX_TYPES = 64
 
 
 def request_type(body: dict[str, Any], known: set[str]) -> str:
+    """Name the type of a request for the metrics, keeping the number of types bounded.
+
+    Args:
+        body: the Janus request.
+        known: the types counted so far (a new type is added to it).
+
+    Returns:
+        The ``janus`` value, ``message:<request>`` for a plugin message (its name cut to 40
+        characters), or ``other`` once ``MAX_TYPES`` types are known.
+    """
     kind = str(body.get("janus", "?"))
     if kind == "message":
         inner = body.get("body")
@@ -41,6 +51,14 @@ def request_type(body: dict[str, Any], known: set[str]) -> str:
 
 
 def outcome_of(error: BaseException) -> str:
+    """Return the metrics outcome of a failed request.
+
+    Args:
+        error: what the request raised.
+
+    Returns:
+        ``timeout``, ``janus_error``, ``connection``, ``cancelled`` or ``error``.
+    """
     if isinstance(error, RequestTimeoutError):
         return "timeout"
     if isinstance(error, JanusError):
@@ -53,8 +71,9 @@ def outcome_of(error: BaseException) -> str:
 
 
 class CountedSession(JanusSession):
-    """A session placed by a ``JanusPool``; ``request()`` (hence every plugin request) is
-    counted in its server's metrics.
+    """A session placed by a ``JanusPool``.
+
+    ``request()`` (hence every plugin request) is counted in its server's metrics.
     """
 
     pool_metrics: ServerMetrics | None = None
@@ -76,6 +95,7 @@ class CountedSession(JanusSession):
         Raises:
             SessionLostError: the pool ended the call (``end_calls``: its server is down), or
                 any error of ``JanusSession.request``.
+            asyncio.CancelledError: the call was cancelled by its caller.
         """
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - request() always runs in a task

@@ -1,5 +1,7 @@
-"""Errors of the pool. Rule: each is a ``JanusFastError`` and says which servers were tried and
-why they failed, never a secret.
+"""Errors of the pool.
+
+Rule: each is a ``JanusFastError`` and says which servers were tried and why they failed, never a
+secret.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ class NoServerAvailableError(TransportError):
 
 
 class ServerDownError(SessionLostError):
-    """The pool declared the session's server down: the session is lost, and every call that
-    was waiting in it (or is made on it later) fails with this error. A ``SessionLostError``,
-    so code that handles a lost session handles this one too."""
+    """The pool declared the session's server down: the session is lost.
+
+    Every call that was waiting in it (or is made on it later) fails with this error. A
+    ``SessionLostError``, so code that handles a lost session handles this one too.
+    """
 
 
 class UnknownServerError(JanusFastError, KeyError):

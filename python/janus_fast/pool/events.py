@@ -49,8 +49,13 @@ class ServerDraining(PoolEvent):
 
 @dataclasses.dataclass(frozen=True)
 class ServerDrained(PoolEvent):
-    """``drain()`` ended: ``remaining`` sessions were still there (0: fully drained);
-    ``janus_refusing``: Janus confirmed it refuses new sessions (Admin ``accept_new_sessions``).
+    """``drain()`` ended.
+
+    Attributes:
+        remaining: sessions still there (0: fully drained).
+        timed_out: whether the deadline passed with sessions still there.
+        janus_refusing: Janus confirmed it refuses new sessions (Admin
+            ``accept_new_sessions``).
     """
 
     remaining: int
@@ -74,10 +79,14 @@ class ServerLost(PoolEvent):
 
 @dataclasses.dataclass(frozen=True)
 class ServerRecovered(PoolEvent):
-    """A server that was down answers again (up or degraded): ``keys`` are this pool's keys whose
-    rendezvous owner is that server again, ``placed`` where each is recorded now (None: on no
-    server, it had none left). Nothing moves by itself: the caller decides whether to move each
-    key back (``pool.session(key)`` now lands on the recovered server) or to leave it.
+    """A server that was down answers again (up or degraded).
+
+    Nothing moves by itself: the caller decides whether to move each key back
+    (``pool.session(key)`` now lands on the recovered server) or to leave it.
+
+    Attributes:
+        keys: this pool's keys whose rendezvous owner is that server again.
+        placed: where each is recorded now (None: on no server, it had none left).
     """
 
     keys: tuple[str, ...]
@@ -98,6 +107,7 @@ class PoolEventStream:
         self.dropped = 0
 
     def offer(self, event: PoolEvent | None) -> None:
+        """Queue an event of the wanted types (None: the end); at the bound drop the oldest."""
         if event is not None and self._types and not isinstance(event, self._types):
             return
         if self.queue.full():
@@ -116,6 +126,7 @@ class PoolEventStream:
         return event
 
     async def aclose(self) -> None:
+        """Stop this iterator: it ends after the events already queued."""
         self._hub.unsubscribe(self)
         self.offer(None)
 
@@ -132,22 +143,27 @@ class EventHub:
         self.delivered = 0
 
     def on(self, callback: PoolCallback) -> None:
+        """Call ``callback(event)`` for every event (sync, or async run as a task)."""
         self._callbacks.append(callback)
 
     def off(self, callback: PoolCallback) -> None:
+        """Remove a callback added with ``on`` (nothing if absent)."""
         if callback in self._callbacks:
             self._callbacks.remove(callback)
 
     def subscribe(self, types: tuple[type[PoolEvent], ...]) -> PoolEventStream:
+        """Return a new iterator over the events of ``types`` (empty: every event)."""
         stream = PoolEventStream(self, types)
         self._streams.append(stream)
         return stream
 
     def unsubscribe(self, stream: PoolEventStream) -> None:
+        """Stop feeding ``stream`` (nothing if it is not subscribed)."""
         if stream in self._streams:
             self._streams.remove(stream)
 
     def emit(self, event: PoolEvent) -> None:
+        """Deliver ``event`` to every callback and iterator; a raising callback is logged."""
         self.delivered += 1
         logger.info("pool event: %r", event)
         for callback in list(self._callbacks):

@@ -31,6 +31,14 @@ def rendezvous_score(key: str, name: str, weight: float = 1.0) -> float:
     ``weight / -ln(u)`` with ``u`` uniform in (0, 1) from the stable hash: a server of weight 2
     wins about twice as many keys as one of weight 1, and the ranking of two servers for a key
     never depends on the other servers.
+
+    Args:
+        key: the placement key.
+        name: the server's name.
+        weight: the server's weight (> 0).
+
+    Returns:
+        The score; the server with the highest score owns the key.
     """
     unit = (stable_hash64(key, name) + 0.5) / _SCALE
     return weight / -math.log(unit)

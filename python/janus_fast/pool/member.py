@@ -1,5 +1,7 @@
-"""``PoolServer``: the pool's runtime side of one Janus server — its one shared connection, its
-optional Admin client, its measured health and what this pool placed on it.
+"""``PoolServer``: the pool's runtime side of one Janus server.
+
+Its one shared connection, its optional Admin client, its measured health and what this pool
+placed on it.
 
 Rule: one transport per server, shared by every session the pool places there; the pool never
 opens a second one. A probe is ``info`` on that connection (which also says whether Janus accepts
@@ -85,6 +87,7 @@ class PoolServer:
 
     @property
     def name(self) -> str:
+        """The server's name (from its ``ServerSpec``)."""
         return self.spec.name
 
     def __repr__(self) -> str:
@@ -110,6 +113,7 @@ class PoolServer:
         )
 
     def live_sessions(self) -> int:
+        """Return how many sessions this pool placed here are alive (after ``prune``)."""
         self.prune()
         return len(self.sessions)
 
@@ -122,6 +126,7 @@ class PoolServer:
                     self.sessions[session.id] = session
 
     def view(self) -> ServerView:
+        """Return the placement policy's view of this server (load counts pending placements)."""
         if self.admin_sessions is not None:
             load = self.admin_sessions + self.placed_since_probe + self.pending
         else:
@@ -129,6 +134,7 @@ class PoolServer:
         return ServerView(self.name, self.spec.weight, self.spec.labels, self.state, load)
 
     def add_session(self, session: JanusSession) -> None:
+        """Record a session placed here (counted in the load until the next probe)."""
         assert session.id is not None
         self.sessions[session.id] = session
         self.placed_since_probe += 1
@@ -136,6 +142,19 @@ class PoolServer:
 
     # -- probing -----------------------------------------------------------------------------
     async def probe(self, limit: float, handle_scan_limit: int) -> ProbeResult:
+        """Probe the server: ``info`` on the shared connection, then the Admin counts.
+
+        Never raises: a failure is in the result. While the connection is down it fails at
+        once.
+
+        Args:
+            limit: the probe's deadline in seconds.
+            handle_scan_limit: count handles only while there are at most this many sessions.
+
+        Returns:
+            Whether ``info`` answered, its latency, whether Janus accepts new sessions and the
+            Admin counts (or why they are missing).
+        """
         started = time.perf_counter()
         if self.outage:
             self.metrics.observe("info", "error", 0.0)
@@ -171,8 +190,19 @@ class PoolServer:
         return ProbeResult(True, latency, accepting, admin_sessions=sessions, admin_handles=handles)
 
     async def count(self, limit: float, handle_scan_limit: int) -> tuple[int, int | None]:
-        """Sessions (and handles, while there are at most ``handle_scan_limit`` sessions) by the
-        Admin API, within ``limit`` seconds. Raises on an Admin failure or the deadline.
+        """Count sessions (and handles) by the Admin API, within ``limit`` seconds.
+
+        Args:
+            limit: the deadline in seconds.
+            handle_scan_limit: count handles only while there are at most this many sessions.
+
+        Returns:
+            The session count, and the handle count (None when not scanned).
+
+        Raises:
+            asyncio.TimeoutError: the deadline passed.
+            JanusFastError: the Admin API failed (or refused the secret).
+            OSError: the Admin connection failed.
         """
         admin = self.admin
         assert admin is not None
@@ -220,6 +250,7 @@ class PoolServer:
         }
 
     async def close(self, limit: float) -> None:
+        """Disconnect the transport and the Admin client, each within ``limit`` seconds."""
         for closer in (
             self.transport.disconnect,
             *((self.admin.disconnect,) if self.admin else ()),

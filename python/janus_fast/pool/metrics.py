@@ -41,6 +41,7 @@ class ServerMetrics:
         self._sums[request] += seconds
 
     def snapshot(self) -> dict[str, Any]:
+        """Return the counters and cumulative latency histograms as a new plain dict."""
         histograms = {}
         for request, counts in self._histograms.items():
             cumulative, total = [], 0

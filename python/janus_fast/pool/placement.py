@@ -21,7 +21,7 @@ class PlacementPolicy(Protocol):
     """Orders the eligible servers for one placement, best first."""
 
     def rank(self, key: str | None, servers: Sequence[ServerView]) -> list[ServerView]:
-        """``servers`` (never empty) ordered best first for ``key`` (None: unkeyed)."""
+        """Return ``servers`` (never empty) ordered best first for ``key`` (None: unkeyed)."""
         ...
 
 
@@ -29,6 +29,7 @@ class RendezvousPlacement:
     """Keyed: highest-random-weight hashing. Unkeyed: least loaded (load / weight)."""
 
     def rank(self, key: str | None, servers: Sequence[ServerView]) -> list[ServerView]:
+        """Rank by rendezvous score for a key; unkeyed: up before degraded, then least loaded."""
         if key is not None:
             return rendezvous_rank(
                 key, servers, [s.name for s in servers], [s.weight for s in servers]

@@ -1,5 +1,6 @@
-"""``JanusPool``: many Janus servers behind one object — shared connections, health, placement,
-drain and failover.
+"""``JanusPool``: many Janus servers behind one object.
+
+Shared connections, health, placement, drain and failover.
 
 Rule: one shared transport per server; a supervised probe task per server (``probe_interval``,
 each probe bounded by ``probe_timeout``) sets its state — a failure makes an up server degraded,
@@ -57,7 +58,29 @@ DRAIN_POLL = 0.25
 
 
 class JanusPool:
-    """Sessions over several Janus servers (see the module rule and docs/orchestrator.md)."""
+    """Sessions over several Janus servers (see the module rule and docs/orchestrator.md).
+
+    Args:
+        servers: the servers: ``ServerSpec``s, URLs, or mappings of ``ServerSpec`` fields.
+        policy: orders the eligible servers for a placement (default: ``RendezvousPlacement``).
+        probe_interval: seconds between probes of a server.
+        probe_timeout: deadline of one probe (``info`` plus the Admin counts).
+        down_after: failed probes in a row before a server is down.
+        recheck_interval: seconds between probes of a server whose last probe failed
+            (default: the smaller of ``probe_interval`` and 1 s).
+        fail_sessions: declare a down server's sessions lost at once (``SessionLostEvent``;
+            waiting calls fail with ``ServerDownError``).
+        degraded_latency: an ``info`` slower than this (s) makes a server degraded.
+        create_timeout: deadline of one ``create`` (or ``claim`` for ``adopt``).
+        handle_scan_limit: count handles only up to this many sessions per server.
+        max_attempts: servers tried per ``session()``.
+        request_metrics: count the pool's sessions' requests per server.
+        **transport_options: options of every server's transport (``TransportOptions``).
+
+    Raises:
+        InvalidOptionError: no server, duplicate names, a duration that is not a finite number
+            > 0, a count out of range, or a bad transport option.
+    """
 
     def __init__(
         self,
@@ -135,8 +158,9 @@ class JanusPool:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect to and probe every server once, all at once (each probe bounded by
-        ``probe_timeout``), then keep probing in the background.
+        """Connect to and probe every server once, all at once, then keep probing in the background.
+
+        Each probe is bounded by ``probe_timeout``; a server that fails its first probe is down.
         """
         if self._started:
             return
@@ -149,8 +173,9 @@ class JanusPool:
             )
 
     async def close(self) -> None:
-        """Stop probing, end event iterators, disconnect every shared connection (sessions are
-        left to Janus's session timeout; destroy them first to end them at once).
+        """Stop probing, end event iterators, disconnect every shared connection.
+
+        Sessions are left to Janus's session timeout; destroy them first to end them at once.
         """
         if self._closed:
             return
@@ -185,10 +210,11 @@ class JanusPool:
         self._hub.on(callback)
 
     def off(self, callback: PoolCallback) -> None:
+        """Remove a callback added with ``on`` (nothing if absent)."""
         self._hub.off(callback)
 
     def events(self, *types: type[PoolEvent]) -> PoolEventStream:
-        """An async iterator over pool events from now on (optionally only of ``types``)."""
+        """Return an async iterator over pool events from now on (optionally only of ``types``)."""
         return self._hub.subscribe(tuple(types))
 
     # -- servers -----------------------------------------------------------------------------
@@ -198,16 +224,28 @@ class JanusPool:
         return [s.name for s in self._specs]
 
     def server(self, name: str) -> PoolServer:
+        """Return the runtime of server ``name`` (its transport, state, metrics).
+
+        Args:
+            name: a server name.
+
+        Returns:
+            The server's ``PoolServer``.
+
+        Raises:
+            UnknownServerError: the pool has no server of that name.
+        """
         member = self._members.get(name)
         if member is None:
             raise UnknownServerError(f"no server named {name!r} in this pool")
         return member
 
     def state(self, name: str) -> ServerState:
+        """Return the health state of server ``name`` (``UnknownServerError`` if unknown)."""
         return self.server(name).state
 
     def server_of(self, session: JanusSession) -> str | None:
-        """The server a session of this pool lives on (None: not this pool's)."""
+        """Return the server a session of this pool lives on (None: not this pool's)."""
         for member in self._members.values():
             if member.transport is session.transport:
                 return member.name
@@ -225,15 +263,23 @@ class JanusPool:
         return views
 
     def rank(self, key: str | None = None, labels: Mapping[str, str] | None = None) -> list[str]:
-        """Eligible server names, best first, for ``key`` (None: unkeyed, least loaded)."""
+        """Return the eligible server names, best first, for ``key`` (None: least loaded first)."""
         views = self._eligible(labels)
         if not views:
             return []
         return [v.name for v in self.policy.rank(key, views)]
 
     def server_for(self, key: str, labels: Mapping[str, str] | None = None) -> str | None:
-        """The server ``key`` is placed on now (None: no eligible server). Pure: every replica
-        with the same server list and health gets the same answer.
+        """Return the server ``key`` is placed on now.
+
+        Pure: every replica with the same server list and health gets the same answer.
+
+        Args:
+            key: the placement key.
+            labels: only servers with these labels.
+
+        Returns:
+            The server's name; None when no server is eligible.
         """
         ranked = self.rank(key, labels)
         return ranked[0] if ranked else None
@@ -245,9 +291,23 @@ class JanusPool:
         labels: Mapping[str, str] | None = None,
         **session_options: Any,
     ) -> JanusSession:
-        """A created ``JanusSession`` on the chosen server (keyed: rendezvous; unkeyed: least
-        loaded). A refusal (e.g. Janus 472, not accepting sessions) or a failure tries the next
-        server in the ranking, up to ``max_attempts``; then ``NoServerAvailableError``.
+        """Create a ``JanusSession`` on the chosen server.
+
+        Keyed: by rendezvous hashing; unkeyed: on the least loaded server. A refusal (e.g. Janus
+        472, not accepting sessions) or a failure tries the next server in the ranking, up to
+        ``max_attempts``; each try is bounded by ``create_timeout``.
+
+        Args:
+            key: the placement key (its sessions land on the same server); None: unkeyed.
+            labels: only servers with these labels.
+            **session_options: passed on to the session (e.g. ``event_queue_size``).
+
+        Returns:
+            The created session (its requests counted in the server's metrics).
+
+        Raises:
+            NoServerAvailableError: the pool is not started, no server is eligible, or every
+                server tried refused or failed (the text says which and why).
         """
         if not self._started or self._closed:
             raise NoServerAvailableError("the pool is not started (use async with / start())")
@@ -296,10 +356,24 @@ class JanusPool:
         claim: bool = True,
         **session_options: Any,
     ) -> JanusSession:
-        """A ``JanusSession`` bound to the existing session ``session_id`` on ``server`` (e.g.
-        found by ``reconcile()`` after a restart), claimed on the pool's connection
-        (``JanusSession.adopt``) within ``create_timeout``; ``key`` is recorded as placed
-        there. Bind its handles with ``JanusPlugin.adopt(session, handle_id)``.
+        """Bind a ``JanusSession`` to the existing session ``session_id`` on ``server``.
+
+        For a session found e.g. by ``reconcile()`` after a restart: it is claimed on the pool's
+        connection (``JanusSession.adopt``) within ``create_timeout``. Bind its handles with
+        ``JanusPlugin.adopt(session, handle_id)``.
+
+        Args:
+            server: the server's name.
+            session_id: the existing Janus session id.
+            key: recorded as placed on ``server``, if given.
+            claim: ``claim`` it; False: only check it is alive with a ``keepalive``.
+            **session_options: passed on to the session.
+
+        Returns:
+            The session.
+
+        Raises:
+            UnknownServerError: the pool has no server of that name.
         """
         member = self.server(server)
         session = self._new_session(member, session_options)
@@ -451,9 +525,19 @@ class JanusPool:
 
     # -- drain -------------------------------------------------------------------------------
     async def drain(self, name: str, deadline: float) -> ServerDrained:
-        """Stop placing on ``name``, make Janus refuse new sessions there (Admin
-        ``accept_new_sessions``, when an admin URL is given) and wait up to ``deadline`` seconds
-        until no session is left (by the Admin API's count, else this pool's own sessions).
+        """Stop placing on ``name`` and wait until its sessions are gone.
+
+        Janus is also made to refuse new sessions there (Admin ``accept_new_sessions``, when an
+        admin URL is given).
+
+        Args:
+            name: the server's name.
+            deadline: seconds to wait until no session is left (by the Admin API's count, else
+                this pool's own sessions).
+
+        Returns:
+            The ``ServerDrained`` event also emitted: sessions remaining, whether the deadline
+            passed, whether Janus confirmed it refuses new sessions.
         """
         member = self.server(name)
         loop = asyncio.get_running_loop()
@@ -505,8 +589,17 @@ class JanusPool:
 
     # -- reconcile ---------------------------------------------------------------------------
     async def reconcile(self, *, deadline: float = 10.0, concurrency: int = 32) -> Reconciliation:
-        """Walk every server's Admin API (``list_sessions``, ``list_handles``, ``handle_info``)
-        and group what exists by ``opaque_id``; each server's walk is bounded by ``deadline``.
+        """Walk every server's Admin API and group the handles that exist by ``opaque_id``.
+
+        It uses ``list_sessions``, ``list_handles`` and ``handle_info``.
+
+        Args:
+            deadline: seconds each server's walk may take.
+            concurrency: Admin requests in flight per server.
+
+        Returns:
+            The handles by opaque id, every session id per server, and the servers skipped
+            (no admin URL, failure or deadline) with the reason.
         """
         members = list(self._members.values())
         skipped: dict[str, str] = {}
@@ -535,7 +628,7 @@ class JanusPool:
 
     # -- metrics -----------------------------------------------------------------------------
     def metrics(self) -> dict[str, Any]:
-        """A plain snapshot: per server state, counts and counters, plus pool totals."""
+        """Return a plain snapshot: per server state, counts and counters, plus pool totals."""
         return {
             "servers": {m.name: m.snapshot() for m in self._members.values()},
             "keys": len(self._keys),
@@ -544,7 +637,7 @@ class JanusPool:
         }
 
     def prometheus(self) -> str:
-        """``metrics()`` in the Prometheus text exposition format (no dependency needed)."""
+        """Return ``metrics()`` in the Prometheus text exposition format (no dependency needed)."""
         return prometheus_text(self.metrics()["servers"])
 
 

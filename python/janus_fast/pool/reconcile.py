@@ -31,8 +31,12 @@ class HandleRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Reconciliation:
-    """The walk's result: ``by_opaque_id`` (None: handles without one), every session id per
-    server (sessions without handles too), and the servers not walked (name → reason).
+    """The walk's result.
+
+    Attributes:
+        by_opaque_id: the handles by opaque id (None: handles without one).
+        sessions: every session id per server (sessions without handles too).
+        skipped: the servers not walked (name → reason).
     """
 
     by_opaque_id: dict[str | None, list[HandleRecord]]
@@ -41,6 +45,7 @@ class Reconciliation:
 
     @property
     def handles(self) -> list[HandleRecord]:
+        """Every handle found, whatever its opaque id."""
         return [record for records in self.by_opaque_id.values() for record in records]
 
 
@@ -88,6 +93,7 @@ async def walk_server(
 
 
 def group(records: Iterable[HandleRecord]) -> dict[str | None, list[HandleRecord]]:
+    """Group handle records by opaque id (None: handles without one), keeping their order."""
     grouped: dict[str | None, list[HandleRecord]] = {}
     for record in records:
         grouped.setdefault(record.opaque_id, []).append(record)
