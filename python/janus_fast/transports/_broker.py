@@ -85,7 +85,22 @@ class BrokerURL:
     def parse(
         cls, url: str, scheme: str, kind: str, default_port: int, known: frozenset[str]
     ) -> BrokerURL:
-        """Split and check ``url`` (``InvalidURLError``, never showing the URL itself)."""
+        """Split and check a broker URL; errors never show the URL itself.
+
+        Args:
+            url: The URL as the user gave it.
+            scheme: The scheme it must use (``mqtt``, ``amqp``).
+            kind: The transport's name, for errors.
+            default_port: The port when the URL names none.
+            known: The query settings the transport knows.
+
+        Returns:
+            The URL's parts.
+
+        Raises:
+            InvalidURLError: Bad syntax or port, another scheme, no host, an unknown setting, or
+                ``admin`` not 0/1/true/false.
+        """
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -166,19 +181,39 @@ class BrokerTransport(RecoveringTransport):
 
     # -- shared helpers --------------------------------------------------------------------------
     def close_later(self, closing: Any) -> None:
-        """Close a dropped link in a supervised task, bounded by ``connect_timeout``."""
+        """Close a dropped link in a supervised task, bounded by ``connect_timeout``.
+
+        Args:
+            closing: The library's close, an awaitable.
+        """
         task = self._spawn(close_quietly(closing, self.options.connect_timeout, self.kind))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     def scrub(self, text: str) -> str:
-        """``text`` with every credential replaced by ``***`` (library messages may quote them)."""
+        """Replace every credential in a text by ``***``.
+
+        Library messages may quote them.
+
+        Args:
+            text: A message from the broker library.
+
+        Returns:
+            The text without credentials.
+        """
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
 
     def describe(self, exc: BaseException) -> str:
-        """A library exception as shown in errors and logs: its class and scrubbed message."""
+        """Describe a library exception as shown in errors and logs.
+
+        Args:
+            exc: The exception.
+
+        Returns:
+            Its class name and scrubbed message.
+        """
         detail = self.scrub(str(exc)) or "no detail"
         return f"{type(exc).__name__}: {detail}"
 

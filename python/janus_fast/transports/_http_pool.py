@@ -225,7 +225,11 @@ class HTTPConnectionPool:
                 surplus -= 1
 
     def take_idle(self) -> HTTPConnection | None:
-        """An idle connection, or None (never waits)."""
+        """Take an idle connection, never waiting.
+
+        Returns:
+            The connection, or None when none is idle.
+        """
         idle = self._idle
         while idle:
             connection = idle.pop()
@@ -327,7 +331,11 @@ class HTTPConnectionPool:
             self._idle.append(connection)
 
     def discard(self, connection: HTTPConnection) -> None:
-        """A connection closed: forget it; a queued borrower may open a new one."""
+        """Forget a closed connection; a queued borrower may open a new one.
+
+        Args:
+            connection: The connection that closed.
+        """
         self._connections.discard(connection)
         with contextlib.suppress(ValueError):
             self._idle.remove(connection)
@@ -343,7 +351,13 @@ class HTTPConnectionPool:
         return False
 
     async def close(self, wait: float) -> None:
-        """Drop every connection and wait (at most ``wait`` s) until each is really closed."""
+        """Drop every connection and wait until each is really closed.
+
+        Queued borrowers fail with ``ConnectionClosedError``.
+
+        Args:
+            wait: The longest wait, in seconds.
+        """
         self._closed = True
         waiters, self._waiters = self._waiters, deque()
         for waiter in waiters:

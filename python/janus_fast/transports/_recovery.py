@@ -179,7 +179,11 @@ class Reconnector:
             self._give_up(error, attempts=0)
 
     def stop(self, error: Exception) -> None:
-        """``disconnect()``: cancel recovery and wake every waiting request with ``error``."""
+        """Cancel recovery and wake every waiting request with ``error`` (``disconnect()``).
+
+        Args:
+            error: What the waiting requests fail with.
+        """
         task, self._task = self._task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -221,7 +225,14 @@ class Reconnector:
         self._raise_if_down()
 
     def alias(self, handle_id: int) -> int:
-        """The id a handle has now (a handle re-attached after the outage has a new one)."""
+        """Map a handle id to the id the handle has now.
+
+        Args:
+            handle_id: The id the caller knows.
+
+        Returns:
+            The handle's new id when it was re-attached after the outage, else ``handle_id``.
+        """
         return self._aliases.get(handle_id, handle_id)
 
     # -- recovery --------------------------------------------------------------------------------

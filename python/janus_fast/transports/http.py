@@ -443,7 +443,19 @@ class JanusTransportHTTP(JanusTransport):
         self.feed(reply)
 
     async def info(self) -> JsonDict:
-        """``GET /info`` (no session needed), bounded by ``timeout``."""
+        """Fetch ``GET /info`` (no session needed), bounded by ``timeout``.
+
+        The result is also cached as the transport's server info.
+
+        Returns:
+            Janus's ``info`` object.
+
+        Raises:
+            AuthError: HTTP 403 (check ``api_secret``/``token``).
+            ConnectionClosedError: Another HTTP status than 200, or the connection failed.
+            ProtocolError: The reply is not a JSON ``info`` object.
+            RequestTimeoutError: No reply within the ``timeout`` option.
+        """  # noqa: DOC501 (_status_error builds the AuthError or ConnectionClosedError listed)
         request = self._writer.get(self._with_query(f"{self._path}/info"))
         status, reply = await self._exchange(request, self._pool(), self.options.timeout)
         if status != 200:

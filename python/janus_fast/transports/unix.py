@@ -76,7 +76,19 @@ _TYPE_NAMES: dict[int, str] = {
 
 
 def parse_unix_url(url: str) -> tuple[int, str]:
-    """``(socket type, path)`` of a Unix-socket URL; ``InvalidURLError`` if it is not one."""
+    """Parse and check a Unix-socket URL.
+
+    Args:
+        url: ``unix:///path``, ``unix+seqpacket:///path`` or ``unix+dgram:///path``.
+
+    Returns:
+        ``(socket type, path)``: ``socket.SOCK_SEQPACKET`` or ``socket.SOCK_DGRAM``, and the
+        socket's path.
+
+    Raises:
+        InvalidURLError: Not a Unix-socket URL: bad syntax or scheme, a host, a query or fragment,
+            or an empty path; the message shows the URL only redacted.
+    """
     shown = redact_url(url)
     try:
         parts = urlsplit(url)
