@@ -164,8 +164,7 @@ class NanomsgEventReceiver:
             else:
                 listener = sock.listen(self.address)
                 if self.address.startswith("tcp://") and self.address.endswith(":0"):
-                    port = listener.local_address.port
-                    self.address = f"{self.address[: -len(':0')]}:{port}"
+                    self.address = str(listener.url)  # NNG's view names the port it chose
                 elif self.address.startswith("ipc://"):
                     # nanomsgevh (maybe another user) must be able to connect
                     os.chmod(self.address[len("ipc://") :], 0o666)
