@@ -175,7 +175,7 @@ class JanusNoSipPlugin(PluginClient):
         return result
 
     async def core_hangup(self) -> None:
-        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        """Send the Janus core ``hangup``: drop the PeerConnection, keep the handle."""
         await JanusPlugin.hangup(self)
 
     async def recording(

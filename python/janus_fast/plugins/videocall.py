@@ -335,5 +335,5 @@ class JanusVideoCallPlugin(PluginClient):
         return _result(reply).get("event") == "hangup"
 
     async def core_hangup(self) -> None:
-        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        """Send the Janus core ``hangup``: drop the PeerConnection, keep the handle."""
         await JanusPlugin.hangup(self)

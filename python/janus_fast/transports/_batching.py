@@ -122,7 +122,7 @@ class ReceiveBatcher:
         return self._applied
 
     def after_read(self) -> None:
-        """A read was processed: note the progress, then tune (fewer replies are owed now)."""
+        """Note a processed read, then tune (fewer replies are owed now)."""
         self._reads += 1
         self.tune()
 
@@ -135,7 +135,7 @@ class ReceiveBatcher:
             self._apply(want)
 
     def close(self) -> None:
-        """The socket is going away: stop the guard and close the duplicate descriptor."""
+        """Stop the guard and close the duplicate descriptor: the socket is going away."""
         if self._guard is not None:
             self._guard.cancel()
             self._guard = None

@@ -38,13 +38,15 @@ class Exchange:
         self.connection: HTTPConnection | None = None
 
     def resolve(self, status: int, body: bytes) -> None:
+        """Complete the exchange with the HTTP reply's ``status`` and ``body`` (subclasses)."""
         raise NotImplementedError
 
     def fail(self, error: Exception) -> None:
+        """Fail the exchange with ``error``: no reply will come (subclasses)."""
         raise NotImplementedError
 
     def abandon(self) -> None:
-        """The owner stopped waiting: close the connection if it still carries this exchange."""
+        """Close the connection if it still carries this exchange: the owner stopped waiting."""
         connection = self.connection
         if connection is not None and connection.exchange is self:
             connection.exchange = None
@@ -61,10 +63,12 @@ class FutureExchange(Exchange):
         self.future: asyncio.Future[tuple[int, bytes]] = loop.create_future()
 
     def resolve(self, status: int, body: bytes) -> None:
+        """Set ``future`` to ``(status, body)`` unless it is done already."""
         if not self.future.done():
             self.future.set_result((status, body))
 
     def fail(self, error: Exception) -> None:
+        """Fail ``future`` with ``error`` unless it is done already."""
         if not self.future.done():
             self.future.set_exception(error)
 
@@ -84,6 +88,7 @@ class HTTPConnection(asyncio.Protocol):
 
     # -- the owner's side --------------------------------------------------------------------------
     def send(self, exchange: Exchange) -> None:
+        """Write an exchange's request on this idle connection; the reply completes it."""
         assert self.exchange is None
         assert self._transport is not None
         self.exchange = exchange
@@ -98,9 +103,11 @@ class HTTPConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the asyncio transport the connection writes on."""
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        """Parse reply bytes; a complete reply completes the exchange, bad bytes close it."""
         exchange = self.exchange
         if exchange is None:
             self._close_with(ProtocolError("HTTP data received with no request outstanding"))
@@ -114,6 +121,7 @@ class HTTPConnection(asyncio.Protocol):
             self._complete(exchange, response)
 
     def eof_received(self) -> bool:
+        """Complete a reply delimited by the close, or fail one cut short; always False."""
         exchange = self.exchange
         try:
             response = self._reader.receive_eof()
@@ -129,6 +137,7 @@ class HTTPConnection(asyncio.Protocol):
         return False  # let asyncio close the transport; connection_lost fails what is left
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Fail the exchange still waiting (``ConnectionClosedError``) and leave the pool."""
         self.reusable = False
         exchange, self.exchange = self.exchange, None
         if exchange is not None:

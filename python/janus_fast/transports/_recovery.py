@@ -152,7 +152,7 @@ class Reconnector:
         return self._down_error
 
     def clear(self) -> None:
-        """The user connects again: forget an earlier give-up."""
+        """Forget an earlier give-up: the user connects again."""
         self._down_error = None
 
     def start(self, error: ConnectionClosedError, loop: asyncio.AbstractEventLoop) -> None:

@@ -326,7 +326,7 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         return data
 
     async def core_hangup(self) -> None:
-        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        """Send the Janus core ``hangup``: drop the PeerConnection, keep the handle."""
         await JanusPlugin.hangup(self)
 
     async def reset_decoder(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:

@@ -214,7 +214,7 @@ class SipCall(SipAccount):
         return result
 
     async def core_hangup(self) -> None:
-        """The Janus core ``hangup`` (drop the PeerConnection, keep the handle)."""
+        """Send the Janus core ``hangup``: drop the PeerConnection, keep the handle."""
         await JanusPlugin.hangup(self)
 
     async def hold(
