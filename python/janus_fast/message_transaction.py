@@ -21,10 +21,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import orjson
 
+from janus_fast._core import Message as _Message
 from janus_fast.errors import ProtocolError, RequestTimeoutError
 
 if TYPE_CHECKING:
@@ -50,11 +51,21 @@ class _LazyMessage(Protocol):
 
 
 class Deadlines(Protocol):
-    """Where a waiting ``get`` registers its deadline (the transport's one timer for all)."""
+    """Where a waiting ``get`` registers its deadline: on the stream's own entry in the
+    transport's core, under the transport's one timer for all deadlines."""
 
-    def watch(self, waiter: asyncio.Future[None], deadline: float) -> Any: ...
+    def watch_stream(self, stream: MessageTransaction, deadline: float | None) -> bool:
+        """Give ``stream`` the waiting ``get``'s ``deadline`` (None: none), replacing the one
+        it had; when it passes, the transport calls ``stream.deadline_passed()``.
 
-    def unwatch(self, token: Any) -> None: ...
+        Args:
+            stream: the transaction whose ``get`` waits.
+            deadline: the loop time the wait ends at, or None.
+
+        Returns:
+            False when the transport no longer knows the stream (the caller keeps its own
+            timer then).
+        """
 
 
 def is_subset(dict_1: JsonDict, dict_2: JsonDict) -> bool:
@@ -153,7 +164,11 @@ class MessageTransaction:
     # -- fed by the transport ------------------------------------------------------------------
     def put_msg(self, message: JsonDict | _LazyMessage) -> None:
         """Keep one more message (a dict, or the core's lazy message)."""
-        kind = message.get("janus") if isinstance(message, dict) else message.janus
+        kind: Any
+        if message.__class__ is _Message or not isinstance(message, dict):
+            kind = message.janus
+        else:
+            kind = message.get("janus")
         items = self._items
         if len(items) >= MAX_KEPT_MESSAGES:
             self._drop_oldest()
@@ -193,6 +208,13 @@ class MessageTransaction:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def deadline_passed(self) -> None:
+        """The deadline the waiting ``get`` gave the transport passed: that ``get`` fails with
+        ``RequestTimeoutError``; the stream lives on (later gets, ``done()``)."""
+        waiter = self._waiter
+        if waiter is not None:
+            _expire_waiter(waiter)
+
     # -- janus-client API ----------------------------------------------------------------------
     async def get(self, matcher: Matcher = _accept_all, timeout: float | None = None) -> JsonDict:
         """The first message (kept or future) that ``matcher`` accepts.
@@ -217,39 +239,43 @@ class MessageTransaction:
 
         """
         wanted_type: str | None = None
-        #: What decides after the type check: None (the type alone, or accept all), a dict
-        #: (``is_subset``) or a callable.
-        check: Any = None
-        if isinstance(matcher, dict):
+        #: What decides after the type check: nothing (the type alone, or accept all), a dict
+        #: (``is_subset``) or a callable. Worked out once per call, not per message.
+        subset: JsonDict | None = None
+        call: Callable[[JsonDict], Any] | None = None
+        if matcher.__class__ is dict or isinstance(matcher, dict):
             janus_type = matcher.get("janus")
-            if isinstance(janus_type, str):
+            if janus_type.__class__ is str or isinstance(janus_type, str):
                 wanted_type = janus_type  # lets messages of other types be skipped unparsed
                 if len(matcher) > 1:
-                    check = matcher
+                    subset = matcher
             else:
-                check = matcher
+                subset = matcher
         elif matcher is not _accept_all:
             if not callable(matcher):  # janus-client's check and text
                 raise TypeError(f"matcher must be callable or dictionary: {matcher}")
-            check = matcher
+            call = matcher
         deadline: float | None = None
         index = 0
         items = self._items
         types = self._types
         while True:
-            while index < len(items):
+            count = len(items)
+            while index < count:
                 if wanted_type is not None and types[index] != wanted_type:
                     index += 1
                     continue
                 item = items[index]
                 index += 1
-                if isinstance(item, dict):
-                    message = item
-                else:
+                cls = item.__class__
+                message: JsonDict
+                if cls is dict:
+                    message = item  # type: ignore[assignment]
+                elif cls is _Message or not isinstance(item, dict):
                     if item is _DROPPED:
                         continue
                     try:
-                        message = _loads(item.raw)
+                        message = _loads(item.raw)  # type: ignore[union-attr]
                     except orjson.JSONDecodeError as exc:  # dropped once, never blocks the rest
                         items[index - 1] = _DROPPED
                         raise ProtocolError(
@@ -257,11 +283,14 @@ class MessageTransaction:
                             f"({exc}); the messages after it can still be read"
                         ) from None
                     items[index - 1] = message
-                if check is None or (
-                    is_subset(message, check) if isinstance(check, dict) else check(message)
+                else:
+                    message = item
+                if (subset is None or is_subset(message, subset)) and (
+                    call is None or call(message)
                 ):
                     self._taken |= 1 << (index - 1)
                     return message
+                count = len(items)  # a matcher may have fed the stream (never shrinks here)
             if self._error is not None:
                 raise self._error
             # Wait for the next message of the wanted type (or the deadline, or a failure).
@@ -274,28 +303,21 @@ class MessageTransaction:
             self._waiter = waiter
             self._waiting_for = wanted_type
             first = self._first
-            if deadline is None:
-                try:
-                    await waiter
-                finally:
-                    self._waiter = None
-                if self._first != first:  # messages were dropped at the front meanwhile
-                    index = max(0, index - (self._first - first))
-                continue
+            # The deadline goes on the stream's own entry in the transport's core (replacing
+            # the previous get's; nothing to undo after the wait); a stream without one keeps
+            # a timer of its own.
+            timer: asyncio.TimerHandle | None = None
             deadlines = self._deadlines
-            token: Any = (
-                deadlines.watch(waiter, deadline)
-                if deadlines is not None
-                else loop.call_at(deadline, _expire_waiter, waiter)
-            )
+            if (deadlines is None or not deadlines.watch_stream(self, deadline)) and (
+                deadline is not None
+            ):
+                timer = loop.call_at(deadline, _expire_waiter, waiter)
             try:
                 await waiter
             finally:
                 self._waiter = None
-                if deadlines is not None:
-                    deadlines.unwatch(token)
-                else:
-                    token.cancel()
+                if timer is not None:
+                    timer.cancel()
             if self._first != first:  # messages were dropped at the front meanwhile
                 index = max(0, index - (self._first - first))
 
@@ -316,13 +338,26 @@ class MessageTransaction:
         if self.done_called:
             return
         self.done_called = True
-        if type(self).on_done is MessageTransaction.on_done:  # not overridden: skip a coroutine
-            if self._on_done is not None:
-                result = self._on_done(self)
+        if self._plain_on_done:  # on_done not overridden: skip a coroutine
+            on_done = self._on_done
+            if on_done is not None:
+                result = on_done(self)
                 if result is not None:
                     await result
             return
         await self.on_done()
+
+    #: Whether this class keeps the base ``on_done`` (``done()`` then calls the hook directly).
+    _plain_on_done: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Note whether a subclass overrides ``on_done`` (janus-client subclasses may).
+
+        Args:
+            **kwargs: passed on to ``object.__init_subclass__``.
+        """
+        super().__init_subclass__(**kwargs)
+        cls._plain_on_done = cls.on_done is MessageTransaction.on_done
 
     def release_soon(self) -> None:
         """``done()`` without awaiting, from anywhere (a finalizer, another thread): the release

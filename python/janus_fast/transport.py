@@ -716,25 +716,36 @@ class JanusTransport(ABC):
             deadlines=self,
         )
 
-    # MessageTransaction.get deadlines share the core's deadline table and its one timer.
-    def watch(self, waiter: asyncio.Future[None], deadline: float) -> str:
-        token: str = self._core.register(waiter, Expect.ANY, deadline)
-        if self._timer is None or deadline < self._timer_when:
-            self._arm_timer(deadline)
-        return token
+    def watch_stream(self, stream: MessageTransaction, deadline: float | None) -> bool:
+        """Put a waiting ``MessageTransaction.get``'s deadline on the stream's own core entry
+        (replacing the previous one): the core's one deadline table and timer serve it, and
+        nothing is registered or removed per ``get``.
 
-    def unwatch(self, token: str) -> None:
-        self._core.cancel(token)
+        Args:
+            stream: a stream this transport opened.
+            deadline: loop time, or None (no deadline).
+
+        Returns:
+            False when the core no longer holds the stream (released, or the connection lost).
+        """
+        if not self._core.set_stream_deadline(stream.id, deadline):
+            return False
+        if deadline is not None and (self._timer is None or deadline < self._timer_when):
+            self._arm_timer(deadline)
+        return True
 
     def _release_stream(self, stream: MessageTransaction) -> None:
         """``done()``: forget the stream; what no ``get`` took goes to the handle as events."""
         self._core.cancel(stream.id)
+        leftovers = stream.leftovers()
+        if not leftovers:
+            return
         session_id, handle_id = stream.route
         session = self._sessions.get(session_id) if session_id is not None else None
         if session is None:
             return
         owner = session.plugin_handles.get(handle_id, session) if handle_id is not None else session
-        for item in stream.leftovers():
+        for item in leftovers:
             owner.deliver(item)
 
     def _wire_message(
@@ -764,7 +775,10 @@ class JanusTransport(ABC):
         self._timer = None
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
-            fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
+            if isinstance(waiter, MessageTransaction):
+                waiter.deadline_passed()  # its waiting get times out; the stream stays
+            else:
+                fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
         next_deadline = self._core.next_deadline()
         if next_deadline is not None:
             self._arm_timer(next_deadline)
@@ -849,8 +863,8 @@ def fail_waiter(waiter: Any, error: BaseException) -> None:
 
 
 def _without_reserved(message: JsonDict) -> JsonDict:
-    dropped = message.keys() & _RESERVED_KEYS
-    if not dropped:
+    if _RESERVED_KEYS.isdisjoint(message):  # the usual case: no set built
         return message
+    dropped = message.keys() & _RESERVED_KEYS
     logger.warning("ignoring caller-set %s; the library sets them", ", ".join(sorted(dropped)))
     return {key: value for key, value in message.items() if key not in _RESERVED_KEYS}

@@ -48,10 +48,28 @@ macro_rules! shared_core_methods {
                 ($core_mut).cancel(transaction)
             }
 
-            /// Remove and return the waiters whose deadline is `<= now`.
-            fn expire(&mut self, now: f64) -> Vec<Obj> {
+            /// Remove and return the waiters whose deadline is `<= now`; a stream whose
+            /// deadline (`set_stream_deadline`) passed is returned too but stays registered.
+            fn expire(&mut self, py: Python<'_>, now: f64) -> Vec<Obj> {
                 let $this = self;
-                ($core_mut).expire(now)
+                let core = $core_mut;
+                let mut out = core.expire(now);
+                let tx = core.transactions_mut();
+                for id in tx.take_expired_streams() {
+                    if let Some(waiter) = tx.stream_waiter(id) {
+                        out.push(waiter.clone_ref(py));
+                    }
+                }
+                out
+            }
+
+            /// Give the stream `transaction` a deadline (None: none), replacing the one it had;
+            /// `expire` then returns the stream without removing it. False when `transaction`
+            /// is not a pending stream.
+            #[pyo3(signature = (transaction, deadline))]
+            fn set_stream_deadline(&mut self, transaction: &str, deadline: Option<f64>) -> bool {
+                let $this = self;
+                ($core_mut).set_stream_deadline(transaction, deadline)
             }
 
             fn next_deadline(&self) -> Option<f64> {

@@ -495,9 +495,19 @@ impl<W, H> JanusCore<W, H> {
         self.tx.cancel_str(transaction)
     }
 
-    /// Waiters whose deadline is `<= now`, removed.
+    /// Waiters whose deadline is `<= now`, removed (streams stay; see
+    /// [`Transactions::take_expired_streams`]).
     pub fn expire(&mut self, now: f64) -> Vec<W> {
         self.tx.expire(now)
+    }
+
+    /// Give the stream `transaction` a deadline, replacing its previous one (see
+    /// [`Transactions::set_stream_deadline`]); false when it is not a pending stream.
+    pub fn set_stream_deadline(&mut self, transaction: &str, deadline: Option<f64>) -> bool {
+        match self.tx.parse_id(transaction) {
+            Some(id) => self.tx.set_stream_deadline(id, deadline),
+            None => false,
+        }
     }
 
     /// Earliest pending deadline.

@@ -167,6 +167,8 @@ pub struct Transactions<W> {
     awaiting_replies: usize,
     awaiting_bytes: usize,
     stats: TxStats,
+    /// Streams whose deadline passed (see [`Transactions::take_expired_streams`]).
+    expired_streams: Vec<u64>,
 }
 
 impl<W> Transactions<W> {
@@ -180,6 +182,7 @@ impl<W> Transactions<W> {
             awaiting_replies: 0,
             awaiting_bytes: 0,
             stats: TxStats::default(),
+            expired_streams: Vec::new(),
         }
     }
 
@@ -337,7 +340,9 @@ impl<W> Transactions<W> {
         self.cancel(self.ids.parse(tx)?)
     }
 
-    /// Remove and return the waiters whose deadline is `<= now` (earliest first).
+    /// Remove and return the waiters whose deadline is `<= now` (earliest first). A stream whose
+    /// deadline passed stays (it only loses that deadline): its id is noted for
+    /// [`Transactions::take_expired_streams`] instead.
     pub fn expire(&mut self, now: f64) -> Vec<W> {
         let mut out = Vec::new();
         while let Some(&Reverse(top)) = self.heap.peek() {
@@ -345,6 +350,18 @@ impl<W> Transactions<W> {
                 break;
             }
             self.heap.pop();
+            let Some(entry) = self.map.get_mut(&top.id) else {
+                continue;
+            };
+            if entry.deadline != Some(top.at) {
+                continue; // a stream's earlier deadline, since replaced
+            }
+            if entry.expect == Expect::Stream {
+                entry.deadline = None;
+                self.live_deadlines -= 1;
+                self.expired_streams.push(top.id);
+                continue;
+            }
             if let Some(e) = self.map.remove(&top.id) {
                 self.live_deadlines -= 1;
                 self.count_owed(&e, false);
@@ -354,6 +371,41 @@ impl<W> Transactions<W> {
         }
         self.clean_heap();
         out
+    }
+
+    /// Give the stream `id` a deadline (replacing the one it had; `None` or NaN: none): when it
+    /// passes, [`Transactions::expire`] keeps the stream and notes its id for
+    /// [`Transactions::take_expired_streams`] (a janus-client `get` waiting on it times out, the
+    /// stream lives on). Returns false, changing nothing, when `id` is not a pending stream.
+    pub fn set_stream_deadline(&mut self, id: u64, deadline: Option<f64>) -> bool {
+        let deadline = deadline.filter(|d| !d.is_nan());
+        let Some(entry) = self.map.get_mut(&id) else {
+            return false;
+        };
+        if entry.expect != Expect::Stream {
+            return false;
+        }
+        if entry.deadline == deadline {
+            return true;
+        }
+        let had = entry.deadline.is_some();
+        entry.deadline = deadline;
+        match (had, deadline) {
+            (false, Some(_)) => self.live_deadlines += 1,
+            (true, None) => self.live_deadlines -= 1,
+            _ => {}
+        }
+        if let Some(at) = deadline {
+            self.heap.push(Reverse(Deadline { at, id }));
+        }
+        self.clean_heap();
+        true
+    }
+
+    /// The streams whose deadline passed in [`Transactions::expire`] calls since the last call
+    /// (ids, earliest deadline first; the streams may have been cancelled since).
+    pub fn take_expired_streams(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.expired_streams)
     }
 
     /// Earliest deadline among pending transactions.
@@ -467,15 +519,24 @@ impl<W> Transactions<W> {
     /// Pop stale tops so `next_deadline` is exact; rebuild when stale entries pile up.
     fn clean_heap(&mut self) {
         while let Some(Reverse(top)) = self.heap.peek() {
-            if self.map.contains_key(&top.id) {
+            if self.is_live(top) {
                 break;
             }
             self.heap.pop();
         }
         if self.heap.len() > 2 * self.live_deadlines + 64 {
             let map = &self.map;
-            self.heap.retain(|Reverse(d)| map.contains_key(&d.id));
+            self.heap
+                .retain(|Reverse(d)| map.get(&d.id).is_some_and(|e| e.deadline == Some(d.at)));
         }
+    }
+
+    /// Whether a heap entry is its transaction's current deadline (a stream's deadline can be
+    /// replaced; the old heap entry then goes stale like that of a removed transaction).
+    fn is_live(&self, d: &Deadline) -> bool {
+        self.map
+            .get(&d.id)
+            .is_some_and(|e| e.deadline == Some(d.at))
     }
 }
 
@@ -625,6 +686,61 @@ mod tests {
         assert_eq!(t.receive_low_watermark(), MAX_RECEIVE_LOW_WATERMARK);
         t.drain();
         assert_eq!(t.awaiting_replies(), 0);
+    }
+
+    #[test]
+    fn stream_deadlines_time_out_gets_and_keep_the_stream() {
+        let mut t = table();
+        let s = t.insert("s", Expect::Stream, None);
+        let w = t.insert("w", Expect::Success, Some(10.0));
+        assert!(
+            !t.set_stream_deadline(w, Some(1.0)),
+            "only streams take a new deadline"
+        );
+        assert!(!t.set_stream_deadline(12345, Some(1.0)));
+        assert!(t.set_stream_deadline(s, Some(5.0)));
+        assert_eq!(t.next_deadline(), Some(5.0));
+        // A later deadline replaces it: the old heap entry is stale and never fires.
+        assert!(t.set_stream_deadline(s, Some(8.0)));
+        assert_eq!(t.next_deadline(), Some(8.0));
+        assert!(t.expire(7.0).is_empty());
+        assert!(t.take_expired_streams().is_empty());
+        // An earlier one too.
+        assert!(t.set_stream_deadline(s, Some(6.0)));
+        assert!(t.expire(6.5).is_empty());
+        assert_eq!(t.take_expired_streams(), vec![s]);
+        assert!(t.take_expired_streams().is_empty());
+        assert_eq!(t.get(s), Some(&"s"), "the stream stays");
+        assert_eq!(t.pending_info(s), Some((Expect::Stream, false, None)));
+        assert_eq!(t.next_deadline(), Some(10.0));
+        assert!(t.expire(8.0).is_empty());
+        assert!(
+            t.take_expired_streams().is_empty(),
+            "the replaced 8.0 is stale"
+        );
+        // Cleared, then set again, then cancelled: nothing fires.
+        assert!(t.set_stream_deadline(s, Some(9.0)));
+        assert!(t.set_stream_deadline(s, None));
+        assert_eq!(t.next_deadline(), Some(10.0));
+        assert!(t.set_stream_deadline(s, Some(9.5)));
+        assert_eq!(t.cancel(s), Some("s"));
+        assert_eq!(t.expire(10.0), vec!["w"]);
+        assert!(t.take_expired_streams().is_empty());
+        assert_eq!(t.deadline_entries(), 0);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn replaced_stream_deadlines_do_not_pile_up() {
+        let mut t = table();
+        let s = t.insert("s", Expect::Stream, None);
+        for i in 0..10_000 {
+            assert!(t.set_stream_deadline(s, Some(1e9 + f64::from(i))));
+        }
+        assert!(t.deadline_entries() <= 2 + 64, "{}", t.deadline_entries());
+        assert_eq!(t.next_deadline(), Some(1e9 + 9_999.0));
+        assert_eq!(t.cancel(s), Some("s"));
+        assert_eq!(t.deadline_entries(), 0);
     }
 
     #[test]
