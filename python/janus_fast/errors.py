@@ -97,7 +97,7 @@ class InvalidMessageError(JanusFastError, ValueError):
 
 
 def missing_janus_field() -> InvalidMessageError:
-    """A request without its ``janus`` key, with janus-client's text."""
+    """Build the error for a request without its ``janus`` key, with janus-client's text."""
     return InvalidMessageError('Must set "janus" field')
 
 

@@ -592,7 +592,7 @@ class EventSource:
         return _nothing()
 
     def _after_message(self, message: JsonDict) -> None:
-        """Subclasses react to a delivered message (e.g. a session ``timeout``)."""
+        """React to a delivered message, e.g. a session ``timeout`` (subclasses override)."""
 
 
 _SCHEDULED = object()

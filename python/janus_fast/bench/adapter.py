@@ -99,7 +99,7 @@ def room_settings(room: int, publishers: int) -> dict[str, Any]:
 
 
 def is_joining(message: Any) -> bool:
-    """True for a VideoRoom ``joining`` notification (the check every W7 client makes)."""
+    """Tell whether a message is a VideoRoom ``joining`` event (the check every W7 client makes)."""
     try:
         return "joining" in message["plugindata"]["data"]
     except (KeyError, TypeError):

@@ -110,7 +110,7 @@ class Outcome:
 
 
 def summarize(outcome: Outcome, meter: Meter) -> dict[str, object]:
-    """The report fields of one workload: rates, latency quantiles, CPU per operation."""
+    """Compute the report fields of one workload: rates, latency quantiles, CPU per operation."""
     ops = outcome.ops
     lat = sorted(outcome.latencies)
     quantiles = (

@@ -223,7 +223,7 @@ def _cell(row: dict[str, Any], field: str) -> str:
 
 
 def render_table(report: dict[str, Any]) -> str:
-    """The results table (one block per event loop), the targets, and the run's facts."""
+    """Render the results table (one block per event loop), the targets, and the run's facts."""
     lines: list[str] = []
     meta = report.get("meta", {})
     janus = meta.get("janus", {})

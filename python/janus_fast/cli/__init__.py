@@ -22,7 +22,7 @@ __all__ = ["CliError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``janus-fast`` argument parser with every subcommand."""
+    """Build the ``janus-fast`` argument parser with every subcommand."""
     parser = Parser(
         prog="janus-fast",
         description="Command line of janus_fast, the fast asyncio client for Janus.",

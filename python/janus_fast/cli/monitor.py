@@ -72,7 +72,7 @@ async def snapshot(client: JanusAdminMonitorClient, max_handles: int) -> dict[st
 
 
 def render(url: str, shot: dict[str, Any], max_handles: int) -> str:
-    """A snapshot as the text table."""
+    """Render a snapshot as the text table."""
     lines = [
         f"Janus admin {url} — {shot['session_count']} sessions, "
         f"{shot['handle_count']} handles (at {shot['time']}, {shot['elapsed_ms']} ms)",

@@ -160,7 +160,7 @@ class BrokerReceiver:
         self._ready.set()
 
     def _library(self) -> Any:
-        """The client library module (raises ImportError naming the extra to install)."""
+        """Import the client library module (ImportError naming the extra to install)."""
         raise NotImplementedError
 
     async def _consume(self, ready: Callable[[], None]) -> None:

@@ -58,7 +58,7 @@ class RequestHead:
 
 
 async def read_head(reader: asyncio.StreamReader) -> RequestHead | None:
-    """The next request head, or None at a clean end of the connection."""
+    """Read the next request head; None at a clean end of the connection."""
     try:
         data = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -88,7 +88,7 @@ async def read_head(reader: asyncio.StreamReader) -> RequestHead | None:
 
 
 async def read_body(reader: asyncio.StreamReader, head: RequestHead, max_size: int) -> bytes:
-    """The body by ``Content-Length`` or chunked transfer encoding, at most ``max_size`` bytes."""
+    """Read the body by ``Content-Length`` or chunked encoding, at most ``max_size`` bytes."""
     encoding = head.headers.get("transfer-encoding", "").lower()
     if encoding:
         if encoding != "chunked":

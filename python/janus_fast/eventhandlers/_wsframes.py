@@ -64,7 +64,7 @@ def _unmask(data: bytes, mask: bytes) -> bytes:
 
 
 async def read_frame_head(reader: asyncio.StreamReader) -> tuple[bool, int, int]:
-    """The first two bytes of a frame: (fin, opcode, length field 0..127)."""
+    """Parse the first two bytes of a frame: (fin, opcode, length field 0..127)."""
     first, second = await reader.readexactly(2)
     if first & 0x70:
         raise WsProtocolError(1002, "reserved bits set (no extension was negotiated)")
@@ -76,7 +76,7 @@ async def read_frame_head(reader: asyncio.StreamReader) -> tuple[bool, int, int]
 async def read_frame_rest(
     reader: asyncio.StreamReader, opcode: int, fin: bool, length: int, max_size: int
 ) -> bytes:
-    """The rest of a frame whose head was read: extended length, mask, unmasked payload."""
+    """Read the rest of a frame whose head was read: extended length, mask, unmasked payload."""
     if opcode >= OP_CLOSE and (length > 125 or not fin):
         raise WsProtocolError(1002, "bad control frame")
     if length == 126:

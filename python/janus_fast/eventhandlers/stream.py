@@ -64,7 +64,7 @@ class _Dedup:
         self._seen: set[DedupKey] = set()
 
     def seen(self, key: DedupKey) -> bool:
-        """True if ``key`` is in the window; otherwise remember it and return False."""
+        """Return True if ``key`` is in the window; otherwise remember it and return False."""
         if self._size == 0:
             return False
         if key in self._seen:

@@ -18,7 +18,7 @@ _SCALE = float(1 << 64)
 
 
 def stable_hash64(key: str, name: str) -> int:
-    """A 64-bit hash of (``key``, ``name``), the same in every process."""
+    """Hash (``key``, ``name``) to 64 bits, the same in every process."""
     digest = hashlib.blake2b(
         key.encode("utf-8") + b"\x00" + name.encode("utf-8"), digest_size=8
     ).digest()
@@ -26,7 +26,7 @@ def stable_hash64(key: str, name: str) -> int:
 
 
 def rendezvous_score(key: str, name: str, weight: float = 1.0) -> float:
-    """The weighted rendezvous score of ``name`` for ``key`` (higher wins).
+    """Return the weighted rendezvous score of ``name`` for ``key`` (higher wins).
 
     ``weight / -ln(u)`` with ``u`` uniform in (0, 1) from the stable hash: a server of weight 2
     wins about twice as many keys as one of weight 1, and the ranking of two servers for a key

@@ -45,7 +45,7 @@ class ProbeResult:
 
 
 def describe(exc: BaseException) -> str:
-    """A short, secret-free text for an error (our errors never carry secrets)."""
+    """Describe an error in a short, secret-free text (our errors never carry secrets)."""
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text[:200]}"
 

@@ -427,7 +427,7 @@ class JanusPool:
 
     # -- health ------------------------------------------------------------------------------
     async def _watch(self, member: PoolServer) -> None:
-        """The supervised probe loop of one server: an error is logged and the loop goes on."""
+        """Run the supervised probe loop of one server: an error is logged and the loop goes on."""
         while True:
             interval = self.recheck_interval if member.failures else self.probe_interval
             with contextlib.suppress(asyncio.TimeoutError):

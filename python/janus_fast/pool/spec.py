@@ -76,7 +76,7 @@ class ServerSpec:
 
     @classmethod
     def of(cls, server: ServerSpec | str | Mapping[str, Any]) -> ServerSpec:
-        """A spec from a spec, a bare URL, or a mapping of the fields."""
+        """Build a spec from a spec, a bare URL, or a mapping of the fields."""
         if isinstance(server, ServerSpec):
             return server
         if isinstance(server, str):

@@ -27,7 +27,7 @@ def pick_free_ports(count: int) -> list[int]:
 
 
 def port_is_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:``port`` (TIME_WAIT leftovers do not count)."""
+    """Tell whether nothing listens on 127.0.0.1:``port`` (TIME_WAIT leftovers do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -35,7 +35,7 @@ def terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
 
 
 def log_tail(path: Path, lines: int, missing: str = "(no log)") -> str:
-    """The last ``lines`` lines of the log at ``path`` (``missing`` when it cannot be read)."""
+    """Return the last ``lines`` lines of the log at ``path`` (``missing`` if it cannot be read)."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:

@@ -317,7 +317,7 @@ class RabbitMQBroker(_Broker):
         return self
 
     def _ready(self) -> bool:
-        """The broker is up when it answers the AMQP 0-9-1 header with a method frame."""
+        """Tell whether the broker is up: it answers the AMQP 0-9-1 header with a method frame."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
                 sock.sendall(b"AMQP\x00\x00\x09\x01")

@@ -419,7 +419,7 @@ _MAX_UNIX_PATH = 107
 
 
 def unix_socket_paths(folder: Path) -> tuple[Path, Path]:
-    """The pfunix socket paths (Janus API, Admin API) of the instance whose folder is ``folder``."""
+    """Return the pfunix socket paths (Janus API, Admin API) of the instance in ``folder``."""
     return folder / UNIX_API_SOCKET, folder / UNIX_ADMIN_SOCKET
 
 

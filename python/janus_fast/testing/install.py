@@ -38,7 +38,7 @@ def modules_dir_candidates(binary: str | os.PathLike[str]) -> list[Path]:
 
 
 def modules_dir_for(binary: str | os.PathLike[str]) -> Path:
-    """The folder holding ``plugins/`` (and transports/, events/, loggers/) of ``binary``."""
+    """Find the folder holding ``plugins/`` (and transports/, events/, loggers/) of ``binary``."""
     candidates = modules_dir_candidates(binary)
     for candidate in candidates:
         if (candidate / "plugins").is_dir() and (candidate / "transports").is_dir():
@@ -51,7 +51,7 @@ def modules_dir_for(binary: str | os.PathLike[str]) -> Path:
 
 
 def module_folders(modules_dir: Path) -> dict[str, str]:
-    """The janus.jcfg ``*_folder`` settings for one modules folder."""
+    """Return the janus.jcfg ``*_folder`` settings for one modules folder."""
     return {setting: str(modules_dir / kind) for kind, setting in MODULE_KINDS.items()}
 
 

@@ -471,7 +471,7 @@ class JanusServer:
                 ) from exc
 
     def _check_version(self) -> None:
-        """The server must be what the binary says it is, and what the config expects."""
+        """Check the server is what the binary says it is, and what the config expects."""
         running = self.info().get("version_string")
         self.version = running if isinstance(running, str) else None
         checks = (

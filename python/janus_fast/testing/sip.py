@@ -42,7 +42,7 @@ class SipServerError(RuntimeError):
 
 
 def pick_free_udp_port() -> int:
-    """A free UDP port on 127.0.0.1 (released before returning)."""
+    """Pick a free UDP port on 127.0.0.1 (released before returning)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -163,7 +163,7 @@ request_route {{
 
 
 def find_kamailio() -> tuple[str, str]:
-    """The ``kamailio`` binary and its modules folder; raises ``SipServerError`` if missing."""
+    """Find the ``kamailio`` binary and its modules folder; ``SipServerError`` if missing."""
     binary = os.environ.get("KAMAILIO_BINARY") or shutil.which("kamailio")
     if not binary or not os.access(binary, os.X_OK):
         raise SipServerError(
@@ -248,7 +248,7 @@ class Kamailio:
         return f"sip:{self.address}"
 
     def uri(self, user: str) -> str:
-        """The SIP URI of ``user`` in this registrar's domain."""
+        """Return the SIP URI of ``user`` in this registrar's domain."""
         return f"sip:{user}@{self.address}"
 
     @property
