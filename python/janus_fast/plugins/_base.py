@@ -97,7 +97,12 @@ def compact(body: JsonDict) -> JsonDict:
 
 
 class PluginClient(PeerHandle):
-    """Base of the typed plugin clients (janus-client's plugin behaviour, without its bugs)."""
+    """Base of the typed plugin clients (janus-client's plugin behaviour, without its bugs).
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     error_class: ClassVar[type[TypedPluginError]] = TypedPluginError
     #: The ``plugindata.data`` key naming the plugin (``videoroom``, ``textroom`` …).

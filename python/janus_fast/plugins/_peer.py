@@ -33,7 +33,12 @@ MAX_EARLY_CANDIDATES = 256
 
 
 class PeerHandle(JanusPlugin):
-    """A plugin handle with an aiortc PeerConnection, its recorder and player, and trickle."""
+    """A plugin handle with an aiortc PeerConnection, its recorder and player, and trickle.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

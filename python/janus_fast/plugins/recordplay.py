@@ -91,7 +91,12 @@ def classify_event(data: JsonDict) -> tuple[RecordPlayEventType, JsonDict]:
 
 
 class JanusRecordPlayPlugin(PluginClient):
-    """Janus Record&Play client: record a WebRTC stream, list the recordings, play them back."""
+    """Janus Record&Play client: record a WebRTC stream, list the recordings, play them back.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.recordplay"
     error_class = RecordPlayError

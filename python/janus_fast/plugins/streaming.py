@@ -113,7 +113,12 @@ def classify_event(data: JsonDict) -> tuple[StreamingEventType, JsonDict]:
 
 
 class JanusStreamingPlugin(PluginClient):
-    """Janus Streaming client: mountpoint administration and one viewer per handle."""
+    """Janus Streaming client: mountpoint administration and one viewer per handle.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.streaming"
     error_class = StreamingError

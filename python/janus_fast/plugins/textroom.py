@@ -53,7 +53,12 @@ def _data(reply: JsonDict) -> JsonDict:
 
 
 class JanusTextRoomPlugin(PluginClient):
-    """Janus TextRoom client (janus-client's names, signatures and defaults)."""
+    """Janus TextRoom client (janus-client's names, signatures and defaults).
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.textroom"
     error_class = TextRoomError

@@ -60,7 +60,12 @@ def _result(reply: JsonDict) -> JsonDict:
 
 
 class JanusVideoCallPlugin(PluginClient):
-    """Janus VideoCall client (janus-client's names, signatures and defaults)."""
+    """Janus VideoCall client (janus-client's names, signatures and defaults).
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.videocall"
     error_class = VideoCallError

@@ -171,7 +171,19 @@ class _StreamExchange(_TransactionExchange):
 
 
 class JanusTransportHTTP(JanusTransport):
-    """janus-client's HTTP transport: same name; pooled, batched and recovering."""
+    """janus-client's HTTP transport: same name; pooled, batched and recovering.
+
+    Args:
+        base_url: Janus's ``http://`` or ``https://`` URL (no credentials in it).
+        api_secret: Janus's ``api_secret``, added to every request (never logged).
+        token: A Janus auth token, added to every request (never logged).
+        **kwargs: Transport options (see ``TransportOptions``); ``max_connections`` bounds
+            the pool (one long poll per session, plus the connections kept for requests).
+
+    Raises:
+        InvalidURLError: A malformed URL or one that is not ``http``/``https``.
+        InvalidOptionError: An option with a bad value.
+    """
 
     _core: JanusCore
 

@@ -43,7 +43,15 @@ def _code(granted: Any) -> int:
 
 
 class MqttSettings:
-    """What an ``mqtt://`` URL says (credentials kept apart, never shown)."""
+    """What an ``mqtt://`` URL says (credentials kept apart, never shown).
+
+    Args:
+        url: The ``mqtt://`` URL.
+
+    Raises:
+        InvalidURLError: A malformed URL, an unknown setting, a path or fragment, a bad topic,
+            ``qos`` or ``mqtt_version``, or ``reply_topic`` without MQTT 5.
+    """
 
     __slots__ = (
         "client_id",

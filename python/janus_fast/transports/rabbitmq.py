@@ -39,7 +39,15 @@ def _check_name(name: str, value: str) -> str:
 
 
 class AmqpSettings:
-    """What an ``amqp://`` URL says (credentials kept apart, never shown)."""
+    """What an ``amqp://`` URL says (credentials kept apart, never shown).
+
+    Args:
+        url: The ``amqp://`` URL.
+
+    Raises:
+        InvalidURLError: A malformed URL, an unknown setting, a fragment, or a bad queue,
+            exchange or setting value.
+    """
 
     __slots__ = (
         "exchange",

@@ -104,7 +104,12 @@ def classify_event(data: JsonDict) -> AudioBridgeEventType:
 
 
 class AudioBridgeHandle(PluginClient):
-    """A ``janus.plugin.audiobridge`` handle: typed errors and events, the participant state."""
+    """A ``janus.plugin.audiobridge`` handle: typed errors and events, the participant state.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.audiobridge"
     error_class = AudioBridgeError

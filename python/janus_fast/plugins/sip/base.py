@@ -105,7 +105,12 @@ def event_payload(response: JsonDict) -> JsonDict:
 
 
 class SipHandle(PluginClient):
-    """A ``janus.plugin.sip`` handle: typed errors and events, the account and call state."""
+    """A ``janus.plugin.sip`` handle: typed errors and events, the account and call state.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.sip"
     error_class = SipError

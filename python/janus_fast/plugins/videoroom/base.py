@@ -115,7 +115,12 @@ def classify_event(data: JsonDict) -> VideoRoomEventType:
 
 
 class VideoRoomHandle(PluginClient):
-    """A ``janus.plugin.videoroom`` handle: typed errors and events, the participant state."""
+    """A ``janus.plugin.videoroom`` handle: typed errors and events, the participant state.
+
+    Args:
+        **kwargs: Passed to ``JanusPlugin``: ``pc_config``, an aiortc ``RTCConfiguration`` for
+            the PeerConnections this handle makes.
+    """
 
     name = "janus.plugin.videoroom"
     error_class = VideoRoomError
