@@ -18,12 +18,23 @@ MAX_ID = (1 << 64) - 1
 
 
 def is_valid_id(value: Any) -> bool:
-    """Whether ``value`` is a Janus id the core can hold."""
+    """Tell whether ``value`` is a Janus id the core can hold (an int in 1 .. 2**64-1)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def reply_id(reply: Message, what: str) -> int:
-    """``data.id`` of a ``success`` reply to ``what`` (``create``, ``attach``), checked."""
+    """Return the ``data.id`` of a ``success`` reply to ``what``, checked.
+
+    Args:
+        reply: the ``success`` reply.
+        what: the request it answers (``create``, ``attach``), for the error text.
+
+    Returns:
+        The id.
+
+    Raises:
+        ProtocolError: the reply has no valid id (an integer 1 .. 2**64-1).
+    """
     body = reply.json()
     data = body.get("data") if isinstance(body, dict) else None
     value = data.get("id") if isinstance(data, dict) else None

@@ -524,7 +524,7 @@ def _essential_bases(
 
 
 def _class_spec(cls: type[BaseException]) -> Any:
-    """How a pickle names an error class: the class, or the bases of a combined one."""
+    """Name an error class for a pickle: the class, or the bases of a combined one."""
     return cls.__dict__.get("_combined_bases", cls)
 
 

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 
 def redact_url(url: str) -> str:
-    """``url`` fit to show: no user info, no query values (names kept), no fragment."""
+    """Make ``url`` fit to show: no user info, no query values (names kept), no fragment.
+
+    Args:
+        url: any URL, maybe with credentials.
+
+    Returns:
+        The redacted URL (``<malformed URL>`` if it cannot be parsed).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:

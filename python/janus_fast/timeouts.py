@@ -27,7 +27,15 @@ Timeout = float | None | Literal[_OptionTimeout.OPTION_TIMEOUT]
 
 
 def resolve(timeout: Timeout, option: float | None) -> float | None:
-    """``timeout`` in seconds: ``option`` (the connection's ``timeout``) for the default."""
+    """Resolve a typed method's ``timeout`` to seconds.
+
+    Args:
+        timeout: seconds, None (no deadline) or ``OPTION_TIMEOUT``.
+        option: the connection's ``timeout`` option.
+
+    Returns:
+        ``option`` for ``OPTION_TIMEOUT``, else ``timeout`` itself.
+    """
     if timeout is OPTION_TIMEOUT:
         return option
     return timeout

@@ -43,7 +43,7 @@ def _value(row: dict[str, Any] | None, field: str) -> float | None:
 
 
 def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every target of the issue, per loop and janus_fast API, with the measured ratio."""
+    """Evaluate every performance target, per loop and janus_fast API, with the measured ratio."""
     rows = _index(report)
     loops = sorted({row["loop"] for row in report["rows"]})
     results: list[dict[str, Any]] = []

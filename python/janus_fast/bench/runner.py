@@ -367,7 +367,7 @@ def _run_worker(
     options: BenchOptions,
     tick: Callable[[str, int], None],
 ) -> dict[str, Any]:
-    """One worker process; returns its rows by workload (and why, if it failed)."""
+    """Run one worker process; return its rows by workload (and why, if it failed)."""
     command = [
         sys.executable,
         "-m",

@@ -248,7 +248,7 @@ DEFAULT_KEYS = tuple(workload.key for workload in WORKLOADS)
 
 
 def runs_on(workload: Workload, client: str) -> bool:
-    """Whether ``client`` runs ``workload`` (opt-in workloads are janus_fast only)."""
+    """Tell whether ``client`` runs ``workload`` (opt-in workloads are janus_fast only)."""
     return not workload.only or client in workload.only
 
 

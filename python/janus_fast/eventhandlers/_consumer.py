@@ -167,7 +167,7 @@ class BrokerReceiver:
         raise NotImplementedError
 
     def _deliver(self, payload: bytes) -> None:
-        """One broker message: one event or a grouped array of them."""
+        """Publish one broker message: one event or a grouped array of them."""
         self._count("messages")
         try:
             events = decode_payload(payload)

@@ -143,7 +143,7 @@ def gunzip(data: bytes, max_size: int) -> bytes:
 
 
 def basic_auth_ok(header: str | None, username: str, password: str) -> bool:
-    """Whether an ``Authorization`` header carries these Basic credentials (constant time)."""
+    """Check an ``Authorization`` header carries these Basic credentials (constant time)."""
     if header is None:
         return False
     scheme, _, token = header.partition(" ")

@@ -25,7 +25,7 @@ class WsProtocolError(Exception):
 
 
 def accept_key(key: str) -> str:
-    """``Sec-WebSocket-Accept`` for a client's ``Sec-WebSocket-Key``."""
+    """Compute the ``Sec-WebSocket-Accept`` for a client's ``Sec-WebSocket-Key``."""
     digest = hashlib.sha1(key.encode("ascii") + _GUID).digest()  # SHA-1: RFC 6455 says so
     return base64.b64encode(digest).decode("ascii")
 
@@ -40,7 +40,7 @@ def valid_key(key: str | None) -> bool:
 
 
 def frame(opcode: int, payload: bytes = b"") -> bytes:
-    """One final, unmasked frame."""
+    """Encode one final, unmasked frame."""
     length = len(payload)
     if length < 126:
         head = struct.pack("!BB", 0x80 | opcode, length)

@@ -47,7 +47,7 @@ def rendezvous_score(key: str, name: str, weight: float = 1.0) -> float:
 def rendezvous_rank(
     key: str, items: Iterable[_T], name_of: Sequence[str], weight_of: Sequence[float]
 ) -> list[_T]:
-    """``items`` ordered best first for ``key`` (ties, practically impossible, by name)."""
+    """Order ``items`` best first for ``key`` (ties, practically impossible, by name)."""
     scored = [
         (rendezvous_score(key, name, weight), name, index, item)
         for index, (item, name, weight) in enumerate(zip(items, name_of, weight_of, strict=True))

@@ -32,7 +32,7 @@ class ServerMetrics:
         self.state_changes = 0
 
     def observe(self, request: str, outcome: str, seconds: float) -> None:
-        """One request of type ``request`` ended with ``outcome`` after ``seconds``."""
+        """Count a request of type ``request`` that ended with ``outcome`` after ``seconds``."""
         self.requests[(request, outcome)] += 1
         counts = self._histograms.get(request)
         if counts is None:

@@ -52,7 +52,21 @@ class Reconciliation:
 async def walk_server(
     name: str, admin: JanusAdminMonitorClient, limit: float, concurrency: int
 ) -> tuple[list[int], list[HandleRecord]]:
-    """Every session and handle of one server (raises on an Admin failure or the deadline)."""
+    """Collect every session and handle of one server through its Admin API.
+
+    Args:
+        name: the server's name (recorded in each handle record).
+        admin: the server's Admin client.
+        limit: seconds the whole walk may take.
+        concurrency: Admin requests in flight at most.
+
+    Returns:
+        The session ids, and a record per handle (its session, opaque id, plugin ...).
+
+    Raises:
+        asyncio.TimeoutError: the walk did not finish within ``limit``.
+        JanusFastError: listing the sessions failed (a session or handle that fails is skipped).
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def gated(call: Any) -> Any:

@@ -41,7 +41,7 @@ class BrokerStartError(RuntimeError):
 
 
 def _descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from ``/proc/*/task/*/children``)."""
+    """List ``pid`` and every process below it (from ``/proc/*/task/*/children``)."""
     found, todo = [], [pid]
     while todo:
         current = todo.pop()

@@ -56,7 +56,7 @@ def module_folders(modules_dir: Path) -> dict[str, str]:
 
 
 def parse_version_output(text: str) -> str:
-    """``"1.1.2"`` from the ``janus --version`` text (``Janus version: 1102 (1.1.2)``)."""
+    """Extract ``"1.1.2"`` from the ``janus --version`` text (``Janus version: 1102 (1.1.2)``)."""
     match = _VERSION_LINE.search(text)
     if match is None:
         raise JanusInstallError(f"no 'Janus version: N (x.y.z)' line in: {text[:200]!r}")

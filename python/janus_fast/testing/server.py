@@ -367,7 +367,7 @@ class JanusServer:
 
     # -- helpers for tests -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """``GET /janus/info`` over HTTP (stdlib only)."""
+        """Return the server's ``info`` (``GET /janus/info`` over HTTP, stdlib only)."""
         with urllib.request.urlopen(f"{self.http_url}/info", timeout=5) as response:
             result: dict[str, Any] = json.loads(response.read())
             return result
