@@ -26,9 +26,10 @@ logger = logging.getLogger("janus_fast.options")
 class TransportOptions:
     """Every transport and session setting, validated and immutable.
 
-    Built by ``from_kwargs`` from the keyword arguments of a transport (or session). Each field
-    is described by the comment above it in the source; the defaults are the values below. The
-    repr shows header names, never their values.
+    Built by ``from_kwargs`` from the keyword arguments of a transport (or session); the
+    defaults are the values below. What each option does, and its bounds: the Options section
+    of the HTTP, WebSocket and Unix sockets guide (``docs/guide/transports.md``). The repr
+    shows header names, never their values.
     """
 
     #: Default deadline (s) of every request and ``MessageTransaction.get``; None: no deadline.

@@ -219,7 +219,11 @@ def sip_options(address: tuple[str, int], request_uri: str, wait: float = 0.2) -
 
 
 class Kamailio:
-    """One local Kamailio (``with Kamailio() as sip:``): ``sip.port``, ``sip.uri(user)``."""
+    """One local Kamailio (``with Kamailio() as sip:``): ``sip.port``, ``sip.uri(user)``.
+
+    Args:
+        folder: its config folder (default: a new temporary folder, removed on ``stop``).
+    """
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self._own_folder = folder is None
