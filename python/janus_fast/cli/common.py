@@ -21,7 +21,12 @@ EXIT_AUTH = 3
 
 
 class CliError(Exception):
-    """A failure the user gets as one line (with an exit code)."""
+    """A failure the user gets as one line (with an exit code).
+
+    Args:
+        message: the line shown.
+        code: the process exit code (1: error, 2: usage, 3: authentication).
+    """
 
     def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
         super().__init__(message)

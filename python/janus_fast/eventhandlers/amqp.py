@@ -30,7 +30,28 @@ def _aio_pika() -> Any:
 
 
 class AmqpEventReceiver(BrokerReceiver):
-    """Consume rabbitmqevh's events. ``stats()``: ``connects``, ``messages``, ``errors``."""
+    """Consume rabbitmqevh's events. ``stats()``: ``connects``, ``messages``, ``errors``.
+
+    Args:
+        stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
+        host: the broker's host.
+        port: the broker's port.
+        username: the broker user.
+        password: the broker password; never logged or shown.
+        vhost: the broker's virtual host.
+        exchange: rabbitmqevh's ``exchange``: bind an exclusive queue of this receiver's own
+            to it (every receiver gets every event); None: consume ``queue``.
+        exchange_type: the exchange's type, as rabbitmqevh declares it.
+        routing_key: the binding key of the exclusive queue.
+        queue: without ``exchange``, the queue consumed (rabbitmqevh's ``route_key``).
+        prefetch: messages delivered ahead of their ack at most.
+        server: the tag set on every event (``event.server``; None: the event's emitter).
+        reconnect_interval: seconds between attempts to get a lost link back.
+        connect_timeout: seconds ``start()`` waits for the first subscription.
+
+    Raises:
+        InvalidOptionError: a bad port, prefetch or duration, or neither exchange nor queue.
+    """
 
     kind = "AMQP"
 

@@ -42,6 +42,20 @@ class GelfEventReceiver:
     ``protocol`` = ``protocol``. ``stats()``: ``messages``, ``chunked`` (UDP messages
     reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never completed),
     ``pending``, ``connections`` (TCP).
+
+    Args:
+        stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
+        host: the address to listen on.
+        port: the port to listen on (0: a free one, read ``receiver.port`` after ``start()``).
+        protocol: ``tcp`` (NUL-terminated messages) or ``udp`` (datagrams, maybe chunked).
+        server: the tag set on every event (``event.server``; None: the event's emitter).
+        max_message_size: the largest message accepted, also after gzip inflation.
+        max_pending: chunked UDP messages waiting for their other chunks at most.
+        chunk_timeout: seconds a chunked message may wait for its other chunks (then it is
+            counted as ``incomplete``).
+
+    Raises:
+        InvalidOptionError: an unknown protocol, a bad port, size, count or duration.
     """
 
     def __init__(

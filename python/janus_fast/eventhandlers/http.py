@@ -34,6 +34,21 @@ class HttpEventReceiver(ReceiverServer):
     ``stats()``: ``requests``, ``accepted`` (posts answered 200), ``compressed`` (gzip bodies
     among them), ``unauthorized`` (401),
     ``refused`` (other 4xx), ``connections``, ``errors``.
+
+    Args:
+        stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
+        host: the address to listen on.
+        port: the port to listen on (0: a free one, read ``receiver.port`` after ``start()``).
+        path: the only path POSTs are accepted on (404 elsewhere).
+        username: with ``password``, require these Basic credentials (401 otherwise).
+        password: the Basic password; never logged or shown.
+        server: the tag set on every event (``event.server``; None: the event's emitter).
+        max_body_size: the largest body accepted, also after gzip inflation (413 beyond).
+        read_timeout: seconds a request's head, then the rest of the request, may take.
+
+    Raises:
+        InvalidOptionError: a path not starting with ``/``, a port out of range, or a
+            non-positive or infinite ``read_timeout``.
     """
 
     def __init__(

@@ -31,6 +31,23 @@ class MqttEventReceiver(BrokerReceiver):
 
     ``topic`` is mqttevh's ``topic`` (default ``/janus/events``). ``stats()``: ``connects``,
     ``messages``, ``status``, ``errors``.
+
+    Args:
+        stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
+        host: the broker's host.
+        port: the broker's port.
+        topic: mqttevh's ``topic``; ``<topic>/#`` is subscribed.
+        username: the broker user, if it requires one.
+        password: the broker password; never logged or shown.
+        client_id: the MQTT client id (None: one chosen by the client library).
+        qos: the subscription's QoS (0, 1 or 2).
+        max_queued: bound of the client library's incoming queue.
+        server: the tag set on every event (``event.server``; None: the event's emitter).
+        reconnect_interval: seconds between attempts to get a lost link back.
+        connect_timeout: seconds ``start()`` waits for the first subscription.
+
+    Raises:
+        InvalidOptionError: a bad port, QoS, bound or duration.
     """
 
     kind = "MQTT"

@@ -80,6 +80,13 @@ class EventStream:
     """Typed Janus events from any number of receivers, in arrival order.
 
     ``async for event in stream`` until ``close()``; or ``await stream.get(timeout=…)``.
+
+    Args:
+        maxsize: events queued at most; beyond it the oldest is dropped (counted).
+        dedup_window: how many recent events a retransmission is recognised among (0: off).
+
+    Raises:
+        InvalidOptionError: ``maxsize`` < 1 or ``dedup_window`` < 0 (or not integers).
     """
 
     def __init__(self, maxsize: int = 10_000, *, dedup_window: int = 4096) -> None:

@@ -43,6 +43,21 @@ class WebSocketEventReceiver(ReceiverServer):
 
     ``subprotocol``: the one to require (None: accept what the client offers, echoing its first).
     ``stats()``: ``connections``, ``handshakes``, ``refused``, ``messages``, ``pings``, ``errors``.
+
+    Args:
+        stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
+        host: the address to listen on.
+        port: the port to listen on (0: a free one, read ``receiver.port`` after ``start()``).
+        path: the only path upgrades are accepted on.
+        subprotocol: the subprotocol to require (None: accept what the client offers).
+        server: the tag set on every event (``event.server``; None: the event's emitter).
+        max_message_size: the largest (joined) message accepted (close 1009 beyond).
+        read_timeout: seconds the upgrade request, or the rest of a started frame, may take.
+        ping_interval: a connection silent this long is pinged, and closed if it stays silent
+            for another interval.
+
+    Raises:
+        InvalidOptionError: a bad path, port, size or duration.
     """
 
     scheme = "ws"

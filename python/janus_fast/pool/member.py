@@ -51,7 +51,15 @@ def describe(exc: BaseException) -> str:
 
 
 class PoolServer:
-    """One server of a ``JanusPool`` (see the module rule)."""
+    """One server of a ``JanusPool`` (see the module rule).
+
+    Args:
+        spec: the server's URL, name, weight, labels, credentials and admin URL.
+        default_options: transport options of every server (the spec's own override them).
+
+    Raises:
+        InvalidOptionError: a bad transport option.
+    """
 
     def __init__(self, spec: ServerSpec, default_options: dict[str, Any]) -> None:
         self.spec = spec

@@ -33,7 +33,26 @@ class ServerState(StrEnum):
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ServerSpec:
-    """One Janus server: its URL, optional Admin API, weight and labels."""
+    """One Janus server: its URL, optional Admin API, weight and labels.
+
+    The repr redacts URLs and never shows secrets or options.
+
+    Attributes:
+        url: the Janus API URL (the server's shared connection).
+        admin_url: the Admin API URL (session counts, drain, reconcile); needs ``admin_secret``.
+        admin_secret: the Admin API secret.
+        api_secret: Janus's ``api_secret``, if it requires one.
+        token: a Janus token, if it requires one.
+        weight: placement weight (> 0): a server of weight 2 gets about twice the keys and
+            sessions.
+        labels: free-form labels (``{"region": "eu"}``) that ``session(labels=...)`` can require.
+        name: the identity used for placement (default: the redacted URL).
+        options: transport options for this server's shared connection.
+
+    Raises:
+        InvalidOptionError: no URL, a weight that is not a finite number > 0, or an
+            ``admin_url`` without ``admin_secret`` (on construction).
+    """
 
     url: str
     admin_url: str | None = None

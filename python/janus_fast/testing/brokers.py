@@ -201,7 +201,12 @@ class _Broker:
 
 
 class MosquittoBroker(_Broker):
-    """``mosquitto`` on 127.0.0.1:``port`` with password auth (``username``/``password``)."""
+    """``mosquitto`` on 127.0.0.1:``port`` with password auth (``username``/``password``).
+
+    Args:
+        username: the one broker user.
+        password: its password (None: a new random one).
+    """
 
     name = "mosquitto"
     startup_timeout = 10.0
@@ -256,6 +261,10 @@ class RabbitMQBroker(_Broker):
     """``rabbitmq-server`` on 127.0.0.1:``port``: a private node, Mnesia dir and epmd.
 
     It has one user (``username``/``password``) on vhost ``/``. Starting takes several seconds.
+
+    Args:
+        username: the one broker user.
+        password: its password (None: a new random one).
     """
 
     name = "rabbitmq"
