@@ -509,7 +509,7 @@ class AudioBridgeAdministration(AudioBridgeHandle):
             codec: The codec of the forwarded stream (``opus``, ``pcma``, ``pcmu``).
             ptype: The RTP payload type.
             host_family: ``ipv4`` or ``ipv6``, to resolve ``host`` with.
-            always_on: Forward even when nobody is talking (silence).
+            always_on: Forward silence too while the room is empty.
             admin_key: The plugin's ``admin_key``, when forwarding needs one.
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
             **kwargs: Other options (``srtp_suite``, ``srtp_crypto`` …), sent as they are.

@@ -68,8 +68,8 @@ class SipCall(SipAccount):
             srtp_profile: The SRTP profile to offer (with ``srtp``).
             autoaccept_reinvites: Let Janus accept re-INVITEs without asking us.
             refer_id: The transfer this call completes (from a ``TRANSFER`` event).
-            secret: A SIP password for this call (guest accounts).
-            ha1_secret: The same as an HA1 hash.
+            secret: A SIP password, should the INVITE need authentication.
+            ha1_secret: The same password as an HA1 hash.
             authuser: The user name to authenticate with.
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
 
