@@ -97,7 +97,7 @@ class JanusNoSipPlugin(PluginClient):
 
         Args:
             jsep: Our WebRTC offer or answer.
-            info: Opaque context text for the application (optional, Janus keeps it as is).
+            info: Opaque context text the application may add (optional).
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
             srtp_profile: The SRTP profile to offer (with ``srtp``).
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
@@ -129,7 +129,7 @@ class JanusNoSipPlugin(PluginClient):
         Args:
             sdp_type: ``offer`` or ``answer``.
             sdp: The legacy peer's barebone SDP.
-            info: Opaque context text for the application (optional, Janus keeps it as is).
+            info: Opaque context text the application may add (optional).
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
             srtp_profile: The SRTP profile to offer (with ``srtp``).
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
@@ -249,7 +249,7 @@ class JanusNoSipPlugin(PluginClient):
             player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
                 whose tracks are sent; without one, audio is receive-only.
             recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
-            info: Opaque context text for the application (optional, Janus keeps it as is).
+            info: Opaque context text the application may add (optional).
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
             srtp_profile: The SRTP profile to offer (with ``srtp``).
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
@@ -278,7 +278,7 @@ class JanusNoSipPlugin(PluginClient):
 
         Args:
             sdp: The legacy peer's barebone answer.
-            info: Opaque context text for the application (optional, Janus keeps it as is).
+            info: Opaque context text the application may add (optional).
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
 
         Returns:
@@ -316,7 +316,7 @@ class JanusNoSipPlugin(PluginClient):
             player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
                 whose tracks are sent.
             recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
-            info: Opaque context text for the application (optional, Janus keeps it as is).
+            info: Opaque context text the application may add (optional).
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
             srtp_profile: The SRTP profile to offer (with ``srtp``).
             timeout: Seconds to wait for each reply; the session's ``timeout`` option by
