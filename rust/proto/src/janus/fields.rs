@@ -1,7 +1,8 @@
 //! Borrowed, tolerant deserialisation of the Janus routing fields (used by `message`).
 //!
 //! Rule: visit the object once, decode only the routing keys (borrowing strings from the input when
-//! they have no escapes) and check every other value without building it ([`Checked`]); a routing
+//! they have no escapes) and check every other value without building it ([`Checked`]; `jsep`,
+//! whose SDP is full of escapes, is captured and checked in place, [`check_raw`]); a routing
 //! key whose value has an unexpected type reads as absent instead of failing the message. Last
 //! duplicate key wins. The same pass enforces what `orjson.loads` (which `Message.json()` uses)
 //! rejects beyond JSON syntax, so a message that classifies always decodes: a string with a lone
@@ -13,6 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// Most arrays/objects open at once that `orjson.loads` accepts (1025 fail).
 pub(super) const MAX_DEPTH: usize = 1024;
@@ -57,6 +59,142 @@ fn skip_map<'de, A: MapAccess<'de>>(depth: usize, mut map: A) -> Result<(), A::E
 /// Skip the value of a key this visitor does not decode (`depth`: that of the value).
 fn skip_value<'de, A: MapAccess<'de>>(map: &mut A, depth: usize) -> Result<(), A::Error> {
     map.next_value_seed(Checked { depth })
+}
+
+/// Skip a value that is mostly one long string with escapes (`jsep`: its SDP has two per line),
+/// returning its text: serde_json checks its grammar while capturing it (no copy of its strings,
+/// which [`Checked`] would decode into a buffer), then [`check_raw`] applies orjson's further
+/// rules to the captured text in place.
+fn skip_raw<'de, A: MapAccess<'de>>(map: &mut A, depth: usize) -> Result<&'de str, A::Error> {
+    let raw: &'de RawValue = map.next_value()?;
+    let text = raw.get();
+    check_raw(text.as_bytes(), depth).map_err(de::Error::custom)?;
+    Ok(text)
+}
+
+/// serde_json's texts for the surrogate faults its own string parser reports.
+const LONE_SURROGATE: &str = "lone leading surrogate in hex escape";
+const END_OF_ESCAPE: &str = "unexpected end of hex escape";
+/// serde_json's text for a number beyond `f64`.
+const OUT_OF_RANGE: &str = "number out of range";
+
+/// Apply, without copying anything, what `orjson.loads` rejects beyond the JSON grammar to
+/// `text`, one value serde_json already found grammatical at `depth` (the arrays/objects
+/// enclosing it): arrays/objects nested deeper than [`MAX_DEPTH`], a string (key or value) with
+/// a lone or misordered UTF-16 surrogate escape, a number that rounds to an infinite `f64`. The
+/// faults read as serde_json's own texts for them.
+fn check_raw(text: &[u8], depth: usize) -> Result<(), &'static str> {
+    // Without a `\u` anywhere (one vectorised search), no string needs decoding at all.
+    let escapes = memchr::memmem::find(text, b"\\u").is_some();
+    let mut depth = depth;
+    let mut i = 0;
+    while let Some(&byte) = text.get(i) {
+        match byte {
+            b'"' => i = check_string(text, i + 1, escapes)?,
+            b'[' | b'{' => {
+                if depth >= MAX_DEPTH {
+                    return Err(TOO_DEEP);
+                }
+                depth += 1;
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = text[i..]
+                    .iter()
+                    .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .map_or(text.len(), |n| i + n);
+                check_number(&text[i..end])?;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Check the string whose text starts at `start` (after its opening quote); returns the index
+/// after its closing quote. `escapes`: the text has `\u` escapes somewhere (else the string is
+/// only jumped over, quote to quote). Only `\u` escapes are decoded (four hex digits, in place).
+fn check_string(text: &[u8], start: usize, escapes: bool) -> Result<usize, &'static str> {
+    let mut i = start;
+    if !escapes {
+        // The next quote not escaped by an odd run of backslashes ends the string.
+        while let Some(at) = memchr::memchr(b'"', &text[i..]) {
+            let at = i + at;
+            let backslashes = text[start..at]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if backslashes % 2 == 0 {
+                return Ok(at + 1);
+            }
+            i = at + 1;
+        }
+        return Ok(text.len()); // not reached: serde_json checked the grammar
+    }
+    loop {
+        let Some(at) = memchr::memchr2(b'"', b'\\', &text[i..]) else {
+            return Ok(text.len()); // not reached: serde_json checked the grammar
+        };
+        let at = i + at;
+        if text[at] == b'"' {
+            return Ok(at + 1);
+        }
+        if text.get(at + 1) != Some(&b'u') {
+            i = at + 2; // a one-character escape
+            continue;
+        }
+        let unit = hex4(text, at + 2);
+        i = at + 6;
+        if (0xDC00..=0xDFFF).contains(&unit) {
+            return Err(LONE_SURROGATE); // a trailing surrogate first
+        }
+        if !(0xD800..=0xDBFF).contains(&unit) {
+            continue;
+        }
+        // A leading surrogate: a trailing one must follow at once.
+        if text.get(i) != Some(&b'\\') || text.get(i + 1) != Some(&b'u') {
+            return Err(END_OF_ESCAPE);
+        }
+        if !(0xDC00..=0xDFFF).contains(&hex4(text, i + 2)) {
+            return Err(LONE_SURROGATE);
+        }
+        i += 6;
+    }
+}
+
+/// The four hex digits at `at` (serde_json checked they are hex digits); 0 if cut short.
+fn hex4(text: &[u8], at: usize) -> u32 {
+    text.get(at..at + 4).map_or(0, |digits| {
+        digits.iter().fold(0, |n, &d| {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => 0,
+            };
+            n << 4 | u32::from(v)
+        })
+    })
+}
+
+/// A number serde_json would hold: an integer within `i64`/`u64`, or else one whose `f64`
+/// (correctly rounded, as serde_json's `float_roundtrip` parse) is finite.
+fn check_number(number: &[u8]) -> Result<(), &'static str> {
+    let integer = !number.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if integer && number.len() <= 18 {
+        return Ok(()); // at most 18 characters: always within i64
+    }
+    let text = std::str::from_utf8(number).map_err(|_| OUT_OF_RANGE)?;
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(()),
+        _ => Err(OUT_OF_RANGE),
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Checked {
@@ -403,7 +541,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
                     m.plugin = pd.plugin;
                     m.plugin_error = pd.error;
                 }
-                Key::Jsep => m.has_jsep = !matches!(map.next_value_seed(at)?, Scalar::Null),
+                Key::Jsep => m.has_jsep = skip_raw(&mut map, inner)? != "null",
                 _ => skip_value(&mut map, inner)?,
             }
         }

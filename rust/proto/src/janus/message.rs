@@ -511,6 +511,86 @@ mod tests {
         }
     }
 
+    /// Skipped values are checked in place (nothing copied): every string, number and nesting
+    /// fault reads exactly as serde_json's own parser reports it, accepted values stay
+    /// accepted, wherever the value sits (top level, inside `jsep`, inside `plugindata.data`,
+    /// as a key).
+    #[test]
+    fn skipped_values_are_checked_in_place_as_serde_json_parses_them() {
+        const PIECES: [&str; 12] = [
+            "a",
+            "v=0",
+            r"\r\n",
+            r"\ud800",
+            r"\udc00",
+            r"\udbff\udfff",
+            r"\u0041",
+            r"\\",
+            r#"\""#,
+            r"\u00e9",
+            r"\/",
+            r"\ud83d\ude00",
+        ];
+        const NUMBERS: [&str; 8] = [
+            "0",
+            "-12",
+            "123456789012345678901234567890",
+            "1e308",
+            "1e309",
+            "-2.5e-400",
+            "9",
+            "1797693134862315708145274237317043567981e269",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap()
+        };
+        let reference = |value: &str| -> Result<(), String> {
+            serde_json::from_str::<serde_json::Value>(value)
+                .map(|_| ())
+                .map_err(|e| {
+                    let text = e.to_string();
+                    text[..text.rfind(" at line ").unwrap_or(text.len())].to_owned()
+                })
+        };
+        let ours = |message: &str| -> Result<(), String> {
+            all(message).map(|_| ()).map_err(|e| match e {
+                ProtocolError::InvalidJson(kind) => kind,
+                other => panic!("{other:?}"),
+            })
+        };
+        let mut faults = 0;
+        for _ in 0..4000 {
+            let text: String = (0..next(6)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let string = format!("\"{text}\"");
+            let number = NUMBERS[next(NUMBERS.len())];
+            let value = match next(4) {
+                0 => string.clone(),
+                1 => format!("[{number}, {string}]"),
+                2 => format!("{{{string}: {{\"n\": {number}}}}}"),
+                _ => number.to_owned(),
+            };
+            let expected = reference(&value);
+            faults += usize::from(expected.is_err());
+            for message in [
+                format!(r#"{{"janus":"event","x":{value}}}"#),
+                format!(r#"{{"janus":"event","jsep":{{"type":"offer","sdp":{value}}}}}"#),
+                format!(
+                    r#"{{"janus":"event","plugindata":{{"plugin":"p","data":{{"y":{value}}}}}}}"#
+                ),
+            ] {
+                assert_eq!(ours(&message), expected, "{message}");
+            }
+        }
+        assert!(
+            faults > 500,
+            "the generator must produce faults too ({faults})"
+        );
+    }
+
     #[test]
     fn orjson_rules_numbers() {
         for ok in [
