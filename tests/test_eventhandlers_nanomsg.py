@@ -99,7 +99,8 @@ async def test_echotest_session_over_the_nanomsg_transport_gives_typed_events(
     assert created.transport["transport"] == "janus.transport.nanomsg"
     assert {e.server for e in events} == {"nn-a"}
     stats = receiver.stats()
-    assert stats["connections"] == 1 and stats["invalid"] == 0
+    # one connection per Janus start (ensure_nanomsg_transport may have restarted it)
+    assert stats["connections"] >= 1 and stats["invalid"] == 0
     # grouping = true: one nanomsg message may carry several events
     assert 0 < stats["messages"] <= receiver.stream.stats()["received"]
     assert receiver.address is None  # the private IPC folder is gone

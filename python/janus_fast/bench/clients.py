@@ -18,7 +18,7 @@ LABELS = {
 LOOPS = ("asyncio", "uvloop")
 ENV_API_SECRET = "JANUS_FAST_BENCH_API_SECRET"
 ENV_TOKEN = "JANUS_FAST_BENCH_TOKEN"
-#: JSON object: transport (``unix``, ``mqtt``, ``amqp``, ``pool1``, ``pool3``) → URL.
+#: JSON object: transport (``unix``, ``mqtt``, ``amqp``, ``nanomsg``, ``pool1``, ``pool3``) → URL.
 ENV_URLS = "JANUS_FAST_BENCH_URLS"
 
 

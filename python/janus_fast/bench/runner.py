@@ -142,7 +142,7 @@ def run_benchmark(
 def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]:
     """Start the local Janus and, for W9's pool of three, two more.
 
-    The Unix-socket, MQTT and RabbitMQ transports and their brokers are started only when a
+    The Unix-socket, Nanomsg, MQTT and RabbitMQ transports and their brokers are started only when a
     selected W10 row needs them; every process is stopped by ``stack`` (by pid).
 
     Returns:
@@ -150,7 +150,8 @@ def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]
     """
     from janus_fast.testing import JanusConfig, JanusServer
     from janus_fast.testing.brokers import MosquittoBroker, RabbitMQBroker
-    from janus_fast.testing.config import BrokerAPI
+    from janus_fast.testing.config import BrokerAPI, NanomsgAPI, nanomsg_addresses
+    from janus_fast.testing.nanomsg import ensure_nanomsg_transport
 
     settings: dict[str, Any] = dict(LOCAL_JANUS)
     extra: dict[str, str] = {}
@@ -165,9 +166,14 @@ def _start_local(stack: Any, transports: set[str]) -> tuple[Any, dict[str, str]]
         extra[scheme] = f"{scheme}://{broker.username}:{broker.password}@127.0.0.1:{broker.port}/"
     if "unix" in transports:
         settings["unix_socket"] = "SOCK_SEQPACKET"
+    if "nanomsg" in transports:
+        settings["nanomsg_api"] = NanomsgAPI(admin=False)
     server = stack.enter_context(JanusServer(JanusConfig(**settings)))
     if "unix" in transports:
         extra["unix"] = server.unix_url
+    if "nanomsg" in transports:
+        ensure_nanomsg_transport(server)
+        extra["nanomsg"] = f"nanomsg+{nanomsg_addresses(server.config, server.folder)[0]}"
     if "pool3" in transports:
         others = [
             stack.enter_context(JanusServer(JanusConfig(**LOCAL_JANUS)))  # type: ignore[arg-type]

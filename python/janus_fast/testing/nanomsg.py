@@ -4,13 +4,17 @@ Rule: Janus 1.1.2 starts the Nanomsg transport's service thread before it marks 
 initialized, and the thread ends at once when it looks first (its log then says ``Nanomsg thread
 ended`` right after ``Nanomsg thread started``): the socket stays bound and nobody ever answers.
 That is read from Janus's own log, from the last time it loaded the transport on (the log file is
-appended across restarts), never guessed; a dead transport is restarted a bounded number of times.
+appended across restarts), never guessed; below ``debug_level`` 4 the log does not say, so a
+``ping`` is sent on the Janus API socket instead (it needs the socket free: NN_PAIR takes one
+client). A dead transport is restarted a bounded number of times.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 
+from janus_fast.testing.config import nanomsg_addresses
 from janus_fast.testing.server import JanusServer, JanusStartError
 
 _LOADING = "Loading transport plugin 'libjanus_nanomsg.so'"
@@ -20,6 +24,10 @@ _ENDED = "Nanomsg thread ended"
 #: How long to wait for both start lines in the log, and then for a dead thread's last line.
 _LOG_LIMIT = 5.0
 _SETTLE = 0.1
+#: Janus's ``LOG_INFO``: the level from which the thread's start and end are logged.
+_LOG_INFO = 4
+#: How long the ``ping`` probe waits for the socket and for the pong (seconds).
+_PROBE_LIMIT = 2.0
 
 
 def _current_run(server: JanusServer) -> str:
@@ -39,8 +47,11 @@ def nanomsg_thread_alive(server: JanusServer) -> bool:
 
     Returns:
         False when the log of the current run says the thread ended (or never shows it start
-        within a few seconds), True otherwise.
+        within a few seconds), or, below ``debug_level`` 4, when a ``ping`` gets no pong; True
+        otherwise.
     """
+    if server.config.debug_level < _LOG_INFO:
+        return _answers_ping(nanomsg_addresses(server.config, server.folder)[0])
     deadline = time.monotonic() + _LOG_LIMIT
     while True:
         run = _current_run(server)
@@ -53,6 +64,24 @@ def nanomsg_thread_alive(server: JanusServer) -> bool:
         return _ENDED not in run  # initialized first: the thread saw it
     time.sleep(_SETTLE)  # the thread looked first: give a dead one time to say so
     return _ENDED not in _current_run(server)
+
+
+def _answers_ping(address: str) -> bool:
+    """Send a Janus ``ping`` on a fresh NNG Pair0 socket; True on a pong within the limit."""
+    pynng = importlib.import_module("pynng")
+    limit_ms = int(_PROBE_LIMIT * 1000)
+    with pynng.Pair0(recv_timeout=limit_ms, send_timeout=limit_ms) as sock:
+        sock.dial(address, block=False)
+        deadline = time.monotonic() + _PROBE_LIMIT
+        while not sock.pipes:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        try:
+            sock.send(b'{"janus":"ping","transaction":"nanomsg-probe"}')
+            return b'"pong"' in sock.recv()
+        except pynng.NNGException:  # Timeout: nobody reads the socket
+            return False
 
 
 def ensure_nanomsg_transport(server: JanusServer, attempts: int = 5) -> JanusServer:

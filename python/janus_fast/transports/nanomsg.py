@@ -6,12 +6,14 @@ with an NNG ``Pair0`` socket (NNG speaks nanomsg's SP wire protocol) from the op
 nanomsg message, both ways. Requests are encoded by the Rust ``JanusCore`` with their ids in the
 body and handed to the socket without blocking; NNG's send buffer (``queue_size``, at most 8192
 messages) is the bounded queue, and a full one raises ``QueueFullError``. A request longer than
-Janus reads (``MAX_REQUEST_SIZE``) is refused before it is sent with ``InvalidMessageError``. One
-supervised reader task feeds every message to the core; pynng's own threads reach the event loop
-only through ``call_soon_threadsafe``. A connection counts as open once Janus answered a ``ping``
-on it (NN_PAIR takes one client: Janus drops a second one at once, which is reported as such).
-A lost connection (Janus closed it, no pong within ``ping_timeout``) is recovered by the shared
-``Reconnector`` (``transports/_recovery.py``): backoff, bounded outage queue, claim or re-create.
+Janus reads (``MAX_REQUEST_SIZE``) is refused before it is sent with ``InvalidMessageError``.
+Reading needs no thread: the event loop watches NNG's receive descriptor (``recv_fd``, readable
+while a message waits) and takes what is there without blocking, one dispatch pass per batch.
+pynng's own threads (pipe notices) reach the event loop only through ``call_soon_threadsafe``. A
+connection counts as open once Janus answered a ``ping`` on it (NN_PAIR takes one client: Janus
+drops a second one at once, which is reported as such). A lost connection (Janus closed it, no
+pong within ``ping_timeout``) is recovered by the shared ``Reconnector``
+(``transports/_recovery.py``): backoff, bounded outage queue, claim or re-create.
 """
 
 from __future__ import annotations
@@ -54,15 +56,13 @@ SCHEMES = ("nanomsg+ipc", "nanomsg+tcp")
 MAX_REQUEST_SIZE = 8191
 #: NNG's largest send buffer (messages).
 _MAX_SEND_BUFFER = 8192
-#: Messages read per wake-up, after the awaited one, before a dispatch pass.
+#: Messages read per wake-up before a dispatch pass (the descriptor stays readable).
 _READS_PER_WAKE = 64
 #: How often NNG redials while a connection is being opened (milliseconds).
 _REDIAL_MIN_MS = 50
 _REDIAL_MAX_MS = 500
 #: ``sun_path`` holds 108 bytes with its NUL.
 _MAX_IPC_PATH = 107
-#: How long ``disconnect()`` waits for the reader task to see its socket closed.
-_READER_EXIT_LIMIT = 2.0
 
 
 def _pynng() -> Any:
@@ -119,14 +119,15 @@ def parse_nanomsg_url(url: str) -> str:
 class _Link:
     """One NNG socket and what the transport knows of it (identity says which is current)."""
 
-    __slots__ = ("down", "reader", "sock", "up")
+    __slots__ = ("down", "fd", "sock", "up")
 
     def __init__(self, sock: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.sock = sock
         #: Set when the first pipe to Janus is up / when a pipe to Janus went away.
         self.up: asyncio.Future[None] = loop.create_future()
         self.down: asyncio.Future[None] = loop.create_future()
-        self.reader: asyncio.Task[None] | None = None
+        #: NNG's receive descriptor while the loop watches it.
+        self.fd: int | None = None
 
 
 def _set(future: asyncio.Future[None]) -> None:
@@ -219,8 +220,9 @@ class JanusTransportNanomsg(RecoveringTransport):
         link = _Link(sock, loop)
         sock.add_post_pipe_connect_cb(functools.partial(_notify, loop, self._on_pipe_up, link))
         sock.add_post_pipe_remove_cb(functools.partial(_notify, loop, self._on_pipe_down, link))
-        link.reader = self._spawn(self._read(link))
         try:
+            link.fd = sock.recv_fd
+            loop.add_reader(link.fd, self._on_readable, link)
             sock.dial(self._address, block=False)
             async with timeout(options.connect_timeout):
                 await link.up
@@ -264,10 +266,7 @@ class JanusTransportNanomsg(RecoveringTransport):
 
     async def _disconnect(self) -> None:
         self._recovery.stop(ConnectionClosedError(None, "transport disconnected"))
-        reader = self._link.reader if self._link is not None else None
         self._close_socket()
-        if reader is not None and not reader.done():
-            await asyncio.wait((reader,), timeout=_READER_EXIT_LIMIT)
 
     def _close_socket(self) -> None:
         """Drop the current link, if any, with its pinger (NNG discards what it still holds)."""
@@ -278,7 +277,11 @@ class JanusTransportNanomsg(RecoveringTransport):
 
     def _close_link(self, link: _Link) -> None:
         _set(link.down)
-        link.sock.close()  # the reader's pending receive ends with ``Closed``
+        fd, link.fd = link.fd, None
+        loop = self._loop
+        if fd is not None and loop is not None and not loop.is_closed():
+            loop.remove_reader(fd)  # before NNG closes the descriptor
+        link.sock.close()
         if link.up.done() is False:
             link.up.cancel()
 
@@ -292,28 +295,29 @@ class JanusTransportNanomsg(RecoveringTransport):
             self._link_lost(link, "Janus closed the nanomsg connection")
 
     # -- reading ---------------------------------------------------------------------------------
-    async def _read(self, link: _Link) -> None:
-        """The link's one reader: every message to the core, one dispatch pass per batch."""
+    def _on_readable(self, link: _Link) -> None:
+        """Take what NNG holds for ``link`` (a bounded batch), then one dispatch pass."""
+        if link.fd is None:
+            return
         pynng = self._pynng
         sock = link.sock
         core = self._core
-        try:
-            while True:
-                core.receive_message(await sock.arecv())
-                for _ in range(_READS_PER_WAKE):
-                    try:
-                        data = sock.recv(block=False)
-                    except pynng.TryAgain:
-                        break
-                    core.receive_message(data)
-                self._dispatch()
-        except pynng.Closed:
-            return
-        except pynng.NNGException as exc:
-            self._link_lost(link, f"reading the nanomsg socket failed: {exc}")
-        except Exception as exc:  # a bug past the core: the link is dropped, never silently dead
-            logger.exception("the nanomsg reader of %s failed", self._base_url)
-            self._link_lost(link, f"the reader failed: {type(exc).__name__}")
+        got = False
+        lost: str | None = None
+        for _ in range(_READS_PER_WAKE):
+            try:
+                data = sock.recv(block=False)
+            except pynng.TryAgain:
+                break
+            except pynng.NNGException as exc:
+                lost = f"reading the nanomsg socket failed: {exc}"
+                break
+            core.receive_message(data)
+            got = True
+        if got:
+            self._dispatch()
+        if lost is not None:
+            self._link_lost(link, lost)
 
     # -- writing ---------------------------------------------------------------------------------
     def _write(self, data: bytes) -> None:
