@@ -9,20 +9,24 @@ restarted Janus (typed errors, then recovery) and a stopped one (typed give-up).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pynng
 import pytest
 
 from janus_fast import (
     ConnectionClosedError,
+    Expect,
     InvalidURLError,
     JanusPlugin,
     JanusSession,
     JanusTransport,
+    QueueFullError,
     SessionLostError,
     TransportError,
 )
@@ -295,3 +299,60 @@ async def test_stopped_janus_gives_up_with_a_typed_error(
     assert session.transport.session_count == 0
     assert "not-in-logs" not in caplog.text
     await session.transport.disconnect()
+
+
+async def test_a_dropped_connection_to_a_running_janus_is_recovered_and_sessions_claimed(
+    nn_janus: JanusServer,
+) -> None:
+    api, _ = urls(nn_janus)
+    session = JanusSession(base_url=api, **_FAST_RECOVERY)
+    transport = session.transport
+    assert isinstance(transport, JanusTransportNanomsg)
+    events: list[ConnectionEvent] = []
+    transport.on_connection_event(events.append)
+    async with session:
+        await session.create()
+        session_id = session.id
+        echo = EchoTest()
+        await echo.attach(session)
+        [pipe] = transport._link.sock.pipes  # the connection itself, as a network drop cuts it
+        pipe.close()
+        await eventually(lambda: any(e.kind == "reconnected" for e in events))
+        assert events[0].kind == "disconnected"
+        # Janus kept the session (one transport session for the socket): it was claimed.
+        assert session.id == session_id and transport.session_count == 1
+        reply = await echo.request({"audio": True})
+        assert reply["plugindata"]["data"]["result"] == "ok"
+        await echo.destroy()
+
+
+async def test_the_send_buffer_is_bounded_by_queue_size(tmp_path: Path) -> None:
+    """A stand-in NN_PAIR peer answers the connect probe, then reads nothing (a real Janus
+    always reads): requests back up into NNG's send buffer until ``QueueFullError``."""
+    address = f"ipc://{tmp_path}/stuck.ipc"
+    peer = pynng.Pair0(listen=address, recv_buffer_size=1)
+    try:
+        transport = JanusTransport.create_transport(
+            f"nanomsg+{address}", config={"queue_size": 4, "timeout": 5.0, "ping_interval": None}
+        )
+        connecting = asyncio.ensure_future(transport.connect())
+        probe = json.loads(await peer.arecv())
+        await peer.asend(
+            json.dumps({"janus": "pong", "transaction": probe["transaction"]}).encode()
+        )
+        await asyncio.wait_for(connecting, 5)
+        pending = []
+        with pytest.raises(QueueFullError, match="queue_size"):
+            for _ in range(1000):  # ~8 MB: more than the kernel and NNG buffer between them
+                request = {"janus": "ping", "pad": "x" * 8000}
+                pending.append(asyncio.ensure_future(transport.send_request(request, Expect.PONG)))
+                await asyncio.sleep(0)
+                for task in pending:
+                    if task.done() and isinstance(task.exception(), QueueFullError):
+                        raise task.exception()  # type: ignore[misc]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await transport.disconnect()
+    finally:
+        peer.close()
