@@ -322,6 +322,55 @@ async def test_restarted_janus_reconnects_and_reports_the_session_lost(
         await transport.disconnect()
 
 
+async def test_removed_socket_path_is_a_typed_error_until_janus_binds_it_again(
+    janus_factory: Callable[..., JanusServer], unix_mode: str
+) -> None:
+    """The socket's path disappears while Janus runs (removed by hand or by a cleaner), then
+    Janus restarts and binds it again: the open connection outlives the path, a new one is a
+    typed error naming the cause, recovery retries through the gap (each failed attempt that
+    same error) and, with ``reconnect_policy="recreate"`` as over WebSocket, the session comes
+    back under its id and its handle is attached again."""
+    janus = janus_factory(unix_socket=unix_mode)
+    path = Path(parse_unix_url(janus.unix_url)[1])
+    session = JanusSession(
+        base_url=janus.unix_url, reconnect_policy="recreate", max_retries=120, **_FAST_RECOVERY
+    )
+    transport = session.transport
+    assert isinstance(transport, JanusTransportUnix)
+    events: list[ConnectionEvent] = []
+    transport.on_connection_event(events.append)
+    loop = asyncio.get_running_loop()
+    try:
+        await session.create()
+        echo = EchoTest()
+        await echo.attach(session)
+        session_id, handle_id = session.id, echo.id
+        path.unlink()  # noqa: ASYNC240
+        assert (await transport.ping())["janus"] == "pong"  # bound to the socket, not the name
+        other = JanusTransport.create_transport(janus.unix_url, config={"connect_timeout": 2})
+        with pytest.raises(TransportError, match="no socket at that path"):
+            await other.connect()
+        assert not other.connected
+        await loop.run_in_executor(None, janus.kill, signal.SIGTERM)
+        await eventually(lambda: any(e.kind == "disconnected" for e in events))
+        # Down, nothing at the path: attempts fail with the typed error and are retried.
+        await eventually(lambda: sum(e.kind == "reconnecting" for e in events) >= 3)
+        errors = [e.error for e in events if e.kind == "reconnecting" and e.attempt > 1]
+        assert errors and all(isinstance(e, TransportError) for e in errors)
+        assert "no socket at that path" in str(errors[-1])
+        with pytest.raises(RequestTimeoutError):  # a deadline shorter than the outage
+            await transport.send_request({"janus": "ping"}, Expect.PONG, timeout=0.3)
+        assert not path.exists() and not any(e.kind == "given_up" for e in events)  # noqa: ASYNC240
+        await loop.run_in_executor(None, janus.start)
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 40)
+        assert session.created and session.id == session_id  # re-created under its id
+        assert echo.id in session.plugin_handles and echo.id != handle_id  # re-attached
+        reply = await echo.request({"audio": True})
+        assert reply["sender"] == echo.id and reply["plugindata"]["data"]["result"] == "ok"
+    finally:
+        await transport.disconnect()
+
+
 async def test_stopped_janus_gives_up_with_a_typed_error(
     janus_factory: Callable[..., JanusServer], unix_mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:

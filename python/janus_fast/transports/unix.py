@@ -12,7 +12,10 @@ connected to Janus's socket so that only Janus can send to it, and removed on ``
 (or when the transport is collected). A lost connection (end of file, a refused send, no pong
 within ``ping_timeout``) is recovered by the same ``Reconnector`` as WebSocket's
 (``transports/_recovery.py``): backoff, bounded outage queue, claim or re-create; this module
-moves packets and reports the connection going down.
+moves packets and reports the connection going down. An open connection outlives its socket's
+path (it is bound to Janus's socket, not to the name); a missing path (Janus stopped or
+restarting) fails a connection attempt with ``TransportError``, which recovery retries until
+Janus binds the path again or ``max_retries`` runs out.
 """
 
 from __future__ import annotations
@@ -263,6 +266,13 @@ class JanusTransportUnix(RecoveringTransport):
                 f"the socket is not {self.socket_type} (Janus's pfunix type setting); "
                 f"use a {other}:// URL"
             )
+        if exc.errno == errno.ENOENT:
+            return (
+                "no socket at that path (Janus is not running, is restarting, or its pfunix "
+                "path setting differs)"
+            )
+        if exc.errno == errno.ECONNREFUSED:
+            return "nobody serves the socket at that path (Janus stopped without removing it)"
         return exc.strerror or str(exc)
 
     def _bind_client(self, sock: socket.socket) -> None:
