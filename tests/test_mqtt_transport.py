@@ -1,6 +1,7 @@
 """The MQTT API transport (``mqtt://``) against a real Janus 1.1.2 whose ``janus.transport.mqtt``
 talks to a real mosquitto (both started once for the module, loopback only): sessions, plugin
-requests native and janus-client style, events, ping/info, 100 concurrent pings, the Admin API
+requests native and janus-client style, events, ping/info, 100 concurrent pings, 64 EchoTest
+requests in flight (none lost: the harness sizes Janus's MQTT publish buffers), the Admin API
 over the admin topics, a cut link and a restarted broker (reconnection), a broker gone for good
 (typed give-up), shared response topics, credentials kept out of logs, reprs and errors.
 """
@@ -8,6 +9,7 @@ over the admin topics, a cut link and a restarted broker (reconnection), a broke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -27,7 +29,7 @@ from _broker_api import (
     wait_janus_ready,
 )
 from janus_fast import JanusSession, JanusTransport
-from janus_fast.errors import InvalidURLError, TransportError
+from janus_fast.errors import InvalidURLError, RequestTimeoutError, TransportError
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import FaultProxy, JanusServer
 from janus_fast.testing.brokers import MosquittoBroker
@@ -134,6 +136,48 @@ async def test_oversized_messages_are_dropped_and_counted(url: str) -> None:
 
 async def test_publishes_in_flight_are_bounded(url: str) -> None:
     await publishes_in_flight_are_bounded(url)
+
+
+async def _echotest_bursts(url: str, bursts: int, in_flight: int) -> int:
+    """``bursts`` rounds of ``in_flight`` EchoTest requests sent at once on 8 handles: how many
+    were answered, stopping after the first burst that lost one (each request has 5 s)."""
+    session = JanusSession(base_url=url)
+    answered = 0
+    async with session:
+        await session.create()
+        handles = [EchoTest() for _ in range(8)]
+        for handle in handles:
+            await handle.attach(session)
+
+        async def one(i: int) -> None:
+            nonlocal answered
+            with contextlib.suppress(RequestTimeoutError):
+                reply = await handles[i % 8].request({"audio": True}, timeout=5)
+                answered += reply["plugindata"]["data"]["result"] == "ok"
+
+        for burst in range(1, bursts + 1):
+            await asyncio.gather(*(one(i) for i in range(in_flight)))
+            if answered < burst * in_flight:
+                break  # lost: the caller's count shows it
+        for handle in handles:
+            await handle.destroy()
+    return answered
+
+
+async def test_64_echotest_requests_in_flight_are_all_answered(
+    url: str, mqtt_janus: JanusServer
+) -> None:
+    """Each EchoTest request makes Janus publish two messages (ack, event) at QoS 1: with 64 in
+    flight, Janus's stock ``max_inflight``/``max_buffered`` (10/100) made its MQTT client drop
+    replies ("return code: -12"); the harness sizes them and every request is answered."""
+    log_start = mqtt_janus.log_path.stat().st_size
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await _echotest_bursts(url, 40, 64) == 40 * 64
+    assert loop.time() - started < 20
+    with mqtt_janus.log_path.open("rb") as log:
+        log.seek(log_start)
+        assert b"Can't publish" not in log.read()
 
 
 async def test_mqtt5_reply_topic_gives_a_client_its_own_replies(

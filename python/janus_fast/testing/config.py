@@ -351,8 +351,8 @@ def _disabled_transports(cfg: JanusConfig) -> list[str]:
 
 #: Janus's MQTT transport: replies and events published at QoS 1 awaiting the broker's PUBACK
 #: at once (stock 10), and held behind them before one is dropped (stock 100).
-MQTT_MAX_INFLIGHT = 10
-MQTT_MAX_BUFFERED = 100
+MQTT_MAX_INFLIGHT = 1024
+MQTT_MAX_BUFFERED = 8192
 
 
 def _mqtt_jcfg(cfg: JanusConfig, server_name: str) -> dict[str, dict[str, JcfgValue]]:
