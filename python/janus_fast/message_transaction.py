@@ -170,10 +170,10 @@ class MessageTransaction:
         else:
             kind = message.get("janus")
         items = self._items
-        if len(items) >= MAX_KEPT_MESSAGES:
-            self._drop_oldest()
         items.append(message)
         self._types.append(kind)
+        if len(items) > MAX_KEPT_MESSAGES:
+            self._drop_oldest()
         waiter = self._waiter
         if waiter is not None:
             wanted = self._waiting_for

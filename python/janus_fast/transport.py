@@ -96,6 +96,12 @@ _MAX_MALFORMED_KINDS = 32
 _INVALID_ERROR_CODE = 0
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001
+#: The kinds of drained items the dispatch pass tests most (module constants: no attribute lookup
+#: per item).
+_COMPLETE = _core.COMPLETE
+_COMPLETE_ERROR = _core.COMPLETE_ERROR
+_STREAM_ITEM = _core.STREAM_ITEM
+_EVENT = _core.EVENT
 #: How long opening a stream may wait for the connection (or a free HTTP connection) when the
 #: ``timeout`` option is None: streams have no reply deadline, their opening still has one.
 STREAM_OPEN_LIMIT = 3600.0
@@ -791,16 +797,16 @@ class JanusTransport(ABC):
     def _dispatch(self) -> None:
         """Hand every completion, stream item and event the core produced to its owner."""
         for kind, target, item in self._core.drain():
-            if kind == _core.COMPLETE:
+            if kind == _COMPLETE:
                 if not target.done():
                     target.set_result(item)
-            elif kind == _core.COMPLETE_ERROR:
+            elif kind == _EVENT:
+                target.deliver(item)
+            elif kind == _STREAM_ITEM:
+                target.put_msg(item)
+            elif kind == _COMPLETE_ERROR:
                 if not target.done():
                     target.set_exception(_error_reply(item))
-            elif kind == _core.STREAM_ITEM:
-                target.put_msg(item)
-            elif kind == _core.EVENT:
-                target.deliver(item)
             elif kind == _core.UNROUTED:
                 self.stats_unrouted += 1
                 if logger.isEnabledFor(logging.DEBUG):
