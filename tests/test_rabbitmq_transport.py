@@ -2,7 +2,8 @@
 ``janus.transport.rabbitmq`` talks to a real rabbitmq-server (both started once for the module,
 loopback only): sessions, plugin requests native and janus-client style, events, ping/info, 100
 concurrent pings, the Admin API over the admin queues, a cut link (reconnection), a broker gone
-for good (typed give-up), a restarted broker (reconnection), clients sharing Janus's exchange,
+for good (typed give-up), the broker restarted under a session with a handle (both the client
+and Janus reconnect, the session and handle go on), clients sharing Janus's exchange,
 credentials kept out of logs, reprs and errors.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from _broker_api import (
+    EchoTest,
     cut_link_is_recovered,
     eventually,
     gone_broker_is_a_typed_give_up,
@@ -26,8 +28,13 @@ from _broker_api import (
     shared_response_topic_counts_unrouted,
     wait_janus_ready,
 )
-from janus_fast import JanusTransport
-from janus_fast.errors import InvalidURLError, TransportError
+from janus_fast import JanusSession, JanusTransport
+from janus_fast.errors import (
+    ConnectionClosedError,
+    InvalidURLError,
+    RequestTimeoutError,
+    TransportError,
+)
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import FaultProxy, JanusServer
 from janus_fast.testing.brokers import RabbitMQBroker
@@ -204,25 +211,37 @@ async def test_wrong_password_is_a_typed_error_without_it(
     assert "Wrong-Pw-77" not in repr(transport)
 
 
-async def test_restarted_broker_is_reconnected(caplog: pytest.LogCaptureFixture) -> None:
-    """``RabbitMQBroker.restart()`` brings the broker back on the same port with the same user:
-    the transport notices the lost link and reconnects (a private broker, so Janus's link to the
-    module's broker is left alone)."""
+async def test_restarted_broker_mid_session_is_reconnected(
+    url: str, rabbitmq: RabbitMQBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The module's rabbitmq-server is restarted by pid (``RabbitMQBroker.restart()``, same
+    port, same user) under a session with a handle: the transport notices the lost link,
+    reconnects and claims the session; Janus's own RabbitMQ client reconnects on its schedule
+    (backoff up to 5 s) and declares its queues again, and the same handle answers."""
     caplog.set_level(logging.DEBUG, "janus_fast")
     events: list[ConnectionEvent] = []
-    with RabbitMQBroker(password=PASSWORD) as broker:
-        port = broker.port
-        transport = JanusTransport.create_transport(
-            _url(broker), config={"connect_timeout": 3, "retry_delay": 0.2, "max_retries": 60}
-        )
-        transport.on_connection_event(events.append)
-        await transport.connect()
-        try:
-            # In this thread: the broker dies with the thread that started it (PDEATHSIG).
-            broker.restart()
-            assert broker.port == port
-            await eventually(lambda: any(e.kind == "reconnected" for e in events), 30)
-            assert events[0].kind == "disconnected"
-        finally:
-            await transport.disconnect()
+    session = JanusSession(base_url=url, retry_delay=0.2, connect_timeout=3, max_retries=60)
+    async with session:
+        await session.create()
+        session.transport.on_connection_event(events.append)
+        echo = EchoTest()
+        await echo.attach(session)
+        session_id, handle_id = session.id, echo.id
+        port = rabbitmq.port
+        # In this thread: the broker dies with the thread that started it (PDEATHSIG).
+        rabbitmq.restart()
+        assert rabbitmq.port == port
+        await eventually(lambda: any(e.kind == "reconnected" for e in events), 30)
+        assert events[0].kind == "disconnected"
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 20
+        while True:  # until Janus is back on the broker
+            try:
+                reply = await echo.request({"audio": True}, timeout=0.5)
+                break
+            except (RequestTimeoutError, ConnectionClosedError, TransportError):
+                assert loop.time() < end, "no reply after the broker restart"
+        assert reply["plugindata"]["data"]["result"] == "ok"
+        assert (session.id, echo.id) == (session_id, handle_id)  # Janus kept them
+        await echo.destroy()
     assert PASSWORD not in caplog.text
