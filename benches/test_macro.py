@@ -170,12 +170,12 @@ def test_pool_smoke() -> None:
 
 
 def test_transports_smoke() -> None:
-    """W10 (opt-in): ping and echotest over WebSocket, Unix socket, MQTT and RabbitMQ of one
-    local Janus (the benchmark starts both brokers)."""
+    """W10 (opt-in): ping and echotest over WebSocket, Unix socket, MQTT, RabbitMQ and Nanomsg
+    of one local Janus (the benchmark starts both brokers)."""
     options = BenchOptions(
         clients=("fast-native",), loops=("uvloop",), workloads=("W10",), smoke=True
     )
     report = run_benchmark(options)
-    rows = _rows_ok(report, [f"W10{letter}" for letter in "abcdefgh"])
-    assert {BY_KEY[key].transport for key in rows} == {"ws", "unix", "mqtt", "amqp"}
+    rows = _rows_ok(report, [f"W10{letter}" for letter in "abcdefghij"])
+    assert {BY_KEY[key].transport for key in rows} == {"ws", "unix", "mqtt", "amqp", "nanomsg"}
     assert "amqp://" not in render_table(report)  # broker credentials stay out of the report
