@@ -264,7 +264,7 @@ class JanusTransport(ABC):
         Args:
             base_url: Janus's URL; ``registered_schemes()`` lists what is registered (built in:
                 ``ws``, ``wss``, ``http``, ``https``, ``unix``, ``unix+seqpacket``,
-                ``unix+dgram``, ``mqtt`` and ``amqp``).
+                ``unix+dgram``, ``mqtt``, ``amqp``, ``nanomsg+ipc`` and ``nanomsg+tcp``).
             api_secret: Janus's ``api_secret``.
             token: a Janus auth token.
             config: transport options (see ``TransportOptions``); unknown keys are logged and
