@@ -419,7 +419,7 @@ def test_an_info_answer_that_is_not_an_object_is_a_protocol_error(body: object) 
     [
         ({"session-timeout": 60}, 60.0),
         ({"session-timeout": 0}, 0.0),
-        ({"session-timeout": -5}, 0.0),
+        ({"session-timeout": -5}, 60),  # invalid: falls back (keepalive stays on)
         ({"session-timeout": "30s"}, 60),
         ({"session-timeout": True}, 60),
         ({"session-timeout": float("nan")}, 60),

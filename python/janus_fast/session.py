@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from janus_fast._core import Expect, Message
+from janus_fast._durations import info_seconds_or
 from janus_fast._ids import reply_id
 from janus_fast.errors import (
     InvalidStateError,
@@ -50,13 +51,11 @@ def session_timeout_of(info: JsonDict) -> float:
         info: The server's ``info`` reply.
 
     Returns:
-        The timeout, clamped to 0..86400; 60 when it is missing or not a number (a hostile or
-        broken server must not stop the keepalive from starting).
+        The timeout, capped at 86400; 60 when it is missing or invalid (not a finite number
+        ≥ 0): the fall-back policy, as a hostile or broken server must not stop the keepalive
+        from starting.
     """
-    value = info.get("session-timeout") if isinstance(info, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return 60
-    return float(min(max(value, 0), 86_400))
+    return info_seconds_or(info, "session-timeout", fallback=60.0)
 
 
 class JanusSession(EventSource):

@@ -35,6 +35,7 @@ import orjson
 
 from janus_fast._compat import timeout_at
 from janus_fast._core import Expect, Message
+from janus_fast._durations import info_seconds
 from janus_fast._ids import reply_id
 from janus_fast.errors import (
     ConnectionClosedError,
@@ -482,20 +483,21 @@ def _json(reply: Message, what: str) -> JsonDict:
 
 
 def _reclaim_timeout(info: JsonDict) -> float:
-    """``reclaim-session-timeout`` from ``info`` (s): a number ≥ 0, missing meaning 0."""
-    value = info.get("reclaim-session-timeout", 0)
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ProtocolError(f"Janus's info has an invalid reclaim-session-timeout: {_short(value)}")
-    return float(value)
+    """Read ``reclaim-session-timeout`` from ``info``, strictly (a bad value is not guessed).
+
+    Args:
+        info: the server's ``info`` answer.
+
+    Returns:
+        Seconds; 0 when missing (Janus keeps no session across a lost connection).
+
+    Raises:
+        ProtocolError: the value is not a finite number ≥ 0: recovery must not decide
+            whether to reclaim sessions from an answer it cannot read.
+    """
+    return info_seconds(info, "reclaim-session-timeout", missing=0.0)
 
 
 def _describe(error: BaseException) -> str:
     """An error's text, or its repr when the text is empty (``RequestTimeoutError`` has none)."""
     return str(error) or repr(error)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
