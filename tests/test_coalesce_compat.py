@@ -117,7 +117,7 @@ async def test_a_server_lying_about_its_version_gets_each_request_once(
         await session.destroy()
         executed = collections.Counter(r["transaction"] for r in fake.executed)
         assert max(executed.values()) == 1
-        assert len(transport._core) == 0
+        assert transport.stats()["pending"] == 0
     finally:
         await transport.disconnect()
         await fake.close()

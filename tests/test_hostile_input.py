@@ -330,8 +330,8 @@ async def test_a_bad_server_chosen_session_id_fails_create_leaving_nothing(bad: 
     with pytest.raises(ProtocolError, match=r"create reply has no valid data\.id"):
         await asyncio.wait_for(create, 5)
     assert not session.created
-    assert transport._sessions == {}
-    assert transport._core.stats()["sessions"] == 0
+    assert transport.session_count == 0 and transport.sessions() == []
+    assert transport.stats()["sessions"] == 0
     await transport.disconnect()
     await fake.close()
 
@@ -352,6 +352,6 @@ async def test_a_bad_server_chosen_handle_id_fails_attach_leaving_nothing(bad: A
         await asyncio.wait_for(attach, 5)
     assert plugin.id is None
     assert session.plugin_handles == {}
-    assert transport._core.stats()["handles"] == 0
+    assert transport.stats()["handles"] == 0
     await transport.disconnect()
     await fake.close()

@@ -164,14 +164,14 @@ async def test_change_room_and_kicks(janus_url: str) -> None:
             assert carol.participant_id is not None
             await admin.kick_participant(first, carol.participant_id, SECRET)
             await kicked.wait()
-            while carol._pc is not None:  # closed on Janus's hangup
+            while carol.peer_connection is not None:  # closed on Janus's hangup
                 await asyncio.sleep(0.02)
             assert carol.room_id is None
             assert await admin.list_participants(first) == []
 
             # kick_all: both PeerConnections closed, the room emptied.
             await admin.kick_all(second, SECRET)
-            while alice._pc is not None or bob._pc is not None:
+            while alice.peer_connection is not None or bob.peer_connection is not None:
                 await asyncio.sleep(0.02)
             while await admin.list_participants(second):
                 await asyncio.sleep(0.02)

@@ -64,11 +64,11 @@ async def test_echotest_media_flows_and_is_recorded(
             await echo.wait_webrtcup()
             counts = await wait_inbound(pc, packets=25)  # echoed back by Janus
             assert counts["audio"] >= 25 and counts["video"] >= 25
-            await echo._recorder.wait(frames=5)  # … decoded and handed to the recorder
+            await echo.recorder.wait(frames=5)  # … decoded and handed to the recorder
         finally:
             await echo.destroy()
         assert pc.connectionState == "closed"  # destroy() closed the PeerConnection
-        assert echo.id is None and echo._pc is None
+        assert echo.id is None and echo.peer_connection is None
     assert record.stat().st_size > 0
     frames = decoded_frames(record)  # the recorder was stopped, so the file is complete
     assert frames["video"] > 0 and frames["audio"] > 0

@@ -8,6 +8,7 @@ nothing sent) and every PeerConnection is closed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from _media import (
     no_default_stun,  # noqa: F401  (autouse fixture)
     no_stun,
 )
+from janus_fast._compat import timeout as deadline
 from janus_fast.media import (
     add_remote_candidates,
     local_jsep,
@@ -117,14 +119,18 @@ async def test_candidates_before_the_remote_description_are_kept(
             "sdpMLineIndex": 0,
             "candidate": "candidate:9 1 udp 2130706431 192.0.2.2 45678 typ host",
         }
-        await plugin._on_message({"janus": "trickle", "candidate": janus_candidate})
-        await plugin._on_message({"janus": "trickle", "candidate": {"completed": True}})
-        assert plugin._trickled == [janus_candidate, {"completed": True}]  # no PC yet
+        plugin.deliver({"janus": "trickle", "candidate": janus_candidate})
+        plugin.deliver({"janus": "trickle", "candidate": {"completed": True}})
+        async with deadline(5):
+            while plugin.pending_candidates < 2:  # delivered in order by the handle's inbox
+                await asyncio.sleep(0.005)
+        assert plugin.pending_candidates == 2  # no PC yet: both kept
+        assert plugin.peer_connection is None
 
         offer = local_jsep(remote, candidates=False)
         assert "a=candidate" not in offer["sdp"]
         await plugin.on_receive_jsep(offer)
-        assert plugin._trickled is None
+        assert plugin.pending_candidates == 0
         assert "192.0.2.2 45678 typ host" in plugin.pc.remoteDescription.sdp
         assert "a=end-of-candidates" in plugin.pc.remoteDescription.sdp
 
@@ -134,7 +140,7 @@ async def test_candidates_before_the_remote_description_are_kept(
     finally:
         await plugin.destroy()
         await remote.close()
-    assert plugin._pc is None
+    assert plugin.peer_connection is None
 
 
 def test_importing_janus_fast_media_imports_no_media_library() -> None:

@@ -79,7 +79,7 @@ async def test_two_handles_bridge_media(janus_url: str, tmp_path: Path) -> None:
             assert mjr_header(base, "user").startswith(b"MJR00002")
 
             assert (await alice.hangup())["event"] == "hangingup"
-            assert alice._pc is None
+            assert alice.peer_connection is None
             await bob_ears.until(lambda ears: ears.level(0.4, ALICE_HZ) < SILENT)
         finally:
             await alice.destroy()

@@ -94,7 +94,7 @@ async def test_call_through_kamailio_both_hear(
 
             bob_pc = bob.pc
             await alice.hangup()
-            assert alice._pc is None and not alice.in_call
+            assert alice.peer_connection is None and not alice.in_call
             assert (await hangups.get())["code"] == 200  # the BYE reached bob
             while bob_pc.connectionState != "closed":  # Janus hung bob's PeerConnection up
                 await asyncio.sleep(0.02)

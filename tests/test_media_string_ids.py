@@ -74,11 +74,11 @@ async def test_textroom_datachannels_with_string_ids(janus_factory: JanusFactory
             loop = asyncio.get_running_loop()
             started = loop.time()
             with pytest.raises(RequestTimeoutError):
-                await alice._send_datachannel_request(unanswered)
+                await alice.datachannel_request(unanswered)
             assert OPTION * 0.9 <= loop.time() - started < OPTION + 2.0
             started = loop.time()
             with pytest.raises(asyncio.TimeoutError):  # also what janus-client code catches
-                await alice._send_datachannel_request(unanswered, timeout=0.3)
+                await alice.datachannel_request(unanswered, timeout=0.3)
             assert 0.25 <= loop.time() - started < 1.5
 
             await bob.leave_room(room)  # over the DataChannel

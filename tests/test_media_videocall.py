@@ -73,7 +73,7 @@ async def test_two_handle_call_both_sides_receive(
             call = await to_bob.get()
             assert bob.in_call and call["username"] == alice.username
             assert await bob.accept(call["jsep"], player(clip), bob_sink)
-            await asyncio.wait_for(alice._webrtcup_event.wait(), BOUND)
+            await asyncio.wait_for(alice.webrtcup_event.wait(), BOUND)
             await bob_sink.wait(frames=5)  # alice → bob, decoded
             await alice_recorder.wait(frames=5)  # bob → alice, decoded and recorded
             assert await bob.set_media(bitrate=256_000) is True

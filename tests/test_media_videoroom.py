@@ -139,7 +139,9 @@ async def test_publish_subscribe_switch_unpublish(janus_url: str, clip: Path) ->
                 "alice": False,
                 "bob": True,
             }
-            pcs = [handle._pc for handle in handles if handle._pc is not None]
+            pcs = [
+                handle.peer_connection for handle in handles if handle.peer_connection is not None
+            ]
         finally:
             for handle in reversed(handles):  # subscriber first
                 await handle.destroy()

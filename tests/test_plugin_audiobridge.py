@@ -300,7 +300,7 @@ async def test_join_with_ready_made_jsep(janus_url: str) -> None:
             )
             assert data["audiobridge"] == "joined"
             assert data["jsep"]["type"] == "answer" and "opus" in data["jsep"]["sdp"]
-            assert plugin._pc is None  # signalling only: no PeerConnection made here
+            assert plugin.peer_connection is None  # signalling only: no PeerConnection made here
             renegotiated = await plugin.configure(jsep=offer(video=False, direction="sendrecv"))
             assert renegotiated["jsep"]["type"] == "answer"
             hung = await plugin.hangup()

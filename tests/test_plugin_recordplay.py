@@ -88,10 +88,10 @@ async def test_errors_are_typed(janus_url: str) -> None:
             await plugin.play(10**12 + secrets.randbelow(10**6))
         assert isinstance(not_found.value, PluginError)
         assert not_found.value.error_code == NOT_FOUND
-        with pytest.raises(RecordPlayError) as no_offer:
-            await plugin._request({"request": "record", "name": "no offer"}, BOUND)
+        with pytest.raises(PluginError) as no_offer:  # the generic request: a PluginError
+            await plugin.request({"request": "record", "name": "no offer"}, timeout=BOUND)
         assert no_offer.value.error_code == MISSING_ELEMENT
-        assert "SDP offer" in no_offer.value.error_message
+        assert "SDP offer" in no_offer.value.error
         with pytest.raises(RecordPlayError) as no_name:
             await plugin.record("", jsep=offer())
         assert no_name.value.error_code in (MISSING_ELEMENT, 414)

@@ -255,24 +255,30 @@ async def test_declined_and_failed_calls_and_messages(sip_url: str, kamailio: Ka
         assert (await guest.wait_registered())["event"] == "registered"
 
 
-def test_call_state_from_events() -> None:
+async def test_call_state_from_events() -> None:
     """Only a new call starts one: a late event of an ended call (the 200 OK of a re-INVITE
     arrives as ``accepted``) must not revive it (it did: a second hangup then went to Janus,
     which answered 447 or never)."""
     plugin = JanusSipPlugin()
+    fired: list[tuple[Any, dict[str, Any]]] = []
+    for kind in SipEventType:
+        plugin.on_event(kind, lambda payload, kind=kind: fired.append((kind, payload)))
 
-    def event(name: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+    async def event(name: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
         data = {"sip": "event", "call_id": "c1", "result": {"event": name, **fields}}
         response = {"janus": "event", "plugindata": {"plugin": "janus.plugin.sip", "data": data}}
-        return plugin._classify_event(response, data)
+        fired.clear()
+        await plugin.on_receive(response)  # janus-client's public entry for one event
+        (only,) = fired
+        return only
 
-    assert event("incomingcall", username="sip:a@x")[0] is SipEventType.INCOMINGCALL
+    assert (await event("incomingcall", username="sip:a@x"))[0] is SipEventType.INCOMINGCALL
     assert plugin.in_call and plugin.call_id == "c1"
-    assert event("hangup", code=200, reason="OK")[0] is SipEventType.HANGUP
+    assert (await event("hangup", code=200, reason="OK"))[0] is SipEventType.HANGUP
     assert not plugin.in_call
-    assert event("accepted", username="sip:a@x")[0] is SipEventType.ACCEPTED
+    assert (await event("accepted", username="sip:a@x"))[0] is SipEventType.ACCEPTED
     assert not plugin.in_call
-    kind, payload = event("somethingnew", x=1)
+    kind, payload = await event("somethingnew", x=1)
     assert kind is SipEventType.OTHER and payload == {
         "event": "somethingnew",
         "x": 1,

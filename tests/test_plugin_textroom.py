@@ -132,7 +132,7 @@ async def test_datachannel_messages_become_typed_events() -> None:
         "OTHER": 3,
     }
     with pytest.raises(TextRoomError) as caught:  # no DataChannel without setup()
-        await plugin._send_datachannel_request({"textroom": "leave", "room": 1})
+        await plugin.datachannel_request({"textroom": "leave", "room": 1})
     assert "DataChannel" in caught.value.error_message
 
 

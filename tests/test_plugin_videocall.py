@@ -159,12 +159,24 @@ async def test_unexpected_event_shapes_never_raise() -> None:
     assert events.seen[VideoCallEventType.INCOMINGCALL][0]["jsep"]["type"] == "offer"
 
 
-async def test_media_methods_import_aiortc_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "aiortc", None)
-    plugin = JanusVideoCallPlugin()
-    plugin._username = "me"
-    with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
-        await plugin.call("you")
-    plugin._in_call = True
-    with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
-        await plugin.accept({"type": "offer", "sdp": "v=0"})
+async def test_media_methods_import_aiortc_lazily(
+    janus_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered handle, in a call, without the [media] extra: the media methods say so."""
+    async with deadline(20), JanusSession(base_url=janus_url) as session:
+        plugin = await attached(session)
+        assert await plugin.register(username())
+        monkeypatch.setitem(sys.modules, "aiortc", None)
+        with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
+            await plugin.call("you")
+        await plugin.on_receive(  # an incoming call, as Janus delivers it
+            {
+                "janus": "event",
+                "plugindata": {"data": {"videocall": "event", "result": {"event": "incomingcall"}}},
+                "jsep": {"type": "offer", "sdp": "v=0"},
+            }
+        )
+        assert plugin.in_call
+        with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
+            await plugin.accept({"type": "offer", "sdp": "v=0"})
+        await plugin.destroy()

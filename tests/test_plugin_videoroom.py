@@ -327,7 +327,9 @@ async def test_unexpected_event_shapes_never_raise() -> None:
         plugin.on_event("not-an-event", other.append)
 
 
-async def test_media_methods_import_aiortc_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_media_methods_import_aiortc_lazily(
+    janus_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "aiortc", None)  # as if the [media] extra were missing
     plugin = JanusVideoRoomPlugin()
     with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
@@ -336,9 +338,17 @@ async def test_media_methods_import_aiortc_lazily(monkeypatch: pytest.MonkeyPatc
         await plugin.start()
     with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
         _ = plugin.pc
-    plugin._participant_type = ParticipantType.PUBLISHER
-    with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
-        await plugin.publish(object())
+    room = new_room()
+    async with deadline(20), JanusSession(base_url=janus_url) as session:
+        await plugin.attach(session)
+        await plugin.create_room(room)
+        await plugin.join_as_publisher(room, display="lazy")  # a publisher, signalling only
+        assert plugin.participant_type is ParticipantType.PUBLISHER
+        with pytest.raises(ImportError, match=r"janus-fast\[media\]"):
+            await plugin.publish(object())
+        await plugin.leave()
+        await plugin.destroy_room(room)
+        await plugin.destroy()
 
 
 REMOTE_STREAMS = [
