@@ -356,3 +356,27 @@ async def test_the_send_buffer_is_bounded_by_queue_size(tmp_path: Path) -> None:
         await transport.disconnect()
     finally:
         peer.close()
+
+
+async def test_a_hung_janus_is_noticed_by_its_missing_pong_and_recovered(
+    janus_factory: Callable[..., JanusServer],
+) -> None:
+    janus = ensure_nanomsg_transport(janus_factory(nanomsg_api=NanomsgAPI(admin=False)))
+    api, _ = nanomsg_addresses(janus.config, janus.folder)
+    options = {**_FAST_RECOVERY, "ping_interval": 0.2, "ping_timeout": 0.5}
+    session = JanusSession(base_url=f"nanomsg+{api}", **options)
+    events: list[ConnectionEvent] = []
+    session.transport.on_connection_event(events.append)
+    async with session:
+        await session.create()
+        session_id = session.id
+        janus.kill(signal.SIGSTOP)  # the connection stays open; nothing answers
+        try:
+            await eventually(lambda: any(e.kind == "disconnected" for e in events))
+        finally:
+            janus.kill(signal.SIGCONT)
+        disconnected = next(e for e in events if e.kind == "disconnected")
+        assert "no pong" in str(disconnected.error)
+        await eventually(lambda: any(e.kind == "reconnected" for e in events))
+        assert session.id == session_id  # claimed: the same Janus kept it
+        assert (await session.transport.ping())["janus"] == "pong"

@@ -259,7 +259,7 @@ class JanusTransportNanomsg(RecoveringTransport):
             self._rejected += 1
             raise TransportError(
                 f"Janus at {self._base_url} closed the connection at once: its NN_PAIR socket "
-                "serves one client at a time and another one is connected"
+                "serves one client at a time (is another one connected?)"
             )
         error = waiter.exception() if waiter.done() and not waiter.cancelled() else None
         raise TransportError(f"Janus at {self._base_url} did not answer a ping: {error}")
