@@ -3,8 +3,9 @@
 ``JanusServer`` launches the installed ``janus`` binary on free loopback ports from a generated
 config folder; the pytest plugin (entry point ``pytest11``) provides the ``janus_server`` and
 ``janus_factory`` fixtures. ``MosquittoBroker`` and ``RabbitMQBroker`` run real brokers for the
-MQTT/RabbitMQ transports (``BrokerAPI``) and event handlers (``EventHandler``). Nothing here is a
-mock: every instance is a real process.
+MQTT/RabbitMQ transports (``BrokerAPI``) and event handlers (``EventHandler``); ``NanomsgAPI``
+turns Janus's Nanomsg transport on (``janus_fast.testing.nanomsg`` proves it serves). Nothing here
+is a mock: every instance is a real process.
 """
 
 from janus_fast.testing.brokers import BrokerStartError, MosquittoBroker, RabbitMQBroker
@@ -13,6 +14,7 @@ from janus_fast.testing.config import (
     BrokerAPI,
     EventHandler,
     JanusConfig,
+    NanomsgAPI,
     Ports,
     TlsFiles,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "JanusStartError",
     "JanusVersionError",
     "MosquittoBroker",
+    "NanomsgAPI",
     "Ports",
     "RabbitMQBroker",
     "TlsFiles",
