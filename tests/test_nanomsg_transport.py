@@ -35,7 +35,14 @@ from janus_fast.errors import InvalidMessageError, InvalidOptionError, JanusErro
 from janus_fast.events import ConnectionEvent
 from janus_fast.testing import JanusServer
 from janus_fast.testing._ports import pick_free_ports
-from janus_fast.testing.config import JanusConfig, NanomsgAPI, nanomsg_addresses
+from janus_fast.testing.config import (
+    EventHandler,
+    JanusConfig,
+    NanomsgAPI,
+    Ports,
+    nanomsg_addresses,
+    write_config_folder,
+)
 from janus_fast.testing.nanomsg import ensure_nanomsg_transport
 from janus_fast.transports.nanomsg import (
     MAX_REQUEST_SIZE,
@@ -116,6 +123,29 @@ def test_tls_options_are_refused_and_repr_shows_no_credentials() -> None:
     transport = JanusTransportNanomsg("nanomsg+ipc:///x.ipc", api_secret="s3cret", token="t0ken")
     assert "s3cret" not in repr(transport) and "t0ken" not in repr(transport)
     assert repr(transport) == "<JanusTransportNanomsg nanomsg+ipc:///x.ipc disconnected sessions=0>"
+
+
+def test_harness_writes_the_nanomsg_configs_and_refuses_bad_addresses(tmp_path: Path) -> None:
+    ports = Ports(http=1, ws=2, admin_http=3, admin_ws=4)
+    handler = EventHandler("nanomsgevh", "tcp://127.0.0.1:5560", grouping=False)
+    config = JanusConfig(nanomsg_api=NanomsgAPI(), event_handlers=(handler,))
+    write_config_folder(config, tmp_path, ports, "name", tmp_path)
+    main = (tmp_path / "janus.jcfg").read_text()
+    assert "libjanus_nanomsg.so" not in main and "libjanus_nanomsgevh.so" not in main
+    transport = (tmp_path / "janus.transport.nanomsg.jcfg").read_text()
+    api, admin = nanomsg_addresses(config, tmp_path)
+    assert api == f"ipc://{tmp_path}/janus-api.ipc" and f'address = "{api}"' in transport
+    assert f'admin_address = "{admin}"' in transport and "admin_enabled = true" in transport
+    evh = (tmp_path / "janus.eventhandler.nanomsgevh.jcfg").read_text()
+    assert 'address = "tcp://127.0.0.1:5560"' in evh and 'mode = "connect"' in evh
+    assert "backend" not in evh and "grouping = false" in evh
+    off = JanusConfig()
+    write_config_folder(off, tmp_path / "off", ports, "name", tmp_path)
+    assert "libjanus_nanomsg.so" in (tmp_path / "off" / "janus.jcfg").read_text()
+    with pytest.raises(ValueError, match="no Nanomsg transport"):
+        nanomsg_addresses(off, tmp_path)
+    with pytest.raises(ValueError, match="ipc:///path or tcp://host:port"):
+        NanomsgAPI(api="inproc://janus")
 
 
 # -- the Janus API and the Admin API --------------------------------------------------------------

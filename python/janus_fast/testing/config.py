@@ -201,6 +201,18 @@ class NanomsgAPI:
     admin: bool = True
     admin_address: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse an address Janus's Nanomsg transport would not bind.
+
+        Raises:
+            ValueError: an address that is not ``ipc://…`` or ``tcp://…``.
+        """
+        for address in (self.api, self.admin_address):
+            if address is not None and not address.startswith(("ipc:///", "tcp://")):
+                raise ValueError(
+                    f"a nanomsg address is ipc:///path or tcp://host:port, not {address!r}"
+                )
+
 
 @dataclasses.dataclass(frozen=True)
 class JanusConfig:
