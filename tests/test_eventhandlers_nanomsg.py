@@ -1,7 +1,8 @@
 """Janus 1.1.2's Nanomsg event handler (``nanomsgevh``, an NN_PUB socket) into
 ``NanomsgEventReceiver``: session, handle and plugin events of a real EchoTest driven over the
-Nanomsg transport (IPC), the JSEP, WebRTC and media events of real WebRTC (aiortc) over TCP,
-nanomsgevh binding while the receiver dials, and a publisher's garbage counted, never fatal.
+Nanomsg transport (IPC), the JSEP, WebRTC and media events of real WebRTC (aiortc, signalled
+over the Nanomsg transport too) into a receiver on TCP, nanomsgevh binding while the receiver
+dials, and a publisher's garbage counted, never fatal.
 """
 
 from __future__ import annotations
@@ -125,13 +126,17 @@ async def test_jsep_webrtc_and_media_events_of_a_real_echotest_over_tcp(
         assert receiver.address is not None and not receiver.address.endswith(":0")
         janus = janus_factory(
             plugins=("echotest",),
+            nanomsg_api=NanomsgAPI(admin=False),
             event_handlers=(
                 EventHandler("nanomsgevh", receiver.address, events="jsep,webrtc,media"),
             ),
             events={"stats_period": 1},
         )
+        ensure_nanomsg_transport(janus)
         await receiver.wait_connected(10)
-        async with deadline(30), JanusSession(base_url=janus.ws_url) as session:
+        api, _ = nanomsg_addresses(janus.config, janus.folder)
+        # the SDP offer of aiortc's audio+video fits in the Nanomsg transport's 8191 bytes
+        async with deadline(30), JanusSession(base_url=f"nanomsg+{api}") as session:
             echo = JanusEchoTestPlugin(pc_config=no_stun())
             await echo.attach(session)
             try:
