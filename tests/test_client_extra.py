@@ -11,6 +11,7 @@ from _fake_janus import FakeJanus
 from janus_fast import (
     AuthError,
     EventType,
+    JanusAdminMonitorClient,
     JanusPlugin,
     JanusSession,
     JanusTransport,
@@ -97,8 +98,15 @@ async def test_http_long_poll_403_is_an_auth_error(janus_factory: Any) -> None:
     session.on(EventType.LOST, lost.append)
     async with session:
         await session.create()
+        echo = EchoTest()
+        await echo.attach(session)
+        assert session.id is not None and echo.id is not None
         janus.admin_request({"janus": "remove_token", "token": "poll-token"})
-        for _ in range(700):  # the running poll ends after Janus's 30 s idle keepalive at worst
+        # An event for the session ends a poll already waiting (else Janus holds it up to 30 s
+        # before its idle keepalive): the poll after it is the one refused with 403.
+        async with JanusAdminMonitorClient(janus.admin_http_url, janus.admin_secret) as admin:
+            await admin.detach_handle(session.id, echo.id)
+        for _ in range(700):  # bounded even if the detached event were lost (30 s keepalive)
             if lost:
                 break
             await asyncio.sleep(0.05)
