@@ -544,10 +544,11 @@ class JanusTransport(ABC):
     def stats(self) -> dict[str, int]:
         """Counters for monitoring and tests: one new flat dict of ints per call (not hot path).
 
-        Every transport: the core's tables — ``pending`` (requests, streams and deadline watches
-        waiting now), ``completed``, ``expired``, ``cancelled``, ``ended_with_route`` (failed with
-        their session or handle), ``stray_acks``, ``unknown_transactions``, ``sessions``,
-        ``handles``, ``routed_to_handle``, ``routed_to_session``, ``unroutable``, ``malformed``
+        Every transport: the core's tables — ``pending`` (requests and ``send()`` streams open
+        now; a waiting ``MessageTransaction.get`` adds none), ``completed``, ``expired``,
+        ``cancelled``, ``ended_with_route`` (failed with their session or handle),
+        ``stray_acks``, ``unknown_transactions``, ``sessions``, ``handles``,
+        ``routed_to_handle``, ``routed_to_session``, ``unroutable``, ``malformed``
         (messages that did not parse, dropped and logged) — plus ``unrouted`` (messages no
         request, session or handle owned, dropped) and ``open_connections``. The WebSocket
         transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
