@@ -181,3 +181,45 @@ async def test_change_room_and_kicks(janus_url: str) -> None:
                 await plugin.destroy()
             await admin.destroy_room(first, SECRET)
             await admin.destroy_room(second, SECRET)
+
+
+async def test_offers_made_by_janus_are_answered(janus_url: str) -> None:
+    """``generate_offer``: Janus makes the offer in its ``joined`` reply and our PeerConnection
+    answers it (a ``configure`` with the answer) inside ``join``; ``configure(update=True)``
+    makes Janus offer again on the same PeerConnection, answered the same way. Both hear each
+    other before and after the renegotiation."""
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
+        admin = JanusAudioBridgePlugin()
+        await admin.attach(session)
+        room = await admin.create_room(100_000 + secrets.randbelow(10**9), secret=SECRET)
+        alice = JanusAudioBridgePlugin(pc_config=no_stun())
+        await alice.attach(session)
+        alice_ears = ToneListener()
+        bob, bob_ears = await participant(session, room, BOB_HZ, "bob")  # bob offers himself
+        try:
+            joined = await alice.join(
+                room,
+                display="alice",
+                player=player_of(tone_track(ALICE_HZ)),
+                recorder=alice_ears,
+                generate_offer=True,
+            )
+            assert joined["jsep"]["type"] == "offer"  # Janus's offer, answered already
+            pc = alice.peer_connection
+            assert pc.remoteDescription.type == "offer"
+            assert pc.localDescription.type == "answer"
+            await asyncio.wait_for(alice.webrtcup_event.wait(), BOUND)
+            await bob_ears.until(lambda ears: hears(ears, ALICE_HZ))
+            await alice_ears.until(lambda ears: hears(ears, BOB_HZ))
+
+            renegotiated = await alice.configure(update=True)  # Janus offers again
+            assert renegotiated["jsep"]["type"] == "offer"
+            assert alice.peer_connection is pc and pc.signalingState == "stable"
+            assert pc.remoteDescription.sdp != joined["jsep"]["sdp"]  # the new offer applied
+            since = alice_ears.total, bob_ears.total
+            await bob_ears.until(lambda ears: ears.total > since[1] + 25 and hears(ears, ALICE_HZ))
+            await alice_ears.until(lambda ears: ears.total > since[0] + 25 and hears(ears, BOB_HZ))
+        finally:
+            await alice.destroy()
+            await bob.destroy()
+            await admin.destroy_room(room, SECRET)

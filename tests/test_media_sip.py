@@ -131,3 +131,57 @@ async def test_call_to_baresip(sip_url: str, kamailio: Kamailio) -> None:
     assert "incoming rtp for 'audio' established" in log  # Janus's RTP leg reached it
     # Our BYE ended its call (baresip logs a peer's BYE as a reset), before we stopped it.
     assert log.index("session closed: Connection reset by peer") < log.index("signal 15")
+
+
+async def test_reinvite_offer_is_answered_by_the_media_lifecycle(
+    sip_url: str, kamailio: Kamailio
+) -> None:
+    """A re-INVITE with an SDP offer reaches alice as ``updatingcall`` (she asked Janus not to
+    accept re-INVITEs itself): the PeerConnection made by her ``call`` applies the offer and
+    answers it with an ``update``; bob's re-INVITE completes (Janus reports its 200 OK as
+    ``accepted``, with the answer) and both still hear each other."""
+    async with deadline(BOUND), JanusSession(base_url=sip_url) as session:
+        bob_name = f"bob{secrets.token_hex(3)}"
+        alice = await registered(session, kamailio, f"alice{secrets.token_hex(3)}")
+        bob = await registered(session, kamailio, bob_name)
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        bob.on_event(SipEventType.INCOMINGCALL, incoming.put_nowait)
+        reinvited: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        alice.on_event(SipEventType.UPDATINGCALL, reinvited.put_nowait)
+        completed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        bob.on_event(SipEventType.ACCEPTED, completed.put_nowait)  # how Janus reports the 200 OK
+        alice_ears, bob_ears = ToneListener(), ToneListener()
+        try:
+            await alice.call(
+                kamailio.uri(bob_name),
+                player_of(tone_track(ALICE_HZ)),
+                alice_ears,
+                autoaccept_reinvites=False,
+            )
+            call = await incoming.get()
+            await bob.accept(call["jsep"], player_of(tone_track(BOB_HZ)), bob_ears)
+            await alice_ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
+            assert "jsep" not in await completed.get()  # bob's own accept, before the re-INVITE
+            alice_pc = alice.peer_connection
+
+            await bob.update()  # a re-INVITE with a new offer, through Kamailio to alice's leg
+            offer = await reinvited.get()
+            assert offer["jsep"]["type"] == "offer"
+            answer = await completed.get()  # alice's update reached bob in the 200 OK's SDP
+            assert answer["jsep"]["type"] == "answer"
+            assert alice.peer_connection is alice_pc  # the same PeerConnection, renegotiated
+            assert alice_pc.localDescription.type == "answer"
+            assert alice_pc.signalingState == "stable"
+            assert alice.in_call and bob.in_call
+
+            since = {ears: ears.total for ears in (alice_ears, bob_ears)}  # frames after it
+            await bob_ears.until(
+                lambda ears: ears.total > since[ears] + 25 and ears.level(0.4, ALICE_HZ) > HEARD
+            )
+            await alice_ears.until(
+                lambda ears: ears.total > since[ears] + 25 and ears.level(0.4, BOB_HZ) > HEARD
+            )
+            await alice.hangup()
+        finally:
+            await alice.destroy()
+            await bob.destroy()

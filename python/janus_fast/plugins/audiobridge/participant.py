@@ -2,8 +2,10 @@
 
 Rule: ``join`` with a ``player`` and/or ``recorder`` negotiates an audio PeerConnection with
 aiortc (imported on call, ``[media]``) in the join itself and applies Janus's answer before
-returning; with ``jsep=`` it sends the given offer and returns Janus's answer under
-``data["jsep"]``; with neither it only joins (media can follow with ``configure(jsep=…)``).
+returning (with ``generate_offer``: answers Janus's offer in a ``configure``, as ``configure``
+does for an offer Janus makes on a PeerConnection of ours); with ``jsep=`` it sends the given
+offer and returns Janus's answer under ``data["jsep"]``; with neither it only joins (media can
+follow with ``configure(jsep=…)``).
 The room state (``room_id``, ``participant_id`` …) follows Janus's replies: ``joined``,
 ``roomchanged``, ``left``.
 """
@@ -22,8 +24,15 @@ from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 class AudioBridgeParticipant(AudioBridgeHandle):
     """The participant role: ``join``, ``configure``, ``change_room``, ``leave``, ``hangup``."""
 
-    async def _audio_offer(self, player: Any, recorder: Any, trickle: bool) -> JsonDict:
-        """A fresh PeerConnection with ``player``'s audio (or receive-only) and its offer."""
+    async def _audio_pc(self, player: Any, recorder: Any, *, receive_only: bool) -> Any:
+        """Make a fresh PeerConnection sending ``player``'s audio.
+
+        Without ``player``'s audio: receive-only when ``receive_only`` (we offer); else no
+        transceiver (Janus's offer makes its own receive-only one).
+
+        Returns:
+            The PeerConnection.
+        """
         import_aiortc("AudioBridge.join")
         await self._fresh_pc()
         self._setup_media_tracks(None, recorder)
@@ -31,11 +40,34 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         audio = getattr(player, "audio", None) if player is not None else None
         if audio is not None:
             pc.addTrack(audio)
-        else:
+        elif receive_only:
             pc.addTransceiver("audio", direction="recvonly")
         self._player = player
+        return pc
+
+    async def _audio_offer(self, player: Any, recorder: Any, trickle: bool) -> JsonDict:
+        """A fresh PeerConnection with ``player``'s audio (or receive-only) and its offer."""
+        pc = await self._audio_pc(player, recorder, receive_only=True)
         await pc.setLocalDescription(await pc.createOffer())
         return self._jsep(pc, trickle)
+
+    async def _answer_offer(self, data: JsonDict, trickle: bool, timeout: Timeout) -> None:
+        """Answer Janus's offer on our PeerConnection with a ``configure`` carrying the answer.
+
+        The offer came with ``generate_offer``, or with a renegotiation Janus offered.
+
+        Raises:
+            AudioBridgeError: ``data`` has no offer, or Janus refused the ``configure``.
+        """
+        offer = data.get("jsep")
+        if not isinstance(offer, dict) or offer.get("type") != "offer":
+            raise AudioBridgeError(0, "no offer from the AudioBridge (generate_offer)")
+        await self.on_receive_jsep(offer)
+        pc = self.pc
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._send_request({"request": "configure"}, self._jsep(pc, trickle), timeout=timeout)
+        if trickle:
+            await self._send_local_candidates()
 
     async def join(
         self,
@@ -68,7 +100,9 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         """Send ``join``: enter a room; emits ``JOINED``.
 
         With ``player`` or ``recorder`` (and no ``jsep``) the offer is made here (needs
-        ``[media]``) and Janus's answer applied. Options left at None are not sent.
+        ``[media]``) and Janus's answer applied; with ``generate_offer=True`` too, Janus offers
+        and the answer is made here and sent in a ``configure``. Options left at None are not
+        sent.
 
         Args:
             room_id: The room to join.
@@ -93,7 +127,10 @@ class AudioBridgeParticipant(AudioBridgeHandle):
             group: The group to join in a room with groups.
             record: Record our audio.
             filename: Base path of our recording.
-            generate_offer: With ``rtp``: ask Janus for an offer.
+            generate_offer: Janus makes the offer instead of us. With ``player`` or
+                ``recorder``, our PeerConnection answers it in a ``configure`` before
+                returning; with neither, the offer is returned under ``data["jsep"]`` (answer
+                it with ``configure(jsep=answer)``). With ``rtp``: a plain-RTP offer.
             rtp: Join with plain RTP instead of WebRTC (the reply's ``rtp`` says where to
                 send).
             timeout: Seconds to wait for the reply; the session's ``timeout`` option by default.
@@ -104,12 +141,16 @@ class AudioBridgeParticipant(AudioBridgeHandle):
             The reply data (``id``, ``participants`` …; Janus's answer under ``"jsep"``).
 
         Raises:
-            AudioBridgeError: Janus refused the request, or sent no answer to our offer.
+            AudioBridgeError: Janus refused the request, or sent no answer to our offer (no
+                offer, with ``generate_offer``).
             RequestTimeoutError: No reply within ``timeout``.
         """
         offer = jsep
         made_here = jsep is None and (player is not None or recorder is not None)
-        if made_here:
+        janus_offers = made_here and bool(generate_offer) and rtp is None
+        if janus_offers:  # Janus makes the offer: our PeerConnection answers it
+            await self._audio_pc(player, recorder, receive_only=False)
+        elif made_here:
             offer = await self._audio_offer(player, recorder, trickle)
         body = compact(
             {
@@ -139,7 +180,9 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         data = reply_data(reply)
         self._in_room(room_id, display, data)
         self._muted = bool(muted)
-        if made_here:
+        if janus_offers:
+            await self._answer_offer(data, trickle, timeout)
+        elif made_here:
             await self._apply_answer(data, trickle)
         return data
 
@@ -172,7 +215,9 @@ class AudioBridgeParticipant(AudioBridgeHandle):
 
         Emits ``CONFIGURED``. With ``jsep=offer`` (a first negotiation after a plain
         ``join``, or a renegotiation) Janus's answer is returned under ``data["jsep"]``.
-        Options left at None are not sent.
+        When Janus offers instead (``update=True`` on a PeerConnection it offered, see
+        ``generate_offer``) and the PeerConnection is ours, its offer is answered here in a
+        second ``configure``. Options left at None are not sent.
 
         Args:
             muted: Mute or unmute ourselves.
@@ -219,6 +264,10 @@ class AudioBridgeParticipant(AudioBridgeHandle):
             self._muted = muted
         if display is not None:
             self._display_name = display
+        offer = data.get("jsep")
+        ours = jsep is None and self._pc is not None
+        if ours and isinstance(offer, dict) and offer.get("type") == "offer":
+            await self._answer_offer(data, False, timeout)  # ``update=True``: Janus re-offered
         return data
 
     async def change_room(

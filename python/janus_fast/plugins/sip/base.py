@@ -5,7 +5,9 @@ Rule: this module knows the SIP plugin's event shapes (``{"sip": "event", "call_
 ``registered``/``unregistered``/``registration_failed``) and ``call_id``/``in_call`` (from the
 call events). Handlers get the ``result`` with the event's ``call_id`` and jsep added. It sends
 no request. Janus's answer to our offer (``accepted``, ``progress``, ``updated``) is applied to
-the PeerConnection when it arrives; offers are left to ``accept``/``update``.
+the PeerConnection when it arrives; a new call's offer is left to ``accept``, and a re-INVITE's
+offer (``updatingcall``) in a call whose PeerConnection we made is applied and answered by the
+call role.
 """
 
 from __future__ import annotations
@@ -160,8 +162,11 @@ class SipHandle(PluginClient):
             registration.cancel()
 
     def _accept_jsep(self, jsep: JsonDict) -> bool:
-        # Janus's answers to our offers arrive in events; its offers wait for accept()/update().
-        return jsep.get("type") == "answer"
+        # Janus's answers to our offers arrive in events and are applied. Its offers: a new call's
+        # (``incomingcall``) waits for accept(); in a call whose PeerConnection we made, it is a
+        # re-INVITE (``updatingcall``), applied here and answered by ``_on_remote_offer``.
+        kind = jsep.get("type")
+        return kind == "answer" or (kind == "offer" and self._in_call and self._pc is not None)
 
     async def _on_hangup(self, response: JsonDict) -> None:
         self._in_call = False

@@ -3,8 +3,9 @@
 Rule: ``call``/``accept`` negotiate media with aiortc (imported on call, ``[media]``) from a
 ``player``/``recorder``, or send a ready-made ``jsep=``/``answer=`` (signalling only). Janus's
 answer to our offer arrives with ``accepted`` (or ``progress``) and is applied then; the
-``call`` reply is ``calling``. ``hangup`` (the plugin request) closes our PeerConnection; a
-``hangup`` event from the far end closes it too.
+``call`` reply is ``calling``. A re-INVITE's offer (``updatingcall``) in a call whose
+PeerConnection we made is answered here with an ``update``. ``hangup`` (the plugin request)
+closes our PeerConnection; a ``hangup`` event from the far end closes it too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,21 @@ from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 class SipCall(SipAccount):
     """The call part of a SIP handle (on a registered, guest or helper account)."""
+
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        """Answer a re-INVITE's offer (``updatingcall``) already applied to our PeerConnection.
+
+        The answer goes back in an ``update`` request, as Janus asks when it does not accept
+        re-INVITEs itself (``autoaccept_reinvites=False``).
+
+        Args:
+            jsep: Janus's offer (already the remote description).
+        """
+        pc = self._pc
+        if pc is None:
+            return
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._sip_request({"request": "update"}, OPTION_TIMEOUT, self._jsep(pc, False))
 
     async def _media_offer(self, player: Any, recorder: Any, what: str) -> JsonDict:
         import_aiortc(what)
@@ -259,7 +275,7 @@ class SipCall(SipAccount):
     ) -> JsonDict:
         """Send ``update``: renegotiate the call (a re-INVITE) with a new offer.
 
-        Janus's answer comes with ``UPDATED``.
+        Janus 1.1.2 reports the 200 OK as ``ACCEPTED``; its answer is applied then.
 
         Args:
             jsep: The new offer; when None, one is made here from our PeerConnection.
