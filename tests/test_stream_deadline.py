@@ -52,3 +52,51 @@ async def test_a_get_deadline_lives_on_the_stream_entry_and_fails_only_that_get(
         await echo.destroy()
         await session.destroy()
         await session.transport.disconnect()
+
+
+async def test_done_while_a_get_waits_keeps_that_gets_deadline(janus_url: str) -> None:
+    """``done()`` makes the transport forget the stream, with the deadline on its entry: the
+    waiting ``get`` still times out at its own deadline (it never waits forever)."""
+    session = JanusSession(base_url=janus_url)
+    echo = EchoTest()
+    try:
+        await echo.attach(session)
+        transaction = await echo.send({"janus": "message", "body": {"audio": True}})
+        waiting = asyncio.ensure_future(transaction.get({"janus": "never"}, timeout=0.3))
+        await asyncio.sleep(0.05)
+        await transaction.done()
+        with pytest.raises(RequestTimeoutError):
+            await asyncio.wait_for(waiting, 3)
+    finally:
+        await echo.destroy()
+        await session.destroy()
+        await session.transport.disconnect()
+
+
+async def test_concurrent_gets_on_one_stream_each_get_their_message_or_deadline(
+    janus_url: str,
+) -> None:
+    """Two gets waiting on one stream at once: each returns its own message, and one whose
+    message never comes fails at its own deadline (none waits forever)."""
+    session = JanusSession(base_url=janus_url)
+    echo = EchoTest()
+    try:
+        await echo.attach(session)
+        transaction = await echo.send({"janus": "message", "body": {"audio": True}})
+        never = asyncio.ensure_future(transaction.get({"janus": "never"}, timeout=0.5))
+        await asyncio.sleep(0)  # waiting first
+        event, ack = await asyncio.wait_for(
+            asyncio.gather(
+                transaction.get({"janus": "event"}, timeout=5),
+                transaction.get({"janus": "ack"}, timeout=5),
+            ),
+            5,
+        )
+        assert (event["janus"], ack["janus"]) == ("event", "ack")
+        with pytest.raises(RequestTimeoutError):
+            await asyncio.wait_for(never, 3)
+        await transaction.done()
+    finally:
+        await echo.destroy()
+        await session.destroy()
+        await session.transport.disconnect()

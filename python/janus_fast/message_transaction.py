@@ -107,6 +107,7 @@ class MessageTransaction:
     __slots__ = (
         "_deadlines",
         "_error",
+        "_extra_waiters",
         "_first",
         "_items",
         "_loop",
@@ -114,6 +115,8 @@ class MessageTransaction:
         "_taken",
         "_timeout",
         "_types",
+        "_wait_deadline",
+        "_wait_timer",
         "_waiter",
         "_waiting_for",
         "done_called",
@@ -144,6 +147,12 @@ class MessageTransaction:
         self._waiter: asyncio.Future[None] | None = None
         #: The message type the waiting ``get`` needs (None: any); others do not wake it.
         self._waiting_for: str | None = None
+        #: The waiting ``get``'s deadline, and its own timer when the transport cannot hold it.
+        self._wait_deadline: float | None = None
+        self._wait_timer: asyncio.TimerHandle | None = None
+        #: Gets waiting while another one already does (rare): woken by every message, each on
+        #: a timer of its own.
+        self._extra_waiters: list[asyncio.Future[None]] | None = None
         self._error: BaseException | None = None
         self._timeout = timeout
         self._on_done = on_done
@@ -179,6 +188,8 @@ class MessageTransaction:
             wanted = self._waiting_for
             if (wanted is None or kind == wanted) and not waiter.done():
                 waiter.set_result(None)
+        if self._extra_waiters:
+            _wake_all(self._extra_waiters)
 
     def _drop_oldest(self) -> None:
         """The bound is reached: forget the oldest kept message (counted unless a ``get``
@@ -207,6 +218,8 @@ class MessageTransaction:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self._extra_waiters:
+            _wake_all(self._extra_waiters)
 
     def deadline_passed(self) -> None:
         """The deadline the waiting ``get`` gave the transport passed: that ``get`` fails with
@@ -300,24 +313,32 @@ class MessageTransaction:
                 limit = self._timeout if timeout is None else timeout
                 if limit is not None:
                     deadline = loop.time() + limit
+            if self._waiter is not None:  # another get waits already: wait beside it
+                first = self._first
+                await self._wait_beside(waiter, deadline)
+                if self._first != first:
+                    index = max(0, index - (self._first - first))
+                continue
             self._waiter = waiter
             self._waiting_for = wanted_type
+            self._wait_deadline = deadline
             first = self._first
             # The deadline goes on the stream's own entry in the transport's core (replacing
-            # the previous get's; nothing to undo after the wait); a stream without one keeps
-            # a timer of its own.
-            timer: asyncio.TimerHandle | None = None
+            # the previous get's; nothing to undo after the wait); a stream without one (or
+            # released by done() meanwhile) keeps a timer of its own.
             deadlines = self._deadlines
             if (deadlines is None or not deadlines.watch_stream(self, deadline)) and (
                 deadline is not None
             ):
-                timer = loop.call_at(deadline, _expire_waiter, waiter)
+                self._wait_timer = loop.call_at(deadline, _expire_waiter, waiter)
             try:
                 await waiter
             finally:
                 self._waiter = None
+                timer = self._wait_timer
                 if timer is not None:
                     timer.cancel()
+                    self._wait_timer = None
             if self._first != first:  # messages were dropped at the front meanwhile
                 index = max(0, index - (self._first - first))
 
@@ -344,8 +365,10 @@ class MessageTransaction:
                 result = on_done(self)
                 if result is not None:
                     await result
-            return
-        await self.on_done()
+        else:
+            await self.on_done()
+        if self._waiter is not None:  # a get still waits; the transport forgot the stream
+            self._keep_own_deadline()
 
     #: Whether this class keeps the base ``on_done`` (``done()`` then calls the hook directly).
     _plain_on_done: ClassVar[bool] = True
@@ -380,6 +403,33 @@ class MessageTransaction:
                 task = asyncio.ensure_future(result)
                 _RELEASES.add(task)
                 task.add_done_callback(_release_finished)
+        if self._waiter is not None:
+            self._keep_own_deadline()
+
+    async def _wait_beside(self, waiter: asyncio.Future[None], deadline: float | None) -> None:
+        """Wait for any next message (or failure) while another ``get`` holds the main wait,
+        bounded by ``deadline`` on a timer of this wait's own."""
+        extra = self._extra_waiters
+        if extra is None:
+            extra = self._extra_waiters = []
+        extra.append(waiter)
+        loop = self._loop or asyncio.get_running_loop()
+        timer = loop.call_at(deadline, _expire_waiter, waiter) if deadline is not None else None
+        try:
+            await waiter
+        finally:
+            extra.remove(waiter)
+            if timer is not None:
+                timer.cancel()
+
+    def _keep_own_deadline(self) -> None:
+        """The stream was released while a ``get`` waits: the transport no longer holds that
+        get's deadline (it lived on the stream's entry), so a timer of its own does."""
+        waiter, deadline = self._waiter, self._wait_deadline
+        if waiter is None or waiter.done() or deadline is None or self._wait_timer is not None:
+            return
+        loop = self._loop or asyncio.get_running_loop()
+        self._wait_timer = loop.call_at(deadline, _expire_waiter, waiter)
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
         """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
@@ -479,6 +529,13 @@ class _Dropped:
 
 
 _DROPPED: Any = _Dropped()
+
+
+def _wake_all(waiters: list[asyncio.Future[None]]) -> None:
+    """Wake every waiting future of ``waiters`` (the extra gets re-check the stream)."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
 
 
 def _expire_waiter(waiter: asyncio.Future[None]) -> None:
