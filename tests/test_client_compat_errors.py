@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
+import sys
 import warnings
 from collections.abc import Awaitable, Callable
 from types import ModuleType
@@ -234,6 +236,66 @@ async def test_session_connect_refused_is_the_sockets_error(janus_client: Module
     assert isinstance(ours, ConnectionRefusedError) and isinstance(ours, TransportError)
     entered = await failure(JanusSession(base_url=url).__aenter__())  # async with: the same
     assert str(entered) == str(theirs) and isinstance(entered, ConnectionRefusedError)
+
+
+async def test_transport_connect_refused_is_the_sockets_error(janus_client: ModuleType) -> None:
+    """``transport.connect()`` itself (not only through the session): the socket's error."""
+    url = f"ws://127.0.0.1:{refused_port()}"
+    theirs = await failure(janus_client.JanusTransport.create_transport(base_url=url).connect())
+    ours = await failure(JanusTransport.create_transport(url).connect())
+    assert type(theirs) is ConnectionRefusedError
+    assert str(ours) == str(theirs) and ours.args == theirs.args
+    assert isinstance(ours, ConnectionRefusedError) and isinstance(ours, TransportError)
+
+
+async def test_http_connect_failure_is_aiohttps_error(janus_client: ModuleType) -> None:
+    """janus-client's HTTP transport let aiohttp's ``ClientConnectorError`` through: the same
+    class (aiohttp is loaded: janus-client imported it) and text, still a ``TransportError``."""
+    import aiohttp
+
+    port = refused_port()
+    url = f"http://127.0.0.1:{port}/janus"
+    theirs = await create_fails(janus_client, url)
+    ours = await create_fails(janus_fast, url)
+    assert type(theirs) is aiohttp.ClientConnectorError
+    # The bracketed reason is the socket error's text: under uvloop aiohttp's own socket says
+    # "Connect call failed (…)" where uvloop's create_connection says "Connection refused".
+    head = str(theirs).split(" [")[0]
+    assert head == f"Cannot connect to host 127.0.0.1:{port} ssl:default"
+    assert str(ours) == f"{head} [{ours.os_error.strerror}]"
+    if not type(asyncio.get_running_loop()).__module__.startswith("uvloop"):
+        assert str(ours) == str(theirs)
+    assert isinstance(ours, aiohttp.ClientConnectorError) and isinstance(ours, TransportError)
+    assert isinstance(ours, ConnectionRefusedError)
+    assert (ours.host, ours.port, ours.ssl) == (theirs.host, theirs.port, theirs.ssl)
+    assert isinstance(ours.os_error, ConnectionRefusedError)
+    transport = JanusTransport.create_transport(url)  # every request, not only create
+    await transport.connect()
+    try:
+        assert str(await failure(transport.ping())) == str(ours)
+    finally:
+        await transport.disconnect()
+
+
+async def test_http_connect_failure_without_aiohttp_has_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A program that never imported aiohttp gets aiohttp's text on the socket error's class
+    (janus_fast does not import aiohttp for it)."""
+    monkeypatch.delitem(sys.modules, "aiohttp", raising=False)
+    port = refused_port()
+    transport = JanusTransport.create_transport(f"http://127.0.0.1:{port}/janus")
+    await transport.connect()
+    try:
+        error = await failure(transport.ping())
+    finally:
+        await transport.disconnect()
+    assert "aiohttp" not in sys.modules
+    assert isinstance(error, ConnectionRefusedError) and isinstance(error, TransportError)
+    assert type(error).__module__ == "janus_fast.errors"
+    assert re.fullmatch(
+        rf"Cannot connect to host 127\.0\.0\.1:{port} ssl:default \[.*\]", str(error)
+    ), str(error)
 
 
 # -- typed plugin clients ------------------------------------------------------------------------

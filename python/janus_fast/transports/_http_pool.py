@@ -23,6 +23,7 @@ from typing import cast
 from janus_fast._compat import timeout
 from janus_fast._core import HttpResponseReader
 from janus_fast.errors import ConnectionClosedError, ProtocolError, TransportError
+from janus_fast.transports._client_errors import http_connect_error
 
 logger = logging.getLogger("janus_fast.transport.http")
 
@@ -309,8 +310,8 @@ class HTTPConnectionPool:
             raise TransportError(
                 f"connecting to {self.where} timed out after {self._connect_timeout} s"
             ) from None
-        except (OSError, _ssl.SSLError) as exc:
-            raise TransportError(f"cannot connect to {self.where}: {exc}") from None
+        except (OSError, _ssl.SSLError) as exc:  # janus-client's (aiohttp's) class and text
+            raise http_connect_error(exc, self._host, self._port) from None
         finally:
             self._opening -= 1
             if not opened and not self._closed:

@@ -36,6 +36,7 @@ from janus_fast.errors import (
 )
 from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict, info_object
 from janus_fast.transports._batching import ReceiveBatcher
+from janus_fast.transports._client_errors import websocket_connect_error
 from janus_fast.transports._recovering import RecoveringTransport
 from janus_fast.transports._recovery import Reconnector
 from janus_fast.transports._url import parse_url
@@ -234,7 +235,7 @@ class JanusTransportWebsocket(RecoveringTransport):
             ) from None
         except OSError as exc:
             self._abort()
-            raise TransportError(f"cannot connect to {self._base_url}: {exc}") from exc
+            raise websocket_connect_error(exc) from exc  # janus-client's class and text
         except BaseException:
             self._abort()
             raise
