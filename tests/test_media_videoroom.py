@@ -10,6 +10,7 @@ and closes every PeerConnection, player and recorder it opened.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from _media import (
     shared_clip,
     wait_inbound,
 )
-from janus_fast import JanusSession
+from janus_fast import InvalidStateError, JanusSession
 from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusVideoRoomPlugin, VideoRoomEventType
 from janus_fast.testing.config import JanusConfig
@@ -173,3 +174,78 @@ async def test_full_trickle_publish_and_subscribe(
             for handle in (subscriber, publisher):
                 if handle is not None:
                     await handle.destroy()
+
+
+class PausedRenegotiation:
+    """Holds a subscriber inside its next renegotiation, at one of its public steps: applying
+    Janus's offer (``on_receive_jsep``) or sending the answer (``start``), until ``release``;
+    ``entered`` is set when it got there, ``left`` when that step ended (raising or not)."""
+
+    def __init__(self, plugin: JanusVideoRoomPlugin, step: str) -> None:
+        self.entered, self.release, self.left = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        original = getattr(plugin, step)
+
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            if self.entered.is_set():
+                return await original(*args, **kwargs)
+            self.entered.set()
+            try:
+                await self.release.wait()
+                return await original(*args, **kwargs)
+            finally:
+                self.left.set()
+
+        setattr(plugin, step, paused)
+
+
+@pytest.mark.parametrize("step", ["on_receive_jsep", "start"])
+@pytest.mark.parametrize("path", ["janus_offers", "subscribe"])
+async def test_destroy_during_renegotiation_is_clean(
+    janus_url: str, clip: Path, path: str, step: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A subscriber destroyed while it renegotiates — Janus's own offer (autoupdate after a
+    publisher leaves) or ``subscribe()``'s — logs no error, makes no new PeerConnection, and a
+    waiting ``subscribe()`` fails with ``InvalidStateError``."""
+    room = 100_000 + secrets.randbelow(10**9)
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
+        admin = await attached(session)
+        await admin.create_room(room, secret="s", publishers=4)
+        alice = await publish(session, room, clip, "alice")
+        bob = await publish(session, room, clip, "bob")
+        subscriber = await attached(session)
+        try:
+            feeds = [{"feed": alice.publisher_id}]
+            if path == "janus_offers":
+                feeds.append({"feed": bob.publisher_id})
+            await subscriber.subscribe_to_publisher(room, feeds, recorder=FrameCounter())
+            await asyncio.wait_for(subscriber.webrtcup_event.wait(), BOUND)
+            old_pc = subscriber.peer_connection
+            paused = PausedRenegotiation(subscriber, step)
+            with caplog.at_level(logging.INFO, logger="janus_fast"):
+                waiting: asyncio.Future[Any] | None = None
+                if path == "janus_offers":
+                    await bob.unpublish()  # Janus offers the subscriber a smaller session
+                else:
+                    waiting = asyncio.ensure_future(
+                        subscriber.subscribe([{"feed": bob.publisher_id}])
+                    )
+                await paused.entered.wait()
+                destroying = asyncio.ensure_future(subscriber.destroy())
+                while subscriber.peer_connection is not None:  # destroy() closed it
+                    await asyncio.sleep(0.01)
+                paused.release.set()  # the renegotiation goes on, mid-destroy
+                await destroying
+                if waiting is not None:
+                    with pytest.raises(InvalidStateError):
+                        await waiting
+                await paused.left.wait()
+                await asyncio.sleep(0)  # the event path's handling of that step's end
+            errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert not errors, [r.getMessage() for r in errors]
+            assert subscriber.peer_connection is None and subscriber.id is None
+            assert old_pc.connectionState == "closed"
+        finally:
+            for handle in (subscriber, bob, alice):
+                await handle.destroy()
+            await admin.destroy_room(room, secret="s")
+            await admin.destroy()

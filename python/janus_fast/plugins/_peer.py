@@ -7,7 +7,9 @@ closes the new one. Candidates go both ways: Janus's are kept until a remote des
 (at most ``MAX_EARLY_CANDIDATES`` per handle: beyond it the oldest is dropped, counted in
 ``candidates_dropped``, with one warning per handle), then applied in arrival order; ours are
 sent as one ``trickle`` array when asked. Closing stops the recorder, the PeerConnection and the
-player's tracks, in that order, once even when called concurrently. Plugin-specific behaviour
+player's tracks, in that order, once even when called concurrently. ``destroy()`` during a
+negotiation stops it at its next step: no new PeerConnection is made for it, a waiting call gets
+``InvalidStateError`` and the event path logs nothing above DEBUG. Plugin-specific behaviour
 enters only through the hooks ``_accept_jsep``, ``_on_remote_offer`` and ``_on_hangup``; this
 module knows no plugin request.
 """
@@ -20,7 +22,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from janus_fast._compat import timeout as deadline
-from janus_fast.errors import JanusFastError
+from janus_fast.errors import InvalidStateError, JanusFastError
 from janus_fast.events import JsonDict
 from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
 from janus_fast.plugin import JanusPlugin
@@ -54,6 +56,8 @@ class PeerHandle(JanusPlugin):
         self._peer_live = False
         self._hungup: asyncio.Event | None = None
         self._close_lock: asyncio.Lock | None = None
+        #: The handle id ``destroy()`` ran on (0: it was not attached), until a new negotiation.
+        self._destroyed_handle: int | None = None
 
     # -- Janus's media events ---------------------------------------------------------------------
     async def _on_peer_event(self, response: JsonDict) -> None:
@@ -71,8 +75,11 @@ class PeerHandle(JanusPlugin):
                 await self.on_receive_jsep(jsep)
                 if jsep.get("type") == "offer":
                     await self._on_remote_offer(jsep)
-            except Exception:
-                logger.exception("%r: applying the remote JSEP failed", self)
+            except Exception as exc:
+                if not self._torn_down:
+                    logger.exception("%r: applying the remote JSEP failed", self)
+                else:  # destroy() during the renegotiation: expected, nothing to report
+                    logger.debug("%r: renegotiation stopped by destroy(): %r", self, exc)
         kind = response.get("janus")
         if kind == "webrtcup":
             self._webrtcup_event.set()
@@ -124,7 +131,29 @@ class PeerHandle(JanusPlugin):
     async def reset_connection(self) -> None:
         """Close the PeerConnection (if any), its recorder and player, and create a new one."""
         await self._close_pc()
+        self._destroyed_handle = None  # a new negotiation, on purpose
         self._pc = self._new_pc()
+
+    def _negotiation_pc(self) -> Any:
+        """The PeerConnection a negotiation step continues on (made on first use).
+
+        Returns:
+            Our PeerConnection.
+
+        Raises:
+            InvalidStateError: ``destroy()`` closed it while the negotiation was under way (and
+                the handle was not attached again): the step must not make a new one, and a
+                caller waiting on the negotiation gets this error.
+        """
+        if self._pc is None and self._torn_down:
+            raise InvalidStateError(f"{self!r} was destroyed during the negotiation")
+        return self.pc
+
+    @property
+    def _torn_down(self) -> bool:
+        """Whether ``destroy()`` ran on this handle and it was not attached again since."""
+        destroyed = self._destroyed_handle
+        return destroyed is not None and self._id in (None, destroyed)
 
     @property
     def peer_connection(self) -> Any:
@@ -158,12 +187,17 @@ class PeerHandle(JanusPlugin):
 
         Args:
             jsep: Janus's offer or answer.
+
+        Raises:
+            InvalidStateError: ``destroy()`` closed the PeerConnection meanwhile (see
+                ``_negotiation_pc``).
         """
+        pc = self._negotiation_pc()
         await super().on_receive_jsep(jsep)
         self._peer_live = True
         pending, self._trickled = self._trickled, None
         if pending:
-            await add_remote_candidates(self.pc, pending)
+            await add_remote_candidates(pc, pending)
 
     async def _on_message(self, message: JsonDict) -> None:
         kind = message.get("janus")
@@ -303,6 +337,8 @@ class PeerHandle(JanusPlugin):
     # -- lifecycle --------------------------------------------------------------------------------
     async def destroy(self) -> None:
         """Close the PeerConnection and recorder, then detach (the object can be reattached)."""
+        # A negotiation under way stops at its next step (``_negotiation_pc``), quietly.
+        self._destroyed_handle = self._id if self._id is not None else 0
         try:
             await self._close_pc()
         finally:

@@ -63,7 +63,7 @@ class AudioBridgeParticipant(AudioBridgeHandle):
         if not isinstance(offer, dict) or offer.get("type") != "offer":
             raise AudioBridgeError(0, "no offer from the AudioBridge (generate_offer)")
         await self.on_receive_jsep(offer)
-        pc = self.pc
+        pc = self._negotiation_pc()
         await pc.setLocalDescription(await pc.createAnswer())
         await self._send_request({"request": "configure"}, self._jsep(pc, trickle), timeout=timeout)
         if trickle:

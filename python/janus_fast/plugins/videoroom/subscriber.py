@@ -162,7 +162,7 @@ class VideoRoomSubscriber(VideoRoomHandle):
 
     async def _answer(self, offer: JsonDict, trickle: bool, timeout: Timeout) -> None:
         await self.on_receive_jsep(offer)
-        pc = self.pc
+        pc = self._negotiation_pc()
         await pc.setLocalDescription(await pc.createAnswer())
         await self.start(trickle=trickle, timeout=timeout)
 
@@ -188,11 +188,12 @@ class VideoRoomSubscriber(VideoRoomHandle):
         Raises:
             VideoRoomError: Janus refused the request (or a Janus core error on it).
             RequestTimeoutError: No reply within ``timeout``.
+            InvalidStateError: ``destroy()`` ran during the negotiation.
         """
         answer = jsep
         if answer is None:
             import_aiortc("VideoRoom.start")
-            answer = self._jsep(self.pc, trickle)
+            answer = self._jsep(self._negotiation_pc(), trickle)
         data = reply_data(await self._send_request({"request": "start"}, answer, timeout=timeout))
         if jsep is None and trickle:
             await self._send_local_candidates()
@@ -234,8 +235,8 @@ class VideoRoomSubscriber(VideoRoomHandle):
 
     async def _renegotiate(self, data: JsonDict, timeout: Timeout) -> None:
         offer = data.get("jsep")
-        if isinstance(offer, dict) and self._pc is not None:
-            await self._answer(offer, False, timeout)
+        if isinstance(offer, dict) and (self._pc is not None or self._torn_down):
+            await self._answer(offer, False, timeout)  # destroyed meanwhile: InvalidStateError
 
     async def subscribe(
         self, streams: list[JsonDict], timeout: Timeout = OPTION_TIMEOUT
@@ -256,6 +257,7 @@ class VideoRoomSubscriber(VideoRoomHandle):
         Raises:
             VideoRoomError: Janus refused the request (or a Janus core error on it).
             RequestTimeoutError: No reply within ``timeout``.
+            InvalidStateError: ``destroy()`` ran during the renegotiation.
         """
         body = {"request": "subscribe", "streams": streams}
         data = reply_data(await self._send_request(body, timeout=timeout))
@@ -279,6 +281,7 @@ class VideoRoomSubscriber(VideoRoomHandle):
         Raises:
             VideoRoomError: Janus refused the request (or a Janus core error on it).
             RequestTimeoutError: No reply within ``timeout``.
+            InvalidStateError: ``destroy()`` ran during the renegotiation.
         """
         body = {"request": "unsubscribe", "streams": streams}
         data = reply_data(await self._send_request(body, timeout=timeout))
@@ -304,6 +307,7 @@ class VideoRoomSubscriber(VideoRoomHandle):
         Raises:
             VideoRoomError: Janus refused the request (or a Janus core error on it).
             RequestTimeoutError: No reply within ``timeout``.
+            InvalidStateError: ``destroy()`` ran during the renegotiation.
         """
         body = compact({"request": "update", "subscribe": subscribe, "unsubscribe": unsubscribe})
         data = reply_data(await self._send_request(body, timeout=timeout))
