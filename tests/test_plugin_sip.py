@@ -19,7 +19,7 @@ from janus_fast._compat import timeout as deadline
 from janus_fast.plugins import JanusSipPlugin, SipError, SipEventType
 from janus_fast.testing import JanusServer
 from janus_fast.testing.config import DEFAULT_PLUGINS
-from janus_fast.testing.sip import Baresip, Kamailio, SipServerError
+from janus_fast.testing.sip import Baresip, Kamailio, SipServerError, sip_options
 
 BOUND = 45.0
 
@@ -45,7 +45,7 @@ def test_kamailio_harness(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         assert server.proxy == f"sip:127.0.0.1:{server.port}"
         assert server.uri("bob") == f"sip:bob@127.0.0.1:{server.port}"
-        assert server._answers_options()
+        assert sip_options(("127.0.0.1", server.port or 0), server.proxy).startswith(b"SIP/2.0 200")
         assert os.getpgid(pid) == pid  # its own process group: the workers are its children
     finally:
         server.stop()
