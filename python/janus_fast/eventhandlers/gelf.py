@@ -7,7 +7,10 @@ Rule: each GELF message carries one Janus event in ``full_message`` (an object, 
 per the GELF spec); the GELF envelope (``host``, ``level``, ``short_message``) is dropped. Every
 buffer is bounded: a TCP message or reassembled UDP message over ``max_message_size`` is refused,
 at most ``max_pending`` chunked messages wait for their missing chunks, each for at most
-``chunk_timeout`` seconds (then dropped and counted as ``incomplete``).
+``chunk_timeout`` seconds (then dropped and counted as ``incomplete``). Over UDP a burst
+that outruns the reader overflows the socket's receive buffer (``recv_buffer``) in the kernel:
+those datagrams are lost before the receiver sees them, and counted from the kernel's own
+counter (``kernel_drops``, Linux).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import collections
 import contextlib
 import logging
 import math
+import os
+import socket
 import time
 import types
 from collections.abc import Callable
@@ -33,6 +38,31 @@ logger = logging.getLogger("janus_fast.eventhandlers")
 _G = TypeVar("_G", bound="GelfEventReceiver")
 _CHUNK_MAGIC = b"\x1e\x0f"
 _MAX_CHUNKS = 128  # the GELF limit
+#: Per-socket tables with a ``drops`` column (Linux), IPv4 then IPv6.
+_PROC_UDP = ("/proc/net/udp", "/proc/net/udp6")
+
+
+def _udp_socket_drops(inode: int) -> int | None:
+    """Return how many datagrams the kernel dropped for one UDP socket (its receive buffer full).
+
+    Args:
+        inode: the socket's inode (``os.fstat(sock.fileno()).st_ino``).
+
+    Returns:
+        The kernel's ``drops`` counter of that socket, or None where it cannot be read (not
+        Linux, no ``/proc``, the socket is gone).
+    """
+    for table in _PROC_UDP:
+        try:
+            with open(table, encoding="ascii") as rows:
+                next(rows, None)  # the header
+                for row in rows:
+                    fields = row.split()
+                    if len(fields) >= 13 and fields[9] == str(inode):
+                        return int(fields[12])
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 class GelfEventReceiver:
@@ -41,7 +71,8 @@ class GelfEventReceiver:
     Configure gelfevh with ``backend`` = ``host``, ``port`` = ``receiver.port`` and
     ``protocol`` = ``protocol``. ``stats()``: ``messages``, ``chunked`` (UDP messages
     reassembled from chunks), ``invalid``, ``incomplete`` (chunked messages never completed),
-    ``pending``, ``connections`` (TCP).
+    ``pending``, ``connections`` (TCP), ``kernel_drops`` (UDP: datagrams the kernel dropped
+    because the socket's receive buffer was full; Linux only, 0 where unknown).
 
     Args:
         stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
@@ -53,6 +84,9 @@ class GelfEventReceiver:
         max_pending: chunked UDP messages waiting for their other chunks at most.
         chunk_timeout: seconds a chunked message may wait for its other chunks (then it is
             counted as ``incomplete``).
+        recv_buffer: UDP: the receive buffer asked of the kernel, in bytes (``SO_RCVBUF``;
+            Linux caps it at ``net.core.rmem_max``). gelfevh never waits for the reader, so a
+            burst larger than this buffer is lost (``kernel_drops``).
 
     Raises:
         InvalidOptionError: an unknown protocol, a bad port, size, count or duration.
@@ -69,7 +103,9 @@ class GelfEventReceiver:
         max_message_size: int = 1024 * 1024,
         max_pending: int = 256,
         chunk_timeout: float = 5.0,
+        recv_buffer: int = 4 * 1024 * 1024,
     ) -> None:
+        """Check the options; nothing is opened before ``start()``."""
         if protocol not in ("tcp", "udp"):
             raise InvalidOptionError(f"protocol must be tcp or udp, not {protocol!r}")
         if not (isinstance(port, int) and 0 <= port <= 65535):
@@ -80,6 +116,8 @@ class GelfEventReceiver:
             raise InvalidOptionError("max_pending must be an integer > 0")
         if not (isinstance(chunk_timeout, int | float) and 0 < chunk_timeout < math.inf):
             raise InvalidOptionError("chunk_timeout must be > 0 and finite")
+        if not (isinstance(recv_buffer, int) and recv_buffer > 0):
+            raise InvalidOptionError("recv_buffer must be an integer > 0")
         self.stream = stream if stream is not None else EventStream()
         self.host = host
         self.port = port
@@ -88,6 +126,9 @@ class GelfEventReceiver:
         self.max_message_size = max_message_size
         self.max_pending = max_pending
         self.chunk_timeout = float(chunk_timeout)
+        self.recv_buffer = recv_buffer
+        self._udp_inode: int | None = None
+        self._kernel_drops = 0
         self._counters = {
             "messages": 0,
             "chunked": 0,
@@ -110,8 +151,16 @@ class GelfEventReceiver:
         )
 
     def stats(self) -> dict[str, int]:
-        """Return the counters (see the class docstring), with ``pending`` chunked messages."""
-        return dict(self._counters, pending=len(self._pending))
+        """Return the counters (see the class docstring), with ``pending`` chunked messages.
+
+        Returns:
+            The counters by name.
+        """
+        if self._udp_inode is not None:
+            drops = _udp_socket_drops(self._udp_inode)
+            if drops is not None:
+                self._kernel_drops = drops
+        return dict(self._counters, pending=len(self._pending), kernel_drops=self._kernel_drops)
 
     async def start(self: _G) -> _G:
         """Start listening (TCP) or bind the datagram socket (UDP); ``port`` 0 is replaced.
@@ -137,6 +186,10 @@ class GelfEventReceiver:
             )
             self._udp = transport
             self.port = transport.get_extra_info("sockname")[1]
+            sock = transport.get_extra_info("socket")
+            with contextlib.suppress(OSError):  # the kernel's default buffer then
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
+            self._udp_inode = os.fstat(sock.fileno()).st_ino
         return self
 
     async def close(self, *, close_stream: bool = False) -> None:
@@ -154,6 +207,8 @@ class GelfEventReceiver:
                 await asyncio.wait_for(server.wait_closed(), 5.0)
         udp, self._udp = self._udp, None
         if udp is not None:
+            self.stats()  # keep the kernel's last count: it goes with the socket
+            self._udp_inode = None
             udp.close()
         self._pending.clear()
         if close_stream:

@@ -78,6 +78,11 @@ class TlsFiles:
     key_pem: str
 
 
+#: Janus's MQTT event handler (mqttevh): publishes awaiting the broker's PUBACK at once (stock
+#: 10; only QoS 1 and 2 wait for one) and publishes held before one is refused (stock 100).
+MQTTEVH_MAX_INFLIGHT = 1024
+MQTTEVH_MAX_BUFFERED = 8192
+
 EventHandlerKind = Literal["sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh", "nanomsgevh"]
 _EVENT_HANDLER_KINDS = ("sampleevh", "wsevh", "mqttevh", "rabbitmqevh", "gelfevh", "nanomsgevh")
 
@@ -94,7 +99,10 @@ class EventHandler:
     ``NanomsgEventReceiver`` listens; ``extra={"mode": "bind"}`` turns it round). Each field is
     a setting of its ``.jcfg``; ``backend_user``/``backend_pwd`` are the broker credentials of
     the broker handlers; ``extra`` adds any other setting (``topic``, ``exchange``,
-    ``route_key`` …). The repr shows only the backend's scheme (it may carry credentials).
+    ``route_key`` …). mqttevh gets ``max_inflight``/``max_buffered`` of
+    ``MQTTEVH_MAX_INFLIGHT``/``MQTTEVH_MAX_BUFFERED`` (its stock 10/100 lose events of a burst;
+    ``extra`` overrides them). The repr shows only the backend's scheme (it may carry
+    credentials).
 
     Raises:
         ValueError: ``kind`` is not one of the handlers above (on construction).
@@ -155,6 +163,11 @@ class EventHandler:
                     general[theirs] = general.pop(ours)
             if self.kind == "mqttevh":
                 general["url"] = self.backend
+                # mqttevh's Paho client refuses a publish once ``max_buffered`` wait to be
+                # sent (stock 100): a burst of a few hundred events loses most of them
+                # (logged "return code: -12"); see docs/janus-notes.md. ``extra`` overrides.
+                general["max_inflight"] = MQTTEVH_MAX_INFLIGHT
+                general["max_buffered"] = MQTTEVH_MAX_BUFFERED
             else:
                 host, _, port = self.backend.split("://", 1)[-1].rstrip("/").rpartition(":")
                 general.update(host=host, port=int(port))
