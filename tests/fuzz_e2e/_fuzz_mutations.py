@@ -34,12 +34,15 @@ COMMON = (
     "delay",
     "flood",
     "ending",
-    "tcp",
     "close",
+    "plugindata",
 )
+#: The transports whose every message is one packet (pfunix, Nanomsg): no byte stream to cut.
+PACKET_KINDS = ("unix+seqpacket", "unix+dgram", "nanomsg")
 CLASSES = {
-    "ws": (*COMMON, "frames", "ws_protocol"),
-    "http": (*COMMON, "http_status", "http_framing"),
+    "ws": (*COMMON, "tcp", "frames", "ws_protocol"),
+    "http": (*COMMON, "tcp", "http_status", "http_framing"),
+    **{kind: (*COMMON, "packets") for kind in PACKET_KINDS},
 }
 
 #: Values of every JSON type, and the numbers an id or code must not be taken for.
@@ -412,7 +415,9 @@ def _ending(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
 
 def _close(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Plan:
     plan = normal_plan(replies)
-    how = rng.choice(("abort", "eof", "ws-close") if kind == "ws" else ("abort", "after"))
+    how = rng.choice(
+        {"ws": ("abort", "eof", "ws-close"), "http": ("abort", "after")}.get(kind, ("close",))
+    )
     code = rng.choice((1000, 1001, 1011, 4000, 1005, 999, 5000))
     index = rng.randrange(len(plan.steps) + 1)
     partial: list[Step] = []
@@ -422,6 +427,108 @@ def _close(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
         partial = [Step("raw", cut)] if cut else []
     plan.steps[index:] = [*partial, Step("close", how=how, code=code)]
     log.append(f"close ({how}{f' {code}' if how == 'ws-close' else ''}) before reply #{index}")
+    return plan
+
+
+#: Fields of the typed plugin clients' replies (VideoRoom, AudioBridge, TextRoom, EchoTest).
+PLUGIN_FIELDS = (
+    "videoroom",
+    "audiobridge",
+    "textroom",
+    "echotest",
+    "room",
+    "id",
+    "private_id",
+    "exists",
+    "list",
+    "participants",
+    "publishers",
+    "attendees",
+    "result",
+    "permanent",
+    "error_code",
+    "error",
+    "leaving",
+    "left",
+    "joined",
+)
+#: What a huge list is filled with (entries of the right and of every wrong shape).
+LIST_ITEMS: tuple[Any, ...] = (
+    {"room": 1, "description": "r"},
+    {"id": 1, "display": "d"},
+    {},
+    None,
+    1,
+    "x",
+    [],
+    {"id": None, "display": 5, "streams": {}},
+)
+
+
+def _plugindata(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
+    """Mutate a plugin reply's ``plugindata.data``: a typed client's field of a wrong type,
+    missing or huge (lists of 20,000 entries, a 1 MiB string), the plugin's name or its verb
+    wrong (an answer in another plugin's shape). No plugin reply: a ``json_type`` mutation."""
+    with_data = [
+        i
+        for i, r in enumerate(replies)
+        if isinstance(r.message.get("plugindata"), dict)
+        and isinstance(r.message["plugindata"].get("data"), dict)
+    ]
+    if not with_data:
+        log.append("plugindata: no plugin reply, json_type instead")
+        return _json_type(rng, replies, log)
+    index = rng.choice(with_data)
+    plugindata = replies[index].message["plugindata"]
+    data = plugindata["data"]
+    how = rng.choice(("type", "type", "missing", "huge-list", "huge-string", "plugin", "verb"))
+    present = [k for k in data if k in PLUGIN_FIELDS]
+    key = rng.choice(present) if present and rng.random() < 0.7 else rng.choice(PLUGIN_FIELDS)
+    if how == "type":
+        data[key] = _odd(rng, data.get(key))
+        log.append(f"reply #{index} plugindata.data.{key} -> {data[key]!r:.60}")
+    elif how == "missing":
+        data.pop(key, None)
+        log.append(f"reply #{index} plugindata.data.{key} removed")
+    elif how == "huge-list":
+        item = rng.choice(LIST_ITEMS)
+        data[key] = [copy.deepcopy(item) for _ in range(20_000)]
+        log.append(f"reply #{index} plugindata.data.{key} -> 20000 x {item!r:.40}")
+    elif how == "huge-string":
+        data[key] = "z" * (1 << 20)
+        log.append(f"reply #{index} plugindata.data.{key} -> a 1 MiB string")
+    elif how == "plugin":
+        plugindata["plugin"] = rng.choice(("janus.plugin.videoroom", "janus.plugin.textroom", 5))
+        log.append(f"reply #{index} plugindata.plugin -> {plugindata['plugin']!r}")
+    else:
+        verb = rng.choice(("videoroom", "audiobridge", "textroom", "echotest"))
+        data.clear()
+        data[verb] = rng.choice(("event", "success", "joined", "error", "destroyed", None))
+        log.append(f"reply #{index} plugindata.data -> {data!r:.60}")
+    return normal_plan(replies)
+
+
+def _packets(rng: random.Random, replies: list[Reply], log: Log) -> Plan:
+    """Break the one-message-per-packet rule: an empty packet, a message cut in two packets,
+    every message in one packet, a packet larger than the client reads (300 KiB)."""
+    plan = normal_plan(replies)
+    how = rng.choice(("empty", "split", "coalesce", "huge", "nul"))
+    index = rng.randrange(len(plan.steps)) if plan.steps else 0
+    if how == "empty":
+        plan.steps.insert(index, Step("raw", b""))
+    elif how == "split" and plan.steps:
+        data = plan.steps[index].data
+        cut = rng.randrange(1, max(2, len(data)))
+        plan.steps[index : index + 1] = [Step("raw", data[:cut]), Step("raw", data[cut:])]
+    elif how == "coalesce" and plan.steps:
+        glue = rng.choice((b"", b"\n", b"\0"))
+        plan.steps = [Step("raw", glue.join(s.data for s in plan.steps if s.op == "msg"))]
+    elif how == "nul" and plan.steps:  # pfunix's buffers are C strings
+        plan.steps[index].data += b"\0garbage"
+    else:
+        filler = encode({"janus": "event", "pad": "p" * (300 * 1024)})
+        plan.steps.insert(index, Step("raw", filler))
+    log.append(f"packets:{how} at #{index}")
     return plan
 
 
@@ -564,6 +671,10 @@ def mutator(
             plan = _http_status(rng, replies, log)
         elif name == "http_framing":
             plan = _http_framing(rng, replies, log)
+        elif name == "plugindata":
+            plan = _plugindata(rng, replies, log)
+        elif name == "packets":
+            plan = _packets(rng, replies, log)
         else:
             raise ValueError(f"unknown mutation class {name!r}")
         plan.rng = random.Random(rng.random())
@@ -573,7 +684,7 @@ def mutator(
 
 
 def unsolicited(rng: random.Random, kind: str, session_id: Any, handle_id: Any, log: Log) -> Plan:
-    """Messages pushed at a random moment, answering nothing (WebSocket)."""
+    """Messages pushed at a random moment, answering nothing (WebSocket, the packet kinds)."""
     replies = [
         Reply(
             {

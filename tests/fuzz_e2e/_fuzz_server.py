@@ -64,7 +64,12 @@ TEMPLATES = {
     "vr_joined": _load("14-videoroom-joined-event.json"),
     "vr_error": _load("15-videoroom-destroy-error-426.json"),
 }
-PLUGINS = ("janus.plugin.echotest", "janus.plugin.videoroom")
+PLUGINS = (
+    "janus.plugin.echotest",
+    "janus.plugin.videoroom",
+    "janus.plugin.audiobridge",
+    "janus.plugin.textroom",
+)
 #: The Admin API requests the scripted Janus answers (any endpoint; Janus keeps them apart).
 ADMIN_REQUESTS = frozenset(
     (
@@ -211,6 +216,8 @@ class JanusBrain:
         ids = {"session_id": sid, "sender": hid}
         if kind == "message" and self.plugins.get(hid) == PLUGINS[1]:
             return self._videoroom(request, tx, sid, hid)
+        if kind == "message" and self.plugins.get(hid) in PLUGINS[2:]:
+            return self._rooms(str(self.plugins[hid]).rsplit(".", 1)[1], request, tx, sid, hid)
         if kind == "message":
             jsep = "jsep" in request
             return [
@@ -266,6 +273,62 @@ class JanusBrain:
             data = TEMPLATES["vr_list"]["plugindata"]["data"]
             reply["response"] = copy.deepcopy(data)
         return [Reply(reply)]
+
+    def _rooms(self, plugin: str, request: JsonDict, tx: Any, sid: int, hid: int) -> list[Reply]:
+        """AudioBridge's and TextRoom's answers, in the shape of the VideoRoom's recorded ones
+        (``plugin``: ``audiobridge`` or ``textroom``, the key of their replies)."""
+        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        what, room = body.get("request"), body.get("room")
+        ids = {"transaction": tx, "session_id": sid, "sender": hid}
+
+        def reply(data: JsonDict) -> JsonDict:
+            message = _fill("vr_exists", **ids)
+            message["plugindata"] = {"plugin": f"janus.plugin.{plugin}", "data": data}
+            return message
+
+        def error(code: int, text: str) -> list[Reply]:
+            return [Reply(reply({plugin: "error", "error_code": code, "error": text}))]
+
+        if what == "list":
+            rooms = [{"room": r, "description": f"Room {r}", "num_participants": 0} for r in ROOMS]
+            return [Reply(reply({plugin: "success", "list": rooms}))]
+        if what == "exists":
+            return [Reply(reply({plugin: "success", "room": room, "exists": room in self.rooms}))]
+        if what == "create":
+            room = room if room is not None else self.new_id() % 1_000_000
+            if room in self.rooms:
+                return error(486, f"Room {room} already exists")
+            self.rooms.add(room)
+            return [
+                Reply(
+                    reply(
+                        {
+                            plugin: "created" if plugin != "textroom" else "success",
+                            "room": room,
+                            "permanent": False,
+                        }
+                    )
+                )
+            ]
+        if room is not None and room not in self.rooms:
+            return error(485, f"No such room ({room})")
+        if what == "listparticipants":
+            return [Reply(reply({plugin: "participants", "room": room, "participants": []}))]
+        if what in ("join", "leave") and plugin == "audiobridge":
+            data: JsonDict = {"audiobridge": "left", "room": 1234, "id": hid % 1_000_000}
+            if what == "join":
+                data = {
+                    "audiobridge": "joined",
+                    "room": room,
+                    "id": self.new_id() % 1_000_000,
+                    "participants": [],
+                }
+            event = reply(data)
+            return [
+                Reply(_fill("vr_join_ack", transaction=tx, session_id=sid)),
+                Reply(event, "event"),
+            ]
+        return error(481, f"Unknown request '{what}'")
 
     def _videoroom(self, request: JsonDict, tx: Any, sid: int, hid: int) -> list[Reply]:
         """The VideoRoom's answers: the recorded ones, others in the same shape."""

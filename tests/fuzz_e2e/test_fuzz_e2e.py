@@ -1,18 +1,21 @@
-"""End-to-end fuzzing of the public API against a hostile, scripted Janus (WebSocket and HTTP).
+"""End-to-end fuzzing of the public API against a hostile, scripted Janus, over every transport.
 
-Rule: each case opens a fresh transport to a scripted Janus (``_fuzz_server``) that replays the
-recorded Janus 1.1.2 replies, arms one seeded mutation (``_fuzz_mutations``; in a fifth of the
-cases on two answers) or pushes unsolicited traffic, then drives one flow of the public API with
-short deadlines: EchoTest (``JanusSession``, attach, ``request``, the janus-client
-``send``/``get``/``done`` path ended by ``done()``, ``async with`` or never, ``ping``, ``info``,
-``keepalive``, trickle, hangup, detach, destroy, sometimes a burst of concurrent calls), the
-VideoRoom client, or the Admin client. A quarter of the cases cancel one call themselves; some
-sessions run their keepalive in the background; ``events()`` iterators and a raising ``on()``
-callback watch every handle. After each case it checks that:
+Rule: each case opens a fresh transport (WebSocket, HTTP, Unix socket in ``SOCK_SEQPACKET`` and
+``SOCK_DGRAM`` mode, Nanomsg) to a scripted Janus (``_fuzz_server``, ``_fuzz_packet``) that
+replays the recorded Janus 1.1.2 replies, arms one seeded mutation (``_fuzz_mutations``; in a
+fifth of the cases on two answers) or pushes unsolicited traffic, then drives one flow of the
+public API with short deadlines: EchoTest (``JanusSession``, attach, ``request``, the
+janus-client ``send``/``get``/``done`` path ended by ``done()``, ``async with`` or never,
+``ping``, ``info``, ``keepalive``, trickle, hangup, detach, destroy, sometimes a burst of
+concurrent calls), the VideoRoom client, the Admin client (not over Nanomsg: NN_PAIR serves one
+client), or a typed plugin client (EchoTest, VideoRoom, AudioBridge or TextRoom: a few typed
+requests, then a new session's typed request must work). A quarter of the cases cancel one call
+themselves; some sessions run their keepalive in the background; ``events()`` iterators and a
+raising ``on()`` callback watch every handle. After each case it checks that:
 
 - every call ended, with a result or a ``JanusFastError``, within its deadline (plus slack);
 - results are what they claim: a ``pong`` from ``ping``, positive integer session/handle ids,
-  the types the typed clients promise;
+  the types the typed clients promise (a ``bool`` from ``exists``, never for an id);
 - a later ``ping`` is answered (the reader survived; the server answers normally again);
 - the core's tables are empty again (``transport.stats()``: pending, sessions, handles);
 - the ``events()`` iterators ended with their handle and session; no task of the client is left
@@ -22,15 +25,17 @@ callback watch every handle. After each case it checks that:
 
 A run is seeded: ``JANUS_FUZZ_E2E_SEED`` (default: random, printed), ``JANUS_FUZZ_E2E_CASE``
 re-runs one case, ``JANUS_FUZZ_E2E_DISABLE`` (comma-separated ``class`` or ``class@target``,
-optionally prefixed ``ws:``/``http:``) keeps more out, ``JANUS_FUZZ_E2E_SECONDS`` (default 60)
-is the budget of the whole run, split between the transports and event loops. A failure prints
-the seed, the case and what the mutation did. ``DISABLED`` lists what is kept out of the run,
-with the reason; every run prints it, and its case rate.
+optionally prefixed with the transport kind, ``ws:``, ``unix+dgram:``...) keeps more out,
+``JANUS_FUZZ_E2E_SECONDS`` (default 60) is the budget of the whole run, split between the
+transports (``KINDS``: their shares) and the event loops. A failure prints the seed, the case
+and what the mutation did. ``DISABLED`` lists what is kept out of the run, with the reason;
+every run prints it, and its case rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import itertools
@@ -46,13 +51,19 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from _fuzz_mutations import CLASSES, mutator, unsolicited
+from _fuzz_mutations import CLASSES, PACKET_KINDS, mutator, unsolicited
+from _fuzz_packet import NanomsgScriptedJanus, PacketScriptedJanus, UnixScriptedJanus
 from _fuzz_server import HttpScriptedJanus, ScriptedJanus, WsScriptedJanus
 
 from janus_fast import Expect, JanusPlugin, JanusSession, JanusTransport
 from janus_fast.admin import JanusAdminMonitorClient
 from janus_fast.errors import JanusFastError, RequestTimeoutError
-from janus_fast.plugins import JanusVideoRoomPlugin
+from janus_fast.plugins import (
+    JanusAudioBridgePlugin,
+    JanusEchoTestPlugin,
+    JanusTextRoomPlugin,
+    JanusVideoRoomPlugin,
+)
 
 #: Deadline of every call in a case (short: a drop or a late reply costs this much).
 TIMEOUT = 0.08
@@ -91,6 +102,20 @@ TARGETS = {
         "destroy",
         "longpoll",
     ),
+}
+for _kind in PACKET_KINDS:  # one message per packet, pushed traffic too
+    TARGETS[_kind] = TARGETS["ws"]
+#: Every transport kind the fuzzer drives, with its share of the run's time budget.
+KINDS = {"ws": 3.0, "http": 3.0, "unix+seqpacket": 1.5, "unix+dgram": 1.5, "nanomsg": 2.0}
+#: The typed plugin clients of the ``typed`` flow: the class and the calls made, in order.
+TYPED: dict[str, tuple[type[JanusPlugin], tuple[str, ...]]] = {
+    "echotest": (JanusEchoTestPlugin, ("configure", "configure")),
+    "videoroom": (JanusVideoRoomPlugin, ("list_rooms", "exists", "join_as_publisher", "leave")),
+    "audiobridge": (
+        JanusAudioBridgePlugin,
+        ("list_rooms", "exists", "list_participants", "join", "leave"),
+    ),
+    "textroom": (JanusTextRoomPlugin, ("list_rooms", "exists", "list_participants", "create_room")),
 }
 LIST = {"request": "list"}
 ADMIN_STEPS = (
@@ -139,6 +164,9 @@ OPTIONS = {
     "ping_timeout": 0.25,
     "keepalive_interval": None,
 }
+#: Options of one transport kind (Nanomsg connects only once a probe ``ping`` is answered: a
+#: mutated answer to it costs ``connect_timeout``).
+KIND_OPTIONS: dict[str, dict[str, Any]] = {"nanomsg": {"connect_timeout": 0.5}}
 #: RSS growth (KiB) and live-object growth allowed after the warm-up.
 RSS_BOUND_KIB = 96 * 1024
 OBJECTS_BOUND = 60_000
@@ -279,7 +307,14 @@ async def run_case(
     rng = random.Random(f"{case.seed}:{case.kind}:{case.index}")
     server.reset()
     if flow is None:
-        flow = rng.choices(("echotest", "videoroom", "admin"), (5, 3, 2))[0]
+        # NN_PAIR takes one client: no Admin client next to the session's over Nanomsg.
+        flows = ("echotest", "videoroom", "typed") + (("admin",) if case.kind != "nanomsg" else ())
+        flow = rng.choices(flows, (5, 3, 4, 2)[: len(flows)])[0]
+    typed = rng.choice(sorted(TYPED)) if flow == "typed" else ""
+    if flow.startswith("typed-"):  # the control run's choice
+        flow, typed = "typed", flow.split("-", 1)[1]
+    if typed:
+        case.log.append(f"typed client {typed}")
     targets = ("ping", "info", *ADMIN_KINDS) if flow == "admin" else TARGETS[case.kind]
 
     def allowed(name: str) -> list[str]:
@@ -293,6 +328,9 @@ async def run_case(
         steps = ["ping", "vr_attach", *VIDEOROOM_STEPS, "detach", "destroy"]
     elif flow == "admin":
         steps = ["attach", *ADMIN_STEPS, "detach", "destroy"]
+    elif typed:
+        steps = ["ping", "vr_attach", *(f"typed:{call}" for call in TYPED[typed][1])]
+        steps += ["detach", "destroy"]
     else:
         steps = ["ping", "info", "attach", "request", "compat", "keepalive", "trickle"]
         steps += ["hangup", "detach", "destroy"]
@@ -300,32 +338,42 @@ async def run_case(
             steps[3], steps[4] = steps[4], steps[3]
         if rng.random() < 0.4 if burst is None else burst:  # several requests in flight
             steps.insert(rng.randrange(3, 6), "burst")
+    calls = len(TYPED[typed][1]) if typed else len(VIDEOROOM_STEPS)
     skip = (
-        rng.randrange(len(VIDEOROOM_STEPS))
-        if flow == "videoroom" and case.target == "message"
-        else 0
+        rng.randrange(calls) if flow in ("videoroom", "typed") and case.target == "message" else 0
     )
     case.compat = compat or rng.choices(("done", "async-with", "abandoned"), (3, 2, 1))[0]
     if rng.random() < 0.25:
         names = [{"vr_attach": "attach", "compat": "get"}.get(step, step) for step in steps]
+        names = [name.split(":")[-1] for name in names]
         case.cancel = rng.choice(names)
         case.cancel_after = rng.choice((0.0, 0.0005, 0.002, 0.01))
         case.log.append(f"cancel {case.cancel} after {case.cancel_after}s")
     # Some sessions keep themselves alive in the background while the case runs.
     interval = rng.choice((None, None, 0.02, 0.05)) if case.target != "none" else None
     if case.target != "none" and rng.random() < 0.3:  # janus-client style: the session's own
-        session = JanusSession(base_url=server.url, **{**OPTIONS, "keepalive_interval": interval})
+        options = {**OPTIONS, **KIND_OPTIONS.get(case.kind, {}), "keepalive_interval": interval}
+        session = JanusSession(base_url=server.url, **options)
         transport = session.transport
         owned = True
         case.log.append("the session owns its transport")
     else:
         owned = False
-        transport = JanusTransport.create_transport(server.url, config=OPTIONS)
+        options = {**OPTIONS, **KIND_OPTIONS.get(case.kind, {})}
+        transport = JanusTransport.create_transport(server.url, config=options)
         session = JanusSession(transport=transport, keepalive_interval=interval)
     if interval:
         case.log.append(f"background keepalive every {interval}s")
-    plugin: JanusPlugin = JanusVideoRoomPlugin() if flow == "videoroom" else EchoTest(rng)
-    admin = JanusAdminMonitorClient(server.url, "fuzz-admin-secret", **OPTIONS)
+    plugin: JanusPlugin = (
+        TYPED[typed][0]()
+        if typed
+        else JanusVideoRoomPlugin()
+        if flow == "videoroom"
+        else EchoTest(rng)
+    )
+    admin = JanusAdminMonitorClient(
+        server.url, "fuzz-admin-secret", **{**OPTIONS, **KIND_OPTIONS.get(case.kind, {})}
+    )
     watched = admin.transport if flow == "admin" else transport
     if case.target not in ("push", "none"):
         mutate = mutator(case.mutation, rng, case.kind, TIMEOUT, case.log, server.recent)
@@ -346,7 +394,7 @@ async def run_case(
         for number, step in enumerate(steps):
             if number == push_at:
                 plan = unsolicited(rng, case.kind, session.id, plugin.id, case.log)
-                assert isinstance(server, WsScriptedJanus)
+                assert isinstance(server, WsScriptedJanus | PacketScriptedJanus)
                 await server.push(plan)
                 await asyncio.sleep(rng.choice((0, 0.005, 0.02)))
             if step == "destroy" and owned and watched is transport:
@@ -359,11 +407,14 @@ async def run_case(
         server.disarm()
         if not (owned and watched is transport):
             await check_alive(case, watched)
+            if typed:
+                await check_later_typed(case, transport, TYPED[typed][0])
     finally:
         server.disarm()
         await bounded(case, "cleanup detach", plugin.destroy())
         await bounded(case, "cleanup destroy", session.destroy())
-        tables = [transport.stats(), admin.transport.stats()]
+        wait = case.kind in PACKET_KINDS
+        tables = [await settled(transport, wait), await settled(admin.transport, wait)]
         await bounded(case, "disconnect", transport.disconnect())
         await bounded(case, "admin disconnect", admin.disconnect())
     for name, stats in zip(("transport", "admin transport"), tables, strict=True):
@@ -376,6 +427,21 @@ async def run_case(
             case.problems.append(f"{name}: core tables not empty after disconnect: {after}")
     await check_consumers(case)
     await check_tasks(case, before)
+
+
+async def settled(transport: JanusTransport, wait: bool) -> dict[str, Any]:
+    """The transport's stats; with ``wait``, once its core tables are empty or after ``GRACE``
+    s: the liveness ``ping`` of the packet transports (pfunix, Nanomsg) is a request of the
+    core while it is in flight (a few milliseconds every ``ping_interval``; ``ping_timeout``
+    when its pong was mutated away)."""
+    deadline = time.monotonic() + (GRACE if wait else 0.0)
+    while True:
+        stats = transport.stats()
+        if not any(stats[k] for k in ("pending", "sessions", "handles")):
+            return stats
+        if time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.01)
 
 
 async def consume(stream: Any) -> int:
@@ -453,7 +519,9 @@ async def admin_step(
 async def run_step(
     case: Case, step: str, transport: JanusTransport, session: JanusSession, plugin: Any
 ) -> None:
-    if step in VIDEOROOM_STEPS:
+    if step.startswith("typed:"):
+        await typed_step(case, step.split(":")[1], plugin)
+    elif step in VIDEOROOM_STEPS:
         await videoroom_step(case, step, plugin)
     elif step == "ping":
         pong = await bounded(case, "ping", transport.ping())
@@ -544,6 +612,62 @@ async def videoroom_step(case: Case, step: str, room: JanusVideoRoomPlugin) -> N
         case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
 
 
+async def typed_step(case: Case, step: str, plugin: Any) -> None:
+    """One typed plugin client call: it ends with the type it promises or a typed error."""
+    if plugin.id is None:
+        return
+    calls: dict[str, tuple[Any, Any]] = {
+        "configure": (lambda: plugin.configure(audio=True), dict),
+        "list_rooms": (lambda: plugin.list_rooms(), list),
+        "exists": (lambda: plugin.exists(1234), bool),
+        "list_participants": (lambda: plugin.list_participants(1234), list),
+        "join_as_publisher": (lambda: plugin.join_as_publisher(1234, display="fuzz"), dict),
+        "join": (lambda: plugin.join(1234, display="fuzz"), dict),
+        "leave": (
+            lambda: plugin.leave(),
+            type(None) if isinstance(plugin, JanusVideoRoomPlugin) else dict,
+        ),
+        "create_room": (lambda: plugin.create_room(is_private=False), int | str),
+    }
+    call, expected = calls[step]
+    result = await bounded(case, step, call())
+    if isinstance(result, BaseException) or (result is None and expected is not type(None)):
+        return  # a typed error, or a problem bounded() recorded
+    if not isinstance(result, expected) or (isinstance(result, bool) and expected is not bool):
+        case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
+
+
+async def check_later_typed(
+    case: Case, transport: JanusTransport, plugin_class: type[JanusPlugin]
+) -> None:
+    """Once the server answers normally again, a new session, handle and typed request work
+    (three tries when one times out: session and handle use the short deadline of the case)."""
+    failure = ""
+    for _ in range(3):
+        session = JanusSession(transport=transport)
+        plugin: Any = plugin_class()
+        try:
+            await asyncio.wait_for(plugin.attach(session), 2.0 + SLACK)
+            if plugin_class is JanusEchoTestPlugin:
+                result: Any = await plugin.configure(audio=True, timeout=2.0)
+            else:
+                result = await plugin.list_rooms(timeout=2.0)
+            if not isinstance(result, dict if plugin_class is JanusEchoTestPlugin else list):
+                case.problems.append(f"a later typed request returned {result!r:.120}")
+            return
+        except (RequestTimeoutError, asyncio.TimeoutError) as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+        except JanusFastError as exc:
+            case.problems.append(f"a later typed request failed: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            with contextlib.suppress(JanusFastError, asyncio.TimeoutError):
+                await asyncio.wait_for(plugin.destroy(), 2.0 + SLACK)
+            with contextlib.suppress(JanusFastError, asyncio.TimeoutError):
+                await asyncio.wait_for(session.destroy(), 2.0 + SLACK)
+    case.problems.append(f"a later typed request timed out three times ({failure})")
+
+
 async def compat_get(case: Case, tx: Any, *, own: bool) -> Any:
     """``get`` the event of a janus-client transaction (inside ``async with`` if ``own``)."""
     if own:
@@ -558,7 +682,10 @@ async def compat_get(case: Case, tx: Any, *, own: bool) -> Any:
 
 async def check_alive(case: Case, transport: JanusTransport) -> None:
     """The reader survived: a ping with a generous deadline is answered (three tries: a
-    reconnection after a close may need a moment)."""
+    reconnection after a close may need a moment). A connection refused with a typed error
+    (Nanomsg's probe ``ping`` answered wrong) is made again first."""
+    if any(c.startswith("connect: ") and not c.startswith("connect: ok") for c in case.calls):
+        await bounded(case, "reconnect", transport.connect())
     for _ in range(3):
         try:
             reply = await asyncio.wait_for(
@@ -600,22 +727,39 @@ def _rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def budget_seconds(config: pytest.Config) -> float:
+def budget_seconds(config: pytest.Config, kind: str) -> float:
+    """The share of ``JANUS_FUZZ_E2E_SECONDS`` of one transport kind on one event loop."""
     total = float(os.environ.get("JANUS_FUZZ_E2E_SECONDS", "60"))
     loops = 2 if config.getoption("--loop") == "both" else 1
-    return total / (2 * loops)
+    return total * KINDS[kind] / sum(KINDS.values()) / loops
 
 
-@pytest.mark.parametrize("kind", ["ws", "http"])
-@pytest.mark.parametrize("flow", ["echotest", "videoroom", "admin"])
+def make_server(kind: str) -> ScriptedJanus:
+    """The scripted Janus of a transport kind (not started)."""
+    if kind == "ws":
+        return WsScriptedJanus()
+    if kind == "http":
+        return HttpScriptedJanus()
+    if kind == "nanomsg":
+        return NanomsgScriptedJanus()
+    return UnixScriptedJanus(kind.split("+")[1])
+
+
+@pytest.mark.parametrize(
+    ("kind", "flow"),
+    [
+        (kind, flow)
+        for kind in KINDS
+        for flow in ("echotest", "videoroom", "admin", *(f"typed-{t}" for t in TYPED))
+        if (kind, flow) != ("nanomsg", "admin")  # NN_PAIR: one client at a time
+    ],
+)
 async def test_control_run_without_mutation_succeeds_everywhere(
     kind: str, flow: str, event_loop_name: str
 ) -> None:
     """The fuzzer's flows against the unmutated scripted Janus: every call succeeds, so the
     fuzzed runs exercise the real paths (a flow failing by itself would make them vacuous)."""
-    server: ScriptedJanus = await (
-        WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
-    ).start()
+    server: ScriptedJanus = await make_server(kind).start()
     try:
         case = Case(kind, "control", 0)
         everything = dict.fromkeys(CLASSES[kind], "control run")
@@ -633,6 +777,10 @@ async def test_control_run_without_mutation_succeeds_everywhere(
             "destroy_room: VideoRoomError",  # the room does not exist: Janus's 426
         ],
         "admin": ["attach: ok", "admin disconnect: ok", *(f"{s}: ok" for s in ADMIN_STEPS)],
+        **{
+            f"typed-{name}": ["attach: ok", *(f"{call}: ok" for call in calls)]
+            for name, (_, calls) in TYPED.items()
+        },
         "echotest": [
             *("info: ok", "attach: ok", "request: ok", "send: ok", "get: ok", "done: ok"),
             "keepalive: ok",
@@ -649,15 +797,13 @@ async def test_control_run_without_mutation_succeeds_everywhere(
     assert server.applied == 0
 
 
-@pytest.mark.parametrize("kind", ["ws", "http"])
+@pytest.mark.parametrize("kind", list(KINDS))
 async def test_a_case_replays_from_its_seed(kind: str, event_loop_name: str) -> None:
     """The same seed and case number draw the same flow, mutation, target and choices (what a
     failure report's re-run line relies on)."""
     runs: list[list[tuple[str, str, list[str]]]] = []
     for _ in range(2):
-        server: ScriptedJanus = await (
-            WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
-        ).start()
+        server: ScriptedJanus = await make_server(kind).start()
         cases = [Case(kind, "replay", index) for index in range(6)]
         try:
             for case in cases:
@@ -697,12 +843,13 @@ async def test_the_checks_catch_what_they_claim_to(monkeypatch: pytest.MonkeyPat
     assert "events() iterator(s) did not end" in case.problems[3]
 
 
+@pytest.mark.echo_stdout
 @pytest.mark.timeout(float(os.environ.get("JANUS_FUZZ_E2E_SECONDS", "60")) + 60)
-@pytest.mark.parametrize("kind", ["ws", "http"])
+@pytest.mark.parametrize("kind", list(KINDS))
 async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Config) -> None:
     seed = os.environ.get("JANUS_FUZZ_E2E_SEED") or str(random.randrange(1, 2**32))
     only = os.environ.get("JANUS_FUZZ_E2E_CASE")
-    budget = budget_seconds(pytestconfig)
+    budget = budget_seconds(pytestconfig, kind)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
 
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
@@ -731,9 +878,7 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
     library.setLevel(logging.DEBUG)
     library.propagate = False
     library.addHandler(recorder)
-    server: ScriptedJanus = await (
-        WsScriptedJanus() if kind == "ws" else HttpScriptedJanus()
-    ).start()
+    server: ScriptedJanus = await make_server(kind).start()
     failures: list[str] = []
     signatures: dict[str, int] = {}  # one printed failure per kind of problem, the rest counted
     counts: dict[str, int] = {}

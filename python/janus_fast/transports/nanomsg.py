@@ -130,6 +130,16 @@ class _Link:
         self.fd: int | None = None
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as retrieved (its error is reported otherwise).
+
+    Args:
+        future: A done future.
+    """
+    if not future.cancelled():
+        future.exception()
+
+
 def _set(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -253,6 +263,8 @@ class JanusTransportNanomsg(RecoveringTransport):
             await asyncio.wait((waiter, link.down), return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.forget_transaction(transaction)
+            # Failed by the core's timer, now or after a cancellation: retrieved here.
+            waiter.add_done_callback(_retrieve)
         if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
             return
         if link.down.done():
@@ -312,6 +324,9 @@ class JanusTransportNanomsg(RecoveringTransport):
             except pynng.NNGException as exc:
                 lost = f"reading the nanomsg socket failed: {exc}"
                 break
+            except RuntimeError:  # pynng cannot unpack an empty message (NULL body): taken
+                logger.debug("an empty nanomsg message from %s ignored", self._base_url)
+                continue
             core.receive_message(data)
             got = True
         if got:
