@@ -66,6 +66,7 @@ async def test_http_ws_gelf_tcp_and_nanomsg_lose_no_event_of_a_burst(janus_facto
     assert http.stats()["accepted"] == http.stats()["requests"]
     assert gelf.stats()["messages"] == streams["gelfevh"].stats()["received"]  # never grouped
     assert nanomsg.stats()["messages"] == streams["nanomsgevh"].stats()["received"]
+    assert nanomsg.stats()["unread"] == 0
     assert _publish_failures(janus.log_path.read_text(errors="replace")) == []
 
 
@@ -89,6 +90,26 @@ async def test_gelf_udp_burst_losses_are_counted(janus_factory, recv_buffer: int
     if recv_buffer == 4096:  # a few datagrams fill it: part of the burst is lost, and counted
         assert stats["kernel_drops"] > 0
     assert gelf.stats()["kernel_drops"] == stats["kernel_drops"]  # kept after close()
+
+
+async def test_nanomsg_receiver_buffer_overflow_is_counted(janus_factory) -> None:
+    """NNG drops what does not fit its buffer (``recv_buffer``); ``unread`` counts it."""
+    async with NanomsgEventReceiver(address="tcp://127.0.0.1:0", recv_buffer=4) as nanomsg:
+        assert nanomsg.address is not None
+        janus = janus_factory(
+            event_handlers=(
+                EventHandler("nanomsgevh", nanomsg.address, events=_EVENTS, grouping=False),
+            )
+        )
+        await nanomsg.wait_connected(10)
+        # The loop is busy with the burst's 1000 requests: the events pile up in NNG's buffer.
+        ids, expected = await lifecycle_burst(janus.ws_url, *_BURST)
+        got = await burst_events(nanomsg.stream, ids, expected, quiet=0.5)
+        stats = nanomsg.stats()
+    assert stats["messages"] == len(got) and stats["invalid"] == 0
+    assert stats["messages"] + stats["unread"] == expected, stats
+    assert stats["unread"] > 0
+    assert nanomsg.stats()["unread"] == stats["unread"]  # kept after close()
 
 
 async def test_stream_bound_drops_the_oldest_of_a_burst_and_counts_them(janus_factory) -> None:

@@ -5,7 +5,8 @@ an NNG ``Sub0`` socket (subscribed to everything) that listens there, or dials i
 (``mode = "bind"``, ``dial=True``). Each message is one event or a grouped array of them. One
 supervised task reads; pynng's threads reach the loop only through ``call_soon_threadsafe``.
 Every buffer is bounded: NNG's receive buffer (``recv_buffer`` messages; a subscriber that falls
-behind loses the newest, as NN_SUB does), a message over ``max_message_size`` drops its connection
+behind loses what no longer fits, as NN_SUB does: counted in ``unread``, from NNG's per-connection
+counts against the messages read), a message over ``max_message_size`` drops its connection
 (nanomsgevh reconnects), the ``EventStream``'s own bound after that. Needs the optional extra
 ``janus-fast[nanomsg]`` (pynng), imported only when the receiver starts.
 """
@@ -24,6 +25,7 @@ import types
 from typing import Any, TypeVar
 
 from janus_fast.errors import InvalidOptionError, InvalidStateError, TransportError
+from janus_fast.eventhandlers._nngstats import pipe_messages
 from janus_fast.eventhandlers.events import InvalidEventError, decode_payload
 from janus_fast.eventhandlers.stream import EventStream
 
@@ -36,6 +38,9 @@ _MAX_RECV_BUFFER = 8192
 _READS_PER_WAKE = 64
 #: How long ``close()`` waits for the reader task to see its socket closed.
 _CLOSE_LIMIT = 5.0
+#: Closed connections whose counts are kept apart (their last messages may still be read);
+#: older ones are folded into one total.
+_CLOSED_KEPT = 64
 
 
 def _pynng() -> Any:
@@ -98,6 +103,10 @@ class NanomsgEventReceiver:
         self._folder: str | None = None
         self._pipes = 0
         self._connected = asyncio.Event()
+        #: messages read per connection (NNG pipe id); NNG's count of each closed connection
+        self._reads: dict[int, int] = {}
+        self._closed_rx: dict[int, int] = {}
+        self._unread_folded = 0
 
     def __repr__(self) -> str:
         """Show the address and mode (a nanomsg address carries no credentials)."""
@@ -111,9 +120,18 @@ class NanomsgEventReceiver:
 
         Returns:
             ``messages`` (nanomsg messages read), ``invalid`` (not Janus events),
-            ``connections`` and ``disconnections`` (of nanomsgevh), ``connected`` (now).
+            ``connections`` and ``disconnections`` (of nanomsgevh), ``connected`` (now),
+            ``unread``: messages NNG took from nanomsgevh's connections that were not read,
+            i.e. still in its buffer or dropped because it was full (``recv_buffer``); once the
+            reader has caught up, the loss. 0 where NNG's statistics cannot be read.
         """
-        return dict(self._counters, connected=self._pipes)
+        received = dict(self._closed_rx)
+        if self._sock is not None:
+            received.update(pipe_messages(_pynng(), self._sock))
+        unread = self._unread_folded + sum(
+            max(0, count - self._reads.get(pipe, 0)) for pipe, count in received.items()
+        )
+        return dict(self._counters, connected=self._pipes, unread=unread)
 
     @property
     def connected(self) -> bool:
@@ -157,7 +175,7 @@ class NanomsgEventReceiver:
             topics=b"", recv_buffer_size=self.recv_buffer, recv_max_size=self.max_message_size
         )
         sock.add_post_pipe_connect_cb(lambda pipe: _notify(loop, self._on_pipe, sock, 1))
-        sock.add_post_pipe_remove_cb(lambda pipe: _notify(loop, self._on_pipe, sock, -1))
+        sock.add_post_pipe_remove_cb(lambda pipe: self._pipe_closed(loop, sock, pipe))
         try:
             if self.dial:
                 sock.dial(self.address, block=False)
@@ -185,6 +203,7 @@ class NanomsgEventReceiver:
         sock, self._sock = self._sock, None
         task, self._task = self._task, None
         if sock is not None:
+            self._closed_rx.update(pipe_messages(_pynng(), sock))  # kept for stats()
             sock.close()  # the reader's pending receive ends with ``Closed``
         if task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -216,6 +235,21 @@ class NanomsgEventReceiver:
             shutil.rmtree(folder, ignore_errors=True)
             self.address = None
 
+    def _pipe_closed(self, loop: asyncio.AbstractEventLoop, sock: Any, pipe: Any) -> None:
+        """A connection ended (on one of pynng's threads): keep NNG's count, tell the loop."""
+        count = pipe_messages(_pynng(), sock).get(pipe.id)  # gone once the callback returns
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
+            loop.call_soon_threadsafe(self._keep_closed_count, sock, pipe.id, count)
+        _notify(loop, self._on_pipe, sock, -1)
+
+    def _keep_closed_count(self, sock: Any, pipe_id: int, count: int | None) -> None:
+        if sock is not self._sock or count is None:
+            return
+        self._closed_rx[pipe_id] = count
+        while len(self._closed_rx) > _CLOSED_KEPT:  # the oldest: its messages are read by now
+            old = next(iter(self._closed_rx))
+            self._unread_folded += max(0, self._closed_rx.pop(old) - self._reads.pop(old, 0))
+
     def _on_pipe(self, sock: Any, change: int) -> None:
         if sock is not self._sock:
             return
@@ -230,17 +264,24 @@ class NanomsgEventReceiver:
         pynng = _pynng()
         try:
             while True:
-                self._deliver(await sock.arecv())
+                self._take(await sock.arecv_msg())
                 for _ in range(_READS_PER_WAKE):
                     try:
-                        data = sock.recv(block=False)
+                        message = sock.recv_msg(block=False)
                     except pynng.TryAgain:
                         break
-                    self._deliver(data)
+                    self._take(message)
         except pynng.Closed:
             return
         except Exception:  # never a silently dead receiver: say so (the address only)
             logger.exception("nanomsg event receiver at %s stopped", self.address)
+
+    def _take(self, message: Any) -> None:
+        """Count one NNG message against its connection, then deliver it."""
+        pipe = message.pipe
+        if pipe is not None:
+            self._reads[pipe.id] = self._reads.get(pipe.id, 0) + 1
+        self._deliver(message.bytes)
 
     def _deliver(self, payload: bytes) -> None:
         """One nanomsg message: one event or a grouped array of them."""
