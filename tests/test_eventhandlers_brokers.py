@@ -324,3 +324,36 @@ async def test_broker_handlers_lose_no_event_of_a_burst(
     assert counts["dropped"] == counts["duplicates"] == counts["invalid"] == 0
     assert counts["received"] == counts["delivered"] + counts["queued"] >= expected
     assert receiver.stats()["errors"] == 0
+
+
+async def test_mqtt_receiver_queue_overflow_is_counted(
+    janus_factory, mosquitto: MosquittoBroker
+) -> None:
+    """aiomqtt discards what finds its incoming queue full (``max_queued``): counted."""
+    topic = f"/janus-fast/overflow-{uuid.uuid4().hex[:8]}"  # no retained status of another run
+    async with MqttEventReceiver(
+        port=mosquitto.port,
+        topic=topic,
+        username=mosquitto.username,
+        password=mosquitto.password,
+        max_queued=4,
+    ) as receiver:
+        janus = janus_factory(
+            event_handlers=(
+                EventHandler(
+                    "mqttevh",
+                    f"tcp://127.0.0.1:{mosquitto.port}",
+                    events="sessions,handles",
+                    backend_user=mosquitto.username,
+                    backend_pwd=mosquitto.password,
+                    extra={"topic": topic},
+                ),
+            )
+        )
+        await wait_for(lambda: receiver.stats()["status"] >= 1)  # mqttevh is connected
+        ids, expected = await lifecycle_burst(janus.ws_url, *_BURST)
+        got = await burst_events(receiver.stream, ids, expected, quiet=0.5)
+        stats = receiver.stats()
+    assert stats["messages"] == len(got) and stats["errors"] == 0
+    assert stats["messages"] + stats["dropped"] == expected, stats
+    assert stats["dropped"] > 0

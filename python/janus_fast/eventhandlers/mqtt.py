@@ -2,12 +2,15 @@
 
 Rule: subscribes ``<topic>/#`` (that also matches ``<topic>`` itself, for ``addevent = false``);
 each message is one event. ``<topic>/status`` carries mqttevh's connect/disconnect notices, not
-events: counted (``status``) and skipped. Needs the optional extra ``janus-fast[mqtt]`` (aiomqtt),
+events: counted (``status``) and skipped. The client library's incoming queue is bounded
+(``max_queued``): a message that finds it full is discarded by the library and counted here
+(``dropped``). Needs the optional extra ``janus-fast[mqtt]`` (aiomqtt),
 imported only when the receiver starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +33,8 @@ class MqttEventReceiver(BrokerReceiver):
     """Subscribe to mqttevh's events at an MQTT broker.
 
     ``topic`` is mqttevh's ``topic`` (default ``/janus/events``). ``stats()``: ``connects``,
-    ``messages``, ``status``, ``errors``.
+    ``messages``, ``status``, ``errors``, ``dropped`` (messages discarded because the incoming
+    queue held ``max_queued``).
 
     Args:
         stream: the stream the events go to (None: a new ``EventStream``, as ``receiver.stream``).
@@ -41,7 +45,8 @@ class MqttEventReceiver(BrokerReceiver):
         password: the broker password; never logged or shown.
         client_id: the MQTT client id (None: one chosen by the client library).
         qos: the subscription's QoS (0, 1 or 2).
-        max_queued: bound of the client library's incoming queue.
+        max_queued: bound of the client library's incoming queue (a message beyond it is
+            discarded and counted in ``dropped``).
         server: the tag set on every event (``event.server``; None: the event's emitter).
         reconnect_interval: seconds between attempts to get a lost link back.
         connect_timeout: seconds ``start()`` waits for the first subscription.
@@ -89,6 +94,7 @@ class MqttEventReceiver(BrokerReceiver):
         self._username = username
         self._password = password
         self._counters["status"] = 0
+        self._counters["dropped"] = 0
 
     def __repr__(self) -> str:
         return (
@@ -110,6 +116,7 @@ class MqttEventReceiver(BrokerReceiver):
             identifier=self.client_id,
             timeout=self.connect_timeout,
             max_queued_incoming_messages=self.max_queued,
+            queue_type=_counting_queue(self._count),
         ) as client:
             await client.subscribe(f"{self.topic}/#", qos=self.qos)
             ready()
@@ -122,3 +129,17 @@ class MqttEventReceiver(BrokerReceiver):
                     payload = payload.encode()
                 if isinstance(payload, bytes | bytearray):
                     self._deliver(bytes(payload))
+
+
+def _counting_queue(count: Callable[[str], None]) -> type[asyncio.Queue[Any]]:
+    """Return a queue class that counts (``dropped``) each put it refuses when full."""
+
+    class CountingQueue(asyncio.Queue[Any]):
+        def put_nowait(self, item: Any) -> None:
+            try:
+                super().put_nowait(item)
+            except asyncio.QueueFull:
+                count("dropped")  # the library discards it (and logs a warning)
+                raise
+
+    return CountingQueue
