@@ -36,7 +36,7 @@ from janus_fast.errors import (
     QueueFullError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict, Submitted
+from janus_fast.transport import JsonDict, Submitted
 from janus_fast.transports._recovering import RecoveringTransport
 from janus_fast.transports._recovery import Reconnector
 
@@ -415,16 +415,9 @@ class BrokerTransport(RecoveringTransport):
             if not waiter.done():
                 waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
 
-    async def _send(self, message: JsonDict) -> None:
-        """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        if self._must_wait():
-            await self._wait_until_ready(
-                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
-            )
-        await self._publish_counted(orjson.dumps(message))
+    async def _send_bytes(self, data: bytes) -> None:
+        """Publish one complete request (janus-client's raw ``_send``)."""
+        await self._publish_counted(data)
 
 
 async def close_quietly(closing: Any, limit: float, what: str) -> None:

@@ -35,15 +35,13 @@ from janus_fast.errors import (
     InvalidMessageError,
     InvalidOptionError,
     InvalidURLError,
-    JanusFastError,
     QueueFullError,
     RequestTimeoutError,
     TransportError,
 )
 from janus_fast.redact import redact_url
-from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict
 from janus_fast.transports._broker import import_broker_library
-from janus_fast.transports._recovering import RecoveringTransport
+from janus_fast.transports._packet import PacketTransport
 from janus_fast.transports._recovery import Reconnector
 
 logger = logging.getLogger("janus_fast.transport.nanomsg")
@@ -145,7 +143,7 @@ def _set(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class JanusTransportNanomsg(RecoveringTransport):
+class JanusTransportNanomsg(PacketTransport):
     """Janus's Nanomsg transport (an NN_PAIR socket Janus binds; one client at a time).
 
     Args:
@@ -428,61 +426,6 @@ class JanusTransportNanomsg(RecoveringTransport):
             self._start_pinger(link)
 
     # -- the request template's I/O --------------------------------------------------------------
-    def _submit(
-        self,
-        body: JsonDict,
-        expect: int,
-        session_id: int | None,
-        handle_id: int | None,
-        deadline: float | None,
-        waiter: Any,
-        resendable: bool,
-    ) -> str:
-        """Encode (ids in the body, as Janus's Nanomsg transport wants them) and send."""
-        transaction, data = self._core.encode(
-            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline
-        )
-        try:
-            self._write(data)
-        except BaseException:
-            self.forget_transaction(transaction)
-            raise
-        return transaction
-
-    def _send_now(
-        self, body: JsonDict, expect: int, session_id: int | None, limit: float
-    ) -> asyncio.Future[Message]:
-        """Send a request on the current link past the outage gate.
-
-        Recovery's requests and liveness pings go this way.
-
-        Returns:
-            The future of its completion, failed rather than raising.
-        """
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        deadline = loop.time() + limit
-        waiter: asyncio.Future[Message] = loop.create_future()
-        try:
-            self._submit(body, expect, session_id, None, deadline, waiter, False)
-        except JanusFastError as exc:
-            if not waiter.done():
-                waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
-            return waiter
-        self._arm_timer(deadline)
-        return waiter
-
-    async def _send(self, message: JsonDict) -> None:
-        """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        if self._must_wait():
-            await self._wait_until_ready(
-                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
-            )
-        self._write(orjson.dumps(message))
 
 
 def _notify(

@@ -35,8 +35,6 @@ import weakref
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import orjson
-
 from janus_fast._compat import timeout
 from janus_fast._core import Expect, JanusCore, Message
 from janus_fast.errors import (
@@ -44,14 +42,12 @@ from janus_fast.errors import (
     InvalidMessageError,
     InvalidOptionError,
     InvalidURLError,
-    JanusFastError,
     QueueFullError,
     RequestTimeoutError,
     TransportError,
 )
 from janus_fast.redact import redact_url
-from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict
-from janus_fast.transports._recovering import RecoveringTransport
+from janus_fast.transports._packet import PacketTransport
 from janus_fast.transports._recovery import Reconnector
 
 logger = logging.getLogger("janus_fast.transport.unix")
@@ -127,7 +123,7 @@ def _remove_client_files(path: str | None, folder: str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class JanusTransportUnix(RecoveringTransport):
+class JanusTransportUnix(PacketTransport):
     """Janus's Unix-socket transport (pfunix), ``SOCK_SEQPACKET`` or ``SOCK_DGRAM``.
 
     Args:
@@ -505,68 +501,6 @@ class JanusTransportUnix(RecoveringTransport):
         self._release_client()
 
     # -- the request template's I/O --------------------------------------------------------------
-    def _submit(
-        self,
-        body: JsonDict,
-        expect: int,
-        session_id: int | None,
-        handle_id: int | None,
-        deadline: float | None,
-        waiter: Any,
-        resendable: bool,
-    ) -> str:
-        """Encode (ids in the body, as pfunix wants them) and send as one packet."""
-        transaction, data = self._core.encode(
-            orjson.dumps(body), waiter, expect, session_id, handle_id, deadline
-        )
-        try:
-            self._write(data)
-        except BaseException:
-            self.forget_transaction(transaction)
-            raise
-        return transaction
-
-    def _send_now(
-        self, body: JsonDict, expect: int, session_id: int | None, limit: float
-    ) -> asyncio.Future[Message]:
-        """Send a request on the current socket past the outage gate.
-
-        Used by recovery's requests and the liveness pings.
-
-        Args:
-            body: The request.
-            expect: What completes it (an ``Expect`` value).
-            session_id: The session it addresses, if any.
-            limit: Seconds it may take.
-
-        Returns:
-            The future of its completion; a request that cannot be sent fails it rather
-            than raising.
-        """
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        deadline = loop.time() + limit
-        waiter: asyncio.Future[Message] = loop.create_future()
-        try:
-            self._submit(body, expect, session_id, None, deadline, waiter, False)
-        except JanusFastError as exc:
-            if not waiter.done():
-                waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
-            return waiter
-        self._arm_timer(deadline)
-        return waiter
-
-    async def _send(self, message: JsonDict) -> None:
-        """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        if self._must_wait():
-            await self._wait_until_ready(
-                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
-            )
-        self._write(orjson.dumps(message))
 
 
 def _claim_path(path: str) -> None:

@@ -25,16 +25,15 @@ import orjson
 
 from janus_fast import _core
 from janus_fast._compat import timeout, timeout_at
-from janus_fast._core import Expect, Message, WebSocketConnection
+from janus_fast._core import Expect, WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
-    JanusFastError,
     ProtocolError,
     QueueFullError,
     RequestTimeoutError,
     TransportError,
 )
-from janus_fast.transport import STREAM_OPEN_LIMIT, JsonDict, info_object
+from janus_fast.transport import JsonDict, info_object
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._client_errors import websocket_connect_error
 from janus_fast.transports._recovering import RecoveringTransport
@@ -577,33 +576,7 @@ class JanusTransportWebsocket(RecoveringTransport):
             self._loop.call_soon(self._flush)
         return transaction
 
-    def _send_now(
-        self, body: JsonDict, expect: int, session_id: int | None, timeout: float
-    ) -> asyncio.Future[Message]:
-        """Queue a request on the current socket past the outage gate (recovery's requests);
-        requests queued in the same loop iteration share coalesced frames.
-        """
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        deadline = loop.time() + timeout
-        waiter: asyncio.Future[Message] = loop.create_future()
-        try:
-            self._submit(body, expect, session_id, None, deadline, waiter, False)
-        except (JanusFastError, ValueError) as exc:  # the socket closed under recovery
-            waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))
-            return waiter
-        self._arm_timer(deadline)
-        return waiter
-
-    async def _send(self, message: JsonDict) -> None:
-        """Send a complete request dict as-is (kept for janus-client subclasses)."""
-        loop = self._loop
-        if not self.connected or loop is None:
-            raise self._not_connected()
-        if self._must_wait():
-            await self._wait_until_ready(
-                loop.time() + (self.options.timeout or STREAM_OPEN_LIMIT), None
-            )
-        self._core.send_raw(orjson.dumps(message))
+    async def _send_bytes(self, data: bytes) -> None:
+        """Frame one complete request (janus-client's raw ``_send``) and flush it soon."""
+        self._core.send_raw(data)
         self._schedule_flush()
