@@ -112,7 +112,7 @@ async def test_http_long_poll_403_is_an_auth_error(janus_factory: Any) -> None:
             await asyncio.sleep(0.05)
         assert lost, "the auth failure was not reported"
         assert "403" in lost[0].reason
-        assert isinstance(session._lost_error, AuthError)
+        assert isinstance(session.lost_error, AuthError)
 
 
 async def test_connect_timeout_and_refused_connections_are_transport_errors() -> None:

@@ -756,8 +756,8 @@ async def test_a_long_poll_failing_unexpectedly_reports_its_session_lost(
                     break
                 await asyncio.sleep(0.01)
         assert not session.created
-        assert isinstance(session._lost_error, TransportError)
-        assert "RuntimeError: a bug in the poll path" in str(session._lost_error)
+        assert isinstance(session.lost_error, TransportError)
+        assert "RuntimeError: a bug in the poll path" in str(session.lost_error)
         assert "long poll of session" in caplog.text
         assert transport.stats()["long_polls"] == 0
     finally:

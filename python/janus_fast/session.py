@@ -118,6 +118,15 @@ class JanusSession(EventSource):
 
     session_id = id
 
+    @property
+    def lost_error(self) -> Exception | None:
+        """Why the server side of this session was lost, or None while it was not.
+
+        Set by ``mark_lost`` (a session timeout, a 404 for its id, a connection given up, a pool
+        that declared its server down); cleared when the session is created again.
+        """
+        return self._lost_error
+
     def rebind(self, new_id: int) -> None:
         """Take the id Janus gave this session when it re-created it after a reconnection.
 
