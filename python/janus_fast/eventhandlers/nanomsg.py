@@ -243,7 +243,10 @@ class NanomsgEventReceiver:
         _notify(loop, self._on_pipe, sock, -1)
 
     def _keep_closed_count(self, sock: Any, pipe_id: int, count: int | None) -> None:
-        if sock is not self._sock or count is None:
+        if sock is not self._sock:
+            return
+        if count is None:  # NNG's statistics unreadable: nothing to count against
+            self._reads.pop(pipe_id, None)
             return
         self._closed_rx[pipe_id] = count
         while len(self._closed_rx) > _CLOSED_KEPT:  # the oldest: its messages are read by now
