@@ -43,6 +43,8 @@ CLASSES = {
     "ws": (*COMMON, "tcp", "frames", "ws_protocol"),
     "http": (*COMMON, "tcp", "http_status", "http_framing"),
     **{kind: (*COMMON, "packets") for kind in PACKET_KINDS},
+    # Through a broker: Janus cannot close the client's connection (the broker holds it).
+    "mqtt": (*(c for c in COMMON if c != "close"), "packets"),
 }
 
 #: Values of every JSON type, and the numbers an id or code must not be taken for.

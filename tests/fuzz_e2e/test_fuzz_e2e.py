@@ -47,10 +47,11 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import pytest
+from _fuzz_mqtt import MqttScriptedJanus
 from _fuzz_mutations import CLASSES, PACKET_KINDS, mutator, unsolicited
 from _fuzz_packet import NanomsgScriptedJanus, PacketScriptedJanus, UnixScriptedJanus
 from _fuzz_server import HttpScriptedJanus, ScriptedJanus, WsScriptedJanus
@@ -64,6 +65,7 @@ from janus_fast.plugins import (
     JanusTextRoomPlugin,
     JanusVideoRoomPlugin,
 )
+from janus_fast.testing import MosquittoBroker
 
 #: Deadline of every call in a case (short: a drop or a late reply costs this much).
 TIMEOUT = 0.08
@@ -103,10 +105,17 @@ TARGETS = {
         "longpoll",
     ),
 }
-for _kind in PACKET_KINDS:  # one message per packet, pushed traffic too
+for _kind in (*PACKET_KINDS, "mqtt"):  # one message per packet (publish), pushed traffic too
     TARGETS[_kind] = TARGETS["ws"]
 #: Every transport kind the fuzzer drives, with its share of the run's time budget.
-KINDS = {"ws": 3.0, "http": 3.0, "unix+seqpacket": 1.5, "unix+dgram": 1.5, "nanomsg": 2.0}
+KINDS = {
+    "ws": 3.0,
+    "http": 3.0,
+    "unix+seqpacket": 1.5,
+    "unix+dgram": 1.5,
+    "nanomsg": 1.5,
+    "mqtt": 1.5,
+}
 #: The typed plugin clients of the ``typed`` flow: the class and the calls made, in order.
 TYPED: dict[str, tuple[type[JanusPlugin], tuple[str, ...]]] = {
     "echotest": (JanusEchoTestPlugin, ("configure", "configure")),
@@ -610,6 +619,9 @@ async def videoroom_step(case: Case, step: str, room: JanusVideoRoomPlugin) -> N
         expected = type(None)
     if not isinstance(result, expected | JanusFastError | None):
         case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
+    elif isinstance(result, list) and not all(isinstance(item, dict) for item in result):
+        odd = next(item for item in result if not isinstance(item, dict))
+        case.problems.append(f"{step} returned a list holding a {type(odd).__name__}: {odd!r:.60}")
 
 
 async def typed_step(case: Case, step: str, plugin: Any) -> None:
@@ -635,6 +647,9 @@ async def typed_step(case: Case, step: str, plugin: Any) -> None:
         return  # a typed error, or a problem bounded() recorded
     if not isinstance(result, expected) or (isinstance(result, bool) and expected is not bool):
         case.problems.append(f"{step} returned {type(result).__name__}: {result!r:.120}")
+    elif isinstance(result, list) and not all(isinstance(item, dict) for item in result):
+        odd = next(item for item in result if not isinstance(item, dict))
+        case.problems.append(f"{step} returned a list holding a {type(odd).__name__}: {odd!r:.60}")
 
 
 async def check_later_typed(
@@ -705,7 +720,13 @@ async def check_alive(case: Case, transport: JanusTransport) -> None:
 
 
 def _client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
-    return {t for t in tasks if not t.get_name().startswith("fuzz-server") and not t.done()}
+    return {
+        t
+        for t in tasks
+        if not t.get_name().startswith("fuzz-server")
+        and not getattr(t.get_coro(), "__qualname__", "").startswith("FuzzServerQueue")
+        and not t.done()
+    }
 
 
 async def check_tasks(case: Case, before: set[asyncio.Task[Any]]) -> None:
@@ -734,14 +755,27 @@ def budget_seconds(config: pytest.Config, kind: str) -> float:
     return total * KINDS[kind] / sum(KINDS.values()) / loops
 
 
-def make_server(kind: str) -> ScriptedJanus:
-    """The scripted Janus of a transport kind (not started)."""
+@pytest.fixture(scope="module")
+def fuzz_broker() -> Iterator[MosquittoBroker]:
+    """One ``mosquitto`` for the MQTT cases of the module.
+
+    Yields:
+        The running broker.
+    """
+    with MosquittoBroker() as broker:
+        yield broker
+
+
+def make_server(kind: str, request: pytest.FixtureRequest) -> ScriptedJanus:
+    """The scripted Janus of a transport kind (not started; MQTT's uses ``fuzz_broker``)."""
     if kind == "ws":
         return WsScriptedJanus()
     if kind == "http":
         return HttpScriptedJanus()
     if kind == "nanomsg":
         return NanomsgScriptedJanus()
+    if kind == "mqtt":
+        return MqttScriptedJanus(request.getfixturevalue("fuzz_broker"))
     return UnixScriptedJanus(kind.split("+")[1])
 
 
@@ -755,11 +789,11 @@ def make_server(kind: str) -> ScriptedJanus:
     ],
 )
 async def test_control_run_without_mutation_succeeds_everywhere(
-    kind: str, flow: str, event_loop_name: str
+    kind: str, flow: str, event_loop_name: str, request: pytest.FixtureRequest
 ) -> None:
     """The fuzzer's flows against the unmutated scripted Janus: every call succeeds, so the
     fuzzed runs exercise the real paths (a flow failing by itself would make them vacuous)."""
-    server: ScriptedJanus = await make_server(kind).start()
+    server: ScriptedJanus = await make_server(kind, request).start()
     try:
         case = Case(kind, "control", 0)
         everything = dict.fromkeys(CLASSES[kind], "control run")
@@ -798,12 +832,14 @@ async def test_control_run_without_mutation_succeeds_everywhere(
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_a_case_replays_from_its_seed(kind: str, event_loop_name: str) -> None:
+async def test_a_case_replays_from_its_seed(
+    kind: str, event_loop_name: str, request: pytest.FixtureRequest
+) -> None:
     """The same seed and case number draw the same flow, mutation, target and choices (what a
     failure report's re-run line relies on)."""
     runs: list[list[tuple[str, str, list[str]]]] = []
     for _ in range(2):
-        server: ScriptedJanus = await make_server(kind).start()
+        server: ScriptedJanus = await make_server(kind, request).start()
         cases = [Case(kind, "replay", index) for index in range(6)]
         try:
             for case in cases:
@@ -846,7 +882,9 @@ async def test_the_checks_catch_what_they_claim_to(monkeypatch: pytest.MonkeyPat
 @pytest.mark.echo_stdout
 @pytest.mark.timeout(float(os.environ.get("JANUS_FUZZ_E2E_SECONDS", "60")) + 60)
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Config) -> None:
+async def test_fuzz_e2e(
+    kind: str, event_loop_name: str, pytestconfig: pytest.Config, request: pytest.FixtureRequest
+) -> None:
     seed = os.environ.get("JANUS_FUZZ_E2E_SEED") or str(random.randrange(1, 2**32))
     only = os.environ.get("JANUS_FUZZ_E2E_CASE")
     budget = budget_seconds(pytestconfig, kind)
@@ -878,7 +916,7 @@ async def test_fuzz_e2e(kind: str, event_loop_name: str, pytestconfig: pytest.Co
     library.setLevel(logging.DEBUG)
     library.propagate = False
     library.addHandler(recorder)
-    server: ScriptedJanus = await make_server(kind).start()
+    server: ScriptedJanus = await make_server(kind, request).start()
     failures: list[str] = []
     signatures: dict[str, int] = {}  # one printed failure per kind of problem, the rest counted
     counts: dict[str, int] = {}

@@ -52,6 +52,21 @@ def id_or_none(value: object) -> RoomId | None:
     return value
 
 
+def dict_list(value: object) -> list[JsonDict]:
+    """Return the objects of a list from a reply (Janus's ``list``, ``participants`` …).
+
+    Args:
+        value: Anything from a reply.
+
+    Returns:
+        The entries of ``value`` that are JSON objects, in order (anything else in the list
+        names no room, participant or recording); empty when ``value`` is not a list.
+    """
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
+
+
 def plugin_data(message: JsonDict) -> JsonDict | None:
     """Extract ``plugindata.data`` from a message.
 

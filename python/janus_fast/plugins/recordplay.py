@@ -19,7 +19,15 @@ import enum
 from typing import Any
 
 from janus_fast.media import import_aiortc
-from janus_fast.plugins._base import JsonDict, PluginClient, RoomId, compact, id_or_none, reply_data
+from janus_fast.plugins._base import (
+    JsonDict,
+    PluginClient,
+    RoomId,
+    compact,
+    dict_list,
+    id_or_none,
+    reply_data,
+)
 from janus_fast.plugins._errors import TypedPluginError
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
@@ -156,7 +164,7 @@ class JanusRecordPlayPlugin(PluginClient):
             RequestTimeoutError: No reply within ``timeout``.
         """
         recordings = (await self._request({"request": "list"}, timeout)).get("list")
-        return recordings if isinstance(recordings, list) else []
+        return dict_list(recordings)
 
     async def update(self, timeout: Timeout = OPTION_TIMEOUT) -> JsonDict:
         """Send ``update``: rescan the recordings folder (for recordings added by hand).

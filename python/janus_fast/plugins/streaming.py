@@ -19,7 +19,15 @@ from typing import Any
 
 from janus_fast.media import import_aiortc
 from janus_fast.plugin import JanusPlugin
-from janus_fast.plugins._base import JsonDict, PluginClient, RoomId, compact, id_or_none, reply_data
+from janus_fast.plugins._base import (
+    JsonDict,
+    PluginClient,
+    RoomId,
+    compact,
+    dict_list,
+    id_or_none,
+    reply_data,
+)
 from janus_fast.plugins._errors import TypedPluginError
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
@@ -200,7 +208,7 @@ class JanusStreamingPlugin(PluginClient):
         """
         data = await self._request({"request": "list", "admin_key": admin_key}, timeout)
         mountpoints = data.get("list")
-        return mountpoints if isinstance(mountpoints, list) else []
+        return dict_list(mountpoints)
 
     async def info(
         self,

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from janus_fast.media import import_aiortc
-from janus_fast.plugins._base import JsonDict, PluginClient, RoomId, compact, plugin_data
+from janus_fast.plugins._base import JsonDict, PluginClient, RoomId, compact, dict_list, plugin_data
 from janus_fast.plugins._errors import TypedPluginError, error_in
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
@@ -328,7 +328,7 @@ class JanusTextRoomPlugin(PluginClient):
         """
         body = compact({"request": "list", "admin_key": admin_key or None})
         rooms = _data(await self._send_request(body, timeout=timeout)).get("list")
-        return rooms if isinstance(rooms, list) else []
+        return dict_list(rooms)
 
     async def list_participants(
         self, room: RoomId, timeout: Timeout = OPTION_TIMEOUT
@@ -348,7 +348,7 @@ class JanusTextRoomPlugin(PluginClient):
         """
         body = {"request": "listparticipants", "room": room}
         participants = _data(await self._send_request(body, timeout=timeout)).get("participants")
-        return participants if isinstance(participants, list) else []
+        return dict_list(participants)
 
     async def create_room(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, dict_list, reply_data
 from janus_fast.plugins.audiobridge.base import AudioBridgeHandle
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
@@ -210,7 +210,7 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         """
         data = await self._admin({"request": "list", "admin_key": admin_key}, timeout)
         rooms = data.get("list")
-        return rooms if isinstance(rooms, list) else []
+        return dict_list(rooms)
 
     async def list_participants(
         self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
@@ -230,7 +230,7 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         """
         data = await self._admin({"request": "listparticipants", "room": room_id}, timeout)
         participants = data.get("participants")
-        return participants if isinstance(participants, list) else []
+        return dict_list(participants)
 
     async def allowed(
         self,
@@ -591,7 +591,7 @@ class AudioBridgeAdministration(AudioBridgeHandle):
         """
         body = {"request": "listforwarders", "room": room_id, "secret": secret}
         forwarders = (await self._admin(body, timeout)).get("rtp_forwarders")
-        return forwarders if isinstance(forwarders, list) else []
+        return dict_list(forwarders)
 
     # -- announcements (Opus files played into the mix) -------------------------------------------
     async def play_file(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, reply_data
+from janus_fast.plugins._base import JsonDict, ParticipantId, RoomId, compact, dict_list, reply_data
 from janus_fast.plugins.videoroom.base import VideoRoomHandle
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
@@ -201,7 +201,7 @@ class VideoRoomAdministration(VideoRoomHandle):
         """
         body = compact({"request": "list", "admin_key": admin_key or None})
         rooms = reply_data(await self._send_request(body, timeout=timeout)).get("list")
-        return rooms if isinstance(rooms, list) else []
+        return dict_list(rooms)
 
     async def list_participants(
         self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT
@@ -224,7 +224,7 @@ class VideoRoomAdministration(VideoRoomHandle):
         participants = reply_data(await self._send_request(body, timeout=timeout)).get(
             "participants"
         )
-        return participants if isinstance(participants, list) else []
+        return dict_list(participants)
 
     async def exists(self, room_id: RoomId, timeout: Timeout = OPTION_TIMEOUT) -> bool:
         """Send ``exists``: check whether a room exists.
@@ -467,7 +467,7 @@ class VideoRoomAdministration(VideoRoomHandle):
         """
         body = compact({"request": "listforwarders", "room": room_id, "secret": secret})
         publishers = reply_data(await self._send_request(body, timeout=timeout)).get("publishers")
-        return publishers if isinstance(publishers, list) else []
+        return dict_list(publishers)
 
     # -- remote publishers: cascading between VideoRoom instances (new) ----------------------------
     # The target instance adds a remote publisher (it gets an address to receive plain RTP on);
@@ -719,4 +719,4 @@ class VideoRoomAdministration(VideoRoomHandle):
             }
         )
         remotes = reply_data(await self._send_request(body, timeout=timeout)).get("list")
-        return remotes if isinstance(remotes, list) else []
+        return dict_list(remotes)
