@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -99,3 +100,57 @@ async def test_two_handle_call_both_sides_receive(
             await bob.destroy()
     frames = decoded_frames(record)
     assert frames["video"] > 0 and frames["audio"] > 0
+
+
+async def test_peer_renegotiation_is_answered(janus_url: str, clip: Path) -> None:
+    """Alice calls with audio only, then renegotiates to add her video (a ``set`` with a new
+    offer): Janus hands bob the offer in an ``update`` event, bob's PeerConnection (made by
+    ``accept``) applies and answers it in a ``set`` by itself, the answer reaches alice in her own
+    ``update`` event and her video flows to bob; the audio goes on both ways."""
+    async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
+        alice = await registered(session)
+        bob = await registered(session)
+        try:
+            to_bob = incoming_calls(bob)
+            updates: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+            for name, plugin in (("alice", alice), ("bob", bob)):
+                updates[name] = asyncio.Queue()
+                plugin.on_event(VideoCallEventType.UPDATE, updates[name].put_nowait)
+            source = player(clip)
+            alice_player = SimpleNamespace(audio=source.audio, video=None)  # video added later
+            bob_sink, alice_sink = FrameCounter(), FrameCounter()
+            assert bob.username is not None
+            assert await alice.call(bob.username, alice_player, alice_sink)
+            call = await to_bob.get()
+            bob_player = SimpleNamespace(audio=player(clip).audio, video=None)
+            assert await bob.accept(call["jsep"], bob_player, bob_sink)
+            await bob_sink.wait(frames=5, kinds=("audio",))
+            assert bob_sink.frames["video"] == 0  # no video offered yet
+            alice_pc, bob_pc = alice.peer_connection, bob.peer_connection
+            first_answer = bob_pc.localDescription.sdp
+
+            alice_player.video = source.video  # stopped with the PeerConnection from now on
+            alice_pc.addTrack(source.video)
+            await alice_pc.setLocalDescription(await alice_pc.createOffer())
+            assert await alice.set_media(jsep=await alice.create_jsep(alice_pc)) is True
+            offer = await updates["bob"].get()
+            assert offer["jsep"]["type"] == "offer"
+            answer = await updates["alice"].get()  # bob's automatic ``set``, forwarded
+            assert answer["jsep"]["type"] == "answer"
+            assert bob.peer_connection is bob_pc and alice.peer_connection is alice_pc
+            assert bob_pc.signalingState == "stable" and alice_pc.signalingState == "stable"
+            assert bob_pc.localDescription.sdp != first_answer
+            assert bob_pc.localDescription.sdp.count("m=video") == 1
+            while alice_pc.remoteDescription.type != "answer":  # applied on alice's side
+                await asyncio.sleep(0.02)
+
+            since = bob_sink.frames["audio"], alice_sink.frames["audio"]
+            await bob_sink.wait(frames=5, kinds=("video",))  # alice's new video, decoded
+            while (
+                bob_sink.frames["audio"] < since[0] + 5 or alice_sink.frames["audio"] < since[1] + 5
+            ):
+                await asyncio.sleep(0.05)
+            assert alice.in_call and bob.in_call
+        finally:
+            await alice.destroy()
+            await bob.destroy()

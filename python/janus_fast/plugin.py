@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("janus_fast.plugin")
 
+#: Candidates Janus may trickle to a handle before its remote description exists (Janus sends
+#: them ahead of its answer or offer); beyond it the oldest kept one is dropped (a real
+#: negotiation sends a few dozen at most).
+MAX_EARLY_CANDIDATES = 256
+
 
 class JanusPlugin(EventSource):
     """Base of plugin handles (janus-client's ``JanusPlugin``, same methods).
@@ -47,6 +52,10 @@ class JanusPlugin(EventSource):
         self._session: JanusSession | None = None
         self._pc_config = pc_config
         self._pc: Any = None
+        #: Candidates Janus trickled before the remote description was applied (None: none).
+        self._early_candidates: list[JsonDict] | None = None
+        #: Early candidates dropped because ``MAX_EARLY_CANDIDATES`` were already kept.
+        self.candidates_dropped = 0
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -74,6 +83,15 @@ class JanusPlugin(EventSource):
     @property
     def pc_config(self) -> Any:
         return self._pc_config
+
+    @property
+    def pending_candidates(self) -> int:
+        """Candidates Janus trickled that wait for the remote description (``on_receive_jsep``).
+
+        At most ``MAX_EARLY_CANDIDATES`` are kept; the oldest beyond are dropped and counted
+        in ``candidates_dropped``.
+        """
+        return len(self._early_candidates) if self._early_candidates is not None else 0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} handle={self._id}>"
@@ -156,6 +174,7 @@ class JanusPlugin(EventSource):
         """The handle is gone (detached, or its session destroyed/lost)."""
         self._id = None
         self._session = None
+        self._early_candidates = None
         self._close_events()
 
     # -- requests --------------------------------------------------------------------------------
@@ -334,15 +353,37 @@ class JanusPlugin(EventSource):
         await self.on_receive(message)
 
     async def _on_trickle(self, message: JsonDict) -> None:
-        """A server candidate (``full_trickle``): applied to the PeerConnection when it has a
-        remote description (the shipped plugin classes also keep early ones for later).
+        """Apply a server candidate (``full_trickle``), or keep it until ``on_receive_jsep``.
+
+        Janus trickles ahead of the answer or offer that sets the remote description: such
+        candidates are kept (at most ``MAX_EARLY_CANDIDATES``, the oldest dropped beyond it,
+        counted in ``candidates_dropped``, one warning per handle).
+
+        Args:
+            message: Janus's ``trickle`` message.
         """
-        pc = self._pc
-        if pc is None or pc.remoteDescription is None:
-            return
         from janus_fast.media import add_remote_candidates, trickle_entries
 
-        await add_remote_candidates(pc, trickle_entries(message))
+        entries = trickle_entries(message)
+        pc = self._pc
+        if pc is not None and pc.remoteDescription is not None:
+            await add_remote_candidates(pc, entries)
+            return
+        kept = self._early_candidates
+        if kept is None:
+            kept = self._early_candidates = []
+        kept.extend(entries)
+        excess = len(kept) - MAX_EARLY_CANDIDATES
+        if excess > 0:
+            del kept[:excess]
+            if not self.candidates_dropped:
+                logger.warning(
+                    "%r: %d candidates trickled before the remote description are kept "
+                    "already; dropping the oldest (counted in candidates_dropped)",
+                    self,
+                    MAX_EARLY_CANDIDATES,
+                )
+            self.candidates_dropped += excess
 
     _after_types = frozenset(("detached",))
 
@@ -387,13 +428,25 @@ class JanusPlugin(EventSource):
         return local_jsep(pc, trickle)
 
     async def on_receive_jsep(self, jsep: JsonDict) -> None:
-        """Apply a remote JSEP (Janus's offer or answer) to the PeerConnection."""
-        from janus_fast.media import session_description
+        """Apply a remote JSEP (Janus's offer or answer) to the PeerConnection.
+
+        The candidates Janus trickled before it arrived are applied after it, in arrival order.
+
+        Args:
+            jsep: Janus's offer or answer.
+
+        Raises:
+            RuntimeError: The PeerConnection is closed (janus-client's error).
+        """
+        from janus_fast.media import add_remote_candidates, session_description
 
         pc = self.pc
         if pc.signalingState == "closed":
             raise RuntimeError("Received JSEP when PeerConnection is closed")
         await pc.setRemoteDescription(session_description(jsep))
+        pending, self._early_candidates = self._early_candidates, None
+        if pending:
+            await add_remote_candidates(pc, pending)
 
 
 def _plugin_message(body: JsonDict, jsep: JsonDict | None) -> JsonDict:

@@ -25,13 +25,11 @@ from janus_fast._compat import timeout as deadline
 from janus_fast.errors import InvalidStateError, JanusFastError
 from janus_fast.events import JsonDict
 from janus_fast.media import add_remote_candidates, local_candidates, local_jsep, trickle_entries
-from janus_fast.plugin import JanusPlugin
+from janus_fast.plugin import MAX_EARLY_CANDIDATES, JanusPlugin
 
 logger = logging.getLogger("janus_fast.plugins")
 
-#: Candidates Janus may trickle to a handle before its remote description exists; beyond it the
-#: oldest kept one is dropped (a real negotiation sends a few dozen at most).
-MAX_EARLY_CANDIDATES = 256
+__all__ = ["MAX_EARLY_CANDIDATES", "PeerHandle"]
 
 
 class PeerHandle(JanusPlugin):

@@ -3,6 +3,9 @@
 Rule: every VideoCall event — including async errors, which janus-client turned into a
 ``KeyError`` that killed its reader — becomes a ``VideoCallEventType`` event. ``call``/``accept``
 negotiate media with aiortc (imported on call) unless given a ready-made ``jsep``/``answer``.
+Answers are applied on arrival; the peer's renegotiation offer (``update``) in a call whose
+PeerConnection is negotiated is applied and answered here with a ``set``, before the ``UPDATE``
+handlers run.
 """
 
 from __future__ import annotations
@@ -92,8 +95,33 @@ class JanusVideoCallPlugin(PluginClient):
         self._in_call = False
 
     def _accept_jsep(self, jsep: JsonDict) -> bool:
-        # Offers (incoming calls) are answered by accept(); only answers are applied on arrival.
-        return jsep.get("type") == "answer"
+        # Answers (to our call, or to our renegotiation) are applied on arrival. Offers: an
+        # incoming call's waits for accept(); in a call whose PeerConnection is negotiated
+        # already, it is the peer's renegotiation (``update``), applied here and answered by
+        # ``_on_remote_offer``.
+        kind = jsep.get("type")
+        if kind == "answer":
+            return True
+        pc = self._pc
+        return (
+            kind == "offer"
+            and self._in_call
+            and pc is not None
+            and pc.remoteDescription is not None
+        )
+
+    async def _on_remote_offer(self, jsep: JsonDict) -> None:
+        """Answer the peer's renegotiation offer (``update``), applied to our PeerConnection.
+
+        The answer goes back in a ``set`` request (Janus forwards it to the peer in its own
+        ``update`` event). Our candidates are in the answer's SDP.
+
+        Args:
+            jsep: The peer's offer (already the remote description).
+        """
+        pc = self._negotiation_pc()
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._send_request({"request": "set"}, self._jsep(pc, False))
 
     async def _on_hangup(self, response: JsonDict) -> None:
         self._in_call = False
