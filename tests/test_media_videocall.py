@@ -1,6 +1,7 @@
 """VideoCall with real WebRTC (aiortc) against the local Janus: two handles call each other, both
 sides receive (and one records) the other's audio and video; ``set_media`` and ``hangup`` work
-mid-call; after a hangup the same handles call again, the other way round and with trickle.
+mid-call; after a hangup the same handles call again, the other way round and with trickle; a
+renegotiation (``set`` with a new offer adding video) is answered by the peer's handle by itself.
 
 Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by a ``deadline``
 and closes every PeerConnection, player and recorder it opened.

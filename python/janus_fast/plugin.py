@@ -5,6 +5,8 @@ needed), so thousands fit in a session. Events for the handle are delivered in o
 ``on_receive`` (janus-client's API), to ``on()`` callbacks and to ``events()`` iterators.
 Requests: janus-client's ``send()`` returns a ``MessageTransaction``; the native ``request()``
 waits for the completion by Janus's rules and raises ``PluginError`` for plugin-level errors.
+Janus's trickled candidates are applied to the PeerConnection once it has a remote description;
+earlier ones are kept (bounded) until ``on_receive_jsep`` applies them.
 """
 
 from __future__ import annotations
