@@ -104,10 +104,11 @@ async def test_two_handle_call_both_sides_receive(
 
 
 async def test_peer_renegotiation_is_answered(janus_url: str, clip: Path) -> None:
-    """Alice calls with audio only, then renegotiates to add her video (a ``set`` with a new
-    offer): Janus hands bob the offer in an ``update`` event, bob's PeerConnection (made by
-    ``accept``) applies and answers it in a ``set`` by itself, the answer reaches alice in her own
-    ``update`` event and her video flows to bob; the audio goes on both ways."""
+    """Alice calls with audio only (bob's ``accept`` sends only the offered audio of his
+    audio+video player), then renegotiates to add her video (a ``set`` with a new offer): Janus
+    hands bob the offer in an ``update`` event, bob's PeerConnection (made by ``accept``) applies
+    and answers it in a ``set`` by itself, the answer reaches alice in her own ``update`` event
+    and her video flows to bob; the audio goes on both ways."""
     async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         alice = await registered(session)
         bob = await registered(session)
@@ -123,12 +124,13 @@ async def test_peer_renegotiation_is_answered(janus_url: str, clip: Path) -> Non
             assert bob.username is not None
             assert await alice.call(bob.username, alice_player, alice_sink)
             call = await to_bob.get()
-            bob_player = SimpleNamespace(audio=player(clip).audio, video=None)
-            assert await bob.accept(call["jsep"], bob_player, bob_sink)
+            # bob's player has video too: only the offered audio is sent (aiortc alone fails).
+            assert await bob.accept(call["jsep"], player(clip), bob_sink)
             await bob_sink.wait(frames=5, kinds=("audio",))
             assert bob_sink.frames["video"] == 0  # no video offered yet
             alice_pc, bob_pc = alice.peer_connection, bob.peer_connection
             first_answer = bob_pc.localDescription.sdp
+            assert "m=video" not in first_answer
 
             alice_player.video = source.video  # stopped with the PeerConnection from now on
             alice_pc.addTrack(source.video)
@@ -151,6 +153,7 @@ async def test_peer_renegotiation_is_answered(janus_url: str, clip: Path) -> Non
                 bob_sink.frames["audio"] < since[0] + 5 or alice_sink.frames["audio"] < since[1] + 5
             ):
                 await asyncio.sleep(0.05)
+            assert alice_sink.frames["video"] == 0  # the new m-line is received only by bob
             assert alice.in_call and bob.in_call
         finally:
             await alice.destroy()

@@ -2,10 +2,10 @@
 
 Rule: every VideoCall event — including async errors, which janus-client turned into a
 ``KeyError`` that killed its reader — becomes a ``VideoCallEventType`` event. ``call``/``accept``
-negotiate media with aiortc (imported on call) unless given a ready-made ``jsep``/``answer``.
-Answers are applied on arrival; the peer's renegotiation offer (``update``) in a call whose
-PeerConnection is negotiated is applied and answered here with a ``set``, before the ``UPDATE``
-handlers run.
+negotiate media with aiortc (imported on call) unless given a ready-made ``jsep``/``answer``;
+``accept`` sends only the player's tracks of the kinds the offer has. Answers are applied on
+arrival; the peer's renegotiation offer (``update``) in a call whose PeerConnection is negotiated
+is applied and answered here with a ``set``, before the ``UPDATE`` handlers run.
 """
 
 from __future__ import annotations
@@ -283,9 +283,10 @@ class JanusVideoCallPlugin(PluginClient):
             made_here = True
             # The previous call's hangup must not reach the new PeerConnection.
             await self._fresh_pc(send_hangup=False, incoming=True)
-            self._setup_media_tracks(player, recorder)
+            self._setup_media_tracks(None, recorder)
             pc = self.pc
             await self.on_receive_jsep(jsep)  # also applies candidates Janus trickled already
+            self._send_offered_kinds(pc, player)
             await pc.setLocalDescription(await pc.createAnswer())
             answer = self._jsep(pc, trickle)
         else:
@@ -294,6 +295,24 @@ class JanusVideoCallPlugin(PluginClient):
         if made_here and trickle:
             await self._send_local_candidates()
         return _result(reply).get("event") == "accepted"
+
+    def _send_offered_kinds(self, pc: Any, player: Any) -> None:
+        """Send ``player``'s tracks of the kinds the applied offer has, on its transceivers.
+
+        A track of a kind the offer lacks is not sent (aiortc cannot answer with a transceiver
+        the offer did not name); it is stopped with the PeerConnection all the same.
+
+        Args:
+            pc: Our PeerConnection, the offer applied.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks), or
+                None.
+        """
+        self._player = player
+        offered = {transceiver.kind for transceiver in pc.getTransceivers() if transceiver.mid}
+        for kind in ("audio", "video"):
+            track = getattr(player, kind, None) if player is not None else None
+            if track is not None and kind in offered:
+                pc.addTrack(track)
 
     async def set_media(
         self,
