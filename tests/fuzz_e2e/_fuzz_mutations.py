@@ -354,7 +354,11 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
         if janus == "event":
             message["plugindata"] = {"plugin": "janus.plugin.echotest", "data": {"n": n}}
             if own and rng.random() < 0.5:  # shaped like a plugin's own events, odd inside
-                message["plugindata"] = {"plugin": "janus.plugin.videoroom", "data": _shaped(rng)}
+                plugin = rng.choice(TYPED_PLUGINS)
+                message["plugindata"] = {
+                    "plugin": f"janus.plugin.{plugin}",
+                    "data": _shaped(rng, plugin),
+                }
         flood.append(Step("msg", encode(message), "event"))
     where = rng.choice(("before", "after", "between"))
     plan = normal_plan(replies)
@@ -366,7 +370,7 @@ def _flood(rng: random.Random, replies: list[Reply], log: Log, kind: str) -> Pla
     return plan
 
 
-#: Keys of the plugins' events (VideoRoom, VideoCall, TextRoom...), for floods of "own" events.
+#: Keys of the plugins' events (VideoRoom, AudioBridge, TextRoom...), for floods of "own" events.
 EVENT_KEYS = (
     "publishers",
     "unpublished",
@@ -386,13 +390,34 @@ EVENT_KEYS = (
     "streams",
     "private_id",
     "talking",
+    "participants",
+    "attendees",
+    "kicked",
+    "from",
+    "text",
+    "setup",
 )
-PLUGIN_KINDS = ("event", "joined", "attached", "updated", "destroyed", "talking", "slow_link")
+PLUGIN_KINDS = (
+    "event",
+    "joined",
+    "attached",
+    "updated",
+    "destroyed",
+    "talking",
+    "slow_link",
+    "left",
+    "participants",
+    "message",
+    "announcement",
+    "kicked",
+)
+#: The typed clients whose events the floods imitate (the key of their ``plugindata.data``).
+TYPED_PLUGINS = ("videoroom", "audiobridge", "textroom", "echotest")
 
 
-def _shaped(rng: random.Random) -> JsonDict:
-    """A plugin event's data: a known ``videoroom`` kind and keys, with any values."""
-    data: JsonDict = {"videoroom": rng.choice((*PLUGIN_KINDS, *ODD_VALUES[:6]))}
+def _shaped(rng: random.Random, plugin: str = "videoroom") -> JsonDict:
+    """A plugin event's data: a known kind under the ``plugin``'s key, known keys, any values."""
+    data: JsonDict = {plugin: rng.choice((*PLUGIN_KINDS, *ODD_VALUES[:6]))}
     for key in rng.sample(EVENT_KEYS, rng.randint(1, 4)):
         data[key] = copy.deepcopy(rng.choice((*ODD_VALUES, "ok", [{"id": None}], {"event": 1})))
     return data
