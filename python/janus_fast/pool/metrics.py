@@ -17,6 +17,19 @@ from typing import Any
 #: Latency histogram bucket bounds (seconds), Prometheus style (cumulative, plus +Inf).
 BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+#: The per-server one-value families: snapshot key, Prometheus type, help. The metric is
+#: ``janus_pool_<key>``; exporters (janus_fast.pool.prometheus, .otel) read this table too.
+SCALAR_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "gauge", "live sessions this pool placed on the server"),
+    ("admin_sessions", "gauge", "sessions on the server by its Admin API"),
+    ("admin_handles", "gauge", "handles on the server by its Admin API"),
+    ("in_flight", "gauge", "requests waiting on the server's shared connection"),
+    ("events_dropped", "counter", "events dropped by this pool's sessions"),
+    ("reconnects", "counter", "reconnections of the shared connection"),
+    ("given_up", "counter", "times the shared connection gave up reconnecting"),
+    ("placements", "counter", "sessions placed on the server"),
+)
+
 
 class ServerMetrics:
     """Counters of one server."""
@@ -95,16 +108,7 @@ def prometheus_text(servers: Mapping[str, Mapping[str, Any]]) -> str:
             for s, snap in servers.items()
         ],
     )
-    for key, kind, help_text in (
-        ("sessions", "gauge", "live sessions this pool placed on the server"),
-        ("admin_sessions", "gauge", "sessions on the server by its Admin API"),
-        ("admin_handles", "gauge", "handles on the server by its Admin API"),
-        ("in_flight", "gauge", "requests waiting on the server's shared connection"),
-        ("events_dropped", "counter", "events dropped by this pool's sessions"),
-        ("reconnects", "counter", "reconnections of the shared connection"),
-        ("given_up", "counter", "times the shared connection gave up reconnecting"),
-        ("placements", "counter", "sessions placed on the server"),
-    ):
+    for key, kind, help_text in SCALAR_FAMILIES:
         family(f"janus_pool_{key}", kind, help_text, rows_of(key, f"janus_pool_{key}"))
     request_rows, bucket_rows = [], []
     for server, snap in servers.items():
@@ -130,4 +134,4 @@ def prometheus_text(servers: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["BUCKETS", "ServerMetrics", "prometheus_text"]
+__all__ = ["BUCKETS", "SCALAR_FAMILIES", "ServerMetrics", "prometheus_text"]
