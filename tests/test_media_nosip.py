@@ -2,7 +2,8 @@
 
 Two ways: (1) two NoSIP handles play the legacy peers of each other (alice's barebone offer is
 processed by bob's handle, bob's barebone answer by alice's): each aiortc side hears the other's
-sine in the audio it decodes; (2) the legacy peer is a local UDP socket: Janus's plain RTP
+sine in the audio it decodes (bob answers the audio-only offer with an audio+video player: only
+its audio is sent); (2) the legacy peer is a local UDP socket: Janus's plain RTP
 reaches it, and the Opus payloads decode (PyAV) to the sine alice sends.
 
 Rule: all ICE stays on this machine (``no_stun()``); every test is bounded by a ``deadline`` and
@@ -15,9 +16,11 @@ import array
 import asyncio
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import av
+from aiortc.mediastreams import VideoStreamTrack
 
 from _audio import ToneListener, goertzel, mono_samples, player_of, tone_track
 from _media import (
@@ -53,13 +56,16 @@ async def test_two_handles_bridge_media(janus_url: str, tmp_path: Path) -> None:
     async with deadline(BOUND), JanusSession(base_url=janus_url) as session:
         alice, bob = await attached(session), await attached(session)
         alice_ears, bob_ears = ToneListener(), ToneListener()
+        # bob's player has video too; alice's offer is audio-only: only the offered audio is
+        # sent (aiortc alone fails), the video track is stopped with bob's PeerConnection.
+        bob_player = SimpleNamespace(audio=tone_track(BOB_HZ), video=VideoStreamTrack())
         try:
             legacy_offer = await alice.make_offer(player_of(tone_track(ALICE_HZ)), alice_ears)
             assert legacy_offer["type"] == "offer" and "RTP/AVP" in legacy_offer["sdp"]
-            legacy_answer = await bob.accept_offer(
-                legacy_offer["sdp"], player_of(tone_track(BOB_HZ)), bob_ears
-            )
+            assert "m=video" not in legacy_offer["sdp"]
+            legacy_answer = await bob.accept_offer(legacy_offer["sdp"], bob_player, bob_ears)
             assert legacy_answer["type"] == "answer" and "RTP/AVP" in legacy_answer["sdp"]
+            assert "m=video" not in bob.pc.localDescription.sdp
             await alice.accept_answer(legacy_answer["sdp"])
 
             await bob_ears.until(lambda ears: ears.level(0.4, ALICE_HZ) > HEARD)
@@ -84,6 +90,7 @@ async def test_two_handles_bridge_media(janus_url: str, tmp_path: Path) -> None:
         finally:
             await alice.destroy()
             await bob.destroy()
+    assert bob_player.video.readyState == "ended"
 
 
 class RtpSink(asyncio.DatagramProtocol):

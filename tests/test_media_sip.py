@@ -1,8 +1,10 @@
-"""SIP with real media: two Janus SIP handles call each other through a real Kamailio, each
-side an aiortc peer sending a sine of its own frequency; each hears the other's tone in the
-audio it decodes (Janus bridges WebRTC to plain RTP and back on both legs). A hangup ends the
-call and closes both PeerConnections. And a call to another SIP user agent, baresip (registered
-at the same Kamailio, answering by itself with a sine): its tone is heard, ours reaches it.
+"""SIP with real media: two Janus SIP handles call each other through a real Kamailio, each side an
+aiortc peer sending a sine of its own frequency; each hears the other's tone in the audio it
+decodes (Janus bridges WebRTC to plain RTP and back on both legs); the callee accepts the
+audio-only offer with an audio+video player (only its audio is sent, its video track is stopped
+with the call). A hangup ends the call and closes both PeerConnections. And a call to another
+SIP user agent, baresip (registered at the same Kamailio, answering by itself with a sine): its
+tone is heard, ours reaches it.
 
 Rule: all ICE and RTP stays on this machine (``no_stun()``, Janus's SIP ``local_ip`` is
 127.0.0.1); bounded by a ``deadline``; everything opened is closed.
@@ -14,6 +16,7 @@ import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -56,6 +59,13 @@ async def registered(session: JanusSession, kamailio: Kamailio, name: str) -> Ja
     return plugin
 
 
+def audio_video_player(frequency: float) -> Any:
+    """A player with both kinds: a sine at ``frequency`` and aiortc's (blank) video track."""
+    from aiortc.mediastreams import VideoStreamTrack
+
+    return SimpleNamespace(audio=tone_track(frequency), video=VideoStreamTrack())
+
+
 def mjr_size(base: Path, side: str) -> int:
     path = base.with_name(f"{base.name}-{side}-audio.mjr")
     return path.stat().st_size if path.exists() else 0
@@ -73,10 +83,14 @@ async def test_call_through_kamailio_both_hear(
         hangups: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         bob.on_event(SipEventType.HANGUP, hangups.put_nowait)
         alice_ears, bob_ears = ToneListener(), ToneListener()
+        bob_player = audio_video_player(BOB_HZ)
         try:
             await alice.call(kamailio.uri(bob_name), player_of(tone_track(ALICE_HZ)), alice_ears)
             call = await incoming.get()
-            await bob.accept(call["jsep"], player_of(tone_track(BOB_HZ)), bob_ears)
+            assert "m=video" not in call["jsep"]["sdp"]  # an audio-only offer
+            # bob's player has video too: only the offered audio is sent (aiortc alone fails).
+            await bob.accept(call["jsep"], bob_player, bob_ears)
+            assert "m=video" not in bob.pc.localDescription.sdp
 
             await bob_ears.until(lambda ears: ears.level(0.4, ALICE_HZ) > HEARD)
             await alice_ears.until(lambda ears: ears.level(0.4, BOB_HZ) > HEARD)
@@ -102,6 +116,7 @@ async def test_call_through_kamailio_both_hear(
         finally:
             await alice.destroy()
             await bob.destroy()
+    assert bob_player.video.readyState == "ended"  # the unsent track stopped with the call
 
 
 async def test_call_to_baresip(sip_url: str, kamailio: Kamailio) -> None:

@@ -6,12 +6,14 @@ waits (bounded) until Janus's teardown of the old one was delivered, so a late `
 closes the new one. Candidates go both ways: Janus's are kept until a remote description exists
 (at most ``MAX_EARLY_CANDIDATES`` per handle: beyond it the oldest is dropped, counted in
 ``candidates_dropped``, with one warning per handle), then applied in arrival order; ours are
-sent as one ``trickle`` array when asked. Closing stops the recorder, the PeerConnection and the
-player's tracks, in that order, once even when called concurrently. ``destroy()`` during a
-negotiation stops it at its next step: no new PeerConnection is made for it, a waiting call gets
-``InvalidStateError`` and the event path logs nothing above DEBUG. Plugin-specific behaviour
-enters only through the hooks ``_accept_jsep``, ``_on_remote_offer`` and ``_on_hangup``; this
-module knows no plugin request.
+sent as one ``trickle`` array when asked. An answer sends only the player's tracks of the kinds
+the offer has (``_send_offered_kinds``: aiortc cannot answer with a kind the offer lacks); the
+others are stopped with the PeerConnection all the same. Closing stops the recorder, the
+PeerConnection and the player's tracks, in that order, once even when called concurrently.
+``destroy()`` during a negotiation stops it at its next step: no new PeerConnection is made for
+it, a waiting call gets ``InvalidStateError`` and the event path logs nothing above DEBUG.
+Plugin-specific behaviour enters only through the hooks ``_accept_jsep``, ``_on_remote_offer``
+and ``_on_hangup``; this module knows no plugin request.
 """
 
 from __future__ import annotations
@@ -331,6 +333,24 @@ class PeerHandle(JanusPlugin):
                 pc.addTrack(player.video)
         self._player = player
         self._recorder = recorder
+
+    def _send_offered_kinds(self, pc: Any, player: Any) -> None:
+        """Send ``player``'s tracks of the kinds the applied offer has, on its transceivers.
+
+        A track of a kind the offer lacks is not sent (aiortc cannot answer with a transceiver
+        the offer did not name); it is stopped with the PeerConnection all the same.
+
+        Args:
+            pc: Our PeerConnection, the offer applied.
+            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks), or
+                None.
+        """
+        self._player = player
+        offered = {transceiver.kind for transceiver in pc.getTransceivers() if transceiver.mid}
+        for kind in ("audio", "video"):
+            track = getattr(player, kind, None) if player is not None else None
+            if track is not None and kind in offered:
+                pc.addTrack(track)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def destroy(self) -> None:

@@ -4,8 +4,9 @@ Rule: the four requests (``generate``, ``process``, ``hangup``, ``recording``) a
 work without aiortc: ``generate`` takes a WebRTC jsep and returns the barebone (plain RTP) SDP,
 ``process`` takes a barebone SDP and returns Janus's WebRTC jsep under ``"jsep"``. The media
 helpers ``make_offer``/``accept_offer``/``accept_answer`` drive an aiortc PeerConnection
-(imported on call, ``[media]``) through those same requests. Every reply is the event's
-``result`` dict; errors raise ``NoSipError``.
+(imported on call, ``[media]``) through those same requests; ``accept_offer`` sends only the
+player's tracks of the kinds the offer has. Every reply is the event's ``result`` dict; errors
+raise ``NoSipError``.
 """
 
 from __future__ import annotations
@@ -314,7 +315,8 @@ class JanusNoSipPlugin(PluginClient):
         Args:
             sdp: The legacy peer's barebone offer.
             player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
-                whose tracks are sent.
+                whose tracks of the kinds the offer has are sent (the others are stopped when
+                the call ends).
             recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
             info: Opaque context text the application may add (optional).
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the legacy peer.
@@ -332,9 +334,10 @@ class JanusNoSipPlugin(PluginClient):
         import_aiortc("NoSIP.accept_offer")
         result = await self.process("offer", sdp, info=info, timeout=timeout)
         await self._fresh_pc()
-        self._setup_media_tracks(player, recorder)
+        self._setup_media_tracks(None, recorder)
         await self._apply(result)
         pc = self.pc
+        self._send_offered_kinds(pc, player)  # an audio-only offer: no video sent
         await pc.setLocalDescription(await pc.createAnswer())
         generated = await self.generate(
             self._jsep(pc, False), srtp=srtp, srtp_profile=srtp_profile, timeout=timeout

@@ -296,24 +296,6 @@ class JanusVideoCallPlugin(PluginClient):
             await self._send_local_candidates()
         return _result(reply).get("event") == "accepted"
 
-    def _send_offered_kinds(self, pc: Any, player: Any) -> None:
-        """Send ``player``'s tracks of the kinds the applied offer has, on its transceivers.
-
-        A track of a kind the offer lacks is not sent (aiortc cannot answer with a transceiver
-        the offer did not name); it is stopped with the PeerConnection all the same.
-
-        Args:
-            pc: Our PeerConnection, the offer applied.
-            player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks), or
-                None.
-        """
-        self._player = player
-        offered = {transceiver.kind for transceiver in pc.getTransceivers() if transceiver.mid}
-        for kind in ("audio", "video"):
-            track = getattr(player, kind, None) if player is not None else None
-            if track is not None and kind in offered:
-                pc.addTrack(track)
-
     async def set_media(
         self,
         audio: bool | None = None,

@@ -1,11 +1,12 @@
 """SIP calls: call, accept, decline, hangup, hold/unhold, update, info, DTMF, transfer, recording.
 
 Rule: ``call``/``accept`` negotiate media with aiortc (imported on call, ``[media]``) from a
-``player``/``recorder``, or send a ready-made ``jsep=``/``answer=`` (signalling only). Janus's
-answer to our offer arrives with ``accepted`` (or ``progress``) and is applied then; the
-``call`` reply is ``calling``. A re-INVITE's offer (``updatingcall``) in a call whose
-PeerConnection we made is answered here with an ``update``. ``hangup`` (the plugin request)
-closes our PeerConnection; a ``hangup`` event from the far end closes it too.
+``player``/``recorder`` (``accept`` sends only its tracks of the kinds the offer has), or send a
+ready-made ``jsep=``/``answer=`` (signalling only). Janus's answer to our offer arrives with
+``accepted`` (or ``progress``) and is applied then; the ``call`` reply is ``calling``. A
+re-INVITE's offer (``updatingcall``) in a call whose PeerConnection we made is answered here
+with an ``update``. ``hangup`` (the plugin request) closes our PeerConnection; a ``hangup``
+event from the far end closes it too.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ class SipCall(SipAccount):
         Args:
             jsep: The incoming call's offer (the ``INCOMINGCALL`` event's ``"jsep"``).
             player: An aiortc ``MediaPlayer`` (or anything with ``audio``/``video`` tracks)
-                whose tracks are sent.
+                whose tracks of the kinds the offer has are sent (the others are stopped when
+                the call ends).
             recorder: An aiortc ``MediaRecorder`` the remote tracks go to.
             answer: A ready-made answer to send instead of making one.
             srtp: ``sdes_optional`` or ``sdes_mandatory``: SDES-SRTP towards the SIP peer.
@@ -161,9 +163,10 @@ class SipCall(SipAccount):
             if jsep is None:
                 raise ValueError("accept() needs the incoming offer (jsep) or an answer=")
             await self._fresh_pc(send_hangup=False, incoming=True)
-            self._setup_media_tracks(player, recorder)
+            self._setup_media_tracks(None, recorder)
             await self.on_receive_jsep(jsep)
             pc = self.pc
+            self._send_offered_kinds(pc, player)  # an audio-only offer: no video sent
             await pc.setLocalDescription(await pc.createAnswer())
             answer = self._jsep(pc, False)
         body = {
