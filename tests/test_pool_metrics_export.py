@@ -1,6 +1,7 @@
-"""The pool's metrics through prometheus_client (``PoolCollector``) against real Janus servers:
-the collector's exposition equals ``pool.prometheus()`` at the same moment, both move after
-requests, and a missing extra is a clear ImportError."""
+"""The pool's metrics through prometheus_client (``PoolCollector``) and OpenTelemetry
+(``PoolInstruments``) against real Janus servers: each equals ``pool.prometheus()`` at the same
+moment, both move after requests, a missing extra is a clear ImportError, and a read that meets a
+dict changing size (an exporter thread) is retried."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import sys
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from janus_fast.plugins import JanusEchoTestPlugin
 from janus_fast.pool import JanusPool, ServerSpec
+from janus_fast.pool.otel import PoolInstruments
 from janus_fast.pool.prometheus import PoolCollector
+from janus_fast.pool.snapshot import READ_ATTEMPTS, read_servers
 
 FAST = {"probe_interval": 0.2, "probe_timeout": 1.0, "down_after": 2}
 
@@ -119,3 +124,91 @@ def test_collector_without_prometheus_client_names_the_extra(
     monkeypatch.setitem(sys.modules, "prometheus_client.core", None)
     with pytest.raises(ImportError, match=r"janus-fast\[prometheus\]"):
         PoolCollector(object())  # type: ignore[arg-type]
+
+
+def otel_as_prometheus(reader: InMemoryMetricReader) -> dict[tuple[str, frozenset[Any]], float]:
+    """The reader's points under the names and labels of pool.prometheus()'s samples."""
+    data = reader.get_metrics_data()
+    assert data is not None
+    (resource,) = data.resource_metrics
+    (scope,) = resource.scope_metrics
+    assert scope.scope.name == "janus_fast.pool"
+    names = {"janus.pool.request.seconds": "janus_pool_request_seconds_sum"}
+    points = {}
+    for metric in scope.metrics:
+        name = names.get(metric.name, metric.name.replace(".", "_"))
+        if type(metric.data).__name__ == "Sum":
+            assert metric.data.is_monotonic
+            name = name if name.endswith("_sum") else f"{name}_total"
+        for point in metric.data.data_points:
+            points[(name, frozenset(point.attributes.items()))] = float(point.value)
+    return points
+
+
+def builtin_without_buckets(pool: JanusPool) -> dict[tuple[str, frozenset[Any]], float]:
+    """pool.prometheus()'s samples, less the histogram's buckets and counts (not in OTel)."""
+    return {
+        (name, labels): value
+        for samples in parse(pool.prometheus()).values()
+        for name, labels, value in samples
+        if not name.endswith(("_bucket", "_count"))
+    }
+
+
+async def test_otel_instruments_equal_builtin_text_and_move(janus_factory: Any) -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    try:
+        async with JanusPool(pool_specs(janus_factory), **FAST) as pool:
+            PoolInstruments(pool, meter_provider=provider)
+            before = otel_as_prometheus(reader)
+            assert before == builtin_without_buckets(pool)
+            assert before[("janus_pool_server_up", frozenset({("server", "no-admin")}))] == 1
+
+            session = await pool.session()
+            name = pool.server_of(session)
+            assert name is not None
+            plugin = JanusEchoTestPlugin()
+            await plugin.attach(session)
+            await plugin.request({"audio": True}, timeout=5.0)
+            after = otel_as_prometheus(reader)
+            assert after == builtin_without_buckets(pool)
+            attach = frozenset({("server", name), ("request", "attach"), ("outcome", "ok")})
+            assert ("janus_pool_requests_total", attach) not in before
+            assert after[("janus_pool_requests_total", attach)] == 1
+            assert after[("janus_pool_placements_total", frozenset({("server", name)}))] == 1
+            create = frozenset({("server", name), ("request", "create")})
+            assert after[("janus_pool_request_seconds_sum", create)] > 0
+            await session.destroy()
+    finally:
+        provider.shutdown()
+
+
+def test_otel_without_the_api_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry.metrics", None)
+    with pytest.raises(ImportError, match=r"janus-fast\[otel\]"):
+        PoolInstruments(object())  # type: ignore[arg-type]
+
+
+class Racing:
+    """A pool whose first metrics() reads meet a dict changing size (as from another thread)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.reads = 0
+
+    def metrics(self) -> dict[str, Any]:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise RuntimeError("dictionary changed size during iteration")
+        return {"servers": {"a": {"state": "up"}}}
+
+
+def test_read_retries_a_dict_changing_size_then_gives_up() -> None:
+    racing = Racing(READ_ATTEMPTS - 1)
+    assert read_servers(racing) == {"a": {"state": "up"}}
+    assert racing.reads == READ_ATTEMPTS
+    always = Racing(READ_ATTEMPTS)
+    with pytest.raises(RuntimeError, match="changed size"):
+        read_servers(always)
+    assert always.reads == READ_ATTEMPTS

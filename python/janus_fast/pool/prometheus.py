@@ -9,20 +9,16 @@ the request counter and the latency histogram); nothing is kept between scrapes.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from janus_fast.pool.metrics import SCALAR_FAMILIES
+from janus_fast.pool.snapshot import UP_STATES, MetricsSource, is_value, read_servers
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from prometheus_client.metrics_core import Metric
-
-    from janus_fast.pool.pool import JanusPool
-
-#: States counted as up by ``janus_pool_server_up`` (as in ``pool.prometheus()``).
-UP_STATES = ("up", "degraded")
 
 
 def _client_core() -> ModuleType:
@@ -32,10 +28,6 @@ def _client_core() -> ModuleType:
         raise ImportError(
             "PoolCollector needs prometheus_client: pip install 'janus-fast[prometheus]'"
         ) from exc
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class PoolCollector:
@@ -48,13 +40,14 @@ class PoolCollector:
     registry: two pools would repeat the same families.
 
     Args:
-        pool: The pool to read (anything with a ``metrics()`` like ``JanusPool.metrics()``).
+        pool: The pool to read (a ``JanusPool``, or anything with its ``metrics()``); read from
+            any thread (``snapshot.read_servers``), e.g. prometheus_client's HTTP server's.
 
     Raises:
         ImportError: prometheus_client is not installed (the ``prometheus`` extra).
     """
 
-    def __init__(self, pool: JanusPool) -> None:
+    def __init__(self, pool: MetricsSource) -> None:
         self._core = _client_core()
         self._pool = pool
 
@@ -67,7 +60,7 @@ class PoolCollector:
             each labelled ``server`` (and ``request``, ``outcome`` where they apply).
         """
         core = self._core
-        servers: Mapping[str, Mapping[str, Any]] = self._pool.metrics()["servers"]
+        servers = read_servers(self._pool)
         up = core.GaugeMetricFamily(
             "janus_pool_server_up",
             "1 if the server is up or degraded, 0 if down or unknown",
@@ -80,7 +73,7 @@ class PoolCollector:
             family_class = core.GaugeMetricFamily if kind == "gauge" else core.CounterMetricFamily
             family = family_class(f"janus_pool_{key}", help_text, labels=["server"])
             for server, snap in servers.items():
-                if _number(snap.get(key)):
+                if is_value(snap.get(key)):
                     family.add_metric([server], float(snap[key]))
             yield family
         requests = core.CounterMetricFamily(
@@ -105,4 +98,4 @@ class PoolCollector:
         yield latency
 
 
-__all__ = ["UP_STATES", "PoolCollector"]
+__all__ = ["PoolCollector"]
