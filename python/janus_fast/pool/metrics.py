@@ -109,7 +109,8 @@ def prometheus_text(servers: Mapping[str, Mapping[str, Any]]) -> str:
         ],
     )
     for key, kind, help_text in SCALAR_FAMILIES:
-        family(f"janus_pool_{key}", kind, help_text, rows_of(key, f"janus_pool_{key}"))
+        name = f"janus_pool_{key}_total" if kind == "counter" else f"janus_pool_{key}"
+        family(name, kind, help_text, rows_of(key, name))
     request_rows, bucket_rows = [], []
     for server, snap in servers.items():
         label = _label(server)

@@ -34,9 +34,8 @@ class PoolCollector:
     """Expose a pool's metrics to a prometheus_client registry (a custom collector).
 
     ``registry.register(PoolCollector(pool))`` (or ``prometheus_client.REGISTRY``); every
-    ``collect()`` reads ``pool.metrics()`` once. Counters follow prometheus_client's naming: their
-    samples end in ``_total`` (``janus_pool_events_dropped_total`` ...), which is also how
-    prometheus_client's parser reads ``pool.prometheus()``. Register one collector per pool in a
+    ``collect()`` reads ``pool.metrics()`` once. Counter samples end in ``_total``
+    (``janus_pool_events_dropped_total`` ...), as in ``pool.prometheus()``. Register one collector per pool in a
     registry: two pools would repeat the same families.
 
     Args:
