@@ -35,8 +35,8 @@ class PoolCollector:
 
     ``registry.register(PoolCollector(pool))`` (or ``prometheus_client.REGISTRY``); every
     ``collect()`` reads ``pool.metrics()`` once. Counter samples end in ``_total``
-    (``janus_pool_events_dropped_total`` ...), as in ``pool.prometheus()``. Register one collector per pool in a
-    registry: two pools would repeat the same families.
+    (``janus_pool_events_dropped_total`` ...), as in ``pool.prometheus()``. Register one
+    collector per pool in a registry: two pools would repeat the same families.
 
     Args:
         pool: The pool to read (a ``JanusPool``, or anything with its ``metrics()``); read from
