@@ -31,6 +31,7 @@ RUNS: dict[str, tuple[str, str]] = {
     "connect.py": ("janus", "Janus WebRTC Server"),
     "events.py": ("janus", "'joining': {"),
     "errors.py": ("janus", "timed out: "),
+    "logging_json.py": ("janus", '"logger": "janus_fast.plugin", "level": "WARNING"'),
     "with_uvloop.py": ("janus", "'result': 'ok'"),
     "timeouts.py": ("janus", "timed out after 2.0 s"),
     "shared_transport.py": ("janus", "10 sessions on one transport"),

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, ClassVar
 
 from janus_fast._compat import StrEnum
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.events")
 _running_loop = asyncio.get_running_loop
@@ -341,6 +342,14 @@ class EventSource:
         if "_after_message" in cls.__dict__ and "_after_types" not in cls.__dict__:
             cls._after_types = None
 
+    def _log_fields(self) -> dict[str, object]:
+        """Build the structured log fields of this source's records (subclasses add their ids).
+
+        Returns:
+            ``janus_fast.logfields.log_fields()`` with the ids this source knows.
+        """
+        return log_fields()
+
     def _init_event_source(self, event_queue_size: int = EVENT_QUEUE_SIZE) -> None:
         if event_queue_size < 1:
             raise ValueError(f"event_queue_size must be >= 1, not {event_queue_size!r}")
@@ -458,6 +467,7 @@ class EventSource:
                 "(counted in events_dropped; raise event_queue_size or speed up the handler)",
                 self,
                 self.event_queue_size,
+                extra=self._log_fields(),
             )
 
     def _close_events(self) -> None:
@@ -478,7 +488,12 @@ class EventSource:
         try:
             message: JsonDict = item.json()
         except ValueError as exc:  # undecodable: dropped, never stops delivery
-            logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
+            logger.warning(
+                "%r: dropped an event that is not valid JSON: %s",
+                self,
+                exc,
+                extra=self._log_fields(),
+            )
             return None
         return message
 
@@ -502,7 +517,12 @@ class EventSource:
                 try:
                     message = item.json()
                 except ValueError as exc:  # undecodable: dropped, never stops delivery
-                    logger.warning("%r: dropped an event that is not valid JSON: %s", self, exc)
+                    logger.warning(
+                        "%r: dropped an event that is not valid JSON: %s",
+                        self,
+                        exc,
+                        extra=self._log_fields(),
+                    )
                     continue
             notify = self._callbacks is not None or self._subscriptions is not None
             # Iterating the awaitable runs it until it waits (a yield) or returns (the loop
@@ -512,7 +532,11 @@ class EventSource:
                 for yielded in step:
                     return _Suspended(step, yielded, message, notify)
             except Exception:
-                logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+                logger.exception(
+                    "%r: on_receive raised; the event is dropped for it only",
+                    self,
+                    extra=self._log_fields(),
+                )
             if notify:
                 step = self._notify(message).__await__()
                 for yielded in step:
@@ -522,7 +546,9 @@ class EventSource:
                 try:
                     self._after_message(message)
                 except Exception:
-                    logger.exception("%r: handling a delivered event failed", self)
+                    logger.exception(
+                        "%r: handling a delivered event failed", self, extra=self._log_fields()
+                    )
         self._worker = None
         self._overflowing = False
         return None
@@ -536,7 +562,11 @@ class EventSource:
             try:
                 await _Resume(suspended.step, suspended.yielded)
             except Exception:
-                logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+                logger.exception(
+                    "%r: on_receive raised; the event is dropped for it only",
+                    self,
+                    extra=self._log_fields(),
+                )
             if suspended.notify:
                 await self._notify(suspended.message)
             self._after_message(suspended.message)
@@ -565,7 +595,11 @@ class EventSource:
         try:
             await self._on_message(message)
         except Exception:
-            logger.exception("%r: on_receive raised; the event is dropped for it only", self)
+            logger.exception(
+                "%r: on_receive raised; the event is dropped for it only",
+                self,
+                extra=self._log_fields(),
+            )
         if self._callbacks is not None or self._subscriptions is not None:
             await self._notify(message)
         self._after_message(message)
@@ -581,7 +615,9 @@ class EventSource:
                     if inspect.isawaitable(result):
                         await result
                 except Exception:
-                    logger.exception("%r: event callback %r raised", self, callback)
+                    logger.exception(
+                        "%r: event callback %r raised", self, callback, extra=self._log_fields()
+                    )
 
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         """Route the dict to the janus-client style ``on_receive`` (subclasses override).

@@ -17,6 +17,8 @@ import logging
 from types import ModuleType
 from typing import Any
 
+from janus_fast.logfields import log_fields
+
 logger = logging.getLogger("janus_fast.media")
 
 JsonDict = dict[str, Any]
@@ -244,7 +246,7 @@ async def add_remote_candidates(pc: Any, entries: list[JsonDict]) -> int:
         try:
             candidate = remote_candidate(entry)
         except (ValueError, TypeError) as exc:
-            logger.warning("ignoring a trickled candidate: %s", exc)
+            logger.warning("ignoring a trickled candidate: %s", exc, extra=log_fields())
             continue
         await pc.addIceCandidate(candidate)
         applied += 1

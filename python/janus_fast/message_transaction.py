@@ -27,6 +27,7 @@ import orjson
 
 from janus_fast._core import Message as _Message
 from janus_fast.errors import ProtocolError, RequestTimeoutError
+from janus_fast.logfields import log_fields
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -208,6 +209,9 @@ class MessageTransaction:
                 "(counted in messages_dropped; call get() or done())",
                 self,
                 MAX_KEPT_MESSAGES,
+                extra=log_fields(
+                    session_id=self.route[0], handle_id=self.route[1], transaction=self.id
+                ),
             )
         self.messages_dropped += 1
 
@@ -517,7 +521,9 @@ _RELEASES: set[asyncio.Future[Any]] = set()
 def _release_finished(task: asyncio.Future[Any]) -> None:
     _RELEASES.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        logger.error("releasing a dropped transaction failed", exc_info=task.exception())
+        logger.error(
+            "releasing a dropped transaction failed", exc_info=task.exception(), extra=log_fields()
+        )
 
 
 class _Dropped:

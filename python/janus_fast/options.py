@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from janus_fast.errors import InvalidOptionError
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.options")
 
@@ -105,7 +106,7 @@ class TransportOptions:
             if key in known:
                 values[key] = value
             else:
-                logger.warning("ignoring unknown transport option %r", key)
+                logger.warning("ignoring unknown transport option %r", key, extra=log_fields())
         if "headers" in values:
             headers = values["headers"]
             items = headers.items() if isinstance(headers, Mapping) else headers

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from janus_fast._core import Expect, Message
 from janus_fast.errors import InvalidStateError, JanusFastError, PluginError, missing_janus_field
 from janus_fast.events import EventSource, JsonDict
+from janus_fast.logfields import log_fields
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import DEFAULT_TIMEOUT
 
@@ -66,6 +67,20 @@ class JanusPlugin(EventSource):
         return self._id
 
     handle_id = id
+
+    def _log_fields(self) -> dict[str, object]:
+        """Build the structured log fields of this handle's records.
+
+        Returns:
+            ``log_fields`` with the handle id, its session's id and the redacted server URL
+            (None where not attached).
+        """
+        session = self._session
+        if session is None:
+            return log_fields(handle_id=self._id)
+        return log_fields(
+            session_id=session.id, handle_id=self._id, server=session.transport.base_url
+        )
 
     def rebind(self, new_id: int) -> None:
         """Take the id Janus gave this handle when it was re-attached after a reconnection; the
@@ -145,7 +160,7 @@ class JanusPlugin(EventSource):
             if session.created and session.transport.connected:
                 await session.request({"janus": "detach"}, Expect.SUCCESS, handle_id)
         except JanusFastError as exc:
-            logger.info("detach of handle %s: %r", handle_id, exc)
+            logger.info("detach of handle %s: %r", handle_id, exc, extra=self._log_fields())
         finally:
             session.detach_plugin(self)
             self._released()
@@ -209,7 +224,9 @@ class JanusPlugin(EventSource):
         if "janus" not in message:
             raise missing_janus_field()
         if "handle_id" in message:
-            logger.warning("ignoring caller-set handle_id; the plugin sets it")
+            logger.warning(
+                "ignoring caller-set handle_id; the plugin sets it", extra=self._log_fields()
+            )
             message = {k: v for k, v in message.items() if k != "handle_id"}
         return await session.send(message, handle_id=self._id)
 
@@ -351,7 +368,9 @@ class JanusPlugin(EventSource):
         try:
             await self._on_trickle(message)
         except Exception:
-            logger.exception("%r: applying a trickled candidate failed", self)
+            logger.exception(
+                "%r: applying a trickled candidate failed", self, extra=self._log_fields()
+            )
         await self.on_receive(message)
 
     async def _on_trickle(self, message: JsonDict) -> None:
@@ -384,6 +403,7 @@ class JanusPlugin(EventSource):
                     "already; dropping the oldest (counted in candidates_dropped)",
                     self,
                     MAX_EARLY_CANDIDATES,
+                    extra=self._log_fields(),
                 )
             self.candidates_dropped += excess
 

@@ -30,6 +30,7 @@ from janus_fast.errors import (
     missing_janus_field,
 )
 from janus_fast.events import EVENT_QUEUE_SIZE, EventSource, JsonDict
+from janus_fast.logfields import log_fields
 from janus_fast.message_transaction import CallerTransaction, MessageTransaction
 from janus_fast.transport import DEFAULT_TIMEOUT, JanusTransport
 
@@ -117,6 +118,14 @@ class JanusSession(EventSource):
         return self._id
 
     session_id = id
+
+    def _log_fields(self) -> dict[str, object]:
+        """Build the structured log fields of this session's records.
+
+        Returns:
+            ``log_fields`` with the session id (None until created) and the redacted server URL.
+        """
+        return log_fields(session_id=self._id, server=self.transport.base_url)
 
     @property
     def lost_error(self) -> Exception | None:
@@ -212,7 +221,12 @@ class JanusSession(EventSource):
             if self.transport.connected:
                 await self.transport.send_request({"janus": "destroy"}, Expect.SUCCESS, session_id)
         except JanusFastError as exc:
-            logger.info("destroy of session %s: %r", session_id, exc)
+            logger.info(
+                "destroy of session %s: %r",
+                session_id,
+                exc,
+                extra=log_fields(session_id=session_id, server=self.transport.base_url),
+            )
         finally:
             self._destroying = False
             self._release()
@@ -242,7 +256,7 @@ class JanusSession(EventSource):
         """
         if not self.created or self._destroying:
             return
-        logger.warning("session %s lost: %s", self._id, error)
+        logger.warning("session %s lost: %s", self._id, error, extra=self._log_fields())
         self._lost_error = error
         session_id = self._id
         self._deliver({"janus": "lost", "session_id": session_id, "reason": str(error)})
@@ -284,7 +298,9 @@ class JanusSession(EventSource):
         if "janus" not in message:
             raise missing_janus_field()
         if "session_id" in message:
-            logger.warning("ignoring caller-set session_id; the session sets it")
+            logger.warning(
+                "ignoring caller-set session_id; the session sets it", extra=self._log_fields()
+            )
             message = {k: v for k, v in message.items() if k != "session_id"}
         session_id = self._id if self.created else await self._ensure_created()
         assert session_id is not None
@@ -449,9 +465,19 @@ class JanusSession(EventSource):
                     return
                 except JanusFastError as exc:
                     if not self.transport.connected:  # disconnected (or lost for good): stop
-                        logger.info("keepalive of session %s stopped: %r", self._id, exc)
+                        logger.info(
+                            "keepalive of session %s stopped: %r",
+                            self._id,
+                            exc,
+                            extra=self._log_fields(),
+                        )
                         return
-                    logger.info("keepalive of session %s failed: %r", self._id, exc)
+                    logger.info(
+                        "keepalive of session %s failed: %r",
+                        self._id,
+                        exc,
+                        extra=self._log_fields(),
+                    )
                     self._touch()
         finally:
             if self.keepalive_task is asyncio.current_task():

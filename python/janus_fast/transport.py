@@ -44,6 +44,7 @@ from janus_fast.errors import (
     janus_error,
 )
 from janus_fast.events import ConnectionCallback, ConnectionEvent
+from janus_fast.logfields import log_fields
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.options import TransportOptions
 from janus_fast.redact import redact_url
@@ -207,7 +208,11 @@ class JanusTransport(ABC):
             try:
                 result = callback(event)
             except Exception:
-                logger.exception("connection callback %r raised", callback)
+                logger.exception(
+                    "connection callback %r raised",
+                    callback,
+                    extra=log_fields(server=self._base_url),
+                )
                 continue
             if inspect.isawaitable(result):
                 self._spawn(_log_errors(result, callback))
@@ -816,6 +821,12 @@ class JanusTransport(ABC):
                         item.janus,
                         item.session_id,
                         item.sender,
+                        extra=log_fields(
+                            session_id=item.session_id,
+                            handle_id=item.sender,
+                            transaction=item.transaction,
+                            server=self._base_url,
+                        ),
                     )
             elif kind == _core.MALFORMED:
                 self.stats_malformed += 1
@@ -828,13 +839,19 @@ class JanusTransport(ABC):
         debug level (a hostile peer could repeat one forever); ``stats_malformed`` counts all.
         """
         if fault in self._malformed_kinds or len(self._malformed_kinds) >= _MAX_MALFORMED_KINDS:
-            logger.debug("dropped a malformed message from Janus: %s", fault)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "dropped a malformed message from Janus: %s",
+                    fault,
+                    extra=log_fields(server=self._base_url),
+                )
             return
         self._malformed_kinds.add(fault)
         logger.warning(
             "dropped a malformed message from Janus: %s (further ones of this kind are logged "
             "at debug level and counted in stats_malformed)",
             fault,
+            extra=log_fields(server=self._base_url),
         )
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
@@ -845,7 +862,7 @@ async def _log_errors(awaitable: Any, callback: Any) -> None:
     try:
         await awaitable
     except Exception:
-        logger.exception("connection callback %r raised", callback)
+        logger.exception("connection callback %r raised", callback, extra=log_fields())
 
 
 def _error_reply(message: Message) -> JanusFastError:
@@ -873,5 +890,9 @@ def _without_reserved(message: JsonDict) -> JsonDict:
     if _RESERVED_KEYS.isdisjoint(message):  # the usual case: no set built
         return message
     dropped = message.keys() & _RESERVED_KEYS
-    logger.warning("ignoring caller-set %s; the library sets them", ", ".join(sorted(dropped)))
+    logger.warning(
+        "ignoring caller-set %s; the library sets them",
+        ", ".join(sorted(dropped)),
+        extra=log_fields(),
+    )
     return {key: value for key, value in message.items() if key not in _RESERVED_KEYS}

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from janus_fast.errors import InvalidOptionError, InvalidStateError, TransportError
 from janus_fast.eventhandlers.events import InvalidEventError, decode_payload
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -152,6 +153,7 @@ class BrokerReceiver:
                         self.port,
                         type(exc).__name__,
                         self.reconnect_interval,
+                        extra=log_fields(),
                     )
             await asyncio.sleep(self.reconnect_interval)
 
@@ -173,6 +175,7 @@ class BrokerReceiver:
             events = decode_payload(payload)
         except InvalidEventError as exc:
             self.stream.count_invalid()
-            logger.debug("%s event message refused: %s", self.kind, exc)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s event message refused: %s", self.kind, exc, extra=log_fields())
             return
         self.stream.publish(events, self.server)

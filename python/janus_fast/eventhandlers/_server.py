@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from janus_fast.errors import InvalidOptionError, InvalidStateError
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -120,7 +121,7 @@ class ReceiverServer:
             pass
         except Exception as exc:  # a bad peer never takes the server down
             self._count("errors")
-            logger.debug("event receiver connection failed: %r", exc)
+            logger.debug("event receiver connection failed: %r", exc, extra=log_fields())
         finally:
             self._writers.discard(writer)
             writer.close()

@@ -32,6 +32,7 @@ import orjson
 from janus_fast.errors import InvalidOptionError, InvalidStateError
 from janus_fast.eventhandlers._http import HttpError, gunzip
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -240,7 +241,9 @@ class GelfEventReceiver:
                 except asyncio.LimitOverrunError:
                     self._counters["invalid"] += 1
                     logger.debug(
-                        "GELF message over %d bytes: connection closed", self.max_message_size
+                        "GELF message over %d bytes: connection closed",
+                        self.max_message_size,
+                        extra=log_fields(),
                     )
                     return
                 self._message(message[:-1])
@@ -317,4 +320,5 @@ class _Datagrams(asyncio.DatagramProtocol):
         try:
             self._handle(data)
         except Exception as exc:  # a bad datagram never stops the endpoint
-            logger.debug("GELF datagram refused: %r", exc)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("GELF datagram refused: %r", exc, extra=log_fields())

@@ -28,6 +28,7 @@ from janus_fast.errors import InvalidOptionError, InvalidStateError, TransportEr
 from janus_fast.eventhandlers._nngstats import pipe_messages
 from janus_fast.eventhandlers.events import InvalidEventError, decode_payload
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -277,7 +278,9 @@ class NanomsgEventReceiver:
         except pynng.Closed:
             return
         except Exception:  # never a silently dead receiver: say so (the address only)
-            logger.exception("nanomsg event receiver at %s stopped", self.address)
+            logger.exception(
+                "nanomsg event receiver at %s stopped", self.address, extra=log_fields()
+            )
 
     def _take(self, message: Any) -> None:
         """Count one NNG message against its connection, then deliver it."""
@@ -294,7 +297,8 @@ class NanomsgEventReceiver:
         except InvalidEventError as exc:
             self._counters["invalid"] += 1
             self.stream.count_invalid()
-            logger.debug("nanomsg event message refused: %s", exc)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("nanomsg event message refused: %s", exc, extra=log_fields())
             return
         self.stream.publish(events, self.server)
 

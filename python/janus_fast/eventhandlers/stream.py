@@ -20,6 +20,7 @@ import orjson
 from janus_fast._compat import timeout as _timeout
 from janus_fast.errors import InvalidOptionError
 from janus_fast.eventhandlers.events import JanusEvent, parse_event
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -161,6 +162,7 @@ class EventStream:
                     "event stream full (%d events): dropping the oldest; "
                     "see stats()['dropped'] for the count",
                     self.maxsize,
+                    extra=log_fields(),
                 )
         self._queue.append(event)
         self._stats["received"] += 1

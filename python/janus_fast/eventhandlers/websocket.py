@@ -31,6 +31,7 @@ from janus_fast.eventhandlers._wsframes import (
 )
 from janus_fast.eventhandlers.events import InvalidEventError, decode_payload
 from janus_fast.eventhandlers.stream import EventStream
+from janus_fast.logfields import log_fields
 
 logger = logging.getLogger("janus_fast.eventhandlers")
 
@@ -118,7 +119,7 @@ class WebSocketEventReceiver(ReceiverServer):
             await self._messages(reader, writer)
         except WsProtocolError as exc:
             self._count("errors")
-            logger.debug("wsevh connection closed: %s", exc)
+            logger.debug("wsevh connection closed: %s", exc, extra=log_fields())
             writer.write(close_frame(exc.code, str(exc)))
             await writer.drain()
 
@@ -202,6 +203,7 @@ class WebSocketEventReceiver(ReceiverServer):
             events = decode_payload(message)
         except InvalidEventError as exc:
             self.stream.count_invalid()
-            logger.debug("wsevh message refused: %s", exc)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("wsevh message refused: %s", exc, extra=log_fields())
             return
         self.stream.publish(events, self.server)

@@ -173,7 +173,9 @@ class PluginClient(PeerHandle):
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception("%r: %s handler %r raised", self, event_type, handler)
+                logger.exception(
+                    "%r: %s handler %r raised", self, event_type, handler, extra=self._log_fields()
+                )
 
     async def _trigger_named(self, name: str, data: JsonDict) -> None:
         enum_cls = self.event_types

@@ -77,9 +77,16 @@ class PeerHandle(JanusPlugin):
                     await self._on_remote_offer(jsep)
             except Exception as exc:
                 if not self._torn_down:
-                    logger.exception("%r: applying the remote JSEP failed", self)
+                    logger.exception(
+                        "%r: applying the remote JSEP failed", self, extra=self._log_fields()
+                    )
                 else:  # destroy() during the renegotiation: expected, nothing to report
-                    logger.debug("%r: renegotiation stopped by destroy(): %r", self, exc)
+                    logger.debug(
+                        "%r: renegotiation stopped by destroy(): %r",
+                        self,
+                        exc,
+                        extra=self._log_fields(),
+                    )
         kind = response.get("janus")
         if kind == "webrtcup":
             self._webrtcup_event.set()
@@ -121,7 +128,7 @@ class PeerHandle(JanusPlugin):
             try:
                 await self._recorder.start()
             except Exception:
-                logger.exception("%r: starting the recorder failed", self)
+                logger.exception("%r: starting the recorder failed", self, extra=self._log_fields())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -230,7 +237,12 @@ class PeerHandle(JanusPlugin):
                 async with deadline(timeout):
                     await hungup.wait()
             except (asyncio.TimeoutError, JanusFastError) as exc:
-                logger.info("%r: no hangup from Janus for the old PeerConnection: %r", self, exc)
+                logger.info(
+                    "%r: no hangup from Janus for the old PeerConnection: %r",
+                    self,
+                    exc,
+                    extra=self._log_fields(),
+                )
             finally:
                 self._hungup = None
                 self._peer_live = False
@@ -263,6 +275,7 @@ class PeerHandle(JanusPlugin):
                         "already; dropping the oldest (counted in candidates_dropped)",
                         self,
                         MAX_EARLY_CANDIDATES,
+                        extra=self._log_fields(),
                     )
                 self.candidates_dropped += excess
             return
@@ -313,7 +326,12 @@ class PeerHandle(JanusPlugin):
             try:
                 await recorder.stop()
             except Exception:
-                logger.warning("%r: stopping the recorder failed", self, exc_info=True)
+                logger.warning(
+                    "%r: stopping the recorder failed",
+                    self,
+                    exc_info=True,
+                    extra=self._log_fields(),
+                )
         if pc is not None:
             # Also when already "closed": aiortc closes itself once Janus ends DTLS, and close()
             # then waits for that shutdown (sockets included) to finish.

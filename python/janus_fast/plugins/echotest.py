@@ -39,7 +39,11 @@ class JanusEchoTestPlugin(PluginClient):
         data = plugin_data(response) or {}
         if "error_code" in data or "error" in data:
             logger.warning(
-                "%r: EchoTest error %s: %s", self, data.get("error_code"), data.get("error")
+                "%r: EchoTest error %s: %s",
+                self,
+                data.get("error_code"),
+                data.get("error"),
+                extra=self._log_fields(),
             )
         elif data.get("result") == "done":
             await self._close_pc()  # the stream ended: close the PC and stop the recorder

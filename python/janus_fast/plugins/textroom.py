@@ -143,7 +143,9 @@ class JanusTextRoomPlugin(PluginClient):
         try:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            logger.warning("%r: dropped a DataChannel message that is not JSON", self)
+            logger.warning(
+                "%r: dropped a DataChannel message that is not JSON", self, extra=self._log_fields()
+            )
             return
         if not isinstance(message, dict):
             await self._trigger_event(TextRoomEventType.OTHER, {"message": message})
@@ -173,7 +175,9 @@ class JanusTextRoomPlugin(PluginClient):
             try:
                 await self._on_datachannel_message(raw)
             except Exception:
-                logger.exception("%r: handling a DataChannel message failed", self)
+                logger.exception(
+                    "%r: handling a DataChannel message failed", self, extra=self._log_fields()
+                )
 
     async def _close_pc(self) -> None:
         self._data_channel = None

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from janus_fast.logfields import log_fields
 from janus_fast.pool.spec import ServerState
 
 logger = logging.getLogger("janus_fast.pool")
@@ -165,17 +166,21 @@ class EventHub:
     def emit(self, event: PoolEvent) -> None:
         """Deliver ``event`` to every callback and iterator; a raising callback is logged."""
         self.delivered += 1
-        logger.info("pool event: %r", event)
+        logger.info("pool event: %r", event, extra=log_fields())
         for callback in list(self._callbacks):
             try:
                 result = callback(event)
             except Exception:
-                logger.exception("pool callback %r raised", callback)
+                logger.exception("pool callback %r raised", callback, extra=log_fields())
                 continue
             if inspect.isawaitable(result):
                 if len(self._tasks) >= MAX_CALLBACK_TASKS:
                     self.callbacks_skipped += 1
-                    logger.warning("pool callback %r skipped: too many still running", callback)
+                    logger.warning(
+                        "pool callback %r skipped: too many still running",
+                        callback,
+                        extra=log_fields(),
+                    )
                     if inspect.iscoroutine(result):
                         result.close()
                     continue
@@ -201,7 +206,7 @@ async def _logged(awaitable: Awaitable[None], callback: PoolCallback) -> None:
     try:
         await awaitable
     except Exception:
-        logger.exception("pool callback %r raised", callback)
+        logger.exception("pool callback %r raised", callback, extra=log_fields())
 
 
 __all__ = [

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from janus_fast._compat import timeout
 from janus_fast.errors import InvalidOptionError, JanusFastError, NotAcceptingSessionsError
+from janus_fast.logfields import log_fields
 from janus_fast.pool.counted import CountedSession
 from janus_fast.pool.errors import NoServerAvailableError, ServerDownError, UnknownServerError
 from janus_fast.pool.events import (
@@ -438,7 +439,9 @@ class JanusPool:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("pool probe of %s failed", member.name)
+                logger.exception(
+                    "pool probe of %s failed", member.name, extra=log_fields(server=member.spec.url)
+                )
 
     async def probe(self, name: str) -> ServerState:
         """Probe one server now (bounded by ``probe_timeout``) and return its state."""
@@ -571,7 +574,13 @@ class JanusPool:
                 value = await member.admin.accept_new_sessions(accept)
         except (asyncio.TimeoutError, JanusFastError, OSError) as exc:
             member.metrics.observe("accept_new_sessions", "error", time.perf_counter() - started)
-            logger.warning("accept_new_sessions=%s on %s failed: %s", accept, member.name, exc)
+            logger.warning(
+                "accept_new_sessions=%s on %s failed: %s",
+                accept,
+                member.name,
+                exc,
+                extra=log_fields(server=member.spec.url),
+            )
             return False
         member.metrics.observe("accept_new_sessions", "ok", time.perf_counter() - started)
         return value is accept

@@ -28,6 +28,8 @@ import sys
 import termios
 from typing import TYPE_CHECKING
 
+from janus_fast.logfields import log_fields
+
 if TYPE_CHECKING:
     from janus_fast._core import CoreTables
 
@@ -151,7 +153,7 @@ class ReceiveBatcher:
         try:
             raw.setsockopt(socket.SOL_SOCKET, _SO_RCVLOWAT, value)
         except OSError as exc:  # a socket that cannot: batch never again on it
-            logger.debug("SO_RCVLOWAT refused (%s): receive batching off", exc)
+            logger.debug("SO_RCVLOWAT refused (%s): receive batching off", exc, extra=log_fields())
             self.close()
             return
         self._applied = value

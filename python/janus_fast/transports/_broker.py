@@ -36,6 +36,7 @@ from janus_fast.errors import (
     QueueFullError,
     TransportError,
 )
+from janus_fast.logfields import log_fields
 from janus_fast.transport import JsonDict, Submitted
 from janus_fast.transports._recovering import RecoveringTransport
 from janus_fast.transports._recovery import Reconnector
@@ -256,7 +257,13 @@ class BrokerTransport(RecoveringTransport):
         self._drop_link()
         if not self.connected:
             return
-        logger.warning("the %s link to %s was lost: %s", self.kind, self._base_url, reason)
+        logger.warning(
+            "the %s link to %s was lost: %s",
+            self.kind,
+            self._base_url,
+            reason,
+            extra=log_fields(server=self._base_url),
+        )
         error = ConnectionClosedError(None, reason)
         if self._recovery.active:
             self._fail_pending(error)
@@ -439,4 +446,4 @@ async def close_quietly(closing: Any, limit: float, what: str) -> None:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a dead link may fail to close in any way
-        logger.debug("closing the %s link: %s", what, type(exc).__name__)
+        logger.debug("closing the %s link: %s", what, type(exc).__name__, extra=log_fields())

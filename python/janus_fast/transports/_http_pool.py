@@ -23,6 +23,7 @@ from typing import cast
 from janus_fast._compat import timeout
 from janus_fast._core import HttpResponseReader
 from janus_fast.errors import ConnectionClosedError, ProtocolError, TransportError
+from janus_fast.logfields import log_fields
 from janus_fast.transports._client_errors import http_connect_error
 
 logger = logging.getLogger("janus_fast.transport.http")
@@ -157,7 +158,10 @@ class HTTPConnection(asyncio.Protocol):
         status, body, keep_alive = response
         self.exchange = None
         if self._reader.buffered:
-            logger.warning("closing an HTTP connection that sent bytes after a complete response")
+            logger.warning(
+                "closing an HTTP connection that sent bytes after a complete response",
+                extra=log_fields(),
+            )
             self.abort()
         elif not keep_alive:
             self.reusable = False
@@ -168,7 +172,7 @@ class HTTPConnection(asyncio.Protocol):
         try:
             exchange.resolve(status, body)
         except Exception:  # an owner's bug must not kill the connection's reader
-            logger.exception("handling an HTTP response failed")
+            logger.exception("handling an HTTP response failed", extra=log_fields())
 
     def _close_with(self, error: Exception) -> None:
         exchange, self.exchange = self.exchange, None
@@ -176,7 +180,9 @@ class HTTPConnection(asyncio.Protocol):
         if exchange is not None:
             exchange.fail(error)
         else:
-            logger.warning("closed an HTTP connection to %s: %s", self._pool.where, error)
+            logger.warning(
+                "closed an HTTP connection to %s: %s", self._pool.where, error, extra=log_fields()
+            )
 
 
 class HTTPConnectionPool:

@@ -49,6 +49,7 @@ from janus_fast.errors import (
     TransportError,
 )
 from janus_fast.events import ConnectionEvent
+from janus_fast.logfields import log_fields
 from janus_fast.options import TransportOptions
 from janus_fast.transports._backoff import backoff_delay
 
@@ -258,11 +259,18 @@ class Reconnector:
             raise
         except JanusFastError as exc:
             logger.warning(
-                "recovery of the connection to %s failed: %s", self._base_url, _describe(exc)
+                "recovery of the connection to %s failed: %s",
+                self._base_url,
+                _describe(exc),
+                extra=log_fields(server=self._base_url),
             )
             self._give_up(exc, attempts=self._attempt)
         except Exception as exc:  # a bug or a reply nothing validated: still a clean end
-            logger.exception("recovery of the connection to %s failed", self._base_url)
+            logger.exception(
+                "recovery of the connection to %s failed",
+                self._base_url,
+                extra=log_fields(server=self._base_url),
+            )
             wrapped = TransportError(f"reconnection failed: {type(exc).__name__}: {exc}")
             wrapped.__cause__ = exc
             self._give_up(wrapped, attempts=self._attempt)
@@ -285,12 +293,18 @@ class Reconnector:
                     attempt,
                     self._base_url,
                     _describe(last_error),
+                    extra=log_fields(server=self._base_url),
                 )
                 self._link.close_socket()
                 continue
             self._task = None
             self._end_outage(None)
-            logger.info("reconnected to %s after %d attempt(s)", self._base_url, attempt)
+            logger.info(
+                "reconnected to %s after %d attempt(s)",
+                self._base_url,
+                attempt,
+                extra=log_fields(server=self._base_url),
+            )
             self._link.emit(ConnectionEvent("reconnected", attempt, None))
             return
         self._give_up(last_error, attempts=options.max_retries)
@@ -315,7 +329,11 @@ class Reconnector:
         for session in list(self._link.sessions()):
             self._lose(session, SessionLostError(f"connection to Janus lost: {_describe(error)}"))
         logger.warning(
-            "giving up on %s after %d attempt(s): %s", self._base_url, attempts, _describe(error)
+            "giving up on %s after %d attempt(s): %s",
+            self._base_url,
+            attempts,
+            _describe(error),
+            extra=log_fields(server=self._base_url),
         )
         self._link.emit(ConnectionEvent("given_up", attempts, error))
 
@@ -323,7 +341,11 @@ class Reconnector:
         try:
             self._link.lose_session(session, error)
         except Exception:  # one session's listeners must not stop the others being told
-            logger.exception("reporting session %s lost raised", session.id)
+            logger.exception(
+                "reporting session %s lost raised",
+                session.id,
+                extra=log_fields(session_id=session.id, server=self._base_url),
+            )
 
     def _send_all(
         self, requests: Iterable[tuple[JsonDict, int, int | None]]
@@ -458,6 +480,7 @@ class Reconnector:
                     "re-created session %s with %d handle(s)",
                     session.id,
                     len(session.plugin_handles),
+                    extra=log_fields(session_id=session.id, server=self._base_url),
                 )
 
 

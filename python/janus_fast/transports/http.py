@@ -39,6 +39,7 @@ from janus_fast.errors import (
     SessionLostError,
     TransportError,
 )
+from janus_fast.logfields import log_fields
 from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import (
     STREAM_OPEN_LIMIT,
@@ -542,7 +543,11 @@ class JanusTransportHTTP(JanusTransport):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.exception("the long poll of session %s failed", session_id)
+            logger.exception(
+                "the long poll of session %s failed",
+                session_id,
+                extra=log_fields(session_id=session_id, server=self._base_url),
+            )
             wrapped = TransportError(f"long poll failed: {type(exc).__name__}: {exc}")
             wrapped.__cause__ = exc
             self._report_session_lost(session_id, wrapped)
@@ -626,7 +631,12 @@ class JanusTransportHTTP(JanusTransport):
         now = self._loop.time()
         last = self._empty_poll_warned_at
         if last is not None and now - last < _EMPTY_POLL_WARN_EVERY:
-            logger.debug("long poll of session %s answered with no message", session_id)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "long poll of session %s answered with no message",
+                    session_id,
+                    extra=log_fields(session_id=session_id, server=self._base_url),
+                )
             return
         self._empty_poll_warned_at = now
         logger.warning(
@@ -636,6 +646,7 @@ class JanusTransportHTTP(JanusTransport):
             session_id,
             len(payload),
             self.stats_empty_polls,
+            extra=log_fields(session_id=session_id, server=self._base_url),
         )
 
     def _report_session_lost(self, session_id: int, error: Exception) -> None:

@@ -39,6 +39,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
+from janus_fast.logfields import log_fields
 from janus_fast.redact import redact_url
 from janus_fast.transports._broker import import_broker_library
 from janus_fast.transports._packet import PacketTransport
@@ -323,7 +324,12 @@ class JanusTransportNanomsg(PacketTransport):
                 lost = f"reading the nanomsg socket failed: {exc}"
                 break
             except RuntimeError:  # pynng cannot unpack an empty message (NULL body): taken
-                logger.debug("an empty nanomsg message from %s ignored", self._base_url)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "an empty nanomsg message from %s ignored",
+                        self._base_url,
+                        extra=log_fields(server=self._base_url),
+                    )
                 continue
             core.receive_message(data)
             got = True
@@ -419,7 +425,10 @@ class JanusTransportNanomsg(PacketTransport):
         if isinstance(error, RequestTimeoutError):
             limit = self._ping_limit()
             logger.warning(
-                "no pong from %s within %s s: dropping the connection", self._base_url, limit
+                "no pong from %s within %s s: dropping the connection",
+                self._base_url,
+                limit,
+                extra=log_fields(server=self._base_url),
             )
             self._link_lost(link, f"no pong within {limit} s")
         elif not isinstance(error, ConnectionClosedError):

@@ -46,6 +46,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
+from janus_fast.logfields import log_fields
 from janus_fast.redact import redact_url
 from janus_fast.transports._packet import PacketTransport
 from janus_fast.transports._recovery import Reconnector
@@ -488,7 +489,10 @@ class JanusTransportUnix(PacketTransport):
         if isinstance(error, RequestTimeoutError):
             limit = self._ping_limit()
             logger.warning(
-                "no pong from %s within %s s: dropping the connection", self._base_url, limit
+                "no pong from %s within %s s: dropping the connection",
+                self._base_url,
+                limit,
+                extra=log_fields(server=self._base_url),
             )
             self._socket_lost(sock, f"no pong within {limit} s")
         elif not isinstance(error, ConnectionClosedError):  # Janus answered: it is alive

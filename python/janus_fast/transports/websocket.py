@@ -33,6 +33,7 @@ from janus_fast.errors import (
     RequestTimeoutError,
     TransportError,
 )
+from janus_fast.logfields import log_fields
 from janus_fast.transport import JsonDict, info_object
 from janus_fast.transports._batching import ReceiveBatcher
 from janus_fast.transports._client_errors import websocket_connect_error
@@ -346,6 +347,7 @@ class JanusTransportWebsocket(RecoveringTransport):
             "frame from now on",
             self._url.host_header,
             self._core.server_version,
+            extra=log_fields(server=self._base_url),
         )
 
     def _on_write_paused(self, protocol: _WebSocketProtocol) -> None:
@@ -360,7 +362,11 @@ class JanusTransportWebsocket(RecoveringTransport):
         self._write_gate = self._loop.create_future()
         self._write_pauses += 1
         socket.pause_reading()
-        logger.debug("write buffer of %s over its limit: reading paused", self._base_url)
+        logger.debug(
+            "write buffer of %s over its limit: reading paused",
+            self._base_url,
+            extra=log_fields(server=self._base_url),
+        )
 
     def _on_write_resumed(self, protocol: _WebSocketProtocol) -> None:
         socket = self._socket
@@ -420,7 +426,12 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     def _on_fatal(self, error: ProtocolError) -> None:
         """The peer broke the protocol: the core queued the close frame and reports CLOSED."""
-        logger.warning("closing the connection to %s: %s", self._base_url, error)
+        logger.warning(
+            "closing the connection to %s: %s",
+            self._base_url,
+            error,
+            extra=log_fields(server=self._base_url),
+        )
         opened = self._opened
         if opened is not None and not opened.done():
             opened.set_exception(error)
@@ -502,7 +513,10 @@ class JanusTransportWebsocket(RecoveringTransport):
         if self._ping_sent_at is not None and pongs == self._pongs_seen:
             if timeout is not None and now - self._ping_sent_at >= timeout:
                 logger.warning(
-                    "no pong from %s within %s s: dropping the connection", self._base_url, timeout
+                    "no pong from %s within %s s: dropping the connection",
+                    self._base_url,
+                    timeout,
+                    extra=log_fields(server=self._base_url),
                 )
                 self._close_info = (1006, f"no pong within {timeout} s")
                 self._socket.abort()
