@@ -19,8 +19,9 @@ build-release:
 wheels:
 	MATURIN=$(VENV)/bin/maturin bash scripts/build_wheels.sh
 
-# Each wheel in a fresh virtualenv (no Rust on PATH, run outside the repo) against a real Janus;
-# a supported CPython that is missing fails it.
+# Each wheel in a fresh virtualenv (no Rust on PATH, run outside the repo) against a real Janus,
+# the versions side by side (WHEEL_SMOKE_JOBS at a time, default 4); a supported CPython that is
+# missing fails it.
 wheel-smoke: wheels
 	bash scripts/wheel_smoke.sh
 
@@ -41,9 +42,14 @@ lint:
 test-rust:
 	$(CARGO) test -p janus_proto
 
-# tests/ plus one quick smoke run of every macro benchmark workload (not for timing).
+# tests/ plus one quick smoke run of every macro benchmark workload (not for timing: pytest-benchmark
+# is off); the 25 slowest test phases are listed at the end. PYTEST_WORKERS=2 runs it on two
+# pytest-xdist workers (--dist loadfile: each test file on one worker, so a module's servers start
+# once; the tests mostly wait on Janus, brokers and media): 11.0 -> 5.0 minutes on a busy 2-core
+# machine, but a few tests still fail only that way, so the default is one process.
+PYTEST_WORKERS ?= 0
 test-python:
-	$(PYTEST) tests benches/test_macro.py
+	$(PYTEST) tests benches/test_macro.py -n $(PYTEST_WORKERS) --dist loadfile --benchmark-disable --durations=25
 
 # The README's test command: lint, the documentation site (strict), Rust tests, a bounded fuzz
 # run of the core, Python tests (both event loops in one run), then the wheels smoke-tested on
