@@ -71,7 +71,8 @@ fuzz-smoke:
 	JANUS_FUZZ_SECONDS=$${JANUS_FUZZ_SECONDS:-30} $(CARGO) test -p janus_proto --release --test fuzz_bounded -- --ignored fuzz
 
 # The end-to-end fuzzer (tests/fuzz_e2e) for longer than its ~60 s share of `make test`:
-# JANUS_FUZZ_E2E_SECONDS in total (default 600), split between WS/HTTP and asyncio/uvloop;
+# JANUS_FUZZ_E2E_SECONDS in total (default 600), split between the transports (WebSocket, HTTP,
+# both Unix-socket modes, Nanomsg, MQTT) and asyncio/uvloop;
 # JANUS_FUZZ_E2E_SEED to replay a run.
 fuzz-e2e:
 	JANUS_FUZZ_E2E_SECONDS=$${JANUS_FUZZ_E2E_SECONDS:-600} $(PYTEST) tests/fuzz_e2e -o timeout=0 -p no:cacheprovider
