@@ -52,29 +52,43 @@ class _LazyMessage(Protocol):
 
 
 class Deadlines(Protocol):
-    """Where a waiting ``get`` registers its deadline: on the stream's own entry in the
-    transport's core, under the transport's one timer for all deadlines."""
+    """Where a waiting ``get`` registers its deadline.
+
+    The deadline goes on the stream's own entry in the transport's core, under the transport's
+    one timer for all deadlines.
+    """
 
     def watch_stream(self, stream: MessageTransaction, deadline: float | None) -> bool:
-        """Give ``stream`` the waiting ``get``'s ``deadline`` (None: none), replacing the one
-        it had; when it passes, the transport calls ``stream.deadline_passed()``.
+        """Give ``stream`` the waiting ``get``'s deadline, replacing the one it had.
+
+        When it passes, the transport calls ``stream.deadline_passed()``.
 
         Args:
-            stream: the transaction whose ``get`` waits.
-            deadline: the loop time the wait ends at, or None.
+            stream: The transaction whose ``get`` waits.
+            deadline: The loop time the wait ends at, or None (no deadline).
 
         Returns:
-            False when the transport no longer knows the stream (the caller keeps its own
-            timer then).
+            False when the transport no longer knows the stream (the caller keeps its own timer
+            then).
         """
 
 
 def is_subset(dict_1: JsonDict, dict_2: JsonDict) -> bool:
-    """True when ``dict_2`` is contained in ``dict_1`` (recursively), as in janus-client.
+    """Tell whether ``dict_2`` is contained in ``dict_1`` (recursively), as in janus-client.
 
     ``dict``, ``str`` and ``int`` values (``bool`` counts as ``int``) are compared; any other value
     type (None, list, float) only requires the key to be present — janus-client's documented rule,
     kept so ported matchers behave the same.
+
+    Args:
+        dict_1: The message.
+        dict_2: What it must contain.
+
+    Returns:
+        True when every key of ``dict_2`` is in ``dict_1`` with a matching value.
+
+    Raises:
+        TypeError: Either argument is not a dict (janus-client's texts).
     """
     if not isinstance(dict_1, dict):  # janus-client's texts
         raise TypeError(f"dict_1 must be a dictionary: {dict_1}")
@@ -97,12 +111,22 @@ def _accept_all(*_args: Any, **_kwargs: Any) -> bool:
 
 
 class MessageTransaction:
-    """The messages of one request, in arrival order, until ``done()`` (janus-client's API);
-    at most ``MAX_KEPT_MESSAGES`` of them (``messages_dropped`` counts the oldest dropped).
+    """The messages of one request, in arrival order, until ``done()`` (janus-client's API).
 
-    Returned by ``JanusSession.send`` and ``JanusPlugin.send``. ``async with transaction:``
-    calls ``done()`` at the end; a transaction dropped without ``done()`` is released as
-    ``done()`` would.
+    It keeps at most ``MAX_KEPT_MESSAGES`` of them (``messages_dropped`` counts the oldest
+    dropped). Returned by ``JanusSession.send`` and ``JanusPlugin.send``.
+    ``async with transaction:`` calls ``done()`` at the end; a transaction dropped without
+    ``done()`` is released as ``done()`` would.
+
+    Args:
+        id: The transaction id; a random one when None.
+        timeout: The default deadline of each ``get``, in seconds (None: none).
+        on_done: Called with the transaction by ``done()`` (may return an awaitable).
+        route: ``(session_id, handle_id)`` the request was sent for: where leftovers go on
+            ``done()``.
+        loop: The event loop of its waits; the running loop when None.
+        deadlines: Where a waiting ``get`` registers its deadline (the transport); None: a
+            timer of its own.
     """
 
     __slots__ = (
@@ -173,7 +197,13 @@ class MessageTransaction:
 
     # -- fed by the transport ------------------------------------------------------------------
     def put_msg(self, message: JsonDict | _LazyMessage) -> None:
-        """Keep one more message (a dict, or the core's lazy message)."""
+        """Keep one more message; a ``get`` waiting for it wakes up.
+
+        Beyond the ``MAX_KEPT_MESSAGES`` bound the oldest kept message is dropped.
+
+        Args:
+            message: A dict, or the core's lazy message.
+        """
         kind: Any
         if message.__class__ is _Message or not isinstance(message, dict):
             kind = message.janus
@@ -193,8 +223,10 @@ class MessageTransaction:
             _wake_all(self._extra_waiters)
 
     def _drop_oldest(self) -> None:
-        """The bound is reached: forget the oldest kept message (counted unless a ``get``
-        returned it already; the first counted drop of the stream is logged).
+        """Forget the oldest kept message: the bound is reached.
+
+        It is counted in ``messages_dropped`` unless a ``get`` returned it already (or it is an
+        ack); the first counted drop of the stream is logged.
         """
         del self._items[0]
         kind = self._types.pop(0)
@@ -216,7 +248,14 @@ class MessageTransaction:
         self.messages_dropped += 1
 
     def fail(self, error: BaseException) -> None:
-        """The transaction can receive nothing more (connection lost, session gone)."""
+        """End the transaction's reception: it can receive nothing more.
+
+        Called when the connection is lost or the session gone; every waiting ``get`` (and every
+        later one, once no kept message matches) raises ``error``.
+
+        Args:
+            error: What the waiting ``get`` raises.
+        """
         if self._error is None:
             self._error = error
         waiter = self._waiter
@@ -226,8 +265,11 @@ class MessageTransaction:
             _wake_all(self._extra_waiters)
 
     def deadline_passed(self) -> None:
-        """The deadline the waiting ``get`` gave the transport passed: that ``get`` fails with
-        ``RequestTimeoutError``; the stream lives on (later gets, ``done()``)."""
+        """Fail the waiting ``get`` with ``RequestTimeoutError``: its deadline passed.
+
+        The transport calls this at the deadline the ``get`` gave it; the stream lives on (later
+        gets, ``done()``).
+        """
         waiter = self._waiter
         if waiter is not None:
             _expire_waiter(waiter)
@@ -387,8 +429,10 @@ class MessageTransaction:
         cls._plain_on_done = cls.on_done is MessageTransaction.on_done
 
     def release_soon(self) -> None:
-        """``done()`` without awaiting, from anywhere (a finalizer, another thread): the release
-        runs on the transaction's loop soon after; nothing happens if that loop is closed.
+        """Release the transaction as ``done()`` would, without awaiting, from anywhere.
+
+        Callable from a finalizer or another thread: the release runs on the transaction's loop soon
+        after; nothing happens if that loop is closed.
         """
         loop = self._loop
         if self.done_called or loop is None or loop.is_closed():
@@ -411,8 +455,14 @@ class MessageTransaction:
             self._keep_own_deadline()
 
     async def _wait_beside(self, waiter: asyncio.Future[None], deadline: float | None) -> None:
-        """Wait for any next message (or failure) while another ``get`` holds the main wait,
-        bounded by ``deadline`` on a timer of this wait's own."""
+        """Wait for any next message (or failure) while another ``get`` holds the main wait.
+
+        Bounded by ``deadline`` on a timer of this wait's own.
+
+        Args:
+            waiter: This wait's future.
+            deadline: The loop time the wait ends at, or None.
+        """
         extra = self._extra_waiters
         if extra is None:
             extra = self._extra_waiters = []
@@ -427,8 +477,10 @@ class MessageTransaction:
                 timer.cancel()
 
     def _keep_own_deadline(self) -> None:
-        """The stream was released while a ``get`` waits: the transport no longer holds that
-        get's deadline (it lived on the stream's entry), so a timer of its own does."""
+        """Move a waiting ``get``'s deadline to a timer of its own: the stream was released.
+
+        The transport no longer holds that get's deadline (it lived on the stream's entry).
+        """
         waiter, deadline = self._waiter, self._wait_deadline
         if waiter is None or waiter.done() or deadline is None or self._wait_timer is not None:
             return
@@ -436,7 +488,11 @@ class MessageTransaction:
         self._wait_timer = loop.call_at(deadline, _expire_waiter, waiter)
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
-        """Messages no ``get`` returned, acks excepted (delivered as events on ``done()``)."""
+        """List the messages no ``get`` returned, acks excepted.
+
+        Returns:
+            The messages, in arrival order; the transport delivers them as events on ``done()``.
+        """
         items = self._items
         taken = self._taken
         if taken == (1 << len(items)) - 1:
@@ -461,13 +517,17 @@ class MessageTransaction:
 
 
 class CallerTransaction(MessageTransaction):
-    """What ``JanusSession.send``/``JanusPlugin.send`` return: the caller's handle on a
-    transaction (a ``MessageTransaction`` with the same methods, delegating to the one the
-    transport registered).
+    """What ``JanusSession.send``/``JanusPlugin.send`` return: the caller's handle on a transaction.
+
+    It is a ``MessageTransaction`` with the same methods, delegating to the one the transport
+    registered.
 
     Lifetime: when the caller drops its last reference without ``done()``, the transaction is
     released as ``done()`` would (on the loop, soon after): the core forgets it, messages no
     ``get`` returned go to ``on_receive``, and later events with its id go to ``on_receive``.
+
+    Args:
+        stream: The transaction the transport registered.
     """
 
     __slots__ = ("_stream", "done", "get")
@@ -480,33 +540,57 @@ class CallerTransaction(MessageTransaction):
 
     @property
     def id(self) -> str:  # type: ignore[override]
+        """The transaction id (the registered stream's)."""
         return self._stream.id
 
     @property
     def done_called(self) -> bool:  # type: ignore[override]
+        """Whether ``done()`` was called on the registered stream."""
         return self._stream.done_called
 
     @property
     def route(self) -> tuple[int | None, int | None]:  # type: ignore[override]
+        """``(session_id, handle_id)`` the request was sent for."""
         return self._stream.route
 
     @property
     def messages_dropped(self) -> int:  # type: ignore[override]
+        """Messages the stream dropped at its bound before any ``get`` returned them."""
         return self._stream.messages_dropped
 
     def __repr__(self) -> str:
         return repr(self._stream)
 
     def put_msg(self, message: JsonDict | _LazyMessage) -> None:
+        """Keep one more message in the registered stream.
+
+        Args:
+            message: A dict, or the core's lazy message.
+        """
         self._stream.put_msg(message)
 
     def fail(self, error: BaseException) -> None:
+        """End the registered stream's reception (see ``MessageTransaction.fail``).
+
+        Args:
+            error: What the waiting ``get`` raises.
+        """
         self._stream.fail(error)
 
     def on_done(self) -> Coroutine[Any, Any, None]:
+        """Run the registered stream's ``done()`` hook.
+
+        Returns:
+            The hook's coroutine.
+        """
         return self._stream.on_done()
 
     def leftovers(self) -> list[JsonDict | _LazyMessage]:
+        """List the registered stream's messages no ``get`` returned, acks excepted.
+
+        Returns:
+            The messages, in arrival order.
+        """
         return self._stream.leftovers()
 
     def __del__(self) -> None:
