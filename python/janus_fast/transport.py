@@ -61,9 +61,15 @@ ProtocolMatcher = Callable[[str], bool]
 
 
 class SchemeMatcher:
-    """A ``ProtocolMatcher`` for URL schemes: accepts ``scheme://…`` (or, with
-    ``authority=False``, also ``scheme:…``) for each of ``schemes``. ``create_transport`` names
-    the schemes of every registered ``SchemeMatcher`` when no transport accepts a URL.
+    """A ``ProtocolMatcher`` for URL schemes.
+
+    It accepts ``scheme://…`` (or, with ``authority=False``, also ``scheme:…``) for each of
+    ``schemes``. ``create_transport`` names the schemes of every registered ``SchemeMatcher``
+    when no transport accepts a URL.
+
+    Args:
+        *schemes: The URL schemes (``"ws"``, ``"wss"`` …).
+        authority: Require ``//`` after the colon.
     """
 
     __slots__ = ("authority", "schemes")
@@ -73,6 +79,15 @@ class SchemeMatcher:
         self.authority = authority
 
     def __call__(self, url: str) -> bool:
+        """Tell whether ``url`` uses one of the schemes.
+
+        Args:
+            url: The URL.
+
+        Returns:
+            True when it starts with ``scheme://`` (or ``scheme:`` without ``authority``) for one of
+            the schemes.
+        """
         scheme, colon, rest = url.partition(":")
         return (
             bool(colon) and scheme in self.schemes and (not self.authority or rest.startswith("//"))
@@ -109,11 +124,16 @@ STREAM_OPEN_LIMIT = 3600.0
 
 
 class Submitted:
-    """What ``_submit`` returns when a bare transaction is not enough: the request's
-    ``transaction``; ``wait``, an awaitable the template awaits (within the request's deadline and
-    cancellation) when the I/O must still wait (a free HTTP connection, a custom transport's
-    ``_send``); ``io``, the transport's own state of the request (``_withdraw`` gets it back).
+    """What ``_submit`` returns when a bare transaction is not enough.
+
     The WebSocket transport returns the bare transaction: no object per request on its path.
+
+    Args:
+        transaction: The request's transaction.
+        wait: An awaitable the template awaits (within the request's deadline and
+            cancellation) when the I/O must still wait (a free HTTP connection, a custom
+            transport's ``_send``); None when it need not.
+        io: The transport's own state of the request (``_withdraw`` gets it back).
     """
 
     __slots__ = ("io", "transaction", "wait")
@@ -125,12 +145,17 @@ class Submitted:
 
 
 def info_object(value: object, what: str) -> JsonDict:
-    """A server's ``info`` answer, checked once for every transport: it must be a JSON object.
+    """Check a server's ``info`` answer, once for every transport: it must be a JSON object.
+
+    Args:
+        value: The parsed answer.
+        what: What it answered (``info``, ``/info``), for the error.
+
+    Returns:
+        ``value``, typed as a dict.
 
     Raises:
-        ProtocolError: anything else (a number, a list, a string…) from a broken or hostile
-            server.
-
+        ProtocolError: Anything else (a number, a list, a string…) from a broken or hostile server.
     """
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object but {type(value).__name__}")
@@ -190,6 +215,7 @@ class JanusTransport(ABC):
     # -- janus-client API: identity --------------------------------------------------------------
     @property
     def base_url(self) -> str:
+        """The URL the transport was made with (as given; reprs and logs show it redacted)."""
         return self._given_url
 
     def __repr__(self) -> str:  # never shows credentials
@@ -198,8 +224,13 @@ class JanusTransport(ABC):
 
     # -- connection events -----------------------------------------------------------------------
     def on_connection_event(self, callback: ConnectionCallback) -> None:
-        """Call ``callback(ConnectionEvent)`` on disconnected / reconnecting / reconnected /
-        given_up. Exceptions it raises are logged; coroutine callbacks run as tasks.
+        """Call ``callback(ConnectionEvent)`` on each connection event.
+
+        The events are disconnected, reconnecting, reconnected and given_up. Exceptions the callback
+        raises are logged; coroutine callbacks run as tasks.
+
+        Args:
+            callback: Called with each ``ConnectionEvent``; may return an awaitable.
         """
         self._connection_callbacks.append(callback)
 
@@ -242,15 +273,22 @@ class JanusTransport(ABC):
     def unregister_transport(
         protocol_matcher: ProtocolMatcher, transport_cls: type[JanusTransport]
     ) -> None:
-        """Undo one ``register_transport`` of this pair (nothing if it is not registered)."""
+        """Undo one ``register_transport`` of this pair (nothing if it is not registered).
+
+        Args:
+            protocol_matcher: The predicate it was registered with.
+            transport_cls: The class it was registered with.
+        """
         entry = (protocol_matcher, transport_cls)
         if entry in JanusTransport._protocols:
             JanusTransport._protocols.remove(entry)
 
     @staticmethod
     def registered_schemes() -> list[str]:
-        """The URL schemes registered transports accept, in registration order (a transport
-        registered with a plain predicate appears as its class name).
+        """List the URL schemes registered transports accept, in registration order.
+
+        Returns:
+            The schemes; a transport registered with a plain predicate appears as its class name.
         """
         names: list[str] = []
         for matcher, cls in JanusTransport._protocols:
@@ -314,8 +352,10 @@ class JanusTransport(ABC):
                 self.connected = True
 
     async def disconnect(self) -> None:
-        """Close the connection on purpose: pending requests fail with ``ConnectionClosedError``
-        and every session is told (``transport_disconnected``: its keepalive stops).
+        """Close the connection on purpose.
+
+        Pending requests fail with ``ConnectionClosedError`` and every session is told
+        (``transport_disconnected``: its keepalive stops).
         """
         async with self._get_lock():
             if self.connected:
@@ -387,13 +427,28 @@ class JanusTransport(ABC):
     ) -> Coroutine[Any, Any, Message]:
         """Send one Janus (or Admin API) request and return the reply that completes it.
 
-        ``expect`` (``Expect.SUCCESS``, ``Expect.ANY`` …) is the rule that decides which reply
-        completes it; ``session_id``/``handle_id`` address it. The library adds ``transaction``,
-        the ids, ``apisecret`` and ``token`` (caller copies are dropped); the caller's dict is not
-        modified. An ``error`` reply raises its typed ``JanusError``, no answer within ``timeout``
-        seconds (default: the ``timeout`` option; None: no deadline) ``RequestTimeoutError``, a
-        lost connection ``ConnectionClosedError`` (``idempotent=True``: sent again after a
-        reconnection instead).
+        The library adds ``transaction``, the ids, ``apisecret`` and ``token`` (caller copies are
+        dropped); the caller's dict is not modified. A plain function returning the ``send_request``
+        coroutine.
+
+        Args:
+            body: The request, with a ``janus`` key.
+            expect: The rule that decides which reply completes it (``Expect.SUCCESS``,
+                ``Expect.ANY`` …).
+            session_id: Address it to this session.
+            handle_id: Address it to this handle.
+            timeout: Seconds to wait; the ``timeout`` option by default; None: no deadline.
+            idempotent: Send it again after a reconnection if the connection died before the reply
+                (else that fails it with ``ConnectionClosedError``).
+
+        Returns:
+            A coroutine giving the completing reply, the core's lazy ``Message``.
+
+        Raises:
+            ValueError: ``body`` has no ``janus`` key (raised at once).
+            JanusError: Janus answered ``error`` (the typed subclass of its code), when awaited.
+            RequestTimeoutError: No completing reply within ``timeout``, when awaited.
+            ConnectionClosedError: The connection was lost with the request in flight, when awaited.
         """
         if "janus" not in body:
             raise ValueError('a Janus request needs a "janus" key')
@@ -402,13 +457,20 @@ class JanusTransport(ABC):
         )
 
     async def receive(self, response: JsonDict) -> None:
-        """Feed one incoming message (custom transports call this for everything they read)."""
+        """Feed one incoming message (custom transports call this for everything they read).
+
+        Args:
+            response: The message, as a dict.
+        """
         self.feed(orjson.dumps(response))
 
     def feed(self, data: bytes) -> None:
-        """Bytes in: one payload (a JSON object, several concatenated, or a long-poll array)
-        goes to the core, then one dispatch pass hands out what it completed or routed. Bad
-        JSON is counted and logged (``stats_malformed``), never raised.
+        """Feed incoming bytes to the core, then hand out what it completed or routed.
+
+        Bad JSON is counted and logged (``stats_malformed``), never raised.
+
+        Args:
+            data: One payload: a JSON object, several concatenated, or a long-poll array.
         """
         self._core.receive_message(data)
         self._dispatch()
@@ -446,7 +508,19 @@ class JanusTransport(ABC):
         return result
 
     async def create_session(self, session: JanusSession, *, session_id: int | None = None) -> int:
-        """Janus ``create`` (optionally with a client-chosen id); registers the session."""
+        """Send Janus ``create`` and register the session.
+
+        Args:
+            session: The session object that gets the session's events.
+            session_id: A client-chosen session id; Janus picks one when None.
+
+        Returns:
+            The new session's id.
+
+        Raises:
+            JanusError: Janus refused (the typed subclass of its code).
+            RequestTimeoutError: No reply within the ``timeout`` option.
+        """
         body: JsonDict = {"janus": "create"}
         if session_id is not None:
             body["id"] = session_id
@@ -457,19 +531,41 @@ class JanusTransport(ABC):
         return new_id
 
     async def destroy_session(self, session_id: int) -> None:
-        """Forget a session locally (the Janus ``destroy`` is sent by the session)."""
+        """Forget a session locally (the Janus ``destroy`` is sent by the session).
+
+        Its waiting requests fail with ``SessionLostError``.
+
+        Args:
+            session_id: The session.
+        """
         error = SessionLostError(f"session {session_id} was destroyed before the reply")
         if self.drop_session(session_id, error) is not None:
             await self.dispatch_session_destroyed(session_id)
 
     async def dispatch_session_created(self, session_id: int) -> None:
-        """Hook: a session was created (HTTP starts its long poll here)."""
+        """Run the hook for a created session (HTTP starts its long poll here).
+
+        Args:
+            session_id: The new session.
+        """
 
     async def dispatch_session_destroyed(self, session_id: int) -> None:
-        """Hook: a session was destroyed (HTTP stops its long poll here)."""
+        """Run the hook for a destroyed session (HTTP stops its long poll here).
+
+        Args:
+            session_id: The destroyed session.
+        """
 
     async def server_info(self) -> JsonDict:
-        """``info``, fetched once per transport and cached."""
+        """Return Janus's ``info``, fetched once per transport and cached.
+
+        Returns:
+            The server's info.
+
+        Raises:
+            RequestTimeoutError: No answer in time (first call).
+            TransportError: The connection could not be made or was lost (first call).
+        """
         if self._server_info is None:
             await self.info()
         assert self._server_info is not None
@@ -482,19 +578,36 @@ class JanusTransport(ABC):
         return len(self._sessions)
 
     def sessions(self) -> list[JanusSession]:
-        """The sessions routed through this transport now (a new list)."""
+        """List the sessions routed through this transport now.
+
+        Returns:
+            A new list.
+        """
         return list(self._sessions.values())
 
     def register_session(self, session_id: int, session: JanusSession) -> None:
-        """Route the events of Janus session ``session_id`` to ``session`` (after ``create``,
-        ``claim`` or an adoption).
+        """Route the events of a Janus session to a session object.
+
+        Called after ``create``, ``claim`` or an adoption.
+
+        Args:
+            session_id: The Janus session id.
+            session: The session object.
         """
         self._sessions[session_id] = session
         self._core.add_session(session_id, session)
 
     def drop_session(self, session_id: int, error: JanusFastError) -> JanusSession | None:
-        """Forget a session (lost or destroyed) and fail the requests still waiting in it with
-        ``error``: their replies or events would only ever have come from that session.
+        """Forget a session (lost or destroyed) and fail its waiting requests.
+
+        Their replies or events would only ever have come from that session.
+
+        Args:
+            session_id: The Janus session id.
+            error: What the waiting requests fail with.
+
+        Returns:
+            The session object, or None when it was not routed.
         """
         session = self._sessions.pop(session_id, None)
         self._core.remove_session(session_id)
@@ -503,12 +616,16 @@ class JanusTransport(ABC):
         return session
 
     def register_handle(self, session_id: int, handle_id: int, plugin: JanusPlugin) -> None:
-        """Route the events of handle ``handle_id`` of session ``session_id`` to ``plugin``.
+        """Route the events of a plugin handle to a plugin object.
+
+        Args:
+            session_id: The handle's session.
+            handle_id: The Janus handle id.
+            plugin: The plugin object.
 
         Raises:
-            SessionLostError: the session was lost or destroyed meanwhile (for example while
-                its ``attach`` reply was on the way), so nothing can be routed to it.
-
+            SessionLostError: The session was lost or destroyed meanwhile (for example while its
+                ``attach`` reply was on the way), so nothing can be routed to it.
         """
         if session_id not in self._sessions:
             raise SessionLostError(
@@ -517,15 +634,27 @@ class JanusTransport(ABC):
         self._core.add_handle(session_id, handle_id, plugin)
 
     def drop_handle(self, session_id: int, handle_id: int) -> None:
-        """Forget a detached handle and fail the requests still waiting for it."""
+        """Forget a detached handle and fail the requests still waiting for it.
+
+        They fail with ``InvalidStateError``.
+
+        Args:
+            session_id: The handle's session.
+            handle_id: The Janus handle id.
+        """
         self._core.remove_handle(session_id, handle_id)
         error = InvalidStateError(f"handle {handle_id} was detached before the reply")
         for waiter in self._core.drain_session(session_id, handle_id):
             fail_waiter(waiter, error)
 
     def rebind_session(self, session: JanusSession, new_id: int) -> None:
-        """Route ``session`` under the new id Janus gave it (re-created after a reconnection)
-        and tell it (``session.rebind``); its waiting requests keep their routes.
+        """Route a session under the new id Janus gave it (re-created after a reconnection).
+
+        The session is told (``session.rebind``); its waiting requests keep their routes.
+
+        Args:
+            session: The session object.
+            new_id: Its new Janus session id.
         """
         old_id = session.id
         if old_id is not None:
@@ -535,8 +664,14 @@ class JanusTransport(ABC):
         session.rebind(new_id)
 
     def rebind_handle(self, session: JanusSession, plugin: JanusPlugin, new_id: int) -> None:
-        """Route ``plugin`` (a handle of ``session``) under the new id Janus gave it (re-attached
-        after a reconnection) and tell it (``plugin.rebind``).
+        """Route a plugin handle under the new id Janus gave it (re-attached after a reconnection).
+
+        The plugin is told (``plugin.rebind``).
+
+        Args:
+            session: The handle's session.
+            plugin: The plugin object.
+            new_id: Its new Janus handle id.
         """
         session_id, old_id = session.id, plugin.id
         assert session_id is not None
@@ -547,21 +682,23 @@ class JanusTransport(ABC):
 
     # -- monitoring ------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
-        """Counters for monitoring and tests: one new flat dict of ints per call (not hot path).
+        """Return counters for monitoring and tests (not hot path).
 
-        Every transport: the core's tables — ``pending`` (requests and ``send()`` streams open
-        now; a waiting ``MessageTransaction.get`` adds none), ``completed``, ``expired``,
-        ``cancelled``, ``ended_with_route`` (failed with their session or handle),
-        ``stray_acks``, ``unknown_transactions``, ``sessions``, ``handles``,
-        ``routed_to_handle``, ``routed_to_session``, ``unroutable``, ``malformed``
-        (messages that did not parse, dropped and logged) — plus ``unrouted`` (messages no
-        request, session or handle owned, dropped) and ``open_connections``. The WebSocket
-        transport adds receive batching (``receive_watermark``, ``receive_watermark_raised``,
+        Every transport: the core's tables — ``pending`` (requests, streams and deadline watches
+        waiting now), ``completed``, ``expired``, ``cancelled``, ``ended_with_route`` (failed with
+        their session or handle), ``stray_acks``, ``unknown_transactions``, ``sessions``,
+        ``handles``, ``routed_to_handle``, ``routed_to_session``, ``unroutable``, ``malformed``
+        (messages that did not parse, dropped and logged) — plus ``unrouted`` (messages no request,
+        session or handle owned, dropped) and ``open_connections``. The WebSocket transport adds
+        receive batching (``receive_watermark``, ``receive_watermark_raised``,
         ``receive_guard_trips``) and coalescing (``coalescing``, ``frames_resent``); the HTTP
         transport adds ``long_polls`` and ``empty_polls``; the Unix-socket transport adds
         ``queued_writes`` and ``oversized`` (received packets over ``max_message_size``, dropped);
         the MQTT and RabbitMQ transports add ``inflight_publishes`` and ``oversized``.
         docs/guide/transports.md lists them all.
+
+        Returns:
+            One new flat dict of ints per call.
         """
         stats = self._core.stats()
         stats["unrouted"] = self.stats_unrouted
@@ -570,8 +707,10 @@ class JanusTransport(ABC):
         return stats
 
     def _transport_stats(self) -> dict[str, int]:
-        """Hook: the counters a transport kind adds to ``stats()`` (may replace
-        ``open_connections``).
+        """Return the counters a transport kind adds to ``stats()`` (a hook).
+
+        Returns:
+            The counters (they may replace ``open_connections``); none here.
         """
         return {}
 
@@ -586,17 +725,33 @@ class JanusTransport(ABC):
         *,
         idempotent: bool = False,
     ) -> Message:
-        """The one request path: send ``body`` as given (the library's own requests; ``request``
-        checks a caller's dict first) and wait for its completion per Janus's rules for
-        ``expect``.
+        """Send a request through the one request path and wait for its completion.
 
-        Prepared once here: the connected guard, the deadline (``timeout``; default the
-        ``timeout`` option, None none), the outage wait, the waiter, the resend rule; the
-        transport's ``_submit`` only moves it. Janus ``error`` replies raise the typed
-        ``JanusError``, the deadline ``RequestTimeoutError``, a lost connection
-        ``ConnectionClosedError`` — unless the request is resendable (``RESENDABLE_EXPECTS`` or
-        ``idempotent=True``) and the transport recovers (``_may_resend``): then it goes again.
-        Cancelling the caller withdraws it.
+        ``body`` is sent as given (the library's own requests; ``request`` checks a caller's dict
+        first) and completes per Janus's rules for ``expect``. Prepared once here: the connected
+        guard, the deadline, the outage wait, the waiter, the resend rule; the transport's
+        ``_submit`` only moves it. A resendable request (``RESENDABLE_EXPECTS`` or
+        ``idempotent=True``) whose connection is lost goes again when the transport recovers
+        (``_may_resend``). Cancelling the caller withdraws it.
+
+        Args:
+            body: The request, without transaction, ids or credentials.
+            expect: The rule that decides which reply completes it (``Expect.SUCCESS`` …).
+            session_id: Address it to this session.
+            handle_id: Address it to this handle.
+            timeout: Seconds to wait; the ``timeout`` option by default; None: no deadline.
+            idempotent: It may be sent again after a reconnection.
+
+        Returns:
+            The completing reply, the core's lazy ``Message``.
+
+        Raises:
+            InvalidStateError: The transport is not connected (a recovering transport raises its own
+                error once recovery gave up).
+            JanusError: Janus answered ``error`` (the typed subclass of its code).
+            RequestTimeoutError: No completing reply before the deadline.
+            ConnectionClosedError: The connection was lost with the request in flight, and it is not
+                resent.
         """
         loop = self._loop
         if not self.connected or loop is None:
@@ -629,10 +784,24 @@ class JanusTransport(ABC):
     async def open_stream(
         self, body: JsonDict, session_id: int | None = None, handle_id: int | None = None
     ) -> MessageTransaction:
-        """The stream path (``send()``): send ``body`` as given; every message carrying its
-        transaction goes to the returned ``MessageTransaction`` until ``done()``. Same guard and
-        outage wait as ``send_request`` (bounded by the ``timeout`` option); no reply deadline
-        (``MessageTransaction.get`` has its own).
+        """Send a request through the stream path (``send()``).
+
+        ``body`` is sent as given; every message carrying its transaction goes to the returned
+        ``MessageTransaction`` until ``done()``. Same guard and outage wait as ``send_request``
+        (bounded by the ``timeout`` option); no reply deadline (``MessageTransaction.get`` has its
+        own).
+
+        Args:
+            body: The request, without transaction, ids or credentials.
+            session_id: Address it to this session.
+            handle_id: Address it to this handle.
+
+        Returns:
+            The stream of the request's messages.
+
+        Raises:
+            InvalidStateError: The transport is not connected.
+            ConnectionClosedError: The connection was lost before the request went out.
         """
         loop = self._loop
         if not self.connected or loop is None:
@@ -667,14 +836,23 @@ class JanusTransport(ABC):
         waiter: Any,
         resendable: bool,
     ) -> str | Submitted:
-        """Send one prepared request: register ``waiter`` (the reply's future, or the
-        ``MessageTransaction`` of a stream: ``expect == Expect.STREAM``, no ``deadline``) with the
-        core and hand the bytes to the connection. ``body`` has no transaction, ids or
-        credentials yet; ``resendable``: sending it again cannot change anything on the server.
-        Return the transaction when the request is on its way, or a ``Submitted`` (with what the
-        template must still await, and the transport's own state of the request). This default
-        serves custom janus-client transports: the complete request dict goes to their
+        """Send one prepared request: register its waiter with the core and hand the bytes on.
+
+        This default serves custom janus-client transports: the complete request dict goes to their
         ``_send``.
+
+        Args:
+            body: The request; no transaction, ids or credentials yet.
+            expect: What completes it (``Expect.STREAM`` for a stream).
+            session_id: The session it addresses, if any.
+            handle_id: The handle it addresses, if any.
+            deadline: The loop time by which it must complete (None for a stream).
+            waiter: The reply's future, or the ``MessageTransaction`` of a stream.
+            resendable: Sending it again cannot change anything on the server.
+
+        Returns:
+            The transaction when the request is on its way, or a ``Submitted`` (with what the
+            template must still await, and the transport's own state of the request).
         """
         transaction: str = self._core.register(waiter, expect, deadline)
         message = self._wire_message(body, transaction, session_id, handle_id)
@@ -685,9 +863,13 @@ class JanusTransport(ABC):
         self._core.cancel(transaction)
 
     def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
-        """The request ended without its reply (failed, timed out, cancelled): forget it in the
-        core (and, in a transport's override, drop its I/O). ``sent`` is what ``_submit``
-        returned ("" if it raised).
+        """Forget a request that ended without its reply (failed, timed out, cancelled).
+
+        The core forgets it; a transport's override also drops its I/O.
+
+        Args:
+            sent: What ``_submit`` returned ("" if it raised).
+            waiter: The request's future or stream.
         """
         transaction = sent if isinstance(sent, str) else sent.transaction
         if transaction:
@@ -702,23 +884,43 @@ class JanusTransport(ABC):
         return False
 
     async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
-        """Wait (bounded by ``deadline``) until requests may go out; returns the id the handle
-        has now (a handle re-attached during an outage has a new one).
+        """Wait until requests may go out (a hook for an outage gate).
+
+        Args:
+            deadline: The loop time to give up at (None: no deadline).
+            handle_id: The handle the request addresses, if any.
+
+        Returns:
+            The id the handle has now (a handle re-attached during an outage has a new one).
         """
         return handle_id
 
     def _may_resend(self) -> bool:
-        """Whether a resendable request whose connection closed goes again (the transport is
-        recovering the connection).
+        """Tell whether a resendable request whose connection closed goes again.
+
+        Returns:
+            True while the transport is recovering the connection; never here.
         """
         return False
 
     def _not_connected(self) -> Exception:
-        """The error of a request made while not connected."""
+        """Return the error of a request made while not connected.
+
+        Returns:
+            An ``InvalidStateError``.
+        """
         return InvalidStateError("Must connect before any communication.")
 
     def _new_stream(self, session_id: int | None, handle_id: int | None) -> MessageTransaction:
-        """A janus-client ``MessageTransaction`` bound to this transport (id set by the caller)."""
+        """Make a ``MessageTransaction`` bound to this transport (id set by the caller).
+
+        Args:
+            session_id: The session it addresses, if any.
+            handle_id: The handle it addresses, if any.
+
+        Returns:
+            The new stream.
+        """
         return MessageTransaction(
             "",
             timeout=self.options.timeout,
@@ -729,13 +931,14 @@ class JanusTransport(ABC):
         )
 
     def watch_stream(self, stream: MessageTransaction, deadline: float | None) -> bool:
-        """Put a waiting ``MessageTransaction.get``'s deadline on the stream's own core entry
-        (replacing the previous one): the core's one deadline table and timer serve it, and
-        nothing is registered or removed per ``get``.
+        """Put a waiting ``MessageTransaction.get``'s deadline on the stream's core entry.
+
+        It replaces the previous one: the core's one deadline table and timer serve it, and nothing
+        is registered or removed per ``get``.
 
         Args:
-            stream: a stream this transport opened.
-            deadline: loop time, or None (no deadline).
+            stream: A stream this transport opened.
+            deadline: Loop time, or None (no deadline).
 
         Returns:
             False when the core no longer holds the stream (released, or the connection lost).
@@ -747,7 +950,11 @@ class JanusTransport(ABC):
         return True
 
     def _release_stream(self, stream: MessageTransaction) -> None:
-        """``done()``: forget the stream; what no ``get`` took goes to the handle as events."""
+        """Forget a stream on ``done()``; what no ``get`` took goes to the handle as events.
+
+        Args:
+            stream: The stream released.
+        """
         self._core.cancel(stream.id)
         leftovers = stream.leftovers()
         if not leftovers:
@@ -835,8 +1042,13 @@ class JanusTransport(ABC):
                 self._on_peer_closed(*item)
 
     def _log_malformed(self, fault: str) -> None:
-        """Log a dropped message: the first of each kind of fault as a warning, the rest at
-        debug level (a hostile peer could repeat one forever); ``stats_malformed`` counts all.
+        """Log a dropped message: the first of each kind of fault as a warning.
+
+        The rest go to debug level (a hostile peer could repeat one forever); ``stats_malformed``
+        counts all.
+
+        Args:
+            fault: What was wrong with it.
         """
         if fault in self._malformed_kinds or len(self._malformed_kinds) >= _MAX_MALFORMED_KINDS:
             if logger.isEnabledFor(logging.DEBUG):
@@ -866,8 +1078,14 @@ async def _log_errors(awaitable: Any, callback: Any) -> None:
 
 
 def _error_reply(message: Message) -> JanusFastError:
-    """The error a Janus ``error`` reply fails its request with: the typed ``JanusError`` for its
-    code, or ``ProtocolError`` when ``error.code`` was missing or not an integer.
+    """Build the error a Janus ``error`` reply fails its request with.
+
+    Args:
+        message: The ``error`` reply.
+
+    Returns:
+        The typed ``JanusError`` for its code, or ``ProtocolError`` when ``error.code`` was missing
+        or not an integer.
     """
     reason = message.error_reason or ""
     code = message.error_code
@@ -879,7 +1097,12 @@ def _error_reply(message: Message) -> JanusFastError:
 
 
 def fail_waiter(waiter: Any, error: BaseException) -> None:
-    """Fail a request's future or a stream with ``error`` (nothing if the future is done)."""
+    """Fail a request's future or a stream with ``error`` (nothing if the future is done).
+
+    Args:
+        waiter: The request's future or stream.
+        error: The error.
+    """
     if isinstance(waiter, MessageTransaction):
         waiter.fail(error)
     elif not waiter.done():
