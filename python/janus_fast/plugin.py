@@ -83,8 +83,12 @@ class JanusPlugin(EventSource):
         )
 
     def rebind(self, new_id: int) -> None:
-        """Take the id Janus gave this handle when it was re-attached after a reconnection; the
-        session's ``plugin_handles`` follows (the transport re-registers the route).
+        """Take the id Janus gave this handle when it was re-attached after a reconnection.
+
+        The session's ``plugin_handles`` follows (the transport re-registers the route).
+
+        Args:
+            new_id: The handle's new id.
         """
         old_id, self._id = self._id, new_id
         session = self._session
@@ -95,10 +99,12 @@ class JanusPlugin(EventSource):
 
     @property
     def session(self) -> JanusSession | None:
+        """The session this handle is attached in (None when not attached)."""
         return self._session
 
     @property
     def pc_config(self) -> Any:
+        """The aiortc ``RTCConfiguration`` for new PeerConnections (None: aiortc's default)."""
         return self._pc_config
 
     @property
@@ -152,7 +158,11 @@ class JanusPlugin(EventSource):
         self.event_queue_size = session.event_queue_size  # the session's bound, per handle
 
     async def destroy(self) -> None:
-        """Janus ``detach``; the object can then be attached again. Errors are logged."""
+        """Send Janus ``detach``; the object can then be attached again.
+
+        Does nothing when not attached. Janus and transport errors are logged, not raised; the
+        handle is released and its PeerConnection closed either way. ``detach`` is the same method.
+        """
         if self._session is None or self._id is None:
             return
         session, handle_id = self._session, self._id
@@ -171,10 +181,19 @@ class JanusPlugin(EventSource):
     detach = destroy
 
     def adopt(self, session: JanusSession, handle_id: int) -> None:
-        """Bind this plugin object to the existing handle ``handle_id`` of ``session`` (a
-        created or adopted session), e.g. one ``JanusPool.reconcile`` found by its opaque_id:
-        its events come here from now on. No request is sent; a handle that no longer exists
-        makes the next request fail with ``HandleNotFoundError``.
+        """Bind this plugin object to an existing handle of a session.
+
+        The session is a created or adopted one; the handle is e.g. one ``JanusPool.reconcile``
+        found by its opaque_id. Its events come here from now on. No request is sent; a handle that
+        no longer exists makes the next request fail with ``HandleNotFoundError``.
+
+        Args:
+            session: The handle's session.
+            handle_id: The existing handle's id.
+
+        Raises:
+            InvalidStateError: This object is already attached, or the session is neither created
+                nor adopted.
         """
         if self._id is not None:
             raise InvalidStateError(f"{self!r} is already attached")
@@ -184,7 +203,7 @@ class JanusPlugin(EventSource):
         self.event_queue_size = session.event_queue_size
 
     def released(self) -> None:
-        """The session released this handle (destroyed or lost): the seam sessions call."""
+        """Release this handle: the session destroyed or lost it (the seam sessions call)."""
         self._released()
 
     def _released(self) -> None:
@@ -198,21 +217,20 @@ class JanusPlugin(EventSource):
     def send(self, message: JsonDict) -> Coroutine[Any, Any, MessageTransaction]:
         """Send a request on this handle: janus-client's API (await it).
 
+        A plain function returning the session's ``send`` coroutine (no coroutine layer more); the
+        errors below are raised when it is awaited, as from a coroutine.
+
         Args:
-            message: the Janus request, with a ``janus`` key (``{"janus": "message", "body":
-                …}``); not modified. A ``handle_id`` in it is ignored with a warning.
+            message: The Janus request, with a ``janus`` key (``{"janus": "message", "body": …}``);
+                not modified. A ``handle_id`` in it is ignored with a warning.
 
         Returns:
-            A ``MessageTransaction`` receiving every message with the request's transaction;
-            call ``done()`` on it (or use ``async with``) when finished.
+            A coroutine giving a ``MessageTransaction`` that receives every message with the
+            request's transaction; call ``done()`` on it (or use ``async with``) when finished.
 
         Raises:
-            InvalidStateError: not attached (janus-client's ``Plugin not attached to session``).
+            InvalidStateError: Not attached (janus-client's ``Plugin not attached to session``).
             InvalidMessageError: ``message`` has no ``janus`` key.
-
-        A plain function returning the session's ``send`` coroutine (no coroutine layer more);
-        the errors above are raised when it is awaited, as from a coroutine.
-
         """
         session = self._session
         if session is None or self._id is None or "janus" not in message or "handle_id" in message:
@@ -275,7 +293,26 @@ class JanusPlugin(EventSource):
         timeout: float | None = DEFAULT_TIMEOUT,
         idempotent: bool = False,
     ) -> Message:
-        """``request()`` returning the core's lazy message (no dict built unless asked)."""
+        """Send a plugin ``message`` like ``request()``, returning the core's lazy message.
+
+        No dict is built unless asked (``.json()``).
+
+        Args:
+            body: The plugin request, sent as the message's ``body``; not modified.
+            jsep: An offer or answer to send with it.
+            timeout: Seconds to wait; the ``timeout`` option by default; None: no deadline.
+            idempotent: Let the WebSocket transport send it again after a reconnection.
+
+        Returns:
+            The completing reply, the core's lazy ``Message``.
+
+        Raises:
+            PluginError: The reply carries ``plugindata.data.error_code``.
+            JanusError: Janus answered ``error`` (e.g. ``HandleNotFoundError``).
+            InvalidStateError: Not attached, or the handle was detached meanwhile.
+            RequestTimeoutError: No completing reply before the deadline.
+            SessionLostError: The session was lost meanwhile.
+        """
         reply = await self._plugin_request(body, jsep, timeout, idempotent)
         self._raise_plugin_error(reply)
         return reply
@@ -283,8 +320,19 @@ class JanusPlugin(EventSource):
     def _plugin_request(
         self, body: JsonDict, jsep: JsonDict | None, timeout: float | None, idempotent: bool
     ) -> Coroutine[Any, Any, Message]:
-        """The session request of a plugin ``message``, not awaited: a plain function, so
-        ``request()`` and ``request_raw()`` share it without a coroutine layer more per call.
+        """Make the session request of a plugin ``message``, not awaited.
+
+        A plain function, so ``request()`` and ``request_raw()`` share it without a coroutine layer
+        more per call.
+
+        Args:
+            body: The plugin request.
+            jsep: An offer or answer to send with it.
+            timeout: Seconds to wait (None: no deadline).
+            idempotent: It may be sent again after a reconnection.
+
+        Returns:
+            The coroutine of the session's ``request``.
         """
         return self._require_attached().request(
             _plugin_message(body, jsep),
@@ -357,8 +405,16 @@ class JanusPlugin(EventSource):
 
     # -- events ----------------------------------------------------------------------------------
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
-        """The coroutine delivering one event: ``on_receive`` itself (stepped by the event
-        runner without a coroutine layer more), after the candidate for a ``trickle``.
+        """Make the coroutine that delivers one event.
+
+        It is ``on_receive`` itself (stepped by the event runner without a coroutine layer more),
+        after the candidate for a ``trickle``.
+
+        Args:
+            message: The event.
+
+        Returns:
+            The coroutine.
         """
         if message.get("janus") == "trickle":
             return self._trickle_then_receive(message)
@@ -416,7 +472,13 @@ class JanusPlugin(EventSource):
             self._released()
 
     async def on_receive(self, response: JsonDict) -> None:
-        """Called with every event for this handle, in order. Override in subclasses."""
+        """Handle one event for this handle; called with every event, in order.
+
+        Does nothing here: override in subclasses (janus-client's API).
+
+        Args:
+            response: The event from Janus.
+        """
 
     # -- janus-client's PeerConnection helpers (aiortc, the optional media extra) ----------------
     # Lazy: no PeerConnection exists (and aiortc is not imported) until ``pc`` is first used, so
@@ -442,8 +504,14 @@ class JanusPlugin(EventSource):
         self._pc = self._new_pc()
 
     async def create_jsep(self, pc: Any, trickle: bool = False) -> JsonDict:
-        """``{sdp, trickle, type}`` of ``pc``'s local description, as janus-client made it (the
-        SDP carries all candidates; ``trickle`` only sets the flag).
+        """Build the jsep of ``pc``'s local description, as janus-client made it.
+
+        Args:
+            pc: The PeerConnection, after ``setLocalDescription``.
+            trickle: The jsep's ``trickle`` flag (the SDP carries all candidates either way).
+
+        Returns:
+            ``{sdp, trickle, type}``.
         """
         from janus_fast.media import local_jsep
 
