@@ -100,7 +100,18 @@ class _WebSocketProtocol(asyncio.BufferedProtocol):
 
 
 class JanusTransportWebsocket(RecoveringTransport):
-    """janus-client's WebSocket transport: same name, and now every documented knob works."""
+    """janus-client's WebSocket transport: same name, and now every documented knob works.
+
+    Args:
+        base_url: Janus's ``ws://`` or ``wss://`` URL (no credentials in it).
+        api_secret: Janus's ``api_secret``, added to every request (never logged).
+        token: A Janus auth token, added to every request (never logged).
+        **kwargs: Transport options (see ``TransportOptions``).
+
+    Raises:
+        InvalidURLError: A malformed URL or one that is not ``ws``/``wss``.
+        InvalidOptionError: An option with a bad value.
+    """
 
     _core: WebSocketConnection
 
@@ -139,6 +150,7 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     @property
     def subprotocol(self) -> str:
+        """The WebSocket subprotocol asked for (the ``subprotocol`` option)."""
         return self.options.subprotocol
 
     @property
@@ -148,16 +160,18 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     @property
     def coalescing(self) -> bool:
-        """Whether requests queued now share WebSocket frames: only after the server said (on
-        this socket) it is Janus >= 1.1.2, never after it rejected such a frame, never with
-        ``coalesce=False``.
+        """Whether requests queued now share WebSocket frames.
+
+        Only after the server said (on this socket) it is Janus >= 1.1.2, never after it rejected
+        such a frame, never with ``coalesce=False``.
         """
         return bool(self._core.coalesce)
 
     @property
     def server_version(self) -> int | None:
-        """Janus's ``version`` (e.g. 1102) from the ``info`` sent after the handshake, once
-        answered; learned again on every reconnection.
+        """Janus's ``version`` (e.g. 1102) from the ``info`` sent after the handshake.
+
+        None until answered; learned again on every reconnection.
         """
         version: int | None = self._core.server_version
         return version
@@ -169,7 +183,18 @@ class JanusTransportWebsocket(RecoveringTransport):
         return count
 
     async def server_info(self) -> JsonDict:
-        """``info``, cached: the answer to the ``info`` sent after the handshake when it came."""
+        """Return Janus's ``info``, cached.
+
+        The answer to the ``info`` sent after the handshake is used when it came; else ``info`` is
+        asked.
+
+        Returns:
+            The server's info.
+
+        Raises:
+            RequestTimeoutError: No answer in time (when asked).
+            TransportError: The connection could not be made or was lost (when asked).
+        """
         if self._server_info is None:
             probed = self._core.server_info
             if probed is not None:
@@ -274,9 +299,12 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     @property
     def receive_batching_stats(self) -> dict[str, int]:
-        """The current socket's receive batching: its watermark now, times it was raised, times
-        the guard dropped it for a partial batch (``guard_trips``) or because nothing arrived
-        (``quiet_drops``), and the guard's ticks (all 0 when batching is off or unsupported).
+        """The current socket's receive batching counters.
+
+        ``watermark`` (now), ``raised`` (times it was raised), ``guard_trips`` (times the guard
+        dropped it for a partial batch), ``quiet_drops`` (times it was dropped because nothing
+        arrived) and ``guard_checks`` (the guard's ticks); all 0 when batching is off or
+        unsupported.
         """
         batcher = self._batcher
         if batcher is None:
@@ -308,8 +336,10 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     @property
     def write_flow_stats(self) -> dict[str, int]:
-        """Write backpressure: whether writing is paused now (1/0), times it paused, bytes in the
-        socket's write buffer, requests waiting for it to drain.
+        """The write backpressure counters.
+
+        ``paused`` (1 while writing is paused), ``pauses`` (times it paused), ``buffered`` (bytes in
+        the socket's write buffer), ``waiting`` (requests waiting for it to drain).
         """
         socket = self._socket
         return {
@@ -351,9 +381,13 @@ class JanusTransportWebsocket(RecoveringTransport):
         )
 
     def _on_write_paused(self, protocol: _WebSocketProtocol) -> None:
-        """The write buffer went over ``write_buffer_limit`` (the peer does not read): stop
-        reading, so that nothing we answer by ourselves (pongs) piles up, and hold new
-        requests back until it drains.
+        """Stop reading and hold new requests back: the write buffer is over its limit.
+
+        The buffer went over ``write_buffer_limit`` (the peer does not read); reading stops so that
+        nothing we answer by ourselves (pongs) piles up, until it drains.
+
+        Args:
+            protocol: The protocol whose buffer filled (ignored when no longer the current one).
         """
         socket = self._socket
         if protocol is not self._protocol or socket is None or self._write_gate is not None:
@@ -441,8 +475,14 @@ class JanusTransportWebsocket(RecoveringTransport):
             self._on_peer_closed(1002, f"protocol error: {error}", False)
 
     def _on_peer_closed(self, code: int | None, reason: str, clean: bool) -> None:
-        """The WebSocket ended (close frame, EOF or protocol error): the socket is done now,
-        not when the OS reports it, so no request can slip into a closed connection.
+        """End the socket now: the WebSocket ended (close frame, EOF or protocol error).
+
+        Not when the OS reports it, so no request can slip into a closed connection.
+
+        Args:
+            code: The close code, if any.
+            reason: The close reason.
+            clean: Whether the closing handshake completed.
         """
         self._close_info = (code, reason or "closed by Janus")
         socket = self._socket
@@ -460,8 +500,13 @@ class JanusTransportWebsocket(RecoveringTransport):
         self._socket_gone(error)
 
     def _socket_gone(self, error: ConnectionClosedError) -> None:
-        """The socket is gone while the user wants it: recovery takes over (or, if it is already
-        at work, the requests it sent on that socket fail now instead of at their deadline).
+        """Let recovery take over: the socket is gone while the user wants it.
+
+        If recovery is already at work, the requests it sent on that socket fail now instead of at
+        their deadline.
+
+        Args:
+            error: Why the socket is gone.
         """
         if not self.connected:
             return
@@ -500,8 +545,10 @@ class JanusTransportWebsocket(RecoveringTransport):
             self._pinger = None
 
     def _ping_tick(self) -> None:
-        """Send a WebSocket ping each ``ping_interval``; no pong within ``ping_timeout`` means the
-        peer is dead (no FIN needed): the socket is aborted and reconnection starts.
+        """Send a WebSocket ping; runs each ``ping_interval``.
+
+        No pong within ``ping_timeout`` means the peer is dead (no FIN needed): the socket is
+        aborted and reconnection starts.
         """
         assert self._loop is not None
         self._pinger = None
@@ -552,8 +599,16 @@ class JanusTransportWebsocket(RecoveringTransport):
         return self._recovery.active or self._write_gate is not None
 
     async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
-        """The outage queue while reconnecting, the write gate while the socket's buffer is
-        full; both bounded by ``queue_size`` and ``deadline``.
+        """Wait in the outage queue (reconnecting) or at the write gate (buffer full).
+
+        Both are bounded by ``queue_size`` and ``deadline``.
+
+        Args:
+            deadline: The loop time to give up at (None: no deadline).
+            handle_id: The handle the request addresses, if any.
+
+        Returns:
+            The id the handle has now (a handle re-attached during an outage has a new one).
         """
         while self._recovery.active or self._write_gate is not None:
             if self._recovery.active:
