@@ -92,8 +92,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         report: The report dict, as ``janus-fast bench --json`` prints it or ``--save`` writes it.
 
     Returns:
-        Markdown text: a paragraph of facts, the results table and, when the report has any, the
-        targets table. The same report always renders to the same text.
+        Markdown text: a paragraph of facts, the results table (with a Python-bytes-per-handle
+        column when a row measured it) and, when the report has any, the targets table. The
+        same report always renders to the same text.
     """
     loops = _loops(report)
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
@@ -107,12 +108,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     def workload_key(key: str) -> tuple[int, str]:
         return (order.index(key), "") if key in order else (len(order), key)
 
+    memory = any(row.get("mem_py_bytes_per_handle") is not None for row in report.get("rows", []))
     lines = [_facts(report, loops), ""]
     lines.append(
         "| WL | workload | client | ops/s | p50 µs | p99 µs | client CPU µs/op "
         "| every run's client CPU | Janus CPU µs/op |"
+        + (" Python B per handle |" if memory else "")
     )
-    lines.append("|---|---|---|---:|---:|---:|---:|---|---:|")
+    lines.append("|---|---|---|---:|---:|---:|---:|---|---:|" + ("---:|" if memory else ""))
     for workload, client in sorted(by_key, key=lambda k: (workload_key(k[0]), _client_key(k[1]))):
         per_loop = by_key[(workload, client)]
         rows = [per_loop.get(loop) for loop in loops]
@@ -121,6 +124,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {_cell(rows, 'ops_per_s', 0)} | {_cell(rows, 'p50_us', 0)} "
             f"| {_cell(rows, 'p99_us', 0)} | {_cell(rows, 'client_cpu_us_per_op', 2)} "
             f"| {_runs(rows)} | {_cell(rows, 'janus_cpu_us_per_op', 1)} |"
+            + (f" {_cell(rows, 'mem_py_bytes_per_handle', 0)} |" if memory else "")
         )
     targets = report.get("targets") or []
     if targets:
