@@ -1,4 +1,4 @@
-"""The benchmark report: the issue's targets checked against a run, and the results table.
+"""The benchmark report: the project's targets checked against a run, and the results table.
 
 Rule: pure functions of the report dict (``runner.run_benchmark``'s result, also the ``--json``
 output), so a saved JSON can be re-rendered. Targets compare clients of the same loop in the

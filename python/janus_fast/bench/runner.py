@@ -40,7 +40,7 @@ from janus_fast.bench.workloads import (
     runs_on,
 )
 
-#: The Janus a local run starts (the issue's setting: two event loops, compact JSON).
+#: The Janus a local run starts (the benchmark's setting: two event loops, compact JSON).
 LOCAL_JANUS = {"event_loops": 2, "json": "compact", "debug_level": 3}
 
 
