@@ -36,7 +36,6 @@ from janus_fast.errors import (
     InvalidOptionError,
     InvalidURLError,
     QueueFullError,
-    RequestTimeoutError,
     TransportError,
 )
 from janus_fast.logfields import log_fields
@@ -173,7 +172,6 @@ class JanusTransportNanomsg(PacketTransport):
         self._address = parse_nanomsg_url(base_url)
         self._pynng = _pynng()
         self._link: _Link | None = None
-        self._pinger: asyncio.TimerHandle | None = None
         self._rejected = 0
         super().__init__(base_url, api_secret, token, **kwargs)
         #: Shown in reprs, logs and errors (the URL carries no credentials: they are refused).
@@ -385,56 +383,14 @@ class JanusTransportNanomsg(PacketTransport):
             assert self._loop is not None
             self._recovery.start(error, self._loop)
 
-    # -- liveness --------------------------------------------------------------------------------
-    def _start_pinger(self, link: _Link) -> None:
-        interval = self.options.ping_interval
-        if interval is None or self._loop is None:
-            return
-        self._stop_pinger()
-        self._pinger = self._loop.call_later(interval, self._ping_tick, link)
+    # -- liveness (PacketTransport pings) --------------------------------------------------------
+    _log = logger
 
-    def _stop_pinger(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
+    def _live_link(self) -> _Link | None:
+        return self._link
 
-    def _ping_limit(self) -> float:
-        return self.options.ping_timeout or self.options.ping_interval or 20.0
-
-    def _ping_tick(self, link: _Link) -> None:
-        """Send a Janus ``ping`` each ``ping_interval``.
-
-        A hung Janus keeps its connection open but answers nothing; no pong within
-        ``ping_timeout`` drops the link and recovery starts.
-        """
-        self._pinger = None
-        if link is not self._link or not self.connected:
-            return
-        if self._recovery.active:
-            self._start_pinger(link)
-            return
-        pong = self._send_now({"janus": "ping"}, Expect.PONG, None, self._ping_limit())
-        pong.add_done_callback(functools.partial(self._on_pong, link))
-
-    def _on_pong(self, link: _Link, pong: asyncio.Future[Message]) -> None:
-        if pong.cancelled():
-            return
-        error = pong.exception()
-        if link is not self._link:
-            return
-        if isinstance(error, RequestTimeoutError):
-            limit = self._ping_limit()
-            logger.warning(
-                "no pong from %s within %s s: dropping the connection",
-                self._base_url,
-                limit,
-                extra=log_fields(server=self._base_url),
-            )
-            self._link_lost(link, f"no pong within {limit} s")
-        elif not isinstance(error, ConnectionClosedError):
-            self._start_pinger(link)
-
-    # -- the request template's I/O --------------------------------------------------------------
+    def _lose_link(self, link: Any, reason: str) -> None:
+        self._link_lost(link, reason)
 
 
 def _notify(

@@ -24,7 +24,6 @@ import asyncio
 import collections
 import contextlib
 import errno
-import functools
 import logging
 import os
 import shutil
@@ -36,17 +35,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from janus_fast._compat import timeout
-from janus_fast._core import Expect, JanusCore, Message
+from janus_fast._core import JanusCore
 from janus_fast.errors import (
     ConnectionClosedError,
     InvalidMessageError,
     InvalidOptionError,
     InvalidURLError,
     QueueFullError,
-    RequestTimeoutError,
     TransportError,
 )
-from janus_fast.logfields import log_fields
 from janus_fast.redact import redact_url
 from janus_fast.transports._packet import PacketTransport
 from janus_fast.transports._recovery import Reconnector
@@ -163,7 +160,6 @@ class JanusTransportUnix(PacketTransport):
         #: Packets the socket could not take yet (bounded by ``queue_size``).
         self._writes: collections.deque[bytes] = collections.deque()
         self._writer_armed = False
-        self._pinger: asyncio.TimerHandle | None = None
         self._oversized = 0
         super().__init__(base_url, api_secret, token, **kwargs)
         #: Shown in reprs, logs and errors: the scheme and the path (a Unix socket URL has no
@@ -446,65 +442,20 @@ class JanusTransportUnix(PacketTransport):
             assert self._loop is not None
             self._recovery.start(error, self._loop)
 
-    # -- liveness --------------------------------------------------------------------------------
-    def _start_pinger(self, sock: socket.socket) -> None:
-        interval = self.options.ping_interval
-        if interval is None or self._loop is None:
-            return
-        self._stop_pinger()
-        self._pinger = self._loop.call_later(interval, self._ping_tick, sock)
-
-    def _stop_pinger(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
-
-    def _ping_limit(self) -> float:
-        return self.options.ping_timeout or self.options.ping_interval or 20.0
-
-    def _ping_tick(self, sock: socket.socket) -> None:
-        """Send a Janus ``ping``; runs each ``ping_interval``.
-
-        A DGRAM socket learns that Janus went away only by sending, and a hung Janus answers
-        nothing; no pong within ``ping_timeout`` drops the socket and recovery starts.
-
-        Args:
-            sock: The socket pinged (ignored when no longer the current one).
-        """
-        self._pinger = None
-        if sock is not self._sock or not self.connected:
-            return
-        if self._recovery.active:  # recovery's own requests prove the socket
-            self._start_pinger(sock)
-            return
-        pong = self._send_now({"janus": "ping"}, Expect.PONG, None, self._ping_limit())
-        pong.add_done_callback(functools.partial(self._on_pong, sock))
-
-    def _on_pong(self, sock: socket.socket, pong: asyncio.Future[Message]) -> None:
-        if pong.cancelled():
-            return
-        error = pong.exception()
-        if sock is not self._sock:
-            return
-        if isinstance(error, RequestTimeoutError):
-            limit = self._ping_limit()
-            logger.warning(
-                "no pong from %s within %s s: dropping the connection",
-                self._base_url,
-                limit,
-                extra=log_fields(server=self._base_url),
-            )
-            self._socket_lost(sock, f"no pong within {limit} s")
-        elif not isinstance(error, ConnectionClosedError):  # Janus answered: it is alive
-            self._start_pinger(sock)
-
     # -- recovery's view of the transport ---------------------------------------------------------
     def _mark_down(self) -> None:
         """Recovery gave up: the transport is plainly disconnected, its client socket gone."""
         self.connected = False
         self._release_client()
 
-    # -- the request template's I/O --------------------------------------------------------------
+    # -- liveness (PacketTransport pings) --------------------------------------------------------
+    _log = logger
+
+    def _live_link(self) -> socket.socket | None:
+        return self._sock
+
+    def _lose_link(self, link: Any, reason: str) -> None:
+        self._socket_lost(link, reason)
 
 
 def _claim_path(path: str) -> None:
