@@ -6,8 +6,10 @@ client CPU from ``getrusage`` per phase, against a real Janus this script starts
 
 1. ``driver + loop``: no I/O at all — each operation awaits a future that a batched callback
    resolves (the driver's bookkeeping plus one future round trip through the event loop);
-2. ``core only``: the Rust core's ``request()`` plus one future per ping on a connected
-   janus_fast WebSocket (receive batching on): the least a janus_fast ping can cost;
+2. ``send_request``: the native request path (``send_request``, no deadline, the reply left
+   undecoded) on a connected janus_fast WebSocket (receive batching on): the least a ping can
+   cost through the public API — the Rust core's ``request()``, one future, and the request
+   template around them;
 3. ``transport.ping()``: the janus-client-compatible call the W2 compat row makes;
 4. the same with ``receive_batching=False`` (the transport before receive batching).
 
@@ -91,20 +93,16 @@ async def _phases(url: str, count: int) -> dict[str, tuple[float, float | None]]
     )
     await unbatched.connect()
     try:
-        core = transport._core
-        body = b'{"janus":"ping"}'
+        body = {"janus": "ping"}
 
-        async def core_only(_index: int) -> None:
-            waiter: asyncio.Future[Any] = loop.create_future()
-            core.request(body, waiter, Expect.PONG, None, None, None)
-            transport._schedule_flush()
-            await waiter
+        async def native_request(_index: int) -> None:
+            await transport.send_request(body, Expect.PONG, None, None, None)
 
         async def compat_ping(_index: int) -> None:
             if (await transport.ping())["janus"] != "pong":
                 raise RuntimeError("no pong")
 
-        results["core only (request + future)"] = await _measure(core_only, count)
+        results["send_request (no deadline)"] = await _measure(native_request, count)
 
         async def unbatched_ping(_index: int) -> None:
             if (await unbatched.ping())["janus"] != "pong":

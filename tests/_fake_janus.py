@@ -101,7 +101,7 @@ class FakeJanus:
         self.writer: asyncio.StreamWriter | None = None
 
     async def start(self) -> FakeJanus:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self.accept, "127.0.0.1", 0)
         return self
 
     @property
@@ -116,7 +116,9 @@ class FakeJanus:
             self._server.close()
             await self._server.wait_closed()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one accepted client: the upgrade handshake (subclasses and tests override it
+        or set it on the instance before ``start`` to script what follows)."""
         request = await reader.readuntil(b"\r\n\r\n")
         key = b""
         for line in request.split(b"\r\n"):
@@ -182,8 +184,8 @@ class OldJanus(FakeJanus):
         self.rejections = 0
         self._ids = itertools.count(7_000_000_000_001, 7919)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await super()._accept(reader, writer)
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await super().accept(reader, writer)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 opcode, payload = await self.read_frame()

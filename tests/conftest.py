@@ -132,7 +132,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if not inspect.iscoroutinefunction(function):
         return None
     funcargs: dict[str, Any] = pyfuncitem.funcargs
-    names = pyfuncitem._fixtureinfo.argnames
+    # The test's own parameters (its signature), not every fixture it pulled in (autouse ones,
+    # ``event_loop_name``).
+    names = inspect.signature(function).parameters
     kwargs = {name: funcargs[name] for name in names if name in funcargs}
     loop_name = pyfuncitem.callspec.params["event_loop_name"]
     run(function(**kwargs), loop_factory=_loop_factory(loop_name))

@@ -38,7 +38,7 @@ async def test_claim_moves_a_session_to_another_connection(janus_factory: Any) -
     first.transport = other
     other.register_session(first.id, first)  # type: ignore[arg-type]
     await first.claim()
-    other._core.add_handle(first.id, plugin.id, plugin)
+    other.register_handle(first.id, plugin.id, plugin)  # type: ignore[arg-type]
     reply = await plugin.request({"audio": True})
     assert reply["plugindata"]["data"]["result"] == "ok"
     await first.destroy()
@@ -77,7 +77,8 @@ async def test_http_long_poll_404_reports_the_session_lost(janus_server: JanusSe
     session.on(EventType.LOST, lost.append)
     async with session:
         transport = session.transport
-        session._id, session.created = 424242, True
+        session.rebind(424242)  # an id Janus never gave
+        session.created = True
         transport.register_session(424242, session)
         await transport.dispatch_session_created(424242)
         for _ in range(100):
@@ -141,7 +142,7 @@ async def test_connect_timeout_and_refused_connections_are_transport_errors() ->
 async def test_extra_headers_are_sent_with_the_upgrade() -> None:
     fake = FakeJanus()
     seen: list[bytes] = []
-    original = fake._accept
+    original = fake.accept
 
     async def spy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readuntil(b"\r\n\r\n")
@@ -149,7 +150,7 @@ async def test_extra_headers_are_sent_with_the_upgrade() -> None:
         reader.feed_data(request)  # let the fake handshake read it again
         await original(reader, writer)
 
-    fake._accept = spy  # type: ignore[method-assign]
+    fake.accept = spy  # type: ignore[method-assign]
     await fake.start()
     transport = JanusTransport.create_transport(
         fake.url, config={"headers": {"X-Tenant": "blue"}, "max_retries": 0}

@@ -84,7 +84,7 @@ async def test_101_without_the_subprotocol_is_refused() -> None:
         )
         fake.writer = writer
 
-    fake._accept = accept  # type: ignore[method-assign]
+    fake.accept = accept  # type: ignore[method-assign]
     await fake.start()
     transport = JanusTransport.create_transport(fake.url, config=NO_RETRY)
     with pytest.raises(ProtocolError, match=r"(?i)subprotocol"):

@@ -31,10 +31,18 @@ from janus_fast import (
     TransportError,
 )
 from janus_fast.testing import FaultProxy, JanusServer
+from janus_fast.transports._http_pool import HTTPConnectionPool
 
 
 class EchoTest(JanusPlugin):
     name = "janus.plugin.echotest"
+
+
+class BrokenEchoTest(EchoTest):
+    """An EchoTest handle whose event delivery raises (a bug on the reading side)."""
+
+    def deliver(self, message: Any) -> None:
+        raise RuntimeError("a bug in the poll path")
 
 
 @contextlib.asynccontextmanager
@@ -741,16 +749,21 @@ async def test_a_reply_orjson_cannot_decode_is_a_protocol_error(value: bytes) ->
 async def test_a_long_poll_failing_unexpectedly_reports_its_session_lost(
     janus_server: JanusServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The poll's bug comes from the dispatch of what it read: a handle whose ``deliver`` (the
+    dispatch path's public seam, which a subclass may override) raises on its first event."""
     transport = JanusTransport.create_transport(janus_server.http_url)
-
-    async def broken_exchange(*args: Any) -> Any:
-        raise RuntimeError("a bug in the poll path")
-
-    transport._exchange = broken_exchange  # type: ignore[attr-defined]
     session = JanusSession(transport=transport, keepalive_interval=60)
     try:
         with caplog.at_level(logging.ERROR, logger="janus_fast.transport.http"):
             await session.create()
+            echo = BrokenEchoTest()
+            await echo.attach(session)
+            # Complete on the POST's ack: the EchoTest's event comes on the long poll (and may
+            # beat the ack, whose request then fails with the lost session).
+            with contextlib.suppress(SessionLostError):
+                await session.request(
+                    {"janus": "message", "body": {"audio": True}}, Expect.ACK, echo.id
+                )
             for _ in range(200):
                 if not session.created:
                     break
@@ -768,27 +781,48 @@ async def test_lowering_the_pool_limit_closes_idle_connections_over_it_at_once()
     """Each new long poll lowers the request pool's limit (``max_connections`` minus the polls).
     Idle request connections over the new limit must close at once: before, they stayed open
     until idle expiry (4 s) next to the polls, so a burst of creates answered together took the
-    transport over its budget (575 connections for 512 in a loaded CI run)."""
+    transport over its budget (575 connections for 512 in a loaded CI run). The pool on its own
+    (what the transport's long polls do to it: ``set_limit``), on a server that only counts."""
     server_open = 0
 
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal server_open
         server_open += 1
         try:
-            while True:
-                writer.write(response(pong_for(await read_request(reader))))
-                await writer.drain()
+            await reader.read()
         finally:
             server_open -= 1
+            writer.close()
 
-    async with fake_janus_http(script, max_connections=8) as (transport, _):
-        pool = transport._requests
-        await asyncio.gather(*(transport.ping() for _ in range(6)))
-        assert len(pool) == 6 and server_open == 6  # all idle now, the limit is still 8
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    pool = HTTPConnectionPool(
+        loop,
+        "127.0.0.1",
+        port,
+        ssl=None,
+        limit=8,
+        connect_timeout=2,
+        max_body_size=1024,
+        idle_expiry=4.0,
+    )
+    try:
+        borrowed = [await pool.acquire() for _ in range(6)]
+        for connection in borrowed:
+            pool.release(connection)
+        await eventually(lambda: server_open == 6)
+        assert len(pool) == 6  # all idle now, the limit is still 8
         pool.set_limit(2)  # what 6 new long polls do to max_connections=8
         await eventually(lambda: len(pool) <= 2 and server_open <= 2, limit=1.0)
-        await asyncio.gather(*(transport.ping() for _ in range(6)))
-        assert len(pool) <= 2 and server_open <= 2
+        again = [await asyncio.wait_for(pool.acquire(), 2) for _ in range(2)]
+        assert len(pool) == 2 and server_open == 2  # the 2 left are reused, none opened
+        for connection in again:
+            pool.release(connection)
+    finally:
+        await pool.close(2)
+        server.close()
+        await server.wait_closed()
 
 
 async def test_requests_busy_when_long_polls_open_stay_within_max_connections() -> None:

@@ -33,7 +33,7 @@ from janus_fast import (
 from janus_fast.admin import JanusAdminMonitorClient
 from janus_fast.errors import InvalidMessageError, InvalidOptionError, JanusError
 from janus_fast.events import ConnectionEvent
-from janus_fast.testing import JanusServer
+from janus_fast.testing import FaultProxy, JanusServer
 from janus_fast.testing._ports import pick_free_ports
 from janus_fast.testing.config import (
     EventHandler,
@@ -332,28 +332,38 @@ async def test_stopped_janus_gives_up_with_a_typed_error(
 
 
 async def test_a_dropped_connection_to_a_running_janus_is_recovered_and_sessions_claimed(
-    nn_janus: JanusServer,
+    janus_factory: Callable[..., JanusServer],
 ) -> None:
-    api, _ = urls(nn_janus)
-    session = JanusSession(base_url=api, **_FAST_RECOVERY)
+    """A network drop (the TCP connection reset under both ends, by a ``FaultProxy``) while
+    Janus keeps running."""
+    api_port = pick_free_ports(1)[0]
+    janus = ensure_nanomsg_transport(
+        janus_factory(nanomsg_api=NanomsgAPI(api=f"tcp://127.0.0.1:{api_port}", admin=False))
+    )
+    proxy = await FaultProxy(api_port).start()
+    session = JanusSession(base_url=f"nanomsg+tcp://127.0.0.1:{proxy.port}", **_FAST_RECOVERY)
     transport = session.transport
     assert isinstance(transport, JanusTransportNanomsg)
     events: list[ConnectionEvent] = []
     transport.on_connection_event(events.append)
-    async with session:
-        await session.create()
-        session_id = session.id
-        echo = EchoTest()
-        await echo.attach(session)
-        [pipe] = transport._link.sock.pipes  # the connection itself, as a network drop cuts it
-        pipe.close()
-        await eventually(lambda: any(e.kind == "reconnected" for e in events))
-        assert events[0].kind == "disconnected"
-        # Janus kept the session (one transport session for the socket): it was claimed.
-        assert session.id == session_id and transport.session_count == 1
-        reply = await echo.request({"audio": True})
-        assert reply["plugindata"]["data"]["result"] == "ok"
-        await echo.destroy()
+    try:
+        async with session:
+            await session.create()
+            session_id = session.id
+            echo = EchoTest()
+            await echo.attach(session)
+            proxy.cut()
+            await eventually(lambda: any(e.kind == "reconnected" for e in events))
+            assert events[0].kind == "disconnected"
+            assert proxy.connections >= 2
+            # Janus kept the session (one transport session for the socket): it was claimed.
+            assert session.id == session_id and transport.session_count == 1
+            reply = await echo.request({"audio": True})
+            assert reply["plugindata"]["data"]["result"] == "ok"
+            await echo.destroy()
+    finally:
+        await proxy.close()
+        assert janus.running
 
 
 async def test_the_send_buffer_is_bounded_by_queue_size(tmp_path: Path) -> None:

@@ -119,8 +119,8 @@ async def test_datachannel_messages_become_typed_events() -> None:
         {"no": "textroom key"},  # a KeyError in janus-client
         [1, 2],
     ):
-        await plugin._on_datachannel_message(orjson.dumps(raw))
-    await plugin._on_datachannel_message(b"not json")
+        await plugin.receive_datachannel_message(orjson.dumps(raw))
+    await plugin.receive_datachannel_message(b"not json")
     assert {t.name: len(v) for t, v in seen.items()} == {
         "MESSAGE": 1,
         "JOIN": 1,

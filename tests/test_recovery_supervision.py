@@ -7,7 +7,6 @@ to send a malformed ``info`` or ``claim`` reply)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -18,6 +17,7 @@ from _fake_janus import FakeJanus, text
 from janus_fast import (
     ConnectionClosedError,
     EventType,
+    JanusPlugin,
     JanusSession,
     ProtocolError,
     RequestTimeoutError,
@@ -44,9 +44,9 @@ class Fake(FakeJanus):
         super().__init__()
         self.writers: list[asyncio.StreamWriter] = []
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.append(writer)
-        await super()._accept(reader, writer)
+        await super().accept(reader, writer)
 
     async def close(self) -> None:
         for writer in self.writers:
@@ -76,6 +76,21 @@ async def answer_create(fake: FakeJanus, session_id: int) -> None:
     assert create["janus"] == "create"
     fake.send(
         text({"janus": "success", "transaction": create["transaction"], "data": {"id": session_id}})
+    )
+
+
+async def answer_attach(fake: FakeJanus, session_id: int, handle_id: int) -> None:
+    (attach,) = await next_requests(fake)
+    assert attach["janus"] == "attach" and attach["session_id"] == session_id
+    fake.send(
+        text(
+            {
+                "janus": "success",
+                "transaction": attach["transaction"],
+                "session_id": session_id,
+                "data": {"id": handle_id},
+            }
+        )
     )
 
 
@@ -238,51 +253,68 @@ async def test_a_malformed_create_reply_while_recreating_gives_up_cleanly() -> N
         await fake.close()
 
 
+class RebindBug(JanusPlugin):
+    """An EchoTest handle whose ``rebind`` (a public method a subclass may override) raises."""
+
+    name = "janus.plugin.echotest"
+
+    def rebind(self, new_id: int) -> None:
+        raise RuntimeError("a bug in rebind")
+
+
 async def test_an_unexpected_exception_in_recovery_is_logged_and_gives_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Recovery re-creates the session and re-attaches its handle, whose ``rebind`` raises
+    something untyped (a bug): recovery gives up with it wrapped, logged with its traceback."""
     fake = await Fake().start()
-    session = JanusSession(base_url=fake.url, **OPTIONS)
+    session = JanusSession(base_url=fake.url, reconnect_policy="recreate", **OPTIONS)
     transport = session.transport
     events: list[ConnectionEvent] = []
     transport.on_connection_event(events.append)
-    recovery = transport._recovery  # type: ignore[attr-defined]
-
-    def broken(info: dict[str, Any]) -> None:
-        raise RuntimeError("a bug in the transport")
-
-    recovery._link = dataclasses.replace(recovery._link, set_server_info=broken)
-    server: asyncio.Future[None] | None = None
     try:
         creating = asyncio.ensure_future(session.create())
         await asyncio.wait_for(fake.connected.wait(), 5)
         await answer_create(fake, 5)
         await asyncio.wait_for(creating, 5)
-        fake.connected.clear()
-        server = asyncio.ensure_future(
-            answer_every_info(
-                fake,
-                lambda tx: text(
-                    {"janus": "server_info", "transaction": tx, "reclaim-session-timeout": 30}
-                ),
+        attaching = asyncio.ensure_future(RebindBug().attach(session))
+        await answer_attach(fake, 5, 50)
+        await asyncio.wait_for(attaching, 5)
+        await cut_and_wait_for_the_next_connection(fake)
+        waiting = asyncio.ensure_future(transport.ping())
+        (info,) = await next_requests(fake)
+        assert info["janus"] == "info"
+        fake.send(
+            text(
+                {
+                    "janus": "server_info",
+                    "transaction": info["transaction"],
+                    "reclaim-session-timeout": 0,
+                }
             )
         )
-        assert fake.writer is not None
-        fake.writer.transport.abort()
-        await asyncio.wait_for(fake.connected.wait(), 5)
-        waiting = asyncio.ensure_future(transport.ping())
-        for _ in range(250):
-            if any(e.kind == "given_up" for e in events):
-                break
-            await asyncio.sleep(0.02)
-        server.cancel()
+        (claim,) = await next_requests(fake)  # sent with the info
+        fake.send(
+            text(
+                {
+                    "janus": "error",
+                    "transaction": claim["transaction"],
+                    "error": {"code": 458, "reason": "No such session 5"},
+                }
+            )
+        )
+        (create,) = await next_requests(fake)
+        assert create["janus"] == "create" and create["id"] == 5
+        fake.send(
+            text({"janus": "success", "transaction": create["transaction"], "data": {"id": 5}})
+        )
+        await answer_attach(fake, 5, 51)  # the new handle id: the plugin's rebind raises
         given_up = await _expect_given_up(session, fake, events, waiting)
         assert isinstance(given_up.error, TransportError)
         assert isinstance(given_up.error.__cause__, RuntimeError)
+        assert "a bug in rebind" in str(given_up.error)
         assert any(r.exc_info and r.levelno == logging.ERROR for r in caplog.records)
     finally:
-        if server is not None:
-            server.cancel()
         await transport.disconnect()
         await fake.close()
 

@@ -136,6 +136,11 @@ class MemoryTransport(JanusTransport):
     async def answer(self, message: dict[str, Any], reply: dict[str, Any]) -> None:
         await self.receive({**reply, "transaction": message["transaction"]})
 
+    def lose_connection(self, error: ConnectionClosedError) -> None:
+        """What a transport does when its connection drops: fail everything waiting (the base
+        class's hook for its subclasses, as the built-in transports call it)."""
+        self._fail_pending(error)
+
 
 class RecoveringTransport(MemoryTransport):
     """Adds the hooks of a transport with an outage gate and reconnection."""
@@ -257,7 +262,7 @@ async def test_a_lost_connection_fails_requests_when_the_transport_does_not_reco
     await transport.connect()
     task = asyncio.ensure_future(transport.request({"janus": "ping"}, Expect.PONG))
     await transport.next_sent()
-    transport._fail_pending(ConnectionClosedError(1006, "gone"))
+    transport.lose_connection(ConnectionClosedError(1006, "gone"))
     with pytest.raises(ConnectionClosedError):
         await task
     assert len(transport.sent) == 1
@@ -286,7 +291,7 @@ async def test_resend_rule_while_recovering(expect: int, idempotent: bool, resen
     )
     first = await transport.next_sent()
     transport.recovering = True
-    transport._fail_pending(ConnectionClosedError(1006, "gone"))
+    transport.lose_connection(ConnectionClosedError(1006, "gone"))
     if not resent:
         with pytest.raises(ConnectionClosedError):
             await task

@@ -36,12 +36,12 @@ class Flooder(FakeJanus):
         #: Bytes read and not parsed yet (the start of a frame).
         self._unparsed = bytearray()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raw = writer.get_extra_info("socket")
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
         self.writers.append(writer)
-        await super()._accept(reader, writer)
+        await super().accept(reader, writer)
 
     async def flood(self, total: int, payload: bytes = b"") -> None:
         ping = frame(0x9, payload)

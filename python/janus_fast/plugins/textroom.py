@@ -139,7 +139,18 @@ class JanusTextRoomPlugin(PluginClient):
             return None, data
         return TextRoomEventType.OTHER, data
 
-    async def _on_datachannel_message(self, raw: Any) -> None:
+    async def receive_datachannel_message(self, raw: bytes | str) -> None:
+        """Handle one message read from the room's DataChannel.
+
+        ``setup()`` wires the aiortc channel's ``message`` event here; a caller that runs the
+        DataChannel itself (another WebRTC stack) feeds each message it reads. A reply to a
+        ``datachannel_request`` completes it; anything else becomes a ``TextRoomEventType``
+        event (``OTHER`` for a kind it does not know or JSON that is not an object). A message
+        that is not JSON is logged and dropped.
+
+        Args:
+            raw: The message as the DataChannel delivered it (text or binary).
+        """
         try:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -173,7 +184,7 @@ class JanusTextRoomPlugin(PluginClient):
         @channel.on("message")  # type: ignore[untyped-decorator]
         async def on_message(raw: Any) -> None:
             try:
-                await self._on_datachannel_message(raw)
+                await self.receive_datachannel_message(raw)
             except Exception:
                 logger.exception(
                     "%r: handling a DataChannel message failed", self, extra=self._log_fields()
