@@ -182,6 +182,11 @@ class JanusTransport(ABC):
     """
 
     _protocols: ClassVar[list[tuple[ProtocolMatcher, type[JanusTransport]]]] = []
+    #: False only while the transport guarantees that no new request has to wait: the request
+    #: template then skips the ``_must_wait()`` call (a plain attribute test per request). A
+    #: transport that keeps it up to date sets it True whenever its gate may close and back to
+    #: False once ``_must_wait()`` saw the gate open; the others leave this True.
+    _may_hold: bool = True
 
     def __init__(
         self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
@@ -760,7 +765,7 @@ class JanusTransport(ABC):
         deadline = None if limit is None else loop.time() + limit
         resendable = idempotent or expect in RESENDABLE_EXPECTS
         while True:
-            if self._must_wait():
+            if self._may_hold and self._must_wait():
                 handle_id = await self._wait_until_ready(deadline, handle_id)
             waiter: asyncio.Future[Message] = loop.create_future()
             sent: str | Submitted = ""

@@ -140,6 +140,9 @@ class JanusTransportWebsocket(RecoveringTransport):
         self._pongs_seen = 0
         #: Set once the server was seen rejecting a multi-request frame (logged once).
         self._coalesce_rejected = False
+        #: The request template's gate test: True from the moment recovery starts or the write
+        #: gate closes until ``_must_wait()`` sees both open again (see ``JanusTransport``).
+        self._may_hold = False
         super().__init__(base_url, api_secret, token, **kwargs)
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
         self._recovery = Reconnector(
@@ -394,6 +397,7 @@ class JanusTransportWebsocket(RecoveringTransport):
             return
         assert self._loop is not None
         self._write_gate = self._loop.create_future()
+        self._may_hold = True
         self._write_pauses += 1
         socket.pause_reading()
         logger.debug(
@@ -511,6 +515,7 @@ class JanusTransportWebsocket(RecoveringTransport):
         if not self.connected:
             return
         self._stop_pinger()
+        self._may_hold = True  # before recovery opens its outage gate
         if self._recovery.active:
             self._fail_pending(error)
         else:
@@ -596,7 +601,10 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     # -- the request template's I/O --------------------------------------------------------------
     def _must_wait(self) -> bool:
-        return self._recovery.active or self._write_gate is not None
+        if self._recovery.active or self._write_gate is not None:
+            return True
+        self._may_hold = False  # both gates open: the template skips this call from now on
+        return False
 
     async def _wait_until_ready(self, deadline: float | None, handle_id: int | None) -> int | None:
         """Wait in the outage queue (reconnecting) or at the write gate (buffer full).
