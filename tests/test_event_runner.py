@@ -132,3 +132,31 @@ async def test_an_on_receive_returning_any_awaitable_is_awaited() -> None:
     assert seen == [0]  # the second waits for the first's future
     later.set_result(None)
     await settle(lambda: seen == [0, 1])
+
+
+async def test_a_trickle_still_goes_through_the_plugin_before_on_receive() -> None:
+    plugin = Recorder()
+    candidate = {
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "candidate": "candidate:1 1 udp 1 1.2.3.4 5 typ host",
+    }
+    plugin.deliver({"janus": "trickle", "n": 0, "candidate": candidate})
+    plugin.deliver({"janus": "event", "n": 1})
+    await settle(lambda: plugin.seen == [0, 1])
+    assert plugin.pending_candidates == 1  # kept for the remote description, then on_receive
+
+
+async def test_a_subclass_hooking_every_message_still_sees_every_message() -> None:
+    hooked: list[str] = []
+
+    class Hooking(Recorder):
+        def _on_message(self, message: dict[str, Any]) -> Any:
+            hooked.append(message["janus"])
+            return super()._on_message(message)
+
+    plugin = Hooking()
+    for n, kind in enumerate(("event", "hangup", "trickle", "webrtcup")):
+        plugin.deliver({"janus": kind, "n": n})
+    await settle(lambda: plugin.seen == [0, 1, 2, 3])
+    assert hooked == ["event", "hangup", "trickle", "webrtcup"]

@@ -404,6 +404,9 @@ class JanusPlugin(EventSource):
         await session.request({"janus": "hangup"}, Expect.SUCCESS, self._id)
 
     # -- events ----------------------------------------------------------------------------------
+    #: Only a ``trickle`` needs ``_on_message``: the runner calls ``on_receive`` for the rest.
+    _receive_hooks = frozenset(("trickle",))
+
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         """Make the coroutine that delivers one event.
 

@@ -557,6 +557,9 @@ class JanusSession(EventSource):
         self.transport.register_handle(self._id, handle_id, plugin)
 
     # -- events ----------------------------------------------------------------------------------
+    #: No ``janus`` type needs ``_on_message``: the runner calls ``on_receive`` itself.
+    _receive_hooks = frozenset()
+
     def _on_message(self, message: JsonDict) -> Coroutine[Any, Any, None]:
         return self.on_receive(message)  # stepped by the event runner, no coroutine layer more
 
