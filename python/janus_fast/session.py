@@ -31,7 +31,7 @@ from janus_fast.errors import (
 )
 from janus_fast.events import EVENT_QUEUE_SIZE, EventSource, JsonDict
 from janus_fast.logfields import log_fields
-from janus_fast.message_transaction import CallerTransaction, MessageTransaction
+from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import DEFAULT_TIMEOUT, JanusTransport
 
 if TYPE_CHECKING:
@@ -307,8 +307,8 @@ class JanusSession(EventSource):
         self._touch()
         if self.keepalive_task is None:
             self._resume_keepalive()
-        stream = await self.transport.send(message, session_id=session_id, handle_id=handle_id)
-        return CallerTransaction(stream)  # released when dropped without done()
+        # Released as done() would when the caller drops it (the core holds only its state).
+        return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
 
     async def request(
         self,

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from janus_fast import _core
-from janus_fast._core import Expect, Message
+from janus_fast import _core, message_transaction
+from janus_fast._core import Expect, Message, StreamState
 from janus_fast._ids import reply_id
 from janus_fast.errors import (
     ConnectionClosedError,
@@ -418,7 +418,9 @@ class JanusTransport(ABC):
         """
         if "janus" not in message:
             raise ValueError('a Janus request needs a "janus" key')
-        return self.open_stream(_without_reserved(message), session_id, handle_id)
+        if not _RESERVED_KEYS.isdisjoint(message):
+            message = _without_reserved(message)
+        return self.open_stream(message, session_id, handle_id)
 
     def request(
         self,
@@ -457,8 +459,10 @@ class JanusTransport(ABC):
         """
         if "janus" not in body:
             raise ValueError('a Janus request needs a "janus" key')
+        if not _RESERVED_KEYS.isdisjoint(body):
+            body = _without_reserved(body)
         return self.send_request(
-            _without_reserved(body), expect, session_id, handle_id, timeout, idempotent=idempotent
+            body, expect, session_id, handle_id, timeout, idempotent=idempotent
         )
 
     async def receive(self, response: JsonDict) -> None:
@@ -815,10 +819,20 @@ class JanusTransport(ABC):
             limit = self.options.timeout
             deadline = loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
             handle_id = await self._wait_until_ready(deadline, handle_id)
-        stream = self._new_stream(session_id, handle_id)
+        stream = MessageTransaction(
+            "",
+            timeout=self.options.timeout,
+            on_done=self._release_stream,
+            route=(session_id, handle_id),
+            loop=loop,
+            deadlines=self,
+            max_kept=message_transaction.MAX_KEPT_MESSAGES,
+        )  # its id is the transaction _submit gives it
         sent: str | Submitted = ""
         try:
-            sent = self._submit(body, Expect.STREAM, session_id, handle_id, None, stream, False)
+            sent = self._submit(
+                body, Expect.STREAM, session_id, handle_id, None, stream.state, False
+            )
             if isinstance(sent, str):
                 stream.id = sent
             else:
@@ -916,26 +930,7 @@ class JanusTransport(ABC):
         """
         return InvalidStateError("Must connect before any communication.")
 
-    def _new_stream(self, session_id: int | None, handle_id: int | None) -> MessageTransaction:
-        """Make a ``MessageTransaction`` bound to this transport (id set by the caller).
-
-        Args:
-            session_id: The session it addresses, if any.
-            handle_id: The handle it addresses, if any.
-
-        Returns:
-            The new stream.
-        """
-        return MessageTransaction(
-            "",
-            timeout=self.options.timeout,
-            on_done=self._release_stream,
-            route=(session_id, handle_id),
-            loop=self._loop,
-            deadlines=self,
-        )
-
-    def watch_stream(self, stream: MessageTransaction, deadline: float | None) -> bool:
+    def watch_stream(self, stream: StreamState, deadline: float | None) -> bool:
         """Put a waiting ``MessageTransaction.get``'s deadline on the stream's core entry.
 
         It replaces the previous one: the core's one deadline table and timer serve it, and nothing
@@ -954,7 +949,7 @@ class JanusTransport(ABC):
             self._arm_timer(deadline)
         return True
 
-    def _release_stream(self, stream: MessageTransaction) -> None:
+    def _release_stream(self, stream: StreamState) -> None:
         """Forget a stream on ``done()``; what no ``get`` took goes to the handle as events.
 
         Args:
@@ -999,7 +994,7 @@ class JanusTransport(ABC):
         self._timer = None
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
-            if isinstance(waiter, MessageTransaction):
+            if isinstance(waiter, StreamState):
                 waiter.deadline_passed()  # its waiting get times out; the stream stays
             else:
                 fail_waiter(waiter, RequestTimeoutError("Janus did not answer before the deadline"))
@@ -1108,15 +1103,14 @@ def fail_waiter(waiter: Any, error: BaseException) -> None:
         waiter: The request's future or stream.
         error: The error.
     """
-    if isinstance(waiter, MessageTransaction):
+    if isinstance(waiter, StreamState):
         waiter.fail(error)
     elif not waiter.done():
         waiter.set_exception(error)
 
 
 def _without_reserved(message: JsonDict) -> JsonDict:
-    if _RESERVED_KEYS.isdisjoint(message):  # the usual case: no set built
-        return message
+    """Drop the keys the library sets itself, with a warning (the caller checked there are some)."""
     dropped = message.keys() & _RESERVED_KEYS
     logger.warning(
         "ignoring caller-set %s; the library sets them",

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from janus_fast._compat import timeout, timeout_at
-from janus_fast._core import Expect, HttpRequestWriter, JanusCore
+from janus_fast._core import Expect, HttpRequestWriter, JanusCore, StreamState
 from janus_fast.errors import (
     AuthError,
     ConnectionClosedError,
@@ -40,7 +40,6 @@ from janus_fast.errors import (
     TransportError,
 )
 from janus_fast.logfields import log_fields
-from janus_fast.message_transaction import MessageTransaction
 from janus_fast.transport import (
     STREAM_OPEN_LIMIT,
     JanusTransport,
@@ -423,7 +422,7 @@ class JanusTransportHTTP(JanusTransport):
             return
         connection.send(exchange)
 
-    def _release_stream(self, stream: MessageTransaction) -> None:
+    def _release_stream(self, stream: StreamState) -> None:
         exchange = self._stream_exchanges.get(stream.id)
         if exchange is not None:
             exchange.close()

@@ -11,6 +11,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::kinds;
 use crate::message::PyMessage;
+use crate::stream::{keep_drained, StreamState};
 
 pub(crate) type Obj = Py<PyAny>;
 pub(crate) type Core = JanusCore<Obj, Obj>;
@@ -107,12 +108,17 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
             }
             OutputRef::StreamItem {
                 waiter, message: m, ..
-            } => item(
-                py,
-                kinds::STREAM_ITEM,
-                waiter.bind(py).clone(),
-                message(py, m)?,
-            )?,
+            } => {
+                let target = waiter.bind(py);
+                if let Ok(state) = target.cast::<StreamState>() {
+                    // Kept in the stream itself; only a woken `get` costs a Python call.
+                    for future in keep_drained(state, m)? {
+                        entries.push(item(py, kinds::COMPLETE, future.into_bound(py), none())?);
+                    }
+                    return Ok(());
+                }
+                item(py, kinds::STREAM_ITEM, target.clone(), message(py, m)?)?
+            }
             OutputRef::Event {
                 target, message: m, ..
             } => item(py, kinds::EVENT, target.bind(py).clone(), message(py, m)?)?,

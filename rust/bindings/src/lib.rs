@@ -9,6 +9,7 @@ mod convert;
 mod core;
 mod http;
 mod message;
+mod stream;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -70,5 +71,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::PyWebSocketConnection>()?;
     m.add_class::<http::PyHttpRequestWriter>()?;
     m.add_class::<http::PyHttpResponseReader>()?;
+    stream::add(m)?;
     Ok(())
 }

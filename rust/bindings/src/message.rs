@@ -48,6 +48,18 @@ pub(crate) struct PyMessage {
     inner: Message,
 }
 
+impl PyMessage {
+    /// The `janus` type.
+    pub(crate) fn kind(&self) -> &str {
+        self.inner.kind.as_str()
+    }
+
+    /// This message's own JSON bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.inner.bytes()
+    }
+}
+
 impl From<Message> for PyMessage {
     fn from(inner: Message) -> Self {
         Self { inner }

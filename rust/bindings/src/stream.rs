@@ -1,0 +1,975 @@
+//! The machinery of janus-client's `MessageTransaction` (a `send()` stream), in Rust.
+//!
+//! Rule: a stream is two objects. `StreamState` is what the core registers for the request: it
+//! keeps every message carrying the transaction (lazy, in arrival order, at most `max_kept`) and
+//! the waiting `get`s. `Transaction` is the caller's handle on it (Python's `MessageTransaction`
+//! subclasses it): its `get`/`done` return awaitables implemented here (`StreamGet`, `READY`), so
+//! a `get` whose message is kept costs no coroutine and a waiting one costs one future. When the
+//! caller drops its handle without `done()`, the stream is released on its loop soon after. The
+//! drain hands stream messages straight to their `StreamState` (no Python call per message) and
+//! emits one completion per woken `get`. Time, logging and the release hook stay in Python:
+//! `janus_fast.message_transaction` provides `expire_waiter`, `warn_dropped` and
+//! `supervise_release`.
+
+use std::collections::VecDeque;
+
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
+
+use crate::convert::{protocol_error, Obj};
+use crate::message::PyMessage;
+
+/// The Python helpers of `janus_fast.message_transaction` (looked up once).
+static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+static ORJSON_LOADS: PyOnceLock<Obj> = PyOnceLock::new();
+
+fn helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let module = HELPERS.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("janus_fast.message_transaction")?.unbind())
+    })?;
+    module.bind(py).getattr(name)
+}
+
+fn loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    Ok(ORJSON_LOADS
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("orjson")?.getattr("loads")?.unbind())
+        })?
+        .bind(py))
+}
+
+/// One kept message.
+struct Entry {
+    /// Its `janus` type, when a string.
+    kind: Option<Box<str>>,
+    /// The core's lazy `Message` (or another object with `raw`) until a `get` parses it; then the
+    /// dict (a dict from the start when fed one).
+    item: Obj,
+    lazy: bool,
+    /// A `get` returned it (not a leftover; not counted when dropped at the bound).
+    taken: bool,
+    /// It was not valid JSON: reported once, skipped since.
+    dropped: bool,
+}
+
+/// The `get` holding the stream's main wait.
+struct Waiting {
+    future: Obj,
+    wanted: Option<Box<str>>,
+    woken: bool,
+}
+
+/// What the core registers for a `send()` request: its kept messages and waiting `get`s.
+#[pyclass(module = "janus_fast._core", name = "StreamState")]
+pub(crate) struct StreamState {
+    id: String,
+    entries: VecDeque<Entry>,
+    /// The absolute index of `entries[0]` (how many were dropped at the bound).
+    first: usize,
+    waiter: Option<Waiting>,
+    wait_deadline: Option<f64>,
+    wait_timer: Option<Obj>,
+    /// Futures of `get`s waiting while another holds the main wait (rare): woken by every
+    /// message, each on a timer of its own.
+    extra: Vec<Obj>,
+    error: Option<Obj>,
+    done_called: bool,
+    route: Obj,
+    messages_dropped: u64,
+    timeout: Option<f64>,
+    event_loop: Option<Obj>,
+    deadlines: Option<Obj>,
+    on_done: Option<Obj>,
+    max_kept: usize,
+}
+
+impl StreamState {
+    /// Keep `item`; return the futures to wake and whether this was the first counted drop.
+    fn push(&mut self, py: Python<'_>, item: Obj, kind: Option<Box<str>>, lazy: bool) -> Wake {
+        let mut wake = Wake::default();
+        if let Some(waiting) = self.waiter.as_mut() {
+            if !waiting.woken && (waiting.wanted.is_none() || waiting.wanted == kind) {
+                waiting.woken = true;
+                wake.futures.push(waiting.future.clone_ref(py));
+            }
+        }
+        for future in &self.extra {
+            wake.futures.push(future.clone_ref(py));
+        }
+        self.entries.push_back(Entry {
+            kind,
+            item,
+            lazy,
+            taken: false,
+            dropped: false,
+        });
+        while self.entries.len() > self.max_kept {
+            let Some(oldest) = self.entries.pop_front() else {
+                break;
+            };
+            self.first += 1;
+            if oldest.taken || oldest.kind.as_deref() == Some("ack") {
+                continue;
+            }
+            if self.messages_dropped == 0 {
+                wake.first_drop = true;
+            }
+            self.messages_dropped += 1;
+        }
+        wake
+    }
+
+    /// The next kept message at or after absolute index `from` of type `wanted` (any: None).
+    fn find(
+        &self,
+        py: Python<'_>,
+        from: usize,
+        wanted: Option<&str>,
+    ) -> Option<(usize, Obj, bool)> {
+        let start = from.saturating_sub(self.first);
+        self.entries
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, entry)| {
+                !entry.dropped && (wanted.is_none() || entry.kind.as_deref() == wanted)
+            })
+            .map(|(pos, entry)| (pos + self.first, entry.item.clone_ref(py), entry.lazy))
+    }
+
+    fn entry_mut(&mut self, absolute: usize) -> Option<&mut Entry> {
+        let pos = absolute.checked_sub(self.first)?;
+        self.entries.get_mut(pos)
+    }
+
+    fn loop_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.event_loop {
+            Some(event_loop) => Ok(event_loop.bind(py).clone()),
+            None => py
+                .import(intern!(py, "asyncio"))?
+                .call_method0(intern!(py, "get_running_loop")),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Wake {
+    futures: Vec<Obj>,
+    first_drop: bool,
+}
+
+fn wake_now(py: Python<'_>, futures: Vec<Obj>) -> PyResult<()> {
+    for future in futures {
+        let future = future.bind(py);
+        if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+            future.call_method1(intern!(py, "set_result"), (py.None(),))?;
+        }
+    }
+    Ok(())
+}
+
+/// Keep one message of the core's drain in `state`; return the futures to complete.
+pub(crate) fn keep_drained(
+    state: &Bound<'_, StreamState>,
+    message: janus_proto::Message,
+) -> PyResult<Vec<Obj>> {
+    let py = state.py();
+    let kind: Box<str> = message.kind.as_str().into();
+    let item = Bound::new(py, PyMessage::from(message))?
+        .into_any()
+        .unbind();
+    let wake = state.borrow_mut().push(py, item, Some(kind), true);
+    if wake.first_drop {
+        helper(py, "warn_dropped")?.call1((state,))?;
+    }
+    Ok(wake.futures)
+}
+
+fn kind_of(py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<(Option<Box<str>>, bool)> {
+    if let Ok(message) = message.cast::<PyMessage>() {
+        return Ok((Some(message.get().kind().into()), true));
+    }
+    if let Ok(dict) = message.cast::<PyDict>() {
+        let kind = dict.get_item(intern!(py, "janus"))?;
+        let kind = kind.and_then(|k| k.extract::<String>().ok().map(String::into_boxed_str));
+        return Ok((kind, false));
+    }
+    let kind = message.getattr(intern!(py, "janus"))?;
+    Ok((
+        kind.extract::<String>().ok().map(String::into_boxed_str),
+        true,
+    ))
+}
+
+#[pymethods]
+impl StreamState {
+    /// The transaction id.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    #[setter]
+    fn set_id(&mut self, id: String) {
+        self.id = id;
+    }
+
+    /// `(session_id, handle_id)` the request was sent for: where leftovers go on `done()`.
+    #[getter]
+    fn route(&self, py: Python<'_>) -> Obj {
+        self.route.clone_ref(py)
+    }
+
+    #[getter]
+    fn done_called(&self) -> bool {
+        self.done_called
+    }
+
+    #[getter]
+    fn messages_dropped(&self) -> u64 {
+        self.messages_dropped
+    }
+
+    /// Messages kept now.
+    fn __len__(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Keep one more message (a dict, or the core's lazy message); a `get` waiting for it wakes.
+    fn put_msg(slf: &Bound<'_, Self>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let (kind, lazy) = kind_of(py, message)?;
+        let wake = slf
+            .borrow_mut()
+            .push(py, message.clone().unbind(), kind, lazy);
+        if wake.first_drop {
+            helper(py, "warn_dropped")?.call1((slf,))?;
+        }
+        wake_now(py, wake.futures)
+    }
+
+    /// End reception: every waiting `get` (and every later one that finds no kept match) raises
+    /// `error`.
+    fn fail(&mut self, py: Python<'_>, error: Obj) -> PyResult<()> {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        let mut futures: Vec<Obj> = self.extra.iter().map(|f| f.clone_ref(py)).collect();
+        if let Some(waiting) = &self.waiter {
+            futures.push(waiting.future.clone_ref(py));
+        }
+        wake_now(py, futures)
+    }
+
+    /// The waiting `get`'s deadline passed: it raises `RequestTimeoutError`; the stream lives on.
+    fn deadline_passed(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(waiting) = &self.waiter {
+            helper(py, "expire_waiter")?.call1((waiting.future.bind(py),))?;
+        }
+        Ok(())
+    }
+
+    /// The messages no `get` returned, acks excepted, in arrival order.
+    fn leftovers(&self, py: Python<'_>) -> Vec<Obj> {
+        self.entries
+            .iter()
+            .filter(|e| !e.taken && !e.dropped && e.kind.as_deref() != Some("ack"))
+            .map(|e| e.item.clone_ref(py))
+            .collect()
+    }
+
+    /// Run the release hook (`on_done`) once more; returns its result (None or an awaitable).
+    fn call_on_done(slf: &Bound<'_, Self>) -> PyResult<Obj> {
+        let py = slf.py();
+        let hook = slf.borrow().on_done.as_ref().map(|h| h.clone_ref(py));
+        match hook {
+            Some(hook) => Ok(hook.bind(py).call1((slf,))?.unbind()),
+            None => Ok(py.None()),
+        }
+    }
+
+    /// Release the stream as `done()` would, on its loop (the caller dropped its handle).
+    fn release_now(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        if slf.borrow().done_called {
+            return Ok(());
+        }
+        slf.borrow_mut().done_called = true;
+        let result = Self::call_on_done(slf)?;
+        if !result.is_none(py) {
+            helper(py, "supervise_release")?.call1((result,))?;
+        }
+        keep_own_deadline(slf)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<MessageTransaction {} messages={} done={}>",
+            self.id,
+            self.entries.len(),
+            if self.done_called { "True" } else { "False" }
+        )
+    }
+}
+
+/// A waiting `get` whose deadline lived on the core's stream entry gets a timer of its own: the
+/// stream was released.
+fn keep_own_deadline(state: &Bound<'_, StreamState>) -> PyResult<()> {
+    let py = state.py();
+    let (future, deadline) = {
+        let s = state.borrow();
+        match (&s.waiter, s.wait_deadline, &s.wait_timer) {
+            (Some(waiting), Some(deadline), None) => (waiting.future.clone_ref(py), deadline),
+            _ => return Ok(()),
+        }
+    };
+    if future
+        .bind(py)
+        .call_method0(intern!(py, "done"))?
+        .is_truthy()?
+    {
+        return Ok(());
+    }
+    let event_loop = state.borrow().loop_of(py)?;
+    let timer = event_loop.call_method1(
+        intern!(py, "call_at"),
+        (deadline, helper(py, "expire_waiter")?, future),
+    )?;
+    state.borrow_mut().wait_timer = Some(timer.unbind());
+    Ok(())
+}
+
+fn schedule_release(py: Python<'_>, state: &Py<StreamState>) -> PyResult<()> {
+    let event_loop = {
+        let s = state.borrow(py);
+        if s.done_called {
+            return Ok(());
+        }
+        match &s.event_loop {
+            Some(event_loop) => event_loop.clone_ref(py),
+            None => return Ok(()),
+        }
+    };
+    let event_loop = event_loop.bind(py);
+    if event_loop
+        .call_method0(intern!(py, "is_closed"))?
+        .is_truthy()?
+    {
+        return Ok(());
+    }
+    let release = state.bind(py).getattr(intern!(py, "release_now"))?;
+    event_loop.call_method1(intern!(py, "call_soon_threadsafe"), (release,))?;
+    Ok(())
+}
+
+/// `get`'s matcher: omitted (accept all) or given (a dict, a callable, or anything else, which
+/// is janus-client's `TypeError` when awaited, `None` included).
+pub(crate) enum MatcherArg<'py> {
+    AcceptAll,
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MatcherArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::Given(obj.to_owned()))
+    }
+}
+
+/// The caller's handle on a stream; Python's `MessageTransaction` subclasses it.
+#[pyclass(module = "janus_fast._core", name = "Transaction", subclass)]
+pub(crate) struct Transaction {
+    state: Py<StreamState>,
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        Python::attach(|py| {
+            // A dropped handle releases its stream; nothing to report if the loop is gone.
+            let _ = schedule_release(py, &self.state);
+        });
+    }
+}
+
+#[pymethods]
+impl Transaction {
+    #[new]
+    #[pyo3(signature = (
+        id=None, *, timeout=None, on_done=None, route=None, r#loop=None, deadlines=None,
+        max_kept=1000
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        id: Option<String>,
+        timeout: Option<f64>,
+        on_done: Option<Obj>,
+        route: Option<Obj>,
+        r#loop: Option<Obj>,
+        deadlines: Option<Obj>,
+        max_kept: usize,
+    ) -> PyResult<Self> {
+        let id = match id {
+            Some(id) => id,
+            None => py
+                .import(intern!(py, "uuid"))?
+                .call_method0(intern!(py, "uuid4"))?
+                .getattr(intern!(py, "hex"))?
+                .extract()?,
+        };
+        let route = match route {
+            Some(route) => route,
+            None => PyTuple::new(py, [py.None(), py.None()])?
+                .into_any()
+                .unbind(),
+        };
+        let state = StreamState {
+            id,
+            entries: VecDeque::new(),
+            first: 0,
+            waiter: None,
+            wait_deadline: None,
+            wait_timer: None,
+            extra: Vec::new(),
+            error: None,
+            done_called: false,
+            route,
+            messages_dropped: 0,
+            timeout,
+            event_loop: r#loop,
+            deadlines,
+            on_done,
+            max_kept,
+        };
+        Ok(Self {
+            state: Py::new(py, state)?,
+        })
+    }
+
+    /// The registered state: what the transport's core holds for the request.
+    #[getter]
+    fn state(&self, py: Python<'_>) -> Py<StreamState> {
+        self.state.clone_ref(py)
+    }
+
+    /// The transaction id.
+    #[getter]
+    fn id(&self, py: Python<'_>) -> String {
+        self.state.borrow(py).id.clone()
+    }
+
+    #[setter]
+    fn set_id(&self, py: Python<'_>, id: String) {
+        self.state.borrow_mut(py).id = id;
+    }
+
+    /// Whether `done()` was called (or the stream was released).
+    #[getter]
+    fn done_called(&self, py: Python<'_>) -> bool {
+        self.state.borrow(py).done_called
+    }
+
+    /// `(session_id, handle_id)` the request was sent for.
+    #[getter]
+    fn route(&self, py: Python<'_>) -> Obj {
+        self.state.borrow(py).route.clone_ref(py)
+    }
+
+    /// Messages dropped at the bound before any `get` returned them.
+    #[getter]
+    fn messages_dropped(&self, py: Python<'_>) -> u64 {
+        self.state.borrow(py).messages_dropped
+    }
+
+    fn put_msg(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        StreamState::put_msg(self.state.bind(py), message)
+    }
+
+    fn fail(&self, py: Python<'_>, error: Obj) -> PyResult<()> {
+        self.state.borrow_mut(py).fail(py, error)
+    }
+
+    fn deadline_passed(&self, py: Python<'_>) -> PyResult<()> {
+        self.state.borrow(py).deadline_passed(py)
+    }
+
+    fn leftovers(&self, py: Python<'_>) -> Vec<Obj> {
+        self.state.borrow(py).leftovers(py)
+    }
+
+    fn release_soon(&self, py: Python<'_>) -> PyResult<()> {
+        schedule_release(py, &self.state)
+    }
+
+    /// The first message (kept or future) that `matcher` accepts: an awaitable.
+    #[pyo3(signature = (matcher=MatcherArg::AcceptAll, timeout=None))]
+    fn get(
+        &self,
+        py: Python<'_>,
+        matcher: MatcherArg<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<StreamGet> {
+        let mut get = StreamGet::new(Some(self.state.clone_ref(py)), None, timeout);
+        if let MatcherArg::Given(matcher) = matcher {
+            let matcher = &matcher;
+            if let Ok(dict) = matcher.cast::<PyDict>() {
+                let kind = dict.get_item(intern!(py, "janus"))?;
+                match kind.and_then(|k| k.extract::<String>().ok()) {
+                    Some(kind) => {
+                        get.wanted = Some(kind.into_boxed_str());
+                        if dict.len() > 1 {
+                            get.subset = Some(dict.clone().unbind());
+                        }
+                    }
+                    None => get.subset = Some(dict.clone().unbind()),
+                }
+            } else if matcher.is_callable() {
+                get.call = Some(matcher.clone().unbind());
+            } else {
+                // Raised when awaited, as from janus-client's coroutine.
+                let text = format!("matcher must be callable or dictionary: {matcher}");
+                get.failure = Some(PyTypeError::new_err(text));
+            }
+        }
+        Ok(get)
+    }
+
+    /// Release the stream; returns an awaitable (the `on_done` hook's, when it has one).
+    fn done(slf: &Bound<'_, Self>) -> PyResult<Obj> {
+        let py = slf.py();
+        let state = slf.borrow().state.clone_ref(py);
+        let state = state.bind(py);
+        if state.borrow().done_called {
+            return ready(py);
+        }
+        state.borrow_mut().done_called = true;
+        let plain = match slf.get_type().getattr(intern!(py, "_plain_on_done")) {
+            Ok(value) => value.is_truthy()?,
+            Err(_) => true,
+        };
+        let result = if plain {
+            StreamState::call_on_done(state)?
+        } else {
+            slf.call_method0(intern!(py, "on_done"))?.unbind()
+        };
+        keep_own_deadline(state)?;
+        if result.is_none(py) {
+            ready(py)
+        } else {
+            Ok(result)
+        }
+    }
+
+    fn __aenter__(slf: &Bound<'_, Self>) -> StreamGet {
+        StreamGet::new(None, Some(slf.clone().into_any().unbind()), None)
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __aexit__(slf: &Bound<'_, Self>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<Obj> {
+        Self::done(slf)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        self.state.borrow(py).__repr__()
+    }
+}
+
+static READY: PyOnceLock<Obj> = PyOnceLock::new();
+
+/// The shared awaitable of `done()`: it completes at once with None.
+fn ready(py: Python<'_>) -> PyResult<Obj> {
+    READY
+        .get_or_try_init(py, || Ok::<_, PyErr>(Py::new(py, Ready)?.into_any()))
+        .map(|ready| ready.clone_ref(py))
+}
+
+/// An awaitable (and coroutine-like object) that completes at once with None.
+#[pyclass(module = "janus_fast._core", name = "Ready", frozen)]
+pub(crate) struct Ready;
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self) -> Option<Obj> {
+        None
+    }
+
+    #[pyo3(signature = (_value=None))]
+    fn send(&self, _value: Option<&Bound<'_, PyAny>>) -> Option<Obj> {
+        None
+    }
+
+    #[pyo3(signature = (typ, val=None, _tb=None))]
+    fn throw(
+        &self,
+        typ: &Bound<'_, PyAny>,
+        val: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Obj> {
+        Err(thrown(typ, val))
+    }
+
+    fn close(&self) {}
+}
+
+fn thrown(typ: &Bound<'_, PyAny>, val: Option<&Bound<'_, PyAny>>) -> PyErr {
+    let value = match val {
+        Some(val) if !val.is_none() => val,
+        _ => typ,
+    };
+    if value.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+        return PyErr::from_value(value.clone());
+    }
+    let made = if value.is(typ) {
+        typ.call0()
+    } else {
+        typ.call1((value,))
+    };
+    match made {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
+}
+
+fn stop(value: Obj) -> PyErr {
+    PyStopIteration::new_err((value,))
+}
+
+/// The awaitable of one `get` (also `__aenter__`'s): scans the kept messages, waits on one
+/// future when none matches, and returns the match.
+#[pyclass(module = "janus_fast._core", name = "StreamGet")]
+pub(crate) struct StreamGet {
+    state: Option<Py<StreamState>>,
+    ready: Option<Obj>,
+    /// Raised at the first step (a bad matcher: janus-client raised it when awaited).
+    failure: Option<PyErr>,
+    wanted: Option<Box<str>>,
+    subset: Option<Py<PyDict>>,
+    call: Option<Obj>,
+    /// The absolute index of the next message to look at.
+    index: usize,
+    timeout: Option<f64>,
+    deadline: Option<f64>,
+    deadline_set: bool,
+    future: Option<Obj>,
+    primary: bool,
+    timer: Option<Obj>,
+}
+
+impl StreamGet {
+    fn new(state: Option<Py<StreamState>>, ready: Option<Obj>, timeout: Option<f64>) -> Self {
+        Self {
+            state,
+            ready,
+            failure: None,
+            wanted: None,
+            subset: None,
+            call: None,
+            index: 0,
+            timeout,
+            deadline: None,
+            deadline_set: false,
+            future: None,
+            primary: false,
+            timer: None,
+        }
+    }
+
+    /// Unregister the wait that just ended (or was abandoned).
+    fn end_wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>, future: &Obj) {
+        let timer = if self.primary {
+            let mut s = state.borrow_mut();
+            if s.waiter.as_ref().is_some_and(|w| w.future.is(future)) {
+                s.waiter = None;
+            }
+            s.wait_timer.take()
+        } else {
+            state.borrow_mut().extra.retain(|f| !f.is(future));
+            self.timer.take()
+        };
+        if let Some(timer) = timer {
+            let _ = timer.bind(py).call_method0(intern!(py, "cancel"));
+        }
+    }
+
+    fn matches(&self, message: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Some(subset) = &self.subset {
+            if !is_subset_of(message, subset.bind(message.py()))? {
+                return Ok(false);
+            }
+        }
+        match &self.call {
+            Some(call) => call.bind(message.py()).call1((message,))?.is_truthy(),
+            None => Ok(true),
+        }
+    }
+
+    fn parse(
+        py: Python<'_>,
+        state: &Bound<'_, StreamState>,
+        absolute: usize,
+        item: &Bound<'_, PyAny>,
+    ) -> PyResult<Obj> {
+        let parsed = match item.cast::<PyMessage>() {
+            Ok(message) => loads(py)?.call1((PyBytes::new(py, message.get().bytes()),)),
+            Err(_) => loads(py)?.call1((item.getattr(intern!(py, "raw"))?,)),
+        };
+        match parsed {
+            Ok(parsed) => {
+                if let Some(entry) = state.borrow_mut().entry_mut(absolute) {
+                    entry.item = parsed.clone().unbind();
+                    entry.lazy = false;
+                }
+                Ok(parsed.unbind())
+            }
+            Err(err) => {
+                let id = {
+                    let mut s = state.borrow_mut();
+                    if let Some(entry) = s.entry_mut(absolute) {
+                        entry.dropped = true;
+                    }
+                    s.id.clone()
+                };
+                Err(protocol_error(
+                    py,
+                    &format!(
+                        "dropped a message of transaction {id} that is not valid JSON ({}); \
+                         the messages after it can still be read",
+                        err.value(py)
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn step(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
+        if let Some(value) = self.ready.take() {
+            return Err(stop(value));
+        }
+        if let Some(failure) = self.failure.take() {
+            self.state = None;
+            return Err(failure);
+        }
+        let Some(state) = self.state.as_ref().map(|s| s.clone_ref(py)) else {
+            return Err(PyRuntimeError::new_err(
+                "cannot reuse an already awaited get()",
+            ));
+        };
+        let state = state.bind(py);
+        if let Some(future) = self.future.take() {
+            self.end_wait(py, state, &future);
+            if let Err(err) = future.bind(py).call_method0(intern!(py, "result")) {
+                self.state = None;
+                return Err(err);
+            }
+        }
+        loop {
+            let found = state.borrow().find(py, self.index, self.wanted.as_deref());
+            let Some((absolute, item, lazy)) = found else {
+                break;
+            };
+            self.index = absolute + 1;
+            let message = if lazy {
+                match Self::parse(py, state, absolute, item.bind(py)) {
+                    Ok(message) => message,
+                    Err(err) => {
+                        self.state = None;
+                        return Err(err);
+                    }
+                }
+            } else {
+                item
+            };
+            let accepted = match self.matches(message.bind(py)) {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    self.state = None;
+                    return Err(err);
+                }
+            };
+            if accepted {
+                if let Some(entry) = state.borrow_mut().entry_mut(absolute) {
+                    entry.taken = true;
+                }
+                self.state = None;
+                return Err(stop(message));
+            }
+        }
+        let error = state.borrow().error.as_ref().map(|e| e.clone_ref(py));
+        if let Some(error) = error {
+            self.state = None;
+            return Err(PyErr::from_value(error.into_bound(py)));
+        }
+        self.wait(py, state)
+    }
+
+    /// Start waiting for the next message of the wanted type (or the deadline, or a failure).
+    fn wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<Option<Obj>> {
+        let event_loop = state.borrow().loop_of(py)?;
+        if !self.deadline_set {
+            self.deadline_set = true;
+            let limit = self.timeout.or(state.borrow().timeout);
+            if let Some(limit) = limit {
+                let now: f64 = event_loop.call_method0(intern!(py, "time"))?.extract()?;
+                self.deadline = Some(now + limit);
+            }
+        }
+        let future = event_loop.call_method0(intern!(py, "create_future"))?;
+        let primary = {
+            let mut s = state.borrow_mut();
+            if s.waiter.is_none() {
+                s.waiter = Some(Waiting {
+                    future: future.clone().unbind(),
+                    wanted: self.wanted.clone(),
+                    woken: false,
+                });
+                s.wait_deadline = self.deadline;
+                true
+            } else {
+                s.extra.push(future.clone().unbind());
+                false
+            }
+        };
+        self.primary = primary;
+        self.future = Some(future.clone().unbind());
+        let deadlines = if primary {
+            state.borrow().deadlines.as_ref().map(|d| d.clone_ref(py))
+        } else {
+            None
+        };
+        let watched = match deadlines {
+            Some(deadlines) => deadlines
+                .bind(py)
+                .call_method1(intern!(py, "watch_stream"), (state, self.deadline))?
+                .is_truthy()?,
+            None => false,
+        };
+        if !watched {
+            if let Some(deadline) = self.deadline {
+                let timer = event_loop.call_method1(
+                    intern!(py, "call_at"),
+                    (deadline, helper(py, "expire_waiter")?, &future),
+                )?;
+                if primary {
+                    state.borrow_mut().wait_timer = Some(timer.unbind());
+                } else {
+                    self.timer = Some(timer.unbind());
+                }
+            }
+        }
+        future.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
+        Ok(Some(future.unbind()))
+    }
+
+    fn abandon(&mut self, py: Python<'_>) {
+        if let (Some(future), Some(state)) = (self.future.take(), self.state.take()) {
+            self.end_wait(py, state.bind(py), &future);
+        }
+        self.state = None;
+        self.ready = None;
+    }
+}
+
+#[pymethods]
+impl StreamGet {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
+        self.step(py)
+    }
+
+    #[pyo3(signature = (_value=None))]
+    fn send(&mut self, py: Python<'_>, _value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Obj>> {
+        self.step(py)
+    }
+
+    #[pyo3(signature = (typ, val=None, _tb=None))]
+    fn throw(
+        &mut self,
+        typ: &Bound<'_, PyAny>,
+        val: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Obj> {
+        self.abandon(typ.py());
+        Err(thrown(typ, val))
+    }
+
+    fn close(&mut self, py: Python<'_>) {
+        self.abandon(py);
+    }
+}
+
+impl Drop for StreamGet {
+    fn drop(&mut self) {
+        if self.future.is_some() {
+            Python::attach(|py| self.abandon(py));
+        }
+    }
+}
+
+/// Whether `expected` is contained in `actual` (janus-client's rule): `dict` values recursively,
+/// `str` and `int` (and `bool`) values by equality, any other value only by its key.
+fn is_subset_of(actual: &Bound<'_, PyAny>, expected: &Bound<'_, PyDict>) -> PyResult<bool> {
+    let Ok(actual) = actual.cast::<PyDict>() else {
+        return Ok(false);
+    };
+    for (key, want) in expected.iter() {
+        let Some(have) = actual.get_item(&key)? else {
+            return Ok(false);
+        };
+        if let Ok(want) = want.cast::<PyDict>() {
+            if !is_subset_of(&have, want)? {
+                return Ok(false);
+            }
+        } else if (want.is_instance_of::<PyString>() || want.is_instance_of::<PyInt>())
+            && have.ne(&want)?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `is_subset(dict_1, dict_2)`: whether `dict_2` is contained in `dict_1` (janus-client's rule
+/// and error texts).
+#[pyfunction]
+pub(crate) fn is_subset(dict_1: &Bound<'_, PyAny>, dict_2: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if !dict_1.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!(
+            "dict_1 must be a dictionary: {dict_1}"
+        )));
+    }
+    let Ok(expected) = dict_2.cast::<PyDict>() else {
+        return Err(PyTypeError::new_err(format!(
+            "dict_2 must be a dictionary: {dict_2}"
+        )));
+    };
+    is_subset_of(dict_1, expected)
+}
+
+/// Register the classes of this module.
+pub(crate) fn add(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<StreamState>()?;
+    m.add_class::<Transaction>()?;
+    m.add_class::<StreamGet>()?;
+    m.add_class::<Ready>()?;
+    m.add_function(wrap_pyfunction!(is_subset, m)?)?;
+    Ok(())
+}
