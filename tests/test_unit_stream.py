@@ -27,12 +27,12 @@ class _Lazy:
 
 async def test_a_get_runs_as_a_task_and_under_wait_for() -> None:
     stream = MessageTransaction("t", timeout=1)
-    task = asyncio.create_task(stream.get({"janus": "event"}))
+    task: asyncio.Task[dict[str, Any]] = asyncio.create_task(stream.get({"janus": "event"}))
     await asyncio.sleep(0)
     stream.put_msg({"janus": "event", "n": 1})
     assert (await asyncio.wait_for(task, 1))["n"] == 1
     assert (await asyncio.wait_for(stream.get({"janus": "event"}), 1))["n"] == 1
-    await asyncio.create_task(stream.done())  # type: ignore[arg-type]
+    await asyncio.create_task(stream.done())
     assert stream.done_called
 
 
