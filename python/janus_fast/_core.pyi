@@ -115,11 +115,16 @@ class CoreTables(Protocol):
         """Sent requests for which no message has arrived yet."""
     def receive_low_watermark(self) -> int:
         """Bytes a socket read may wait for (SO_RCVLOWAT): at least that many are owed."""
+    timer_at: float | None
+    """The deadline the transport's timer is armed for (None: none); the transport keeps it
+    current so that a stream's ``get`` calls the transport only for an earlier deadline."""
     def __len__(self) -> int: ...
 
 @final
 class JanusCore(CoreTables):
     """Transactions, completion rules, deadlines and routing for one Janus connection."""
+
+    timer_at: float | None
 
     def __new__(
         cls, *, apisecret: str | None = None, token: str | None = None, seed: bytes
@@ -162,6 +167,8 @@ class HttpResponseReader:
 @final
 class WebSocketConnection(CoreTables):
     """A WebSocket client connection composed with a ``JanusCore`` (bytes in, bytes out)."""
+
+    timer_at: float | None
 
     def __new__(
         cls,
@@ -264,6 +271,8 @@ class Transaction:
         route: tuple[int | None, int | None] | None = None,
         loop: Any = None,
         deadlines: Any = None,
+        core: Any = None,
+        on_leftovers: Any = None,
         max_kept: int = 1000,
     ) -> Self: ...
     @property

@@ -206,6 +206,9 @@ class JanusTransport(ABC):
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
+        #: Called with a stream's state when it is released (after the core forgot it); a
+        #: transport with I/O of its own per stream sets it (HTTP: the POST still due).
+        self._on_stream_done: Callable[[StreamState], object] | None = None
         self._server_info: JsonDict | None = None
         self.stats_unrouted = 0
         self.stats_malformed = 0
@@ -372,6 +375,7 @@ class JanusTransport(ABC):
                     if self._timer is not None:
                         self._timer.cancel()
                         self._timer = None
+                        self._core.timer_at = None
                     for session in list(self._sessions.values()):
                         session.transport_disconnected()
 
@@ -815,17 +819,19 @@ class JanusTransport(ABC):
         loop = self._loop
         if not self.connected or loop is None:
             raise self._not_connected()
-        if self._must_wait():
+        if self._may_hold and self._must_wait():
             limit = self.options.timeout
             deadline = loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
             handle_id = await self._wait_until_ready(deadline, handle_id)
         stream = MessageTransaction(
             "",
             timeout=self.options.timeout,
-            on_done=self._release_stream,
+            on_done=self._on_stream_done,
             route=(session_id, handle_id),
             loop=loop,
             deadlines=self,
+            core=self._core,
+            on_leftovers=self._deliver_leftovers,
             max_kept=message_transaction.MAX_KEPT_MESSAGES,
         )  # its id is the transaction _submit gives it
         sent: str | Submitted = ""
@@ -949,22 +955,21 @@ class JanusTransport(ABC):
             self._arm_timer(deadline)
         return True
 
-    def _release_stream(self, stream: StreamState) -> None:
-        """Forget a stream on ``done()``; what no ``get`` took goes to the handle as events.
+    def _deliver_leftovers(self, stream: StreamState) -> None:
+        """Hand a released stream's messages no ``get`` took to its handle (or session) as events.
+
+        The stream calls this on ``done()`` (or when dropped), after the core forgot it, only when
+        there are such messages.
 
         Args:
             stream: The stream released.
         """
-        self._core.cancel(stream.id)
-        leftovers = stream.leftovers()
-        if not leftovers:
-            return
         session_id, handle_id = stream.route
         session = self._sessions.get(session_id) if session_id is not None else None
         if session is None:
             return
         owner = session.plugin_handles.get(handle_id, session) if handle_id is not None else session
-        for item in leftovers:
+        for item in stream.leftovers():
             owner.deliver(item)
 
     def _wire_message(
@@ -982,16 +987,20 @@ class JanusTransport(ABC):
         return message
 
     def _arm_timer(self, deadline: float) -> None:
+        """Make the one timer fire by ``deadline``; the core learns when it fires (``timer_at``)."""
         if self._timer is not None:
             if deadline >= self._timer_when:
+                self._core.timer_at = self._timer_when  # a core made since (reconnection)
                 return
             self._timer.cancel()
         assert self._loop is not None
         self._timer_when = deadline
         self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._core.timer_at = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._core.timer_at = None
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
             if isinstance(waiter, StreamState):

@@ -192,6 +192,7 @@ class JanusTransportHTTP(JanusTransport):
     ) -> None:
         self._url = parse_url(base_url, ("http", "https"))
         super().__init__(base_url, api_secret, token, **kwargs)
+        self._on_stream_done = self._close_stream_exchange
         path, _, query = self._url.path.partition("?")
         self._path = path.rstrip("/")
         self._query = query
@@ -422,11 +423,11 @@ class JanusTransportHTTP(JanusTransport):
             return
         connection.send(exchange)
 
-    def _release_stream(self, stream: StreamState) -> None:
+    def _close_stream_exchange(self, stream: StreamState) -> None:
+        """A stream was released: drop the connection of its POST if the reply is still due."""
         exchange = self._stream_exchanges.get(stream.id)
         if exchange is not None:
             exchange.close()
-        super()._release_stream(stream)
 
     async def _exchange(
         self, data: bytes, pool: HTTPConnectionPool, limit: float | None

@@ -14,6 +14,33 @@ use crate::core::shared_core_methods;
 #[pyclass(module = "janus_fast._core", name = "WebSocketConnection")]
 pub(crate) struct PyWebSocketConnection {
     conn: WsJanusConnection<Obj, Obj>,
+    /// The deadline the transport's timer is armed for (None: no timer), set by Python.
+    timer_at: Option<f64>,
+}
+
+impl crate::core::CoreHolder for PyWebSocketConnection {
+    fn tables(&mut self) -> &mut crate::convert::Core {
+        self.conn.core_mut()
+    }
+
+    fn timer_at(&self) -> Option<f64> {
+        self.timer_at
+    }
+}
+
+#[pymethods]
+impl PyWebSocketConnection {
+    /// The deadline the transport's timer is armed for (None: no timer); streams read it to
+    /// know whether a new deadline needs the transport (see `StreamState`).
+    #[getter(timer_at)]
+    fn get_timer_at(&self) -> Option<f64> {
+        self.timer_at
+    }
+
+    #[setter(timer_at)]
+    fn set_timer_at(&mut self, value: Option<f64>) {
+        self.timer_at = value;
+    }
 }
 
 #[pymethods]
@@ -48,7 +75,10 @@ impl PyWebSocketConnection {
             coalesce_max_bytes,
         };
         let conn = WsJanusConnection::new(ws, janus, seed).map_err(|e| to_pyerr(py, &e))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            timer_at: None,
+        })
     }
 
     /// "connecting", "open", "closing" or "closed".

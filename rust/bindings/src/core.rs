@@ -167,9 +167,44 @@ macro_rules! shared_core_methods {
 }
 pub(crate) use shared_core_methods;
 
+/// A Python class holding a core: what a `StreamState` reaches without a Python call.
+pub(crate) trait CoreHolder {
+    /// The transaction and route tables.
+    fn tables(&mut self) -> &mut Core;
+    /// The deadline the transport's timer is armed for (None: no timer).
+    fn timer_at(&self) -> Option<f64>;
+}
+
 #[pyclass(module = "janus_fast._core", name = "JanusCore")]
 pub(crate) struct PyJanusCore {
     core: Core,
+    /// The deadline the transport's timer is armed for (None: no timer), set by Python.
+    timer_at: Option<f64>,
+}
+
+impl CoreHolder for PyJanusCore {
+    fn tables(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
+    fn timer_at(&self) -> Option<f64> {
+        self.timer_at
+    }
+}
+
+#[pymethods]
+impl PyJanusCore {
+    /// The deadline the transport's timer is armed for (None: no timer); streams read it to
+    /// know whether a new deadline needs the transport (see `StreamState`).
+    #[getter(timer_at)]
+    fn get_timer_at(&self) -> Option<f64> {
+        self.timer_at
+    }
+
+    #[setter(timer_at)]
+    fn set_timer_at(&mut self, value: Option<f64>) {
+        self.timer_at = value;
+    }
 }
 
 #[pymethods]
@@ -184,6 +219,7 @@ impl PyJanusCore {
         };
         Self {
             core: JanusCore::new(&config, seed),
+            timer_at: None,
         }
     }
 

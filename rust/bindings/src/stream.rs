@@ -19,7 +19,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
 
+use crate::connection::PyWebSocketConnection;
 use crate::convert::{protocol_error, Obj};
+use crate::core::{CoreHolder, PyJanusCore};
 use crate::message::PyMessage;
 
 /// The Python helpers of `janus_fast.message_transaction` (looked up once).
@@ -82,8 +84,58 @@ pub(crate) struct StreamState {
     timeout: Option<f64>,
     event_loop: Option<Obj>,
     deadlines: Option<Obj>,
+    /// The transport's core object: deadlines and the release reach it without Python.
+    core: Option<Obj>,
     on_done: Option<Obj>,
+    on_leftovers: Option<Obj>,
     max_kept: usize,
+}
+
+/// Run `f` on the core tables of `core` (a `WebSocketConnection` or `JanusCore`); None when it
+/// is neither or is busy.
+fn with_core<R>(core: &Bound<'_, PyAny>, f: impl FnOnce(&mut dyn CoreHolder) -> R) -> Option<R> {
+    if let Ok(holder) = core.cast::<PyWebSocketConnection>() {
+        let mut holder = holder.try_borrow_mut().ok()?;
+        return Some(f(&mut *holder));
+    }
+    if let Ok(holder) = core.cast::<PyJanusCore>() {
+        let mut holder = holder.try_borrow_mut().ok()?;
+        return Some(f(&mut *holder));
+    }
+    None
+}
+
+/// Release `state` (`done()`, or its handle dropped): the core forgets the transaction, the
+/// `on_done` hook runs (its result is returned: None or an awaitable), and what no `get` took
+/// goes to `on_leftovers`.
+fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
+    let py = state.py();
+    let (core, hook, leftovers_hook) = {
+        let s = state.borrow();
+        let clone = |o: &Option<Obj>| o.as_ref().map(|o| o.clone_ref(py));
+        (clone(&s.core), clone(&s.on_done), clone(&s.on_leftovers))
+    };
+    if let Some(core) = core {
+        let s = state.borrow();
+        let forgotten = with_core(core.bind(py), |holder| holder.tables().cancel(&s.id));
+        drop(s);
+        drop(forgotten);
+    }
+    let result = match hook {
+        Some(hook) => hook.bind(py).call1((state,))?.unbind(),
+        None => py.None(),
+    };
+    if let Some(leftovers_hook) = leftovers_hook {
+        let any = state
+            .borrow()
+            .entries
+            .iter()
+            .any(|e| !e.taken && !e.dropped && e.kind.as_deref() != Some("ack"));
+        if any {
+            leftovers_hook.bind(py).call1((state,))?;
+        }
+    }
+    Ok(result)
 }
 
 impl StreamState {
@@ -281,14 +333,10 @@ impl StreamState {
             .collect()
     }
 
-    /// Run the release hook (`on_done`) once more; returns its result (None or an awaitable).
+    /// Run the release: the core forgets the transaction, the `on_done` hook runs and what no
+    /// `get` took goes to `on_leftovers`; returns the hook's result (None or an awaitable).
     fn call_on_done(slf: &Bound<'_, Self>) -> PyResult<Obj> {
-        let py = slf.py();
-        let hook = slf.borrow().on_done.as_ref().map(|h| h.clone_ref(py));
-        match hook {
-            Some(hook) => Ok(hook.bind(py).call1((slf,))?.unbind()),
-            None => Ok(py.None()),
-        }
+        release(slf)
     }
 
     /// Release the stream as `done()` would, on its loop (the caller dropped its handle).
@@ -298,7 +346,7 @@ impl StreamState {
             return Ok(());
         }
         slf.borrow_mut().done_called = true;
-        let result = Self::call_on_done(slf)?;
+        let result = release(slf)?;
         if !result.is_none(py) {
             helper(py, "supervise_release")?.call1((result,))?;
         }
@@ -400,7 +448,7 @@ impl Transaction {
     #[new]
     #[pyo3(signature = (
         id=None, *, timeout=None, on_done=None, route=None, r#loop=None, deadlines=None,
-        max_kept=1000
+        core=None, on_leftovers=None, max_kept=1000
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -411,6 +459,8 @@ impl Transaction {
         route: Option<Obj>,
         r#loop: Option<Obj>,
         deadlines: Option<Obj>,
+        core: Option<Obj>,
+        on_leftovers: Option<Obj>,
         max_kept: usize,
     ) -> PyResult<Self> {
         let id = match id {
@@ -442,7 +492,9 @@ impl Transaction {
             timeout,
             event_loop: r#loop,
             deadlines,
+            core,
             on_done,
+            on_leftovers,
             max_kept,
         };
         Ok(Self {
@@ -552,7 +604,7 @@ impl Transaction {
             Err(_) => true,
         };
         let result = if plain {
-            StreamState::call_on_done(state)?
+            release(state)?
         } else {
             slf.call_method0(intern!(py, "on_done"))?.unbind()
         };
@@ -843,18 +895,7 @@ impl StreamGet {
         };
         self.primary = primary;
         self.future = Some(future.clone().unbind());
-        let deadlines = if primary {
-            state.borrow().deadlines.as_ref().map(|d| d.clone_ref(py))
-        } else {
-            None
-        };
-        let watched = match deadlines {
-            Some(deadlines) => deadlines
-                .bind(py)
-                .call_method1(intern!(py, "watch_stream"), (state, self.deadline))?
-                .is_truthy()?,
-            None => false,
-        };
+        let watched = primary && self.watch(py, state)?;
         if !watched {
             if let Some(deadline) = self.deadline {
                 let timer = event_loop.call_method1(
@@ -870,6 +911,47 @@ impl StreamGet {
         }
         future.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
         Ok(Some(future.unbind()))
+    }
+
+    /// Put the main wait's deadline on the stream's core entry. The core is reached directly; the
+    /// transport is called only when the deadline comes before its armed timer (or there is no
+    /// core to reach). False: nothing holds the deadline (the caller keeps a timer of its own).
+    fn watch(&self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<bool> {
+        let deadline = self.deadline;
+        let (core, deadlines) = {
+            let s = state.borrow();
+            let clone = |o: &Option<Obj>| o.as_ref().map(|o| o.clone_ref(py));
+            (clone(&s.core), clone(&s.deadlines))
+        };
+        if let Some(core) = core {
+            let s = state.borrow();
+            let direct = with_core(core.bind(py), |holder| {
+                let known = holder.tables().set_stream_deadline(&s.id, deadline);
+                (known, holder.timer_at())
+            });
+            drop(s);
+            match direct {
+                Some((false, _)) => return Ok(false),
+                Some((true, timer_at)) => {
+                    let covered = match (deadline, timer_at) {
+                        (None, _) => true,
+                        (Some(deadline), Some(timer_at)) => timer_at <= deadline,
+                        (Some(_), None) => false,
+                    };
+                    if covered {
+                        return Ok(true);
+                    }
+                }
+                None => {}
+            }
+        }
+        match deadlines {
+            Some(deadlines) => deadlines
+                .bind(py)
+                .call_method1(intern!(py, "watch_stream"), (state, deadline))?
+                .is_truthy(),
+            None => Ok(false),
+        }
     }
 
     fn abandon(&mut self, py: Python<'_>) {
