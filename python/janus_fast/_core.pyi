@@ -265,7 +265,6 @@ class Transaction:
     def __new__(
         cls,
         id: str | None = None,
-        *,
         timeout: float | None = None,
         on_done: Any = None,
         route: tuple[int | None, int | None] | None = None,

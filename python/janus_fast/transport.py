@@ -823,17 +823,19 @@ class JanusTransport(ABC):
             limit = self.options.timeout
             deadline = loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
             handle_id = await self._wait_until_ready(deadline, handle_id)
+        # Positional: keyword matching costs more than the rest of the constructor. Its id is
+        # the transaction _submit gives it.
         stream = MessageTransaction(
             "",
-            timeout=self.options.timeout,
-            on_done=self._on_stream_done,
-            route=(session_id, handle_id),
-            loop=loop,
-            deadlines=self,
-            core=self._core,
-            on_leftovers=self._deliver_leftovers,
-            max_kept=message_transaction.MAX_KEPT_MESSAGES,
-        )  # its id is the transaction _submit gives it
+            self.options.timeout,
+            self._on_stream_done,
+            (session_id, handle_id),
+            loop,
+            self,
+            self._core,
+            self._deliver_leftovers,
+            message_transaction.MAX_KEPT_MESSAGES,
+        )
         sent: str | Submitted = ""
         try:
             sent = self._submit(

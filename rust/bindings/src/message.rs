@@ -50,8 +50,8 @@ pub(crate) struct PyMessage {
 
 impl PyMessage {
     /// The `janus` type.
-    pub(crate) fn kind(&self) -> &str {
-        self.inner.kind.as_str()
+    pub(crate) fn kind(&self) -> &janus_proto::Kind {
+        &self.inner.kind
     }
 
     /// This message's own JSON bytes.

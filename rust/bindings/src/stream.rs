@@ -14,10 +14,12 @@
 use std::collections::VecDeque;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
-use pyo3::intern;
+use pyo3::{intern, PyTypeInfo};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
+
+use janus_proto::Kind;
 
 use crate::connection::PyWebSocketConnection;
 use crate::convert::{protocol_error, Obj};
@@ -46,7 +48,7 @@ fn loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// One kept message.
 struct Entry {
     /// Its `janus` type, when a string.
-    kind: Option<Box<str>>,
+    kind: Option<Kind>,
     /// The core's lazy `Message` (or another object with `raw`) until a `get` parses it; then the
     /// dict (a dict from the start when fed one).
     item: Obj,
@@ -60,14 +62,14 @@ struct Entry {
 /// The `get` holding the stream's main wait.
 struct Waiting {
     future: Obj,
-    wanted: Option<Box<str>>,
+    wanted: Option<Kind>,
     woken: bool,
 }
 
 /// What the core registers for a `send()` request: its kept messages and waiting `get`s.
 #[pyclass(module = "janus_fast._core", name = "StreamState")]
 pub(crate) struct StreamState {
-    id: String,
+    id: Py<PyString>,
     entries: VecDeque<Entry>,
     /// The absolute index of `entries[0]` (how many were dropped at the bound).
     first: usize,
@@ -117,7 +119,9 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
     };
     if let Some(core) = core {
         let s = state.borrow();
-        let forgotten = with_core(core.bind(py), |holder| holder.tables().cancel(&s.id));
+        let forgotten = with_core(core.bind(py), |holder| {
+            s.id.bind(py).to_str().ok().map(|id| holder.tables().cancel(id))
+        });
         drop(s);
         drop(forgotten);
     }
@@ -130,7 +134,7 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
             .borrow()
             .entries
             .iter()
-            .any(|e| !e.taken && !e.dropped && e.kind.as_deref() != Some("ack"));
+            .any(|e| !e.taken && !e.dropped && e.kind != Some(Kind::Ack));
         if any {
             leftovers_hook.bind(py).call1((state,))?;
         }
@@ -140,16 +144,16 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
 
 impl StreamState {
     /// Keep `item`; return the futures to wake and whether this was the first counted drop.
-    fn push(&mut self, py: Python<'_>, item: Obj, kind: Option<Box<str>>, lazy: bool) -> Wake {
+    fn push(&mut self, py: Python<'_>, item: Obj, kind: Option<Kind>, lazy: bool) -> Wake {
         let mut wake = Wake::default();
         if let Some(waiting) = self.waiter.as_mut() {
             if !waiting.woken && (waiting.wanted.is_none() || waiting.wanted == kind) {
                 waiting.woken = true;
-                wake.futures.push(waiting.future.clone_ref(py));
+                wake.primary = Some(waiting.future.clone_ref(py));
             }
         }
-        for future in &self.extra {
-            wake.futures.push(future.clone_ref(py));
+        if !self.extra.is_empty() {
+            wake.extra = self.extra.iter().map(|f| f.clone_ref(py)).collect();
         }
         self.entries.push_back(Entry {
             kind,
@@ -163,7 +167,7 @@ impl StreamState {
                 break;
             };
             self.first += 1;
-            if oldest.taken || oldest.kind.as_deref() == Some("ack") {
+            if oldest.taken || oldest.kind == Some(Kind::Ack) {
                 continue;
             }
             if self.messages_dropped == 0 {
@@ -179,7 +183,7 @@ impl StreamState {
         &self,
         py: Python<'_>,
         from: usize,
-        wanted: Option<&str>,
+        wanted: Option<&Kind>,
     ) -> Option<(usize, Obj, bool)> {
         let start = from.saturating_sub(self.first);
         self.entries
@@ -187,7 +191,7 @@ impl StreamState {
             .enumerate()
             .skip(start)
             .find(|(_, entry)| {
-                !entry.dropped && (wanted.is_none() || entry.kind.as_deref() == wanted)
+                !entry.dropped && (wanted.is_none() || entry.kind.as_ref() == wanted)
             })
             .map(|(pos, entry)| (pos + self.first, entry.item.clone_ref(py), entry.lazy))
     }
@@ -207,13 +211,21 @@ impl StreamState {
     }
 }
 
+/// What keeping a message woke (no allocation unless extra gets wait).
 #[derive(Default)]
 struct Wake {
-    futures: Vec<Obj>,
+    primary: Option<Obj>,
+    extra: Vec<Obj>,
     first_drop: bool,
 }
 
-fn wake_now(py: Python<'_>, futures: Vec<Obj>) -> PyResult<()> {
+impl Wake {
+    fn futures(self) -> impl Iterator<Item = Obj> {
+        self.primary.into_iter().chain(self.extra)
+    }
+}
+
+fn wake_now(py: Python<'_>, futures: impl IntoIterator<Item = Obj>) -> PyResult<()> {
     for future in futures {
         let future = future.bind(py);
         if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
@@ -227,45 +239,49 @@ fn wake_now(py: Python<'_>, futures: Vec<Obj>) -> PyResult<()> {
 pub(crate) fn keep_drained(
     state: &Bound<'_, StreamState>,
     message: janus_proto::Message,
-) -> PyResult<Vec<Obj>> {
+) -> PyResult<impl Iterator<Item = Obj>> {
     let py = state.py();
-    let kind: Box<str> = message.kind.as_str().into();
-    let item = Bound::new(py, PyMessage::from(message))?
-        .into_any()
-        .unbind();
+    let kind = message.kind.clone();
+    let item = Bound::new(py, PyMessage::from(message))?.into_any().unbind();
     let wake = state.borrow_mut().push(py, item, Some(kind), true);
     if wake.first_drop {
         helper(py, "warn_dropped")?.call1((state,))?;
     }
-    Ok(wake.futures)
+    Ok(wake.futures())
 }
 
-fn kind_of(py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<(Option<Box<str>>, bool)> {
+/// A `janus` value's kind (None unless a string).
+fn kind_from(value: Option<Bound<'_, PyAny>>) -> PyResult<Option<Kind>> {
+    match value {
+        Some(value) => match value.cast::<PyString>() {
+            Ok(text) => Ok(Some(Kind::parse(text.to_str()?))),
+            Err(_) => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+fn kind_of(py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<(Option<Kind>, bool)> {
     if let Ok(message) = message.cast::<PyMessage>() {
-        return Ok((Some(message.get().kind().into()), true));
+        return Ok((Some(message.get().kind().clone()), true));
     }
     if let Ok(dict) = message.cast::<PyDict>() {
-        let kind = dict.get_item(intern!(py, "janus"))?;
-        let kind = kind.and_then(|k| k.extract::<String>().ok().map(String::into_boxed_str));
-        return Ok((kind, false));
+        return Ok((kind_from(dict.get_item(intern!(py, "janus"))?)?, false));
     }
     let kind = message.getattr(intern!(py, "janus"))?;
-    Ok((
-        kind.extract::<String>().ok().map(String::into_boxed_str),
-        true,
-    ))
+    Ok((kind_from(Some(kind))?, true))
 }
 
 #[pymethods]
 impl StreamState {
     /// The transaction id.
     #[getter]
-    fn id(&self) -> &str {
-        &self.id
+    fn id(&self, py: Python<'_>) -> Py<PyString> {
+        self.id.clone_ref(py)
     }
 
     #[setter]
-    fn set_id(&mut self, id: String) {
+    fn set_id(&mut self, id: Py<PyString>) {
         self.id = id;
     }
 
@@ -300,7 +316,7 @@ impl StreamState {
         if wake.first_drop {
             helper(py, "warn_dropped")?.call1((slf,))?;
         }
-        wake_now(py, wake.futures)
+        wake_now(py, wake.futures())
     }
 
     /// End reception: every waiting `get` (and every later one that finds no kept match) raises
@@ -328,7 +344,7 @@ impl StreamState {
     fn leftovers(&self, py: Python<'_>) -> Vec<Obj> {
         self.entries
             .iter()
-            .filter(|e| !e.taken && !e.dropped && e.kind.as_deref() != Some("ack"))
+            .filter(|e| !e.taken && !e.dropped && e.kind != Some(Kind::Ack))
             .map(|e| e.item.clone_ref(py))
             .collect()
     }
@@ -353,10 +369,10 @@ impl StreamState {
         keep_own_deadline(slf)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "<MessageTransaction {} messages={} done={}>",
-            self.id,
+            self.id.bind(py),
             self.entries.len(),
             if self.done_called { "True" } else { "False" }
         )
@@ -447,13 +463,13 @@ impl Drop for Transaction {
 impl Transaction {
     #[new]
     #[pyo3(signature = (
-        id=None, *, timeout=None, on_done=None, route=None, r#loop=None, deadlines=None,
+        id=None, timeout=None, on_done=None, route=None, r#loop=None, deadlines=None,
         core=None, on_leftovers=None, max_kept=1000
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        id: Option<String>,
+        id: Option<Py<PyString>>,
         timeout: Option<f64>,
         on_done: Option<Obj>,
         route: Option<Obj>,
@@ -469,7 +485,8 @@ impl Transaction {
                 .import(intern!(py, "uuid"))?
                 .call_method0(intern!(py, "uuid4"))?
                 .getattr(intern!(py, "hex"))?
-                .extract()?,
+                .cast_into::<PyString>()?
+                .unbind(),
         };
         let route = match route {
             Some(route) => route,
@@ -510,12 +527,12 @@ impl Transaction {
 
     /// The transaction id.
     #[getter]
-    fn id(&self, py: Python<'_>) -> String {
-        self.state.borrow(py).id.clone()
+    fn id(&self, py: Python<'_>) -> Py<PyString> {
+        self.state.borrow(py).id.clone_ref(py)
     }
 
     #[setter]
-    fn set_id(&self, py: Python<'_>, id: String) {
+    fn set_id(&self, py: Python<'_>, id: Py<PyString>) {
         self.state.borrow_mut(py).id = id;
     }
 
@@ -569,10 +586,9 @@ impl Transaction {
         if let MatcherArg::Given(matcher) = matcher {
             let matcher = &matcher;
             if let Ok(dict) = matcher.cast::<PyDict>() {
-                let kind = dict.get_item(intern!(py, "janus"))?;
-                match kind.and_then(|k| k.extract::<String>().ok()) {
+                match kind_from(dict.get_item(intern!(py, "janus"))?)? {
                     Some(kind) => {
-                        get.wanted = Some(kind.into_boxed_str());
+                        get.wanted = Some(kind);
                         if dict.len() > 1 {
                             get.subset = Some(dict.clone().unbind());
                         }
@@ -626,7 +642,7 @@ impl Transaction {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        self.state.borrow(py).__repr__()
+        self.state.borrow(py).__repr__(py)
     }
 }
 
@@ -694,8 +710,13 @@ fn thrown(typ: &Bound<'_, PyAny>, val: Option<&Bound<'_, PyAny>>) -> PyErr {
     }
 }
 
+/// `StopIteration(value)`: an awaitable's result. Built as an instance, so that raising it costs
+/// no boxed lazy state and CPython need not normalise it.
 fn stop(value: Obj) -> PyErr {
-    PyStopIteration::new_err((value,))
+    Python::attach(|py| match PyStopIteration::type_object(py).call1((value,)) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    })
 }
 
 /// The awaitable of one `get` (also `__aenter__`'s): scans the kept messages, waits on one
@@ -706,7 +727,7 @@ pub(crate) struct StreamGet {
     ready: Option<Obj>,
     /// Raised at the first step (a bad matcher: janus-client raised it when awaited).
     failure: Option<PyErr>,
-    wanted: Option<Box<str>>,
+    wanted: Option<Kind>,
     subset: Option<Py<PyDict>>,
     call: Option<Obj>,
     /// The absolute index of the next message to look at.
@@ -791,8 +812,9 @@ impl StreamGet {
                     if let Some(entry) = s.entry_mut(absolute) {
                         entry.dropped = true;
                     }
-                    s.id.clone()
+                    s.id.clone_ref(py)
                 };
+                let id = id.bind(py);
                 Err(protocol_error(
                     py,
                     &format!(
@@ -827,7 +849,7 @@ impl StreamGet {
             }
         }
         loop {
-            let found = state.borrow().find(py, self.index, self.wanted.as_deref());
+            let found = state.borrow().find(py, self.index, self.wanted.as_ref());
             let Some((absolute, item, lazy)) = found else {
                 break;
             };
@@ -926,7 +948,10 @@ impl StreamGet {
         if let Some(core) = core {
             let s = state.borrow();
             let direct = with_core(core.bind(py), |holder| {
-                let known = holder.tables().set_stream_deadline(&s.id, deadline);
+                let known = match s.id.bind(py).to_str() {
+                    Ok(id) => holder.tables().set_stream_deadline(id, deadline),
+                    Err(_) => false,
+                };
                 (known, holder.timer_at())
             });
             drop(s);
