@@ -235,7 +235,7 @@ class JanusPlugin(EventSource):
         session = self._session
         if session is None or self._id is None or "janus" not in message or "handle_id" in message:
             return self._send_checked(message)
-        return session.send(message, handle_id=self._id)
+        return session.send(message, self._id)
 
     async def _send_checked(self, message: JsonDict) -> MessageTransaction:
         session = self._require_attached()

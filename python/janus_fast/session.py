@@ -308,7 +308,7 @@ class JanusSession(EventSource):
         if self.keepalive_task is None:
             self._resume_keepalive()
         # Released as done() would when the caller drops it (the core holds only its state).
-        return await self.transport.send(message, session_id=session_id, handle_id=handle_id)
+        return await self.transport.send(message, session_id, handle_id)
 
     async def request(
         self,

@@ -838,15 +838,12 @@ class JanusTransport(ABC):
         )
         sent: str | Submitted = ""
         try:
+            # The core names the stream (its id) when it registers the state.
             sent = self._submit(
                 body, Expect.STREAM, session_id, handle_id, None, stream.state, False
             )
-            if isinstance(sent, str):
-                stream.id = sent
-            else:
-                stream.id = sent.transaction
-                if sent.wait is not None:
-                    await sent.wait
+            if type(sent) is Submitted and sent.wait is not None:
+                await sent.wait
         except BaseException:
             self._withdraw(sent, stream)
             raise

@@ -6,7 +6,7 @@
 
 use janus_proto::{JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::{request_options, to_pyerr, Obj};
 use crate::core::shared_core_methods;
@@ -170,9 +170,9 @@ impl PyWebSocketConnection {
         body, waiter, expect, session_id=None, handle_id=None, deadline=None, event_expected=false
     ))]
     #[allow(clippy::too_many_arguments)]
-    fn request(
+    fn request<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         body: &[u8],
         waiter: Obj,
         expect: u8,
@@ -180,7 +180,7 @@ impl PyWebSocketConnection {
         handle_id: Option<u64>,
         deadline: Option<f64>,
         event_expected: bool,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyString>> {
         let options = request_options(
             expect,
             session_id,
@@ -189,11 +189,12 @@ impl PyWebSocketConnection {
             deadline,
             event_expected,
         )?;
+        let stream = crate::stream::stream_of(py, &waiter);
         let (_, txid) = self
             .conn
             .request(body, waiter, &options)
             .map_err(|e| to_pyerr(py, &e))?;
-        Ok(txid.as_str().to_owned())
+        Ok(crate::stream::name_stream(py, stream, txid.as_str()))
     }
 
     /// Queue a complete JSON request as-is (no ids spliced).

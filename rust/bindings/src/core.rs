@@ -4,7 +4,7 @@
 
 use janus_proto::{JanusCore, JanusCoreConfig};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::{request_options, to_pyerr, Core, Obj};
 
@@ -16,17 +16,23 @@ macro_rules! shared_core_methods {
         impl $class {
             /// Register `waiter` for a request the caller encodes itself; returns the transaction.
             #[pyo3(signature = (waiter, expect, deadline=None))]
-            fn register(
+            fn register<'py>(
                 &mut self,
+                py: Python<'py>,
                 waiter: Obj,
                 expect: u8,
                 deadline: Option<f64>,
-            ) -> PyResult<String> {
+            ) -> PyResult<Bound<'py, pyo3::types::PyString>> {
                 let $this = self;
                 let core = $core_mut;
                 let tx = core.transactions_mut();
+                let stream = crate::stream::stream_of(py, &waiter);
                 let id = tx.insert(waiter, crate::convert::expect_from(expect)?, deadline);
-                Ok(tx.format_id(id).as_str().to_owned())
+                Ok(crate::stream::name_stream(
+                    py,
+                    stream,
+                    tx.format_id(id).as_str(),
+                ))
             }
 
             /// Feed one payload: a JSON object, concatenated objects, or a long-poll array.
@@ -240,14 +246,16 @@ impl PyJanusCore {
         handle_id: Option<u64>,
         deadline: Option<f64>,
         ids_in_body: bool,
-    ) -> PyResult<(String, Bound<'py, PyBytes>)> {
+    ) -> PyResult<(Bound<'py, PyString>, Bound<'py, PyBytes>)> {
         let options = request_options(expect, session_id, handle_id, ids_in_body, deadline, false)?;
         let mut out = Vec::with_capacity(body.len() + 96);
+        let stream = crate::stream::stream_of(py, &waiter);
         let (_, txid) = self
             .core
             .encode_request(&mut out, body, waiter, &options)
             .map_err(|e| to_pyerr(py, &e))?;
-        Ok((txid.as_str().to_owned(), PyBytes::new(py, &out)))
+        let id = crate::stream::name_stream(py, stream, txid.as_str());
+        Ok((id, PyBytes::new(py, &out)))
     }
 }
 

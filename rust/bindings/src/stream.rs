@@ -14,10 +14,10 @@
 use std::collections::VecDeque;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
-use pyo3::{intern, PyTypeInfo};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
+use pyo3::{intern, PyTypeInfo};
 
 use janus_proto::Kind;
 
@@ -120,7 +120,10 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
     if let Some(core) = core {
         let s = state.borrow();
         let forgotten = with_core(core.bind(py), |holder| {
-            s.id.bind(py).to_str().ok().map(|id| holder.tables().cancel(id))
+            s.id.bind(py)
+                .to_str()
+                .ok()
+                .map(|id| holder.tables().cancel(id))
         });
         drop(s);
         drop(forgotten);
@@ -242,12 +245,39 @@ pub(crate) fn keep_drained(
 ) -> PyResult<impl Iterator<Item = Obj>> {
     let py = state.py();
     let kind = message.kind.clone();
-    let item = Bound::new(py, PyMessage::from(message))?.into_any().unbind();
+    let item = Bound::new(py, PyMessage::from(message))?
+        .into_any()
+        .unbind();
     let wake = state.borrow_mut().push(py, item, Some(kind), true);
     if wake.first_drop {
         helper(py, "warn_dropped")?.call1((state,))?;
     }
     Ok(wake.futures())
+}
+
+/// The stream state `waiter` is, if it is one (kept to be named once the core gives the id).
+pub(crate) fn stream_of(py: Python<'_>, waiter: &Obj) -> Option<Py<StreamState>> {
+    waiter
+        .bind(py)
+        .cast::<StreamState>()
+        .ok()
+        .map(|state| state.clone().unbind())
+}
+
+/// The transaction id the core assigned, as the Python string the caller gets; a stream's state
+/// is given the same object as its id.
+pub(crate) fn name_stream<'py>(
+    py: Python<'py>,
+    stream: Option<Py<StreamState>>,
+    transaction: &str,
+) -> Bound<'py, PyString> {
+    let id = PyString::new(py, transaction);
+    if let Some(stream) = stream {
+        if let Ok(mut state) = stream.bind(py).try_borrow_mut() {
+            state.id = id.clone().unbind();
+        }
+    }
+    id
 }
 
 /// A `janus` value's kind (None unless a string).
@@ -713,10 +743,12 @@ fn thrown(typ: &Bound<'_, PyAny>, val: Option<&Bound<'_, PyAny>>) -> PyErr {
 /// `StopIteration(value)`: an awaitable's result. Built as an instance, so that raising it costs
 /// no boxed lazy state and CPython need not normalise it.
 fn stop(value: Obj) -> PyErr {
-    Python::attach(|py| match PyStopIteration::type_object(py).call1((value,)) {
-        Ok(instance) => PyErr::from_value(instance),
-        Err(err) => err,
-    })
+    Python::attach(
+        |py| match PyStopIteration::type_object(py).call1((value,)) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(err) => err,
+        },
+    )
 }
 
 /// The awaitable of one `get` (also `__aenter__`'s): scans the kept messages, waits on one
@@ -759,12 +791,14 @@ impl StreamGet {
         }
     }
 
-    /// Unregister the wait that just ended (or was abandoned).
-    fn end_wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>, future: &Obj) {
+    /// Unregister the wait that just ended (or was abandoned); true when a kept message woke it
+    /// (its future then holds None: nothing to check).
+    fn end_wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>, future: &Obj) -> bool {
+        let mut woken = false;
         let timer = if self.primary {
             let mut s = state.borrow_mut();
             if s.waiter.as_ref().is_some_and(|w| w.future.is(future)) {
-                s.waiter = None;
+                woken = s.waiter.take().is_some_and(|w| w.woken);
             }
             s.wait_timer.take()
         } else {
@@ -774,6 +808,7 @@ impl StreamGet {
         if let Some(timer) = timer {
             let _ = timer.bind(py).call_method0(intern!(py, "cancel"));
         }
+        woken
     }
 
     fn matches(&self, message: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -842,8 +877,10 @@ impl StreamGet {
         };
         let state = state.bind(py);
         if let Some(future) = self.future.take() {
-            self.end_wait(py, state, &future);
-            if let Err(err) = future.bind(py).call_method0(intern!(py, "result")) {
+            let woken = self.end_wait(py, state, &future);
+            if woken {
+                // Resumed by send(): the future completed with None (a failure comes by throw()).
+            } else if let Err(err) = future.bind(py).call_method0(intern!(py, "result")) {
                 self.state = None;
                 return Err(err);
             }
