@@ -17,7 +17,7 @@ use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
-use pyo3::{intern, PyTypeInfo};
+use pyo3::{ffi, intern, PyTypeInfo};
 
 use janus_proto::Kind;
 
@@ -862,9 +862,17 @@ impl StreamGet {
         }
     }
 
-    fn step(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
+    /// One step: `__next__`/`send` turn a result into `StopIteration`, `am_send` returns it.
+    fn advance(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
+        match self.step(py)? {
+            Step::Yield(future) => Ok(Some(future)),
+            Step::Return(value) => Err(stop(value)),
+        }
+    }
+
+    fn step(&mut self, py: Python<'_>) -> PyResult<Step> {
         if let Some(value) = self.ready.take() {
-            return Err(stop(value));
+            return Ok(Step::Return(value));
         }
         if let Some(failure) = self.failure.take() {
             self.state = None;
@@ -914,7 +922,7 @@ impl StreamGet {
                     entry.taken = true;
                 }
                 self.state = None;
-                return Err(stop(message));
+                return Ok(Step::Return(message));
             }
         }
         let error = state.borrow().error.as_ref().map(|e| e.clone_ref(py));
@@ -922,11 +930,11 @@ impl StreamGet {
             self.state = None;
             return Err(PyErr::from_value(error.into_bound(py)));
         }
-        self.wait(py, state)
+        self.wait(py, state).map(Step::Yield)
     }
 
     /// Start waiting for the next message of the wanted type (or the deadline, or a failure).
-    fn wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<Option<Obj>> {
+    fn wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<Obj> {
         let event_loop = state.borrow().loop_of(py)?;
         if !self.deadline_set {
             self.deadline_set = true;
@@ -969,7 +977,7 @@ impl StreamGet {
             }
         }
         future.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
-        Ok(Some(future.unbind()))
+        Ok(future.unbind())
     }
 
     /// Put the main wait's deadline on the stream's core entry. The core is reached directly; the
@@ -1036,12 +1044,12 @@ impl StreamGet {
     }
 
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
-        self.step(py)
+        self.advance(py)
     }
 
     #[pyo3(signature = (_value=None))]
     fn send(&mut self, py: Python<'_>, _value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Obj>> {
-        self.step(py)
+        self.advance(py)
     }
 
     #[pyo3(signature = (typ, val=None, _tb=None))]
@@ -1057,6 +1065,86 @@ impl StreamGet {
 
     fn close(&mut self, py: Python<'_>) {
         self.abandon(py);
+    }
+}
+
+/// What one step of a `get` produced.
+enum Step {
+    /// Wait for this future (yielded to the task).
+    Yield(Obj),
+    /// The awaitable's result.
+    Return(Obj),
+}
+
+/// `am_send` of `StreamGet`: CPython's `PyIter_Send` (what `await` uses on 3.10 and 3.11) gets the
+/// result back without a `StopIteration` raised and caught per `get`.
+///
+/// # Safety
+/// Called by CPython with the GIL held, `slf` a `StreamGet` and `result` writable.
+#[allow(unsafe_code)]
+unsafe extern "C" fn stream_get_send(
+    slf: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> ffi::PySendResult {
+    // SAFETY: CPython calls type slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `slf` is a live object CPython lends for the call.
+        let any = unsafe { Bound::from_borrowed_ptr(py, slf) };
+        let get = any.cast::<StreamGet>().map_err(PyErr::from)?;
+        let mut get = get.try_borrow_mut().map_err(PyErr::from)?;
+        get.step(py)
+    }));
+    let (status, value) = match outcome {
+        Ok(Ok(Step::Yield(future))) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
+        Ok(Ok(Step::Return(value))) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
+        Ok(Err(err)) => {
+            err.restore(py);
+            (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
+        }
+        Err(_) => {
+            PyRuntimeError::new_err("StreamGet panicked").restore(py);
+            (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
+        }
+    };
+    // SAFETY: CPython passes a valid out pointer.
+    unsafe { *result = value };
+    status
+}
+
+/// `am_send` of `Ready`: completes at once with None.
+///
+/// # Safety
+/// Called by CPython with the GIL held and `result` writable.
+#[allow(unsafe_code)]
+unsafe extern "C" fn ready_send(
+    _slf: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> ffi::PySendResult {
+    // SAFETY: CPython calls type slots with the GIL held and passes a valid out pointer.
+    unsafe {
+        let py = Python::assume_attached();
+        *result = py.None().into_ptr();
+    }
+    ffi::PySendResult::PYGEN_RETURN
+}
+
+/// Give `T`'s type the `am_send` slot (PyO3 has no way to declare it).
+#[allow(unsafe_code)]
+fn install_send<T: PyTypeInfo>(py: Python<'_>, send: ffi::sendfunc) {
+    let ty = T::type_object(py);
+    let tp = ty.as_type_ptr();
+    // SAFETY: `tp` is a ready heap type that declares `__await__`, so `tp_as_async` points at
+    // its own async-methods struct; setting a slot and calling PyType_Modified is the C-API way
+    // to change a type after creation.
+    unsafe {
+        let methods = (*tp).tp_as_async;
+        if !methods.is_null() {
+            (*methods).am_send = Some(send);
+            ffi::PyType_Modified(tp);
+        }
     }
 }
 
@@ -1114,6 +1202,8 @@ pub(crate) fn add(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Transaction>()?;
     m.add_class::<StreamGet>()?;
     m.add_class::<Ready>()?;
+    install_send::<StreamGet>(m.py(), stream_get_send);
+    install_send::<Ready>(m.py(), ready_send);
     m.add_function(wrap_pyfunction!(is_subset, m)?)?;
     Ok(())
 }
