@@ -1087,27 +1087,29 @@ unsafe extern "C" fn stream_get_send(
     _value: *mut ffi::PyObject,
     result: *mut *mut ffi::PyObject,
 ) -> ffi::PySendResult {
-    // SAFETY: CPython calls type slots with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: `slf` is a live object CPython lends for the call.
-        let any = unsafe { Bound::from_borrowed_ptr(py, slf) };
-        let get = any.cast::<StreamGet>().map_err(PyErr::from)?;
-        let mut get = get.try_borrow_mut().map_err(PyErr::from)?;
-        get.step(py)
-    }));
-    let (status, value) = match outcome {
-        Ok(Ok(Step::Yield(future))) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
-        Ok(Ok(Step::Return(value))) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
-        Ok(Err(err)) => {
-            err.restore(py);
-            (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
+    // `attach` (not `assume_attached`): PyO3 then knows the thread holds the GIL, so the
+    // references this step drops are released at once rather than queued in its pool.
+    let (status, value) = Python::attach(|py| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: `slf` is a live object CPython lends for the call.
+            let any = unsafe { Bound::from_borrowed_ptr(py, slf) };
+            let get = any.cast::<StreamGet>().map_err(PyErr::from)?;
+            let mut get = get.try_borrow_mut().map_err(PyErr::from)?;
+            get.step(py)
+        }));
+        match outcome {
+            Ok(Ok(Step::Yield(future))) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
+            Ok(Ok(Step::Return(value))) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
+            Ok(Err(err)) => {
+                err.restore(py);
+                (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
+            }
+            Err(_) => {
+                PyRuntimeError::new_err("StreamGet panicked").restore(py);
+                (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
+            }
         }
-        Err(_) => {
-            PyRuntimeError::new_err("StreamGet panicked").restore(py);
-            (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut())
-        }
-    };
+    });
     // SAFETY: CPython passes a valid out pointer.
     unsafe { *result = value };
     status
@@ -1123,15 +1125,25 @@ unsafe extern "C" fn ready_send(
     _value: *mut ffi::PyObject,
     result: *mut *mut ffi::PyObject,
 ) -> ffi::PySendResult {
-    // SAFETY: CPython calls type slots with the GIL held and passes a valid out pointer.
-    unsafe {
-        let py = Python::assume_attached();
-        *result = py.None().into_ptr();
-    }
+    let none = Python::attach(|py| py.None().into_ptr());
+    // SAFETY: CPython passes a valid out pointer.
+    unsafe { *result = none };
     ffi::PySendResult::PYGEN_RETURN
 }
 
-/// Give `T`'s type the `am_send` slot (PyO3 has no way to declare it).
+/// `am_await` of `StreamGet` and `Ready`: the object is its own iterator (no PyO3 trampoline
+/// per `await`).
+///
+/// # Safety
+/// Called by CPython with the GIL held and `slf` a live object.
+#[allow(unsafe_code)]
+unsafe extern "C" fn await_self(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: the slot returns a new reference to the live object CPython lent.
+    unsafe { ffi::Py_IncRef(slf) };
+    slf
+}
+
+/// Give `T`'s type the `am_send` slot (PyO3 has no way to declare it) and a direct `am_await`.
 #[allow(unsafe_code)]
 fn install_send<T: PyTypeInfo>(py: Python<'_>, send: ffi::sendfunc) {
     let ty = T::type_object(py);
@@ -1143,6 +1155,7 @@ fn install_send<T: PyTypeInfo>(py: Python<'_>, send: ffi::sendfunc) {
         let methods = (*tp).tp_as_async;
         if !methods.is_null() {
             (*methods).am_send = Some(send);
+            (*methods).am_await = Some(await_self);
             ffi::PyType_Modified(tp);
         }
     }
