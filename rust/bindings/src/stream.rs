@@ -45,14 +45,21 @@ fn loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+/// A kept message, in the form it has now.
+enum Item {
+    /// As the core classified it (no Python object until a `get` parses it).
+    Raw(janus_proto::Message),
+    /// A Python object with `raw` bytes (the core's `Message`, fed by `put_msg`), unparsed.
+    Lazy(Obj),
+    /// The message as a dict: parsed by a `get`, or fed as one.
+    Parsed(Obj),
+}
+
 /// One kept message.
 struct Entry {
     /// Its `janus` type, when a string.
     kind: Option<Kind>,
-    /// The core's lazy `Message` (or another object with `raw`) until a `get` parses it; then the
-    /// dict (a dict from the start when fed one).
-    item: Obj,
-    lazy: bool,
+    item: Item,
     /// A `get` returned it (not a leftover; not counted when dropped at the bound).
     taken: bool,
     /// It was not valid JSON: reported once, skipped since.
@@ -147,7 +154,7 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
 
 impl StreamState {
     /// Keep `item`; return the futures to wake and whether this was the first counted drop.
-    fn push(&mut self, py: Python<'_>, item: Obj, kind: Option<Kind>, lazy: bool) -> Wake {
+    fn push(&mut self, py: Python<'_>, item: Item, kind: Option<Kind>) -> Wake {
         let mut wake = Wake::default();
         if let Some(waiting) = self.waiter.as_mut() {
             if !waiting.woken && (waiting.wanted.is_none() || waiting.wanted == kind) {
@@ -161,7 +168,6 @@ impl StreamState {
         self.entries.push_back(Entry {
             kind,
             item,
-            lazy,
             taken: false,
             dropped: false,
         });
@@ -181,13 +187,9 @@ impl StreamState {
         wake
     }
 
-    /// The next kept message at or after absolute index `from` of type `wanted` (any: None).
-    fn find(
-        &self,
-        py: Python<'_>,
-        from: usize,
-        wanted: Option<&Kind>,
-    ) -> Option<(usize, Obj, bool)> {
+    /// The absolute index of the next kept message at or after `from` of type `wanted` (any:
+    /// None).
+    fn find(&self, from: usize, wanted: Option<&Kind>) -> Option<usize> {
         let start = from.saturating_sub(self.first);
         self.entries
             .iter()
@@ -196,7 +198,7 @@ impl StreamState {
             .find(|(_, entry)| {
                 !entry.dropped && (wanted.is_none() || entry.kind.as_ref() == wanted)
             })
-            .map(|(pos, entry)| (pos + self.first, entry.item.clone_ref(py), entry.lazy))
+            .map(|(pos, _)| pos + self.first)
     }
 
     fn entry_mut(&mut self, absolute: usize) -> Option<&mut Entry> {
@@ -245,10 +247,7 @@ pub(crate) fn keep_drained(
 ) -> PyResult<impl Iterator<Item = Obj>> {
     let py = state.py();
     let kind = message.kind.clone();
-    let item = Bound::new(py, PyMessage::from(message))?
-        .into_any()
-        .unbind();
-    let wake = state.borrow_mut().push(py, item, Some(kind), true);
+    let wake = state.borrow_mut().push(py, Item::Raw(message), Some(kind));
     if wake.first_drop {
         helper(py, "warn_dropped")?.call1((state,))?;
     }
@@ -340,9 +339,13 @@ impl StreamState {
     fn put_msg(slf: &Bound<'_, Self>, message: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
         let (kind, lazy) = kind_of(py, message)?;
-        let wake = slf
-            .borrow_mut()
-            .push(py, message.clone().unbind(), kind, lazy);
+        let item = message.clone().unbind();
+        let item = if lazy {
+            Item::Lazy(item)
+        } else {
+            Item::Parsed(item)
+        };
+        let wake = slf.borrow_mut().push(py, item, kind);
         if wake.first_drop {
             helper(py, "warn_dropped")?.call1((slf,))?;
         }
@@ -370,12 +373,18 @@ impl StreamState {
         Ok(())
     }
 
-    /// The messages no `get` returned, acks excepted, in arrival order.
-    fn leftovers(&self, py: Python<'_>) -> Vec<Obj> {
+    /// The messages no `get` returned, acks excepted, in arrival order (a dict, or the core's
+    /// lazy `Message`).
+    fn leftovers(&self, py: Python<'_>) -> PyResult<Vec<Obj>> {
         self.entries
             .iter()
             .filter(|e| !e.taken && !e.dropped && e.kind != Some(Kind::Ack))
-            .map(|e| e.item.clone_ref(py))
+            .map(|e| match &e.item {
+                Item::Raw(message) => Ok(Bound::new(py, PyMessage::from(message.clone()))?
+                    .into_any()
+                    .unbind()),
+                Item::Lazy(obj) | Item::Parsed(obj) => Ok(obj.clone_ref(py)),
+            })
             .collect()
     }
 
@@ -596,7 +605,7 @@ impl Transaction {
         self.state.borrow(py).deadline_passed(py)
     }
 
-    fn leftovers(&self, py: Python<'_>) -> Vec<Obj> {
+    fn leftovers(&self, py: Python<'_>) -> PyResult<Vec<Obj>> {
         self.state.borrow(py).leftovers(py)
     }
 
@@ -823,38 +832,62 @@ impl StreamGet {
         }
     }
 
-    fn parse(
+    /// The kept message at `absolute` as a dict, parsed now if it was not yet; one that is not
+    /// valid JSON is marked dropped and reported once.
+    fn materialize(
         py: Python<'_>,
         state: &Bound<'_, StreamState>,
         absolute: usize,
-        item: &Bound<'_, PyAny>,
     ) -> PyResult<Obj> {
-        let parsed = match item.cast::<PyMessage>() {
-            Ok(message) => loads(py)?.call1((PyBytes::new(py, message.get().bytes()),)),
-            Err(_) => loads(py)?.call1((item.getattr(intern!(py, "raw"))?,)),
+        let (parsed, lazy) = {
+            let s = state.borrow();
+            let Some(entry) = absolute
+                .checked_sub(s.first)
+                .and_then(|pos| s.entries.get(pos))
+            else {
+                return Err(PyRuntimeError::new_err("kept message vanished"));
+            };
+            match &entry.item {
+                Item::Parsed(obj) => return Ok(obj.clone_ref(py)),
+                // orjson calls no Python code: parsing under the borrow is safe.
+                Item::Raw(message) => {
+                    (loads(py)?.call1((PyBytes::new(py, message.bytes()),)), None)
+                }
+                Item::Lazy(obj) => (Ok(py.None().into_bound(py)), Some(obj.clone_ref(py))),
+            }
         };
+        // A lazy object's `raw` may be any Python code: read it with the stream unborrowed.
+        let parsed = match lazy {
+            Some(obj) => {
+                let obj = obj.bind(py);
+                let raw = match obj.cast::<PyMessage>() {
+                    Ok(message) => PyBytes::new(py, message.get().bytes()).into_any(),
+                    Err(_) => obj.getattr(intern!(py, "raw"))?,
+                };
+                loads(py)?.call1((raw,))
+            }
+            None => parsed,
+        };
+        let mut s = state.borrow_mut();
         match parsed {
             Ok(parsed) => {
-                if let Some(entry) = state.borrow_mut().entry_mut(absolute) {
-                    entry.item = parsed.clone().unbind();
-                    entry.lazy = false;
+                if let Some(entry) = s.entry_mut(absolute) {
+                    entry.item = Item::Parsed(parsed.clone().unbind());
                 }
                 Ok(parsed.unbind())
             }
             Err(err) => {
-                let id = {
-                    let mut s = state.borrow_mut();
-                    if let Some(entry) = s.entry_mut(absolute) {
-                        entry.dropped = true;
-                    }
-                    s.id.clone_ref(py)
-                };
-                let id = id.bind(py);
+                if let Some(entry) = s.entry_mut(absolute) {
+                    entry.dropped = true;
+                }
+                let id = s.id.clone_ref(py);
+                drop(s);
                 Err(protocol_error(
                     py,
                     &format!(
-                        "dropped a message of transaction {id} that is not valid JSON ({}); \
+                        "dropped a message of transaction {} that is not valid JSON ({}); \
                          the messages after it can still be read",
+                        id.bind(py),
                         err.value(py)
                     ),
                 ))
@@ -894,21 +927,17 @@ impl StreamGet {
             }
         }
         loop {
-            let found = state.borrow().find(py, self.index, self.wanted.as_ref());
-            let Some((absolute, item, lazy)) = found else {
+            let found = state.borrow().find(self.index, self.wanted.as_ref());
+            let Some(absolute) = found else {
                 break;
             };
             self.index = absolute + 1;
-            let message = if lazy {
-                match Self::parse(py, state, absolute, item.bind(py)) {
-                    Ok(message) => message,
-                    Err(err) => {
-                        self.state = None;
-                        return Err(err);
-                    }
+            let message = match Self::materialize(py, state, absolute) {
+                Ok(message) => message,
+                Err(err) => {
+                    self.state = None;
+                    return Err(err);
                 }
-            } else {
-                item
             };
             let accepted = match self.matches(message.bind(py)) {
                 Ok(accepted) => accepted,
