@@ -123,6 +123,9 @@ async def test_stream_bound_drops_the_oldest_of_a_burst_and_counts_them(janus_fa
         kept = await burst_events(stream, ids, expected, quiet=0.2)
     assert (counts["received"], counts["queued"]) == (expected, 64), counts
     assert counts["dropped"] == expected - 64 and counts["duplicates"] == 0
-    # The newest were kept: the last events of the burst (destroyed sessions among them).
-    assert len(kept) == 64 and any(e.name == "destroyed" for e in kept)  # type: ignore[attr-defined]
+    # The newest were kept: none of the burst's first events (its 50 session creations), and the
+    # burst ends with detaches and destroys (Janus may report a handle's `detached` after its
+    # session's `destroyed`, so which of the two comes last varies).
+    names = {e.name for e in kept}  # type: ignore[attr-defined]
+    assert len(kept) == 64 and "created" not in names and names & {"destroyed", "detached"}
     assert stream.stats()["delivered"] == 64
