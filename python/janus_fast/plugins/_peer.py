@@ -206,6 +206,9 @@ class PeerHandle(JanusPlugin):
         if pending:
             await add_remote_candidates(pc, pending)
 
+    #: The event types ``_on_message`` adds work for (the rest go straight to ``on_receive``).
+    _receive_hooks = frozenset(("trickle", "hangup"))
+
     async def _on_message(self, message: JsonDict) -> None:
         kind = message.get("janus")
         await super()._on_message(message)  # applies trickle through self._on_trickle
