@@ -101,6 +101,12 @@ async def cut_and_wait_for_the_next_connection(fake: FakeJanus) -> None:
     await asyncio.wait_for(fake.connected.wait(), 5)
 
 
+def refuse_claim(fake: FakeJanus, claim: dict[str, Any], session_id: int) -> None:
+    """Answer a recovery's ``claim`` as Janus does for a session it no longer has (458)."""
+    error = {"code": 458, "reason": f"No such session {session_id}"}
+    fake.send(text({"janus": "error", "transaction": claim["transaction"], "error": error}))
+
+
 def raw_frame(payload: bytes) -> bytes:
     """A text frame with bytes that are not valid JSON text for Python (a lone surrogate)."""
     from _fake_janus import frame
@@ -233,15 +239,7 @@ async def test_a_malformed_create_reply_while_recreating_gives_up_cleanly() -> N
         )
         (claim,) = await next_requests(fake)  # sent with the info
         assert claim["janus"] == "claim" and claim["session_id"] == 77
-        fake.send(
-            text(
-                {
-                    "janus": "error",
-                    "transaction": claim["transaction"],
-                    "error": {"code": 458, "reason": "No such session 77"},
-                }
-            )
-        )
+        refuse_claim(fake, claim, 77)
         (create,) = await next_requests(fake)
         assert create["janus"] == "create" and create["id"] == 77
         # "success" without the data the client reads (a KeyError before supervision).
@@ -294,15 +292,7 @@ async def test_an_unexpected_exception_in_recovery_is_logged_and_gives_up(
             )
         )
         (claim,) = await next_requests(fake)  # sent with the info
-        fake.send(
-            text(
-                {
-                    "janus": "error",
-                    "transaction": claim["transaction"],
-                    "error": {"code": 458, "reason": "No such session 5"},
-                }
-            )
-        )
+        refuse_claim(fake, claim, 5)
         (create,) = await next_requests(fake)
         assert create["janus"] == "create" and create["id"] == 5
         fake.send(

@@ -18,31 +18,6 @@ pub(crate) struct PyWebSocketConnection {
     timer_at: Option<f64>,
 }
 
-impl crate::core::CoreHolder for PyWebSocketConnection {
-    fn tables(&mut self) -> &mut crate::convert::Core {
-        self.conn.core_mut()
-    }
-
-    fn timer_at(&self) -> Option<f64> {
-        self.timer_at
-    }
-}
-
-#[pymethods]
-impl PyWebSocketConnection {
-    /// The deadline the transport's timer is armed for (None: no timer); streams read it to
-    /// know whether a new deadline needs the transport (see `StreamState`).
-    #[getter(timer_at)]
-    fn get_timer_at(&self) -> Option<f64> {
-        self.timer_at
-    }
-
-    #[setter(timer_at)]
-    fn set_timer_at(&mut self, value: Option<f64>) {
-        self.timer_at = value;
-    }
-}
-
 #[pymethods]
 impl PyWebSocketConnection {
     #[new]

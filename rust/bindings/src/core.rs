@@ -8,10 +8,37 @@ use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::{request_options, to_pyerr, Core, Obj};
 
-/// The transaction/route methods every core-holding class exposes; `$core` reaches the
-/// `JanusCore` from `self`.
+/// The transaction/route methods every core-holding class exposes, its `timer_at` and its
+/// `CoreHolder` impl; `$core` reaches the `JanusCore` from `self` (the class has a `timer_at:
+/// Option<f64>` field).
 macro_rules! shared_core_methods {
     ($class:ty, |$this:ident| $core:expr, $core_mut:expr) => {
+        impl crate::core::CoreHolder for $class {
+            fn tables(&mut self) -> &mut crate::convert::Core {
+                let $this = self;
+                $core_mut
+            }
+
+            fn timer_at(&self) -> Option<f64> {
+                self.timer_at
+            }
+        }
+
+        #[pymethods]
+        impl $class {
+            /// The deadline the transport's timer is armed for (None: no timer); streams read it
+            /// to know whether a new deadline needs the transport (see `StreamState`).
+            #[getter(timer_at)]
+            fn get_timer_at(&self) -> Option<f64> {
+                self.timer_at
+            }
+
+            #[setter(timer_at)]
+            fn set_timer_at(&mut self, value: Option<f64>) {
+                self.timer_at = value;
+            }
+        }
+
         #[pymethods]
         impl $class {
             /// Register `waiter` for a request the caller encodes itself; returns the transaction.
@@ -186,31 +213,6 @@ pub(crate) struct PyJanusCore {
     core: Core,
     /// The deadline the transport's timer is armed for (None: no timer), set by Python.
     timer_at: Option<f64>,
-}
-
-impl CoreHolder for PyJanusCore {
-    fn tables(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
-    fn timer_at(&self) -> Option<f64> {
-        self.timer_at
-    }
-}
-
-#[pymethods]
-impl PyJanusCore {
-    /// The deadline the transport's timer is armed for (None: no timer); streams read it to
-    /// know whether a new deadline needs the transport (see `StreamState`).
-    #[getter(timer_at)]
-    fn get_timer_at(&self) -> Option<f64> {
-        self.timer_at
-    }
-
-    #[setter(timer_at)]
-    fn set_timer_at(&mut self, value: Option<f64>) {
-        self.timer_at = value;
-    }
 }
 
 #[pymethods]

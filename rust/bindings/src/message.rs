@@ -35,7 +35,8 @@ use pyo3::types::PyBytes;
 
 static ORJSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+/// `orjson.loads`, looked up once.
+pub(crate) fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     Ok(ORJSON_LOADS
         .get_or_try_init(py, || {
             Ok::<_, PyErr>(py.import("orjson")?.getattr("loads")?.unbind())

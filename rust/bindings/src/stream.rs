@@ -24,25 +24,16 @@ use janus_proto::Kind;
 use crate::connection::PyWebSocketConnection;
 use crate::convert::{protocol_error, Obj};
 use crate::core::{CoreHolder, PyJanusCore};
-use crate::message::PyMessage;
+use crate::message::{orjson_loads as loads, PyMessage};
 
 /// The Python helpers of `janus_fast.message_transaction` (looked up once).
 static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-static ORJSON_LOADS: PyOnceLock<Obj> = PyOnceLock::new();
 
 fn helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
     let module = HELPERS.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("janus_fast.message_transaction")?.unbind())
     })?;
     module.bind(py).getattr(name)
-}
-
-fn loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    Ok(ORJSON_LOADS
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("orjson")?.getattr("loads")?.unbind())
-        })?
-        .bind(py))
 }
 
 /// A kept message, in the form it has now.
