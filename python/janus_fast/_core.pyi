@@ -242,7 +242,8 @@ class StreamState:
     a ``COMPLETE`` item whose target is its future (item None).
     """
 
-    id: str
+    @property
+    def id(self) -> str: ...
     @property
     def route(self) -> tuple[int | None, int | None]: ...
     @property

@@ -102,6 +102,10 @@ class MessageTransaction(_core.Transaction):
         loop: The event loop of its waits; the running loop when None.
         deadlines: Where a waiting ``get`` registers its deadline (the transport); None: a
             timer of its own.
+        core: The transport's core (``JanusCore`` or ``WebSocketConnection``): a waiting
+            ``get``'s deadline and ``done()`` reach it without Python.
+        on_leftovers: Called with the stream's ``state`` on release when messages no ``get``
+            took remain (acks excepted).
         max_kept: How many messages it keeps (default ``MAX_KEPT_MESSAGES``).
     """
 

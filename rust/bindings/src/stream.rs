@@ -57,6 +57,13 @@ struct Entry {
     dropped: bool,
 }
 
+impl Entry {
+    /// No `get` returned it, it was not dropped, and it is not an ack: `done()` hands it on.
+    fn is_leftover(&self) -> bool {
+        !self.taken && !self.dropped && self.kind != Some(Kind::Ack)
+    }
+}
+
 /// The `get` holding the stream's main wait.
 struct Waiting {
     future: Obj,
@@ -105,6 +112,22 @@ fn with_core<R>(core: &Bound<'_, PyAny>, f: impl FnOnce(&mut dyn CoreHolder) -> 
     None
 }
 
+/// Release `state` once (`done()`, or its handle dropped): `run` releases it (`release`, or a
+/// subclass's `on_done`) and gives the hook's result; a waiting `get` then keeps its deadline on a
+/// timer of its own. None when it was released already.
+fn release_once(
+    state: &Bound<'_, StreamState>,
+    run: impl FnOnce() -> PyResult<Obj>,
+) -> PyResult<Option<Obj>> {
+    if state.borrow().done_called {
+        return Ok(None);
+    }
+    state.borrow_mut().done_called = true;
+    let result = run()?;
+    keep_own_deadline(state)?;
+    Ok(Some(result))
+}
+
 /// Release `state` (`done()`, or its handle dropped): the core forgets the transaction, the
 /// `on_done` hook runs (its result is returned: None or an awaitable), and what no `get` took
 /// goes to `on_leftovers`.
@@ -131,11 +154,7 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
         None => py.None(),
     };
     if let Some(leftovers_hook) = leftovers_hook {
-        let any = state
-            .borrow()
-            .entries
-            .iter()
-            .any(|e| !e.taken && !e.dropped && e.kind != Some(Kind::Ack));
+        let any = state.borrow().entries.iter().any(Entry::is_leftover);
         if any {
             leftovers_hook.bind(py).call1((state,))?;
         }
@@ -300,11 +319,6 @@ impl StreamState {
         self.id.clone_ref(py)
     }
 
-    #[setter]
-    fn set_id(&mut self, id: Py<PyString>) {
-        self.id = id;
-    }
-
     /// `(session_id, handle_id)` the request was sent for: where leftovers go on `done()`.
     #[getter]
     fn route(&self, py: Python<'_>) -> Obj {
@@ -369,7 +383,7 @@ impl StreamState {
     fn leftovers(&self, py: Python<'_>) -> PyResult<Vec<Obj>> {
         self.entries
             .iter()
-            .filter(|e| !e.taken && !e.dropped && e.kind != Some(Kind::Ack))
+            .filter(|e| e.is_leftover())
             .map(|e| match &e.item {
                 Item::Raw(message) => Ok(Bound::new(py, PyMessage::from(message.clone()))?
                     .into_any()
@@ -388,15 +402,12 @@ impl StreamState {
     /// Release the stream as `done()` would, on its loop (the caller dropped its handle).
     fn release_now(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
-        if slf.borrow().done_called {
-            return Ok(());
+        if let Some(result) = release_once(slf, || release(slf))? {
+            if !result.is_none(py) {
+                helper(py, "supervise_release")?.call1((result,))?;
+            }
         }
-        slf.borrow_mut().done_called = true;
-        let result = release(slf)?;
-        if !result.is_none(py) {
-            helper(py, "supervise_release")?.call1((result,))?;
-        }
-        keep_own_deadline(slf)
+        Ok(())
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -641,24 +652,20 @@ impl Transaction {
         let py = slf.py();
         let state = slf.borrow().state.clone_ref(py);
         let state = state.bind(py);
-        if state.borrow().done_called {
-            return ready(py);
-        }
-        state.borrow_mut().done_called = true;
-        let plain = match slf.get_type().getattr(intern!(py, "_plain_on_done")) {
-            Ok(value) => value.is_truthy()?,
-            Err(_) => true,
-        };
-        let result = if plain {
-            release(state)?
-        } else {
-            slf.call_method0(intern!(py, "on_done"))?.unbind()
-        };
-        keep_own_deadline(state)?;
-        if result.is_none(py) {
-            ready(py)
-        } else {
-            Ok(result)
+        let result = release_once(state, || {
+            let plain = match slf.get_type().getattr(intern!(py, "_plain_on_done")) {
+                Ok(value) => value.is_truthy()?,
+                Err(_) => true,
+            };
+            if plain {
+                release(state)
+            } else {
+                Ok(slf.call_method0(intern!(py, "on_done"))?.unbind())
+            }
+        })?;
+        match result {
+            Some(result) if !result.is_none(py) => Ok(result),
+            _ => ready(py),
         }
     }
 
@@ -894,12 +901,20 @@ impl StreamGet {
         }
     }
 
+    /// One step of the awaitable; a `get` that returns or raises is finished (its state let go).
     fn step(&mut self, py: Python<'_>) -> PyResult<Step> {
+        let step = self.step_once(py);
+        if !matches!(step, Ok(Step::Yield(_))) {
+            self.state = None;
+        }
+        step
+    }
+
+    fn step_once(&mut self, py: Python<'_>) -> PyResult<Step> {
         if let Some(value) = self.ready.take() {
             return Ok(Step::Return(value));
         }
         if let Some(failure) = self.failure.take() {
-            self.state = None;
             return Err(failure);
         }
         let Some(state) = self.state.as_ref().map(|s| s.clone_ref(py)) else {
@@ -909,12 +924,10 @@ impl StreamGet {
         };
         let state = state.bind(py);
         if let Some(future) = self.future.take() {
-            let woken = self.end_wait(py, state, &future);
-            if woken {
-                // Resumed by send(): the future completed with None (a failure comes by throw()).
-            } else if let Err(err) = future.bind(py).call_method0(intern!(py, "result")) {
-                self.state = None;
-                return Err(err);
+            // Resumed by send() after a kept message woke it: the future holds None (a failure
+            // comes by throw()); otherwise its result may be an error to raise.
+            if !self.end_wait(py, state, &future) {
+                future.bind(py).call_method0(intern!(py, "result"))?;
             }
         }
         loop {
@@ -923,31 +936,16 @@ impl StreamGet {
                 break;
             };
             self.index = absolute + 1;
-            let message = match Self::materialize(py, state, absolute) {
-                Ok(message) => message,
-                Err(err) => {
-                    self.state = None;
-                    return Err(err);
-                }
-            };
-            let accepted = match self.matches(message.bind(py)) {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    self.state = None;
-                    return Err(err);
-                }
-            };
-            if accepted {
+            let message = Self::materialize(py, state, absolute)?;
+            if self.matches(message.bind(py))? {
                 if let Some(entry) = state.borrow_mut().entry_mut(absolute) {
                     entry.taken = true;
                 }
-                self.state = None;
                 return Ok(Step::Return(message));
             }
         }
         let error = state.borrow().error.as_ref().map(|e| e.clone_ref(py));
         if let Some(error) = error {
-            self.state = None;
             return Err(PyErr::from_value(error.into_bound(py)));
         }
         self.wait(py, state).map(Step::Yield)
