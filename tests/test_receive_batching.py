@@ -1,11 +1,13 @@
 """Receive batching (SO_RCVLOWAT) on the WebSocket transport: it engages under load against a real
-Janus without losing or delaying anything, and its guard frees replies that would otherwise wait
-for a batch that never completes (a fake server: a real Janus cannot be made to answer only some
-requests)."""
+Janus, for replies owed and for a dense event stream (a VideoRoom fan-in), without losing or
+delaying anything, and its guard frees replies and events that would otherwise wait for a batch
+that never completes (a fake server: a real Janus cannot be made to answer only some requests or
+to stop an event stream at an exact point)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import Any
 
@@ -18,6 +20,76 @@ NO_RETRY = {"max_retries": 0, "timeout": 10, "ping_interval": None}
 
 class _EchoTest(JanusPlugin):
     name = "janus.plugin.echotest"
+
+
+class _Room(JanusPlugin):
+    """A VideoRoom handle that notes the ``joining`` events it receives, and when."""
+
+    name = "janus.plugin.videoroom"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.joined_by: list[int] = []
+        self.last_at = 0.0
+
+    async def on_receive(self, response: dict[str, Any]) -> None:
+        data = (response.get("plugindata") or {}).get("data") or {}
+        if "joining" in data:
+            self.joined_by.append(data["joining"]["id"])
+            self.last_at = time.perf_counter()
+
+
+async def _room_request(handle: _Room, body: dict[str, Any], reply: str) -> dict[str, Any]:
+    async with await handle.send({"janus": "message", "body": body}) as tx:
+        message: dict[str, Any] = await tx.get({"janus": reply}, timeout=10)
+    data = message["plugindata"]["data"]
+    assert "error" not in data, data
+    return data
+
+
+async def test_a_room_fan_in_is_batched_and_every_event_arrives(janus_server: JanusServer) -> None:
+    """64 handles join one room with notify_joining, 8 at a time: Janus pushes 2,016 ``joining``
+    events; the event stream raises the watermark by itself, and each handle gets exactly the
+    joins after its own."""
+    count = 64
+    async with JanusSession(base_url=janus_server.ws_url, **NO_RETRY) as session:
+        handles = [_Room() for _ in range(count)]
+        for handle in handles:
+            await handle.attach(session)
+        room = random.randrange(10**9, 2 * 10**9)
+        create = {"request": "create", "room": room, "publishers": count, "notify_joining": True}
+        await _room_request(handles[0], create, "success")
+        stats = session.transport.receive_batching_stats  # type: ignore[attr-defined]
+        streams_before, reads_before = stats["event_streams"], stats["reads"]
+        gate = asyncio.Semaphore(8)
+        ids: list[int] = [0] * count
+
+        async def join(index: int) -> None:
+            body = {"request": "join", "ptype": "publisher", "room": room, "display": f"p{index}"}
+            async with gate:
+                ids[index] = (await _room_request(handles[index], body, "event"))["id"]
+
+        await asyncio.gather(*(join(index) for index in range(count)))
+        joined_at = time.perf_counter()
+        expected = count * (count - 1) // 2
+        for _ in range(200):
+            if sum(len(handle.joined_by) for handle in handles) >= expected:
+                break
+            await asyncio.sleep(0.01)
+        assert sum(len(handle.joined_by) for handle in handles) == expected
+        # Every participant heard of each later one exactly once (when it joined is known only
+        # to Janus, so: no duplicates, no self, and the first one joined heard of the most).
+        for index, handle in enumerate(handles):
+            assert len(set(handle.joined_by)) == len(handle.joined_by)
+            assert ids[index] not in handle.joined_by
+        assert max(handles, key=lambda handle: len(handle.joined_by)).joined_by
+        assert max(handle.last_at for handle in handles) - joined_at < 2.0
+        stats = session.transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["event_streams"] > streams_before, stats
+        assert stats["reads"] - reads_before < expected / 2, stats  # several events per read
+        await _room_request(handles[0], {"request": "destroy", "room": room}, "success")
+        for handle in handles:
+            await handle.destroy()
 
 
 async def test_pings_in_flight_are_batched_and_all_answered(janus_server: JanusServer) -> None:
@@ -68,9 +140,11 @@ async def test_batching_can_be_turned_off(janus_server: JanusServer) -> None:
         assert transport.receive_batching_stats == {  # type: ignore[attr-defined]
             "watermark": 0,
             "raised": 0,
+            "event_streams": 0,
             "guard_trips": 0,
             "guard_checks": 0,
             "quiet_drops": 0,
+            "reads": 0,
         }
     finally:
         await transport.disconnect()
@@ -163,6 +237,52 @@ async def test_guard_backs_off_while_the_replies_owed_do_not_come() -> None:
         for ping in pings:
             ping.cancel()
         await asyncio.gather(*pings, return_exceptions=True)
+        await transport.disconnect()
+        await fake.close()
+
+
+async def test_the_tail_of_an_event_stream_is_not_held_back() -> None:
+    """A dense stream of events raises the watermark; when it stops with a partial batch, the
+    last events still arrive within the guard's few milliseconds, and batching goes off."""
+    fake = await FakeJanus().start()
+    config = {**NO_RETRY, "coalesce": False}  # one request per frame, no version probe
+    transport = JanusTransport.create_transport(fake.url, config=config)
+    await transport.connect()
+    session_id, handle_id = 1111, 2222
+    handle = _Room()
+    try:
+        transport.register_session(session_id, JanusSession(transport=transport))
+        transport.register_handle(session_id, handle_id, handle)
+
+        def joining(number: int) -> bytes:
+            data = {"videoroom": "event", "room": 1, "joining": {"id": number, "display": "x"}}
+            return text(
+                {
+                    "janus": "event",
+                    "session_id": session_id,
+                    "sender": handle_id,
+                    "plugindata": {"plugin": "janus.plugin.videoroom", "data": data},
+                }
+            )
+
+        number = 0
+        for _ in range(40):  # ~1.6 KB every 0.2 ms: a dense stream
+            for _ in range(10):
+                number += 1
+                fake.send(joining(number))
+            await asyncio.sleep(0.0002)
+        stats = transport.receive_batching_stats  # type: ignore[attr-defined]
+        assert stats["event_streams"] >= 1, stats
+        number += 1
+        fake.send(joining(number))  # the tail: one event, far below the watermark
+        sent_at = time.perf_counter()
+        while len(handle.joined_by) < number and time.perf_counter() - sent_at < 2:
+            await asyncio.sleep(0.0005)
+        assert handle.joined_by == list(range(1, number + 1))  # all, in order
+        assert handle.last_at - sent_at < 0.1
+        await asyncio.sleep(0.05)
+        assert transport.receive_batching_stats["watermark"] == 1  # type: ignore[attr-defined]
+    finally:
         await transport.disconnect()
         await fake.close()
 

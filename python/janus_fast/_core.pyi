@@ -111,6 +111,9 @@ class CoreTables(Protocol):
     def remove_handle(self, session_id: int, handle_id: int) -> object | None: ...
     def stats(self) -> dict[str, int]: ...
     @property
+    def event_bytes(self) -> int:
+        """Wire bytes of every message routed as an event so far (monotonic)."""
+    @property
     def awaiting_replies(self) -> int:
         """Sent requests for which no message has arrived yet."""
     def receive_low_watermark(self) -> int:

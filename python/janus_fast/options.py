@@ -67,9 +67,11 @@ class TransportOptions:
     #: Send queued requests in one WebSocket frame as concatenated JSON objects, up to a cap.
     coalesce: bool = True
     coalesce_max_bytes: int = 1 << 16
-    #: WebSocket, Linux: while many requests are in flight, let the kernel wake the reader only
-    #: once most of the replies owed can have arrived (SO_RCVLOWAT, with a 1 ms progress guard),
-    #: so one wake-up reads many replies. A reply or event may then wait up to ~2 ms.
+    #: WebSocket, Linux: while many requests are in flight, or while Janus pushes events densely
+    #: (a room's fan-in), let the kernel wake the reader only once most of the replies owed, or
+    #: about half a millisecond of the event stream, can have arrived (SO_RCVLOWAT, with a 1 ms
+    #: progress guard), so one wake-up reads many messages. A reply or event may then wait up
+    #: to ~2 ms.
     receive_batching: bool = True
     #: WebSocket: bytes the socket's write buffer may hold before writing pauses (asyncio's
     #: high-water mark; it resumes below a quarter of it). While paused, the socket is not read

@@ -1,10 +1,16 @@
-"""Receive batching for the WebSocket transport: SO_RCVLOWAT tuned to the replies still owed.
+"""Receive batching for the WebSocket transport: SO_RCVLOWAT tuned to what is still coming.
 
-Rule: while many requests are in flight, the kernel is asked to report the socket readable only
-once ``core.receive_low_watermark()`` bytes are buffered. That value is below the bytes the server
-owes (3/8 to 3/4 of a lower bound of the replies still owed, counted by the Rust core), so the
-wait ends as soon as the server answers; one wake-up then reads many replies instead of one or
-two, which saves the system calls and loop iterations that dominate a busy client's CPU. A guard
+Rule: the kernel is asked to report the socket readable only once a watermark of bytes is
+buffered, the larger of two estimates of what is coming soon. (1) The replies still owed: while
+many requests are in flight, ``core.receive_low_watermark()`` is below the bytes the server owes
+(3/8 to 3/4 of a lower bound of the replies still owed, counted by the Rust core), so the wait
+ends as soon as the server answers. (2) A dense event stream: when a read brings event bytes
+(``core.event_bytes``) less than ``EVENT_STREAM_GAP`` after the previous read, the server is
+pushing events (a room's fan-in); the watermark then asks for 3/4 of what that rate brings in
+``EVENT_WINDOW`` (power-of-two steps, at least ``EVENT_MIN_WATERMARK``, capped like the other),
+and falls back to 1 as soon as a read comes later than that or the guard fires. Either way one
+wake-up reads many messages instead of one or two, which saves the system calls and loop
+iterations that dominate a busy client's CPU. A guard
 timer drops the watermark back to 1 byte when a whole interval passes with no read while some
 bytes sit in the socket below the watermark (the rest of the batch is not coming yet: the server
 was descheduled, a reply it is slow to send or never sends, a request that expired, an event
@@ -26,6 +32,7 @@ import os
 import socket
 import sys
 import termios
+import time
 from typing import TYPE_CHECKING
 
 from janus_fast.logfields import log_fields
@@ -46,6 +53,14 @@ GUARD_BACKOFF_MAX = 0.1
 #: Guard intervals in a row with no read and nothing received before a raised watermark is
 #: dropped as pointless (the replies owed are slow): the guard stops until batching resumes.
 QUIET_CHECKS = 8
+#: Event streams: a read with event bytes this soon after the previous one means events come
+#: densely (s); the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (s).
+EVENT_STREAM_GAP = 0.001
+EVENT_WINDOW = 0.0005
+#: Below this, an event-stream watermark is not worth a guard timer (bytes): stays at 1.
+EVENT_MIN_WATERMARK = 1024
+#: Cap of either watermark, as the Rust core's (far below Linux's default receive buffer).
+MAX_WATERMARK = 16 * 1024
 
 
 class ReceiveBatcher:
@@ -54,7 +69,10 @@ class ReceiveBatcher:
     __slots__ = (
         "_applied",
         "_core",
+        "_event_bytes",
+        "_event_want",
         "_guard",
+        "_last_read",
         "_loop",
         "_off_until",
         "_quiet",
@@ -63,6 +81,7 @@ class ReceiveBatcher:
         "_reads_at_check",
         "_socket",
         "_streak",
+        "event_streams",
         "guard_checks",
         "guard_trips",
         "quiet_drops",
@@ -79,6 +98,11 @@ class ReceiveBatcher:
         self._applied = 1
         self._reads = 0
         self._reads_at_check = 0
+        #: Event stream estimate: the core's event byte count and loop time at the last read, and
+        #: the watermark the stream's rate asks for (1: no dense stream).
+        self._event_bytes = core.event_bytes
+        self._last_read = time.monotonic()
+        self._event_want = 1
         self._guard: asyncio.TimerHandle | None = None
         self._off_until = 0.0
         #: Consecutive guard firings (no read in between that the watermark itself allowed).
@@ -92,6 +116,8 @@ class ReceiveBatcher:
         #: Guard timer ticks, and times a quiet spell (nothing arriving) turned batching off.
         self.guard_checks = 0
         self.quiet_drops = 0
+        #: Times a dense event stream raised the watermark (from none).
+        self.event_streams = 0
 
     @classmethod
     def attach(
@@ -119,18 +145,36 @@ class ReceiveBatcher:
         return cls(core, loop, own)
 
     @property
+    def reads(self) -> int:
+        """Socket reads processed (``after_read`` calls)."""
+        return self._reads
+
+    @property
     def watermark(self) -> int:
         """The receive low-watermark the socket has now (bytes)."""
         return self._applied
 
     def after_read(self) -> None:
-        """Note a processed read, then tune (fewer replies are owed now)."""
+        """Note a processed read and the event bytes it brought, then tune."""
         self._reads += 1
+        now = time.monotonic()  # not loop.time(): uvloop's ticks in whole milliseconds
+        received = self._core.event_bytes
+        new = received - self._event_bytes
+        gap = now - self._last_read
+        self._event_bytes = received
+        self._last_read = now
+        if new and 0 < gap < EVENT_STREAM_GAP:
+            want = _event_watermark(new * (EVENT_WINDOW * 3 / 4) / gap)
+            if want > 1 and self._event_want == 1:
+                self.event_streams += 1
+            self._event_want = want
+        else:
+            self._event_want = 1
         self.tune()
 
     def tune(self) -> None:
-        """Apply the core's current watermark if it changed (at most one system call)."""
-        want = self._core.receive_low_watermark()
+        """Apply the larger of the two watermarks if it changed (at most one system call)."""
+        want = max(self._core.receive_low_watermark(), self._event_want)
         if want > 1 and self._off_until and self._loop.time() < self._off_until:
             want = 1
         if want != self._applied:
@@ -196,6 +240,7 @@ class ReceiveBatcher:
                 # what would complete the batch is not coming soon. (Enough buffered is read in
                 # this loop iteration: no reason to stop.)
                 self.guard_trips += 1
+                self._event_want = 1  # the stream, if it was one, paused: not until it resumes
                 self._streak += 1
                 if self._streak > 1:
                     self._back_off(self._streak - 2)
@@ -207,6 +252,7 @@ class ReceiveBatcher:
                 self._quiet += 1
                 if self._quiet >= QUIET_CHECKS:
                     self.quiet_drops += 1
+                    self._event_want = 1
                     self._back_off(self._quiet_streak)
                     self._quiet_streak += 1
                     self._quiet = 0
@@ -218,3 +264,10 @@ class ReceiveBatcher:
             self._quiet_streak = 0
         self._reads_at_check = self._reads
         self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)
+
+
+def _event_watermark(expected: float) -> int:
+    """The watermark for ``expected`` event bytes: a power of two in range, else 1."""
+    if expected < EVENT_MIN_WATERMARK:
+        return 1
+    return min(1 << (int(expected).bit_length() - 1), MAX_WATERMARK)

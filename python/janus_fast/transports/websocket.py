@@ -304,9 +304,10 @@ class JanusTransportWebsocket(RecoveringTransport):
     def receive_batching_stats(self) -> dict[str, int]:
         """The current socket's receive batching counters.
 
-        ``watermark`` (now), ``raised`` (times it was raised), ``guard_trips`` (times the guard
-        dropped it for a partial batch), ``quiet_drops`` (times it was dropped because nothing
-        arrived) and ``guard_checks`` (the guard's ticks); all 0 when batching is off or
+        ``watermark`` (now), ``raised`` (times it was raised), ``event_streams`` (times a dense
+        event stream raised it), ``guard_trips`` (times the guard dropped it for a partial batch),
+        ``quiet_drops`` (times it was dropped because nothing arrived), ``guard_checks`` (the
+        guard's ticks) and ``reads`` (socket reads processed); all 0 when batching is off or
         unsupported.
         """
         batcher = self._batcher
@@ -314,16 +315,20 @@ class JanusTransportWebsocket(RecoveringTransport):
             return {
                 "watermark": 0,
                 "raised": 0,
+                "event_streams": 0,
                 "guard_trips": 0,
                 "guard_checks": 0,
                 "quiet_drops": 0,
+                "reads": 0,
             }
         return {
             "watermark": batcher.watermark,
             "raised": batcher.raised,
+            "event_streams": batcher.event_streams,
             "guard_trips": batcher.guard_trips,
             "guard_checks": batcher.guard_checks,
             "quiet_drops": batcher.quiet_drops,
+            "reads": batcher.reads,
         }
 
     def _transport_stats(self) -> dict[str, int]:

@@ -178,6 +178,13 @@ macro_rules! shared_core_methods {
                 Ok(dict)
             }
 
+            /// Wire bytes of every message routed as an event so far (monotonic).
+            #[getter]
+            fn event_bytes(&self) -> u64 {
+                let $this = self;
+                ($core).event_bytes()
+            }
+
             /// Sent requests for which no message has arrived yet.
             #[getter]
             fn awaiting_replies(&self) -> usize {

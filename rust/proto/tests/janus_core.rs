@@ -393,6 +393,30 @@ fn routing_rules_and_counters() {
 }
 
 #[test]
+fn event_bytes_count_only_what_is_routed_as_an_event() {
+    let mut c = core();
+    c.routes_mut().add_session(1, "session");
+    c.routes_mut().add_handle(1, 2, "handle").unwrap();
+    let event =
+        r#"{"janus":"event","session_id":1,"sender":2,"plugindata":{"plugin":"p","data":{}}}"#;
+    let timeout = r#"{"janus":"timeout","session_id":1}"#;
+    let stray = r#"{"janus":"hangup","session_id":9,"sender":3,"reason":"x"}"#;
+    assert_eq!(c.event_bytes(), 0);
+    recv(&mut c, event);
+    assert_eq!(c.event_bytes(), event.len() as u64);
+    // Two objects in one payload count their own bytes; an unroutable one counts nothing.
+    recv(&mut c, &format!("{timeout}{stray}"));
+    assert_eq!(c.event_bytes(), (event.len() + timeout.len()) as u64);
+    // A reply to a request is a completion, not an event.
+    let txid = send(&mut c, r#"{"janus":"ping"}"#, 1, opts(Expect::Pong));
+    recv(
+        &mut c,
+        &format!(r#"{{"janus":"pong","transaction":"{txid}"}}"#),
+    );
+    assert_eq!(c.event_bytes(), (event.len() + timeout.len()) as u64);
+}
+
+#[test]
 fn drain_output_with_resolves_refs() {
     let mut c = core();
     c.routes_mut().add_session(1, "session");

@@ -227,6 +227,8 @@ pub struct JanusCore<W, H> {
     token: Option<String>,
     out: Vec<Output<W>>,
     malformed: u64,
+    /// Wire bytes of every message routed as an event so far (see [`JanusCore::event_bytes`]).
+    event_bytes: u64,
 }
 
 impl<W, H> JanusCore<W, H> {
@@ -244,6 +246,7 @@ impl<W, H> JanusCore<W, H> {
             token: config.token.clone(),
             out: Vec::new(),
             malformed: 0,
+            event_bytes: 0,
         }
     }
 
@@ -289,7 +292,8 @@ impl<W, H> JanusCore<W, H> {
     /// before the faulty one are already queued; nothing is queued for the error itself.
     pub fn receive_message(&mut self, payload: Payload) -> Result<usize, ProtocolError> {
         let (tx, routes, out) = (&mut self.tx, &mut self.routes, &mut self.out);
-        classify_each(&payload, |m| Self::dispatch(tx, routes, out, m))
+        let events = &mut self.event_bytes;
+        classify_each(&payload, |m| Self::dispatch(tx, routes, out, events, m))
     }
 
     /// Like [`JanusCore::receive_message`], but a classification error becomes an
@@ -309,9 +313,10 @@ impl<W, H> JanusCore<W, H> {
         F: FnMut(&Message, &TxIdGen) -> bool,
     {
         let (tx, routes, out) = (&mut self.tx, &mut self.routes, &mut self.out);
+        let events = &mut self.event_bytes;
         let r = classify_each(&payload, |m| {
             if !taken(&m, tx.ids()) {
-                Self::dispatch(tx, routes, out, m);
+                Self::dispatch(tx, routes, out, events, m);
             }
         });
         if let Err(error) = r {
@@ -331,6 +336,7 @@ impl<W, H> JanusCore<W, H> {
         tx: &mut Transactions<W>,
         routes: &mut Routes<H>,
         out: &mut Vec<Output<W>>,
+        event_bytes: &mut u64,
         m: Message,
     ) {
         let item = match tx.resolve(&m) {
@@ -343,7 +349,11 @@ impl<W, H> JanusCore<W, H> {
             Resolution::Pending => return,
             Resolution::StrayAck => Output::StrayAck { message: m },
             Resolution::NoTransaction | Resolution::Unknown | Resolution::Unmatched => {
-                match routes.route(&m) {
+                let route = routes.route(&m);
+                if !matches!(route, Route::Unroutable) {
+                    *event_bytes += m.bytes().len() as u64;
+                }
+                match route {
                     Route::Handle {
                         session_id,
                         handle_id,
@@ -529,5 +539,12 @@ impl<W, H> JanusCore<W, H> {
     /// Payloads that could not be classified (lenient receive / WebSocket).
     pub fn malformed_count(&self) -> u64 {
         self.malformed
+    }
+
+    /// Wire bytes (each message's own JSON object) of every message routed as an event to a
+    /// session or handle so far: a monotonic count a reader compares between reads to see how
+    /// densely events arrive (the WebSocket transport's receive batching does).
+    pub fn event_bytes(&self) -> u64 {
+        self.event_bytes
     }
 }
