@@ -429,7 +429,7 @@ def test_routes_session_and_handle_targets() -> None:
     core.add_handle(session, handle, handle_target)
     core.receive_message(fixture("ws/21-detach-event.json"))
     core.receive_message(detached)
-    assert [(k, t, m.janus) for k, t, m in core.drain()] == [
+    assert [(k, t, m["janus"]) for k, t, m in core.drain()] == [
         (_core.EVENT, handle_target, "event"),
         (_core.EVENT, handle_target, "detached"),
     ]

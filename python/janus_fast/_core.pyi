@@ -37,7 +37,7 @@ __version__: str
 COMPLETE: Final[int]  # target: the waiter; item: Message
 COMPLETE_ERROR: Final[int]  # target: the waiter; item: Message with error_code/error_reason
 STREAM_ITEM: Final[int]  # target: a stream waiter other than a StreamState; item: Message
-EVENT: Final[int]  # target: the handle or session registered for it; item: Message
+EVENT: Final[int]  # target: its handle or session; item: its dict (Message if orjson refuses it)
 UNROUTED: Final[int]  # target: None; item: Message nobody owns (counted)
 MALFORMED: Final[int]  # target: None; item: str describing a message that failed to parse
 CLOSED: Final[int]  # target: None; item: (code | None, reason, clean)

@@ -24,7 +24,7 @@ from janus_fast import timeouts
 from janus_fast._compat import timeout as deadline
 from janus_fast.errors import JanusError, PluginError, RequestTimeoutError
 from janus_fast.plugins._errors import TypedPluginError, error_in, typed_error
-from janus_fast.plugins._peer import PeerHandle
+from janus_fast.plugins._peer import PEER_EVENT_TYPES, PeerHandle
 from janus_fast.timeouts import OPTION_TIMEOUT, Timeout
 
 logger = logging.getLogger("janus_fast.plugins")
@@ -167,20 +167,30 @@ class PluginClient(PeerHandle):
         return member
 
     async def _trigger_event(self, event_type: enum.Enum, data: JsonDict) -> None:
-        for handler in list(self._event_handlers.get(event_type, ())):
+        handlers = self._event_handlers.get(event_type)
+        if handlers:
+            await self._run_handlers(event_type, handlers, data)
+
+    async def _run_handlers(
+        self, event_type: enum.Enum, handlers: list[EventHandler], data: JsonDict
+    ) -> None:
+        """Call each of ``handlers`` (a copy: one may remove itself) with ``data``, in order."""
+        for handler in list(handlers):
             try:
                 result = handler(data)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception:
                 logger.exception(
                     "%r: %s handler %r raised", self, event_type, handler, extra=self._log_fields()
                 )
 
-    async def _trigger_named(self, name: str, data: JsonDict) -> None:
+    def _named(self, name: str, data: JsonDict) -> tuple[enum.Enum, JsonDict] | None:
+        """The plugin's ``name`` event (``OTHER``, ``ERROR``) with ``data``; None without one."""
         enum_cls = self.event_types
         if enum_cls is not None and name in enum_cls.__members__:
-            await self._trigger_event(enum_cls[name], data)
+            return enum_cls[name], data
+        return None
 
     # -- requests ---------------------------------------------------------------------------------
     async def _send_request(
@@ -269,9 +279,14 @@ class PluginClient(PeerHandle):
         Args:
             response: The message from Janus.
         """
-        await self._on_peer_event(response)
-        if response.get("janus") == "event":
-            await self._handle_event(response)
+        kind = response.get("janus")
+        if kind in PEER_EVENT_TYPES or "jsep" in response:
+            await self._on_peer_event(response)
+        if kind == "event":
+            # Classified without a coroutine; one is awaited only when handlers listen.
+            fire = self._event_to_fire(response, solicited=False)
+            if fire is not None:
+                await self._run_handlers(*fire)
 
     async def _handle_event(self, response: JsonDict, *, solicited: bool = False) -> None:
         """Fire the enum event for one plugin ``event``.
@@ -281,19 +296,35 @@ class PluginClient(PeerHandle):
             solicited: It is the reply of one of our requests (its errors were raised to the
                 caller; ``OTHER`` is not fired for it).
         """
+        fire = self._event_to_fire(response, solicited=solicited)
+        if fire is not None:
+            await self._run_handlers(*fire)
+
+    def _event_to_fire(
+        self, response: JsonDict, *, solicited: bool
+    ) -> tuple[enum.Enum, list[EventHandler], JsonDict] | None:
+        """Classify one plugin ``event``: the enum event, its handlers and payload, if any listen.
+
+        Classifying may update the handle's state (``_classify_event``), listened to or not.
+
+        Returns:
+            None when there is nothing to fire: no handler for its type, an error or unknown
+            shape in our own request's reply (``solicited``), or a plugin without such an event.
+        """
         data = plugin_data(response)
         if data is None:
-            if not solicited:
-                await self._trigger_named("OTHER", {"message": response})
-            return
-        if error_in(data, self.data_key) is not None:
-            if not solicited:
-                await self._trigger_named("ERROR", data)
-            return
-        event_type, payload = self._classify_event(response, data)
-        if event_type is None or (solicited and event_type.name == "OTHER"):
-            return
-        await self._trigger_event(event_type, payload)
+            fire = None if solicited else self._named("OTHER", {"message": response})
+        elif error_in(data, self.data_key) is not None:
+            fire = None if solicited else self._named("ERROR", data)
+        else:
+            event_type, payload = self._classify_event(response, data)
+            if event_type is None or (solicited and event_type.name == "OTHER"):
+                return None
+            fire = event_type, payload
+        if fire is None:
+            return None
+        handlers = self._event_handlers.get(fire[0])
+        return (fire[0], handlers, fire[1]) if handlers else None
 
     def _classify_event(
         self, response: JsonDict, data: JsonDict

@@ -31,7 +31,12 @@ from janus_fast.plugin import MAX_EARLY_CANDIDATES, JanusPlugin
 
 logger = logging.getLogger("janus_fast.plugins")
 
-__all__ = ["MAX_EARLY_CANDIDATES", "PeerHandle"]
+__all__ = ["MAX_EARLY_CANDIDATES", "PEER_EVENT_TYPES", "PeerHandle"]
+
+
+#: The core event types ``PeerHandle._on_peer_event`` acts on (besides any message carrying a
+#: ``jsep``): a message of another type and without a jsep needs no call to it.
+PEER_EVENT_TYPES = frozenset(("webrtcup", "hangup", "media"))
 
 
 class PeerHandle(JanusPlugin):

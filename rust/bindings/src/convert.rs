@@ -1,16 +1,17 @@
 //! Conversions shared by the Python classes: errors, `Expect`, drained outputs.
 //!
 //! Rule: Python exception classes come from `janus_fast.errors` (Rust defines none); a drained
-//! output becomes one `(kind, target, item)` tuple.
+//! output becomes one `(kind, target, item)` tuple, whose item is a lazy `Message` except for an
+//! event, which is delivered as its dict (every event is decoded anyway).
 
 use janus_proto::{Expect, JanusCore, OutputRef, ProtocolError, RequestOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::kinds;
-use crate::message::PyMessage;
+use crate::message::{orjson_loads, PyMessage};
 use crate::stream::{keep_drained, StreamState};
 
 pub(crate) type Obj = Py<PyAny>;
@@ -89,6 +90,17 @@ fn message<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Boun
     Ok(Bound::new(py, PyMessage::from(message))?.into_any())
 }
 
+/// An event's item: its dict, decoded here, because every event reaches a Python handler (no
+/// lazy `Message` to allocate and call); the `Message` itself when orjson refuses the JSON the
+/// core accepted, so that the reader logs and drops it as it does any undecodable event.
+fn event<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Bound<'py, PyAny>> {
+    match orjson_loads(py)?.call1((PyBytes::new(py, message.bytes()),)) {
+        Ok(decoded) => Ok(decoded),
+        Err(err) if err.is_instance_of::<PyValueError>(py) => self::message(py, message),
+        Err(err) => Err(err),
+    }
+}
+
 /// Every queued output of `core` as a list of `(kind, target, item)` tuples (built in one go: the
 /// list is allocated at its final size).
 pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py, PyList>> {
@@ -121,7 +133,7 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
             }
             OutputRef::Event {
                 target, message: m, ..
-            } => item(py, kinds::EVENT, target.bind(py).clone(), message(py, m)?)?,
+            } => item(py, kinds::EVENT, target.bind(py).clone(), event(py, m)?)?,
             OutputRef::Unroutable { message: m } => {
                 item(py, kinds::UNROUTED, none(), message(py, m)?)?
             }
