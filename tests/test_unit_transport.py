@@ -384,7 +384,7 @@ async def test_routes_disconnect_and_rebind() -> None:
     transport.register_session(12, second)  # type: ignore[arg-type]
     assert transport.session_count == 2
     transport.feed(orjson.dumps({"janus": "timeout", "session_id": 11}))
-    assert [m.janus for m in first.delivered] == ["timeout"] and second.delivered == []
+    assert [m["janus"] for m in first.delivered] == ["timeout"] and second.delivered == []
     first.id = 11
     transport.rebind_session(first, 21)  # type: ignore[arg-type]
     assert first.id == 21

@@ -278,8 +278,14 @@ class JanusSession(EventSource):
         assert self._id is not None
         return self._id
 
-    async def send(self, message: JsonDict, handle_id: int | None = None) -> MessageTransaction:
-        """Send a request in this session (created on first use): janus-client's API.
+    def send(
+        self, message: JsonDict, handle_id: int | None = None
+    ) -> Coroutine[Any, Any, MessageTransaction]:
+        """Send a request in this session (created on first use): janus-client's API (await it).
+
+        A plain function: once the session exists (and its keepalive runs, if it has one), it
+        returns the transport's ``send`` coroutine itself, with no coroutine layer more; the
+        errors below are raised when it is awaited, as from a coroutine.
 
         Args:
             message: the Janus request, with a ``janus`` key; not modified. A ``session_id``
@@ -287,14 +293,27 @@ class JanusSession(EventSource):
             handle_id: address the request to this plugin handle.
 
         Returns:
-            A ``MessageTransaction`` receiving every message with the request's transaction;
-            call ``done()`` on it (or use ``async with``) when finished.
+            A coroutine giving a ``MessageTransaction`` that receives every message with the
+            request's transaction; call ``done()`` on it (or use ``async with``) when finished.
 
         Raises:
             InvalidMessageError: ``message`` has no ``janus`` key (janus-client's text).
             SessionLostError: the session was lost earlier.
 
-        """  # noqa: DOC501 (missing_janus_field builds the InvalidMessageError listed)
+        """
+        if (
+            self.created
+            and "janus" in message
+            and "session_id" not in message
+            and (self.keepalive_task is not None or self._keepalive_period is None)
+        ):
+            self._touch()
+            return self.transport.send(message, self._id, handle_id)
+        return self._send_checked(message, handle_id)
+
+    async def _send_checked(
+        self, message: JsonDict, handle_id: int | None = None
+    ) -> MessageTransaction:
         if "janus" not in message:
             raise missing_janus_field()
         if "session_id" in message:
