@@ -10,17 +10,16 @@ pushing events (a room's fan-in); the watermark then asks for 3/4 of what that r
 ``EVENT_WINDOW`` (power-of-two steps, at least ``EVENT_MIN_WATERMARK``, capped like the other),
 and falls back to 1 as soon as a read comes later than that or the guard fires. Either way one
 wake-up reads many messages instead of one or two, which saves the system calls and loop
-iterations that dominate a busy client's CPU. A guard
-timer drops the watermark back to 1 byte when a whole interval passes with no read while some
-bytes sit in the socket below the watermark (the rest of the batch is not coming yet: the server
-was descheduled, a reply it is slow to send or never sends, a request that expired, an event
-nobody counted on); if that happens again before any batch completes, batching stays off for a
-back-off that doubles per repeat. So no received byte waits in the kernel for more than about two
-guard intervals. When nothing at all arrives for ``QUIET_CHECKS`` intervals (replies that take
-long or never come), batching also goes off for such a back-off: the guard then stops ticking
-instead of firing every millisecond, and whatever arrives next wakes the reader at once. Nothing
-owed, no guard. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses
-the option, it does nothing.
+iterations that dominate a busy client's CPU. A guard timer drops the watermark back to 1 byte
+when a whole interval passes with no read while some bytes sit in the socket below the watermark
+(the rest of the batch is not coming yet: the server was descheduled, a reply it is slow to send
+or never sends, a request that expired, the end of an event burst); if that happens again before
+any batch completes, batching stays off for a back-off that doubles per repeat. So no received
+byte waits in the kernel for more than about two guard intervals. When nothing at all arrives for
+``QUIET_CHECKS`` intervals (replies that take long or never come), batching also goes off for such
+a back-off: the guard then stops ticking instead of firing every millisecond, and whatever arrives
+next wakes the reader at once. Nothing owed and no dense stream, no guard. Linux only
+(``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses the option, it does nothing.
 """
 
 from __future__ import annotations
@@ -98,8 +97,8 @@ class ReceiveBatcher:
         self._applied = 1
         self._reads = 0
         self._reads_at_check = 0
-        #: Event stream estimate: the core's event byte count and loop time at the last read, and
-        #: the watermark the stream's rate asks for (1: no dense stream).
+        #: Event stream estimate: the core's event byte count and the monotonic time at the last
+        #: read, and the watermark the stream's rate asks for (1: no dense stream).
         self._event_bytes = core.event_bytes
         self._last_read = time.monotonic()
         self._event_want = 1
