@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, ClassVar
 
@@ -445,16 +446,13 @@ class EventSource:
         inbox.append(message)
         if self._worker is None:  # idle until now: the loop's runner serves it (inlined)
             self._worker = _SCHEDULED
-            loop = _running_loop()
-            runner = _RUNNERS.get(loop)
-            if runner is None:
-                _RUNNERS[loop] = runner = _Runner(loop)
-                runner.add(self)
-            else:
-                runner.targets.append(self)
-                if not runner.active:
-                    runner.active = True
-                    runner.start()
+            runner = _HERE.runner
+            if runner is None or not runner.loop.is_running():
+                runner = _HERE.runner = _Runner(_running_loop())
+            runner.targets.append(self)
+            if not runner.active:
+                runner.active = True
+                runner.start()
 
     _deliver = deliver  # the name the library's own callers use
 
@@ -715,12 +713,6 @@ class _Runner:
         #: The task serving ``targets`` now (one that kept a suspended handler serves no more).
         self.serving: asyncio.Task[None] | None = None
 
-    def add(self, target: EventSource) -> None:
-        self.targets.append(target)
-        if not self.active:
-            self.active = True
-            self.start()
-
     def start(self) -> None:
         task = self.loop.create_task(self.run())
         self.serving = task
@@ -748,8 +740,6 @@ class _Runner:
     def _stop(self) -> None:
         self.active = False
         self.serving = None
-        if _RUNNERS.get(self.loop) is self:
-            del _RUNNERS[self.loop]
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if self.serving is task and self.active:  # cancelled (with its loop) or crashed
@@ -759,8 +749,19 @@ class _Runner:
             self._stop()
 
 
-#: The runner of each loop that has events waiting (removed when it goes idle).
-_RUNNERS: dict[asyncio.AbstractEventLoop, _Runner] = {}
+class _ThreadRunner(threading.local):
+    """The event runner of the loop this thread runs now (or ran last).
+
+    A thread runs one event loop at a time, so the runner it used last is still the right one
+    while that loop runs: checking ``is_running()`` costs no system call, where asking asyncio
+    for the running loop costs a ``getpid()`` per call on Python 3.11 and older (its fork check).
+    The last loop stays referenced here until the thread delivers on another loop or ends.
+    """
+
+    runner: _Runner | None = None
+
+
+_HERE = _ThreadRunner()
 
 
 ConnectionEventKind = str
