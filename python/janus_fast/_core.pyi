@@ -29,6 +29,7 @@ __all__ = [
     "WebSocketConnection",
     "__version__",
     "is_subset",
+    "receive_watermark_step",
 ]
 
 __version__: str
@@ -236,6 +237,8 @@ class WebSocketConnection(CoreTables):
         """Queue a complete JSON request as-is."""
 
 def is_subset(dict_1: Any, dict_2: Any) -> bool: ...
+def receive_watermark_step(bytes: int) -> int:
+    """``bytes`` rounded down to a power of two, 1 to 16 KiB: the core's watermark rule."""
 
 @final
 class StreamState:

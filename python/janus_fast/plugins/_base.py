@@ -185,11 +185,12 @@ class PluginClient(PeerHandle):
                     "%r: %s handler %r raised", self, event_type, handler, extra=self._log_fields()
                 )
 
-    def _named(self, name: str, data: JsonDict) -> tuple[enum.Enum, JsonDict] | None:
-        """The plugin's ``name`` event (``OTHER``, ``ERROR``) with ``data``; None without one."""
+    def _named(self, name: str) -> enum.Enum | None:
+        """The plugin's ``name`` event (``OTHER``, ``ERROR``); None when it has none."""
         enum_cls = self.event_types
         if enum_cls is not None and name in enum_cls.__members__:
-            return enum_cls[name], data
+            member: enum.Enum = enum_cls[name]
+            return member
         return None
 
     # -- requests ---------------------------------------------------------------------------------
@@ -312,19 +313,20 @@ class PluginClient(PeerHandle):
             shape in our own request's reply (``solicited``), or a plugin without such an event.
         """
         data = plugin_data(response)
-        if data is None:
-            fire = None if solicited else self._named("OTHER", {"message": response})
-        elif error_in(data, self.data_key) is not None:
-            fire = None if solicited else self._named("ERROR", data)
+        event_type: enum.Enum | None
+        if data is None or error_in(data, self.data_key) is not None:
+            if solicited:
+                return None
+            event_type = self._named("OTHER" if data is None else "ERROR")
+            payload = {"message": response} if data is None else data
         else:
             event_type, payload = self._classify_event(response, data)
-            if event_type is None or (solicited and event_type.name == "OTHER"):
+            if solicited and event_type is not None and event_type.name == "OTHER":
                 return None
-            fire = event_type, payload
-        if fire is None:
+        if event_type is None:
             return None
-        handlers = self._event_handlers.get(fire[0])
-        return (fire[0], handlers, fire[1]) if handlers else None
+        handlers = self._event_handlers.get(event_type)
+        return (event_type, handlers, payload) if handlers else None
 
     def _classify_event(
         self, response: JsonDict, data: JsonDict

@@ -1,25 +1,25 @@
 """Receive batching for the WebSocket transport: SO_RCVLOWAT tuned to what is still coming.
 
-Rule: the kernel is asked to report the socket readable only once a watermark of bytes is
-buffered, the larger of two estimates of what is coming soon. (1) The replies still owed: while
-many requests are in flight, ``core.receive_low_watermark()`` is below the bytes the server owes
-(3/8 to 3/4 of a lower bound of the replies still owed, counted by the Rust core), so the wait
-ends as soon as the server answers. (2) A dense event stream: when a read brings event bytes
-(``core.event_bytes``) less than ``EVENT_STREAM_GAP`` after the previous read, the server is
-pushing events (a room's fan-in); the watermark then asks for 3/4 of what that rate brings in
-``EVENT_WINDOW`` (power-of-two steps, at least ``EVENT_MIN_WATERMARK``, capped like the other),
-and falls back to 1 as soon as a read comes later than that or the guard fires. Either way one
-wake-up reads many messages instead of one or two, which saves the system calls and loop
-iterations that dominate a busy client's CPU. A guard timer drops the watermark back to 1 byte
-when a whole interval passes with no read while some bytes sit in the socket below the watermark
-(the rest of the batch is not coming yet: the server was descheduled, a reply it is slow to send
-or never sends, a request that expired, the end of an event burst); if that happens again before
-any batch completes, batching stays off for a back-off that doubles per repeat. So no received
-byte waits in the kernel for more than about two guard intervals. When nothing at all arrives for
-``QUIET_CHECKS`` intervals (replies that take long or never come), batching also goes off for such
-a back-off: the guard then stops ticking instead of firing every millisecond, and whatever arrives
-next wakes the reader at once. Nothing owed and no dense stream, no guard. Linux only
-(``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses the option, it does nothing.
+Rule: the kernel is asked to report the socket readable only once a watermark of bytes is buffered,
+the larger of two estimates of what is coming soon. (1) The replies still owed: while many requests
+are in flight, ``core.receive_low_watermark()`` is below the bytes the server owes (3/8 to 3/4 of a
+lower bound of the replies still owed, counted by the Rust core), so the wait ends as soon as the
+server answers. (2) A dense event stream: when a read brings event bytes (``core.event_bytes``) less
+than ``EVENT_STREAM_GAP`` after the previous read, the server is pushing events (a room's fan-in);
+the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (at least
+``EVENT_MIN_WATERMARK``, rounded and capped by the core's own rule, ``receive_watermark_step``), and
+falls back to 1 as soon as a read comes later than that or the guard fires. Either way one wake-up
+reads many messages instead of one or two, which saves the system calls and loop iterations that
+dominate a busy client's CPU. A guard timer drops the watermark back to 1 byte when a whole interval
+passes with no read while some bytes sit in the socket below the watermark (the rest of the batch is
+not coming yet: the server was descheduled, a reply it is slow to send or never sends, a request
+that expired, the end of an event burst); if that happens again before any batch completes, batching
+stays off for a back-off that doubles per repeat. So no received byte waits in the kernel for more
+than about two guard intervals. When nothing at all arrives for ``QUIET_CHECKS`` intervals (replies
+that take long or never come), batching also goes off for such a back-off: the guard then stops
+ticking instead of firing every millisecond, and whatever arrives next wakes the reader at once.
+Nothing owed and no dense stream, no guard. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or
+when the socket refuses the option, it does nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import termios
 import time
 from typing import TYPE_CHECKING
 
+from janus_fast._core import receive_watermark_step
 from janus_fast.logfields import log_fields
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ EVENT_STREAM_GAP = 0.001
 EVENT_WINDOW = 0.0005
 #: Below this, an event-stream watermark is not worth a guard timer (bytes): stays at 1.
 EVENT_MIN_WATERMARK = 1024
-#: Cap of either watermark, as the Rust core's (far below Linux's default receive buffer).
-MAX_WATERMARK = 16 * 1024
 
 
 class ReceiveBatcher:
@@ -266,7 +265,7 @@ class ReceiveBatcher:
 
 
 def _event_watermark(expected: float) -> int:
-    """The watermark for ``expected`` event bytes: a power of two in range, else 1."""
+    """The watermark for ``expected`` event bytes: the core's step, or 1 below the minimum."""
     if expected < EVENT_MIN_WATERMARK:
         return 1
-    return min(1 << (int(expected).bit_length() - 1), MAX_WATERMARK)
+    return receive_watermark_step(int(expected))

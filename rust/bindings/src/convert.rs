@@ -8,10 +8,10 @@ use janus_proto::{Expect, JanusCore, OutputRef, ProtocolError, RequestOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 
 use crate::kinds;
-use crate::message::{orjson_loads, PyMessage};
+use crate::message::{decode, PyMessage};
 use crate::stream::{keep_drained, StreamState};
 
 pub(crate) type Obj = Py<PyAny>;
@@ -94,7 +94,7 @@ fn message<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Boun
 /// lazy `Message` to allocate and call); the `Message` itself when orjson refuses the JSON the
 /// core accepted, so that the reader logs and drops it as it does any undecodable event.
 fn event<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Bound<'py, PyAny>> {
-    match orjson_loads(py)?.call1((PyBytes::new(py, message.bytes()),)) {
+    match decode(py, message.bytes()) {
         Ok(decoded) => Ok(decoded),
         Err(err) if err.is_instance_of::<PyValueError>(py) => self::message(py, message),
         Err(err) => Err(err),

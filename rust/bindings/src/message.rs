@@ -44,6 +44,12 @@ pub(crate) fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+/// A message's JSON bytes as Python objects, through orjson (its errors as they are: each caller
+/// says what an undecodable message means for it).
+pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    orjson_loads(py)?.call1((PyBytes::new(py, bytes),))
+}
+
 #[pyclass(module = "janus_fast._core", name = "Message", frozen)]
 pub(crate) struct PyMessage {
     inner: Message,
@@ -131,18 +137,16 @@ impl PyMessage {
     /// that orjson decodes; should they ever disagree, the caller gets `ProtocolError`, never
     /// orjson's own exception.
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        orjson_loads(py)?
-            .call1((PyBytes::new(py, self.inner.bytes()),))
-            .map_err(|err| {
-                if err.is_instance_of::<PyValueError>(py) {
-                    let why = format!("Janus sent JSON that cannot be decoded: {}", err.value(py));
-                    let error = crate::convert::protocol_error(py, &why);
-                    error.set_cause(py, Some(err));
-                    error
-                } else {
-                    err
-                }
-            })
+        decode(py, self.inner.bytes()).map_err(|err| {
+            if err.is_instance_of::<PyValueError>(py) {
+                let why = format!("Janus sent JSON that cannot be decoded: {}", err.value(py));
+                let error = crate::convert::protocol_error(py, &why);
+                error.set_cause(py, Some(err));
+                error
+            } else {
+                err
+            }
+        })
     }
 
     fn __repr__(&self) -> String {

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
 use pyo3::{ffi, intern, PyTypeInfo};
 
 use janus_proto::Kind;
@@ -24,7 +24,7 @@ use janus_proto::Kind;
 use crate::connection::PyWebSocketConnection;
 use crate::convert::{protocol_error, Obj};
 use crate::core::{CoreHolder, PyJanusCore};
-use crate::message::{orjson_loads as loads, PyMessage};
+use crate::message::{decode, orjson_loads as loads, PyMessage};
 
 /// The Python helpers of `janus_fast.message_transaction` (looked up once).
 static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -848,9 +848,7 @@ impl StreamGet {
             match &entry.item {
                 Item::Parsed(obj) => return Ok(obj.clone_ref(py)),
                 // orjson calls no Python code: parsing under the borrow is safe.
-                Item::Raw(message) => {
-                    (loads(py)?.call1((PyBytes::new(py, message.bytes()),)), None)
-                }
+                Item::Raw(message) => (decode(py, message.bytes()), None),
                 Item::Lazy(obj) => (Ok(py.None().into_bound(py)), Some(obj.clone_ref(py))),
             }
         };
@@ -858,11 +856,10 @@ impl StreamGet {
         let parsed = match lazy {
             Some(obj) => {
                 let obj = obj.bind(py);
-                let raw = match obj.cast::<PyMessage>() {
-                    Ok(message) => PyBytes::new(py, message.get().bytes()).into_any(),
-                    Err(_) => obj.getattr(intern!(py, "raw"))?,
-                };
-                loads(py)?.call1((raw,))
+                match obj.cast::<PyMessage>() {
+                    Ok(message) => decode(py, message.get().bytes()),
+                    Err(_) => loads(py)?.call1((obj.getattr(intern!(py, "raw"))?,)),
+                }
             }
             None => parsed,
         };

@@ -19,7 +19,7 @@ pub use message::{classify, classify_each, Kind, Message};
 pub use request::{encode, encode_into, RequestFields, TxId, TxIdGen};
 pub use routes::{Route, RouteStats, Routes};
 pub use transactions::{
-    min_reply_wire_bytes, Expect, Owed, Resolution, Transactions, TxStats,
+    min_reply_wire_bytes, watermark_step, Expect, Owed, Resolution, Transactions, TxStats,
     MAX_RECEIVE_LOW_WATERMARK, MIN_REPLY_WIRE_BYTES,
 };
 

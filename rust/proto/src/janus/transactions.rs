@@ -111,6 +111,16 @@ pub fn min_reply_wire_bytes(transaction_len: usize, session_id: Option<u64>) -> 
 /// setting it never makes the kernel resize the buffer or clamp the TCP window.
 pub const MAX_RECEIVE_LOW_WATERMARK: usize = 16 * 1024;
 
+/// A receive low-watermark for `bytes` expected soon: `bytes` rounded down to a power of two (so
+/// the value changes rarely while the estimate moves), at least 1, at most
+/// [`MAX_RECEIVE_LOW_WATERMARK`]. Every watermark a reader sets goes through this one rule.
+pub fn watermark_step(bytes: usize) -> usize {
+    if bytes == 0 {
+        return 1;
+    }
+    (1usize << (usize::BITS - 1 - bytes.leading_zeros())).min(MAX_RECEIVE_LOW_WATERMARK)
+}
+
 #[derive(Debug)]
 struct Entry<W> {
     waiter: W,
@@ -478,9 +488,7 @@ impl<W> Transactions<W> {
         if self.awaiting_replies < 4 {
             return 1;
         }
-        let most = self.awaiting_bytes * 3 / 4;
-        let step = 1usize << (usize::BITS - 1 - most.leading_zeros());
-        step.min(MAX_RECEIVE_LOW_WATERMARK)
+        watermark_step(self.awaiting_bytes * 3 / 4)
     }
 
     /// Entries in the deadline heap, stale ones included (for tests and accounting).
@@ -657,6 +665,22 @@ mod tests {
             ack.len() + 2,
             min_reply_wire_bytes(3, Some(5083213296227181))
         );
+    }
+
+    #[test]
+    fn watermark_step_rounds_down_to_a_power_of_two_within_bounds() {
+        let cases = [
+            (0, 1),
+            (1, 1),
+            (3, 2),
+            (1023, 512),
+            (1024, 1024),
+            (12_000, 8192),
+        ];
+        for (bytes, step) in cases {
+            assert_eq!(watermark_step(bytes), step, "{bytes} bytes");
+        }
+        assert_eq!(watermark_step(usize::MAX), MAX_RECEIVE_LOW_WATERMARK);
     }
 
     #[test]
