@@ -7,6 +7,7 @@ to send a malformed ``info`` or ``claim`` reply)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -174,6 +175,14 @@ async def answer_every_info(fake: FakeJanus, reply: Any) -> None:
             pass
 
 
+async def stop(task: asyncio.Future[None]) -> None:
+    """Cancel ``task`` and wait until it has really finished (a cancelled ``wait_for`` may still
+    hold the fake's reader for a few loop turns)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+
+
 @pytest.mark.parametrize("case", sorted(INFO_REPLIES))
 async def test_a_malformed_info_after_reconnecting_gives_up_cleanly(case: str) -> None:
     fake = await Fake().start()
@@ -198,7 +207,8 @@ async def test_a_malformed_info_after_reconnecting_gives_up_cleanly(case: str) -
             if any(e.kind == "given_up" for e in events):
                 break
             await asyncio.sleep(0.02)
-        server.cancel()
+        # The scripted server must have stopped reading before the test reads the socket itself.
+        await stop(server)
         given_up = await _expect_given_up(session, fake, events, waiting)
         if case == "a lone surrogate":
             # A core that drops undecodable JSON as malformed never completes the info: each
@@ -210,7 +220,7 @@ async def test_a_malformed_info_after_reconnecting_gives_up_cleanly(case: str) -
         assert lost
     finally:
         if server is not None:
-            server.cancel()
+            await stop(server)
         await session.transport.disconnect()
         await fake.close()
 
