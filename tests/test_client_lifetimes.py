@@ -139,6 +139,25 @@ async def test_disconnect_stops_the_keepalive_of_live_sessions(janus_url: str) -
     assert session.keepalive_task is None and not session.created
 
 
+async def test_a_session_created_again_keeps_its_new_keepalive(janus_url: str) -> None:
+    transport = JanusTransport.create_transport(janus_url)
+    session = JanusSession(transport=transport, keepalive_interval=0.1)
+    await session.create()
+    first = session.keepalive_task
+    await session.destroy()
+    await session.create()  # at once: the first keepalive's cancellation has not run yet
+    second = session.keepalive_task
+    assert first is not None and second is not None and second is not first
+    await asyncio.wait_for(asyncio.gather(first, return_exceptions=True), 3)
+    assert first.cancelled()
+    # The first task's end did not take the new one's place: it stays, and keeps the session.
+    assert session.keepalive_task is second and not second.done()
+    await asyncio.sleep(0.35)
+    assert session.keepalive_task is second and not second.done()
+    await session.destroy()
+    await transport.disconnect()
+
+
 class CountingEcho(JanusPlugin):
     name = "janus.plugin.echotest"
 

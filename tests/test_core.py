@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import struct
+import weakref
 from base64 import b64encode
 from pathlib import Path
 from typing import Any
@@ -564,3 +565,98 @@ def test_garbage_json_is_malformed_not_fatal() -> None:
         (_core.COMPLETE, waiter),
     ]
     assert conn.state == "open"
+
+
+# -- submit: the WebSocket transport's send step in one call ---------------------------------------
+class FlushLoop:
+    """Stands for the loop's ``call_soon``: records what it was asked to call."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[Any] = []
+
+    def call_soon(self, callback: Any) -> None:
+        self.scheduled.append(callback)
+
+
+def test_submit_encodes_registers_and_schedules_one_flush_per_run() -> None:
+    conn = open_connection(coalesce=False)
+    loop = FlushLoop()
+
+    def flush() -> None:
+        """The transport's flush callback."""
+
+    waiters = [Waiter(str(i)) for i in range(3)]
+    # No hook yet: the request is queued, nothing is scheduled (and nothing fails).
+    first = conn.submit({"janus": "ping"}, Expect.PONG, None, None, None, waiters[0], True)
+    assert conn.flush_scheduled is False
+    conn.set_flush_hook(loop.call_soon, flush)
+    second = conn.submit({"janus": "keepalive"}, Expect.ACK, 11, None, 5.0, waiters[1], True)
+    third = conn.submit({"janus": "detach"}, Expect.SUCCESS, 11, 22, None, waiters[2], False)
+    assert loop.scheduled == [flush] and conn.flush_scheduled is True  # once for both
+    assert len({first, second, third}) == 3 and len(conn) == 3
+    sent = [objects(payload)[0] for _, payload in client_frames(conn.data_to_send())]
+    assert [m["transaction"] for m in sent] == [first, second, third]
+    assert sent[1] == {"transaction": second, "session_id": 11, "janus": "keepalive"}
+    assert (sent[2]["session_id"], sent[2]["handle_id"]) == (11, 22)
+    assert conn.next_deadline() == 5.0
+    conn.flush_scheduled = False  # the flush ran
+    conn.submit({"janus": "ping"}, Expect.PONG, None, None, None, Waiter("4"), True)
+    assert loop.scheduled == [flush, flush]
+    # A new hook (a new loop) means no flush is pending on it.
+    conn.set_flush_hook(loop.call_soon, flush)
+    assert conn.flush_scheduled is False
+    conn.schedule_flush()
+    conn.schedule_flush()
+    assert loop.scheduled == [flush, flush, flush]
+
+
+def test_submit_refuses_what_orjson_cannot_encode_and_registers_nothing() -> None:
+    conn = open_connection()
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        conn.submit(
+            {"janus": "ping", "x": object()}, Expect.PONG, None, None, None, Waiter(""), 1 > 2
+        )
+    with pytest.raises(ValueError, match="unknown Expect"):
+        conn.submit({"janus": "ping"}, 99, None, None, None, Waiter("w"), False)
+    assert len(conn) == 0 and conn.data_to_send() == b""
+
+
+def ack_for(transaction: str) -> bytes:
+    return server_frame(
+        json.dumps({"janus": "ack", "session_id": 11, "transaction": transaction}).encode()
+    )
+
+
+@pytest.mark.parametrize(("janus", "event_expected"), [("message", True), ("trickle", False)])
+def test_a_submitted_stream_owes_the_event_after_its_ack_only_for_a_message(
+    janus: str, event_expected: bool
+) -> None:
+    conn = open_connection(coalesce=False)
+    transactions = [
+        conn.submit(
+            {"janus": janus, "body": {}}, Expect.STREAM, 11, 22, None, Waiter(str(i)), False
+        )
+        for i in range(8)
+    ]
+    conn.data_to_send()
+    assert conn.receive_low_watermark() > 1  # eight replies owed
+    conn.receive_data(b"".join(ack_for(tx) for tx in transactions))
+    assert [kind for kind, _, _ in conn.drain()] == [_core.STREAM_ITEM] * 8
+    # A plugin message's ack is followed by its event: still owed. Anything else: done.
+    assert (conn.receive_low_watermark() > 1) is event_expected
+
+
+def test_the_flush_hook_does_not_keep_a_transport_cycle_alive() -> None:
+    class Owner:
+        def __init__(self) -> None:
+            self.conn = open_connection()
+            self.conn.set_flush_hook(FlushLoop().call_soon, self.flush)
+
+        def flush(self) -> None:
+            """Flush (never called here)."""
+
+    owner = Owner()
+    ref = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert ref() is None  # the core reports the hook to the garbage collector

@@ -2,7 +2,8 @@
 
 Rule: the strict policy (recovery's ``reclaim-session-timeout``) raises ``ProtocolError`` on any
 value that is not a finite number ≥ 0; the lenient one (the keepalive's ``session-timeout``)
-falls back instead. Both agree on every valid value.
+falls back instead. Both agree on every valid value. The keepalive period is half the lenient
+session-timeout.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from janus_fast import ProtocolError
 from janus_fast._durations import MAX_SECONDS, info_seconds, info_seconds_or
-from janus_fast.session import session_timeout_of
+from janus_fast.session import keepalive_period_of, session_timeout_of
 
 VALID = [
     (0, 0.0),
@@ -65,3 +66,21 @@ def test_the_error_shows_a_short_value_only() -> None:
     with pytest.raises(ProtocolError) as caught:
         info_seconds({"session-timeout": "x" * 10_000}, "session-timeout", missing=0.0)
     assert len(str(caught.value)) < 200 and str(caught.value).endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("value", "period"),
+    [(60, 30.0), (1, 1.0), (0.5, 1.0), (0, None), (None, 30.0), ("30s", 30.0), (-1, 30.0)],
+)
+def test_the_keepalive_period_is_half_the_session_timeout(value: Any, period: float | None) -> None:
+    # At least 1 s; None when sessions never time out (0); invalid or missing: the fall-back 60 s.
+    info = {} if value is None else {"session-timeout": value}
+    assert keepalive_period_of(info) == period
+    assert keepalive_period_of(info) == period  # the second read comes from the kept answer
+
+
+def test_the_kept_keepalive_period_belongs_to_one_info_object() -> None:
+    first, second = {"session-timeout": 10}, {"session-timeout": 40}
+    assert keepalive_period_of(first) == 5.0
+    assert keepalive_period_of(second) == 20.0  # another server's info: its own answer
+    assert keepalive_period_of(first) == 5.0

@@ -336,6 +336,20 @@ async def test_a_bad_server_chosen_session_id_fails_create_leaving_nothing(bad: 
     await fake.close()
 
 
+@pytest.mark.parametrize("data", [[7], "7", 7, None], ids=["list", "string", "number", "null"])
+async def test_a_create_reply_whose_data_is_not_an_object_fails_leaving_nothing(data: Any) -> None:
+    fake, transport = await connected()
+    session = JanusSession(transport=transport)
+    create = asyncio.ensure_future(session.create())
+    (request,) = await fake.read_requests()
+    fake.send(text({"janus": "success", "transaction": request["transaction"], "data": data}))
+    with pytest.raises(ProtocolError, match=r"create reply has no valid data\.id"):
+        await asyncio.wait_for(create, 5)
+    assert not session.created and transport.session_count == 0
+    await transport.disconnect()
+    await fake.close()
+
+
 @pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
 async def test_a_bad_server_chosen_handle_id_fails_attach_leaving_nothing(bad: Any) -> None:
     fake, transport = await connected()

@@ -217,6 +217,28 @@ async def test_deadline_comes_from_the_timeout_option_and_expires_the_request() 
     await transport.disconnect()
 
 
+async def test_the_one_timer_is_armed_again_after_it_fired_and_after_a_disconnect() -> None:
+    transport = MemoryTransport(timeout=0.03)
+    await transport.connect()
+    for _ in range(2):  # the second request needs the timer again, once the first one fired
+        with pytest.raises(RequestTimeoutError):
+            await asyncio.wait_for(transport.request({"janus": "ping"}, Expect.PONG), 2)
+    # A long deadline arms it; a shorter one later must bring it forward.
+    slow = asyncio.ensure_future(transport.request({"janus": "ping"}, Expect.PONG, timeout=30))
+    await transport.next_sent()
+    with pytest.raises(RequestTimeoutError):
+        await asyncio.wait_for(transport.request({"janus": "ping"}, Expect.PONG, timeout=0.02), 2)
+    assert not slow.done()
+    await transport.disconnect()  # the timer goes with the connection
+    with pytest.raises(ConnectionClosedError):
+        await slow
+    await transport.connect()
+    with pytest.raises(RequestTimeoutError):
+        await asyncio.wait_for(transport.request({"janus": "ping"}, Expect.PONG), 2)
+    assert pending(transport) == 0 and transport.stats()["expired"] == 4
+    await transport.disconnect()
+
+
 async def test_timeout_argument_overrides_the_option_and_none_means_no_deadline() -> None:
     transport = MemoryTransport(timeout=0.05)
     await transport.connect()

@@ -4,7 +4,7 @@ The extension wraps the sans-I/O ``janus_proto`` core: bytes in, completions and
 Waiters and route targets are opaque Python objects handed back as they were given.
 """
 
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import Any, Final, Protocol, final, type_check_only
 
 from typing_extensions import Self, disjoint_base
@@ -233,6 +233,26 @@ class WebSocketConnection(CoreTables):
         """Register ``waiter`` and queue the request (coalesced while ``coalesce``); returns the
         transaction. ``event_expected``: an ``ack`` is followed by the answer (a plugin
         ``message`` sent as a stream); implied for ``Expect.PLUGIN_MESSAGE``."""
+    def submit(
+        self,
+        body: Mapping[str, Any],
+        expect: int,
+        session_id: int | None,
+        handle_id: int | None,
+        deadline: float | None,
+        waiter: object,
+        resendable: bool,
+    ) -> str:
+        """The transport's send step in one call: encode ``body`` with orjson, ``request`` it
+        (a stream collects plugin messages when ``body`` is a ``message``) and
+        ``schedule_flush()``. ``resendable`` concerns the caller only. Returns the
+        transaction."""
+    def set_flush_hook(self, call_soon: Callable[..., object], callback: object) -> None:
+        """Say how to schedule a flush: ``call_soon(callback)`` (a new loop: none pending)."""
+    def schedule_flush(self) -> None:
+        """Schedule the flush callback once until it runs (nothing before ``set_flush_hook``)."""
+    flush_scheduled: bool
+    """A flush is scheduled and has not run yet; the flush callback sets it False."""
     def send_raw(self, message: bytes) -> None:
         """Queue a complete JSON request as-is."""
 

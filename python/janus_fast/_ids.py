@@ -36,14 +36,26 @@ def reply_id(reply: Message, what: str) -> int:
         ProtocolError: the reply has no valid id (an integer 1 .. 2**64-1).
     """
     body = reply.json()
+    try:
+        value = body["data"]["id"]
+    except (KeyError, TypeError, IndexError):
+        pass
+    else:
+        if type(value) is int and 0 < value <= MAX_ID:  # the common case, checked at once
+            return value
+    return _checked_reply_id(body, what)
+
+
+def _checked_reply_id(body: Any, what: str) -> int:
+    """The general check of ``reply_id`` (any shape of ``body``)."""
     data = body.get("data") if isinstance(body, dict) else None
     value = data.get("id") if isinstance(data, dict) else None
-    if not is_valid_id(value):
-        shown = repr(value if isinstance(data, dict) and "id" in data else data)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        raise ProtocolError(
-            f"Janus's {what} reply has no valid data.id (an integer 1 .. 2**64-1): {shown}"
-        )
-    assert isinstance(value, int)
-    return value
+    if is_valid_id(value):
+        assert isinstance(value, int)
+        return value
+    shown = repr(value if isinstance(data, dict) and "id" in data else data)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise ProtocolError(
+        f"Janus's {what} reply has no valid data.id (an integer 1 .. 2**64-1): {shown}"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,32 @@ def session_timeout_of(info: JsonDict) -> float:
     return info_seconds_or(info, "session-timeout", fallback=60.0)
 
 
+def keepalive_period_of(info: JsonDict) -> float | None:
+    """Derive the keepalive period from a server's ``info``: half its ``session-timeout``.
+
+    Args:
+        info: The server's ``info`` reply.
+
+    Returns:
+        The period in seconds (at least 1), or None when the server never times sessions out
+        (``session-timeout`` 0). The last answer is kept for the same ``info`` object (each
+        transport caches its server's ``info``): sessions created one after another on a
+        transport derive it once.
+    """
+    global _last_period  # one tuple, replaced whole: safe across threads
+    known, period = _last_period
+    if known is info:
+        return period
+    timeout = session_timeout_of(info)
+    period = max(timeout / 2, 1.0) if timeout > 0 else None
+    _last_period = (info, period)
+    return period
+
+
+#: The last ``info`` object ``keepalive_period_of`` read, and its answer.
+_last_period: tuple[JsonDict | None, float | None] = (None, None)
+
+
 class JanusSession(EventSource):
     """A Janus session (janus-client's ``JanusSession``, same constructor and methods).
 
@@ -106,6 +133,8 @@ class JanusSession(EventSource):
         self.plugin_handles: dict[int, JanusPlugin] = {}
         self.keepalive_task: asyncio.Task[None] | None = None
         self._keepalive_period: float | None = None
+        #: Keepalive tasks started: each task knows its number, to tell whether it is current.
+        self._keepalive_runs = 0
         self._id: int | None = None
         self._create_lock: asyncio.Lock | None = None
         self._last_activity = 0.0
@@ -266,9 +295,9 @@ class JanusSession(EventSource):
 
     # -- requests --------------------------------------------------------------------------------
     def _touch(self) -> None:
-        loop = self.transport.loop
-        if loop is not None:
-            self._last_activity = loop.time()
+        # The monotonic clock the event loops read too (uvloop's in whole milliseconds, cached
+        # per iteration): a C call, where the loop's time is a property and a method away.
+        self._last_activity = time.monotonic()
 
     async def _ensure_created(self) -> int:
         if not self.created:
@@ -437,20 +466,20 @@ class JanusSession(EventSource):
         interval = self._keepalive_interval
         if interval is None:
             try:
-                info = await self.transport.server_info()
-                timeout = session_timeout_of(info)
+                interval = keepalive_period_of(await self.transport.server_info())
             except JanusFastError:
-                timeout = 60
-            if timeout <= 0:
+                interval = 30.0  # the period of the fall-back session-timeout (60 s)
+            if interval is None:
                 return
-            interval = max(timeout / 2, 1.0)
         self._keepalive_period = interval
         self._run_keepalive()
 
     def _run_keepalive(self) -> None:
         assert self._keepalive_period is not None
+        self._keepalive_runs += 1
         self.keepalive_task = asyncio.get_running_loop().create_task(
-            self._keepalive_loop(self._keepalive_period), name=f"janus-fast keepalive {self._id}"
+            self._keepalive_loop(self._keepalive_period, self._keepalive_runs),
+            name=f"janus-fast keepalive {self._id}",
         )
 
     def _resume_keepalive(self) -> None:
@@ -469,11 +498,10 @@ class JanusSession(EventSource):
         if task is not None:
             task.cancel()
 
-    async def _keepalive_loop(self, interval: float) -> None:
-        loop = asyncio.get_running_loop()
+    async def _keepalive_loop(self, interval: float, run: int) -> None:
         try:
             while self.created:
-                idle_for = loop.time() - self._last_activity
+                idle_for = time.monotonic() - self._last_activity
                 if idle_for < interval:
                     await asyncio.sleep(interval - idle_for)
                     continue
@@ -499,7 +527,9 @@ class JanusSession(EventSource):
                     )
                     self._touch()
         finally:
-            if self.keepalive_task is asyncio.current_task():
+            # Forget this task unless a newer keepalive replaced it (a cancelled task's last
+            # step may run after the session was created again).
+            if self._keepalive_runs == run:
                 self.keepalive_task = None
 
     # -- plugins ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ dispatch pass per batch of incoming messages — and the request template: ``sen
 ``open_stream`` prepare each request once (the connected guard, the deadline from the timeout
 rule, the outage wait, the waiter or stream, the resend rule, cancel and timeout handling). A
 concrete transport supplies only its I/O: ``_submit(...)`` (how a prepared request goes out: the
-transaction, or a ``Submitted`` when its I/O must still wait or holds state), ``feed(bytes)`` (how
+transaction, or an ``InFlight`` when its I/O must still wait or holds state), ``feed(bytes)`` (how
 bytes come in), ``_connect``/``_disconnect`` (how a connection opens and
 closes), and optionally ``_must_wait``/``_wait_until_ready`` (an outage gate) and
 ``_may_resend`` (whether a resendable request goes again after its connection closed). Custom
@@ -25,7 +25,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -121,18 +121,36 @@ _EVENT = _core.EVENT
 #: How long opening a stream may wait for the connection (or a free HTTP connection) when the
 #: ``timeout`` option is None: streams have no reply deadline, their opening still has one.
 STREAM_OPEN_LIMIT = 3600.0
+_NO_TIMER = float("inf")
+
+
+class InFlight(Protocol):
+    """What ``_submit`` returns when a bare transaction is not enough (a request in flight).
+
+    ``Submitted`` is the ready-made one; a transport may return its own request object with
+    these two attributes instead (the HTTP transport returns its exchange: no object more per
+    request). The WebSocket transport returns the bare transaction.
+    """
+
+    @property
+    def transaction(self) -> str:
+        """The request's transaction."""
+
+    @property
+    def wait(self) -> Awaitable[None] | None:
+        """What the template must still await (None: nothing).
+
+        The I/O's own wait (a free HTTP connection, a custom transport's ``_send``), awaited
+        within the request's deadline and cancellation.
+        """
 
 
 class Submitted:
-    """What ``_submit`` returns when a bare transaction is not enough.
-
-    The WebSocket transport returns the bare transaction: no object per request on its path.
+    """A ready-made ``InFlight``: the transaction, what to await, and the transport's own state.
 
     Args:
         transaction: The request's transaction.
-        wait: An awaitable the template awaits (within the request's deadline and
-            cancellation) when the I/O must still wait (a free HTTP connection, a custom
-            transport's ``_send``); None when it need not.
+        wait: What the template must still await (see ``InFlight.wait``), or None.
         io: The transport's own state of the request (``_withdraw`` gets it back).
     """
 
@@ -142,6 +160,12 @@ class Submitted:
         self.transaction = transaction
         self.wait = wait
         self.io = io
+
+
+#: The template's send step: ``JanusTransport._submit``'s signature.
+SendStep = Callable[
+    [JsonDict, int, int | None, int | None, float | None, Any, bool], "str | InFlight"
+]
 
 
 def info_object(value: object, what: str) -> JsonDict:
@@ -185,8 +209,14 @@ class JanusTransport(ABC):
     #: False only while the transport guarantees that no new request has to wait: the request
     #: template then skips the ``_must_wait()`` call (a plain attribute test per request). A
     #: transport that keeps it up to date sets it True whenever its gate may close and back to
-    #: False once ``_must_wait()`` saw the gate open; the others leave this True.
+    #: False once ``_must_wait()`` saw the gate open. For the others it is set per class: True
+    #: when the class has a ``_must_wait`` of its own, False with the default (never waits).
     _may_hold: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_may_hold" not in cls.__dict__:
+            cls._may_hold = cls._must_wait is not JanusTransport._must_wait
 
     def __init__(
         self, base_url: str, api_secret: str | None = None, token: str | None = None, **kwargs: Any
@@ -202,10 +232,15 @@ class JanusTransport(ABC):
         self.connected = False
         self._sessions: dict[int, JanusSession] = {}
         self._core: CoreTables = self._make_core()
+        #: The template's send step: ``_submit``, or a native callable that does the same with no
+        #: Python frame per request (the WebSocket transport sets its core's ``submit``).
+        self._send_step: SendStep = self._submit
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_when = 0.0
+        #: When the timer fires (infinity while there is none: one comparison tells whether a
+        #: deadline needs it armed sooner).
+        self._timer_when = _NO_TIMER
         #: Called with a stream's state when it is released (after the core forgot it); a
         #: transport with I/O of its own per stream sets it (HTTP: the POST still due).
         self._on_stream_done: Callable[[StreamState], object] | None = None
@@ -375,6 +410,7 @@ class JanusTransport(ABC):
                     if self._timer is not None:
                         self._timer.cancel()
                         self._timer = None
+                        self._timer_when = _NO_TIMER
                         self._core.timer_at = None
                     for session in list(self._sessions.values()):
                         session.transport_disconnected()
@@ -776,14 +812,14 @@ class JanusTransport(ABC):
             if self._may_hold and self._must_wait():
                 handle_id = await self._wait_until_ready(deadline, handle_id)
             waiter: asyncio.Future[Message] = loop.create_future()
-            sent: str | Submitted = ""
+            sent: str | InFlight = ""
             try:
-                sent = self._submit(
+                sent = self._send_step(
                     body, expect, session_id, handle_id, deadline, waiter, resendable
                 )
-                if deadline is not None and (self._timer is None or deadline < self._timer_when):
+                if deadline is not None and deadline < self._timer_when:
                     self._arm_timer(deadline)
-                if type(sent) is Submitted and sent.wait is not None:
+                if not isinstance(sent, str) and sent.wait is not None:
                     await sent.wait
                 return await waiter
             except ConnectionClosedError:
@@ -836,13 +872,13 @@ class JanusTransport(ABC):
             self._deliver_leftovers,
             message_transaction.MAX_KEPT_MESSAGES,
         )
-        sent: str | Submitted = ""
+        sent: str | InFlight = ""
         try:
             # The core names the stream (its id) when it registers the state.
-            sent = self._submit(
+            sent = self._send_step(
                 body, Expect.STREAM, session_id, handle_id, None, stream.state, False
             )
-            if type(sent) is Submitted and sent.wait is not None:
+            if not isinstance(sent, str) and sent.wait is not None:
                 await sent.wait
         except BaseException:
             self._withdraw(sent, stream)
@@ -859,7 +895,7 @@ class JanusTransport(ABC):
         deadline: float | None,
         waiter: Any,
         resendable: bool,
-    ) -> str | Submitted:
+    ) -> str | InFlight:
         """Send one prepared request: register its waiter with the core and hand the bytes on.
 
         This default serves custom janus-client transports: the complete request dict goes to their
@@ -875,8 +911,9 @@ class JanusTransport(ABC):
             resendable: Sending it again cannot change anything on the server.
 
         Returns:
-            The transaction when the request is on its way, or a ``Submitted`` (with what the
-            template must still await, and the transport's own state of the request).
+            The transaction when the request is on its way, or an ``InFlight`` (with what the
+            template must still await; a ``Submitted`` also carries the transport's own state of
+            the request).
         """
         transaction: str = self._core.register(waiter, expect, deadline)
         message = self._wire_message(body, transaction, session_id, handle_id)
@@ -886,7 +923,7 @@ class JanusTransport(ABC):
         """Forget a request the transport's I/O gave up on (its caller fails the waiter)."""
         self._core.cancel(transaction)
 
-    def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
+    def _withdraw(self, sent: str | InFlight, waiter: Any) -> None:
         """Forget a request that ended without its reply (failed, timed out, cancelled).
 
         The core forgets it; a transport's override also drops its I/O.
@@ -900,7 +937,7 @@ class JanusTransport(ABC):
             self._core.cancel(transaction)
         if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
             waiter.exception()  # failed by the timer too: the caller gets the error raised
-        if isinstance(sent, Submitted) and isinstance(sent.wait, Coroutine):
+        if not isinstance(sent, str) and isinstance(sent.wait, Coroutine):
             sent.wait.close()  # never awaited when the timer or a cancel came first
 
     def _must_wait(self) -> bool:
@@ -950,7 +987,7 @@ class JanusTransport(ABC):
         """
         if not self._core.set_stream_deadline(stream.id, deadline):
             return False
-        if deadline is not None and (self._timer is None or deadline < self._timer_when):
+        if deadline is not None and deadline < self._timer_when:
             self._arm_timer(deadline)
         return True
 
@@ -999,6 +1036,7 @@ class JanusTransport(ABC):
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_when = _NO_TIMER
         self._core.timer_at = None
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):

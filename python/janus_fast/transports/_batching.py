@@ -5,21 +5,22 @@ the larger of two estimates of what is coming soon. (1) The replies still owed: 
 are in flight, ``core.receive_low_watermark()`` is below the bytes the server owes (3/8 to 3/4 of a
 lower bound of the replies still owed, counted by the Rust core), so the wait ends as soon as the
 server answers. (2) A dense event stream: when a read brings event bytes (``core.event_bytes``) less
-than ``EVENT_STREAM_GAP`` after the previous read, the server is pushing events (a room's fan-in);
-the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (at least
-``EVENT_MIN_WATERMARK``, rounded and capped by the core's own rule, ``receive_watermark_step``), and
-falls back to 1 as soon as a read comes later than that or the guard fires. Either way one wake-up
-reads many messages instead of one or two, which saves the system calls and loop iterations that
-dominate a busy client's CPU. A guard timer drops the watermark back to 1 byte when a whole interval
-passes with no read while some bytes sit in the socket below the watermark (the rest of the batch is
-not coming yet: the server was descheduled, a reply it is slow to send or never sends, a request
-that expired, the end of an event burst); if that happens again before any batch completes, batching
-stays off for a back-off that doubles per repeat. So no received byte waits in the kernel for more
-than about two guard intervals. When nothing at all arrives for ``QUIET_CHECKS`` intervals (replies
-that take long or never come), batching also goes off for such a back-off: the guard then stops
-ticking instead of firing every millisecond, and whatever arrives next wakes the reader at once.
-Nothing owed and no dense stream, no guard. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or
-when the socket refuses the option, it does nothing.
+than ``EVENT_STREAM_GAP`` after the previous read that brought some, the server is pushing events (a
+room's fan-in); the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (at
+least ``EVENT_MIN_WATERMARK``, rounded and capped by the core's own rule,
+``receive_watermark_step``), and falls back to 1 as soon as a read brings no event bytes or comes
+later than that, or the guard fires. Either way one wake-up reads many messages instead of one or
+two, which saves the system calls and loop iterations that dominate a busy client's CPU. A guard
+timer drops the watermark back to 1 byte when a whole interval passes with no read while some bytes
+sit in the socket below the watermark (the rest of the batch is not coming yet: the server was
+descheduled, a reply it is slow to send or never sends, a request that expired, the end of an event
+burst); if that happens again before any batch completes, batching stays off for a back-off that
+doubles per repeat. So no received byte waits in the kernel for more than about two guard intervals.
+When nothing at all arrives for ``QUIET_CHECKS`` intervals (replies that take long or never come),
+batching also goes off for such a back-off: the guard then stops ticking instead of firing every
+millisecond, and whatever arrives next wakes the reader at once. Nothing owed and no dense stream,
+no guard. Linux only (``SO_RCVLOWAT`` with epoll); elsewhere, or when the socket refuses the option,
+it does nothing.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class ReceiveBatcher:
         self._reads = 0
         self._reads_at_check = 0
         #: Event stream estimate: the core's event byte count and the monotonic time at the last
-        #: read, and the watermark the stream's rate asks for (1: no dense stream).
+        #: read that brought event bytes, and the watermark the stream's rate asks for (1: none).
         self._event_bytes = core.event_bytes
         self._last_read = time.monotonic()
         self._event_want = 1
@@ -153,26 +154,35 @@ class ReceiveBatcher:
         return self._applied
 
     def after_read(self) -> None:
-        """Note a processed read and the event bytes it brought, then tune."""
+        """Note a processed read and the event bytes it brought, then tune.
+
+        The clock is read only for reads that brought event bytes: the gap measured is the one
+        since the previous such read (in a dense stream, every read).
+        """
         self._reads += 1
-        now = time.monotonic()  # not loop.time(): uvloop's ticks in whole milliseconds
         received = self._core.event_bytes
-        new = received - self._event_bytes
-        gap = now - self._last_read
-        self._event_bytes = received
-        self._last_read = now
-        if new and 0 < gap < EVENT_STREAM_GAP:
-            want = _event_watermark(new * (EVENT_WINDOW * 3 / 4) / gap)
-            if want > 1 and self._event_want == 1:
-                self.event_streams += 1
-            self._event_want = want
-        else:
+        if received != self._event_bytes:
+            now = time.monotonic()  # not loop.time(): uvloop's ticks in whole milliseconds
+            new = received - self._event_bytes
+            gap = now - self._last_read
+            self._event_bytes = received
+            self._last_read = now
+            if 0 < gap < EVENT_STREAM_GAP:
+                want = _event_watermark(new * (EVENT_WINDOW * 3 / 4) / gap)
+                if want > 1 and self._event_want == 1:
+                    self.event_streams += 1
+                self._event_want = want
+            else:
+                self._event_want = 1
+        elif self._event_want != 1:
             self._event_want = 1
         self.tune()
 
     def tune(self) -> None:
         """Apply the larger of the two watermarks if it changed (at most one system call)."""
-        want = max(self._core.receive_low_watermark(), self._event_want)
+        want = self._core.receive_low_watermark()
+        if want < self._event_want:
+            want = self._event_want
         if want > 1 and self._off_until and self._loop.time() < self._off_until:
             want = 1
         if want != self._applied:

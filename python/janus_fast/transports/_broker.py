@@ -37,7 +37,7 @@ from janus_fast.errors import (
     TransportError,
 )
 from janus_fast.logfields import log_fields
-from janus_fast.transport import JsonDict, Submitted
+from janus_fast.transport import InFlight, JsonDict, Submitted
 from janus_fast.transports._recovering import RecoveringTransport
 from janus_fast.transports._recovery import Reconnector
 
@@ -353,7 +353,7 @@ class BrokerTransport(RecoveringTransport):
         deadline: float | None,
         waiter: Any,
         resendable: bool,
-    ) -> str | Submitted:
+    ) -> str | InFlight:
         """Encode, then publish: the template awaits the publish (within the deadline)."""
         transaction, data = self._encode(body, expect, session_id, handle_id, deadline, waiter)
         return Submitted(transaction, self._publish_counted(data))

@@ -111,7 +111,7 @@ class RecoveringTransport(JanusTransport):
         deadline = loop.time() + limit
         waiter: asyncio.Future[Message] = loop.create_future()
         try:
-            self._submit(body, expect, session_id, None, deadline, waiter, False)
+            self._send_step(body, expect, session_id, None, deadline, waiter, False)
         except (JanusFastError, ValueError) as exc:  # the connection closed under recovery
             if not waiter.done():
                 waiter.set_exception(ConnectionClosedError(None, f"cannot send: {exc}"))

@@ -22,6 +22,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -42,9 +43,9 @@ from janus_fast.errors import (
 from janus_fast.logfields import log_fields
 from janus_fast.transport import (
     STREAM_OPEN_LIMIT,
+    InFlight,
     JanusTransport,
     JsonDict,
-    Submitted,
     fail_waiter,
     info_object,
 )
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from janus_fast.session import JanusSession
 
 logger = logging.getLogger("janus_fast.transport.http")
+_STREAM = Expect.STREAM
 #: Janus answers an idle long poll after 30 s; a silent poll for twice that is dead.
 _POLL_SILENCE_LIMIT = 65.0
 _CLOSE_WAIT = 2.0
@@ -73,9 +75,13 @@ _EMPTY_POLL_WARN_EVERY = 60.0
 
 
 class _TransactionExchange(Exchange):
-    """A Janus request on a connection: its reply feeds the core, its failure fails the waiter."""
+    """A Janus request on a connection: its reply feeds the core, its failure fails the waiter.
 
-    __slots__ = ("resendable", "transaction", "transport", "waiter")
+    It is also what ``_submit`` returns to the request template (an ``InFlight``: its
+    ``transaction``, and in ``wait`` the wait for a free connection when none was idle).
+    """
+
+    __slots__ = ("resendable", "transaction", "transport", "wait", "waiter")
 
     def __init__(
         self,
@@ -90,6 +96,7 @@ class _TransactionExchange(Exchange):
         self.transaction = transaction
         self.waiter = waiter
         self.resendable = resendable
+        self.wait: Awaitable[None] | None = None
 
     def resolve(self, status: int, body: bytes) -> None:
         transport = self.transport
@@ -342,7 +349,7 @@ class JanusTransportHTTP(JanusTransport):
         deadline: float | None,
         waiter: Any,
         resendable: bool,
-    ) -> Submitted:
+    ) -> _TransactionExchange:
         """Start a POST to the request's path on an idle pooled connection.
 
         When none is idle, the template awaits one (opened or queued for, within the
@@ -359,7 +366,7 @@ class JanusTransportHTTP(JanusTransport):
             resendable: Whether it may be sent again after a lost connection.
 
         Returns:
-            The transaction, the wait for a connection (if none was idle) and the exchange.
+            The exchange: the transaction, and the wait for a connection if none was idle.
 
         Raises:
             TransportError: The transport is not connected.
@@ -376,7 +383,8 @@ class JanusTransportHTTP(JanusTransport):
             self.forget_transaction(transaction)
             raise
         exchange: _TransactionExchange
-        if expect == Expect.STREAM:
+        stream = expect == _STREAM
+        if stream:
             exchange = _StreamExchange(self, transaction, waiter, request)
             limit = self.options.timeout
             deadline = pool.loop.time() + (limit if limit is not None else STREAM_OPEN_LIMIT)
@@ -384,10 +392,12 @@ class JanusTransportHTTP(JanusTransport):
             exchange = _TransactionExchange(self, transaction, waiter, request, resendable)
         connection = pool.take_idle()
         if connection is None:
-            return Submitted(transaction, self._send_when_free(pool, exchange, deadline), exchange)
-        exchange.start(pool.loop, self.options.timeout)
+            exchange.wait = self._send_when_free(pool, exchange, deadline)
+            return exchange
+        if stream:  # (a plain request's start does nothing)
+            exchange.start(pool.loop, self.options.timeout)
         connection.send(exchange)
-        return Submitted(transaction, None, exchange)
+        return exchange
 
     async def _send_when_free(
         self, pool: HTTPConnectionPool, exchange: _TransactionExchange, deadline: float | None
@@ -396,11 +406,10 @@ class JanusTransportHTTP(JanusTransport):
         exchange.start(pool.loop, self.options.timeout)
         connection.send(exchange)
 
-    def _withdraw(self, sent: str | Submitted, waiter: Any) -> None:
+    def _withdraw(self, sent: str | InFlight, waiter: Any) -> None:
         super()._withdraw(sent, waiter)
-        if isinstance(sent, Submitted) and sent.io is not None:
-            exchange: _TransactionExchange = sent.io
-            exchange.withdraw()
+        if isinstance(sent, _TransactionExchange):
+            sent.withdraw()
 
     def _resend(self, exchange: _TransactionExchange) -> None:
         """Send ``exchange`` again on another connection (its first one closed before the reply)."""

@@ -25,7 +25,7 @@ import orjson
 
 from janus_fast import _core
 from janus_fast._compat import timeout, timeout_at
-from janus_fast._core import Expect, WebSocketConnection
+from janus_fast._core import WebSocketConnection
 from janus_fast.errors import (
     ConnectionClosedError,
     ProtocolError,
@@ -52,8 +52,6 @@ logger = logging.getLogger("janus_fast.transport.websocket")
 _READ_BUFFER_SIZE = 256 * 1024
 #: How long ``disconnect()`` waits for the socket (and its TLS shutdown) to finish.
 _CLOSE_WAIT = 2.0
-_STREAM = Expect.STREAM
-_dumps = orjson.dumps
 
 
 class _WebSocketProtocol(asyncio.BufferedProtocol):
@@ -127,7 +125,6 @@ class JanusTransportWebsocket(RecoveringTransport):
         self._protocol: _WebSocketProtocol | None = None
         self._batcher: ReceiveBatcher | None = None
         self._opened: asyncio.Future[None] | None = None
-        self._flush_pending = False
         self._core_used = False
         self._close_info: tuple[int | None, str] | None = None
         #: While the socket's write buffer is over ``write_buffer_limit``: resolved when it
@@ -144,6 +141,9 @@ class JanusTransportWebsocket(RecoveringTransport):
         #: gate closes until ``_must_wait()`` sees both open again (see ``JanusTransport``).
         self._may_hold = False
         super().__init__(base_url, api_secret, token, **kwargs)
+        # The request template's send step is the core's own ``submit`` (what ``_submit`` does,
+        # with no Python frame per request).
+        self._send_step = self._core.submit
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
         self._recovery = Reconnector(
             self._recovery_link(self._open_socket, self._close_for_recovery, self._send_now),
@@ -198,12 +198,13 @@ class JanusTransportWebsocket(RecoveringTransport):
             RequestTimeoutError: No answer in time (when asked).
             TransportError: The connection could not be made or was lost (when asked).
         """
-        if self._server_info is None:
-            probed = self._core.server_info
-            if probed is not None:
-                # Not an object: ask again below, where the request path reports what is wrong.
-                with contextlib.suppress(orjson.JSONDecodeError, ProtocolError):
-                    self._server_info = info_object(orjson.loads(probed), "info")
+        if self._server_info is not None:
+            return self._server_info
+        probed = self._core.server_info
+        if probed is not None:
+            # Not an object: ask again below, where the request path reports what is wrong.
+            with contextlib.suppress(orjson.JSONDecodeError, ProtocolError):
+                self._server_info = info_object(orjson.loads(probed), "info")
         return await super().server_info()
 
     def _make_core(self) -> WebSocketConnection:
@@ -230,6 +231,7 @@ class JanusTransportWebsocket(RecoveringTransport):
         """TCP (+TLS) connect and WebSocket handshake, bounded by ``connect_timeout``."""
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self._core.set_flush_hook(loop.call_soon, self._flush)
         if self._core_used:
             self._core.reset(os.urandom(32))  # new handshake; transactions and routes kept
         self._core_used = True
@@ -589,13 +591,10 @@ class JanusTransportWebsocket(RecoveringTransport):
 
     # -- sending ---------------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
-        if not self._flush_pending:
-            self._flush_pending = True
-            assert self._loop is not None
-            self._loop.call_soon(self._flush)
+        self._core.schedule_flush()
 
     def _flush(self) -> None:
-        self._flush_pending = False
+        self._core.flush_scheduled = False
         socket = self._socket
         if socket is not None and self._core.state == "open" and self._write_gate is None:
             data = self._core.data_to_send()
@@ -643,20 +642,7 @@ class JanusTransportWebsocket(RecoveringTransport):
         resendable: bool,
     ) -> str:
         """Encode into the core's (coalescing) send buffer; one flush per loop iteration."""
-        transaction: str = self._core.request(
-            _dumps(body),
-            waiter,
-            expect,
-            session_id,
-            handle_id,
-            deadline,
-            expect == _STREAM and body.get("janus") == "message",
-        )
-        if not self._flush_pending:
-            self._flush_pending = True
-            assert self._loop is not None
-            self._loop.call_soon(self._flush)
-        return transaction
+        return self._core.submit(body, expect, session_id, handle_id, deadline, waiter, resendable)
 
     async def _send_bytes(self, data: bytes) -> None:
         """Frame one complete request (janus-client's raw ``_send``) and flush it soon."""

@@ -4,18 +4,24 @@
 //! flush (coalesced frames where the server accepts them). Python owns the socket, the clock and
 //! the tasks.
 
-use janus_proto::{JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
+use janus_proto::{Expect, JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::{PyTraverseError, PyVisit};
 
-use crate::convert::{request_options, to_pyerr, Obj};
+use crate::convert::{expect_from, request_options, to_pyerr, Obj};
 use crate::core::shared_core_methods;
+use crate::message::orjson_dumps;
 
 #[pyclass(module = "janus_fast._core", name = "WebSocketConnection")]
 pub(crate) struct PyWebSocketConnection {
     conn: WsJanusConnection<Obj, Obj>,
     /// The deadline the transport's timer is armed for (None: no timer), set by Python.
     timer_at: Option<f64>,
+    /// How a flush is scheduled: the loop's `call_soon` and the transport's flush callback.
+    flush_hook: Option<(Obj, Obj)>,
+    /// A flush is scheduled and has not run yet (requests queued since ride along).
+    flush_scheduled: bool,
 }
 
 #[pymethods]
@@ -53,6 +59,8 @@ impl PyWebSocketConnection {
         Ok(Self {
             conn,
             timer_at: None,
+            flush_hook: None,
+            flush_scheduled: false,
         })
     }
 
@@ -172,9 +180,90 @@ impl PyWebSocketConnection {
         Ok(crate::stream::name_stream(py, stream, txid.as_str()))
     }
 
+    /// The transport's send step in one call: encode `body` with orjson, register `waiter`
+    /// (as `request`; a stream collects plugin messages when `body` is a `message`), and
+    /// schedule one flush for the loop iteration. `resendable` concerns the caller only (the
+    /// request template's signature). Returns the transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn submit<'py>(
+        &mut self,
+        py: Python<'py>,
+        body: &Bound<'py, PyAny>,
+        expect: u8,
+        session_id: Option<u64>,
+        handle_id: Option<u64>,
+        deadline: Option<f64>,
+        waiter: Obj,
+        resendable: bool,
+    ) -> PyResult<Bound<'py, PyString>> {
+        let _ = resendable;
+        let payload = orjson_dumps(py)?.call1((body,))?;
+        let event_expected = expect_from(expect)? == Expect::Stream && is_message(body)?;
+        let transaction = self.request(
+            py,
+            payload.cast::<PyBytes>()?.as_bytes(),
+            waiter,
+            expect,
+            session_id,
+            handle_id,
+            deadline,
+            event_expected,
+        )?;
+        self.schedule_flush(py)?;
+        Ok(transaction)
+    }
+
+    /// Say how to schedule a flush: `call_soon(callback)` (a new loop: none is pending).
+    fn set_flush_hook(&mut self, call_soon: Obj, callback: Obj) {
+        self.flush_hook = Some((call_soon, callback));
+        self.flush_scheduled = false;
+    }
+
+    /// Schedule the flush callback once per loop iteration (nothing before `set_flush_hook`).
+    fn schedule_flush(&mut self, py: Python<'_>) -> PyResult<()> {
+        if !self.flush_scheduled {
+            if let Some((call_soon, callback)) = &self.flush_hook {
+                call_soon.call1(py, (callback,))?;
+                self.flush_scheduled = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a flush is scheduled and has not run yet; the flush callback sets it False.
+    #[getter]
+    fn flush_scheduled(&self) -> bool {
+        self.flush_scheduled
+    }
+
+    #[setter]
+    fn set_flush_scheduled(&mut self, scheduled: bool) {
+        self.flush_scheduled = scheduled;
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some((call_soon, callback)) = &self.flush_hook {
+            visit.call(call_soon)?;
+            visit.call(callback)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.flush_hook = None;
+    }
+
     /// Queue a complete JSON request as-is (no ids spliced).
     fn send_raw(&mut self, py: Python<'_>, message: &[u8]) -> PyResult<()> {
         self.conn.send_raw(message).map_err(|e| to_pyerr(py, &e))
+    }
+}
+
+/// Whether a request body is a plugin `message` (its `janus` is "message").
+fn is_message(body: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match body.cast::<PyDict>()?.get_item("janus")? {
+        Some(kind) => kind.eq("message"),
+        None => Ok(false),
     }
 }
 

@@ -44,6 +44,17 @@ pub(crate) fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+static ORJSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `orjson.dumps`, looked up once.
+pub(crate) fn orjson_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    Ok(ORJSON_DUMPS
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("orjson")?.getattr("dumps")?.unbind())
+        })?
+        .bind(py))
+}
+
 /// A message's JSON bytes as Python objects, through orjson (its errors as they are: each caller
 /// says what an undecodable message means for it).
 pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
