@@ -29,7 +29,6 @@ __all__ = [
     "WebSocketConnection",
     "__version__",
     "is_subset",
-    "receive_watermark_step",
 ]
 
 __version__: str
@@ -253,12 +252,21 @@ class WebSocketConnection(CoreTables):
         """Schedule the flush callback once until it runs (nothing before ``set_flush_hook``)."""
     flush_scheduled: bool
     """A flush is scheduled and has not run yet; the flush callback sets it False."""
+    def read_watermark(self, now: float) -> int:
+        """After a socket read: the receive low-watermark the socket may have now, the larger
+        of what the replies owed allow and what a dense event stream asks for (``now``: the
+        monotonic clock, in seconds)."""
+    def receive_watermark(self) -> int:
+        """The same without a read (after a flush, on a guard tick)."""
+    def end_event_stream(self) -> None:
+        """The event stream paused: it asks for nothing until a read shows it again."""
+    @property
+    def event_streams(self) -> int:
+        """Times a dense event stream raised the estimate (from none)."""
     def send_raw(self, message: bytes) -> None:
         """Queue a complete JSON request as-is."""
 
 def is_subset(dict_1: Any, dict_2: Any) -> bool: ...
-def receive_watermark_step(bytes: int) -> int:
-    """``bytes`` rounded down to a power of two, 1 to 16 KiB: the core's watermark rule."""
 
 @final
 class StreamState:

@@ -4,15 +4,14 @@ Rule: the kernel is asked to report the socket readable only once a watermark of
 the larger of two estimates of what is coming soon. (1) The replies still owed: while many requests
 are in flight, ``core.receive_low_watermark()`` is below the bytes the server owes (3/8 to 3/4 of a
 lower bound of the replies still owed, counted by the Rust core), so the wait ends as soon as the
-server answers. (2) A dense event stream: when a read brings event bytes (``core.event_bytes``) less
-than ``EVENT_STREAM_GAP`` after the previous read that brought some, the server is pushing events (a
-room's fan-in); the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (at
-least ``EVENT_MIN_WATERMARK``, rounded and capped by the core's own rule,
-``receive_watermark_step``), and falls back to 1 as soon as a read brings no event bytes or comes
-later than that, or the guard fires. Either way one wake-up reads many messages instead of one or
-two, which saves the system calls and loop iterations that dominate a busy client's CPU. A guard
-timer drops the watermark back to 1 byte when a whole interval passes with no read while some bytes
-sit in the socket below the watermark (the rest of the batch is not coming yet: the server was
+server answers. (2) A dense event stream: the connection's core estimates it (``read_watermark``: a
+read that brought event bytes less than 1 ms after the previous read that brought some means the
+server is pushing events, a room's fan-in; the estimate is then 3/4 of what that rate brings in half
+a millisecond, 1–16 KiB in power-of-two steps, and 1 as soon as a read brings no event bytes or
+comes later than that, or the guard fires). Either way one wake-up reads many messages instead of
+one or two, which saves the system calls and loop iterations that dominate a busy client's CPU. A
+guard timer drops the watermark back to 1 byte when a whole interval passes with no read while some
+bytes sit in the socket below the watermark (the rest of the batch is not coming yet: the server was
 descheduled, a reply it is slow to send or never sends, a request that expired, the end of an event
 burst); if that happens again before any batch completes, batching stays off for a back-off that
 doubles per repeat. So no received byte waits in the kernel for more than about two guard intervals.
@@ -35,11 +34,10 @@ import termios
 import time
 from typing import TYPE_CHECKING
 
-from janus_fast._core import receive_watermark_step
 from janus_fast.logfields import log_fields
 
 if TYPE_CHECKING:
-    from janus_fast._core import CoreTables
+    from janus_fast._core import WebSocketConnection
 
 logger = logging.getLogger("janus_fast.transport.websocket")
 
@@ -54,12 +52,6 @@ GUARD_BACKOFF_MAX = 0.1
 #: Guard intervals in a row with no read and nothing received before a raised watermark is
 #: dropped as pointless (the replies owed are slow): the guard stops until batching resumes.
 QUIET_CHECKS = 8
-#: Event streams: a read with event bytes this soon after the previous one means events come
-#: densely (s); the watermark then asks for 3/4 of what that rate brings in ``EVENT_WINDOW`` (s).
-EVENT_STREAM_GAP = 0.001
-EVENT_WINDOW = 0.0005
-#: Below this, an event-stream watermark is not worth a guard timer (bytes): stays at 1.
-EVENT_MIN_WATERMARK = 1024
 
 
 class ReceiveBatcher:
@@ -68,10 +60,7 @@ class ReceiveBatcher:
     __slots__ = (
         "_applied",
         "_core",
-        "_event_bytes",
-        "_event_want",
         "_guard",
-        "_last_read",
         "_loop",
         "_off_until",
         "_quiet",
@@ -80,7 +69,6 @@ class ReceiveBatcher:
         "_reads_at_check",
         "_socket",
         "_streak",
-        "event_streams",
         "guard_checks",
         "guard_trips",
         "quiet_drops",
@@ -88,7 +76,7 @@ class ReceiveBatcher:
     )
 
     def __init__(
-        self, core: CoreTables, loop: asyncio.AbstractEventLoop, raw_socket: socket.socket
+        self, core: WebSocketConnection, loop: asyncio.AbstractEventLoop, raw_socket: socket.socket
     ) -> None:
         self._core = core
         self._loop = loop
@@ -97,11 +85,6 @@ class ReceiveBatcher:
         self._applied = 1
         self._reads = 0
         self._reads_at_check = 0
-        #: Event stream estimate: the core's event byte count and the monotonic time at the last
-        #: read that brought event bytes, and the watermark the stream's rate asks for (1: none).
-        self._event_bytes = core.event_bytes
-        self._last_read = time.monotonic()
-        self._event_want = 1
         self._guard: asyncio.TimerHandle | None = None
         self._off_until = 0.0
         #: Consecutive guard firings (no read in between that the watermark itself allowed).
@@ -115,12 +98,13 @@ class ReceiveBatcher:
         #: Guard timer ticks, and times a quiet spell (nothing arriving) turned batching off.
         self.guard_checks = 0
         self.quiet_drops = 0
-        #: Times a dense event stream raised the watermark (from none).
-        self.event_streams = 0
 
     @classmethod
     def attach(
-        cls, core: CoreTables, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
+        cls,
+        core: WebSocketConnection,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.BaseTransport,
     ) -> ReceiveBatcher | None:
         """Make a batcher for a transport's socket.
 
@@ -149,40 +133,28 @@ class ReceiveBatcher:
         return self._reads
 
     @property
+    def event_streams(self) -> int:
+        """Times a dense event stream raised the estimate (from none), on this connection."""
+        return self._core.event_streams
+
+    @property
     def watermark(self) -> int:
         """The receive low-watermark the socket has now (bytes)."""
         return self._applied
 
     def after_read(self) -> None:
-        """Note a processed read and the event bytes it brought, then tune.
-
-        The clock is read only for reads that brought event bytes: the gap measured is the one
-        since the previous such read (in a dense stream, every read).
-        """
+        """Note a processed read, then apply the watermark it leaves (at most one system call)."""
         self._reads += 1
-        received = self._core.event_bytes
-        if received != self._event_bytes:
-            now = time.monotonic()  # not loop.time(): uvloop's ticks in whole milliseconds
-            new = received - self._event_bytes
-            gap = now - self._last_read
-            self._event_bytes = received
-            self._last_read = now
-            if 0 < gap < EVENT_STREAM_GAP:
-                want = _event_watermark(new * (EVENT_WINDOW * 3 / 4) / gap)
-                if want > 1 and self._event_want == 1:
-                    self.event_streams += 1
-                self._event_want = want
-            else:
-                self._event_want = 1
-        elif self._event_want != 1:
-            self._event_want = 1
-        self.tune()
+        # The monotonic clock, not loop.time(): uvloop's ticks in whole milliseconds.
+        want = self._core.read_watermark(time.monotonic())
+        if want > 1 and self._off_until and self._loop.time() < self._off_until:
+            want = 1
+        if want != self._applied:
+            self._apply(want)
 
     def tune(self) -> None:
-        """Apply the larger of the two watermarks if it changed (at most one system call)."""
-        want = self._core.receive_low_watermark()
-        if want < self._event_want:
-            want = self._event_want
+        """Apply the watermark after a flush or a guard tick, if it changed (one system call)."""
+        want = self._core.receive_watermark()
         if want > 1 and self._off_until and self._loop.time() < self._off_until:
             want = 1
         if want != self._applied:
@@ -248,7 +220,7 @@ class ReceiveBatcher:
                 # what would complete the batch is not coming soon. (Enough buffered is read in
                 # this loop iteration: no reason to stop.)
                 self.guard_trips += 1
-                self._event_want = 1  # the stream, if it was one, paused: not until it resumes
+                self._core.end_event_stream()  # the stream, if it was one, paused
                 self._streak += 1
                 if self._streak > 1:
                     self._back_off(self._streak - 2)
@@ -260,7 +232,7 @@ class ReceiveBatcher:
                 self._quiet += 1
                 if self._quiet >= QUIET_CHECKS:
                     self.quiet_drops += 1
-                    self._event_want = 1
+                    self._core.end_event_stream()
                     self._back_off(self._quiet_streak)
                     self._quiet_streak += 1
                     self._quiet = 0
@@ -272,10 +244,3 @@ class ReceiveBatcher:
             self._quiet_streak = 0
         self._reads_at_check = self._reads
         self._guard = self._loop.call_later(GUARD_INTERVAL, self._check)
-
-
-def _event_watermark(expected: float) -> int:
-    """The watermark for ``expected`` event bytes: the core's step, or 1 below the minimum."""
-    if expected < EVENT_MIN_WATERMARK:
-        return 1
-    return receive_watermark_step(int(expected))

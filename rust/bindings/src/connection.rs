@@ -4,7 +4,7 @@
 //! flush (coalesced frames where the server accepts them). Python owns the socket, the clock and
 //! the tasks.
 
-use janus_proto::{Expect, JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
+use janus_proto::{EventStream, Expect, JanusCoreConfig, WsConfig, WsJanusConnection, WsState};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit};
@@ -22,6 +22,8 @@ pub(crate) struct PyWebSocketConnection {
     flush_hook: Option<(Obj, Obj)>,
     /// A flush is scheduled and has not run yet (requests queued since ride along).
     flush_scheduled: bool,
+    /// The dense-event-stream estimate of the receive batching (`read_watermark`).
+    events: EventStream,
 }
 
 #[pymethods]
@@ -61,6 +63,7 @@ impl PyWebSocketConnection {
             timer_at: None,
             flush_hook: None,
             flush_scheduled: false,
+            events: EventStream::new(),
         })
     }
 
@@ -239,6 +242,35 @@ impl PyWebSocketConnection {
     #[setter]
     fn set_flush_scheduled(&mut self, scheduled: bool) {
         self.flush_scheduled = scheduled;
+    }
+
+    /// After a socket read: the receive low-watermark the socket may have now, the larger of
+    /// what the replies owed allow and what a dense event stream asks for (`now`: the caller's
+    /// monotonic clock, in seconds).
+    fn read_watermark(&mut self, now: f64) -> usize {
+        let core = self.conn.core();
+        let events = self.events.after_read(core.event_bytes(), now);
+        core.transactions().receive_low_watermark().max(events)
+    }
+
+    /// The same without a read (after a flush, on a guard tick): the stream's estimate kept.
+    fn receive_watermark(&self) -> usize {
+        self.conn
+            .core()
+            .transactions()
+            .receive_low_watermark()
+            .max(self.events.want())
+    }
+
+    /// The event stream paused (the reader's guard found the rest not coming).
+    fn end_event_stream(&mut self) {
+        self.events.end();
+    }
+
+    /// Times a dense event stream raised the estimate (from none).
+    #[getter]
+    fn event_streams(&self) -> u64 {
+        self.events.streams()
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -55,13 +55,6 @@ fn expect_class<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         .call1(("Expect", PyTuple::empty(py), namespace))
 }
 
-/// The receive low-watermark for `bytes` expected soon: the core's one rounding rule (a power of
-/// two, 1 to 16 KiB) for watermarks the caller estimates itself (the event-stream batching).
-#[pyfunction]
-fn receive_watermark_step(bytes: usize) -> usize {
-    janus_proto::watermark_step(bytes)
-}
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -78,7 +71,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::PyWebSocketConnection>()?;
     m.add_class::<http::PyHttpRequestWriter>()?;
     m.add_class::<http::PyHttpResponseReader>()?;
-    m.add_function(wrap_pyfunction!(receive_watermark_step, m)?)?;
     stream::add(m)?;
     Ok(())
 }

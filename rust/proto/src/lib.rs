@@ -44,6 +44,6 @@ pub use janus::{
     RequestFields, RequestOptions, Resolution, Route, RouteStats, Routes, Transactions, TxId,
     TxIdGen, TxStats,
 };
-pub use janus::{watermark_step, MAX_RECEIVE_LOW_WATERMARK};
+pub use janus::{watermark_step, EventStream, MAX_RECEIVE_LOW_WATERMARK};
 pub use rng::Rng;
 pub use ws::{WsClient, WsConfig, WsEvent, WsState, WsStats};

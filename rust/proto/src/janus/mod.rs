@@ -8,6 +8,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub mod core;
+pub mod event_stream;
 mod fields;
 pub mod message;
 pub mod request;
@@ -15,6 +16,7 @@ pub mod routes;
 pub mod transactions;
 
 pub use self::core::{JanusCore, JanusCoreConfig, Output, OutputRef, RequestOptions};
+pub use event_stream::EventStream;
 pub use message::{classify, classify_each, Kind, Message};
 pub use request::{encode, encode_into, RequestFields, TxId, TxIdGen};
 pub use routes::{Route, RouteStats, Routes};
