@@ -160,3 +160,34 @@ async def test_extra_headers_are_sent_with_the_upgrade() -> None:
     assert b"Sec-WebSocket-Protocol: janus-protocol\r\n" in seen[0]
     await transport.disconnect()
     await fake.close()
+
+
+async def test_a_websocket_subclass_that_overrides_submit_sends_through_it(
+    janus_server: JanusServer,
+) -> None:
+    from janus_fast.transports.websocket import JanusTransportWebsocket
+
+    class Counting(JanusTransportWebsocket):
+        """Wraps the send step, as a subclass adding its own bookkeeping would."""
+
+        submitted = 0
+
+        def _submit(self, *args: Any) -> str:
+            self.submitted += 1
+            return super()._submit(*args)
+
+    transport = Counting(janus_server.ws_url)
+    await transport.connect()
+    try:
+        assert (await transport.ping())["janus"] == "pong"
+        async with JanusSession(transport=transport) as session:
+            await session.create()
+        assert transport.submitted >= 3  # ping, create, destroy: each through the override
+    finally:
+        await transport.disconnect()
+    plain = JanusTransportWebsocket(janus_server.ws_url)
+    await plain.connect()
+    try:
+        assert (await plain.ping())["janus"] == "pong"  # the core's own submit
+    finally:
+        await plain.disconnect()

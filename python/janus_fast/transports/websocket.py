@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
@@ -112,6 +112,14 @@ class JanusTransportWebsocket(RecoveringTransport):
     """
 
     _core: WebSocketConnection
+    #: Whether the core's ``submit`` may stand for ``_submit`` (False in a subclass that
+    #: overrides ``_submit``: its own step is called then).
+    _native_send: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_submit" in cls.__dict__:
+            cls._native_send = False
 
     def __init__(
         self,
@@ -142,8 +150,9 @@ class JanusTransportWebsocket(RecoveringTransport):
         self._may_hold = False
         super().__init__(base_url, api_secret, token, **kwargs)
         # The request template's send step is the core's own ``submit`` (what ``_submit`` does,
-        # with no Python frame per request).
-        self._send_step = self._core.submit
+        # with no Python frame per request), unless a subclass sends its own way.
+        if self._native_send:
+            self._send_step = self._core.submit
         #: Reconnection, the outage queue and session recovery (``transports/_recovery.py``).
         self._recovery = Reconnector(
             self._recovery_link(self._open_socket, self._close_for_recovery, self._send_now),
