@@ -660,3 +660,84 @@ def test_the_flush_hook_does_not_keep_a_transport_cycle_alive() -> None:
     del owner
     gc.collect()
     assert ref() is None  # the core reports the hook to the garbage collector
+
+
+# -- dispatch: the core hands its outputs over itself, in order -----------------------------------
+class FutureLike:
+    """Stands for an asyncio future: records what it was given."""
+
+    def __init__(self, log: list[Any], name: str, done: bool = False) -> None:
+        self.log, self.name, self._done = log, name, done
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, value: Any) -> None:
+        self._done = True
+        self.log.append(("result", self.name, value.janus))
+
+
+class Source:
+    """Stands for a session or handle: records what was delivered."""
+
+    def __init__(self, log: list[Any], name: str) -> None:
+        self.log, self.name = log, name
+
+    def deliver(self, item: dict[str, Any]) -> None:
+        self.log.append(("event", self.name, item["janus"]))
+
+
+def test_dispatch_hands_over_every_output_in_wire_order() -> None:
+    core = JanusCore(seed=SEED)
+    log: list[Any] = []
+    detached = fixture("ws/22-detached.json")
+    session, handle = json.loads(detached)["session_id"], json.loads(detached)["sender"]
+    core.add_session(session, Source(log, "session"))
+    core.add_handle(session, handle, Source(log, "handle"))
+    ping = core.register(FutureLike(log, "ping"), Expect.PONG)
+    late = core.register(FutureLike(log, "late", done=True), Expect.PONG)  # timed out already
+    attach = core.register(FutureLike(log, "attach"), Expect.SUCCESS)
+    core.receive_message(fixture("ws/21-detach-event.json"))
+    core.receive_message(swap_transaction(fixture("ws/02-pong.json"), ping))
+    core.receive_message(swap_transaction(fixture("ws/02-pong.json"), late))
+    core.receive_message(detached)
+    core.receive_message(swap_transaction(fixture("ws/18-error-460-no-plugin.json"), attach))
+    core.receive_message(fixture("ws/24-session-timeout.json").replace(b"session_id", b"x"))
+    core.receive_message(b"{not json")
+    others: list[tuple[int, Any]] = []
+
+    def other(kind: int, target: Any, item: Any) -> None:
+        others.append((kind, target.name if target is not None else None))
+        assert len(core) == 0  # the core is free again: a handler may use it
+
+    core.dispatch(other)
+    assert log == [
+        ("event", "handle", "event"),
+        ("result", "ping", "pong"),
+        ("event", "handle", "detached"),
+    ]
+    assert others == [
+        (_core.COMPLETE_ERROR, "attach"),
+        (_core.UNROUTED, None),
+        (_core.MALFORMED, None),
+    ]
+    assert core.drain() == []
+    core.dispatch(other)  # nothing more
+    assert len(log) == 3 and len(others) == 3
+
+
+def test_dispatch_stops_at_the_first_call_that_raises() -> None:
+    core = JanusCore(seed=SEED)
+    log: list[Any] = []
+
+    class Broken(FutureLike):
+        def set_result(self, value: Any) -> None:
+            raise RuntimeError("Event loop is closed")
+
+    first = core.register(Broken(log, "first"), Expect.PONG)
+    second = core.register(FutureLike(log, "second"), Expect.PONG)
+    core.receive_message(swap_transaction(fixture("ws/02-pong.json"), first))
+    core.receive_message(swap_transaction(fixture("ws/02-pong.json"), second))
+    with pytest.raises(RuntimeError, match="loop is closed"):
+        core.dispatch(lambda *args: None)
+    assert log == [] and core.drain() == []  # as a Python loop over drain() would have left it

@@ -93,6 +93,11 @@ class CoreTables(Protocol):
     def receive_message(self, payload: bytes) -> None:
         """Feed one payload: a JSON object, concatenated objects, or a long-poll array."""
     def drain(self) -> list[tuple[int, Any, Any]]: ...
+    def dispatch(self, other: Callable[[int, Any, Any], object]) -> None:
+        """Hand everything produced so far to its owner, in order: a completion's future gets
+        its result (unless done), an event goes to ``target.deliver(item)``, a stream item to
+        ``target.put_msg(item)``, any other kind to ``other(kind, target, item)``. The core is
+        free again before the first call."""
     def cancel(self, transaction: str) -> object | None: ...
     def expire(self, now: float) -> list[object]:
         """Remove and return the waiters whose deadline is ``<= now``; a stream whose deadline

@@ -114,10 +114,7 @@ _INVALID_ERROR_CODE = 0
 _TIMER_SLACK = 0.001
 #: The kinds of drained items the dispatch pass tests most (module constants: no attribute lookup
 #: per item).
-_COMPLETE = _core.COMPLETE
 _COMPLETE_ERROR = _core.COMPLETE_ERROR
-_STREAM_ITEM = _core.STREAM_ITEM
-_EVENT = _core.EVENT
 #: How long opening a stream may wait for the connection (or a free HTTP connection) when the
 #: ``timeout`` option is None: streams have no reply deadline, their opening still has one.
 STREAM_OPEN_LIMIT = 3600.0
@@ -235,6 +232,9 @@ class JanusTransport(ABC):
         #: The template's send step: ``_submit``, or a native callable that does the same with no
         #: Python frame per request (the WebSocket transport sets its core's ``submit``).
         self._send_step: SendStep = self._submit
+        #: What the core's ``dispatch`` calls for outputs it does not hand over itself (kept
+        #: bound: ``_dispatch`` runs once per read).
+        self._other_output = self._on_other_output
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -1054,38 +1054,38 @@ class JanusTransport(ABC):
             fail_waiter(waiter, error)
 
     def _dispatch(self) -> None:
-        """Hand every completion, stream item and event the core produced to its owner."""
-        for kind, target, item in self._core.drain():
-            if kind == _COMPLETE:
-                if not target.done():
-                    target.set_result(item)
-            elif kind == _EVENT:
-                target.deliver(item)
-            elif kind == _STREAM_ITEM:
-                target.put_msg(item)
-            elif kind == _COMPLETE_ERROR:
-                if not target.done():
-                    target.set_exception(_error_reply(item))
-            elif kind == _core.UNROUTED:
-                self.stats_unrouted += 1
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "no owner for %s message (session %s, sender %s)",
-                        item.janus,
-                        item.session_id,
-                        item.sender,
-                        extra=log_fields(
-                            session_id=item.session_id,
-                            handle_id=item.sender,
-                            transaction=item.transaction,
-                            server=self._base_url,
-                        ),
-                    )
-            elif kind == _core.MALFORMED:
-                self.stats_malformed += 1
-                self._log_malformed(item)
-            elif kind == _core.CLOSED:
-                self._on_peer_closed(*item)
+        """Hand every completion, stream item and event the core produced to its owner.
+
+        The core does it in one call, in order (futures, ``deliver``, ``put_msg``); the other
+        kinds come back to ``_on_other_output``.
+        """
+        self._core.dispatch(self._other_output)
+
+    def _on_other_output(self, kind: int, target: Any, item: Any) -> None:
+        """Handle a drained output the core does not hand over itself (see ``_dispatch``)."""
+        if kind == _COMPLETE_ERROR:
+            if not target.done():
+                target.set_exception(_error_reply(item))
+        elif kind == _core.UNROUTED:
+            self.stats_unrouted += 1
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "no owner for %s message (session %s, sender %s)",
+                    item.janus,
+                    item.session_id,
+                    item.sender,
+                    extra=log_fields(
+                        session_id=item.session_id,
+                        handle_id=item.sender,
+                        transaction=item.transaction,
+                        server=self._base_url,
+                    ),
+                )
+        elif kind == _core.MALFORMED:
+            self.stats_malformed += 1
+            self._log_malformed(item)
+        elif kind == _core.CLOSED:
+            self._on_peer_closed(*item)
 
     def _log_malformed(self, fault: str) -> None:
         """Log a dropped message: the first of each kind of fault as a warning.

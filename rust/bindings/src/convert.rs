@@ -6,6 +6,7 @@
 
 use janus_proto::{Expect, JanusCore, OutputRef, ProtocolError, RequestOptions};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
@@ -101,10 +102,14 @@ fn event<'py>(py: Python<'py>, message: janus_proto::Message) -> PyResult<Bound<
     }
 }
 
-/// Every queued output of `core` as a list of `(kind, target, item)` tuples (built in one go: the
-/// list is allocated at its final size).
-pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py, PyList>> {
-    let mut entries: Vec<Bound<'py, PyAny>> = Vec::with_capacity(core.output_len());
+/// One drained output: its kind (`kinds::*`), its target (a waiter, a route target, or None) and
+/// its item.
+pub(crate) type Entry<'py> = (u8, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// Every queued output of `core`, in order (a stream's messages stay in the stream; only the
+/// futures of the `get`s they wake come out, as completions with None).
+pub(crate) fn drain_entries<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Vec<Entry<'py>>> {
+    let mut entries: Vec<Entry<'py>> = Vec::with_capacity(core.output_len());
     let none = || py.None().into_bound(py);
     core.drain_output_with(|output| -> PyResult<()> {
         let entry = match output {
@@ -116,7 +121,7 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
                 } else {
                     kinds::COMPLETE
                 };
-                item(py, kind, waiter.into_bound(py), message(py, m)?)?
+                (kind, waiter.into_bound(py), message(py, m)?)
             }
             OutputRef::StreamItem {
                 waiter, message: m, ..
@@ -125,21 +130,19 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
                 if let Ok(state) = target.cast::<StreamState>() {
                     // Kept in the stream itself; only a woken `get` costs a Python call.
                     for future in keep_drained(state, m)? {
-                        entries.push(item(py, kinds::COMPLETE, future.into_bound(py), none())?);
+                        entries.push((kinds::COMPLETE, future.into_bound(py), none()));
                     }
                     return Ok(());
                 }
-                item(py, kinds::STREAM_ITEM, target.clone(), message(py, m)?)?
+                (kinds::STREAM_ITEM, target.clone(), message(py, m)?)
             }
             OutputRef::Event {
                 target, message: m, ..
-            } => item(py, kinds::EVENT, target.bind(py).clone(), event(py, m)?)?,
-            OutputRef::Unroutable { message: m } => {
-                item(py, kinds::UNROUTED, none(), message(py, m)?)?
-            }
+            } => (kinds::EVENT, target.bind(py).clone(), event(py, m)?),
+            OutputRef::Unroutable { message: m } => (kinds::UNROUTED, none(), message(py, m)?),
             OutputRef::Malformed { error } => {
                 let text = error.to_string().into_pyobject(py)?.into_any();
-                item(py, kinds::MALFORMED, none(), text)?
+                (kinds::MALFORMED, none(), text)
             }
             OutputRef::Closed {
                 code,
@@ -147,12 +150,53 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
                 clean,
             } => {
                 let details = (code, reason, clean).into_pyobject(py)?.into_any();
-                item(py, kinds::CLOSED, none(), details)?
+                (kinds::CLOSED, none(), details)
             }
             OutputRef::Opened | OutputRef::StrayAck { .. } => return Ok(()),
         };
         entries.push(entry);
         Ok(())
     })?;
+    Ok(entries)
+}
+
+/// Every queued output of `core` as a list of `(kind, target, item)` tuples (built in one go: the
+/// list is allocated at its final size).
+pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py, PyList>> {
+    let entries = drain_entries(py, core)?
+        .into_iter()
+        .map(|(kind, target, payload)| item(py, kind, target, payload))
+        .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, entries)
+}
+
+/// Hand drained outputs to their owners, in order: a completion's future gets its result
+/// (unless it is done already), an event goes to `target.deliver(item)`, a stream item to
+/// `target.put_msg(item)`; every other kind (an error reply, unrouted, malformed, closed) to
+/// `other(kind, target, item)`. The first call that raises stops it (the rest are dropped, as
+/// an exception in a Python loop over `drain()` would).
+pub(crate) fn deliver_entries(
+    py: Python<'_>,
+    entries: Vec<Entry<'_>>,
+    other: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    for (kind, target, payload) in entries {
+        match kind {
+            kinds::COMPLETE => {
+                if !target.call_method0(intern!(py, "done"))?.is_truthy()? {
+                    target.call_method1(intern!(py, "set_result"), (payload,))?;
+                }
+            }
+            kinds::EVENT => {
+                target.call_method1(intern!(py, "deliver"), (payload,))?;
+            }
+            kinds::STREAM_ITEM => {
+                target.call_method1(intern!(py, "put_msg"), (payload,))?;
+            }
+            _ => {
+                other.call1((kind, target, payload))?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -75,6 +75,20 @@ macro_rules! shared_core_methods {
                 crate::convert::drain(py, $core_mut)
             }
 
+            /// Hand everything produced so far to its owner, in order: a completion's future
+            /// gets its result (unless done), an event goes to `target.deliver(item)`, a stream
+            /// item to `target.put_msg(item)`, any other kind to `other(kind, target, item)`.
+            /// The core is free again before the first call (a call may use it).
+            fn dispatch(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
+                let py = slf.py();
+                let entries = {
+                    let mut guard = slf.borrow_mut();
+                    let $this = &mut *guard;
+                    crate::convert::drain_entries(py, $core_mut)?
+                };
+                crate::convert::deliver_entries(py, entries, other)
+            }
+
             /// Remove a transaction (also ends a stream); returns its waiter.
             fn cancel(&mut self, transaction: &str) -> Option<Obj> {
                 let $this = self;
