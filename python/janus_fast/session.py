@@ -44,6 +44,8 @@ logger = logging.getLogger("janus_fast.session")
 
 #: Session options read by the session itself; everything else goes to the transport.
 _SESSION_KWARGS = ("keepalive_interval",)
+#: The ``session-timeout`` assumed when the server's is missing, invalid or cannot be asked (s).
+_FALLBACK_SESSION_TIMEOUT = 60.0
 
 
 def session_timeout_of(info: JsonDict) -> float:
@@ -57,7 +59,12 @@ def session_timeout_of(info: JsonDict) -> float:
         ≥ 0): the fall-back policy, as a hostile or broken server must not stop the keepalive
         from starting.
     """
-    return info_seconds_or(info, "session-timeout", fallback=60.0)
+    return info_seconds_or(info, "session-timeout", fallback=_FALLBACK_SESSION_TIMEOUT)
+
+
+def _period_of(timeout: float) -> float | None:
+    """Half of a session timeout, at least 1 s; None for 0 (sessions never time out)."""
+    return max(timeout / 2, 1.0) if timeout > 0 else None
 
 
 def keepalive_period_of(info: JsonDict) -> float | None:
@@ -76,8 +83,7 @@ def keepalive_period_of(info: JsonDict) -> float | None:
     known, period = _last_period
     if known is info:
         return period
-    timeout = session_timeout_of(info)
-    period = max(timeout / 2, 1.0) if timeout > 0 else None
+    period = _period_of(session_timeout_of(info))
     _last_period = (info, period)
     return period
 
@@ -468,7 +474,7 @@ class JanusSession(EventSource):
             try:
                 interval = keepalive_period_of(await self.transport.server_info())
             except JanusFastError:
-                interval = 30.0  # the period of the fall-back session-timeout (60 s)
+                interval = _period_of(_FALLBACK_SESSION_TIMEOUT)
             if interval is None:
                 return
         self._keepalive_period = interval

@@ -409,9 +409,7 @@ class JanusTransport(ABC):
                     self._fail_pending(ConnectionClosedError(None, "transport disconnected"))
                     if self._timer is not None:
                         self._timer.cancel()
-                        self._timer = None
-                        self._timer_when = _NO_TIMER
-                        self._core.timer_at = None
+                        self._forget_timer()
                     for session in list(self._sessions.values()):
                         session.transport_disconnected()
 
@@ -1034,10 +1032,14 @@ class JanusTransport(ABC):
         self._timer = self._loop.call_at(deadline, self._on_timer)
         self._core.timer_at = deadline
 
-    def _on_timer(self) -> None:
+    def _forget_timer(self) -> None:
+        """No timer is armed any more (it fired or was cancelled)."""
         self._timer = None
         self._timer_when = _NO_TIMER
         self._core.timer_at = None
+
+    def _on_timer(self) -> None:
+        self._forget_timer()
         assert self._loop is not None
         for waiter in self._core.expire(self._loop.time() + _TIMER_SLACK):
             if isinstance(waiter, StreamState):

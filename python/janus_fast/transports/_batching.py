@@ -146,15 +146,14 @@ class ReceiveBatcher:
         """Note a processed read, then apply the watermark it leaves (at most one system call)."""
         self._reads += 1
         # The monotonic clock, not loop.time(): uvloop's ticks in whole milliseconds.
-        want = self._core.read_watermark(time.monotonic())
-        if want > 1 and self._off_until and self._loop.time() < self._off_until:
-            want = 1
-        if want != self._applied:
-            self._apply(want)
+        self._set(self._core.read_watermark(time.monotonic()))
 
     def tune(self) -> None:
         """Apply the watermark after a flush or a guard tick, if it changed (one system call)."""
-        want = self._core.receive_watermark()
+        self._set(self._core.receive_watermark())
+
+    def _set(self, want: int) -> None:
+        """Apply ``want`` unless batching is backed off, and only if it changed."""
         if want > 1 and self._off_until and self._loop.time() < self._off_until:
             want = 1
         if want != self._applied:

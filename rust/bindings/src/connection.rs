@@ -248,9 +248,8 @@ impl PyWebSocketConnection {
     /// what the replies owed allow and what a dense event stream asks for (`now`: the caller's
     /// monotonic clock, in seconds).
     fn read_watermark(&mut self, now: f64) -> usize {
-        let core = self.conn.core();
-        let events = self.events.after_read(core.event_bytes(), now);
-        core.transactions().receive_low_watermark().max(events)
+        self.events.after_read(self.conn.core().event_bytes(), now);
+        self.receive_watermark()
     }
 
     /// The same without a read (after a flush, on a guard tick): the stream's estimate kept.

@@ -34,25 +34,29 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 
 static ORJSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static ORJSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `orjson.loads`, looked up once.
-pub(crate) fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    Ok(ORJSON_LOADS
+/// `orjson.<name>`, looked up once into `cell`.
+fn orjson_function<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell
         .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("orjson")?.getattr("loads")?.unbind())
+            Ok::<_, PyErr>(py.import("orjson")?.getattr(name)?.unbind())
         })?
         .bind(py))
 }
 
-static ORJSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// `orjson.loads`, looked up once.
+pub(crate) fn orjson_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    orjson_function(py, &ORJSON_LOADS, "loads")
+}
 
 /// `orjson.dumps`, looked up once.
 pub(crate) fn orjson_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    Ok(ORJSON_DUMPS
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("orjson")?.getattr("dumps")?.unbind())
-        })?
-        .bind(py))
+    orjson_function(py, &ORJSON_DUMPS, "dumps")
 }
 
 /// A message's JSON bytes as Python objects, through orjson (its errors as they are: each caller
