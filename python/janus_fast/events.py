@@ -326,6 +326,7 @@ class EventSource:
     __slots__ = (
         "_callbacks",
         "_inbox",
+        "_observed",
         "_overflowing",
         "_subscriptions",
         "_worker",
@@ -371,6 +372,8 @@ class EventSource:
         self._worker: object | None = None
         self._callbacks: dict[EventType | None, list[EventCallback]] | None = None
         self._subscriptions: list[_Subscription] | None = None
+        #: ``on()`` or ``events()`` was used: each event is also built as a typed event for them.
+        self._observed = False
 
     # -- public API ----------------------------------------------------------------------------
     def on(self, event_type: EventType | str | None, callback: EventCallback) -> None:
@@ -390,6 +393,7 @@ class EventSource:
         if self._callbacks is None:
             self._callbacks = {}
         self._callbacks.setdefault(key, []).append(callback)
+        self._observed = True
 
     def off(self, event_type: EventType | str | None, callback: EventCallback) -> None:
         """Remove a callback added with ``on(event_type, callback)`` (nothing if absent).
@@ -426,6 +430,7 @@ class EventSource:
         if self._subscriptions is None:
             self._subscriptions = []
         self._subscriptions.append(subscription)
+        self._observed = True
         return EventStream(self, subscription)
 
     # -- fed by the transport ------------------------------------------------------------------
@@ -534,7 +539,7 @@ class EventSource:
                     )
                     continue
             janus = message.get("janus")
-            notify = self._callbacks is not None or self._subscriptions is not None
+            notify = self._observed
             # Iterating the awaitable runs it until it waits (a yield) or returns (the loop
             # ends, no StopIteration raised): the common, non-waiting handler costs no task.
             try:
@@ -612,7 +617,7 @@ class EventSource:
                 self,
                 extra=self._log_fields(),
             )
-        if self._callbacks is not None or self._subscriptions is not None:
+        if self._observed:
             await self._notify(message)
         self._after_message(message)
 

@@ -7,6 +7,7 @@
 mod connection;
 mod convert;
 mod core;
+mod gil_cell;
 mod http;
 mod message;
 mod stream;
@@ -55,7 +56,9 @@ fn expect_class<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         .call1(("Expect", PyTuple::empty(py), namespace))
 }
 
-#[pymodule]
+/// `gil_used = true`: the stream classes keep their state in a `GilCell`, which relies on the
+/// GIL; a free-threaded CPython therefore keeps the GIL enabled while this module is loaded.
+#[pymodule(gil_used = true)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("COMPLETE", kinds::COMPLETE)?;

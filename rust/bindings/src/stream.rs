@@ -11,7 +11,9 @@
 //! `janus_fast.message_transaction` provides `expire_waiter`, `warn_dropped` and
 //! `supervise_release`.
 
+use std::cell::{Ref, RefMut};
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
@@ -24,6 +26,7 @@ use janus_proto::Kind;
 use crate::connection::PyWebSocketConnection;
 use crate::convert::{protocol_error, Obj};
 use crate::core::{CoreHolder, PyJanusCore};
+use crate::gil_cell::GilCell;
 use crate::message::{decode, orjson_loads as loads, PyMessage};
 
 /// The Python helpers of `janus_fast.message_transaction` (looked up once).
@@ -38,8 +41,9 @@ fn helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
 
 /// A kept message, in the form it has now.
 enum Item {
-    /// As the core classified it (no Python object until a `get` parses it).
-    Raw(janus_proto::Message),
+    /// Its bytes as the core received them (no Python object until a `get` parses it): the
+    /// shared payload and the message's range in it; the classified fields are not kept.
+    Raw(janus_proto::Payload, Range<usize>),
     /// A Python object with `raw` bytes (the core's `Message`, fed by `put_msg`), unparsed.
     Lazy(Obj),
     /// The message as a dict: parsed by a `get`, or fed as one.
@@ -72,8 +76,13 @@ struct Waiting {
 }
 
 /// What the core registers for a `send()` request: its kept messages and waiting `get`s.
-#[pyclass(module = "janus_fast._core", name = "StreamState")]
+#[pyclass(module = "janus_fast._core", name = "StreamState", frozen)]
 pub(crate) struct StreamState {
+    cell: GilCell<Stream>,
+}
+
+/// The fields of a `StreamState` (behind its `GilCell`).
+struct Stream {
     id: Py<PyString>,
     entries: VecDeque<Entry>,
     /// The absolute index of `entries[0]` (how many were dropped at the bound).
@@ -98,6 +107,38 @@ pub(crate) struct StreamState {
     max_kept: usize,
 }
 
+impl StreamState {
+    fn new(stream: Stream) -> Self {
+        Self {
+            cell: GilCell::new(stream),
+        }
+    }
+
+    fn read(&self, py: Python<'_>) -> Ref<'_, Stream> {
+        self.cell.read(py)
+    }
+
+    fn write(&self, py: Python<'_>) -> RefMut<'_, Stream> {
+        self.cell.write(py)
+    }
+}
+
+/// Reading and writing a bound `StreamState`'s fields.
+trait StreamAccess {
+    fn s(&self) -> Ref<'_, Stream>;
+    fn s_mut(&self) -> RefMut<'_, Stream>;
+}
+
+impl StreamAccess for Bound<'_, StreamState> {
+    fn s(&self) -> Ref<'_, Stream> {
+        self.get().read(self.py())
+    }
+
+    fn s_mut(&self) -> RefMut<'_, Stream> {
+        self.get().write(self.py())
+    }
+}
+
 /// Run `f` on the core tables of `core` (a `WebSocketConnection` or `JanusCore`); None when it
 /// is neither or is busy.
 fn with_core<R>(core: &Bound<'_, PyAny>, f: impl FnOnce(&mut dyn CoreHolder) -> R) -> Option<R> {
@@ -119,10 +160,10 @@ fn release_once(
     state: &Bound<'_, StreamState>,
     run: impl FnOnce() -> PyResult<Obj>,
 ) -> PyResult<Option<Obj>> {
-    if state.borrow().done_called {
+    if state.s().done_called {
         return Ok(None);
     }
-    state.borrow_mut().done_called = true;
+    state.s_mut().done_called = true;
     let result = run()?;
     keep_own_deadline(state)?;
     Ok(Some(result))
@@ -134,12 +175,12 @@ fn release_once(
 fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
     let py = state.py();
     let (core, hook, leftovers_hook) = {
-        let s = state.borrow();
+        let s = state.s();
         let clone = |o: &Option<Obj>| o.as_ref().map(|o| o.clone_ref(py));
         (clone(&s.core), clone(&s.on_done), clone(&s.on_leftovers))
     };
     if let Some(core) = core {
-        let s = state.borrow();
+        let s = state.s();
         let forgotten = with_core(core.bind(py), |holder| {
             s.id.bind(py)
                 .to_str()
@@ -154,7 +195,7 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
         None => py.None(),
     };
     if let Some(leftovers_hook) = leftovers_hook {
-        let any = state.borrow().entries.iter().any(Entry::is_leftover);
+        let any = state.s().entries.iter().any(Entry::is_leftover);
         if any {
             leftovers_hook.bind(py).call1((state,))?;
         }
@@ -162,7 +203,7 @@ fn release(state: &Bound<'_, StreamState>) -> PyResult<Obj> {
     Ok(result)
 }
 
-impl StreamState {
+impl Stream {
     /// Keep `item`; return the futures to wake and whether this was the first counted drop.
     fn push(&mut self, py: Python<'_>, item: Item, kind: Option<Kind>) -> Wake {
         let mut wake = Wake::default();
@@ -257,7 +298,10 @@ pub(crate) fn keep_drained(
 ) -> PyResult<impl Iterator<Item = Obj>> {
     let py = state.py();
     let kind = message.kind.clone();
-    let wake = state.borrow_mut().push(py, Item::Raw(message), Some(kind));
+    let (payload, range) = message.into_parts();
+    let wake = state
+        .s_mut()
+        .push(py, Item::Raw(payload, range), Some(kind));
     if wake.first_drop {
         helper(py, "warn_dropped")?.call1((state,))?;
     }
@@ -282,7 +326,7 @@ pub(crate) fn name_stream<'py>(
 ) -> Bound<'py, PyString> {
     let id = PyString::new(py, transaction);
     if let Some(stream) = stream {
-        if let Ok(mut state) = stream.bind(py).try_borrow_mut() {
+        if let Ok(mut state) = stream.get().cell.try_write(py) {
             state.id = id.clone().unbind();
         }
     }
@@ -316,28 +360,28 @@ impl StreamState {
     /// The transaction id.
     #[getter]
     fn id(&self, py: Python<'_>) -> Py<PyString> {
-        self.id.clone_ref(py)
+        self.read(py).id.clone_ref(py)
     }
 
     /// `(session_id, handle_id)` the request was sent for: where leftovers go on `done()`.
     #[getter]
     fn route(&self, py: Python<'_>) -> Obj {
-        self.route.clone_ref(py)
+        self.read(py).route.clone_ref(py)
     }
 
     #[getter]
-    fn done_called(&self) -> bool {
-        self.done_called
+    fn done_called(&self, py: Python<'_>) -> bool {
+        self.read(py).done_called
     }
 
     #[getter]
-    fn messages_dropped(&self) -> u64 {
-        self.messages_dropped
+    fn messages_dropped(&self, py: Python<'_>) -> u64 {
+        self.read(py).messages_dropped
     }
 
     /// Messages kept now.
-    fn __len__(&self) -> usize {
-        self.entries.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.read(py).entries.len()
     }
 
     /// Keep one more message (a dict, or the core's lazy message); a `get` waiting for it wakes.
@@ -350,7 +394,7 @@ impl StreamState {
         } else {
             Item::Parsed(item)
         };
-        let wake = slf.borrow_mut().push(py, item, kind);
+        let wake = slf.s_mut().push(py, item, kind);
         if wake.first_drop {
             helper(py, "warn_dropped")?.call1((slf,))?;
         }
@@ -359,21 +403,30 @@ impl StreamState {
 
     /// End reception: every waiting `get` (and every later one that finds no kept match) raises
     /// `error`.
-    fn fail(&mut self, py: Python<'_>, error: Obj) -> PyResult<()> {
-        if self.error.is_none() {
-            self.error = Some(error);
-        }
-        let mut futures: Vec<Obj> = self.extra.iter().map(|f| f.clone_ref(py)).collect();
-        if let Some(waiting) = &self.waiter {
-            futures.push(waiting.future.clone_ref(py));
-        }
+    fn fail(&self, py: Python<'_>, error: Obj) -> PyResult<()> {
+        let futures = {
+            let mut s = self.write(py);
+            if s.error.is_none() {
+                s.error = Some(error);
+            }
+            let mut futures: Vec<Obj> = s.extra.iter().map(|f| f.clone_ref(py)).collect();
+            if let Some(waiting) = &s.waiter {
+                futures.push(waiting.future.clone_ref(py));
+            }
+            futures
+        };
         wake_now(py, futures)
     }
 
     /// The waiting `get`'s deadline passed: it raises `RequestTimeoutError`; the stream lives on.
     fn deadline_passed(&self, py: Python<'_>) -> PyResult<()> {
-        if let Some(waiting) = &self.waiter {
-            helper(py, "expire_waiter")?.call1((waiting.future.bind(py),))?;
+        let future = self
+            .read(py)
+            .waiter
+            .as_ref()
+            .map(|w| w.future.clone_ref(py));
+        if let Some(future) = future {
+            helper(py, "expire_waiter")?.call1((future,))?;
         }
         Ok(())
     }
@@ -381,13 +434,18 @@ impl StreamState {
     /// The messages no `get` returned, acks excepted, in arrival order (a dict, or the core's
     /// lazy `Message`).
     fn leftovers(&self, py: Python<'_>) -> PyResult<Vec<Obj>> {
-        self.entries
+        self.read(py)
+            .entries
             .iter()
             .filter(|e| e.is_leftover())
             .map(|e| match &e.item {
-                Item::Raw(message) => Ok(Bound::new(py, PyMessage::from(message.clone()))?
-                    .into_any()
-                    .unbind()),
+                Item::Raw(payload, range) => {
+                    let message = janus_proto::Message::parse_one(&payload[range.clone()])
+                        .map_err(|err| protocol_error(py, &err.to_string()))?;
+                    Ok(Bound::new(py, PyMessage::from(message))?
+                        .into_any()
+                        .unbind())
+                }
                 Item::Lazy(obj) | Item::Parsed(obj) => Ok(obj.clone_ref(py)),
             })
             .collect()
@@ -411,11 +469,12 @@ impl StreamState {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
+        let s = self.read(py);
         format!(
             "<MessageTransaction {} messages={} done={}>",
-            self.id.bind(py),
-            self.entries.len(),
-            if self.done_called { "True" } else { "False" }
+            s.id.bind(py),
+            s.entries.len(),
+            if s.done_called { "True" } else { "False" }
         )
     }
 }
@@ -425,7 +484,7 @@ impl StreamState {
 fn keep_own_deadline(state: &Bound<'_, StreamState>) -> PyResult<()> {
     let py = state.py();
     let (future, deadline) = {
-        let s = state.borrow();
+        let s = state.s();
         match (&s.waiter, s.wait_deadline, &s.wait_timer) {
             (Some(waiting), Some(deadline), None) => (waiting.future.clone_ref(py), deadline),
             _ => return Ok(()),
@@ -438,18 +497,18 @@ fn keep_own_deadline(state: &Bound<'_, StreamState>) -> PyResult<()> {
     {
         return Ok(());
     }
-    let event_loop = state.borrow().loop_of(py)?;
+    let event_loop = state.s().loop_of(py)?;
     let timer = event_loop.call_method1(
         intern!(py, "call_at"),
         (deadline, helper(py, "expire_waiter")?, future),
     )?;
-    state.borrow_mut().wait_timer = Some(timer.unbind());
+    state.s_mut().wait_timer = Some(timer.unbind());
     Ok(())
 }
 
 fn schedule_release(py: Python<'_>, state: &Py<StreamState>) -> PyResult<()> {
     let event_loop = {
-        let s = state.borrow(py);
+        let s = state.get().read(py);
         if s.done_called {
             return Ok(());
         }
@@ -486,7 +545,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for MatcherArg<'py> {
 }
 
 /// The caller's handle on a stream; Python's `MessageTransaction` subclasses it.
-#[pyclass(module = "janus_fast._core", name = "Transaction", subclass)]
+#[pyclass(module = "janus_fast._core", name = "Transaction", subclass, frozen)]
 pub(crate) struct Transaction {
     state: Py<StreamState>,
 }
@@ -535,7 +594,7 @@ impl Transaction {
                 .into_any()
                 .unbind(),
         };
-        let state = StreamState {
+        let state = StreamState::new(Stream {
             id,
             entries: VecDeque::new(),
             first: 0,
@@ -554,7 +613,7 @@ impl Transaction {
             on_done,
             on_leftovers,
             max_kept,
-        };
+        });
         Ok(Self {
             state: Py::new(py, state)?,
         })
@@ -569,30 +628,30 @@ impl Transaction {
     /// The transaction id.
     #[getter]
     fn id(&self, py: Python<'_>) -> Py<PyString> {
-        self.state.borrow(py).id.clone_ref(py)
+        self.state.get().read(py).id.clone_ref(py)
     }
 
     #[setter]
     fn set_id(&self, py: Python<'_>, id: Py<PyString>) {
-        self.state.borrow_mut(py).id = id;
+        self.state.get().write(py).id = id;
     }
 
     /// Whether `done()` was called (or the stream was released).
     #[getter]
     fn done_called(&self, py: Python<'_>) -> bool {
-        self.state.borrow(py).done_called
+        self.state.get().read(py).done_called
     }
 
     /// `(session_id, handle_id)` the request was sent for.
     #[getter]
     fn route(&self, py: Python<'_>) -> Obj {
-        self.state.borrow(py).route.clone_ref(py)
+        self.state.get().read(py).route.clone_ref(py)
     }
 
     /// Messages dropped at the bound before any `get` returned them.
     #[getter]
     fn messages_dropped(&self, py: Python<'_>) -> u64 {
-        self.state.borrow(py).messages_dropped
+        self.state.get().read(py).messages_dropped
     }
 
     fn put_msg(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -600,15 +659,15 @@ impl Transaction {
     }
 
     fn fail(&self, py: Python<'_>, error: Obj) -> PyResult<()> {
-        self.state.borrow_mut(py).fail(py, error)
+        self.state.get().fail(py, error)
     }
 
     fn deadline_passed(&self, py: Python<'_>) -> PyResult<()> {
-        self.state.borrow(py).deadline_passed(py)
+        self.state.get().deadline_passed(py)
     }
 
     fn leftovers(&self, py: Python<'_>) -> PyResult<Vec<Obj>> {
-        self.state.borrow(py).leftovers(py)
+        self.state.get().leftovers(py)
     }
 
     fn release_soon(&self, py: Python<'_>) -> PyResult<()> {
@@ -623,7 +682,7 @@ impl Transaction {
         matcher: MatcherArg<'_>,
         timeout: Option<f64>,
     ) -> PyResult<StreamGet> {
-        let mut get = StreamGet::new(Some(self.state.clone_ref(py)), None, timeout);
+        let mut get = Get::new(Some(self.state.clone_ref(py)), None, timeout);
         if let MatcherArg::Given(matcher) = matcher {
             let matcher = &matcher;
             if let Ok(dict) = matcher.cast::<PyDict>() {
@@ -641,16 +700,16 @@ impl Transaction {
             } else {
                 // Raised when awaited, as from janus-client's coroutine.
                 let text = format!("matcher must be callable or dictionary: {matcher}");
-                get.failure = Some(PyTypeError::new_err(text));
+                get.failure = Some(Box::new(PyTypeError::new_err(text)));
             }
         }
-        Ok(get)
+        Ok(get.into())
     }
 
     /// Release the stream; returns an awaitable (the `on_done` hook's, when it has one).
     fn done(slf: &Bound<'_, Self>) -> PyResult<Obj> {
         let py = slf.py();
-        let state = slf.borrow().state.clone_ref(py);
+        let state = slf.get().state.clone_ref(py);
         let state = state.bind(py);
         let result = release_once(state, || {
             let plain = match slf.get_type().getattr(intern!(py, "_plain_on_done")) {
@@ -670,7 +729,7 @@ impl Transaction {
     }
 
     fn __aenter__(slf: &Bound<'_, Self>) -> StreamGet {
-        StreamGet::new(None, Some(slf.clone().into_any().unbind()), None)
+        Get::new(None, Some(slf.clone().into_any().unbind()), None).into()
     }
 
     #[pyo3(signature = (*_exc_info))]
@@ -679,7 +738,7 @@ impl Transaction {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        self.state.borrow(py).__repr__(py)
+        self.state.get().__repr__(py)
     }
 }
 
@@ -760,12 +819,25 @@ fn stop(value: Obj) -> PyErr {
 
 /// The awaitable of one `get` (also `__aenter__`'s): scans the kept messages, waits on one
 /// future when none matches, and returns the match.
-#[pyclass(module = "janus_fast._core", name = "StreamGet")]
+#[pyclass(module = "janus_fast._core", name = "StreamGet", frozen)]
 pub(crate) struct StreamGet {
+    cell: GilCell<Get>,
+}
+
+impl From<Get> for StreamGet {
+    fn from(get: Get) -> Self {
+        Self {
+            cell: GilCell::new(get),
+        }
+    }
+}
+
+/// The fields of a `StreamGet` (behind its `GilCell`).
+struct Get {
     state: Option<Py<StreamState>>,
     ready: Option<Obj>,
     /// Raised at the first step (a bad matcher: janus-client raised it when awaited).
-    failure: Option<PyErr>,
+    failure: Option<Box<PyErr>>,
     wanted: Option<Kind>,
     subset: Option<Py<PyDict>>,
     call: Option<Obj>,
@@ -779,7 +851,7 @@ pub(crate) struct StreamGet {
     timer: Option<Obj>,
 }
 
-impl StreamGet {
+impl Get {
     fn new(state: Option<Py<StreamState>>, ready: Option<Obj>, timeout: Option<f64>) -> Self {
         Self {
             state,
@@ -803,13 +875,13 @@ impl StreamGet {
     fn end_wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>, future: &Obj) -> bool {
         let mut woken = false;
         let timer = if self.primary {
-            let mut s = state.borrow_mut();
+            let mut s = state.s_mut();
             if s.waiter.as_ref().is_some_and(|w| w.future.is(future)) {
                 woken = s.waiter.take().is_some_and(|w| w.woken);
             }
             s.wait_timer.take()
         } else {
-            state.borrow_mut().extra.retain(|f| !f.is(future));
+            state.s_mut().extra.retain(|f| !f.is(future));
             self.timer.take()
         };
         if let Some(timer) = timer {
@@ -838,7 +910,7 @@ impl StreamGet {
         absolute: usize,
     ) -> PyResult<Obj> {
         let (parsed, lazy) = {
-            let s = state.borrow();
+            let s = state.s();
             let Some(entry) = absolute
                 .checked_sub(s.first)
                 .and_then(|pos| s.entries.get(pos))
@@ -848,7 +920,7 @@ impl StreamGet {
             match &entry.item {
                 Item::Parsed(obj) => return Ok(obj.clone_ref(py)),
                 // orjson calls no Python code: parsing under the borrow is safe.
-                Item::Raw(message) => (decode(py, message.bytes()), None),
+                Item::Raw(payload, range) => (decode(py, &payload[range.clone()]), None),
                 Item::Lazy(obj) => (Ok(py.None().into_bound(py)), Some(obj.clone_ref(py))),
             }
         };
@@ -863,7 +935,7 @@ impl StreamGet {
             }
             None => parsed,
         };
-        let mut s = state.borrow_mut();
+        let mut s = state.s_mut();
         match parsed {
             Ok(parsed) => {
                 if let Some(entry) = s.entry_mut(absolute) {
@@ -912,7 +984,7 @@ impl StreamGet {
             return Ok(Step::Return(value));
         }
         if let Some(failure) = self.failure.take() {
-            return Err(failure);
+            return Err(*failure);
         }
         let Some(state) = self.state.as_ref().map(|s| s.clone_ref(py)) else {
             return Err(PyRuntimeError::new_err(
@@ -928,20 +1000,20 @@ impl StreamGet {
             }
         }
         loop {
-            let found = state.borrow().find(self.index, self.wanted.as_ref());
+            let found = state.s().find(self.index, self.wanted.as_ref());
             let Some(absolute) = found else {
                 break;
             };
             self.index = absolute + 1;
             let message = Self::materialize(py, state, absolute)?;
             if self.matches(message.bind(py))? {
-                if let Some(entry) = state.borrow_mut().entry_mut(absolute) {
+                if let Some(entry) = state.s_mut().entry_mut(absolute) {
                     entry.taken = true;
                 }
                 return Ok(Step::Return(message));
             }
         }
-        let error = state.borrow().error.as_ref().map(|e| e.clone_ref(py));
+        let error = state.s().error.as_ref().map(|e| e.clone_ref(py));
         if let Some(error) = error {
             return Err(PyErr::from_value(error.into_bound(py)));
         }
@@ -950,10 +1022,10 @@ impl StreamGet {
 
     /// Start waiting for the next message of the wanted type (or the deadline, or a failure).
     fn wait(&mut self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<Obj> {
-        let event_loop = state.borrow().loop_of(py)?;
+        let event_loop = state.s().loop_of(py)?;
         if !self.deadline_set {
             self.deadline_set = true;
-            let limit = self.timeout.or(state.borrow().timeout);
+            let limit = self.timeout.or(state.s().timeout);
             if let Some(limit) = limit {
                 let now: f64 = event_loop.call_method0(intern!(py, "time"))?.extract()?;
                 self.deadline = Some(now + limit);
@@ -961,7 +1033,7 @@ impl StreamGet {
         }
         let future = event_loop.call_method0(intern!(py, "create_future"))?;
         let primary = {
-            let mut s = state.borrow_mut();
+            let mut s = state.s_mut();
             if s.waiter.is_none() {
                 s.waiter = Some(Waiting {
                     future: future.clone().unbind(),
@@ -985,7 +1057,7 @@ impl StreamGet {
                     (deadline, helper(py, "expire_waiter")?, &future),
                 )?;
                 if primary {
-                    state.borrow_mut().wait_timer = Some(timer.unbind());
+                    state.s_mut().wait_timer = Some(timer.unbind());
                 } else {
                     self.timer = Some(timer.unbind());
                 }
@@ -1001,12 +1073,12 @@ impl StreamGet {
     fn watch(&self, py: Python<'_>, state: &Bound<'_, StreamState>) -> PyResult<bool> {
         let deadline = self.deadline;
         let (core, deadlines) = {
-            let s = state.borrow();
+            let s = state.s();
             let clone = |o: &Option<Obj>| o.as_ref().map(|o| o.clone_ref(py));
             (clone(&s.core), clone(&s.deadlines))
         };
         if let Some(core) = core {
-            let s = state.borrow();
+            let s = state.s();
             let direct = with_core(core.bind(py), |holder| {
                 let known = match s.id.bind(py).to_str() {
                     Ok(id) => holder.tables().set_stream_deadline(id, deadline),
@@ -1058,28 +1130,29 @@ impl StreamGet {
         slf
     }
 
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Obj>> {
-        self.advance(py)
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Obj>> {
+        self.cell.try_write(py)?.advance(py)
     }
 
     #[pyo3(signature = (_value=None))]
-    fn send(&mut self, py: Python<'_>, _value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Obj>> {
-        self.advance(py)
+    fn send(&self, py: Python<'_>, _value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Obj>> {
+        self.cell.try_write(py)?.advance(py)
     }
 
     #[pyo3(signature = (typ, val=None, _tb=None))]
     fn throw(
-        &mut self,
+        &self,
         typ: &Bound<'_, PyAny>,
         val: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Obj> {
-        self.abandon(typ.py());
+        self.cell.try_write(typ.py())?.abandon(typ.py());
         Err(thrown(typ, val))
     }
 
-    fn close(&mut self, py: Python<'_>) {
-        self.abandon(py);
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.cell.try_write(py)?.abandon(py);
+        Ok(())
     }
 }
 
@@ -1109,7 +1182,7 @@ unsafe extern "C" fn stream_get_send(
             // SAFETY: `slf` is a live object CPython lends for the call.
             let any = unsafe { Bound::from_borrowed_ptr(py, slf) };
             let get = any.cast::<StreamGet>().map_err(PyErr::from)?;
-            let mut get = get.try_borrow_mut().map_err(PyErr::from)?;
+            let mut get = get.get().cell.try_write(py)?;
             get.step(py)
         }));
         match outcome {
@@ -1176,7 +1249,7 @@ fn install_send<T: PyTypeInfo>(py: Python<'_>, send: ffi::sendfunc) {
     }
 }
 
-impl Drop for StreamGet {
+impl Drop for Get {
     fn drop(&mut self) {
         if self.future.is_some() {
             Python::attach(|py| self.abandon(py));

@@ -199,6 +199,12 @@ impl Message {
         self.plugin.as_ref().map(|t| t.get(&self.raw))
     }
 
+    /// The shared payload and this message's range in it, without the classified fields: what a
+    /// holder keeps when it needs only the bytes (re-classify with [`Message::parse_one`]).
+    pub fn into_parts(self) -> (Payload, Range<usize>) {
+        (self.raw, self.range)
+    }
+
     /// Classify a payload expected to hold exactly one message (copies `bytes`).
     pub fn parse_one(bytes: &[u8]) -> Result<Message, ProtocolError> {
         let mut v = classify(Arc::from(bytes))?;
@@ -356,6 +362,20 @@ mod tests {
             (None, None, false)
         );
         assert_eq!(m.bytes(), INDENTED.as_bytes());
+    }
+
+    #[test]
+    fn parts_are_the_payload_and_the_range_of_each_message() {
+        let text = r#"{"janus":"ack","transaction":"a"} {"janus":"pong","transaction":"b"}"#;
+        for m in all(text).unwrap() {
+            let (payload, range) = m.clone().into_parts();
+            assert!(
+                Arc::ptr_eq(&payload, m.payload()),
+                "the shared payload, not a copy"
+            );
+            assert_eq!(&payload[range.clone()], m.bytes());
+            assert_eq!(range, m.range());
+        }
     }
 
     #[test]
