@@ -112,9 +112,6 @@ _MAX_MALFORMED_KINDS = 32
 _INVALID_ERROR_CODE = 0
 #: Expiry runs this much early so a timer that fires a hair before its deadline still expires it.
 _TIMER_SLACK = 0.001
-#: The kinds of drained items the dispatch pass tests most (module constants: no attribute lookup
-#: per item).
-_COMPLETE_ERROR = _core.COMPLETE_ERROR
 #: How long opening a stream may wait for the connection (or a free HTTP connection) when the
 #: ``timeout`` option is None: streams have no reply deadline, their opening still has one.
 STREAM_OPEN_LIMIT = 3600.0
@@ -232,9 +229,6 @@ class JanusTransport(ABC):
         #: The template's send step: ``_submit``, or a native callable that does the same with no
         #: Python frame per request (the WebSocket transport sets its core's ``submit``).
         self._send_step: SendStep = self._submit
-        #: What the core's ``dispatch`` calls for outputs it does not hand over itself (kept
-        #: bound: ``_dispatch`` runs once per read).
-        self._other_output = self._on_other_output
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -1061,11 +1055,11 @@ class JanusTransport(ABC):
         The core does it in one call, in order (futures, ``deliver``, ``put_msg``); the other
         kinds come back to ``_on_other_output``.
         """
-        self._core.dispatch(self._other_output)
+        self._core.dispatch(self._on_other_output)
 
     def _on_other_output(self, kind: int, target: Any, item: Any) -> None:
         """Handle a drained output the core does not hand over itself (see ``_dispatch``)."""
-        if kind == _COMPLETE_ERROR:
+        if kind == _core.COMPLETE_ERROR:
             if not target.done():
                 target.set_exception(_error_reply(item))
         elif kind == _core.UNROUTED:

@@ -170,6 +170,15 @@ pub(crate) fn drain<'py>(py: Python<'py>, core: &mut Core) -> PyResult<Bound<'py
     PyList::new(py, entries)
 }
 
+/// Give `future` its result `value`, unless it is done already (cancelled, or failed first).
+pub(crate) fn complete(future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    let py = future.py();
+    if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        future.call_method1(intern!(py, "set_result"), (value,))?;
+    }
+    Ok(())
+}
+
 /// Hand drained outputs to their owners, in order: a completion's future gets its result
 /// (unless it is done already), an event goes to `target.deliver(item)`, a stream item to
 /// `target.put_msg(item)`; every other kind (an error reply, unrouted, malformed, closed) to
@@ -182,11 +191,7 @@ pub(crate) fn deliver_entries(
 ) -> PyResult<()> {
     for (kind, target, payload) in entries {
         match kind {
-            kinds::COMPLETE => {
-                if !target.call_method0(intern!(py, "done"))?.is_truthy()? {
-                    target.call_method1(intern!(py, "set_result"), (payload,))?;
-                }
-            }
+            kinds::COMPLETE => complete(&target, payload)?,
             kinds::EVENT => {
                 target.call_method1(intern!(py, "deliver"), (payload,))?;
             }

@@ -24,7 +24,7 @@ use pyo3::{ffi, intern, PyTypeInfo};
 use janus_proto::Kind;
 
 use crate::connection::PyWebSocketConnection;
-use crate::convert::{protocol_error, Obj};
+use crate::convert::{complete, protocol_error, Obj};
 use crate::core::{CoreHolder, PyJanusCore};
 use crate::gil_cell::GilCell;
 use crate::message::{decode, orjson_loads as loads, PyMessage};
@@ -160,10 +160,9 @@ fn release_once(
     state: &Bound<'_, StreamState>,
     run: impl FnOnce() -> PyResult<Obj>,
 ) -> PyResult<Option<Obj>> {
-    if state.s().done_called {
+    if std::mem::replace(&mut state.s_mut().done_called, true) {
         return Ok(None);
     }
-    state.s_mut().done_called = true;
     let result = run()?;
     keep_own_deadline(state)?;
     Ok(Some(result))
@@ -283,10 +282,7 @@ impl Wake {
 
 fn wake_now(py: Python<'_>, futures: impl IntoIterator<Item = Obj>) -> PyResult<()> {
     for future in futures {
-        let future = future.bind(py);
-        if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
-            future.call_method1(intern!(py, "set_result"), (py.None(),))?;
-        }
+        complete(future.bind(py), py.None().into_bound(py))?;
     }
     Ok(())
 }
